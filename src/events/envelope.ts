@@ -1,0 +1,44 @@
+// The one envelope every event travels in (DESIGN.md, Events).
+import { monotonicFactory } from "ulid";
+
+export interface EventMetadata {
+  /** The account the event belongs to: the Kafka key, the isolation boundary. */
+  userId: string;
+  /** Who acted: a user name, "admin" for the CLI, "system" for background jobs. */
+  actor?: string;
+  sessionId?: string;
+  nodeId?: string;
+  remoteAddress?: string;
+  /** What the client said of itself in ID (RFC 2971). */
+  clientId?: Record<string, string | null>;
+  command?: { tag: string; name: string };
+  correlationId?: string;
+  causationId?: string;
+}
+
+/** An event as a decider produces it: what was decided, not yet positioned in the log. */
+export interface NewEvent<Type extends string = string, Data = unknown> {
+  type: Type;
+  schemaVersion: number;
+  data: Data;
+}
+
+/** An event as the store returns it. */
+export interface RecordedEvent<Type extends string = string, Data = unknown> extends NewEvent<Type, Data> {
+  eventId: string;
+  streamId: string;
+  streamVersion: number;
+  globalPosition: number;
+  recordedAt: Date;
+  metadata: EventMetadata;
+}
+
+const nextUlid = monotonicFactory();
+
+/** ULIDs sort by creation time and stay monotonic within one process. */
+export function newEventId(): string {
+  return nextUlid();
+}
+
+export const userStreamId = (userId: string): string => `user-${userId}`;
+export const mailboxStreamId = (mailboxId: string): string => `mailbox-${mailboxId}`;
