@@ -43,3 +43,14 @@ CREATE TABLE checkpoints (
   global_position  bigint      NOT NULL,
   updated_at       timestamptz NOT NULL DEFAULT now()
 );
+
+-- Wakes tailing readers (src/events/subscribe.ts) when a transaction that appended commits;
+-- NOTIFY is delivered at commit and identical notices of one transaction are folded into one.
+CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('mailledger_events', '');
+  RETURN NULL;
+END;
+$$;
+CREATE TRIGGER events_notify AFTER INSERT ON events
+  FOR EACH STATEMENT EXECUTE FUNCTION events_notify();

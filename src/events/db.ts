@@ -11,7 +11,7 @@ import {
   SchemaValidationError,
 } from "slonik";
 
-export type { DatabasePool, DatabaseTransactionConnection, CommonQueryMethods } from "slonik";
+export type { CommonQueryMethods, DatabasePool, DatabaseTransactionConnection } from "slonik";
 
 /** Checks every row of a `sql.type(schema)` query against its schema and returns the parsed row. */
 export function createResultParserInterceptor(): Interceptor {
@@ -41,7 +41,10 @@ export interface PoolOptions {
   driverFactory?: DriverFactory;
 }
 
-export async function createDatabasePool(connectionUri: string, options: PoolOptions = {}): Promise<DatabasePool> {
+export async function createDatabasePool(
+  connectionUri: string,
+  options: PoolOptions = {},
+): Promise<DatabasePool> {
   return createPool(connectionUri, {
     interceptors: [createResultParserInterceptor()],
     typeParsers,

@@ -19,7 +19,8 @@ function probe(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
 export default async function requireServices(): Promise<void> {
   const missing: string[] = [];
   for (const service of testServiceAddresses()) {
-    if (!(await probe(service.host, service.port))) missing.push(`${service.name} (${service.host}:${service.port})`);
+    if (!(await probe(service.host, service.port)))
+      missing.push(`${service.name} (${service.host}:${service.port})`);
   }
   if (missing.length > 0) {
     throw new Error(

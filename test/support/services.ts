@@ -1,5 +1,6 @@
 // Where the integration tiers find the real services. Overridable for a developer's own setup.
-export const TEST_POSTGRES_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const TEST_POSTGRES_URL =
+  process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const TEST_KAFKA_BROKERS = (process.env.TEST_KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
 

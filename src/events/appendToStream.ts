@@ -1,0 +1,131 @@
+// Appends events to one stream with optimistic concurrency, in one statement: the stream's
+// version gate and the event rows commit together or not at all.
+import { type CommonQueryMethods, sql } from "slonik";
+import { z } from "zod";
+import { type EventMetadata, type NewEvent, newEventId } from "./envelope.ts";
+
+/**
+ * What the caller believes the stream's version is: a number (0 = the stream must not exist yet),
+ * "any" (no check), or "exists" (the stream must exist, at any version).
+ */
+export type ExpectedVersion = number | "any" | "exists";
+
+export interface AppendSuccess {
+  ok: true;
+  streamId: string;
+  /** The stream's version after the append: pass it as the next expectedVersion. */
+  streamVersion: number;
+  /** One per appended event, in order. */
+  globalPositions: number[];
+  lastGlobalPosition: number;
+  eventIds: string[];
+}
+
+export interface VersionConflict {
+  ok: false;
+  kind: "version_conflict";
+  streamId: string;
+  expectedVersion: ExpectedVersion;
+  /** The stream's version when the conflict was found (0 if the stream does not exist). */
+  actualVersion: number;
+}
+
+export type AppendResult = AppendSuccess | VersionConflict;
+
+export interface EventToAppend extends NewEvent {
+  /** Fixed by the caller when it must know the id in advance (causation chains); else a new ULID. */
+  eventId?: string;
+}
+
+const appendedRow = z.object({ global_position: z.number(), stream_version: z.number() });
+
+/** The gate: claims versions (current+1 .. current+n) for this append, or yields no row. */
+function gateFor(streamId: string, expectedVersion: ExpectedVersion, count: number) {
+  if (expectedVersion === 0) {
+    return sql.fragment`
+      INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
+      ON CONFLICT (stream_id) DO NOTHING
+      RETURNING version`;
+  }
+  if (expectedVersion === "any") {
+    return sql.fragment`
+      INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
+      ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + EXCLUDED.version
+      RETURNING version`;
+  }
+  if (expectedVersion === "exists") {
+    return sql.fragment`
+      UPDATE streams SET version = version + ${count} WHERE stream_id = ${streamId}
+      RETURNING version`;
+  }
+  if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
+    throw new RangeError(`expectedVersion must be a non-negative integer, "any" or "exists"`);
+  }
+  return sql.fragment`
+    UPDATE streams SET version = version + ${count}
+    WHERE stream_id = ${streamId} AND version = ${expectedVersion}
+    RETURNING version`;
+}
+
+export async function readStreamVersion(connection: CommonQueryMethods, streamId: string): Promise<number> {
+  const version = await connection.maybeOneFirst(sql.type(z.object({ version: z.number() }))`
+    SELECT version FROM streams WHERE stream_id = ${streamId}`);
+  return version ?? 0;
+}
+
+/**
+ * Appends `events` to `streamId` if its version is `expectedVersion`.
+ *
+ * Runs as one statement, so it is atomic on its own and joins the caller's transaction when
+ * given one (command handlers update their write model in the same transaction). The gate
+ * writes the streams row first, which gives the transaction its id before any global position
+ * is drawn from the sequence: readAll relies on that order to never skip a late commit.
+ */
+export async function appendToStream(
+  connection: CommonQueryMethods,
+  streamId: string,
+  expectedVersion: ExpectedVersion,
+  events: readonly EventToAppend[],
+  metadata: EventMetadata,
+): Promise<AppendResult> {
+  if (events.length === 0) throw new RangeError("appendToStream needs at least one event");
+  const eventIds = events.map((event) => event.eventId ?? newEventId());
+  const metadataJson = JSON.stringify(metadata);
+  const rows = await connection.any(sql.type(appendedRow)`
+    WITH gate AS (${gateFor(streamId, expectedVersion, events.length)})
+    INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, data, metadata)
+    SELECT e.event_id, ${streamId}, gate.version - ${events.length} + e.ordinal, e.type, e.schema_version,
+           e.data, ${metadataJson}::jsonb
+    FROM gate,
+         unnest(${sql.array(eventIds, "text")}, ${sql.array(
+           events.map((event) => event.type),
+           "text",
+         )}, ${sql.array(
+           events.map((event) => event.schemaVersion),
+           "int4",
+         )}, ${sql.array(
+           events.map((event) => JSON.stringify(event.data)),
+           "jsonb",
+         )}) WITH ORDINALITY AS e(event_id, type, schema_version, data, ordinal)
+    ORDER BY e.ordinal
+    RETURNING global_position, stream_version`);
+  if (rows.length === 0) {
+    return {
+      ok: false,
+      kind: "version_conflict",
+      streamId,
+      expectedVersion,
+      actualVersion: await readStreamVersion(connection, streamId),
+    };
+  }
+  const ordered = [...rows].sort((a, b) => a.stream_version - b.stream_version);
+  const globalPositions = ordered.map((row) => row.global_position);
+  return {
+    ok: true,
+    streamId,
+    streamVersion: ordered.at(-1)!.stream_version,
+    globalPositions,
+    lastGlobalPosition: Math.max(...globalPositions),
+    eventIds,
+  };
+}

@@ -1,0 +1,75 @@
+// What wakes a tailing reader: PostgreSQL LISTEN on the channel the events table's trigger
+// notifies at each commit. A dedicated pg client, since a pooled connection cannot hold LISTEN.
+import pg from "pg";
+
+export const EVENTS_CHANNEL = "mailledger_events";
+
+export interface LogWakeup {
+  /** Calls `listener` after each commit that appended events; returns the unsubscribe. */
+  onWake(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+/** A wakeup source that reconnects on its own; while it is down, readers rely on polling. */
+export function createPgLogWakeup(connectionString: string, onError?: (error: Error) => void): LogWakeup {
+  const listeners = new Set<() => void>();
+  let client: pg.Client | undefined;
+  let closed = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const wakeAll = () => {
+    for (const listener of listeners) listener();
+  };
+
+  const connect = async () => {
+    if (closed) return;
+    const next = new pg.Client({ connectionString });
+    next.on("notification", wakeAll);
+    next.on("error", (error) => {
+      onError?.(error);
+      next.end().catch(() => {});
+      if (client === next) client = undefined;
+      scheduleReconnect();
+    });
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${EVENTS_CHANNEL}`);
+      if (closed) {
+        await next.end();
+        return;
+      }
+      client = next;
+      // Anything committed while we were not listening is found by this wake.
+      wakeAll();
+    } catch (error) {
+      onError?.(error as Error);
+      next.end().catch(() => {});
+      scheduleReconnect();
+    }
+  };
+
+  const scheduleReconnect = () => {
+    if (closed || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void connect();
+    }, 1000);
+    retryTimer.unref();
+  };
+
+  void connect();
+
+  return {
+    onWake(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      listeners.clear();
+      await client?.end().catch(() => {});
+      client = undefined;
+    },
+  };
+}
