@@ -1,0 +1,83 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { sql } from "slonik";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
+import {
+  assertSchemaCurrent,
+  createPgScriptRunner,
+  loadMigrations,
+  migrate,
+  SchemaVersionError,
+  schemaState,
+} from "./migrations.ts";
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase({ migrate: false });
+});
+afterAll(async () => db?.drop());
+
+describe("migrations", () => {
+  it("applies every migration in order once, and reports the schema current", async () => {
+    const known = await loadMigrations();
+    expect(await schemaState(db.pool)).toMatchObject({ status: "behind", version: 0 });
+    await expect(assertSchemaCurrent(db.pool)).rejects.toThrow(/run `mailledger migrate`/);
+
+    const runner = await createPgScriptRunner(db.url);
+    try {
+      expect(await migrate(runner)).toEqual(known.map((m) => m.name));
+      expect(await migrate(runner)).toEqual([]);
+    } finally {
+      await runner.close();
+    }
+    expect(await assertSchemaCurrent(db.pool)).toBe(known.at(-1)!.version);
+    const recorded = await db.pool.anyFirst(
+      sql.unsafe`SELECT version FROM schema_migrations ORDER BY version`,
+    );
+    expect(recorded).toEqual(known.map((m) => m.version));
+  });
+
+  it("refuses a database whose schema is newer than this build knows", async () => {
+    const known = await loadMigrations();
+    await db.pool.query(sql.unsafe`
+      INSERT INTO schema_migrations (version, name) VALUES (${known.at(-1)!.version + 1}, 'from_the_future')`);
+    const state = await schemaState(db.pool);
+    expect(state).toMatchObject({ status: "ahead" });
+    await expect(assertSchemaCurrent(db.pool)).rejects.toBeInstanceOf(SchemaVersionError);
+    await expect(assertSchemaCurrent(db.pool)).rejects.toThrow(/newer than this mailledger knows/);
+    const runner = await createPgScriptRunner(db.url);
+    try {
+      await expect(migrate(runner)).rejects.toThrow(/newer than this mailledger knows/);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it("rolls back a failing migration entirely and names it", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "mailledger-migrations-"));
+    await writeFile(path.join(dir, "0001_ok.sql"), "CREATE TABLE probe_ok (id int);");
+    await writeFile(
+      path.join(dir, "0002_broken.sql"),
+      "CREATE TABLE probe_half (id int); SELECT nonsense FROM nowhere;",
+    );
+    const other = await createTestDatabase({ migrate: false });
+    const runner = await createPgScriptRunner(other.url);
+    try {
+      await expect(migrate(runner, await loadMigrations(dir))).rejects.toThrow(
+        /migration 0002_broken failed/,
+      );
+      const tables = await other.pool.anyFirst(sql.unsafe`
+        SELECT tablename FROM pg_tables WHERE tablename LIKE 'probe_%' ORDER BY 1`);
+      expect(tables).toEqual(["probe_ok"]);
+      expect(await schemaState(other.pool, await loadMigrations(dir))).toMatchObject({
+        status: "behind",
+        version: 1,
+      });
+    } finally {
+      await runner.close();
+      await other.drop();
+    }
+  });
+});
