@@ -1,0 +1,231 @@
+// Typed results of parseCommand: one discriminated union member per IMAP command.
+
+import type { LiteralValue } from "./frame.ts";
+
+/** `*` in a sequence set: the largest number in use (RFC 3501 seq-number). */
+export type SeqBound = number | "*";
+
+/** A range with start <= stop when both are numbers (`5:2` is stored as 2:5); `*` stays where it was written. */
+export interface SeqRange {
+  readonly start: SeqBound;
+  readonly stop: SeqBound;
+}
+
+/** A sequence set, or `$` (RFC 5182 SEARCHRES: the result saved by the last SEARCH ... SAVE). */
+export type SequenceSet =
+  | { readonly kind: "ranges"; readonly ranges: readonly SeqRange[] }
+  | { readonly kind: "saved" };
+
+/** A calendar date without time or zone (SEARCH BEFORE/ON/SINCE, RFC 3501 date). */
+export interface ImapDate {
+  readonly year: number;
+  /** 1..12 */
+  readonly month: number;
+  readonly day: number;
+}
+
+export type StatusItem =
+  | "MESSAGES"
+  | "RECENT"
+  | "UIDNEXT"
+  | "UIDVALIDITY"
+  | "UNSEEN"
+  | "HIGHESTMODSEQ"
+  | "SIZE"
+  | "DELETED"
+  | "APPENDLIMIT";
+
+export type SearchKey =
+  | { readonly type: "all" }
+  | { readonly type: "seq"; readonly set: SequenceSet }
+  | { readonly type: "uid"; readonly set: SequenceSet }
+  /** ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, RECENT, KEYWORD and their UN-/OLD forms. */
+  | { readonly type: "flag"; readonly flag: string; readonly present: boolean }
+  /** BCC, CC, FROM, SUBJECT, TO are HEADER searches on that field. */
+  | { readonly type: "header"; readonly field: string; readonly value: string }
+  | { readonly type: "body"; readonly value: string }
+  | { readonly type: "text"; readonly value: string }
+  | {
+      readonly type: "date";
+      readonly field: "internal" | "sent";
+      readonly op: "before" | "on" | "since";
+      readonly date: ImapDate;
+    }
+  | { readonly type: "size"; readonly op: "larger" | "smaller"; readonly size: number }
+  /** RFC 5032 OLDER/YOUNGER: internal date relative to now, in seconds. */
+  | { readonly type: "age"; readonly op: "older" | "younger"; readonly seconds: number }
+  /** RFC 7162 MODSEQ [entry-name entry-type] value. */
+  | {
+      readonly type: "modseq";
+      readonly modSeq: bigint;
+      readonly entry: { readonly name: string; readonly kind: "priv" | "shared" | "all" } | undefined;
+    }
+  | { readonly type: "not"; readonly key: SearchKey }
+  | { readonly type: "or"; readonly left: SearchKey; readonly right: SearchKey }
+  /** A parenthesized group, or the implicit AND of the top-level keys. */
+  | { readonly type: "and"; readonly keys: readonly SearchKey[] };
+
+/** RFC 4731 ESEARCH RETURN options (SAVE from RFC 5182). */
+export type SearchReturnOption = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE";
+
+export interface SearchArgs {
+  /** Upper-cased; undefined when no CHARSET was given (US-ASCII). */
+  readonly charset: string | undefined;
+  readonly criteria: SearchKey;
+  /** undefined: a plain SEARCH (untagged SEARCH response); an array, possibly empty: ESEARCH. */
+  readonly returnOptions: readonly SearchReturnOption[] | undefined;
+}
+
+export type SectionText = "HEADER" | "HEADER.FIELDS" | "HEADER.FIELDS.NOT" | "TEXT" | "MIME";
+
+export interface BodySection {
+  /** Part path (`1.2.3` → [1, 2, 3]); empty for the whole message. */
+  readonly part: readonly number[];
+  readonly text: SectionText | undefined;
+  /** Field names for HEADER.FIELDS(.NOT), as sent. */
+  readonly fields: readonly string[];
+}
+
+export interface Partial {
+  readonly offset: number;
+  readonly count: number;
+}
+
+export type FetchItem =
+  | { readonly type: "ENVELOPE" }
+  | { readonly type: "FLAGS" }
+  | { readonly type: "INTERNALDATE" }
+  | { readonly type: "RFC822" }
+  | { readonly type: "RFC822.HEADER" }
+  | { readonly type: "RFC822.SIZE" }
+  | { readonly type: "RFC822.TEXT" }
+  | { readonly type: "BODY" }
+  | { readonly type: "BODYSTRUCTURE" }
+  | { readonly type: "UID" }
+  | { readonly type: "MODSEQ" }
+  | {
+      readonly type: "BODY[]";
+      readonly peek: boolean;
+      readonly section: BodySection;
+      readonly partial: Partial | undefined;
+    }
+  /** RFC 3516 BINARY[part]<partial>. */
+  | {
+      readonly type: "BINARY[]";
+      readonly peek: boolean;
+      readonly part: readonly number[];
+      readonly partial: Partial | undefined;
+    }
+  | { readonly type: "BINARY.SIZE"; readonly part: readonly number[] };
+
+export interface FetchArgs {
+  readonly sequenceSet: SequenceSet;
+  /** Macros (ALL, FAST, FULL) are expanded. */
+  readonly items: readonly FetchItem[];
+  readonly macro: "ALL" | "FAST" | "FULL" | undefined;
+  /** RFC 7162 CHANGEDSINCE modifier. */
+  readonly changedSince: bigint | undefined;
+  /** RFC 7162 VANISHED modifier (UID FETCH only, with CHANGEDSINCE). */
+  readonly vanished: boolean;
+}
+
+export interface StoreArgs {
+  readonly sequenceSet: SequenceSet;
+  readonly action: "set" | "add" | "remove";
+  readonly silent: boolean;
+  readonly flags: readonly string[];
+  /** RFC 7162 UNCHANGEDSINCE modifier. */
+  readonly unchangedSince: bigint | undefined;
+}
+
+export interface AppendMessage {
+  readonly flags: readonly string[];
+  readonly internalDate: Date | undefined;
+  /** Buffered bytes, or the handle of the sink a large literal was streamed to. */
+  readonly literal: LiteralValue;
+  /** Sent as literal8 `~{n}` (RFC 3516): may contain NUL. */
+  readonly binary: boolean;
+}
+
+export interface QresyncParams {
+  readonly uidValidity: number;
+  readonly modSeq: bigint;
+  readonly knownUids: SequenceSet | undefined;
+  readonly seqMatch: { readonly seqs: SequenceSet; readonly uids: SequenceSet } | undefined;
+}
+
+export interface SelectArgs {
+  readonly mailbox: string;
+  readonly condstore: boolean;
+  readonly qresync: QresyncParams | undefined;
+}
+
+export interface ListArgs {
+  readonly reference: string;
+  readonly patterns: readonly string[];
+  /** RFC 5258 selection options, upper-cased (SUBSCRIBED, REMOTE, RECURSIVEMATCH, SPECIAL-USE). */
+  readonly selectionOptions: readonly string[];
+  /** RFC 5258 return options, upper-cased (SUBSCRIBED, CHILDREN, SPECIAL-USE); STATUS is in returnStatus. */
+  readonly returnOptions: readonly string[];
+  /** RFC 5819 RETURN (STATUS (...)). */
+  readonly returnStatus: readonly StatusItem[] | undefined;
+  /** True when the LIST-EXTENDED syntax was used (changes the response rules). */
+  readonly extended: boolean;
+}
+
+type Cmd<N extends string, A> = {
+  readonly tag: string;
+  readonly name: N;
+  readonly uid: boolean;
+  readonly args: A;
+};
+type NoArgs = Record<string, never>;
+
+export type Command =
+  | Cmd<"CAPABILITY", NoArgs>
+  | Cmd<"NOOP", NoArgs>
+  | Cmd<"LOGOUT", NoArgs>
+  | Cmd<"STARTTLS", NoArgs>
+  | Cmd<"AUTHENTICATE", { readonly mechanism: string; readonly initialResponse: string | undefined }>
+  | Cmd<"LOGIN", { readonly username: string; readonly password: string }>
+  | Cmd<"SELECT", SelectArgs>
+  | Cmd<"EXAMINE", SelectArgs>
+  | Cmd<"CREATE", { readonly mailbox: string }>
+  | Cmd<"DELETE", { readonly mailbox: string }>
+  | Cmd<"RENAME", { readonly from: string; readonly to: string }>
+  | Cmd<"SUBSCRIBE", { readonly mailbox: string }>
+  | Cmd<"UNSUBSCRIBE", { readonly mailbox: string }>
+  | Cmd<"LIST", ListArgs>
+  | Cmd<"LSUB", { readonly reference: string; readonly pattern: string }>
+  | Cmd<"STATUS", { readonly mailbox: string; readonly items: readonly StatusItem[] }>
+  | Cmd<"APPEND", { readonly mailbox: string; readonly messages: readonly AppendMessage[] }>
+  | Cmd<"CHECK", NoArgs>
+  | Cmd<"CLOSE", NoArgs>
+  | Cmd<"UNSELECT", NoArgs>
+  /** uids is set for UID EXPUNGE (RFC 4315). */
+  | Cmd<"EXPUNGE", { readonly uids: SequenceSet | undefined }>
+  | Cmd<"SEARCH", SearchArgs>
+  | Cmd<"FETCH", FetchArgs>
+  | Cmd<"STORE", StoreArgs>
+  | Cmd<"COPY", { readonly sequenceSet: SequenceSet; readonly mailbox: string }>
+  | Cmd<"MOVE", { readonly sequenceSet: SequenceSet; readonly mailbox: string }>
+  /** params null for `ID NIL`; values may be NIL. */
+  | Cmd<"ID", { readonly params: ReadonlyArray<readonly [string, string | null]> | null }>
+  | Cmd<"ENABLE", { readonly capabilities: readonly string[] }>
+  | Cmd<"IDLE", NoArgs>
+  | Cmd<"NAMESPACE", NoArgs>
+  | Cmd<"GETQUOTA", { readonly root: string }>
+  | Cmd<"GETQUOTAROOT", { readonly mailbox: string }>;
+
+export type CommandName = Command["name"];
+
+export type ParseResult =
+  | { readonly ok: true; readonly command: Command }
+  | {
+      readonly ok: false;
+      /** The command's tag when it could be read, for a tagged BAD; undefined → untagged `* BAD`. */
+      readonly tag: string | undefined;
+      readonly message: string;
+      /** Response code for the answer, e.g. BADCHARSET, TOOBIG. */
+      readonly code: string | undefined;
+    };

@@ -1,0 +1,126 @@
+// parseCommand: a complete CommandFrame → a typed Command, or an error value for a tagged BAD.
+// No exception escapes: grammar failures are ParseError values, anything unexpected is reported too.
+
+import type { Command, ParseResult } from "./commands.ts";
+import type { CommandFrame } from "./frame.ts";
+import { parseAppend } from "./parseAppend.ts";
+import { parseFetch } from "./parseFetch.ts";
+import { parseList, parseLsub } from "./parseList.ts";
+import { parseSearch } from "./parseSearch.ts";
+import { parseSelect } from "./parseSelect.ts";
+import {
+  parseAuthenticate,
+  parseCopyMove,
+  parseEnable,
+  parseExpunge,
+  parseGetQuota,
+  parseId,
+  parseLogin,
+  parseMailboxOnly,
+  parseRename,
+} from "./parseSimple.ts";
+import { parseStatus } from "./parseStatus.ts";
+import { parseStore } from "./parseStore.ts";
+import { isValidTag } from "./reader.ts";
+import { ParseError, type ParseOptions, Scanner } from "./scanner.ts";
+
+/** Commands that take a UID prefix (RFC 3501, RFC 4315 UID EXPUNGE, RFC 6851 UID MOVE). */
+const UID_COMMANDS = new Set(["COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE"]);
+
+function isTagChar(b: number): boolean {
+  return b > 0x20 && b < 0x7f && !'(){%*"\\+'.includes(String.fromCharCode(b));
+}
+
+export function parseCommand(frame: CommandFrame, options?: ParseOptions): ParseResult {
+  const s: Scanner = new Scanner(frame, options);
+  let tag: string | undefined;
+  let name: string | undefined;
+  try {
+    const rawTag = s.takeWhile(isTagChar);
+    if (rawTag.length === 0 || !isValidTag(rawTag))
+      s.fail(frame.segments[0]?.length ? "invalid tag" : "empty command");
+    tag = rawTag;
+    if (!s.trySp()) s.fail("missing command name");
+    name = s.keyword("command name");
+    let uid = false;
+    if (name === "UID") {
+      uid = true;
+      s.sp();
+      name = s.keyword("command name after UID");
+      if (!UID_COMMANDS.has(name)) s.fail(`${name} cannot follow UID`);
+    }
+    const command = parseArguments(s, tag, name, uid);
+    if (command === undefined) {
+      const unknown = name;
+      name = undefined;
+      s.fail(`unknown command ${unknown.slice(0, 40)}`);
+    }
+    s.expectEnd();
+    return { ok: true, command };
+  } catch (error) {
+    const prefix = name === undefined ? "" : `${name}: `;
+    if (error instanceof ParseError)
+      return { ok: false, tag, message: prefix + error.message, code: error.code };
+    // Not expected; still an answer rather than a crashed connection (a RangeError from deep input, say).
+    return { ok: false, tag, message: `${prefix}cannot parse command`, code: undefined };
+  }
+}
+
+function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Command | undefined {
+  const base = { tag, uid, args: {} as Record<string, never> };
+  switch (name) {
+    case "CAPABILITY":
+    case "NOOP":
+    case "LOGOUT":
+    case "STARTTLS":
+    case "CHECK":
+    case "CLOSE":
+    case "UNSELECT":
+    case "IDLE":
+    case "NAMESPACE":
+      return { ...base, name };
+    case "AUTHENTICATE":
+      return { tag, uid, name, args: parseAuthenticate(s) };
+    case "LOGIN":
+      return { tag, uid, name, args: parseLogin(s) };
+    case "SELECT":
+    case "EXAMINE":
+      return { tag, uid, name, args: parseSelect(s) };
+    case "CREATE":
+    case "DELETE":
+    case "SUBSCRIBE":
+    case "UNSUBSCRIBE":
+      return { tag, uid, name, args: parseMailboxOnly(s) };
+    case "GETQUOTAROOT":
+      return { tag, uid, name, args: parseMailboxOnly(s) };
+    case "GETQUOTA":
+      return { tag, uid, name, args: parseGetQuota(s) };
+    case "RENAME":
+      return { tag, uid, name, args: parseRename(s) };
+    case "LIST":
+      return { tag, uid, name, args: parseList(s) };
+    case "LSUB":
+      return { tag, uid, name, args: parseLsub(s) };
+    case "STATUS":
+      return { tag, uid, name, args: parseStatus(s) };
+    case "APPEND":
+      return { tag, uid, name, args: parseAppend(s) };
+    case "EXPUNGE":
+      return { tag, uid, name, args: parseExpunge(s, uid) };
+    case "SEARCH":
+      return { tag, uid, name, args: parseSearch(s) };
+    case "FETCH":
+      return { tag, uid, name, args: parseFetch(s, uid) };
+    case "STORE":
+      return { tag, uid, name, args: parseStore(s) };
+    case "COPY":
+    case "MOVE":
+      return { tag, uid, name, args: parseCopyMove(s) };
+    case "ID":
+      return { tag, uid, name, args: parseId(s) };
+    case "ENABLE":
+      return { tag, uid, name, args: parseEnable(s) };
+    default:
+      return undefined;
+  }
+}

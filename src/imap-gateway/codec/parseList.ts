@@ -1,0 +1,80 @@
+// LIST and LSUB, with RFC 5258 LIST-EXTENDED selection and return options and RFC 5819 STATUS return.
+
+import type { ListArgs, StatusItem } from "./commands.ts";
+import { decodeMailboxBytes, parseMailbox } from "./mailbox.ts";
+import { parseStatusItems } from "./parseStatus.ts";
+import type { Scanner } from "./scanner.ts";
+
+const SELECTION_OPTIONS = new Set(["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"]);
+const RETURN_OPTIONS = new Set(["SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "MYRIGHTS"]);
+
+function parseReference(s: Scanner): string {
+  // The reference is a mailbox; an empty string is the usual value.
+  return parseMailbox(s, "reference name");
+}
+
+function parsePattern(s: Scanner): string {
+  return decodeMailboxBytes(s, s.listMailboxBytes(), "mailbox pattern");
+}
+
+export function parseList(s: Scanner): ListArgs {
+  s.sp();
+  let extended = false;
+  let selectionOptions: string[] = [];
+  if (s.peek() === 0x28) {
+    extended = true;
+    selectionOptions = s.list(
+      () => {
+        const option = s.keyword("selection option");
+        if (!SELECTION_OPTIONS.has(option)) s.fail(`unknown LIST selection option ${option}`);
+        return option;
+      },
+      "selection options",
+      true,
+    );
+    // RFC 5258 section 3.1: RECURSIVEMATCH alone says nothing about what to select.
+    if (selectionOptions.includes("RECURSIVEMATCH") && selectionOptions.length === 1) {
+      s.fail("RECURSIVEMATCH needs another selection option");
+    }
+    s.sp();
+  }
+  const reference = parseReference(s);
+  s.sp();
+  let patterns: string[];
+  if (s.peek() === 0x28) {
+    extended = true;
+    patterns = s.list(() => parsePattern(s), "mailbox patterns");
+  } else {
+    patterns = [parsePattern(s)];
+  }
+  const returnOptions: string[] = [];
+  let returnStatus: StatusItem[] | undefined;
+  if (s.trySp()) {
+    if (!s.tryKeyword("RETURN")) s.fail(`expected RETURN, got ${s.describeHere()}`);
+    extended = true;
+    s.sp();
+    s.list(
+      () => {
+        const option = s.keyword("return option");
+        if (option === "STATUS") {
+          s.sp();
+          returnStatus = parseStatusItems(s);
+        } else if (RETURN_OPTIONS.has(option)) {
+          returnOptions.push(option);
+        } else {
+          s.fail(`unknown LIST return option ${option}`);
+        }
+      },
+      "return options",
+      true,
+    );
+  }
+  return { reference, patterns, selectionOptions, returnOptions, returnStatus, extended };
+}
+
+export function parseLsub(s: Scanner): { reference: string; pattern: string } {
+  s.sp();
+  const reference = parseReference(s);
+  s.sp();
+  return { reference, pattern: parsePattern(s) };
+}

@@ -1,0 +1,157 @@
+// SEARCH [RETURN (...)] [CHARSET astring] search-key *(SP search-key)
+// RFC 3501 keys, RFC 7162 MODSEQ, RFC 5032 OLDER/YOUNGER, RFC 4731 ESEARCH RETURN, RFC 5182 SAVE / `$`.
+
+import type { SearchArgs, SearchKey, SearchReturnOption } from "./commands.ts";
+import { parseDate } from "./dates.ts";
+import type { Scanner } from "./scanner.ts";
+import { looksLikeSequenceSet, parseSequenceSet } from "./sequenceSet.ts";
+
+const SUPPORTED_CHARSETS = new Set(["US-ASCII", "UTF-8"]);
+const RETURN_OPTIONS = new Set<string>(["MIN", "MAX", "ALL", "COUNT", "SAVE"]);
+
+const FLAG_KEYS: Readonly<Record<string, readonly [string, boolean]>> = {
+  ANSWERED: ["\\Answered", true],
+  DELETED: ["\\Deleted", true],
+  DRAFT: ["\\Draft", true],
+  FLAGGED: ["\\Flagged", true],
+  SEEN: ["\\Seen", true],
+  RECENT: ["\\Recent", true],
+  OLD: ["\\Recent", false],
+  UNANSWERED: ["\\Answered", false],
+  UNDELETED: ["\\Deleted", false],
+  UNDRAFT: ["\\Draft", false],
+  UNFLAGGED: ["\\Flagged", false],
+  UNSEEN: ["\\Seen", false],
+};
+const HEADER_KEYS = new Set(["BCC", "CC", "FROM", "SUBJECT", "TO"]);
+const DATE_KEYS: Readonly<Record<string, readonly ["internal" | "sent", "before" | "on" | "since"]>> = {
+  BEFORE: ["internal", "before"],
+  ON: ["internal", "on"],
+  SINCE: ["internal", "since"],
+  SENTBEFORE: ["sent", "before"],
+  SENTON: ["sent", "on"],
+  SENTSINCE: ["sent", "since"],
+};
+
+export function parseSearch(s: Scanner): SearchArgs {
+  s.sp();
+  let returnOptions: SearchReturnOption[] | undefined;
+  if (s.tryKeyword("RETURN")) {
+    s.sp();
+    returnOptions = s.list(
+      () => {
+        const option = s.keyword("search return option");
+        if (!RETURN_OPTIONS.has(option)) s.fail(`unknown search return option ${option}`);
+        return option as SearchReturnOption;
+      },
+      "search return options",
+      true,
+    );
+    s.sp();
+  }
+  let charset: string | undefined;
+  if (s.tryKeyword("CHARSET")) {
+    s.sp();
+    charset = s.astring("charset").toUpperCase();
+    if (!SUPPORTED_CHARSETS.has(charset))
+      s.fail(`unsupported charset ${charset}`, "BADCHARSET (US-ASCII UTF-8)");
+    s.sp();
+  }
+  const keys: SearchKey[] = [parseSearchKey(s, 0)];
+  while (s.trySp()) keys.push(parseSearchKey(s, 0));
+  const criteria: SearchKey = keys.length === 1 ? keys[0]! : { type: "and", keys };
+  return { charset, criteria, returnOptions };
+}
+
+/** One search key; `depth` counts enclosing groups, NOT and OR so nesting is bounded. */
+function parseSearchKey(s: Scanner, depth: number): SearchKey {
+  if (s.peek() === 0x28) {
+    return s.nested(depth, () => ({
+      type: "and",
+      keys: s.list(() => parseSearchKey(s, depth + 1), "search key group"),
+    }));
+  }
+  if (looksLikeSequenceSet(s)) return { type: "seq", set: parseSequenceSet(s) };
+  const key = s.keyword("search key");
+  const flag = FLAG_KEYS[key];
+  if (flag !== undefined) return { type: "flag", flag: flag[0], present: flag[1] };
+  if (HEADER_KEYS.has(key)) {
+    s.sp();
+    return { type: "header", field: key[0] + key.slice(1).toLowerCase(), value: s.astring("search string") };
+  }
+  const dateKey = DATE_KEYS[key];
+  if (dateKey !== undefined) {
+    s.sp();
+    return { type: "date", field: dateKey[0], op: dateKey[1], date: parseDate(s) };
+  }
+  switch (key) {
+    case "ALL":
+      return { type: "all" };
+    case "NEW":
+      // RFC 3501: NEW is RECENT UNSEEN.
+      return {
+        type: "and",
+        keys: [
+          { type: "flag", flag: "\\Recent", present: true },
+          { type: "flag", flag: "\\Seen", present: false },
+        ],
+      };
+    case "KEYWORD":
+    case "UNKEYWORD":
+      s.sp();
+      return { type: "flag", flag: s.atom("keyword"), present: key === "KEYWORD" };
+    case "BODY":
+    case "TEXT":
+      s.sp();
+      return { type: key === "BODY" ? "body" : "text", value: s.astring("search string") };
+    case "HEADER": {
+      s.sp();
+      const field = s.astring("header field name");
+      s.sp();
+      return { type: "header", field, value: s.astring("search string") };
+    }
+    case "LARGER":
+    case "SMALLER":
+      s.sp();
+      return { type: "size", op: key === "LARGER" ? "larger" : "smaller", size: s.number("size") };
+    case "OLDER":
+    case "YOUNGER":
+      s.sp();
+      return { type: "age", op: key === "OLDER" ? "older" : "younger", seconds: s.nzNumber("interval") };
+    case "UID":
+      s.sp();
+      return { type: "uid", set: parseSequenceSet(s, "UID set") };
+    case "NOT":
+      s.sp();
+      return s.nested(depth, () => ({ type: "not", key: parseSearchKey(s, depth + 1) }));
+    case "OR":
+      return s.nested(depth, () => {
+        s.sp();
+        const left = parseSearchKey(s, depth + 1);
+        s.sp();
+        const right = parseSearchKey(s, depth + 1);
+        return { type: "or", left, right };
+      });
+    case "MODSEQ":
+      return parseModSeqKey(s);
+    default:
+      return s.fail(`unknown search key ${key}`);
+  }
+}
+
+/** MODSEQ [SP entry-name SP entry-type-req] SP mod-sequence-valzer  (RFC 7162 3.1.5) */
+function parseModSeqKey(s: Scanner): SearchKey {
+  s.sp();
+  let entry: { name: string; kind: "priv" | "shared" | "all" } | undefined;
+  if (s.peek() === 0x22) {
+    const name = s.quotedBytes().toString("latin1");
+    if (!name.toLowerCase().startsWith("/flags/"))
+      s.fail(`invalid MODSEQ entry name ${JSON.stringify(name)}`);
+    s.sp();
+    const kind = s.keyword("entry type").toLowerCase();
+    if (kind !== "priv" && kind !== "shared" && kind !== "all") s.fail(`invalid MODSEQ entry type ${kind}`);
+    entry = { name, kind };
+    s.sp();
+  }
+  return { type: "modseq", modSeq: s.modSeq(true, "MODSEQ value"), entry };
+}

@@ -1,0 +1,89 @@
+// Writes responses to the socket honouring backpressure; streams large literals without buffering.
+
+import type { Writable } from "node:stream";
+
+/** A literal whose bytes come from a stream: the size is declared up front, as the wire requires. */
+export interface StreamedLiteral {
+  readonly kind: "streamed-literal";
+  readonly size: number;
+  /** A Readable, or any async iterable of chunks (a file stream, a blob download). */
+  readonly source: AsyncIterable<Uint8Array>;
+}
+
+export type ResponsePart = string | Buffer | StreamedLiteral;
+
+export function streamedLiteral(size: number, source: AsyncIterable<Uint8Array>): StreamedLiteral {
+  return { kind: "streamed-literal", size, source };
+}
+
+/** The wire was left mid-literal: the connection must be closed, its framing is lost. */
+export class LiteralSizeMismatchError extends Error {
+  override readonly name = "LiteralSizeMismatchError";
+}
+
+export class ResponseWriter {
+  readonly #out: Writable;
+
+  constructor(out: Writable) {
+    this.#out = out;
+  }
+
+  /** Writes parts in order (strings as latin1: callers encode UTF-8 into Buffers themselves). */
+  async write(...parts: ResponsePart[]): Promise<void> {
+    for (const part of parts) {
+      if (typeof part === "string") await this.#writeChunk(Buffer.from(part, "latin1"));
+      else if (Buffer.isBuffer(part)) await this.#writeChunk(part);
+      else await this.writeLiteral(part.size, part.source);
+    }
+  }
+
+  /**
+   * Declares `{size}` CRLF, then copies `source`, waiting for "drain" whenever the socket is full.
+   * A source longer or shorter than declared rejects with LiteralSizeMismatchError.
+   */
+  async writeLiteral(size: number, source: AsyncIterable<Uint8Array>): Promise<void> {
+    await this.#writeChunk(Buffer.from(`{${size}}\r\n`, "latin1"));
+    let written = 0;
+    for await (const chunk of source) {
+      written += chunk.length;
+      if (written > size)
+        throw new LiteralSizeMismatchError(`literal source longer than its declared ${size} octets`);
+      await this.#writeChunk(chunk);
+    }
+    if (written !== size) {
+      throw new LiteralSizeMismatchError(`literal source gave ${written} of its declared ${size} octets`);
+    }
+  }
+
+  async #writeChunk(chunk: Uint8Array): Promise<void> {
+    if (chunk.length === 0) return;
+    if (this.#out.write(chunk)) return;
+    await waitForDrain(this.#out);
+  }
+}
+
+/** Resolves on "drain"; rejects if the stream closes or fails first, so a dead socket cannot hang a writer. */
+function waitForDrain(out: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      out.off("drain", onDrain);
+      out.off("close", onClose);
+      out.off("error", onError);
+    };
+    const onDrain = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error("connection closed while writing"));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    out.on("drain", onDrain);
+    out.on("close", onClose);
+    out.on("error", onError);
+  });
+}
