@@ -13,6 +13,14 @@ export interface SearchTextOptions {
   structure?: MessageStructure;
 }
 
+/** Delivery and read reports are message/* but plain text a user may search for (RFC 3464, RFC 8098). */
+const TEXTUAL_MESSAGE_SUBTYPES = new Set([
+  "delivery-status",
+  "disposition-notification",
+  "global-delivery-status",
+  "global-disposition-notification",
+]);
+
 /** The text parts of a message in document order, encapsulated messages included. */
 function textParts(root: BodyPart): BodyPart[] {
   const out: BodyPart[] = [];
@@ -24,7 +32,10 @@ function textParts(root: BodyPart): BodyPart[] {
       for (let i = part.children.length - 1; i >= 0; i--) stack.push(part.children[i]!);
     } else if (part.message !== null) {
       stack.push(part.message.body);
-    } else if (part.type === "text") {
+    } else if (
+      part.type === "text" ||
+      (part.type === "message" && TEXTUAL_MESSAGE_SUBTYPES.has(part.subtype))
+    ) {
       out.push(part);
     }
   }
