@@ -27,18 +27,15 @@ import { ParseError, type ParseOptions, Scanner } from "./scanner.ts";
 /** Commands that take a UID prefix (RFC 3501, RFC 4315 UID EXPUNGE, RFC 6851 UID MOVE). */
 const UID_COMMANDS = new Set(["COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE"]);
 
-function isTagChar(b: number): boolean {
-  return b > 0x20 && b < 0x7f && !'(){%*"\\+'.includes(String.fromCharCode(b));
-}
-
 export function parseCommand(frame: CommandFrame, options?: ParseOptions): ParseResult {
   const s: Scanner = new Scanner(frame, options);
   let tag: string | undefined;
   let name: string | undefined;
   try {
-    const rawTag = s.takeWhile(isTagChar);
-    if (rawTag.length === 0 || !isValidTag(rawTag))
-      s.fail(frame.segments[0]?.length ? "invalid tag" : "empty command");
+    // Read the whole first word so that a tag with a forbidden character is not half-echoed.
+    const rawTag = s.takeWhile((b) => b !== 0x20);
+    if (rawTag.length === 0) s.fail(s.atEnd() ? "empty command" : "missing tag");
+    if (!isValidTag(rawTag)) s.fail("invalid tag");
     tag = rawTag;
     if (!s.trySp()) s.fail("missing command name");
     name = s.keyword("command name");
@@ -46,8 +43,9 @@ export function parseCommand(frame: CommandFrame, options?: ParseOptions): Parse
     if (name === "UID") {
       uid = true;
       s.sp();
-      name = s.keyword("command name after UID");
-      if (!UID_COMMANDS.has(name)) s.fail(`${name} cannot follow UID`);
+      const afterUid = s.keyword("command name after UID");
+      if (!UID_COMMANDS.has(afterUid)) s.fail(`${afterUid} cannot follow UID`);
+      name = afterUid;
     }
     const command = parseArguments(s, tag, name, uid);
     if (command === undefined) {

@@ -1,0 +1,463 @@
+import { describe, expect, it } from "vitest";
+import type { Command, ParseResult } from "./commands.ts";
+import { parseCommand } from "./parseCommand.ts";
+import { readAllFrames } from "./reader.ts";
+import type { ParseOptions } from "./scanner.ts";
+
+/** Raw wire text (CRLF added if missing) → the one command it frames → parse result. */
+function parse(wire: string | Buffer, options?: ParseOptions): ParseResult {
+  const bytes =
+    typeof wire === "string" ? Buffer.from(wire.endsWith("\r\n") ? wire : `${wire}\r\n`, "latin1") : wire;
+  const frames = readAllFrames([bytes]).flatMap((r) => (r.kind === "command" ? [r.frame] : []));
+  expect(frames).toHaveLength(1);
+  return parseCommand(frames[0]!, options);
+}
+
+function ok(wire: string | Buffer, options?: ParseOptions): Command {
+  const result = parse(wire, options);
+  if (!result.ok) throw new Error(`expected ${JSON.stringify(wire)} to parse: ${result.message}`);
+  return result.command;
+}
+
+function bad(wire: string | Buffer, options?: ParseOptions): { tag: string | undefined; message: string } {
+  const result = parse(wire, options);
+  if (result.ok) throw new Error(`expected ${JSON.stringify(wire)} to be refused`);
+  return { tag: result.tag, message: result.message };
+}
+
+const all = { kind: "ranges", ranges: [{ start: 1, stop: "*" }] };
+
+describe("tag and command name", () => {
+  it("reads any-case names and the UID prefix", () => {
+    expect(ok("a1 noop")).toEqual({ tag: "a1", name: "NOOP", uid: false, args: {} });
+    expect(ok("A.2 uid Fetch 1:* FLAGS")).toMatchObject({ tag: "A.2", name: "FETCH", uid: true });
+    for (const name of [
+      "CAPABILITY",
+      "LOGOUT",
+      "STARTTLS",
+      "CHECK",
+      "CLOSE",
+      "UNSELECT",
+      "IDLE",
+      "NAMESPACE",
+    ]) {
+      expect(ok(`t ${name}`)).toEqual({ tag: "t", name, uid: false, args: {} });
+    }
+  });
+
+  it("refuses bad tags, unknown commands and trailing junk", () => {
+    expect(bad("")).toEqual({ tag: undefined, message: "empty command" });
+    expect(bad("a+b NOOP").tag).toBeUndefined();
+    expect(bad("a1")).toEqual({ tag: "a1", message: "missing command name" });
+    expect(bad("a1 FROB x")).toEqual({ tag: "a1", message: "unknown command FROB" });
+    expect(bad("a1 UID LOGIN x y")).toEqual({ tag: "a1", message: "UID: LOGIN cannot follow UID" });
+    expect(bad("a1 NOOP extra").message).toBe('NOOP: unexpected " extra" after the arguments');
+    expect(bad("a1  NOOP").message).toMatch(/command name/);
+  });
+});
+
+describe("AUTHENTICATE and LOGIN", () => {
+  it("parses the mechanism and an optional SASL-IR initial response", () => {
+    expect(ok("a AUTHENTICATE plain").args).toEqual({ mechanism: "PLAIN", initialResponse: undefined });
+    expect(ok("a AUTHENTICATE PLAIN AGJvYgBwdw==").args).toEqual({
+      mechanism: "PLAIN",
+      initialResponse: "AGJvYgBwdw==",
+    });
+    expect(ok("a AUTHENTICATE EXTERNAL =").args).toEqual({ mechanism: "EXTERNAL", initialResponse: "=" });
+    expect(bad("a AUTHENTICATE PLAIN not*base64").message).toMatch(/not base64/);
+  });
+
+  it("reads atoms, quoted strings and literals for LOGIN", () => {
+    expect(ok('a LOGIN bob "p a\\"s\\\\s"').args).toEqual({ username: "bob", password: 'p a"s\\s' });
+    expect(ok("a LOGIN {3}\r\nbob {4+}\r\np\r\ns\r\n").args).toEqual({ username: "bob", password: "p\r\ns" });
+    expect(bad('a LOGIN bob "p\\x"').message).toMatch(/invalid escape/);
+    expect(bad('a LOGIN bob "unterminated').message).toMatch(/unterminated/);
+    expect(bad("a LOGIN bob").message).toMatch(/expected a space/);
+    expect(bad(Buffer.from('a LOGIN bob "p\xe9"\r\n', "latin1")).message).toMatch(/8-bit/);
+    expect(ok(Buffer.from('a LOGIN bob "pé"\r\n', "utf8"), { utf8Accept: true }).args).toEqual({
+      username: "bob",
+      password: "pé",
+    });
+  });
+});
+
+describe("mailbox commands", () => {
+  it("decodes modified UTF-7 names and normalises INBOX", () => {
+    expect(ok("a SELECT inbox").args).toEqual({ mailbox: "INBOX", condstore: false, qresync: undefined });
+    expect(ok('a CREATE "Entw&APw-rfe"').args).toEqual({ mailbox: "Entwürfe" });
+    expect(ok("a DELETE {4}\r\nTrsh\r\n").args).toEqual({ mailbox: "Trsh" });
+    expect(ok("a SUBSCRIBE News]").args).toEqual({ mailbox: "News]" });
+    expect(ok("a UNSUBSCRIBE News").args).toEqual({ mailbox: "News" });
+    expect(ok("a RENAME old &ZeVnLIqe-").args).toEqual({ from: "old", to: "日本語" });
+    expect(bad("a CREATE &Jjo").message).toBe(
+      'CREATE: mailbox name: invalid modified UTF-7: "&" without a closing "-"',
+    );
+    // RFC 6855 allows UTF-8 in quoted strings only, never in atoms.
+    expect(bad(Buffer.from("a CREATE Entwürfe\r\n"), { utf8Accept: true }).message).toMatch(/unexpected/);
+    expect(ok(Buffer.from('a CREATE "Entwürfe"\r\n'), { utf8Accept: true }).args).toEqual({
+      mailbox: "Entwürfe",
+    });
+  });
+
+  it("parses SELECT/EXAMINE parameters (CONDSTORE, QRESYNC)", () => {
+    expect(ok("a EXAMINE INBOX (CONDSTORE)")).toMatchObject({ name: "EXAMINE", args: { condstore: true } });
+    expect(ok("a SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))").args).toEqual({
+      mailbox: "INBOX",
+      condstore: false,
+      qresync: {
+        uidValidity: 67890007,
+        modSeq: 20050715194045000n,
+        knownUids: {
+          kind: "ranges",
+          ranges: [
+            { start: 41, stop: 41 },
+            { start: 43, stop: 211 },
+            { start: 214, stop: 541 },
+          ],
+        },
+        seqMatch: undefined,
+      },
+    });
+    const withMatch = ok("a SELECT INBOX (QRESYNC (1 2 1:10 (1,5 3,9)))");
+    expect(withMatch.name === "SELECT" && withMatch.args.qresync?.seqMatch).toBeTruthy();
+    expect(ok("a SELECT INBOX (QRESYNC (1 2 (1,5 3,9)))").args).toMatchObject({
+      qresync: { knownUids: undefined },
+    });
+    expect(bad("a SELECT INBOX (FOO)").message).toBe("SELECT: unknown select parameter FOO");
+    expect(bad("a SELECT INBOX (QRESYNC (0 2))").message).toMatch(/UIDVALIDITY must not be 0/);
+  });
+
+  it("parses LIST, LIST-EXTENDED and LSUB", () => {
+    expect(ok('a LIST "" %').args).toMatchObject({ reference: "", patterns: ["%"], extended: false });
+    expect(ok('a LIST "" *]x').args).toMatchObject({ patterns: ["*]x"] });
+    expect(ok("a LIST ~/Mail/ &AMk-t&AOk-*").args).toMatchObject({
+      reference: "~/Mail/",
+      patterns: ["Été*"],
+    });
+    expect(
+      ok(
+        'a LIST (SUBSCRIBED RECURSIVEMATCH) "" ("INBOX" "Drafts" %) RETURN (CHILDREN STATUS (MESSAGES UNSEEN))',
+      ).args,
+    ).toEqual({
+      reference: "",
+      patterns: ["INBOX", "Drafts", "%"],
+      selectionOptions: ["SUBSCRIBED", "RECURSIVEMATCH"],
+      returnOptions: ["CHILDREN"],
+      returnStatus: ["MESSAGES", "UNSEEN"],
+      extended: true,
+    });
+    expect(bad('a LIST (RECURSIVEMATCH) "" %').message).toMatch(/RECURSIVEMATCH needs/);
+    expect(bad('a LIST "" % RETURN (BOGUS)').message).toMatch(/unknown LIST return option BOGUS/);
+    expect(ok('a LSUB "" "*"').args).toEqual({ reference: "", pattern: "*" });
+  });
+
+  it("parses STATUS", () => {
+    expect(ok("a STATUS INBOX (messages UIDNEXT HIGHESTMODSEQ)").args).toEqual({
+      mailbox: "INBOX",
+      items: ["MESSAGES", "UIDNEXT", "HIGHESTMODSEQ"],
+    });
+    expect(bad("a STATUS INBOX ()").message).toMatch(/empty status items/);
+    expect(bad("a STATUS INBOX (FOO)").message).toMatch(/unknown status item FOO/);
+  });
+
+  it("parses COPY, MOVE, GETQUOTA, GETQUOTAROOT", () => {
+    expect(ok("a UID COPY 5:2,9 Trash")).toMatchObject({
+      name: "COPY",
+      uid: true,
+      args: {
+        sequenceSet: {
+          kind: "ranges",
+          ranges: [
+            { start: 2, stop: 5 },
+            { start: 9, stop: 9 },
+          ],
+        },
+        mailbox: "Trash",
+      },
+    });
+    expect(ok("a MOVE $ Archive").args).toEqual({ sequenceSet: { kind: "saved" }, mailbox: "Archive" });
+    expect(ok('a GETQUOTA ""').args).toEqual({ root: "" });
+    expect(ok("a GETQUOTAROOT INBOX").args).toEqual({ mailbox: "INBOX" });
+  });
+});
+
+describe("sequence sets", () => {
+  it("keeps * and normalises reversed ranges", () => {
+    expect(ok("a FETCH *:4 UID").args).toMatchObject({ sequenceSet: { ranges: [{ start: 4, stop: "*" }] } });
+    expect(ok("a FETCH * UID").args).toMatchObject({ sequenceSet: { ranges: [{ start: "*", stop: "*" }] } });
+    expect(ok("a FETCH 4294967295 UID").args).toMatchObject({
+      sequenceSet: { ranges: [{ start: 4294967295 }] },
+    });
+  });
+
+  it("refuses 0, numbers above 2^32-1, leading zeros and malformed sets", () => {
+    expect(bad("a FETCH 0 UID").message).toMatch(/invalid sequence set "0"/);
+    expect(bad("a FETCH 4294967296 UID").message).toMatch(/exceeds 4294967295/);
+    expect(bad("a FETCH 99999999999999999999999 UID").message).toMatch(/exceeds/);
+    expect(bad("a FETCH 01 UID").message).toMatch(/not a non-zero number/);
+    expect(bad("a FETCH 1:2:3 UID").message).toMatch(/too many ':'/);
+    expect(bad("a FETCH 1,,2 UID").message).toMatch(/missing number/);
+    expect(bad("a FETCH 1$ UID").message).toMatch(/invalid sequence set/);
+  });
+});
+
+describe("APPEND", () => {
+  it("reads flags, date-time and the literal; MULTIAPPEND; literal8", () => {
+    const command = ok('a APPEND Drafts (\\seen $Label) "05-Mar-2024 09:01:02 -0130" {5+}\r\nHello\r\n');
+    expect(command.name).toBe("APPEND");
+    if (command.name !== "APPEND") return;
+    const [message] = command.args.messages;
+    expect(message!.flags).toEqual(["\\Seen", "$Label"]);
+    expect(message!.internalDate?.toISOString()).toBe("2024-03-05T10:31:02.000Z");
+    expect(message!.literal).toEqual({ kind: "buffered", data: Buffer.from("Hello"), nonSync: true });
+
+    const multi = ok(
+      'a APPEND INBOX {1+}\r\nA (\\Draft) {1+}\r\nB " 7-Jan-2020 00:00:00 +0000" ~{1+}\r\nC\r\n',
+    );
+    expect(
+      multi.name === "APPEND" &&
+        multi.args.messages.map((m) => [m.flags, m.binary, m.internalDate?.getTime()]),
+    ).toEqual([
+      [[], false, undefined],
+      [["\\Draft"], false, undefined],
+      [[], true, Date.UTC(2020, 0, 7)],
+    ]);
+  });
+
+  it("refuses bad flags, dates and a missing literal", () => {
+    expect(bad("a APPEND INBOX (\\Recent) {1+}\r\nx\r\n").message).toMatch(/\\Recent cannot be set/);
+    expect(bad("a APPEND INBOX (\\*) {1+}\r\nx\r\n").message).toMatch(/\\\* is not a flag/);
+    expect(bad('a APPEND INBOX "31-Feb-2024 00:00:00 +0000" {1+}\r\nx\r\n').message).toMatch(
+      /invalid date-time/,
+    );
+    expect(bad('a APPEND INBOX "1-Jan-2024 00:00:00 +0000" {1+}\r\nx\r\n').message).toMatch(
+      /invalid date-time/,
+    );
+    expect(bad("a APPEND INBOX").message).toBe("APPEND: missing message literal");
+    expect(bad("a APPEND INBOX hello").message).toMatch(/expected the message literal/);
+  });
+});
+
+describe("EXPUNGE", () => {
+  it("takes a UID set only with UID", () => {
+    expect(ok("a EXPUNGE").args).toEqual({ uids: undefined });
+    expect(ok("a UID EXPUNGE 3:5").args).toEqual({
+      uids: { kind: "ranges", ranges: [{ start: 3, stop: 5 }] },
+    });
+    expect(bad("a UID EXPUNGE").message).toMatch(/expected a space/);
+  });
+});
+
+describe("SEARCH", () => {
+  it("parses every RFC 3501 key", () => {
+    const command = ok(
+      "a SEARCH ALL ANSWERED BCC b BEFORE 1-Feb-2020 BODY x CC c DELETED DRAFT FLAGGED FROM f " +
+        'HEADER X-Spam "yes" KEYWORD $Junk LARGER 10 NEW NOT SEEN OLD ON "02-Mar-2021" OR 1 2 RECENT SEEN ' +
+        "SENTBEFORE 1-Jan-2000 SENTON 1-Jan-2000 SENTSINCE 1-Jan-2000 SINCE 1-Jan-2000 SMALLER 5 SUBJECT s " +
+        "TEXT t TO o UID 1:* UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNKEYWORD k UNSEEN 1,3 (SEEN FLAGGED)",
+    );
+    expect(command.name).toBe("SEARCH");
+    if (command.name !== "SEARCH" || command.args.criteria.type !== "and") throw new Error("shape");
+    const keys = command.args.criteria.keys;
+    expect(keys).toHaveLength(37);
+    expect(keys).toContainEqual({ type: "header", field: "Bcc", value: "b" });
+    expect(keys).toContainEqual({ type: "header", field: "X-Spam", value: "yes" });
+    expect(keys).toContainEqual({
+      type: "date",
+      field: "internal",
+      op: "before",
+      date: { year: 2020, month: 2, day: 1 },
+    });
+    expect(keys).toContainEqual({
+      type: "date",
+      field: "internal",
+      op: "on",
+      date: { year: 2021, month: 3, day: 2 },
+    });
+    expect(keys).toContainEqual({ type: "flag", flag: "$Junk", present: true });
+    expect(keys).toContainEqual({ type: "flag", flag: "k", present: false });
+    expect(keys).toContainEqual({ type: "not", key: { type: "flag", flag: "\\Seen", present: true } });
+    expect(keys).toContainEqual({
+      type: "or",
+      left: { type: "seq", set: { kind: "ranges", ranges: [{ start: 1, stop: 1 }] } },
+      right: { type: "seq", set: { kind: "ranges", ranges: [{ start: 2, stop: 2 }] } },
+    });
+    expect(keys).toContainEqual({ type: "uid", set: all });
+    expect(keys).toContainEqual({ type: "size", op: "larger", size: 10 });
+    expect(keys.at(-1)).toEqual({
+      type: "and",
+      keys: [
+        { type: "flag", flag: "\\Seen", present: true },
+        { type: "flag", flag: "\\Flagged", present: true },
+      ],
+    });
+  });
+
+  it("parses CHARSET, literals, MODSEQ, OLDER/YOUNGER and ESEARCH RETURN", () => {
+    expect(ok(Buffer.from("a SEARCH CHARSET utf-8 SUBJECT {6}\r\nhällo\r\n", "utf8")).args).toEqual({
+      charset: "UTF-8",
+      criteria: { type: "header", field: "Subject", value: "hällo" },
+      returnOptions: undefined,
+    });
+    expect(ok('a SEARCH RETURN (MIN COUNT) MODSEQ "/flags/\\\\draft" all 620162338').args).toEqual({
+      charset: undefined,
+      criteria: { type: "modseq", modSeq: 620162338n, entry: { name: "/flags/\\draft", kind: "all" } },
+      returnOptions: ["MIN", "COUNT"],
+    });
+    expect(ok("a SEARCH RETURN () OLDER 60").args).toMatchObject({
+      returnOptions: [],
+      criteria: { type: "age", op: "older", seconds: 60 },
+    });
+    expect(ok("a UID SEARCH $").args).toMatchObject({ criteria: { type: "seq", set: { kind: "saved" } } });
+  });
+
+  it("refuses unknown keys, bad dates, unsupported charsets and deep nesting", () => {
+    expect(bad("a SEARCH FOO").message).toBe("SEARCH: unknown search key FOO");
+    expect(bad("a SEARCH SINCE 32-Jan-2020").message).toMatch(/invalid date/);
+    expect(bad("a SEARCH SINCE 1-Foo-2020").message).toMatch(/invalid date/);
+    expect(parse("a SEARCH CHARSET KOI8-R ALL")).toMatchObject({
+      ok: false,
+      code: "BADCHARSET (US-ASCII UTF-8)",
+    });
+    expect(bad("a SEARCH (SEEN").message).toMatch(/expected a space/);
+    expect(bad("a SEARCH OR SEEN").message).toMatch(/expected a space/);
+    expect(bad("a SEARCH").message).toMatch(/expected a space/);
+    expect(bad(`a SEARCH ${"(".repeat(40)}ALL${")".repeat(40)}`).message).toMatch(/nesting deeper than 32/);
+    expect(bad(`a SEARCH ${"NOT ".repeat(40)}ALL`).message).toMatch(/nesting deeper than 32/);
+    expect(ok(`a SEARCH ${"(".repeat(30)}ALL${")".repeat(30)}`).name).toBe("SEARCH");
+    // Far beyond any stack: still an answer, not a crash.
+    expect(bad(`a SEARCH ${"(".repeat(4000)}`).message).toMatch(/nesting/);
+  });
+});
+
+describe("FETCH", () => {
+  it("expands macros and reads single items and lists", () => {
+    expect(ok("a FETCH 1 fast").args).toMatchObject({
+      macro: "FAST",
+      items: [{ type: "FLAGS" }, { type: "INTERNALDATE" }, { type: "RFC822.SIZE" }],
+    });
+    expect(ok("a FETCH 1 ALL").args).toMatchObject({ macro: "ALL" });
+    expect(ok("a FETCH 1 FULL").args).toMatchObject({ macro: "FULL", items: { length: 5 } });
+    expect(ok("a FETCH 1 envelope").args).toMatchObject({ items: [{ type: "ENVELOPE" }] });
+    const simple =
+      "ENVELOPE FLAGS INTERNALDATE RFC822 RFC822.HEADER RFC822.SIZE RFC822.TEXT BODY BODYSTRUCTURE UID MODSEQ";
+    expect(ok(`a FETCH 1:* (${simple})`).args).toMatchObject({
+      items: simple.split(" ").map((type) => ({ type })),
+    });
+  });
+
+  it("reads body sections and partials", () => {
+    const command = ok(
+      "a UID FETCH 1 (BODY[] BODY.PEEK[1.2.3] BODY[HEADER] BODY[2.MIME] BODY[1.TEXT]<0.2048> " +
+        'BODY.PEEK[HEADER.FIELDS (From "Subject")] BODY[3.HEADER.FIELDS.NOT (X-Spam)] BINARY[1]<5.10> BINARY.PEEK[] BINARY.SIZE[2.1])',
+    );
+    if (command.name !== "FETCH") throw new Error("shape");
+    expect(command.args.items).toEqual([
+      { type: "BODY[]", peek: false, section: { part: [], text: undefined, fields: [] }, partial: undefined },
+      {
+        type: "BODY[]",
+        peek: true,
+        section: { part: [1, 2, 3], text: undefined, fields: [] },
+        partial: undefined,
+      },
+      { type: "BODY[]", peek: false, section: { part: [], text: "HEADER", fields: [] }, partial: undefined },
+      { type: "BODY[]", peek: false, section: { part: [2], text: "MIME", fields: [] }, partial: undefined },
+      {
+        type: "BODY[]",
+        peek: false,
+        section: { part: [1], text: "TEXT", fields: [] },
+        partial: { offset: 0, count: 2048 },
+      },
+      {
+        type: "BODY[]",
+        peek: true,
+        section: { part: [], text: "HEADER.FIELDS", fields: ["From", "Subject"] },
+        partial: undefined,
+      },
+      {
+        type: "BODY[]",
+        peek: false,
+        section: { part: [3], text: "HEADER.FIELDS.NOT", fields: ["X-Spam"] },
+        partial: undefined,
+      },
+      { type: "BINARY[]", peek: false, part: [1], partial: { offset: 5, count: 10 } },
+      { type: "BINARY[]", peek: true, part: [], partial: undefined },
+      { type: "BINARY.SIZE", part: [2, 1] },
+    ]);
+  });
+
+  it("reads CHANGEDSINCE and VANISHED modifiers", () => {
+    expect(ok("a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345 VANISHED)").args).toMatchObject({
+      changedSince: 12345n,
+      vanished: true,
+    });
+    expect(bad("a FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)").message).toMatch(
+      /VANISHED requires UID FETCH/,
+    );
+    expect(bad("a FETCH 1 FLAGS (CHANGEDSINCE 0)").message).toMatch(/must not be 0/);
+    expect(bad("a FETCH 1 FLAGS (CHANGEDSINCE 99999999999999999999)").message).toMatch(/too large/);
+  });
+
+  it("says which data item is wrong", () => {
+    expect(bad("a FETCH 1 BODYX").message).toBe("FETCH: unknown data item BODYX");
+    expect(bad("a FETCH 1 (FLAGS BODYX)").message).toBe("FETCH: unknown data item BODYX");
+    expect(bad("a FETCH 1 (FLAGS ALL)").message).toMatch(/macro ALL cannot be combined/);
+    expect(bad("a FETCH 1 ()").message).toMatch(/empty fetch items/);
+    expect(bad("a FETCH 1 BODY[MIME]").message).toMatch(/MIME needs a part number/);
+    expect(bad("a FETCH 1 BODY[0]").message).toMatch(/must not be 0/);
+    expect(bad("a FETCH 1 BODY[HEADER.FIELDS ()]").message).toMatch(/empty header field list/);
+    expect(bad("a FETCH 1 BODY[TEXT]<1>").message).toMatch(/"\." in the partial/);
+    expect(bad("a FETCH 1 BODY[TEXT").message).toMatch(/"]"/);
+    expect(bad("a FETCH 1 BODY.PEEK").message).toMatch(/unknown data item BODY.PEEK/);
+    expect(bad("a FETCH 1 (FLAGS) (FOO)").message).toMatch(/unknown fetch modifier FOO/);
+  });
+});
+
+describe("STORE", () => {
+  it("parses actions, .SILENT, flag lists and bare flags, UNCHANGEDSINCE", () => {
+    expect(ok("a STORE 1 +FLAGS (\\Deleted)").args).toEqual({
+      sequenceSet: { kind: "ranges", ranges: [{ start: 1, stop: 1 }] },
+      action: "add",
+      silent: false,
+      flags: ["\\Deleted"],
+      unchangedSince: undefined,
+    });
+    expect(ok("a UID STORE 1:* -flags.silent \\SEEN \\seen $Work").args).toMatchObject({
+      action: "remove",
+      silent: true,
+      flags: ["\\Seen", "$Work"],
+    });
+    expect(ok("a STORE 2 FLAGS ()").args).toMatchObject({ action: "set", flags: [] });
+    expect(ok("a STORE 2 (UNCHANGEDSINCE 320162338) +FLAGS.SILENT (\\Answered \\X-Ext)").args).toMatchObject({
+      unchangedSince: 320162338n,
+      flags: ["\\Answered", "\\X-Ext"],
+    });
+  });
+
+  it("refuses unknown items, \\Recent and \\*", () => {
+    expect(bad("a STORE 1 FLAGZ (\\Seen)").message).toMatch(/unknown data item "FLAGZ"/);
+    expect(bad("a STORE 1 FLAGS (\\Recent)").message).toMatch(/\\Recent cannot be set/);
+    expect(bad("a STORE 1 FLAGS \\*").message).toMatch(/\\\* is not a flag/);
+    expect(bad("a STORE 1 FLAGS").message).toMatch(/expected a space/);
+    expect(bad("a STORE 1 (UNCHANGEDSINCE x) FLAGS ()").message).toMatch(/UNCHANGEDSINCE value/);
+  });
+});
+
+describe("ID, ENABLE, IDLE", () => {
+  it("parses ID NIL and field lists", () => {
+    expect(ok("a ID NIL").args).toEqual({ params: null });
+    expect(ok('a ID ("name" "Thunderbird" "version" NIL)').args).toEqual({
+      params: [
+        ["name", "Thunderbird"],
+        ["version", null],
+      ],
+    });
+    expect(bad('a ID ("name")').message).toMatch(/expected a space/);
+    expect(bad(`a ID (${'"k" "v" '.repeat(31).trim()})`).message).toMatch(/more than 30/);
+  });
+
+  it("parses ENABLE capability names", () => {
+    expect(ok("a ENABLE condstore QRESYNC").args).toEqual({ capabilities: ["CONDSTORE", "QRESYNC"] });
+    expect(bad("a ENABLE").message).toMatch(/expected a space/);
+  });
+});
