@@ -1,0 +1,377 @@
+// The user aggregate (stream user-<id>): the account and its mailbox namespace. Pure: no I/O.
+// Mailbox names here are canonical (names.ts); fresh mailbox ids and UIDVALIDITYs come in the
+// command, drawn by the handler, so deciding stays deterministic.
+import { MAX_UID, type SpecialUse } from "../../events/domain/common.ts";
+import {
+  mailboxAppendLimitSet,
+  mailboxCreated,
+  mailboxDeleted,
+  mailboxRenamed,
+  mailboxSpecialUseSet,
+  mailboxSubscribed,
+  mailboxUnsubscribed,
+  type UserEvent,
+  type UserEventOfType,
+  userAppendLimitSet,
+  userCreated,
+  userDeleted,
+  userPasswordChanged,
+} from "../../events/domain/userEvents.ts";
+import { DomainError } from "../errors.ts";
+import {
+  canonicalMailboxName,
+  INBOX,
+  isInferiorOf,
+  parentName,
+  renamedName,
+  superiorNames,
+} from "../names.ts";
+
+export interface MailboxEntry {
+  mailboxId: string;
+  name: string;
+  status: "selectable" | "noselect";
+  uidValidity: number;
+  /**
+   * As loaded from the write model (the handler locks the rows it retires), or as created:
+   * messages arrive in the mailbox stream, which this aggregate does not follow.
+   */
+  uidNext: number;
+  specialUse: SpecialUse | null;
+  appendLimit: number | null;
+}
+
+export interface RetiredName {
+  uidNext: number;
+  uidValidities: readonly number[];
+}
+
+export interface UserState {
+  status: "none" | "active" | "deleted";
+  userId: string;
+  username: string;
+  passwordHash: string;
+  appendLimit: number | null;
+  mailboxes: ReadonlyMap<string, MailboxEntry>;
+  subscriptions: ReadonlySet<string>;
+  retiredNames: ReadonlyMap<string, RetiredName>;
+}
+
+/** A fresh identity for a mailbox the command may create. */
+export interface NewMailboxIdentity {
+  mailboxId: string;
+  /** Random, non-zero, 32-bit (as go-imap-sql); nudged if the name used it before. */
+  uidValidity: number;
+}
+
+export type UserCommand =
+  | {
+      type: "CreateUser";
+      userId: string;
+      username: string;
+      passwordHash: string;
+      appendLimit: number | null;
+      inbox: NewMailboxIdentity;
+    }
+  | { type: "ChangePassword"; passwordHash: string }
+  | { type: "DeleteUser" }
+  | { type: "SetUserAppendLimit"; appendLimit: number | null }
+  /** `identities` needs one entry per level of the name (missing superiors are created). */
+  | {
+      type: "CreateMailbox";
+      name: string;
+      specialUse?: SpecialUse | null;
+      identities: readonly NewMailboxIdentity[];
+    }
+  | { type: "DeleteMailbox"; name: string }
+  | { type: "RenameMailbox"; from: string; to: string; identities: readonly NewMailboxIdentity[] }
+  | { type: "SubscribeMailbox"; name: string }
+  | { type: "UnsubscribeMailbox"; name: string }
+  | { type: "SetMailboxSpecialUse"; name: string; specialUse: SpecialUse | null }
+  | { type: "SetMailboxAppendLimit"; name: string; appendLimit: number | null };
+
+export function initialState(): UserState {
+  return {
+    status: "none",
+    userId: "",
+    username: "",
+    passwordHash: "",
+    appendLimit: null,
+    mailboxes: new Map(),
+    subscriptions: new Set(),
+    retiredNames: new Map(),
+  };
+}
+
+function retire(retired: Map<string, RetiredName>, name: string, uidValidity: number, uidNext: number): void {
+  const before = retired.get(name);
+  retired.set(name, {
+    uidNext: Math.max(before?.uidNext ?? 1, uidNext),
+    uidValidities: before?.uidValidities.includes(uidValidity)
+      ? before.uidValidities
+      : [...(before?.uidValidities ?? []), uidValidity],
+  });
+}
+
+export function evolve(state: UserState, event: UserEvent): UserState {
+  switch (event.type) {
+    case "UserCreated":
+      return {
+        ...state,
+        status: "active",
+        userId: event.data.userId,
+        username: event.data.username,
+        passwordHash: event.data.passwordHash,
+        appendLimit: event.data.appendLimit,
+      };
+    case "UserPasswordChanged":
+      return { ...state, passwordHash: event.data.passwordHash };
+    case "UserDeleted":
+      return { ...state, status: "deleted", mailboxes: new Map(), subscriptions: new Set() };
+    case "UserAppendLimitSet":
+      return { ...state, appendLimit: event.data.appendLimit };
+    case "MailboxCreated": {
+      const mailboxes = new Map(state.mailboxes);
+      mailboxes.set(event.data.name, {
+        mailboxId: event.data.mailboxId,
+        name: event.data.name,
+        status: "selectable",
+        uidValidity: event.data.uidValidity,
+        uidNext: event.data.uidNext,
+        specialUse: event.data.specialUse,
+        appendLimit: null,
+      });
+      return { ...state, mailboxes };
+    }
+    case "MailboxRenamed": {
+      const mailboxes = new Map(state.mailboxes);
+      const retiredNames = new Map(state.retiredNames);
+      const moved = event.data.renames.map((rename) => {
+        const entry = mailboxes.get(rename.from);
+        mailboxes.delete(rename.from);
+        retire(retiredNames, rename.from, rename.uidValidity, rename.uidNext);
+        return { rename, entry };
+      });
+      for (const { rename, entry } of moved) {
+        if (entry) mailboxes.set(rename.to, { ...entry, name: rename.to });
+      }
+      return { ...state, mailboxes, retiredNames };
+    }
+    case "MailboxDeleted": {
+      const mailboxes = new Map(state.mailboxes);
+      const retiredNames = new Map(state.retiredNames);
+      const { name, keptAsNoselect } = event.data;
+      const entry = mailboxes.get(name);
+      if (keptAsNoselect && entry) mailboxes.set(name, { ...entry, status: "noselect" });
+      else mailboxes.delete(name);
+      retire(retiredNames, name, event.data.uidValidity, event.data.uidNext);
+      return { ...state, mailboxes, retiredNames };
+    }
+    case "MailboxSubscribed":
+      return { ...state, subscriptions: new Set([...state.subscriptions, event.data.name]) };
+    case "MailboxUnsubscribed": {
+      const subscriptions = new Set(state.subscriptions);
+      subscriptions.delete(event.data.name);
+      return { ...state, subscriptions };
+    }
+    case "MailboxSpecialUseSet":
+    case "MailboxAppendLimitSet": {
+      const mailboxes = new Map(state.mailboxes);
+      for (const [name, entry] of mailboxes) {
+        if (entry.mailboxId !== event.data.mailboxId) continue;
+        mailboxes.set(
+          name,
+          event.type === "MailboxSpecialUseSet"
+            ? { ...entry, specialUse: event.data.specialUse }
+            : { ...entry, appendLimit: event.data.appendLimit },
+        );
+      }
+      return { ...state, mailboxes };
+    }
+    default: {
+      const unknown: never = event;
+      throw new Error(`unknown user event ${(unknown as { type: string }).type}`);
+    }
+  }
+}
+
+export function evolveAll(state: UserState, events: readonly UserEvent[]): UserState {
+  return events.reduce(evolve, state);
+}
+
+function requireActive(state: UserState): void {
+  if (state.status !== "active") throw new DomainError("NONEXISTENT", "no such user");
+}
+
+function requireMailbox(state: UserState, name: string): MailboxEntry {
+  const entry = state.mailboxes.get(name);
+  if (!entry) throw new DomainError("NONEXISTENT", `no mailbox named "${name}"`);
+  return entry;
+}
+
+const event = <T extends UserEvent["type"]>(
+  definition: { type: T; schemaVersion: number },
+  data: UserEventOfType<T>["data"],
+): UserEvent => ({ type: definition.type, schemaVersion: definition.schemaVersion, data }) as UserEvent;
+
+/** A UIDVALIDITY the name has never had, starting from the random candidate. */
+function freshUidValidity(candidate: number, retired: RetiredName | undefined): number {
+  let value = candidate;
+  while (retired?.uidValidities.includes(value)) value = (value % MAX_UID) + 1;
+  return value;
+}
+
+/**
+ * MailboxCreated events for the missing superiors of `name` and, unless `cause` is null, for
+ * `name` itself. Missing superiors become real mailboxes (as go-imap-sql); an existing
+ * \Noselect name is left as it is unless it is `name`.
+ */
+function creationEvents(
+  state: UserState,
+  name: string,
+  cause: "create" | "inbox-rename" | null,
+  identities: readonly NewMailboxIdentity[],
+  specialUse: SpecialUse | null,
+): UserEvent[] {
+  const events: UserEvent[] = [];
+  let next = 0;
+  const create = (mailboxName: string, mailboxCause: "create" | "superior" | "inbox-rename") => {
+    const identity = identities[next++];
+    if (!identity) throw new Error(`CreateMailbox needs a fresh identity per level of "${name}"`);
+    const retired = state.retiredNames.get(mailboxName);
+    const replaced = state.mailboxes.get(mailboxName);
+    events.push(
+      event(mailboxCreated, {
+        mailboxId: identity.mailboxId,
+        name: mailboxName,
+        parentName: parentName(mailboxName),
+        uidValidity: freshUidValidity(identity.uidValidity, retired),
+        uidNext: Math.max(retired?.uidNext ?? 1, replaced?.uidNext ?? 1),
+        cause: mailboxCause,
+        replacesMailboxId: replaced?.mailboxId ?? null,
+        specialUse: mailboxCause === "superior" ? null : specialUse,
+      }),
+    );
+  };
+  for (const superior of superiorNames(name)) {
+    if (!state.mailboxes.has(superior)) create(superior, "superior");
+  }
+  if (cause !== null) create(name, cause);
+  return events;
+}
+
+export function decide(command: UserCommand, state: UserState): UserEvent[] {
+  switch (command.type) {
+    case "CreateUser": {
+      if (state.status !== "none") throw new DomainError("ALREADYEXISTS", "this account already exists");
+      const created = event(userCreated, {
+        userId: command.userId,
+        username: command.username,
+        passwordHash: command.passwordHash,
+        appendLimit: command.appendLimit,
+      });
+      return [created, ...creationEvents(initialState(), INBOX, "create", [command.inbox], null)];
+    }
+    case "ChangePassword":
+      requireActive(state);
+      return [event(userPasswordChanged, { passwordHash: command.passwordHash })];
+    case "DeleteUser":
+      requireActive(state);
+      return [event(userDeleted, { username: state.username })];
+    case "SetUserAppendLimit":
+      requireActive(state);
+      if (state.appendLimit === command.appendLimit) return [];
+      return [event(userAppendLimitSet, { appendLimit: command.appendLimit })];
+    case "CreateMailbox": {
+      requireActive(state);
+      const name = canonicalMailboxName(command.name);
+      if (state.mailboxes.get(name)?.status === "selectable" || name === INBOX) {
+        throw new DomainError("ALREADYEXISTS", `a mailbox named "${name}" already exists`);
+      }
+      return creationEvents(state, name, "create", command.identities, command.specialUse ?? null);
+    }
+    case "DeleteMailbox": {
+      requireActive(state);
+      const name = canonicalMailboxName(command.name);
+      if (name === INBOX) throw new DomainError("CANNOT", "INBOX cannot be deleted");
+      const entry = requireMailbox(state, name);
+      const hasInferiors = [...state.mailboxes.keys()].some((other) => isInferiorOf(other, name));
+      if (hasInferiors && entry.status === "noselect") {
+        throw new DomainError(
+          "HASCHILDREN",
+          `"${name}" has inferiors and holds no messages; delete those first`,
+        );
+      }
+      return [
+        event(mailboxDeleted, {
+          mailboxId: entry.mailboxId,
+          name,
+          uidValidity: entry.uidValidity,
+          uidNext: entry.uidNext,
+          keptAsNoselect: hasInferiors,
+        }),
+      ];
+    }
+    case "RenameMailbox": {
+      requireActive(state);
+      const from = canonicalMailboxName(command.from);
+      const to = canonicalMailboxName(command.to);
+      const source = requireMailbox(state, from);
+      if (to === INBOX || state.mailboxes.has(to)) {
+        throw new DomainError("ALREADYEXISTS", `a mailbox named "${to}" already exists`);
+      }
+      if (from === INBOX) {
+        // RFC 3501 6.3.5: INBOX stays (empty); its messages move to a new mailbox; its inferiors stay.
+        return creationEvents(state, to, "inbox-rename", command.identities, null);
+      }
+      if (isInferiorOf(to, from)) throw new DomainError("CANNOT", `"${from}" cannot be moved under itself`);
+      const affected = [
+        source,
+        ...[...state.mailboxes.values()].filter((entry) => isInferiorOf(entry.name, from)),
+      ];
+      const renames = affected
+        .map((entry) => ({
+          mailboxId: entry.mailboxId,
+          from: entry.name,
+          to: renamedName(entry.name, from, to),
+          uidValidity: entry.uidValidity,
+          uidNext: entry.uidNext,
+        }))
+        .sort((a, b) => (a.from < b.from ? -1 : 1));
+      const taken = renames.find((rename) => state.mailboxes.has(rename.to));
+      if (taken) throw new DomainError("ALREADYEXISTS", `a mailbox named "${taken.to}" already exists`);
+      return [
+        ...creationEvents(state, to, null, command.identities, null),
+        event(mailboxRenamed, { renames }),
+      ];
+    }
+    case "SubscribeMailbox": {
+      requireActive(state);
+      const name = canonicalMailboxName(command.name);
+      return state.subscriptions.has(name) ? [] : [event(mailboxSubscribed, { name })];
+    }
+    case "UnsubscribeMailbox": {
+      requireActive(state);
+      const name = canonicalMailboxName(command.name);
+      return state.subscriptions.has(name) ? [event(mailboxUnsubscribed, { name })] : [];
+    }
+    case "SetMailboxSpecialUse": {
+      requireActive(state);
+      const entry = requireMailbox(state, canonicalMailboxName(command.name));
+      if (entry.status !== "selectable") throw new DomainError("CANNOT", `"${entry.name}" holds no messages`);
+      if (entry.specialUse === command.specialUse) return [];
+      return [event(mailboxSpecialUseSet, { mailboxId: entry.mailboxId, specialUse: command.specialUse })];
+    }
+    case "SetMailboxAppendLimit": {
+      requireActive(state);
+      const entry = requireMailbox(state, canonicalMailboxName(command.name));
+      if (entry.status !== "selectable") throw new DomainError("CANNOT", `"${entry.name}" holds no messages`);
+      if (entry.appendLimit === command.appendLimit) return [];
+      return [event(mailboxAppendLimitSet, { mailboxId: entry.mailboxId, appendLimit: command.appendLimit })];
+    }
+    default: {
+      const unknown: never = command;
+      throw new Error(`unknown user command ${(unknown as { type: string }).type}`);
+    }
+  }
+}
