@@ -38,8 +38,15 @@ function flattenAddresses(value: AddressObject | AddressObject[] | undefined): S
   return out;
 }
 
-function isoDate(date: Date | undefined): string | null {
-  return date !== undefined && !Number.isNaN(date.getTime()) ? date.toISOString() : null;
+/**
+ * The Date header as ISO 8601, parsed from the header itself: mailparser substitutes the current
+ * time for a missing Date, which would make a rebuilt projection differ from the live one.
+ */
+function isoDate(value: string | null): string | null {
+  if (value === null) return null;
+  // Drop a trailing comment such as "(PST)", which not every Date parser accepts.
+  const date = new Date(value.replace(/\([^)]*\)\s*$/, "").trim());
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 function splitReferences(value: string | string[] | undefined): string[] {
@@ -58,11 +65,10 @@ function fallbackSummary(raw: Buffer): HeaderSummary {
         name: decodeEncodedWords(a.name ?? ""),
         address: a.host === "" ? (a.mailbox ?? "") : `${a.mailbox ?? ""}@${a.host}`,
       }));
-  const dateValue = value("date");
   const subject = value("subject");
   return {
     messageId: value("message-id"),
-    date: dateValue === null ? null : isoDate(new Date(dateValue)),
+    date: isoDate(value("date")),
     from: addresses("from"),
     to: addresses("to"),
     cc: addresses("cc"),
@@ -89,7 +95,7 @@ export async function summarizeHeaders(raw: Buffer): Promise<HeaderSummary> {
     });
     return {
       messageId: mail.messageId ?? null,
-      date: isoDate(mail.date),
+      date: isoDate(firstFieldValue(raw, block.fields, "date")),
       from: flattenAddresses(mail.from),
       to: flattenAddresses(mail.to),
       cc: flattenAddresses(mail.cc),
