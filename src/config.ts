@@ -1,0 +1,156 @@
+// Configuration from environment variables (DESIGN.md, Configuration). Bad values stop the
+// process at start with a message naming the setting; nothing is guessed.
+
+export type Mode = "embedded" | "distributed";
+export type BlobStoreSetting = { kind: "postgres" } | { kind: "fs"; dir: string };
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface Config {
+  mode: Mode;
+  databaseUrl: string | undefined;
+  kafkaBrokers: string[];
+  redisUrl: string | undefined;
+  imapHost: string;
+  imapPort: number;
+  imapsPort: number | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  allowInsecureAuth: boolean;
+  blobStore: BlobStoreSetting;
+  /** Global APPENDLIMIT in bytes (RFC 7889); undefined means no limit beyond the literal cap. */
+  appendLimit: number | undefined;
+  nodeId: string;
+  metricsPort: number | undefined;
+  logLevel: LogLevel;
+  /** Where the embedded mode keeps its PGlite database and blobs. */
+  dataDir: string;
+}
+
+export class ConfigError extends Error {
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(`configuration error: ${setting}: ${message}`);
+    this.name = "ConfigError";
+    this.setting = setting;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function port(env: Env, name: string, fallback?: number): number | undefined {
+  const value = text(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
+    throw new ConfigError(name, `expected a TCP port between 1 and 65535, got "${value}"`);
+  }
+  return Number(value);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const value = text(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (["1", "true", "yes", "on"].includes(value)) return true;
+  if (["0", "false", "no", "off"].includes(value)) return false;
+  throw new ConfigError(name, `expected true or false, got "${value}"`);
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Accepts plain bytes or a K/M/G suffix ("50M"); 0 means no limit. */
+export function parseSize(name: string, value: string): number {
+  const match = /^(\d+)\s*([kmg]?)i?b?$/i.exec(value.trim());
+  if (!match) throw new ConfigError(name, `expected a size such as 52428800 or 50M, got "${value}"`);
+  return Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const value = text(env, name);
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, `not a URL: "${value}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `expected a ${protocols.join(" or ")} URL, got "${parsed.protocol}"`);
+  }
+  return value;
+}
+
+/**
+ * The distributed server needs all three services; admin commands need only DATABASE_URL, so
+ * this check belongs to `serve`.
+ */
+export function assertDistributedServices(config: Config): void {
+  if (config.mode !== "distributed") return;
+  const missing = [config.kafkaBrokers.length === 0 && "KAFKA_BROKERS", config.redisUrl === undefined && "REDIS_URL"]
+    .filter(Boolean)
+    .join(", ");
+  if (missing !== "") {
+    throw new ConfigError(
+      missing,
+      "the distributed mode (DATABASE_URL is set) needs KAFKA_BROKERS and REDIS_URL too; unset DATABASE_URL for the embedded mode",
+    );
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = url(env, "DATABASE_URL", ["postgres:", "postgresql:"]);
+  const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
+  const kafkaText = text(env, "KAFKA_BROKERS");
+  const kafkaBrokers = kafkaText === undefined ? [] : kafkaText.split(",").map((broker) => broker.trim());
+  for (const broker of kafkaBrokers) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(broker)) {
+      throw new ConfigError("KAFKA_BROKERS", `expected host:port[,host:port...], got "${kafkaText}"`);
+    }
+  }
+
+  const tlsCert = text(env, "TLS_CERT");
+  const tlsKey = text(env, "TLS_KEY");
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError(tlsCert === undefined ? "TLS_CERT" : "TLS_KEY", "TLS_CERT and TLS_KEY must be set together");
+  }
+  const imapsPort = port(env, "IMAPS_PORT");
+  if (imapsPort !== undefined && tlsCert === undefined) {
+    throw new ConfigError("IMAPS_PORT", "implicit TLS needs TLS_CERT and TLS_KEY");
+  }
+
+  const blobText = text(env, "BLOB_STORE") ?? "postgres";
+  let blobStore: BlobStoreSetting;
+  if (blobText === "postgres") blobStore = { kind: "postgres" };
+  else if (blobText.startsWith("fs:") && blobText.length > 3) blobStore = { kind: "fs", dir: blobText.slice(3) };
+  else throw new ConfigError("BLOB_STORE", `expected "postgres" or "fs:<directory>", got "${blobText}"`);
+
+  const appendLimitText = text(env, "APPEND_LIMIT");
+  const appendLimit = appendLimitText === undefined ? undefined : parseSize("APPEND_LIMIT", appendLimitText);
+
+  const logLevel = (text(env, "LOG_LEVEL") ?? "info").toLowerCase();
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new ConfigError("LOG_LEVEL", `expected debug, info, warn or error, got "${logLevel}"`);
+  }
+
+  return {
+    mode: databaseUrl === undefined ? "embedded" : "distributed",
+    databaseUrl,
+    kafkaBrokers,
+    redisUrl,
+    imapHost: text(env, "IMAP_HOST") ?? "127.0.0.1",
+    imapPort: port(env, "IMAP_PORT", 1143)!,
+    imapsPort,
+    tlsCert,
+    tlsKey,
+    allowInsecureAuth: bool(env, "ALLOW_INSECURE_AUTH", false),
+    blobStore,
+    appendLimit: appendLimit === 0 ? undefined : appendLimit,
+    nodeId: text(env, "NODE_ID") ?? `node-${process.pid}`,
+    metricsPort: port(env, "METRICS_PORT"),
+    logLevel: logLevel as LogLevel,
+    dataDir: text(env, "DATA_DIR") ?? "./data",
+  };
+}

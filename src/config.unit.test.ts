@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { assertDistributedServices, ConfigError, loadConfig, parseSize } from "./config.ts";
+
+describe("loadConfig", () => {
+  it("defaults to the embedded mode with nothing set", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      mode: "embedded",
+      imapHost: "127.0.0.1",
+      imapPort: 1143,
+      allowInsecureAuth: false,
+      blobStore: { kind: "postgres" },
+      dataDir: "./data",
+      logLevel: "info",
+    });
+  });
+
+  it("takes the distributed mode when database, Kafka and Redis are all set", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgres://postgres@127.0.0.1:5432/mail",
+      KAFKA_BROKERS: "127.0.0.1:9092, 127.0.0.2:9092",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      BLOB_STORE: "fs:/var/lib/mailledger/blobs",
+      APPEND_LIMIT: "50M",
+    });
+    expect(config.mode).toBe("distributed");
+    expect(config.kafkaBrokers).toEqual(["127.0.0.1:9092", "127.0.0.2:9092"]);
+    expect(config.blobStore).toEqual({ kind: "fs", dir: "/var/lib/mailledger/blobs" });
+    expect(config.appendLimit).toBe(50 * 1024 * 1024);
+  });
+
+  it.each([
+    [{ IMAP_PORT: "70000" }, "IMAP_PORT"],
+    [{ IMAP_PORT: "abc" }, "IMAP_PORT"],
+    [{ ALLOW_INSECURE_AUTH: "maybe" }, "ALLOW_INSECURE_AUTH"],
+    [{ BLOB_STORE: "s3" }, "BLOB_STORE"],
+    [{ APPEND_LIMIT: "lots" }, "APPEND_LIMIT"],
+    [{ LOG_LEVEL: "chatty" }, "LOG_LEVEL"],
+    [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
+    [{ TLS_CERT: "/c.pem" }, "TLS_KEY"],
+    [{ IMAPS_PORT: "993" }, "IMAPS_PORT"],
+    [{ DATABASE_URL: "postgres://x/db", REDIS_URL: "redis://r", KAFKA_BROKERS: "nohost" }, "KAFKA_BROKERS"],
+  ])("refuses %j naming %s", (env, setting) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).setting).toBe(setting);
+    expect((error as Error).message).toContain(setting);
+  });
+});
+
+describe("assertDistributedServices", () => {
+  it("accepts DATABASE_URL alone for admin commands but not for the distributed server", () => {
+    const config = loadConfig({ DATABASE_URL: "postgres://x/db" });
+    expect(config.mode).toBe("distributed");
+    expect(() => assertDistributedServices(config)).toThrow(/KAFKA_BROKERS, REDIS_URL/);
+    expect(() =>
+      assertDistributedServices(
+        loadConfig({ DATABASE_URL: "postgres://x/db", KAFKA_BROKERS: "k:9092", REDIS_URL: "redis://r" }),
+      ),
+    ).not.toThrow();
+    expect(() => assertDistributedServices(loadConfig({}))).not.toThrow();
+  });
+});
+
+describe("parseSize", () => {
+  it("reads bytes and K/M/G suffixes", () => {
+    expect(parseSize("X", "1024")).toBe(1024);
+    expect(parseSize("X", "10k")).toBe(10240);
+    expect(parseSize("X", "2MiB")).toBe(2 * 1024 * 1024);
+    expect(parseSize("X", "1G")).toBe(1024 ** 3);
+  });
+});
