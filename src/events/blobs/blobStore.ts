@@ -1,0 +1,79 @@
+// Message bodies, addressed by the SHA-256 of their content (DESIGN.md, Events): COPY and
+// re-delivery store nothing twice, and a path or key never comes from user input.
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+
+export type BlobBody = Buffer | AsyncIterable<Buffer | Uint8Array> | Readable;
+
+export interface StoredBlob {
+  /** SHA-256 of the content, lowercase hex. */
+  digest: string;
+  size: number;
+}
+
+/** A byte range: `start` inclusive, `end` exclusive (as Buffer.subarray), both optional. */
+export interface ByteRange {
+  start?: number;
+  end?: number;
+}
+
+export interface BlobStore {
+  /**
+   * Stores a body and returns its digest. Putting a body that is already stored keeps one copy
+   * and refreshes its put time, which garbage collection's grace period counts from.
+   */
+  put(body: BlobBody): Promise<StoredBlob>;
+  has(digest: string): Promise<boolean>;
+  /** The content (or a range of it), streamed; errors with BlobNotFoundError if absent. */
+  read(digest: string, range?: ByteRange): Readable;
+  /** The size in octets, or null if absent. */
+  size(digest: string): Promise<number | null>;
+  /**
+   * Removes a blob; with `ifNotPutSince`, only if nobody put it at or after that instant (so a
+   * collector never removes a body an APPEND has just stored again). True if it was removed.
+   */
+  delete(digest: string, options?: { ifNotPutSince?: Date }): Promise<boolean>;
+  /** Digests last put before `cutoff`, in batches: the candidates of garbage collection. */
+  listPutBefore(cutoff: Date): AsyncIterable<string[]>;
+}
+
+export class BlobNotFoundError extends Error {
+  readonly digest: string;
+  constructor(digest: string) {
+    super(`no blob ${digest}`);
+    this.name = "BlobNotFoundError";
+    this.digest = digest;
+  }
+}
+
+const DIGEST = /^[0-9a-f]{64}$/;
+
+/** Rejects anything that is not a digest before it reaches a path or a query. */
+export function assertDigest(digest: string): void {
+  if (!DIGEST.test(digest)) throw new RangeError("a blob digest is 64 lowercase hex characters");
+}
+
+export async function* chunksOf(body: BlobBody): AsyncIterable<Buffer> {
+  if (Buffer.isBuffer(body)) {
+    yield body;
+    return;
+  }
+  for await (const chunk of body as AsyncIterable<Buffer | Uint8Array | string>) {
+    yield typeof chunk === "string"
+      ? Buffer.from(chunk)
+      : Buffer.isBuffer(chunk)
+        ? chunk
+        : Buffer.from(chunk);
+  }
+}
+
+export function sha256Hex(content: Buffer): string {
+  return createHash("sha256").update(content).digest("hex");
+}
+
+/** Resolves a range against a size: [start, end) clamped to the content. */
+export function clampRange(size: number, range: ByteRange = {}): { start: number; end: number } {
+  const start = Math.min(Math.max(0, range.start ?? 0), size);
+  const end = Math.min(Math.max(start, range.end ?? size), size);
+  return { start, end };
+}
