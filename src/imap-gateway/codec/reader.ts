@@ -229,7 +229,10 @@ export class CommandReader {
     } else if (this.#lineLength + piece.length > this.#maxLineLength + 1) {
       // +1: the CR of CRLF is still part of the piece here.
       error = this.#error("BAD", undefined, "command line too long", piece);
+      // The literal marker that decides how the line ends may straddle what was held and this piece.
+      const held = this.#line;
       this.#startSkipping();
+      for (const part of held) this.#keepTail(part);
       this.#keepTail(piece);
     } else {
       this.#line.push(piece);

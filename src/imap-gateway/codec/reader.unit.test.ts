@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CommandFrame } from "./frame.ts";
+import { type CommandFrame, frameLine, isIdleDone } from "./frame.ts";
 import { parseCommand } from "./parseCommand.ts";
 import { CommandReader, type LiteralSink, type ReaderResult, readAllFrames } from "./reader.ts";
 
@@ -30,6 +30,12 @@ describe("CommandReader framing", () => {
       ["b", "CAPABILITY", "b CAPABILITY"],
       ["c", "LOGOUT", "c LOGOUT"],
     ]);
+  });
+
+  it("hands over lines outside the grammar (IDLE's DONE, SASL responses) as frames too", () => {
+    const frames = commands(readAllFrames([Buffer.from("done\r\nAGJvYgBwdw==\r\n\r\n")]));
+    expect(frames.map(isIdleDone)).toEqual([true, false, false]);
+    expect(frames.map(frameLine)).toEqual(["done", "AGJvYgBwdw==", ""]);
   });
 
   it("answers need-more on a partial line and keeps nothing but that line", () => {
