@@ -86,7 +86,7 @@ export interface BodySection {
   readonly fields: readonly string[];
 }
 
-export interface Partial {
+export interface PartialRange {
   readonly offset: number;
   readonly count: number;
 }
@@ -107,14 +107,14 @@ export type FetchItem =
       readonly type: "BODY[]";
       readonly peek: boolean;
       readonly section: BodySection;
-      readonly partial: Partial | undefined;
+      readonly partial: PartialRange | undefined;
     }
   /** RFC 3516 BINARY[part]<partial>. */
   | {
       readonly type: "BINARY[]";
       readonly peek: boolean;
       readonly part: readonly number[];
-      readonly partial: Partial | undefined;
+      readonly partial: PartialRange | undefined;
     }
   | { readonly type: "BINARY.SIZE"; readonly part: readonly number[] };
 

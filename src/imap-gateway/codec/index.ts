@@ -33,7 +33,7 @@ export type {
   ImapDate,
   ListArgs,
   ParseResult,
-  Partial,
+  PartialRange,
   QresyncParams,
   SearchArgs,
   SearchKey,

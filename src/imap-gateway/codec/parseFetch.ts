@@ -1,7 +1,7 @@
 // FETCH sequence-set SP (macro / fetch-att / "(" fetch-att *(SP fetch-att) ")") [SP fetch-modifiers]
 // RFC 3501 items, RFC 3516 BINARY, RFC 7162 MODSEQ / CHANGEDSINCE / VANISHED.
 
-import type { BodySection, FetchArgs, FetchItem, Partial, SectionText } from "./commands.ts";
+import type { BodySection, FetchArgs, FetchItem, PartialRange, SectionText } from "./commands.ts";
 import { isDigit, type Scanner } from "./scanner.ts";
 import { parseSequenceSet } from "./sequenceSet.ts";
 
@@ -156,7 +156,7 @@ function parseBinarySection(s: Scanner): number[] {
 }
 
 /** "<" number "." nz-number ">" */
-function parsePartial(s: Scanner): Partial | undefined {
+function parsePartial(s: Scanner): PartialRange | undefined {
   if (!s.tryByte(0x3c)) return undefined;
   const offset = s.number("partial offset");
   s.expectByte(0x2e, '"." in the partial range');
