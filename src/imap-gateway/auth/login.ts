@@ -1,0 +1,65 @@
+// The credential check shared by LOGIN and AUTHENTICATE PLAIN: privacy (no clear-text passwords
+// unless allowed), throttling per address and per user, the Authenticator, the per-user
+// connection limit, and the answers each outcome gets (RFC 5530 response codes).
+
+import { no } from "../errors.ts";
+import { METRIC } from "../metrics.ts";
+import type { CommandContext, CommandOutcome } from "../module.ts";
+
+/** RFC 3501 6.2.3 / RFC 5530: refuse clear-text credentials with PRIVACYREQUIRED. */
+export function requirePrivacy(context: CommandContext): void {
+  if (!context.session.authAllowed) {
+    context.services.metrics.increment(METRIC.loginsPrivacyRequired);
+    throw no(
+      "authentication is not allowed on a clear-text connection; use STARTTLS first",
+      "PRIVACYREQUIRED",
+    );
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+export async function checkCredentials(
+  context: CommandContext,
+  username: string,
+  password: string,
+  commandName: string,
+): Promise<CommandOutcome> {
+  const { session, services } = context;
+  const { loginThrottle, metrics, authenticator, logger } = services;
+  const verdict = loginThrottle.check(session.remoteAddress, username);
+  if (!verdict.allowed) {
+    metrics.increment(METRIC.loginsThrottled);
+    const seconds = Math.ceil(verdict.retryAfterMs / 1000);
+    const who = verdict.scope === "address" ? "from your address" : "for this user";
+    throw no(`too many failed logins ${who}; try again in ${seconds} s`, "UNAVAILABLE");
+  }
+  const result = await authenticator.verify(username, password, session.remoteAddress);
+  if (!result.ok) {
+    metrics.increment(METRIC.loginsFailed);
+    const delay = loginThrottle.recordFailure(session.remoteAddress, username);
+    logger.info("login failed", { sessionId: session.id, remoteAddress: session.remoteAddress, username });
+    await sleep(delay, context.signal);
+    throw no("invalid credentials", "AUTHENTICATIONFAILED");
+  }
+  const login = session.authenticate({ userId: result.userId, username });
+  if (!login.ok) {
+    throw no(`too many connections for this user (limit ${services.limits.maxConnectionsPerUser})`, "LIMIT");
+  }
+  loginThrottle.recordSuccess(session.remoteAddress);
+  metrics.increment(METRIC.loginsSucceeded);
+  return { text: `${commandName} completed`, code: `CAPABILITY ${session.capabilities().join(" ")}` };
+}

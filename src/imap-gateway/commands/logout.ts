@@ -1,0 +1,11 @@
+// LOGOUT (RFC 3501 6.1.3): untagged BYE, tagged OK, then the connection closes.
+import { ANY_STATE, defineCommand } from "../module.ts";
+
+export const logoutCommand = defineCommand({
+  names: ["LOGOUT"],
+  states: ANY_STATE,
+  async handle(_command, context) {
+    await context.untagged("BYE logging out");
+    return { text: "LOGOUT completed", afterResponse: () => context.session.close("logout") };
+  },
+});

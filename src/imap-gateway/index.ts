@@ -1,0 +1,12 @@
+// Public surface of the IMAP gateway.
+export { type AuthenticationResult, type Authenticator, staticAuthenticator } from "./auth/authenticator.ts";
+export { LoginThrottle } from "./auth/loginThrottle.ts";
+export { coreCommands } from "./commands/index.ts";
+export { bad, ImapError, no, triageError } from "./errors.ts";
+export { type Logger, silentLogger, stderrLogger } from "./logger.ts";
+export { METRIC, MetricsRegistry } from "./metrics.ts";
+export * from "./module.ts";
+export * from "./options.ts";
+export { CommandRegistry } from "./registry.ts";
+export { createImapServer, type DebugSetting, type ImapServer } from "./server.ts";
+export { ConnectionClosedError, Session, type SessionTransport } from "./session/session.ts";

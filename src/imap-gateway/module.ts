@@ -1,0 +1,173 @@
+// What a command module is, and what it gets from the session. One module per IMAP command
+// (or a small family: SELECT/EXAMINE); the gateway's registry dispatches parsed commands to them
+// after the gatekeeper checked the session state.
+
+import type { Authenticator } from "./auth/authenticator.ts";
+import type { LoginThrottle } from "./auth/loginThrottle.ts";
+import type { Command, CommandName, LiteralSink, ResponsePart, StreamedLiteralInfo } from "./codec/index.ts";
+import type { Logger } from "./logger.ts";
+import type { MetricsRegistry } from "./metrics.ts";
+import type { GatewayLimits } from "./options.ts";
+
+export type SessionState = "not-authenticated" | "authenticated" | "selected" | "logout";
+
+export const ANY_STATE: readonly SessionState[] = ["not-authenticated", "authenticated", "selected"];
+export const NOT_AUTHENTICATED: readonly SessionState[] = ["not-authenticated"];
+export const AUTHENTICATED_OR_SELECTED: readonly SessionState[] = ["authenticated", "selected"];
+export const SELECTED: readonly SessionState[] = ["selected"];
+
+export type CommandOf<N extends CommandName> = Extract<Command, { name: N }>;
+
+export interface AuthenticatedUser {
+  readonly userId: string;
+  /** As the client typed it; for logs and the debug switch. */
+  readonly username: string;
+}
+
+/** The slot a SELECT module fills; the gateway only needs the name and whether writes are allowed. */
+export interface SelectedMailbox {
+  readonly name: string;
+  readonly readOnly: boolean;
+}
+
+/**
+ * A pending unilateral response (RFC 3501 7: EXISTS, RECENT, EXPUNGE, FETCH FLAGS, VANISHED, ...),
+ * queued by the storage side and sent by the session before the next tagged response it may precede.
+ */
+export interface UnilateralUpdate {
+  /** EXPUNGE/VANISHED: held back while a FETCH, STORE or SEARCH is being answered (RFC 3501 7.4.1). */
+  readonly expunge: boolean;
+  /** Everything after `* `, CRLF excluded. */
+  readonly parts: readonly ResponsePart[];
+}
+
+/** Metadata every event appended on behalf of this session carries (DESIGN.md, Events). */
+export interface SessionEventMetadata {
+  readonly userId: string | undefined;
+  readonly sessionId: string;
+  readonly nodeId: string;
+  readonly remoteAddress: string;
+  /** The client's ID (RFC 2971) as `name/version`, if it sent one. */
+  readonly clientId: string | undefined;
+  /** `tag NAME` of the command in progress. */
+  readonly command: string | undefined;
+}
+
+/** Read-only facts about a session (what capability builders and literal-limit hooks see). */
+export interface SessionInfo {
+  readonly id: string;
+  readonly nodeId: string;
+  readonly state: SessionState;
+  readonly user: AuthenticatedUser | undefined;
+  readonly remoteAddress: string;
+  /** TLS is in place (IMAPS or after STARTTLS). */
+  readonly secure: boolean;
+  /** STARTTLS is possible on this connection now. */
+  readonly canStartTls: boolean;
+  /** LOGIN/AUTHENTICATE may be used: the connection is secure, or the operator allows insecure auth. */
+  readonly authAllowed: boolean;
+  /** The client's ID parameters (RFC 2971), undefined until it sends ID. */
+  readonly clientId: ReadonlyMap<string, string | null> | undefined;
+  /** Extensions turned on with ENABLE (RFC 5161), upper-cased: CONDSTORE, QRESYNC, UTF8=ACCEPT, ... */
+  readonly enabled: ReadonlySet<string>;
+  readonly selected: SelectedMailbox | undefined;
+}
+
+export type LoginOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: "user-connection-limit" };
+
+/** A session as a command handler sees it: facts plus the state transitions a handler may cause. */
+export interface SessionControl extends SessionInfo {
+  /** The capability list for the current state, built from the registered modules. */
+  capabilities(): string[];
+  /** not-authenticated → authenticated. Refused when the user already has too many connections. */
+  authenticate(user: AuthenticatedUser): LoginOutcome;
+  /** authenticated/selected → selected (a previously selected mailbox is replaced). */
+  select(mailbox: SelectedMailbox): void;
+  /** selected → authenticated; pending updates of the old mailbox are dropped. */
+  unselect(): void;
+  /** Records extensions as enabled; returns those newly enabled. */
+  enable(extensions: readonly string[]): string[];
+  /** Extensions that ENABLE can turn on (declared by the registered modules). */
+  enableable(): ReadonlySet<string>;
+  setClientId(params: ReadonlyArray<readonly [string, string | null]> | null): void;
+  /** Queue an unilateral update for this session (the doorbell side calls this). */
+  queueUpdate(update: UnilateralUpdate): void;
+  /** Called whenever an update is queued (IDLE sends it at once). Returns an unsubscribe function. */
+  onUpdate(listener: () => void): () => void;
+  /** Sends queued updates now (IDLE, NOOP); EXPUNGEs too unless holdExpunge. */
+  flushUpdates(options?: { readonly holdExpunge?: boolean }): Promise<void>;
+  /** In STARTTLS's handler, before the OK: stop reading clear text and drop pipelined input. */
+  prepareStartTls(): void;
+  /** After the tagged OK of STARTTLS: upgrade the connection in place. */
+  startTls(): Promise<void>;
+  /** After the tagged OK of LOGOUT: close the connection. */
+  close(reason?: string): void;
+}
+
+/** Shared services a handler may need (authentication, limits, metrics). */
+export interface GatewayServices {
+  readonly authenticator: Authenticator;
+  readonly loginThrottle: LoginThrottle;
+  readonly limits: GatewayLimits;
+  readonly metrics: MetricsRegistry;
+  readonly logger: Logger;
+  readonly serverId: Readonly<Record<string, string>>;
+}
+
+export interface CommandContext {
+  readonly tag: string;
+  readonly session: SessionControl;
+  readonly services: GatewayServices;
+  /** Aborted when the connection goes away mid-command. */
+  readonly signal: AbortSignal;
+  /**
+   * Writes `* ` + parts + CRLF. Parts are already-encoded strings/Buffers (use the codec's encoders)
+   * or `streamedLiteral(size, source)` to stream a literal with backpressure.
+   */
+  untagged(...parts: ResponsePart[]): Promise<void>;
+  /** Sends `+ text` and resolves with the client's next line (CRLF stripped), e.g. a SASL response. */
+  continuation(text?: string): Promise<string>;
+  /** The metadata an event appended by this command must carry. */
+  eventMetadata(): SessionEventMetadata;
+}
+
+/** What a handler returns for the tagged OK; nothing means `OK <NAME> completed`. */
+export interface CommandOutcome {
+  readonly text?: string;
+  readonly code?: string;
+  /** Runs once the tagged OK is on the wire (STARTTLS upgrades, LOGOUT closes). */
+  readonly afterResponse?: () => Promise<void> | void;
+}
+
+/** A literal sink whose destination can be waited on when write() answered false. */
+export interface SessionLiteralSink extends LiteralSink {
+  drained?(): Promise<void>;
+}
+
+export interface CommandModule<N extends CommandName = CommandName> {
+  readonly names: readonly N[];
+  /** States the command is valid in; the gatekeeper answers BAD elsewhere. */
+  readonly states: readonly SessionState[];
+  /** Capabilities this module contributes in the session's current state. */
+  capabilities?(session: SessionInfo): readonly string[];
+  /** Capability names ENABLE may turn on because this module implements them (RFC 5161). */
+  readonly enableable?: readonly string[];
+  /** True for FETCH, STORE, SEARCH: pending EXPUNGEs wait until the command is done (RFC 3501 7.4.1). */
+  readonly holdsExpunge?: boolean;
+  /** Largest literal this command accepts (default limits.maxLiteralSize), checked before `+` is sent. */
+  maxLiteralSize?(session: SessionInfo, limits: GatewayLimits): number;
+  /** Destination for literals larger than the codec's stream threshold (APPEND bodies). */
+  openLiteralSink?(info: StreamedLiteralInfo, session: SessionInfo): SessionLiteralSink;
+  /** Throws ImapError for NO/BAD; any other error becomes NO [SERVERBUG]. */
+  handle(command: CommandOf<N>, context: CommandContext): Promise<CommandOutcome | undefined>;
+}
+
+/** Any module, whatever commands it handles (method parameters are bivariant, so this accepts all). */
+export type AnyCommandModule = CommandModule<CommandName>;
+
+/** Identity helper that keeps `handle`'s command type narrow while registering as AnyCommandModule. */
+export function defineCommand<N extends CommandName>(module: CommandModule<N>): AnyCommandModule {
+  return module as unknown as AnyCommandModule;
+}

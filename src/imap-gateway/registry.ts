@@ -1,0 +1,60 @@
+// The command registry: which module handles which command name, and the capability list built
+// from what is registered, so nothing is advertised that is not implemented.
+
+import type { CommandName } from "./codec/index.ts";
+import type { AnyCommandModule, SessionInfo } from "./module.ts";
+import { GatewayConfigError } from "./options.ts";
+
+/** Framing features the session itself implements (RFC 3501 base, RFC 7888 LITERAL+). */
+const SESSION_CAPABILITIES = ["IMAP4rev1", "LITERAL+"] as const;
+
+export class CommandRegistry {
+  readonly #byName = new Map<string, AnyCommandModule>();
+  readonly #modules: AnyCommandModule[] = [];
+  readonly #enableable = new Set<string>();
+
+  constructor(modules: readonly AnyCommandModule[]) {
+    for (const module of modules) this.#register(module);
+  }
+
+  #register(module: AnyCommandModule): void {
+    if (module.names.length === 0) throw new GatewayConfigError("modules: a command module names no command");
+    for (const name of module.names) {
+      if (this.#byName.has(name)) {
+        throw new GatewayConfigError(`modules: command ${name} is registered twice`);
+      }
+      this.#byName.set(name, module);
+    }
+    for (const extension of module.enableable ?? []) this.#enableable.add(extension.toUpperCase());
+    this.#modules.push(module);
+  }
+
+  /** The module for a command name (`UID FETCH` and `FETCH` both map to FETCH's module). */
+  lookup(name: string | undefined): AnyCommandModule | undefined {
+    if (name === undefined) return undefined;
+    const base = name.startsWith("UID ") ? name.slice(4) : name;
+    return this.#byName.get(base as CommandName);
+  }
+
+  has(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
+  get enableable(): ReadonlySet<string> {
+    return this.#enableable;
+  }
+
+  capabilities(session: SessionInfo): string[] {
+    const result: string[] = [...SESSION_CAPABILITIES];
+    const seen = new Set<string>(result);
+    for (const module of this.#modules) {
+      for (const capability of module.capabilities?.(session) ?? []) {
+        if (!seen.has(capability)) {
+          seen.add(capability);
+          result.push(capability);
+        }
+      }
+    }
+    return result;
+  }
+}
