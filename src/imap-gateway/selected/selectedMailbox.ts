@@ -1,0 +1,265 @@
+// The selected mailbox as one session sees it (model: go-imap v2's tracker.go). Sequence numbers
+// belong to the session: it keeps its own ascending UID list, queues what changed in storage,
+// and announces the changes only at points where RFC 3501 allows it, computing sequence numbers
+// at that moment. EXPUNGE is held back while FETCH, STORE or SEARCH is answered (RFC 3501 7.4.1),
+// so until then the expunged message keeps its number in this session.
+import type { SequenceSet } from "../codec/index.ts";
+
+export interface MessageFlagsState {
+  uid: number;
+  flags: readonly string[];
+  modSeq: number;
+}
+
+/** What storage says changed since the session's last look (the Redis doorbell triggers the look). */
+export interface MailboxChanges {
+  highestModSeq: number;
+  /** Messages with a UID above every UID the session knows, ascending. */
+  appended: readonly (MessageFlagsState & { recent?: boolean })[];
+  /** UIDs expunged since the last look. */
+  expunged: readonly number[];
+  /** Messages whose flags changed since the last look. */
+  flagsChanged: readonly MessageFlagsState[];
+}
+
+export interface FlushOptions {
+  /** True while a FETCH/STORE/SEARCH (not their UID forms) is being answered. */
+  holdExpunge: boolean;
+  /** QRESYNC is enabled: expunges are announced as VANISHED (RFC 7162 3.2.10). */
+  qresync: boolean;
+  /** CONDSTORE is enabled: flag updates carry MODSEQ (RFC 7162 3.1.4). */
+  condstore: boolean;
+}
+
+export type SequenceResolution = { ok: true; uids: number[] } | { ok: false; message: string };
+
+/** Formats a UID list as a compact IMAP set: 1:3,7,9:10. */
+export function compactUidSet(uids: readonly number[]): string {
+  const sorted = [...uids].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j += 1;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}:${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(",");
+}
+
+function lowerBound(sorted: readonly number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+export class SelectedMailboxState {
+  /** The session's view: ascending UIDs; index + 1 is the sequence number. */
+  #uids: number[];
+  #recent: Set<number>;
+  #highestModSeq: number;
+  #pendingExpunges = new Set<number>();
+  #pendingAppends: (MessageFlagsState & { recent?: boolean })[] = [];
+  #pendingFlags = new Map<number, MessageFlagsState>();
+  /** MODSEQ of flags this session already reported (its own STORE), so they are not repeated. */
+  #reported = new Map<number, number>();
+  #announcedExists: number;
+  #announcedRecent: number;
+
+  constructor(uids: readonly number[], highestModSeq: number, recentUids: readonly number[] = []) {
+    this.#uids = [...uids];
+    this.#recent = new Set(recentUids);
+    this.#highestModSeq = highestModSeq;
+    this.#announcedExists = this.#uids.length;
+    this.#announcedRecent = this.#recent.size;
+  }
+
+  get exists(): number {
+    return this.#uids.length;
+  }
+
+  get recentCount(): number {
+    return this.#recent.size;
+  }
+
+  get highestModSeq(): number {
+    return this.#highestModSeq;
+  }
+
+  /** The highest UID the session knows, including appends not yet announced (for the next look). */
+  get lastKnownUid(): number {
+    return this.#pendingAppends.at(-1)?.uid ?? this.#uids.at(-1) ?? 0;
+  }
+
+  get uids(): readonly number[] {
+    return this.#uids;
+  }
+
+  isRecent(uid: number): boolean {
+    return this.#recent.has(uid);
+  }
+
+  uidAt(sequenceNumber: number): number | undefined {
+    return this.#uids[sequenceNumber - 1];
+  }
+
+  sequenceNumberOf(uid: number): number | undefined {
+    const index = lowerBound(this.#uids, uid);
+    return this.#uids[index] === uid ? index + 1 : undefined;
+  }
+
+  /** Expunged in storage but not yet announced to this session (FETCH answers NO [EXPUNGEISSUED]). */
+  isExpungePending(uid: number): boolean {
+    return this.#pendingExpunges.has(uid);
+  }
+
+  /**
+   * The UIDs a sequence set names in this session's view, ascending.
+   * Sequence numbers must exist (RFC 3501 9: `*` is the largest number in use); UID sets name
+   * whatever UIDs exist in their ranges, and `n:*` always includes the largest UID (RFC 3501 6.4.8).
+   */
+  resolve(set: SequenceSet, byUid: boolean): SequenceResolution {
+    if (set.kind === "saved") return { ok: false, message: "no saved search result ($) in this session" };
+    const result = new Set<number>();
+    if (byUid) {
+      const largest = this.#uids.at(-1) ?? 0;
+      for (const range of set.ranges) {
+        const a = range.start === "*" ? largest : range.start;
+        const b = range.stop === "*" ? largest : range.stop;
+        const low = Math.min(a, b);
+        const high = Math.max(a, b);
+        for (let i = lowerBound(this.#uids, low); i < this.#uids.length && this.#uids[i]! <= high; i += 1) {
+          result.add(this.#uids[i]!);
+        }
+      }
+    } else {
+      const count = this.#uids.length;
+      for (const range of set.ranges) {
+        const a = range.start === "*" ? count : range.start;
+        const b = range.stop === "*" ? count : range.stop;
+        const low = Math.min(a, b);
+        const high = Math.max(a, b);
+        if (low < 1 || high > count) {
+          return {
+            ok: false,
+            message:
+              count === 0
+                ? "the mailbox is empty: no sequence numbers exist"
+                : `sequence number ${high > count ? high : low} does not exist (the mailbox has ${count} messages)`,
+          };
+        }
+        for (let seq = low; seq <= high; seq += 1) result.add(this.#uids[seq - 1]!);
+      }
+    }
+    return { ok: true, uids: [...result].sort((x, y) => x - y) };
+  }
+
+  /** Queues what storage reports; nothing is announced until flush. */
+  record(changes: MailboxChanges): void {
+    const known = this.lastKnownUid;
+    for (const message of changes.appended) {
+      if (message.uid > (this.#pendingAppends.at(-1)?.uid ?? known)) this.#pendingAppends.push(message);
+    }
+    for (const uid of changes.expunged) {
+      const pendingIndex = this.#pendingAppends.findIndex((m) => m.uid === uid);
+      if (pendingIndex >= 0) {
+        // Appended and expunged between two looks: it will still be announced (EXISTS), then
+        // expunged, so the client's count stays right.
+        this.#pendingExpunges.add(uid);
+      } else if (this.sequenceNumberOf(uid) !== undefined) {
+        this.#pendingExpunges.add(uid);
+      }
+      this.#pendingFlags.delete(uid);
+    }
+    for (const change of changes.flagsChanged) {
+      if (this.#pendingExpunges.has(change.uid)) continue;
+      const reported = this.#reported.get(change.uid);
+      if (reported !== undefined && change.modSeq <= reported) continue;
+      const pendingAppend = this.#pendingAppends.find((m) => m.uid === change.uid);
+      if (pendingAppend) {
+        if (change.modSeq >= pendingAppend.modSeq) {
+          Object.assign(pendingAppend, { flags: change.flags, modSeq: change.modSeq });
+        }
+        continue;
+      }
+      const previous = this.#pendingFlags.get(change.uid);
+      if (!previous || previous.modSeq < change.modSeq) this.#pendingFlags.set(change.uid, change);
+    }
+    this.#highestModSeq = Math.max(this.#highestModSeq, changes.highestModSeq);
+  }
+
+  /** This session already told the client about these flags (STORE without .SILENT). */
+  noteReported(uid: number, modSeq: number): void {
+    this.#reported.set(uid, Math.max(modSeq, this.#reported.get(uid) ?? 0));
+    const pending = this.#pendingFlags.get(uid);
+    if (pending && pending.modSeq <= modSeq) this.#pendingFlags.delete(uid);
+  }
+
+  /** True when something is waiting to be announced. */
+  get hasPending(): boolean {
+    return this.#pendingExpunges.size > 0 || this.#pendingAppends.length > 0 || this.#pendingFlags.size > 0;
+  }
+
+  /**
+   * The untagged responses (without `* ` and CRLF) to send now, applying them to the session's view.
+   * Order: new messages (EXISTS/RECENT), flag changes, then expunges, so every number is valid when sent.
+   */
+  flush(options: FlushOptions): string[] {
+    const lines: string[] = [];
+    if (this.#pendingAppends.length > 0) {
+      for (const message of this.#pendingAppends) {
+        this.#uids.push(message.uid);
+        if (message.recent) this.#recent.add(message.uid);
+        // Flags of new messages are not announced: the client fetches them (RFC 3501 7.3.1).
+      }
+      this.#pendingAppends = [];
+    }
+    if (this.#uids.length !== this.#announcedExists) {
+      lines.push(`${this.#uids.length} EXISTS`);
+      this.#announcedExists = this.#uids.length;
+    }
+    if (this.#recent.size !== this.#announcedRecent) {
+      lines.push(`${this.#recent.size} RECENT`);
+      this.#announcedRecent = this.#recent.size;
+    }
+
+    for (const change of [...this.#pendingFlags.values()].sort((a, b) => a.uid - b.uid)) {
+      const seq = this.sequenceNumberOf(change.uid);
+      if (seq === undefined || this.#pendingExpunges.has(change.uid)) continue;
+      const flags = this.#recent.has(change.uid) ? [...change.flags, "\\Recent"] : change.flags;
+      const modSeq = options.condstore || options.qresync ? ` MODSEQ (${change.modSeq})` : "";
+      lines.push(`${seq} FETCH (UID ${change.uid} FLAGS (${flags.join(" ")})${modSeq})`);
+    }
+    this.#pendingFlags.clear();
+    this.#reported.clear();
+
+    if (!options.holdExpunge && this.#pendingExpunges.size > 0) {
+      const expunged = [...this.#pendingExpunges].filter((uid) => this.sequenceNumberOf(uid) !== undefined);
+      if (options.qresync) {
+        if (expunged.length > 0) lines.push(`VANISHED ${compactUidSet(expunged)}`);
+        this.#removeAll(expunged);
+      } else {
+        // Highest first would also work; ascending with renumbering is what clients expect to see.
+        for (const uid of expunged.sort((a, b) => a - b)) {
+          const seq = this.sequenceNumberOf(uid)!;
+          lines.push(`${seq} EXPUNGE`);
+          this.#removeAll([uid]);
+        }
+      }
+      this.#pendingExpunges.clear();
+      this.#announcedExists = this.#uids.length;
+    }
+    return lines;
+  }
+
+  #removeAll(uids: readonly number[]): void {
+    const gone = new Set(uids);
+    this.#uids = this.#uids.filter((uid) => !gone.has(uid));
+    for (const uid of uids) this.#recent.delete(uid);
+    this.#announcedRecent = this.#recent.size;
+  }
+}

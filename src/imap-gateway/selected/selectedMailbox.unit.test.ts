@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import type { SequenceSet } from "../codec/index.ts";
+import { sequenceSetFromString } from "../codec/index.ts";
+import { compactUidSet, SelectedMailboxState } from "./selectedMailbox.ts";
+
+const set = (text: string) => sequenceSetFromString(text) as SequenceSet;
+const plain = { holdExpunge: false, qresync: false, condstore: false };
+
+describe("SelectedMailboxState sequence numbers", () => {
+  const state = () => new SelectedMailboxState([3, 5, 9, 10, 20], 40);
+
+  it("maps sequence numbers and UIDs both ways", () => {
+    const s = state();
+    expect(s.exists).toBe(5);
+    expect(s.uidAt(3)).toBe(9);
+    expect(s.sequenceNumberOf(10)).toBe(4);
+    expect(s.sequenceNumberOf(4)).toBeUndefined();
+  });
+
+  it("resolves sequence sets, ranges in any order and *", () => {
+    expect(state().resolve(set("2:4"), false)).toEqual({ ok: true, uids: [5, 9, 10] });
+    expect(state().resolve(set("4:2"), false)).toEqual({ ok: true, uids: [5, 9, 10] });
+    expect(state().resolve(set("*"), false)).toEqual({ ok: true, uids: [20] });
+    expect(state().resolve(set("1,5,1:2"), false)).toEqual({ ok: true, uids: [3, 5, 20] });
+  });
+
+  it("refuses sequence numbers that do not exist", () => {
+    expect(state().resolve(set("6"), false)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/6 does not exist/),
+    });
+    expect(new SelectedMailboxState([], 1).resolve(set("1:*"), false)).toMatchObject({ ok: false });
+  });
+
+  it("resolves UID sets to the UIDs that exist, with n:* including the largest UID", () => {
+    expect(state().resolve(set("4:10"), true)).toEqual({ ok: true, uids: [5, 9, 10] });
+    expect(state().resolve(set("100:*"), true)).toEqual({ ok: true, uids: [20] });
+    expect(state().resolve(set("21"), true)).toEqual({ ok: true, uids: [] });
+    expect(new SelectedMailboxState([], 1).resolve(set("1:*"), true)).toEqual({ ok: true, uids: [] });
+  });
+});
+
+describe("SelectedMailboxState unilateral updates", () => {
+  it("announces new messages as EXISTS and RECENT", () => {
+    const s = new SelectedMailboxState([1, 2], 5);
+    s.record({
+      highestModSeq: 7,
+      appended: [
+        { uid: 3, flags: [], modSeq: 6, recent: true },
+        { uid: 4, flags: ["\\Seen"], modSeq: 7 },
+      ],
+      expunged: [],
+      flagsChanged: [],
+    });
+    expect(s.exists).toBe(2);
+    expect(s.flush(plain)).toEqual(["4 EXISTS", "1 RECENT"]);
+    expect(s.exists).toBe(4);
+    expect(s.flush(plain)).toEqual([]);
+  });
+
+  it("announces expunges with the numbers valid at the moment each is sent", () => {
+    const s = new SelectedMailboxState([10, 20, 30, 40], 5);
+    s.record({ highestModSeq: 6, appended: [], expunged: [20, 40, 30], flagsChanged: [] });
+    expect(s.flush(plain)).toEqual(["2 EXPUNGE", "2 EXPUNGE", "2 EXPUNGE"]);
+    expect(s.uids).toEqual([10]);
+  });
+
+  it("holds expunges back during FETCH, STORE and SEARCH, keeping the numbering", () => {
+    const s = new SelectedMailboxState([10, 20, 30], 5);
+    s.record({
+      highestModSeq: 6,
+      appended: [{ uid: 31, flags: [], modSeq: 6 }],
+      expunged: [20],
+      flagsChanged: [],
+    });
+    expect(s.flush({ ...plain, holdExpunge: true })).toEqual(["4 EXISTS"]);
+    expect(s.sequenceNumberOf(30)).toBe(3);
+    expect(s.isExpungePending(20)).toBe(true);
+    expect(s.flush(plain)).toEqual(["2 EXPUNGE"]);
+    expect(s.sequenceNumberOf(30)).toBe(2);
+  });
+
+  it("uses VANISHED with QRESYNC", () => {
+    const s = new SelectedMailboxState([1, 2, 3, 4, 7], 5);
+    s.record({ highestModSeq: 6, appended: [], expunged: [2, 3, 7], flagsChanged: [] });
+    expect(s.flush({ ...plain, qresync: true })).toEqual(["VANISHED 2:3,7"]);
+    expect(s.exists).toBe(2);
+  });
+
+  it("reports flag changes by others with MODSEQ under CONDSTORE, but not the session's own", () => {
+    const s = new SelectedMailboxState([1, 2, 3], 5);
+    s.noteReported(2, 9);
+    s.record({
+      highestModSeq: 9,
+      appended: [],
+      expunged: [],
+      flagsChanged: [
+        { uid: 1, flags: ["\\Seen"], modSeq: 8 },
+        { uid: 2, flags: ["\\Flagged"], modSeq: 9 },
+      ],
+    });
+    expect(s.flush({ ...plain, condstore: true })).toEqual(["1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ (8))"]);
+    expect(s.highestModSeq).toBe(9);
+  });
+
+  it("announces a message appended and expunged between two looks as EXISTS then EXPUNGE", () => {
+    const s = new SelectedMailboxState([1], 5);
+    s.record({
+      highestModSeq: 7,
+      appended: [{ uid: 2, flags: [], modSeq: 6 }],
+      expunged: [2],
+      flagsChanged: [],
+    });
+    expect(s.flush(plain)).toEqual(["2 EXISTS", "2 EXPUNGE"]);
+    expect(s.exists).toBe(1);
+  });
+
+  it("ignores duplicates of what it already knows (a doorbell may ring twice)", () => {
+    const s = new SelectedMailboxState([1, 2], 5);
+    const changes = {
+      highestModSeq: 6,
+      appended: [{ uid: 3, flags: [], modSeq: 6 }],
+      expunged: [],
+      flagsChanged: [],
+    };
+    s.record(changes);
+    s.record(changes);
+    expect(s.flush(plain)).toEqual(["3 EXISTS"]);
+    s.record(changes);
+    expect(s.flush(plain)).toEqual([]);
+  });
+});
+
+describe("compactUidSet", () => {
+  it("joins runs into ranges", () => {
+    expect(compactUidSet([7, 1, 2, 3, 9, 10])).toBe("1:3,7,9:10");
+    expect(compactUidSet([])).toBe("");
+  });
+});
