@@ -47,7 +47,7 @@ function encapsulated(part: BodyPart): BodyPart | null {
  * when that is multipart, else its body alone is part 1. A message/rfc822 part's subparts are
  * the parts of the message it encapsulates; a multipart's are its children; other parts have none.
  */
-function resolvePart(root: BodyPart, path: readonly number[]): BodyPart | null {
+export function resolvePart(root: BodyPart, path: readonly number[]): BodyPart | null {
   let node = null as BodyPart | null;
   for (const n of path) {
     const message: BodyPart | null = node === null ? root : encapsulated(node);

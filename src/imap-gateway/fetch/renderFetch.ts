@@ -1,0 +1,258 @@
+// Renders one message's FETCH response (RFC 3501 7.4.2) from its projected data and ranged
+// reads of its blob. Pure apart from the reads; the FETCH module decides which messages and
+// sets \Seen before rendering.
+
+import {
+  decodeTransferEncoding,
+  encodeBodyStructure,
+  encodeEnvelope,
+  filterHeaderFields,
+  type MessageStructure,
+  resolvePart,
+  sectionRange,
+} from "../../projections/mime/index.ts";
+import {
+  type BodySection,
+  encodeDateTime,
+  encodeFlagList,
+  type FetchItem,
+  type ResponsePart,
+  streamedLiteral,
+} from "../codec/index.ts";
+
+export interface FetchableMessage {
+  uid: number;
+  flags: readonly string[];
+  internalDate: Date;
+  size: number;
+  modSeq: number;
+  /** Needed for ENVELOPE, BODY, BODYSTRUCTURE, sections and BINARY. */
+  structure: MessageStructure | undefined;
+}
+
+/** Ranged reads of the message's stored bytes (end exclusive). */
+export interface MessageBytes {
+  read(start: number, end: number): AsyncIterable<Uint8Array>;
+}
+
+export interface RenderOptions {
+  /** \Recent for this session (RFC 3501 2.3.2): shown in FLAGS. */
+  recent: boolean;
+  /** Literals up to this size are built in memory; larger ones are streamed from the blob. */
+  inlineLiteralLimit?: number;
+}
+
+const DEFAULT_INLINE_LITERAL_LIMIT = 64 * 1024;
+
+export function sectionLabel(section: BodySection): string {
+  const path = section.part.join(".");
+  let text = section.text ?? "";
+  if (section.text === "HEADER.FIELDS" || section.text === "HEADER.FIELDS.NOT") {
+    text += ` (${section.fields.map((field) => field.toUpperCase()).join(" ")})`;
+  }
+  return path && text ? `${path}.${text}` : path || text;
+}
+
+async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+function literalOf(bytes: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`{${bytes.length}}\r\n`, "latin1"), bytes]);
+}
+
+/** Applies <origin.octets> to a byte range (RFC 3501 6.4.5: an origin past the end gives ""). */
+function clampPartial(start: number, end: number, partial: { offset: number; count: number } | undefined) {
+  if (!partial) return { start, end };
+  const from = Math.min(end, start + partial.offset);
+  return { start: from, end: Math.min(end, from + partial.count) };
+}
+
+/**
+ * The bytes of BODY[section]<partial>, as a response part: inline for small ranges, streamed
+ * from the blob for large ones. A part that does not exist is the empty string.
+ */
+async function renderSection(
+  message: FetchableMessage,
+  bytes: MessageBytes,
+  section: BodySection,
+  partial: { offset: number; count: number } | undefined,
+  inlineLimit: number,
+): Promise<ResponsePart[]> {
+  const structure = message.structure!;
+  const isFields = section.text === "HEADER.FIELDS" || section.text === "HEADER.FIELDS.NOT";
+  const specifier = isFields ? "HEADER" : (section.text ?? "");
+  const sectionText = [section.part.join("."), specifier].filter((s) => s !== "").join(".");
+  const range = sectionRange(structure, sectionText);
+  if (range === null) return ['""'];
+  if (isFields) {
+    const header = await collect(bytes.read(range.start, range.end));
+    const filtered = filterHeaderFields(header, [...section.fields], section.text === "HEADER.FIELDS.NOT");
+    const { start, end } = clampPartial(0, filtered.length, partial);
+    return [literalOf(filtered.subarray(start, end))];
+  }
+  const { start, end } = clampPartial(range.start, range.end, partial);
+  if (end - start <= inlineLimit) return [literalOf(await collect(bytes.read(start, end)))];
+  return [streamedLiteral(end - start, bytes.read(start, end))];
+}
+
+async function renderBinary(
+  message: FetchableMessage,
+  bytes: MessageBytes,
+  path: readonly number[],
+): Promise<Buffer | null> {
+  const structure = message.structure!;
+  if (path.length === 0) return collect(bytes.read(0, structure.size));
+  const part = resolvePart(structure.body, path);
+  if (part === null || part.type === "multipart") return null;
+  return decodeTransferEncoding(await collect(bytes.read(part.bodyStart, part.bodyEnd)), part.encoding);
+}
+
+/**
+ * The parts of `<seq> FETCH (...)` after the sequence number, items in the order asked, with
+ * UID first when `includeUid` (UID FETCH always returns it).
+ */
+export async function renderFetchItems(
+  message: FetchableMessage,
+  items: readonly FetchItem[],
+  bytes: MessageBytes,
+  options: RenderOptions,
+): Promise<ResponsePart[]> {
+  const inlineLimit = options.inlineLiteralLimit ?? DEFAULT_INLINE_LITERAL_LIMIT;
+  const out: ResponsePart[] = [];
+  const push = (...parts: ResponsePart[]) => {
+    if (out.length > 0) out.push(" ");
+    out.push(...parts);
+  };
+  const seen = new Set<string>();
+  for (const item of items) {
+    switch (item.type) {
+      case "UID":
+        if (seen.has("UID")) break;
+        seen.add("UID");
+        push(`UID ${message.uid}`);
+        break;
+      case "FLAGS":
+        push(`FLAGS ${encodeFlagList(options.recent ? [...message.flags, "\\Recent"] : message.flags)}`);
+        break;
+      case "INTERNALDATE":
+        push(`INTERNALDATE ${encodeDateTime(message.internalDate)}`);
+        break;
+      case "RFC822.SIZE":
+        push(`RFC822.SIZE ${message.size}`);
+        break;
+      case "MODSEQ":
+        push(`MODSEQ (${message.modSeq})`);
+        break;
+      case "ENVELOPE":
+        push("ENVELOPE ", Buffer.from(encodeEnvelope(message.structure!.envelope), "utf8"));
+        break;
+      case "BODY":
+        push("BODY ", Buffer.from(encodeBodyStructure(message.structure!, { extensible: false }), "utf8"));
+        break;
+      case "BODYSTRUCTURE":
+        push(
+          "BODYSTRUCTURE ",
+          Buffer.from(encodeBodyStructure(message.structure!, { extensible: true }), "utf8"),
+        );
+        break;
+      case "RFC822":
+        push(
+          "RFC822 ",
+          ...(await renderSection(
+            message,
+            bytes,
+            { part: [], text: undefined, fields: [] },
+            undefined,
+            inlineLimit,
+          )),
+        );
+        break;
+      case "RFC822.HEADER":
+        push(
+          "RFC822.HEADER ",
+          ...(await renderSection(
+            message,
+            bytes,
+            { part: [], text: "HEADER", fields: [] },
+            undefined,
+            inlineLimit,
+          )),
+        );
+        break;
+      case "RFC822.TEXT":
+        push(
+          "RFC822.TEXT ",
+          ...(await renderSection(
+            message,
+            bytes,
+            { part: [], text: "TEXT", fields: [] },
+            undefined,
+            inlineLimit,
+          )),
+        );
+        break;
+      case "BODY[]": {
+        const origin = item.partial ? `<${item.partial.offset}>` : "";
+        push(
+          `BODY[${sectionLabel(item.section)}]${origin} `,
+          ...(await renderSection(message, bytes, item.section, item.partial, inlineLimit)),
+        );
+        break;
+      }
+      case "BINARY[]": {
+        const decoded = await renderBinary(message, bytes, item.part);
+        const origin = item.partial ? `<${item.partial.offset}>` : "";
+        const label = `BINARY[${item.part.join(".")}]${origin} `;
+        if (decoded === null) {
+          push(label, "NIL");
+        } else {
+          const { start, end } = clampPartial(0, decoded.length, item.partial);
+          // RFC 3516 4.3: literal8 (~{n}) because decoded content may hold NUL bytes.
+          const slice = decoded.subarray(start, end);
+          push(label, Buffer.concat([Buffer.from(`~{${slice.length}}\r\n`, "latin1"), slice]));
+        }
+        break;
+      }
+      case "BINARY.SIZE": {
+        const decoded = await renderBinary(message, bytes, item.part);
+        push(`BINARY.SIZE[${item.part.join(".")}] ${decoded === null ? "NIL" : decoded.length}`);
+        break;
+      }
+      default: {
+        const exhaustive: never = item;
+        throw new Error(`unhandled FETCH item ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Items that need the parsed structure (and so the projection's structure column). */
+export function needsStructure(items: readonly FetchItem[]): boolean {
+  return items.some((item) =>
+    [
+      "ENVELOPE",
+      "BODY",
+      "BODYSTRUCTURE",
+      "RFC822",
+      "RFC822.HEADER",
+      "RFC822.TEXT",
+      "BODY[]",
+      "BINARY[]",
+      "BINARY.SIZE",
+    ].includes(item.type),
+  );
+}
+
+/** Items that set \Seen implicitly (RFC 3501 6.4.5): BODY[...] without PEEK, RFC822, RFC822.TEXT. */
+export function setsSeen(items: readonly FetchItem[]): boolean {
+  return items.some(
+    (item) =>
+      item.type === "RFC822" ||
+      item.type === "RFC822.TEXT" ||
+      ((item.type === "BODY[]" || item.type === "BINARY[]") && !item.peek),
+  );
+}
