@@ -1,0 +1,81 @@
+// One command's unit of work: append the decided events to their streams (all or none) and
+// apply them to the write-model rows, inside the caller's transaction.
+import type { DatabaseTransactionConnection } from "slonik";
+import { type AppendSuccess, appendToStream } from "../events/appendToStream.ts";
+import { appendToStreams, type StreamAppend } from "../events/appendToStreams.ts";
+import type { MailboxEvent } from "../events/domain/mailboxEvents.ts";
+import type { UserEvent } from "../events/domain/userEvents.ts";
+import { type EventMetadata, mailboxStreamId, userStreamId } from "../events/envelope.ts";
+import { StreamConflict } from "./context.ts";
+import { evolveAll, type MailboxState } from "./mailbox/decider.ts";
+import { applyMailboxEvents, applyUserEvents } from "./writeModel.ts";
+
+export interface UserStreamChange {
+  /** The user row's stream_version, read under its lock (0 for a new account). */
+  expectedVersion: number;
+  events: readonly UserEvent[];
+}
+
+export interface MailboxStreamChange {
+  /** The state decided on; its highestModSeq is the stream's version (0 for a new mailbox). */
+  before: MailboxState;
+  events: readonly MailboxEvent[];
+}
+
+export interface Committed {
+  /** Position of the last event written; null when the command decided nothing. */
+  lastGlobalPosition: number | null;
+  /** The state of each changed mailbox after the command, by id. */
+  mailboxes: Map<string, MailboxState>;
+}
+
+export async function commitChanges(
+  tx: DatabaseTransactionConnection,
+  userId: string,
+  metadata: Omit<EventMetadata, "userId">,
+  user: UserStreamChange | null,
+  mailboxChanges: readonly MailboxStreamChange[],
+): Promise<Committed> {
+  const changes = mailboxChanges.filter((change) => change.events.length > 0);
+  const appends: StreamAppend[] = [];
+  if (user && user.events.length > 0) {
+    appends.push({
+      streamId: userStreamId(userId),
+      expectedVersion: user.expectedVersion,
+      events: user.events,
+    });
+  }
+  for (const change of changes) {
+    appends.push({
+      streamId: mailboxStreamId(change.before.mailboxId),
+      expectedVersion: change.before.highestModSeq,
+      events: change.events,
+    });
+  }
+  const mailboxes = new Map<string, MailboxState>();
+  if (appends.length === 0) return { lastGlobalPosition: null, mailboxes };
+
+  const fullMetadata: EventMetadata = { ...metadata, userId };
+  let appended: AppendSuccess[];
+  if (appends.length === 1) {
+    const only = appends[0]!;
+    const result = await appendToStream(tx, only.streamId, only.expectedVersion, only.events, fullMetadata);
+    if (!result.ok) throw new StreamConflict(result.streamId);
+    appended = [result];
+  } else {
+    const result = await appendToStreams(tx, appends, fullMetadata);
+    if (!result.ok) throw new StreamConflict(result.streamId);
+    appended = result.streams;
+  }
+
+  // User events first: they insert the rows of mailboxes created in this same commit.
+  if (user && user.events.length > 0) {
+    await applyUserEvents(tx, userId, user.events, user.expectedVersion + user.events.length);
+  }
+  for (const change of changes) {
+    const after = evolveAll(change.before, change.events);
+    await applyMailboxEvents(tx, change.before.mailboxId, change.events, after);
+    mailboxes.set(after.mailboxId, after);
+  }
+  return { lastGlobalPosition: Math.max(...appended.map((result) => result.lastGlobalPosition)), mailboxes };
+}

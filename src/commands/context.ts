@@ -1,0 +1,66 @@
+// What every command handler is given, and how it runs its transaction.
+import { randomInt } from "node:crypto";
+import {
+  type DatabasePool,
+  type DatabaseTransactionConnection,
+  UniqueIntegrityConstraintViolationError,
+} from "slonik";
+import type { BlobStore } from "../events/blobs/blobStore.ts";
+import type { EventMetadata } from "../events/envelope.ts";
+import { DomainError } from "./errors.ts";
+
+export interface CommandContext {
+  pool: DatabasePool;
+  blobStore: BlobStore;
+  /** Who acts, from where; the handler adds the userId of the account concerned. */
+  metadata: Omit<EventMetadata, "userId">;
+  now: () => Date;
+  /** The global APPENDLIMIT (APPEND_LIMIT), the least specific of the three levels; null: none. */
+  appendLimit?: number | null;
+}
+
+/** A version conflict despite the row lock: an outside writer, or a bug. Retried, then INUSE. */
+export class StreamConflict extends Error {
+  readonly streamId: string;
+  constructor(streamId: string) {
+    super(`stream ${streamId} moved under a locked write-model row`);
+    this.name = "StreamConflict";
+    this.streamId = streamId;
+  }
+}
+
+/** Attempts of one command's transaction before giving up on conflicts and deadlocks. */
+export const MAX_TRANSACTION_ATTEMPTS = 4;
+
+/** PostgreSQL serialization_failure and deadlock_detected: safe to retry the whole transaction. */
+function isRetryableDatabaseError(error: unknown): boolean {
+  for (let current = error as { code?: string; cause?: unknown } | undefined; current; ) {
+    if (current.code === "40001" || current.code === "40P01") return true;
+    current = current.cause as typeof current;
+  }
+  return false;
+}
+
+export async function inTransaction<T>(
+  pool: DatabasePool,
+  work: (tx: DatabaseTransactionConnection) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await pool.transaction(work);
+    } catch (error) {
+      const retryable = error instanceof StreamConflict || isRetryableDatabaseError(error);
+      if (!retryable) throw error;
+      if (attempt >= MAX_TRANSACTION_ATTEMPTS) {
+        throw new DomainError("INUSE", "the mailbox is being changed by someone else; try again");
+      }
+    }
+  }
+}
+
+export const isUniqueViolation = (error: unknown) => error instanceof UniqueIntegrityConstraintViolationError;
+
+/** RFC 3501 2.3.1.1: non-zero 32-bit; random as go-imap-sql, so a recreated name gets a new one. */
+export function randomUidValidity(): number {
+  return randomInt(1, 0x1_0000_0000);
+}

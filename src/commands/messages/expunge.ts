@@ -1,0 +1,34 @@
+// EXPUNGE (RFC 3501 6.4.3) and UID EXPUNGE (RFC 4315): the \Deleted set comes from the
+// write model under the mailbox's lock, never from a view.
+import { commitChanges } from "../commit.ts";
+import { type CommandContext, inTransaction } from "../context.ts";
+import { decide } from "../mailbox/decider.ts";
+import { loadDeletedMessages, mailboxState } from "../writeModel.ts";
+import { lockSelectedMailbox, validUids } from "./selected.ts";
+
+export interface ExpungeOutcome {
+  expungedUids: number[];
+  highestModSeq: number;
+  lastGlobalPosition: number | null;
+}
+
+export async function expungeMessages(
+  ctx: CommandContext,
+  input: { userId: string; mailboxId: string; uids?: readonly number[] },
+): Promise<ExpungeOutcome> {
+  return inTransaction(ctx.pool, async (tx) => {
+    const row = await lockSelectedMailbox(tx, input.userId, input.mailboxId);
+    const before = mailboxState(row, await loadDeletedMessages(tx, row.id));
+    const events = decide(
+      input.uids ? { type: "Expunge", uids: validUids(input.uids) } : { type: "Expunge" },
+      before,
+      ctx.now(),
+    );
+    const committed = await commitChanges(tx, input.userId, ctx.metadata, null, [{ before, events }]);
+    return {
+      expungedUids: events.flatMap((event) => (event.type === "MessagesExpunged" ? event.data.uids : [])),
+      highestModSeq: committed.mailboxes.get(row.id)?.highestModSeq ?? before.highestModSeq,
+      lastGlobalPosition: committed.lastGlobalPosition,
+    };
+  });
+}

@@ -1,0 +1,58 @@
+// STORE / UID STORE (RFC 3501 6.4.6) with UNCHANGEDSINCE (RFC 7162 3.1.3).
+import { commitChanges } from "../commit.ts";
+import { type CommandContext, inTransaction } from "../context.ts";
+import type { FlagOperation } from "../flags.ts";
+import { conditionalStoreFailures, decide, type MailboxCommand } from "../mailbox/decider.ts";
+import { loadMessages, mailboxState } from "../writeModel.ts";
+import { lockSelectedMailbox, validUids } from "./selected.ts";
+
+export interface StoreFlagsInput {
+  userId: string;
+  mailboxId: string;
+  /** UIDs (the gateway turns sequence numbers and ranges into UIDs); absent UIDs are ignored. */
+  uids: readonly number[];
+  operation: FlagOperation;
+  flags: readonly string[];
+  unchangedSince?: number;
+}
+
+export interface StoreFlagsOutcome {
+  /** Every requested message that exists, with its flags and MODSEQ after the command. */
+  messages: { uid: number; flags: string[]; modseq: number }[];
+  /** UIDs whose flags changed. */
+  changed: number[];
+  /** UNCHANGEDSINCE failures, left unchanged: the gateway answers OK [MODIFIED <set>]. */
+  modified: number[];
+  highestModSeq: number;
+  lastGlobalPosition: number | null;
+}
+
+export async function storeFlags(ctx: CommandContext, input: StoreFlagsInput): Promise<StoreFlagsOutcome> {
+  const uids = validUids(input.uids);
+  return inTransaction(ctx.pool, async (tx) => {
+    const row = await lockSelectedMailbox(tx, input.userId, input.mailboxId);
+    const before = mailboxState(row, await loadMessages(tx, row.id, uids));
+    const command: Extract<MailboxCommand, { type: "StoreFlags" }> = {
+      type: "StoreFlags",
+      uids,
+      operation: input.operation,
+      flags: input.flags,
+      ...(input.unchangedSince !== undefined ? { unchangedSince: input.unchangedSince } : {}),
+    };
+    const events = decide(command, before, ctx.now());
+    const committed = await commitChanges(tx, input.userId, ctx.metadata, null, [{ before, events }]);
+    const after = committed.mailboxes.get(row.id) ?? before;
+    const changed = events.flatMap((event) =>
+      event.type === "MessageFlagsChanged" ? event.data.messages.map((m) => m.uid) : [],
+    );
+    return {
+      messages: [...after.messages]
+        .sort(([a], [b]) => a - b)
+        .map(([uid, message]) => ({ uid, flags: [...message.flags], modseq: message.modseq })),
+      changed,
+      modified: conditionalStoreFailures(command, before),
+      highestModSeq: after.highestModSeq,
+      lastGlobalPosition: committed.lastGlobalPosition,
+    };
+  });
+}

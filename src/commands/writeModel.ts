@@ -1,0 +1,353 @@
+// The write-model rows (0002_write_model.sql): loading the state deciders need, with row locks
+// that serialize writers, and applying decided events to the rows in the same transaction as
+// their append. Lock order is always user row, then mailbox rows by id, so no two commands
+// deadlock.
+import { type CommonQueryMethods, sql } from "slonik";
+import { z } from "zod";
+import { headerSummarySchema, type SpecialUse } from "../events/domain/common.ts";
+import type { MailboxEvent } from "../events/domain/mailboxEvents.ts";
+import type { UserEvent } from "../events/domain/userEvents.ts";
+import type { IncomingMessage, MailboxState, MessageState } from "./mailbox/decider.ts";
+import type { MailboxEntry, RetiredName, UserState } from "./user/decider.ts";
+
+export const userRow = z.object({
+  id: z.string(),
+  username: z.string(),
+  password_hash: z.string(),
+  append_limit: z.number().nullable(),
+  stream_version: z.number(),
+  created_at: z.number(),
+});
+export type UserRow = z.infer<typeof userRow>;
+
+export const mailboxRow = z.object({
+  id: z.string(),
+  user_id: z.string(),
+  name: z.string(),
+  status: z.enum(["selectable", "noselect", "deleted"]),
+  uid_validity: z.number(),
+  uid_next: z.number(),
+  highest_modseq: z.number(),
+  append_limit: z.number().nullable(),
+  special_use: z.string().nullable(),
+});
+export type MailboxRow = z.infer<typeof mailboxRow>;
+
+export const messageRow = z.object({
+  uid: z.number(),
+  modseq: z.number(),
+  flags: z.array(z.string()),
+  internal_date: z.number(),
+  size: z.number(),
+  blob_digest: z.string(),
+  header_summary: headerSummarySchema,
+});
+export type MessageRow = z.infer<typeof messageRow>;
+
+const userColumns = sql.fragment`id, username, password_hash, append_limit, stream_version, created_at`;
+const mailboxColumns = sql.fragment`id, user_id, name, status, uid_validity, uid_next, highest_modseq, append_limit, special_use`;
+const messageColumns = sql.fragment`uid, modseq, flags, internal_date, size, blob_digest, header_summary`;
+
+export async function findUserByName(
+  db: CommonQueryMethods,
+  username: string,
+  lock = false,
+): Promise<UserRow | null> {
+  return db.maybeOne(sql.type(userRow)`
+    SELECT ${userColumns} FROM users WHERE username = ${username} AND deleted_at IS NULL
+    ${lock ? sql.fragment`FOR UPDATE` : sql.fragment``}`);
+}
+
+export async function findUserById(
+  db: CommonQueryMethods,
+  userId: string,
+  lock = false,
+): Promise<UserRow | null> {
+  return db.maybeOne(sql.type(userRow)`
+    SELECT ${userColumns} FROM users WHERE id = ${userId} AND deleted_at IS NULL
+    ${lock ? sql.fragment`FOR UPDATE` : sql.fragment``}`);
+}
+
+export async function listUserRows(db: CommonQueryMethods): Promise<readonly UserRow[]> {
+  return db.any(
+    sql.type(userRow)`SELECT ${userColumns} FROM users WHERE deleted_at IS NULL ORDER BY username`,
+  );
+}
+
+export async function findMailboxByName(
+  db: CommonQueryMethods,
+  userId: string,
+  name: string,
+): Promise<MailboxRow | null> {
+  return db.maybeOne(sql.type(mailboxRow)`
+    SELECT ${mailboxColumns} FROM mailboxes WHERE user_id = ${userId} AND name = ${name} AND status <> 'deleted'`);
+}
+
+export async function listMailboxRows(
+  db: CommonQueryMethods,
+  userId: string,
+): Promise<readonly MailboxRow[]> {
+  return db.any(sql.type(mailboxRow)`
+    SELECT ${mailboxColumns} FROM mailboxes WHERE user_id = ${userId} AND status <> 'deleted' ORDER BY name`);
+}
+
+/** Locks the user's live mailbox rows with these ids, in id order (the lock order). */
+export async function lockMailboxes(
+  db: CommonQueryMethods,
+  userId: string,
+  mailboxIds: readonly string[],
+): Promise<Map<string, MailboxRow>> {
+  const rows = await db.any(sql.type(mailboxRow)`
+    SELECT ${mailboxColumns} FROM mailboxes
+    WHERE id = ANY(${sql.array([...new Set(mailboxIds)], "text")}) AND user_id = ${userId} AND status <> 'deleted'
+    ORDER BY id FOR UPDATE`);
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+/** The user aggregate's state from its rows; mailbox uidNext as of this read. */
+export async function loadUserState(db: CommonQueryMethods, user: UserRow): Promise<UserState> {
+  const [mailboxes, subscriptions, retired] = [
+    await listMailboxRows(db, user.id),
+    await db.anyFirst(sql.type(z.object({ name: z.string() }))`
+      SELECT name FROM subscriptions WHERE user_id = ${user.id}`),
+    await db.any(sql.type(
+      z.object({ name: z.string(), uid_next: z.number(), uid_validities: z.array(z.number()) }),
+    )`
+      SELECT name, uid_next, uid_validities FROM retired_mailbox_names WHERE user_id = ${user.id}`),
+  ];
+  return {
+    status: "active",
+    userId: user.id,
+    username: user.username,
+    passwordHash: user.password_hash,
+    appendLimit: user.append_limit,
+    mailboxes: new Map(mailboxes.map((row) => [row.name, mailboxEntry(row)])),
+    subscriptions: new Set(subscriptions),
+    retiredNames: new Map<string, RetiredName>(
+      retired.map((row) => [row.name, { uidNext: row.uid_next, uidValidities: row.uid_validities }]),
+    ),
+  };
+}
+
+export function mailboxEntry(row: MailboxRow): MailboxEntry {
+  return {
+    mailboxId: row.id,
+    name: row.name,
+    status: row.status === "noselect" ? "noselect" : "selectable",
+    uidValidity: row.uid_validity,
+    uidNext: row.uid_next,
+    specialUse: row.special_use as SpecialUse | null,
+    appendLimit: row.append_limit,
+  };
+}
+
+/** The mailbox aggregate's state: the header row plus the given messages. */
+export function mailboxState(row: MailboxRow, messages: readonly MessageRow[] = []): MailboxState {
+  return {
+    initialized: row.status === "selectable",
+    mailboxId: row.id,
+    uidValidity: row.uid_validity,
+    uidNext: row.uid_next,
+    highestModSeq: row.highest_modseq,
+    messages: new Map<number, MessageState>(
+      messages.map((m) => [m.uid, { modseq: m.modseq, flags: m.flags }]),
+    ),
+  };
+}
+
+export async function loadMessages(
+  db: CommonQueryMethods,
+  mailboxId: string,
+  uids: readonly number[],
+): Promise<readonly MessageRow[]> {
+  if (uids.length === 0) return [];
+  return db.any(sql.type(messageRow)`
+    SELECT ${messageColumns} FROM messages
+    WHERE mailbox_id = ${mailboxId} AND uid = ANY(${sql.array([...new Set(uids)], "int8")})
+    ORDER BY uid`);
+}
+
+export async function loadDeletedMessages(
+  db: CommonQueryMethods,
+  mailboxId: string,
+): Promise<readonly MessageRow[]> {
+  return db.any(sql.type(messageRow)`
+    SELECT ${messageColumns} FROM messages
+    WHERE mailbox_id = ${mailboxId} AND '\\Deleted' = ANY(flags) ORDER BY uid`);
+}
+
+export async function loadAllMessages(
+  db: CommonQueryMethods,
+  mailboxId: string,
+): Promise<readonly MessageRow[]> {
+  return db.any(sql.type(messageRow)`
+    SELECT ${messageColumns} FROM messages WHERE mailbox_id = ${mailboxId} ORDER BY uid`);
+}
+
+export function incomingFrom(rows: readonly MessageRow[]): IncomingMessage[] {
+  return rows.map((row) => ({
+    sourceUid: row.uid,
+    flags: row.flags,
+    internalDate: new Date(row.internal_date).toISOString(),
+    size: row.size,
+    blobDigest: row.blob_digest,
+    headerSummary: row.header_summary,
+  }));
+}
+
+async function retireName(
+  db: CommonQueryMethods,
+  userId: string,
+  name: string,
+  uidValidity: number,
+  uidNext: number,
+) {
+  await db.query(sql.unsafe`
+    INSERT INTO retired_mailbox_names (user_id, name, uid_next, uid_validities)
+    VALUES (${userId}, ${name}, ${uidNext}, ARRAY[${uidValidity}]::bigint[])
+    ON CONFLICT (user_id, name) DO UPDATE SET
+      uid_next = greatest(retired_mailbox_names.uid_next, EXCLUDED.uid_next),
+      uid_validities = CASE WHEN ${uidValidity} = ANY(retired_mailbox_names.uid_validities)
+                            THEN retired_mailbox_names.uid_validities
+                            ELSE retired_mailbox_names.uid_validities || ${uidValidity}::bigint END`);
+}
+
+/** Applies user-stream events to the rows; `streamVersion` is the stream's version after them. */
+export async function applyUserEvents(
+  db: CommonQueryMethods,
+  userId: string,
+  events: readonly UserEvent[],
+  streamVersion: number,
+): Promise<void> {
+  for (const event of events) {
+    switch (event.type) {
+      case "UserCreated":
+        await db.query(sql.unsafe`
+          INSERT INTO users (id, username, password_hash, append_limit, stream_version)
+          VALUES (${userId}, ${event.data.username}, ${event.data.passwordHash}, ${event.data.appendLimit}, 0)`);
+        break;
+      case "UserPasswordChanged":
+        await db.query(
+          sql.unsafe`UPDATE users SET password_hash = ${event.data.passwordHash} WHERE id = ${userId}`,
+        );
+        break;
+      case "UserDeleted":
+        await db.query(sql.unsafe`
+          DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = ${userId})`);
+        await db.query(sql.unsafe`
+          UPDATE mailboxes SET status = 'deleted', deleted_at = now() WHERE user_id = ${userId} AND status <> 'deleted'`);
+        await db.query(sql.unsafe`DELETE FROM subscriptions WHERE user_id = ${userId}`);
+        await db.query(sql.unsafe`UPDATE users SET deleted_at = now() WHERE id = ${userId}`);
+        break;
+      case "UserAppendLimitSet":
+        await db.query(
+          sql.unsafe`UPDATE users SET append_limit = ${event.data.appendLimit} WHERE id = ${userId}`,
+        );
+        break;
+      case "MailboxCreated": {
+        const { data } = event;
+        if (data.replacesMailboxId) {
+          await db.query(sql.unsafe`
+            UPDATE mailboxes SET status = 'deleted', deleted_at = now() WHERE id = ${data.replacesMailboxId}`);
+        }
+        // highest_modseq 1: the mailbox stream starts with MailboxInitialized in the same commit.
+        await db.query(sql.unsafe`
+          INSERT INTO mailboxes (id, user_id, name, status, uid_validity, uid_next, highest_modseq, special_use)
+          VALUES (${data.mailboxId}, ${userId}, ${data.name}, 'selectable', ${data.uidValidity}, ${data.uidNext}, 1,
+                  ${data.specialUse})`);
+        break;
+      }
+      case "MailboxRenamed":
+        for (const rename of event.data.renames) {
+          await retireName(db, userId, rename.from, rename.uidValidity, rename.uidNext);
+        }
+        await db.query(sql.unsafe`
+          UPDATE mailboxes m SET name = r.to_name
+          FROM jsonb_to_recordset(${sql.jsonb(event.data.renames.map((r) => ({ id: r.mailboxId, to_name: r.to })))})
+               AS r(id text, to_name text)
+          WHERE m.id = r.id AND m.user_id = ${userId}`);
+        break;
+      case "MailboxDeleted": {
+        const { data } = event;
+        await retireName(db, userId, data.name, data.uidValidity, data.uidNext);
+        await db.query(
+          data.keptAsNoselect
+            ? sql.unsafe`UPDATE mailboxes SET status = 'noselect' WHERE id = ${data.mailboxId}`
+            : sql.unsafe`UPDATE mailboxes SET status = 'deleted', deleted_at = now() WHERE id = ${data.mailboxId}`,
+        );
+        break;
+      }
+      case "MailboxSubscribed":
+        await db.query(sql.unsafe`
+          INSERT INTO subscriptions (user_id, name) VALUES (${userId}, ${event.data.name}) ON CONFLICT DO NOTHING`);
+        break;
+      case "MailboxUnsubscribed":
+        await db.query(
+          sql.unsafe`DELETE FROM subscriptions WHERE user_id = ${userId} AND name = ${event.data.name}`,
+        );
+        break;
+      case "MailboxSpecialUseSet":
+        await db.query(sql.unsafe`
+          UPDATE mailboxes SET special_use = ${event.data.specialUse} WHERE id = ${event.data.mailboxId}`);
+        break;
+      case "MailboxAppendLimitSet":
+        await db.query(sql.unsafe`
+          UPDATE mailboxes SET append_limit = ${event.data.appendLimit} WHERE id = ${event.data.mailboxId}`);
+        break;
+      default: {
+        const unknown: never = event;
+        throw new Error(`no write-model rule for ${(unknown as { type: string }).type}`);
+      }
+    }
+  }
+  await db.query(sql.unsafe`UPDATE users SET stream_version = ${streamVersion} WHERE id = ${userId}`);
+}
+
+/** Applies mailbox-stream events to the message rows and sets the header from `after`. */
+export async function applyMailboxEvents(
+  db: CommonQueryMethods,
+  mailboxId: string,
+  events: readonly MailboxEvent[],
+  after: MailboxState,
+): Promise<void> {
+  for (const event of events) {
+    switch (event.type) {
+      case "MailboxInitialized":
+        break; // the row is inserted by MailboxCreated in the same commit
+      case "MessageAppended": {
+        const { data } = event;
+        await db.query(sql.unsafe`
+          INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+          VALUES (${mailboxId}, ${data.uid}, ${data.modseq}, ${sql.array(data.flags, "text")}, ${data.internalDate},
+                  ${data.size}, ${data.blobDigest}, ${sql.jsonb(data.headerSummary)})`);
+        break;
+      }
+      case "MessageFlagsChanged":
+        await db.query(sql.unsafe`
+          UPDATE messages m SET flags = r.flags, modseq = ${event.data.modseq}
+          FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)}) AS r(uid bigint, flags text[])
+          WHERE m.mailbox_id = ${mailboxId} AND m.uid = r.uid`);
+        break;
+      case "MessagesExpunged":
+      case "MessagesMovedOut":
+        await db.query(sql.unsafe`
+          DELETE FROM messages WHERE mailbox_id = ${mailboxId} AND uid = ANY(${sql.array(event.data.uids, "int8")})`);
+        break;
+      case "MessagesCopiedIn":
+      case "MessagesMovedIn":
+        await db.query(sql.unsafe`
+          INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+          SELECT ${mailboxId}, r.uid, ${event.data.modseq}, r.flags, r."internalDate"::timestamptz, r.size,
+                 r."blobDigest", r."headerSummary"
+          FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)})
+               AS r(uid bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text, "headerSummary" jsonb)`);
+        break;
+      default: {
+        const unknown: never = event;
+        throw new Error(`no write-model rule for ${(unknown as { type: string }).type}`);
+      }
+    }
+  }
+  await db.query(sql.unsafe`
+    UPDATE mailboxes SET uid_next = ${after.uidNext}, highest_modseq = ${after.highestModSeq} WHERE id = ${mailboxId}`);
+}
