@@ -458,7 +458,7 @@ describe("messages", () => {
       userId,
       mailboxId: inbox,
       uids: [2, 3],
-      targetName: "target" === "x" ? "" : "Target",
+      targetName: "Target",
     });
     expect(moved).toMatchObject({ sourceUids: [2, 3], targetUids: [4, 5] });
     expect(await uidsIn(inbox)).toEqual([1]);

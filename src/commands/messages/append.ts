@@ -67,7 +67,7 @@ export async function appendMessage(ctx: CommandContext, input: AppendInput): Pr
   const user = await findUserById(ctx.pool, input.userId);
   if (!user) throw new DomainError("NONEXISTENT", "no such user");
   const mailbox = await findMailboxByName(ctx.pool, input.userId, name);
-  if (!mailbox || mailbox.status !== "selectable") {
+  if (mailbox?.status !== "selectable") {
     throw new DomainError("TRYCREATE", `no mailbox named "${name}"`);
   }
   const limitBefore = effectiveAppendLimit(mailbox.append_limit, user.append_limit, ctx.appendLimit);
@@ -81,7 +81,7 @@ export async function appendMessage(ctx: CommandContext, input: AppendInput): Pr
 
   return inTransaction(ctx.pool, async (tx) => {
     const row = (await lockMailboxes(tx, input.userId, [mailbox.id])).get(mailbox.id);
-    if (!row || row.status !== "selectable") throw new DomainError("TRYCREATE", `no mailbox named "${name}"`);
+    if (row?.status !== "selectable") throw new DomainError("TRYCREATE", `no mailbox named "${name}"`);
     const before = mailboxState(row);
     const events = decide(
       {

@@ -10,8 +10,7 @@ export async function lockSelectedMailbox(
 ): Promise<MailboxRow> {
   const row = (await lockMailboxes(tx, userId, [mailboxId])).get(mailboxId);
   // Another session may have deleted it; a foreign id looks the same (isolation).
-  if (!row || row.status !== "selectable")
-    throw new DomainError("NONEXISTENT", "the mailbox no longer exists");
+  if (row?.status !== "selectable") throw new DomainError("NONEXISTENT", "the mailbox no longer exists");
   return row;
 }
 

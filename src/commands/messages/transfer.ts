@@ -36,16 +36,16 @@ async function transfer(
   const uids = validUids(input.uids);
   return inTransaction(ctx.pool, async (tx) => {
     const target = await findMailboxByName(tx, input.userId, targetName);
-    if (!target || target.status !== "selectable") {
+    if (target?.status !== "selectable") {
       throw new DomainError("TRYCREATE", `no mailbox named "${targetName}"`);
     }
     const rows = await lockMailboxes(tx, input.userId, [input.mailboxId, target.id]);
     const sourceRow = rows.get(input.mailboxId);
     const targetRow = rows.get(target.id);
-    if (!sourceRow || sourceRow.status !== "selectable") {
+    if (sourceRow?.status !== "selectable") {
       throw new DomainError("NONEXISTENT", "the mailbox no longer exists");
     }
-    if (!targetRow || targetRow.status !== "selectable") {
+    if (targetRow?.status !== "selectable") {
       throw new DomainError("TRYCREATE", `no mailbox named "${targetName}"`);
     }
     const messages = await loadMessages(tx, sourceRow.id, uids);
