@@ -1,0 +1,120 @@
+// Starts Debian's Dovecot (dovecot-imapd) on a port of its own, with users from a passwd file and
+// Maildirs under a temp directory, as the reference server for bench/imap.ts.
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export interface DovecotInstance {
+  host: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const DOVECOT = "/usr/sbin/dovecot";
+
+function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = net.connect({ host: "127.0.0.1", port });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`Dovecot did not listen on ${port}`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+export function dovecotAvailable(): boolean {
+  return existsSync(DOVECOT);
+}
+
+export async function startDovecot(
+  port: number,
+  users: { name: string; password: string }[],
+): Promise<DovecotInstance> {
+  if (!dovecotAvailable()) {
+    throw new Error(
+      "Dovecot is not installed: apt-get install dovecot-imapd (the bench compares against it)",
+    );
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), "ml-dovecot-"));
+  await chmod(dir, 0o755);
+  const mail = path.join(dir, "mail");
+  await mkdir(mail, { recursive: true });
+  // Dovecot will not run a mail process as root: the Maildirs belong to its own system user.
+  execFileSync("chown", ["dovecot:dovecot", mail]);
+  await mkdir(path.join(dir, "run"), { recursive: true });
+  const passwd = users.map((u) => `${u.name}:{PLAIN}${u.password}::::::`).join("\n");
+  await writeFile(path.join(dir, "passwd"), `${passwd}\n`);
+  const config = `
+protocols = imap
+listen = 127.0.0.1
+base_dir = ${dir}/run
+state_dir = ${dir}/state
+log_path = ${dir}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 1
+mail_location = maildir:${mail}/%u
+mail_fsync = optimized
+passdb {
+  driver = passwd-file
+  args = ${dir}/passwd
+}
+userdb {
+  driver = static
+  args = uid=dovecot gid=dovecot home=${mail}/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${port}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+  process_min_avail = 2
+  service_count = 0
+}
+service imap {
+  process_limit = 1024
+}
+protocol imap {
+  mail_max_userip_connections = 1000
+}
+`;
+  const configPath = path.join(dir, "dovecot.conf");
+  await writeFile(configPath, config);
+  const child = spawn(DOVECOT, ["-F", "-c", configPath], { stdio: "ignore" });
+  try {
+    await waitForPort(port, 15_000);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  return {
+    host: "127.0.0.1",
+    port,
+    async stop() {
+      try {
+        execFileSync(DOVECOT, ["-c", configPath, "stop"], { stdio: "ignore" });
+      } catch {
+        child.kill("SIGTERM");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      child.kill("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
