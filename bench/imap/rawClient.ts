@@ -23,7 +23,7 @@ interface Pending {
 
 export class RawImapClient {
   readonly #socket: net.Socket;
-  #buffer = Buffer.alloc(0);
+  #buffer: Buffer = Buffer.alloc(0);
   #literalRemaining = 0;
   #currentLine = "";
   #pending: Pending[] = [];
