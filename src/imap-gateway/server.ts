@@ -19,7 +19,7 @@ import {
 } from "./options.ts";
 import { CommandRegistry } from "./registry.ts";
 import { Session, type SessionHost } from "./session/session.ts";
-import { createTlsContext, startTlsUpgrader } from "./tls/tlsContext.ts";
+import { createTlsContext, MIN_TLS_VERSION, startTlsUpgrader } from "./tls/tlsContext.ts";
 
 export const DEFAULT_HOST = "127.0.0.1";
 export const DEFAULT_PORT = 1143;
@@ -121,10 +121,15 @@ export function createImapServer(options: GatewayOptions): ImapServer {
     attach(socket, { remoteAddress: socket.remoteAddress ?? "unknown", secure: false });
   });
   const tlsServer =
-    options.tlsPort === undefined || tlsContext === undefined
+    options.tlsPort === undefined || options.tls === undefined
       ? undefined
       : tls.createServer(
-          { secureContext: tlsContext, handshakeTimeout: limits.idleTimeoutBeforeAuthMs },
+          {
+            cert: options.tls.cert,
+            key: options.tls.key,
+            minVersion: MIN_TLS_VERSION,
+            handshakeTimeout: limits.idleTimeoutBeforeAuthMs,
+          },
           (socket) => {
             attach(socket, { remoteAddress: socket.remoteAddress ?? "unknown", secure: true });
           },
