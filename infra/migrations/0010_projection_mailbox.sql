@@ -1,0 +1,112 @@
+-- The mailbox projection: the read views the IMAP gateway serves from (src/projections).
+--
+-- Blue/green: each version of the views lives in its own schema, proj_mailbox_v<N>, created by
+-- proj_mailbox_create_tables(). Readers never name a version: they read the schema proj_mailbox,
+-- whose views proj_mailbox_expose() points at the active version. A rebuild fills a new version
+-- from the log, then re-points those views and updates projection_versions in one transaction,
+-- so a reader sees the old complete version or the new complete one, never a half-built one.
+-- A change of layout is a new migration that replaces proj_mailbox_create_tables(), followed by
+-- `mailledger projections rebuild mailbox`.
+
+CREATE TABLE projection_versions (
+  name             text        PRIMARY KEY,
+  -- The version readers see and live projectors write.
+  active_version   integer     NOT NULL CHECK (active_version >= 1),
+  -- A version a rebuild is filling, not yet visible.
+  building_version integer     CHECK (building_version >= 1),
+  switched_at      timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION proj_mailbox_create_tables(target text) RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
+  EXECUTE format('CREATE SCHEMA %I', target);
+  EXECUTE format($ddl$
+    -- Per user, the global position of the last event of that user applied here. All events of
+    -- a user are applied in log order (one Kafka partition per user), so this is what makes
+    -- applying an event twice a no-op, and what read-your-writes waits for.
+    CREATE TABLE %1$I.user_positions (
+      user_id         text   PRIMARY KEY,
+      global_position bigint NOT NULL
+    );
+
+    -- name is null until MailboxCreated (user stream) is applied when MailboxInitialized
+    -- (mailbox stream) came first; readers skip such rows.
+    CREATE TABLE %1$I.mailboxes (
+      mailbox_id      text    PRIMARY KEY,
+      user_id         text    NOT NULL,
+      name            text,
+      parent_name     text,
+      status          text    NOT NULL DEFAULT 'selectable' CHECK (status IN ('selectable', 'noselect')),
+      uid_validity    bigint,
+      uid_next        bigint  NOT NULL DEFAULT 1,
+      highest_modseq  bigint  NOT NULL DEFAULT 0,
+      special_use     text,
+      append_limit    bigint,
+      message_count   bigint  NOT NULL DEFAULT 0,
+      unseen_count    bigint  NOT NULL DEFAULT 0,
+      total_size      bigint  NOT NULL DEFAULT 0
+    );
+    CREATE INDEX ON %1$I.mailboxes (user_id, name);
+
+    -- Search columns are lowercased by the projector; queries lowercase the needle the same
+    -- way, so SEARCH is a case-insensitive substring match (RFC 3501 6.4.4).
+    CREATE TABLE %1$I.messages (
+      mailbox_id     text        NOT NULL,
+      uid            bigint      NOT NULL,
+      modseq         bigint      NOT NULL,
+      flags          text[]      NOT NULL,
+      internal_date  timestamptz NOT NULL,
+      size           bigint      NOT NULL,
+      blob_digest    text        NOT NULL,
+      sent_date      timestamptz,
+      message_id     text,
+      -- From the blob through src/projections/mime; null when the blob could not be read.
+      envelope       jsonb,
+      structure      jsonb,
+      search_from    text        NOT NULL DEFAULT '',
+      search_to      text        NOT NULL DEFAULT '',
+      search_cc      text        NOT NULL DEFAULT '',
+      search_bcc     text        NOT NULL DEFAULT '',
+      search_subject text        NOT NULL DEFAULT '',
+      -- [[field name, decoded value], ...] for SEARCH HEADER.
+      search_headers jsonb       NOT NULL DEFAULT '[]',
+      search_header_text text    NOT NULL DEFAULT '',
+      search_body    text        NOT NULL DEFAULT '',
+      PRIMARY KEY (mailbox_id, uid)
+    );
+    CREATE INDEX ON %1$I.messages (mailbox_id, modseq);
+
+    -- Expunged UIDs with the MODSEQ of their expunge, for QRESYNC VANISHED (RFC 7162 3.2.10).
+    CREATE TABLE %1$I.tombstones (
+      mailbox_id text   NOT NULL,
+      uid        bigint NOT NULL,
+      modseq     bigint NOT NULL,
+      PRIMARY KEY (mailbox_id, uid)
+    );
+
+    -- RFC 3501 6.3.6: subscribed names, whether or not a mailbox of that name exists.
+    CREATE TABLE %1$I.subscriptions (
+      user_id text NOT NULL,
+      name    text NOT NULL,
+      PRIMARY KEY (user_id, name)
+    );
+  $ddl$, target);
+END;
+$fn$;
+
+-- Points the stable reader schema proj_mailbox at a version: run inside the switching transaction.
+CREATE FUNCTION proj_mailbox_expose(target text) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  relation text;
+BEGIN
+  CREATE SCHEMA IF NOT EXISTS proj_mailbox;
+  FOREACH relation IN ARRAY ARRAY['user_positions', 'mailboxes', 'messages', 'tombstones', 'subscriptions'] LOOP
+    EXECUTE format('DROP VIEW IF EXISTS proj_mailbox.%I', relation);
+    EXECUTE format('CREATE VIEW proj_mailbox.%I AS SELECT * FROM %I.%I', relation, target, relation);
+  END LOOP;
+END;
+$fn$;
+
+INSERT INTO projection_versions (name, active_version) VALUES ('mailbox', 1);
+SELECT proj_mailbox_create_tables('proj_mailbox_v1');
+SELECT proj_mailbox_expose('proj_mailbox_v1');

@@ -1,0 +1,290 @@
+// The mailbox view driven in process (embedded transport) on a real PostgreSQL: it converges on
+// what was written, the queries answer as a gateway needs, applying twice changes nothing, and
+// a projector killed mid-batch ends, after a restart, equal to a fresh rebuild row for row.
+import { sql } from "slonik";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
+import { readAll } from "../events/readAll.ts";
+import { createTableBlobSource } from "./mailboxView/tableBlobSource.ts";
+import { createMemoryNoticeBus } from "./notices/memoryNoticeBus.ts";
+import type { MailboxNotice } from "./notices/notice.ts";
+import { createProjectionQueries } from "./queries/index.ts";
+import { createPositionWaiter } from "./readYourWrites.ts";
+import { dumpProjectionSchema } from "./rebuild/dumpVersion.ts";
+import { rebuildProjection } from "./rebuild/rebuild.ts";
+import { startEmbeddedTransport } from "./runner/embeddedTransport.ts";
+import { createMailboxProjection } from "./runner/projection.ts";
+import { createProjector } from "./runner/projector.ts";
+import { EventWriter, sampleMessage } from "./testSupport.ts";
+
+let db: TestDatabase;
+let writer: EventWriter;
+let alice: string;
+let bob: string;
+let inbox: string;
+let work: string;
+let sub: string;
+let bobInbox: string;
+
+const activeSchema = async () =>
+  `proj_mailbox_v${await db.pool.oneFirst(sql.unsafe`SELECT active_version FROM projection_versions WHERE name = 'mailbox'`)}`;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  writer = new EventWriter(db.pool);
+  alice = await writer.createUser();
+  bob = await writer.createUser();
+  inbox = await writer.createMailbox(alice, "INBOX");
+  work = await writer.createMailbox(alice, "Work");
+  sub = await writer.createMailbox(alice, "Work/Reports", "\\Archive");
+  bobInbox = await writer.createMailbox(bob, "INBOX");
+  for (let i = 1; i <= 12; i++) await writer.append(inbox, sampleMessage(i), i % 2 === 0 ? ["\\Seen"] : []);
+  await writer.append(
+    work,
+    sampleMessage(100, { subject: "=?utf-8?q?Caf=C3=A9_menu?=", body: "Crème brûlée" }),
+  );
+  await writer.append(bobInbox, sampleMessage(200, { subject: "bob only" }));
+  await writer.setFlags(inbox, [
+    { uid: 1, flags: ["\\Seen", "\\Flagged"] },
+    { uid: 2, flags: [] },
+  ]);
+  await writer.expunge(inbox, [3, 4]);
+  await writer.userEvents(alice, [{ type: "MailboxSubscribed", data: { name: "Work" } }]);
+  await writer.userEvents(alice, [{ type: "MailboxSubscribed", data: { name: "Gone" } }]);
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe("mailbox view, embedded transport", () => {
+  it("converges, sends notices and resolves read-your-writes", async () => {
+    const bus = createMemoryNoticeBus();
+    const notices: MailboxNotice[] = [];
+    bus.subscribe((notice) => notices.push(notice));
+    const projection = createMailboxProjection(createTableBlobSource(db.pool));
+    const projector = createProjector({ pool: db.pool, projection, notices: bus });
+    const transport = await startEmbeddedTransport({ pool: db.pool, projector, pollIntervalMs: 20 });
+    try {
+      const waiter = createPositionWaiter({ connection: db.pool, notices: bus });
+      const result = await waiter.waitForPosition({ userId: alice }, writer.lastPosition, 10_000);
+      expect(result.ok).toBe(true);
+      expect(
+        (await waiter.waitForPosition({ mailboxId: bobInbox }, writer.lastPosition - 10, 10_000)).ok,
+      ).toBe(true);
+      // A position that will never come is a timeout value, not a hang or a stale success.
+      const timedOut = await waiter.waitForPosition({ userId: alice }, writer.lastPosition + 1_000, 100);
+      expect(timedOut).toMatchObject({ ok: false, kind: "timeout" });
+      expect(waiter.timeouts).toBe(1);
+      expect(notices.some((n) => n.mailboxId === inbox && n.userId === alice && n.highestModSeq === 15)).toBe(
+        true,
+      );
+
+      // After the embedded transport caught up, a notice arrives for a new append.
+      const appended = await writer.append(inbox, sampleMessage(13));
+      const viaNotice = await waiter.waitForPosition({ mailboxId: inbox }, appended.position, 10_000);
+      expect(viaNotice.ok).toBe(true);
+    } finally {
+      await transport.stop();
+    }
+  });
+
+  it("answers the gateway's queries", async () => {
+    const queries = createProjectionQueries(db.pool);
+    const all = await queries.listMailboxes(alice, { pattern: "*" });
+    expect(all.map((m) => [m.name, m.attributes])).toEqual([
+      ["INBOX", ["\\HasNoChildren"]],
+      ["Work", ["\\HasChildren", "\\Subscribed"]],
+      ["Work/Reports", ["\\HasNoChildren", "\\Archive"]],
+    ]);
+    expect((await queries.listMailboxes(alice, { pattern: "%" })).map((m) => m.name)).toEqual([
+      "INBOX",
+      "Work",
+    ]);
+    expect(
+      (await queries.listMailboxes(alice, { reference: "Work/", pattern: "%" })).map((m) => m.name),
+    ).toEqual(["Work/Reports"]);
+    expect((await queries.listMailboxes(alice, { pattern: "inbox" })).map((m) => m.name)).toEqual(["INBOX"]);
+    expect(
+      (await queries.listMailboxes(alice, { pattern: "*", subscribedOnly: true })).map((m) => [
+        m.name,
+        m.attributes,
+      ]),
+    ).toEqual([
+      ["Gone", ["\\NonExistent", "\\Noselect", "\\Subscribed"]],
+      ["Work", ["\\HasChildren", "\\Subscribed"]],
+    ]);
+    // Isolation: bob sees only his own.
+    expect((await queries.listMailboxes(bob, { pattern: "*" })).map((m) => m.name)).toEqual(["INBOX"]);
+    expect(await queries.mailboxStatusById(bob, inbox)).toBeNull();
+    expect(await queries.uidList(bob, inbox)).toHaveLength(0);
+
+    const status = await queries.mailboxStatus(alice, "inbox");
+    // 13 appended, 2 expunged; seen: even UIDs minus expunged 4 and 2 (cleared), plus 1.
+    expect(status).toMatchObject({
+      mailboxId: inbox,
+      messages: 11,
+      uidNext: 14,
+      highestModSeq: 16,
+      selectable: true,
+    });
+    expect(status!.unseen).toBe(11 - 5);
+    expect([...(await queries.uidList(alice, inbox))]).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+
+    const fetched = await queries.fetchMessages(
+      alice,
+      inbox,
+      [
+        { start: 1, end: 2 },
+        { start: 12, end: 4294967295 },
+      ],
+      ["flags", "size", "envelope", "structure", "internalDate", "modseq"],
+    );
+    expect(fetched.map((m) => m.uid)).toEqual([1, 2, 12, 13]);
+    expect(fetched[0]).toMatchObject({ flags: ["\\Seen", "\\Flagged"], modseq: 14 });
+    expect(fetched[0]!.envelope!.subject).toBe("Report number 1");
+    expect(fetched[0]!.structure!.body.type).toBe("text");
+    expect(fetched[0]!.size).toBe(sampleMessage(1).length);
+    expect(fetched[0]!.internalDate!.toISOString()).toBe("2025-03-10T12:00:00.000Z");
+
+    // MODSEQs of INBOX: 1 created, 2..13 appends, 14 flags, 15 expunge, 16 the 13th append.
+    const changes = await queries.changesSince(alice, inbox, 13);
+    expect(changes.changed.map((c) => c.uid)).toEqual([1, 2, 13]);
+    expect(changes.vanished).toEqual([3, 4]);
+  });
+
+  it("searches with RFC 3501 keys, case-insensitively, with parameters only", async () => {
+    const queries = createProjectionQueries(db.pool);
+    const uids = async (criteria: Parameters<typeof queries.search>[2], mailbox = inbox) =>
+      (await queries.search(alice, mailbox, criteria)).uids;
+    expect(await uids({ type: "flag", flag: "\\seen", set: true })).toEqual([1, 6, 8, 10, 12]);
+    expect(await uids({ type: "body", value: "zebra" })).toEqual([5, 10]);
+    expect(await uids({ type: "subject", value: "NUMBER 1" })).toEqual([1, 10, 11, 12, 13]);
+    expect(await uids({ type: "address", field: "cc", value: "boss@" })).toEqual([6, 9, 12]);
+    expect(await uids({ type: "header", field: "X-Index", value: "" })).toEqual([1, 2, 5, 7, 8, 10, 11, 13]);
+    expect(await uids({ type: "sentDate", comparison: "on", date: "2025-03-06" })).toEqual([5]);
+    expect(await uids({ type: "internalDate", comparison: "before", date: "2025-03-10" })).toEqual([]);
+    expect(await uids({ type: "size", comparison: "larger", octets: 1_000_000 })).toEqual([]);
+    expect(await uids({ type: "modseq", modseq: 14 })).toEqual([1, 2, 13]);
+    expect(
+      await uids({
+        type: "and",
+        keys: [
+          { type: "not", key: { type: "flag", flag: "\\Seen", set: true } },
+          {
+            type: "or",
+            left: { type: "uid", uids: [{ start: 1, end: 5 }] },
+            right: { type: "text", value: "ZEBRA" },
+          },
+        ],
+      }),
+    ).toEqual([2, 5]);
+    // Decoded encoded words and accented body text, matched case-insensitively.
+    expect(await uids({ type: "subject", value: "CAFÉ" }, work)).toEqual([1]);
+    expect(await uids({ type: "body", value: "CRÈME" }, work)).toEqual([1]);
+    // Injection attempts are just strings.
+    expect(await uids({ type: "body", value: "'); DROP TABLE events; --" })).toEqual([]);
+    expect(await uids({ type: "header", field: "subject' OR 1=1 --", value: "x" })).toEqual([]);
+  });
+
+  it("lists 100,000 UIDs fast", async () => {
+    const big = await writer.createMailbox(alice, "Big");
+    await createProjector({
+      pool: db.pool,
+      projection: createMailboxProjection(createTableBlobSource(db.pool)),
+    }).applyBatch((await readAll(db.pool, 0, 10_000)).events);
+    const schema = await activeSchema();
+    await db.pool.query(sql.unsafe`
+      INSERT INTO ${sql.identifier([schema, "messages"])} (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest)
+      SELECT ${big}, g, 1, '{}', now(), 10, 'x' FROM generate_series(1, 100000) AS g`);
+    const queries = createProjectionQueries(db.pool);
+    await queries.uidList(alice, big); // warm
+    const started = performance.now();
+    const uids = await queries.uidList(alice, big);
+    const ms = performance.now() - started;
+    expect(uids.length).toBe(100_000);
+    expect(uids[99_999]).toBe(100_000);
+    expect(ms).toBeLessThan(100);
+    await db.pool.query(
+      sql.unsafe`DELETE FROM ${sql.identifier([schema, "messages"])} WHERE mailbox_id = ${big}`,
+    );
+  });
+
+  it("applying the same events twice changes nothing", async () => {
+    const projection = createMailboxProjection(createTableBlobSource(db.pool));
+    const projector = createProjector({ pool: db.pool, projection });
+    const schema = await activeSchema();
+    await projector.applyBatch((await readAll(db.pool, 0, 10_000)).events);
+    const before = await dumpProjectionSchema(db.pool, projection, schema);
+    const { events } = await readAll(db.pool, 0, 10_000);
+    const outcome = await projector.applyBatch(events);
+    expect(events.length).toBeGreaterThan(30);
+    expect(outcome.applied).toBe(0);
+    expect(outcome.duplicates).toBe(events.length);
+    expect(await dumpProjectionSchema(db.pool, projection, schema)).toEqual(before);
+  });
+
+  it("a projector killed mid-batch and restarted equals a fresh rebuild, row for row", async () => {
+    // More traffic that a fresh checkpoint-less consumer must apply from the start.
+    for (let i = 20; i < 60; i++)
+      await writer.append(i % 2 ? work : sub, sampleMessage(i), i % 3 ? [] : ["\\Seen"]);
+    await writer.expunge(work, [2, 3]);
+    await writer.userEvents(alice, [
+      {
+        type: "MailboxRenamed",
+        data: {
+          renames: [
+            { mailboxId: work, from: "Work", to: "Jobs", uidValidity: 1, uidNext: 1 },
+            { mailboxId: sub, from: "Work/Reports", to: "Jobs/Reports", uidValidity: 1, uidNext: 1 },
+          ],
+        },
+      },
+    ]);
+
+    const real = createMailboxProjection(createTableBlobSource(db.pool));
+    let batches = 0;
+    const crashing: typeof real = {
+      ...real,
+      async apply(tx, schema, events, prepared) {
+        const result = await real.apply(tx, schema, events, prepared);
+        batches += 1;
+        if (batches === 2) throw new Error("projector killed mid-batch");
+        return result;
+      },
+    };
+    const errors: unknown[] = [];
+    const crashed = await startEmbeddedTransport({
+      pool: db.pool,
+      projector: createProjector({ pool: db.pool, projection: crashing }),
+      batchSize: 7,
+      pollIntervalMs: 20,
+      onError: (error) => errors.push(error),
+    });
+    while (errors.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await crashed.stop();
+
+    const restarted = await startEmbeddedTransport({
+      pool: db.pool,
+      projector: createProjector({ pool: db.pool, projection: real }),
+      batchSize: 7,
+      pollIntervalMs: 20,
+    });
+    const waiter = createPositionWaiter({ connection: db.pool });
+    expect((await waiter.waitForPosition({ userId: alice }, writer.lastPosition, 20_000)).ok).toBe(true);
+    await restarted.stop();
+
+    const queries = createProjectionQueries(db.pool);
+    expect((await queries.listMailboxes(alice, { pattern: "Jobs*" })).map((m) => m.name)).toEqual([
+      "Jobs",
+      "Jobs/Reports",
+    ]);
+    const live = await dumpProjectionSchema(db.pool, real, await activeSchema());
+    const rebuilt = await rebuildProjection({ pool: db.pool, projection: real, batchSize: 11 });
+    expect(rebuilt.previousVersion).toBe(1);
+    expect(rebuilt.version).toBe(2);
+    expect(await activeSchema()).toBe("proj_mailbox_v2");
+    const fresh = await dumpProjectionSchema(db.pool, real, "proj_mailbox_v2");
+    expect(fresh.messages!.length).toBeGreaterThan(40);
+    expect(fresh).toEqual(live);
+  });
+});

@@ -1,0 +1,124 @@
+// What the mailbox view derives from a message's blob rather than from its event: ENVELOPE,
+// BODYSTRUCTURE with section offsets, and the lowercased text SEARCH matches against. Derived
+// here, at projection time, so a parser fix plus a rebuild corrects every old message.
+import { parseHeaderFields } from "../../events/messageSummary.ts";
+import {
+  decodeEncodedWords,
+  type Envelope,
+  extractSearchText,
+  type MessageStructure,
+  parseMessageStructure,
+} from "../mime/index.ts";
+
+/** Where the projector reads message bodies: the blob store (src/events/blobs) or a stand-in. */
+export interface BlobSource {
+  /** The body stored under `digest`, or null when there is none. */
+  read(digest: string): Promise<Buffer | null>;
+}
+
+export interface DerivedMessage {
+  envelope: Envelope | null;
+  structure: MessageStructure | null;
+  searchFrom: string;
+  searchTo: string;
+  searchCc: string;
+  searchBcc: string;
+  searchSubject: string;
+  /** [field name, decoded value], both lowercased, in header order. */
+  searchHeaders: [string, string][];
+  searchHeaderText: string;
+  searchBody: string;
+}
+
+/** A body whose blob is missing: still listed and fetchable by its event data, never searchable by text. */
+export const MISSING_BLOB: DerivedMessage = {
+  envelope: null,
+  structure: null,
+  searchFrom: "",
+  searchTo: "",
+  searchCc: "",
+  searchBcc: "",
+  searchSubject: "",
+  searchHeaders: [],
+  searchHeaderText: "",
+  searchBody: "",
+};
+
+/** Derivation is a pure function of the blob, so its result is cached by digest (COPY, re-delivery). */
+const DERIVED_CACHE_ENTRIES = 2_000;
+
+export function deriveMessage(raw: Buffer): DerivedMessage {
+  const structure = parseMessageStructure(raw);
+  const header = raw.subarray(structure.body.headerStart, structure.body.headerEnd);
+  const fields = parseHeaderFields(header);
+  const searchHeaders: [string, string][] = [];
+  for (const [name, values] of fields) {
+    for (const value of values) searchHeaders.push([name, decodeEncodedWords(value).trim().toLowerCase()]);
+  }
+  const joined = (name: string) =>
+    searchHeaders
+      .filter(([field]) => field === name)
+      .map(([, value]) => value)
+      .join("\n");
+  return {
+    envelope: structure.envelope,
+    structure,
+    searchFrom: joined("from"),
+    searchTo: joined("to"),
+    searchCc: joined("cc"),
+    searchBcc: joined("bcc"),
+    searchSubject: joined("subject"),
+    searchHeaders,
+    searchHeaderText: searchHeaders.map(([name, value]) => `${name}: ${value}`).join("\n"),
+    searchBody: extractSearchText(raw, { structure }).toLowerCase(),
+  };
+}
+
+/** Reads and derives bodies, remembering the most recent digests. */
+export class MessageDeriver {
+  readonly #blobs: BlobSource;
+  readonly #cache = new Map<string, DerivedMessage>();
+
+  constructor(blobs: BlobSource) {
+    this.#blobs = blobs;
+  }
+
+  /** The derived fields of every digest, read concurrently; missing blobs derive to MISSING_BLOB. */
+  async deriveAll(digests: Iterable<string>): Promise<Map<string, DerivedMessage>> {
+    const result = new Map<string, DerivedMessage>();
+    const toRead: string[] = [];
+    for (const digest of new Set(digests)) {
+      const cached = this.#cache.get(digest);
+      if (cached) result.set(digest, cached);
+      else toRead.push(digest);
+    }
+    const read = await Promise.all(toRead.map((digest) => this.#blobs.read(digest)));
+    toRead.forEach((digest, i) => {
+      const raw = read[i];
+      const derived = raw ? deriveMessage(raw) : MISSING_BLOB;
+      result.set(digest, derived);
+      // A missing blob stays missing: bodies are stored before the event that names them commits.
+      this.#remember(digest, derived);
+    });
+    return result;
+  }
+
+  /** The derived fields of every digest if all are cached, else undefined: no I/O. */
+  cachedAll(digests: Iterable<string>): Map<string, DerivedMessage> | undefined {
+    const result = new Map<string, DerivedMessage>();
+    for (const digest of digests) {
+      const cached = this.#cache.get(digest);
+      if (!cached) return undefined;
+      result.set(digest, cached);
+    }
+    return result;
+  }
+
+  #remember(digest: string, derived: DerivedMessage) {
+    this.#cache.set(digest, derived);
+    if (this.#cache.size > DERIVED_CACHE_ENTRIES) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+  }
+}

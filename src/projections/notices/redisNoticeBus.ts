@@ -1,0 +1,83 @@
+// Notices across nodes over Redis pub/sub. One channel for all users, `mailledger:notices`
+// (prefix configurable so tests and tenants can share a Redis): every gateway node subscribes
+// once and routes notices to its sessions in process, which costs one subscription per node
+// instead of one per selected mailbox. Each message is one JSON MailboxNotice.
+//
+// The subscriber has its own connection (a subscribed Redis connection can do nothing else).
+// While either connection is down `healthy` is false, and waiters poll PostgreSQL instead.
+import { Redis } from "ioredis";
+import { isMailboxNotice, type MailboxNotice, type NoticeBus } from "./notice.ts";
+
+export const DEFAULT_NOTICE_CHANNEL = "mailledger:notices";
+
+export interface RedisNoticeBusOptions {
+  url: string;
+  channel?: string;
+  onError?: (error: unknown) => void;
+}
+
+export async function createRedisNoticeBus(options: RedisNoticeBusOptions): Promise<NoticeBus> {
+  const channel = options.channel ?? DEFAULT_NOTICE_CHANNEL;
+  const redisOptions = {
+    lazyConnect: true,
+    // Publishing must not queue behind a dead connection: the caller falls back at once.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
+  };
+  const publisher = new Redis(options.url, redisOptions);
+  const subscriber = new Redis(options.url, { ...redisOptions, enableOfflineQueue: true });
+  const listeners = new Set<(notice: MailboxNotice) => void>();
+  let subscribed = false;
+  for (const connection of [publisher, subscriber]) {
+    connection.on("error", (error) => options.onError?.(error));
+  }
+  subscriber.on("ready", () => {
+    subscriber
+      .subscribe(channel)
+      .then(() => {
+        subscribed = true;
+      })
+      .catch((error: unknown) => options.onError?.(error));
+  });
+  subscriber.on("close", () => {
+    subscribed = false;
+  });
+  subscriber.on("message", (from: string, text: string) => {
+    if (from !== channel) return;
+    let notice: unknown;
+    try {
+      notice = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!isMailboxNotice(notice)) return;
+    for (const listener of listeners) listener(notice);
+  });
+  await Promise.all([publisher.connect(), subscriber.connect()]);
+  await subscriber.subscribe(channel);
+  subscribed = true;
+
+  return {
+    get healthy() {
+      return subscribed && subscriber.status === "ready" && publisher.status === "ready";
+    },
+    async publish(notices) {
+      if (notices.length === 0) return;
+      const pipeline = publisher.pipeline();
+      for (const notice of notices) pipeline.publish(channel, JSON.stringify(notice));
+      const results = await pipeline.exec();
+      const failed = results?.find(([error]) => error !== null);
+      if (failed) throw failed[0];
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      listeners.clear();
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}

@@ -1,0 +1,166 @@
+// Blue/green rebuild of a projection (DESIGN.md, developers changing a view's schema):
+//  1. create version N+1's tables next to the live version N, which keeps serving;
+//  2. fill them from position 0 of the PostgreSQL log (readAll: Kafka's retention may be short);
+//  3. switch: under the projection's exclusive lock (live batches take it shared, so none commits
+//     meanwhile) apply what the log gained since, re-point the reader schema at N+1 and record it
+//     in projection_versions, in ONE transaction: a reader sees N or N+1, never a half-built view;
+//  4. drop version N.
+// Live projectors write whichever version is active when their batch starts; the per-user
+// positions in N+1 make them skip what the rebuild already applied.
+import { type DatabasePool, sql } from "slonik";
+import { z } from "zod";
+import { readAll } from "../../events/readAll.ts";
+import type { Upcasters } from "../../events/upcasting.ts";
+import { type Projection, projectionLockKey } from "../runner/projection.ts";
+
+export const DEFAULT_REBUILD_BATCH_SIZE = 5_000;
+
+export interface RebuildProgress {
+  phase: "fill" | "switch" | "done";
+  version: number;
+  position: number;
+  /** The log's head when the rebuild started (for a percentage). */
+  head: number;
+  events: number;
+  elapsedMs: number;
+}
+
+export interface RebuildOptions {
+  pool: DatabasePool;
+  projection: Projection<unknown>;
+  batchSize?: number;
+  upcasters?: Upcasters;
+  onProgress?: (progress: RebuildProgress) => void;
+  /** Stop after filling, before the switch (tests of a reader during a rebuild). */
+  beforeSwitch?: () => Promise<void>;
+}
+
+export interface RebuildResult {
+  previousVersion: number;
+  version: number;
+  events: number;
+  position: number;
+  durationMs: number;
+}
+
+export class RebuildInProgressError extends Error {
+  constructor(name: string) {
+    super(`a rebuild of projection ${name} is already running`);
+    this.name = "RebuildInProgressError";
+  }
+}
+
+const versionsRow = z.object({ active_version: z.number(), building_version: z.number().nullable() });
+
+export async function readLogHead(pool: DatabasePool): Promise<number> {
+  return pool.oneFirst(sql.type(z.object({ head: z.number() }))`
+    SELECT coalesce(max(global_position), 0) AS head FROM events`);
+}
+
+export async function rebuildProjection(options: RebuildOptions): Promise<RebuildResult> {
+  const { pool, projection } = options;
+  const batchSize = options.batchSize ?? DEFAULT_REBUILD_BATCH_SIZE;
+  const started = performance.now();
+  // One rebuild at a time: a session lock on a connection held for the whole rebuild.
+  return pool.connect(async (session) => {
+    const lockKey = sql.fragment`hashtext(${`mailledger:rebuild:${projection.name}`})`;
+    const locked = await session.oneFirst(sql.type(z.object({ locked: z.boolean() }))`
+      SELECT pg_try_advisory_lock(${lockKey}) AS locked`);
+    if (!locked) throw new RebuildInProgressError(projection.name);
+    try {
+      const { previous, version } = await pool.transaction(async (tx) => {
+        const row = await tx.one(sql.type(versionsRow)`
+          SELECT active_version, building_version FROM projection_versions
+          WHERE name = ${projection.name} FOR UPDATE`);
+        if (row.building_version !== null) {
+          // Left over by a rebuild that died: it was never visible, start afresh.
+          await tx.query(sql.unsafe`
+            DROP SCHEMA IF EXISTS ${sql.identifier([projection.schemaOf(row.building_version)])} CASCADE`);
+        }
+        const next = Math.max(row.active_version, row.building_version ?? 0) + 1;
+        await projection.createVersion(tx, next);
+        await tx.query(sql.unsafe`
+          UPDATE projection_versions SET building_version = ${next} WHERE name = ${projection.name}`);
+        return { previous: row.active_version, version: next };
+      });
+      const schema = projection.schemaOf(version);
+      const head = await readLogHead(pool);
+      let position = 0;
+      let events = 0;
+      const report = (phase: RebuildProgress["phase"]) =>
+        options.onProgress?.({
+          phase,
+          version,
+          position,
+          head,
+          events,
+          elapsedMs: Math.round(performance.now() - started),
+        });
+
+      // Fill: batch after batch, each in its own transaction, until close to the head.
+      for (;;) {
+        const batch = await readAll(pool, position, batchSize, {
+          gapWaitMs: 1_000,
+          upcasters: options.upcasters,
+        });
+        if (batch.events.length > 0) {
+          const prepared = await projection.prepare(batch.events);
+          await pool.transaction((tx) => projection.apply(tx, schema, batch.events, prepared));
+          events += batch.events.length;
+        }
+        position = batch.position;
+        report("fill");
+        if (batch.events.length < batchSize && !batch.waitingOnGap) break;
+      }
+      await options.beforeSwitch?.();
+
+      // Switch: catch up to the head with live batches held off, then re-point the readers.
+      report("switch");
+      for (;;) {
+        const switched = await pool.transaction(async (tx) => {
+          await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(${projectionLockKey(projection.name)})`);
+          let at = position;
+          let applied = 0;
+          for (;;) {
+            const batch = await readAll(tx, at, batchSize, {
+              gapWaitMs: 5_000,
+              upcasters: options.upcasters,
+            });
+            if (batch.events.length > 0) {
+              const prepared = projection.preparedFromCache(batch.events);
+              // Blobs are read through other connections, which a transaction may not use: commit
+              // what is applied (the new version is not visible yet), read them, and come back.
+              if (prepared === undefined) return { done: false as const, missing: batch.events, at, applied };
+              await projection.apply(tx, schema, batch.events, prepared);
+              applied += batch.events.length;
+            }
+            at = batch.position;
+            if (batch.events.length === 0 && !batch.waitingOnGap) break;
+          }
+          await projection.expose(tx, version);
+          await tx.query(sql.unsafe`
+            UPDATE projection_versions SET active_version = ${version}, building_version = NULL, switched_at = now()
+            WHERE name = ${projection.name}`);
+          return { done: true as const, at, applied };
+        });
+        position = switched.at;
+        events += switched.applied;
+        if (switched.done) break;
+        await projection.prepare(switched.missing);
+      }
+      await pool.query(
+        sql.unsafe`DROP SCHEMA IF EXISTS ${sql.identifier([projection.schemaOf(previous)])} CASCADE`,
+      );
+      report("done");
+      return {
+        previousVersion: previous,
+        version,
+        events,
+        position,
+        durationMs: Math.round(performance.now() - started),
+      };
+    } finally {
+      await session.query(sql.unsafe`SELECT pg_advisory_unlock(${lockKey})`);
+    }
+  });
+}

@@ -1,0 +1,73 @@
+// The Kafka transport (distributed mode): consumer group "projections" on the relay's topic.
+// One user's events sit on one partition in log order, so each partition's batch is applied
+// in order; offsets are committed only after the batch's transaction committed. A redelivered
+// batch (crash between commit and offset commit, rebalance) is skipped by the user positions.
+import { type Consumer, type EachBatchPayload, type Kafka, logLevel } from "kafkajs";
+import type { RecordedEvent } from "../../events/envelope.ts";
+import { fromWireEnvelope } from "../../events/relay/wireEnvelope.ts";
+import type { Upcasters } from "../../events/upcasting.ts";
+import type { RunningTransport } from "./embeddedTransport.ts";
+import type { Projector } from "./projector.ts";
+
+export const DEFAULT_PROJECTIONS_GROUP = "projections";
+export { logLevel };
+
+export interface KafkaTransportOptions {
+  kafka: Kafka;
+  topic: string;
+  projector: Projector;
+  groupId?: string;
+  upcasters?: Upcasters;
+  /** Kafka consumer session timeout; short in tests so a dead member leaves the group fast. */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export async function startKafkaTransport(options: KafkaTransportOptions): Promise<RunningTransport> {
+  const consumer: Consumer = options.kafka.consumer({
+    groupId: options.groupId ?? DEFAULT_PROJECTIONS_GROUP,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+    maxWaitTimeInMs: 50,
+    allowAutoTopicCreation: false,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 4,
+    eachBatch: async (payload: EachBatchPayload) => {
+      const { batch } = payload;
+      if (batch.messages.length === 0) return;
+      const events: RecordedEvent[] = [];
+      for (const message of batch.messages) {
+        if (message.value) events.push(fromWireEnvelope(message.value, options.upcasters));
+      }
+      try {
+        await options.projector.applyBatch(events);
+      } catch (error) {
+        options.onError?.(error);
+        // Thrown: kafkajs restarts the consumer from the last committed offset.
+        throw error;
+      }
+      const last = batch.messages.at(-1)!;
+      payload.resolveOffset(last.offset);
+      await payload.commitOffsetsIfNecessary({
+        topics: [
+          {
+            topic: batch.topic,
+            partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }],
+          },
+        ],
+      });
+      await payload.heartbeat();
+    },
+  });
+  return {
+    async stop() {
+      await consumer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// A projection as the runner, the rebuild and the status command see it: how to prepare a
+// batch outside the transaction, how to apply it to one version of its tables, and how to
+// create, expose and drop versions (blue/green, src/projections/rebuild).
+import { type CommonQueryMethods, sql } from "slonik";
+import type { RecordedEvent } from "../../events/envelope.ts";
+import { type ApplyResult, applyMailboxEvents, arrivingDigests } from "../mailboxView/apply.ts";
+import type { BlobSource, DerivedMessage } from "../mailboxView/derive.ts";
+import { MessageDeriver } from "../mailboxView/derive.ts";
+
+export interface Projection<Prepared = unknown> {
+  /** The name in projection_versions and on the command line. */
+  readonly name: string;
+  /** Its tables, in the order a comparison lists them. */
+  readonly tables: readonly string[];
+  /** The primary key columns of each table, to order rows for a comparison. */
+  readonly keys: Readonly<Record<string, readonly string[]>>;
+  schemaOf(version: number): string;
+  /** Slow reads (blobs) done before the batch's transaction opens. */
+  prepare(events: readonly RecordedEvent[]): Promise<Prepared>;
+  /**
+   * The prepared batch from what `prepare` already read, without I/O, or undefined: inside a
+   * transaction no other connection may be used (the rebuild's switch).
+   */
+  preparedFromCache(events: readonly RecordedEvent[]): Prepared | undefined;
+  apply(
+    tx: CommonQueryMethods,
+    schema: string,
+    events: readonly RecordedEvent[],
+    prepared: Prepared,
+  ): Promise<ApplyResult>;
+  createVersion(tx: CommonQueryMethods, version: number): Promise<void>;
+  /** Points the stable reader schema at `version`. */
+  expose(tx: CommonQueryMethods, version: number): Promise<void>;
+}
+
+export const MAILBOX_PROJECTION_NAME = "mailbox";
+
+export function createMailboxProjection(blobs: BlobSource): Projection<Map<string, DerivedMessage>> {
+  const deriver = new MessageDeriver(blobs);
+  const schemaOf = (version: number) => `proj_mailbox_v${version}`;
+  return {
+    name: MAILBOX_PROJECTION_NAME,
+    tables: ["user_positions", "mailboxes", "messages", "tombstones", "subscriptions"],
+    keys: {
+      user_positions: ["user_id"],
+      mailboxes: ["mailbox_id"],
+      messages: ["mailbox_id", "uid"],
+      tombstones: ["mailbox_id", "uid"],
+      subscriptions: ["user_id", "name"],
+    },
+    schemaOf,
+    prepare: (events) => deriver.deriveAll(arrivingDigests(events)),
+    preparedFromCache: (events) => deriver.cachedAll(arrivingDigests(events)),
+    apply: (tx, schema, events, derived) => applyMailboxEvents(tx, events, { schema, derived }),
+    async createVersion(tx, version) {
+      await tx.query(sql.unsafe`SELECT proj_mailbox_create_tables(${schemaOf(version)})`);
+    },
+    async expose(tx, version) {
+      await tx.query(sql.unsafe`SELECT proj_mailbox_expose(${schemaOf(version)})`);
+    },
+  };
+}
+
+/**
+ * Live batches take this lock shared, a rebuild's switch takes it exclusive: while a version
+ * switch catches up and re-points the readers, no live batch commits to the old version.
+ */
+export function projectionLockKey(name: string) {
+  return sql.fragment`hashtext(${`mailledger:projection:${name}`})`;
+}
