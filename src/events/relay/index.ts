@@ -1,0 +1,3 @@
+// The outbox relay: the events table to Kafka, in order, at least once, one active node.
+export * from "./outboxRelay.ts";
+export * from "./wireEnvelope.ts";

@@ -1,0 +1,237 @@
+// The outbox relay: publishes the events table to Kafka in global-position order, at least once,
+// from the committed log (never from an after-commit hook, which loses events on a crash).
+//
+// - Key = metadata.userId, so one user's events share a partition and keep their order.
+// - Idempotent producer, one request in flight, acks from all replicas: a retry can neither
+//   reorder nor (within a producer session) duplicate a batch.
+// - Its checkpoint ("relay" in `checkpoints`) moves only after Kafka acknowledged the batch, so
+//   a crash repeats at most the last batch, which consumers skip by global position.
+// - One relay publishes at a time: the active one holds a PostgreSQL session advisory lock on a
+//   dedicated connection. Standbys try to take it every few hundred ms; when the active one
+//   dies, its connection (and lock) goes with it and a standby takes over from the checkpoint.
+import { type Kafka, logLevel, type Producer } from "kafkajs";
+import pg from "pg";
+import type { DatabasePool } from "slonik";
+import { readCheckpoint, storeCheckpoint } from "../checkpoints.ts";
+import type { RecordedEvent } from "../envelope.ts";
+import type { LogWakeup } from "../logWakeup.ts";
+import { readAll } from "../readAll.ts";
+import { toWireEnvelope } from "./wireEnvelope.ts";
+
+export const DEFAULT_EVENTS_TOPIC = "mailledger.events";
+export const RELAY_CHECKPOINT = "relay";
+export const DEFAULT_TOPIC_PARTITIONS = 8;
+/** Arbitrary constant, distinct from the migration lock: who may publish. */
+export const RELAY_LOCK_KEY = 0x6d6c726c;
+const DEFAULT_BATCH_SIZE = 500;
+/** How often a standby tries to take the lock: bounds the publishing pause after a failover. */
+const DEFAULT_STANDBY_POLL_MS = 500;
+/** Poll interval of the active relay when no LISTEN/NOTIFY wakeup arrives. */
+const DEFAULT_POLL_MS = 500;
+const ERROR_BACKOFF_MS = 500;
+
+export type RelayState = "standby" | "active" | "stopped";
+
+export interface OutboxRelayOptions {
+  pool: DatabasePool;
+  /** For the dedicated connection that holds the advisory lock. */
+  databaseUrl: string;
+  kafka: Kafka;
+  topic?: string;
+  /** Partitions of the topic when the relay creates it. */
+  partitions?: number;
+  replicationFactor?: number;
+  wakeup?: LogWakeup;
+  batchSize?: number;
+  standbyPollMs?: number;
+  pollIntervalMs?: number;
+  /** The checkpoint's consumer name; one per topic. */
+  checkpoint?: string;
+  onError?: (error: unknown) => void;
+  onStateChange?: (state: RelayState) => void;
+}
+
+export interface OutboxRelay {
+  readonly state: RelayState;
+  /** The position up to which Kafka has acknowledged every event (while active). */
+  readonly position: number;
+  stop(): Promise<void>;
+}
+
+/** The Kafka message of one event: key, JSON envelope, and headers for routing without parsing. */
+export function toKafkaMessage(event: RecordedEvent) {
+  return {
+    key: event.metadata.userId,
+    value: JSON.stringify(toWireEnvelope(event)),
+    headers: {
+      type: event.type,
+      schemaVersion: String(event.schemaVersion),
+      globalPosition: String(event.globalPosition),
+    },
+  };
+}
+
+export async function ensureEventsTopic(
+  kafka: Kafka,
+  topic: string,
+  partitions = DEFAULT_TOPIC_PARTITIONS,
+  replicationFactor = 1,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = await admin.listTopics();
+    if (!existing.includes(topic)) {
+      await admin.createTopics({
+        topics: [{ topic, numPartitions: partitions, replicationFactor }],
+        waitForLeaders: true,
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const topic = options.topic ?? DEFAULT_EVENTS_TOPIC;
+  const consumer = options.checkpoint ?? RELAY_CHECKPOINT;
+  const stopping = new AbortController();
+  let state: RelayState = "standby";
+  let position = 0;
+  let wake: (() => void) | undefined;
+  let woken = false;
+  const unsubscribeWakeup = options.wakeup?.onWake(() => {
+    woken = true;
+    wake?.();
+  });
+
+  const setState = (next: RelayState) => {
+    if (state === next) return;
+    state = next;
+    options.onStateChange?.(next);
+  };
+
+  const sleep = (ms: number, signal: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      if (woken || signal.aborted) {
+        resolve();
+        return;
+      }
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
+      wake = done;
+    });
+
+  /** Connects and tries the lock once; the client (holding the lock) or undefined. */
+  const tryTakeLock = async (): Promise<pg.Client | undefined> => {
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    client.on("error", () => {}); // replaced by the active loop's handler once locked
+    try {
+      await client.connect();
+      const result = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [
+        RELAY_LOCK_KEY,
+      ]);
+      if (result.rows[0]?.locked) return client;
+    } catch (error) {
+      options.onError?.(error);
+    }
+    await client.end().catch(() => {});
+    return undefined;
+  };
+
+  /** Publishes while the lock is held; returns when it is lost or the relay stops. */
+  const publishWhileLocked = async (lockClient: pg.Client) => {
+    const lost = new AbortController();
+    const onStop = () => lost.abort();
+    stopping.signal.addEventListener("abort", onStop, { once: true });
+    lockClient.removeAllListeners("error");
+    lockClient.on("error", (error) => {
+      options.onError?.(error);
+      lost.abort();
+    });
+    lockClient.on("end", () => lost.abort());
+    let producer: Producer | undefined;
+    try {
+      await ensureEventsTopic(options.kafka, topic, options.partitions, options.replicationFactor);
+      producer = options.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
+      await producer.connect();
+      setState("active");
+      let stored = await readCheckpoint(options.pool, consumer);
+      position = stored;
+      while (!lost.signal.aborted) {
+        woken = false;
+        const batch = await readAll(options.pool, position, options.batchSize ?? DEFAULT_BATCH_SIZE, {
+          gapWaitMs: 1_000,
+        });
+        if (batch.events.length > 0) {
+          // The lock is checked before each send: a relay that lost it must not publish further.
+          if (lost.signal.aborted) break;
+          await producer.send({ topic, acks: -1, messages: batch.events.map(toKafkaMessage) });
+        }
+        if (batch.position > stored) {
+          const moved = await storeCheckpoint(options.pool, consumer, stored, batch.position);
+          if (!moved.ok) {
+            // Someone else published meanwhile (a lock lost unnoticed): resume from theirs.
+            stored = moved.actual;
+            position = moved.actual;
+            continue;
+          }
+          stored = batch.position;
+          position = batch.position;
+        }
+        if (batch.events.length === 0 || batch.waitingOnGap) {
+          await sleep(options.pollIntervalMs ?? DEFAULT_POLL_MS, lost.signal);
+        }
+      }
+    } catch (error) {
+      if (!stopping.signal.aborted) options.onError?.(error);
+    } finally {
+      stopping.signal.removeEventListener("abort", onStop);
+      await producer?.disconnect().catch(() => {});
+      await lockClient.end().catch(() => {});
+    }
+  };
+
+  const loop = async () => {
+    while (!stopping.signal.aborted) {
+      setState("standby");
+      const lockClient = await tryTakeLock();
+      if (!lockClient) {
+        await sleep(options.standbyPollMs ?? DEFAULT_STANDBY_POLL_MS, stopping.signal);
+        woken = false;
+        continue;
+      }
+      await publishWhileLocked(lockClient);
+      if (!stopping.signal.aborted) await sleep(ERROR_BACKOFF_MS, stopping.signal);
+    }
+    unsubscribeWakeup?.();
+    setState("stopped");
+  };
+  const done = loop();
+
+  return {
+    get state() {
+      return state;
+    },
+    get position() {
+      return position;
+    },
+    async stop() {
+      stopping.abort();
+      wake?.();
+      await done;
+    },
+  };
+}
+
+export { logLevel };
