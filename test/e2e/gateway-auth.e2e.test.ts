@@ -130,12 +130,12 @@ describe("python3 imaplib", () => {
           return [step.step, step];
         }),
     );
-    const cleartext = steps.cleartext?.result as { caps: string[]; login: string };
+    const cleartext = steps.cleartext!.result as { caps: string[]; login: string };
     expect(cleartext.caps).toEqual(expect.arrayContaining(["STARTTLS", "LOGINDISABLED"]));
     expect(cleartext.caps).not.toContain("AUTH=PLAIN");
     expect(cleartext.login).toMatch(/PRIVACYREQUIRED/);
     expect(steps.starttls).toMatchObject({ ok: true, result: { login: "OK", noop: "OK" } });
-    const afterTls = (steps.starttls?.result as { caps: string[] }).caps;
+    const afterTls = (steps.starttls!.result as { caps: string[] }).caps;
     expect(afterTls).toContain("AUTH=PLAIN");
     expect(afterTls).not.toContain("STARTTLS");
     expect(afterTls).not.toContain("LOGINDISABLED");
