@@ -91,6 +91,17 @@ export async function listMailboxRows(
     SELECT ${mailboxColumns} FROM mailboxes WHERE user_id = ${userId} AND status <> 'deleted' ORDER BY name`);
 }
 
+export const appendTargetRow = mailboxRow.extend({ user_append_limit: z.number().nullable() });
+
+/** The mailbox an APPEND names, with its owner's append limit, in one read (no lock). */
+export async function findAppendTarget(db: CommonQueryMethods, userId: string, name: string) {
+  return db.maybeOne(sql.type(appendTargetRow)`
+    SELECT m.id, m.user_id, m.name, m.status, m.uid_validity, m.uid_next, m.highest_modseq, m.append_limit,
+           m.special_use, u.append_limit AS user_append_limit
+    FROM mailboxes m JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL
+    WHERE m.user_id = ${userId} AND m.name = ${name} AND m.status = 'selectable'`);
+}
+
 /** Locks the user's live mailbox rows with these ids, in id order (the lock order). */
 export async function lockMailboxes(
   db: CommonQueryMethods,
@@ -310,44 +321,55 @@ export async function applyMailboxEvents(
   events: readonly MailboxEvent[],
   after: MailboxState,
 ): Promise<void> {
-  for (const event of events) {
-    switch (event.type) {
-      case "MailboxInitialized":
-        break; // the row is inserted by MailboxCreated in the same commit
-      case "MessageAppended": {
-        const { data } = event;
-        await db.query(sql.unsafe`
+  const statements = events.flatMap((event) => messageStatements(mailboxId, event));
+  const header = sql.fragment`
+    UPDATE mailboxes SET uid_next = ${after.uidNext}, highest_modseq = ${after.highestModSeq} WHERE id = ${mailboxId}`;
+  // The common single-change case (one APPEND, one STORE) goes as one statement: a round trip
+  // less while the mailbox row is locked.
+  const last = statements.pop();
+  for (const statement of statements) await db.query(sql.unsafe`${statement}`);
+  await db.query(last ? sql.unsafe`WITH change AS (${last}) ${header}` : sql.unsafe`${header}`);
+}
+
+function messageStatements(mailboxId: string, event: MailboxEvent) {
+  switch (event.type) {
+    case "MailboxInitialized":
+      return []; // the row is inserted by MailboxCreated in the same commit
+    case "MessageAppended": {
+      const { data } = event;
+      return [
+        sql.fragment`
           INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
           VALUES (${mailboxId}, ${data.uid}, ${data.modseq}, ${sql.array(data.flags, "text")}, ${data.internalDate},
-                  ${data.size}, ${data.blobDigest}, ${sql.jsonb(data.headerSummary)})`);
-        break;
-      }
-      case "MessageFlagsChanged":
-        await db.query(sql.unsafe`
+                  ${data.size}, ${data.blobDigest}, ${sql.jsonb(data.headerSummary)})`,
+      ];
+    }
+    case "MessageFlagsChanged":
+      return [
+        sql.fragment`
           UPDATE messages m SET flags = r.flags, modseq = ${event.data.modseq}
           FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)}) AS r(uid bigint, flags text[])
-          WHERE m.mailbox_id = ${mailboxId} AND m.uid = r.uid`);
-        break;
-      case "MessagesExpunged":
-      case "MessagesMovedOut":
-        await db.query(sql.unsafe`
-          DELETE FROM messages WHERE mailbox_id = ${mailboxId} AND uid = ANY(${sql.array(event.data.uids, "int8")})`);
-        break;
-      case "MessagesCopiedIn":
-      case "MessagesMovedIn":
-        await db.query(sql.unsafe`
+          WHERE m.mailbox_id = ${mailboxId} AND m.uid = r.uid`,
+      ];
+    case "MessagesExpunged":
+    case "MessagesMovedOut":
+      return [
+        sql.fragment`
+          DELETE FROM messages WHERE mailbox_id = ${mailboxId} AND uid = ANY(${sql.array(event.data.uids, "int8")})`,
+      ];
+    case "MessagesCopiedIn":
+    case "MessagesMovedIn":
+      return [
+        sql.fragment`
           INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
           SELECT ${mailboxId}, r.uid, ${event.data.modseq}, r.flags, r."internalDate"::timestamptz, r.size,
                  r."blobDigest", r."headerSummary"
           FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)})
-               AS r(uid bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text, "headerSummary" jsonb)`);
-        break;
-      default: {
-        const unknown: never = event;
-        throw new Error(`no write-model rule for ${(unknown as { type: string }).type}`);
-      }
+               AS r(uid bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text, "headerSummary" jsonb)`,
+      ];
+    default: {
+      const unknown: never = event;
+      throw new Error(`no write-model rule for ${(unknown as { type: string }).type}`);
     }
   }
-  await db.query(sql.unsafe`
-    UPDATE mailboxes SET uid_next = ${after.uidNext}, highest_modseq = ${after.highestModSeq} WHERE id = ${mailboxId}`);
 }

@@ -8,7 +8,7 @@ import { type CommandContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
 import { decide } from "../mailbox/decider.ts";
 import { canonicalMailboxName } from "../names.ts";
-import { findMailboxByName, findUserById, lockMailboxes, mailboxState } from "../writeModel.ts";
+import { findAppendTarget, lockMailboxes, mailboxState } from "../writeModel.ts";
 
 export interface AppendInput {
   userId: string;
@@ -64,13 +64,10 @@ async function storeBody(ctx: CommandContext, body: BlobBody) {
 
 export async function appendMessage(ctx: CommandContext, input: AppendInput): Promise<AppendOutcome> {
   const name = canonicalMailboxName(input.mailboxName);
-  const user = await findUserById(ctx.pool, input.userId);
-  if (!user) throw new DomainError("NONEXISTENT", "no such user");
-  const mailbox = await findMailboxByName(ctx.pool, input.userId, name);
-  if (mailbox?.status !== "selectable") {
-    throw new DomainError("TRYCREATE", `no mailbox named "${name}"`);
-  }
-  const limitBefore = effectiveAppendLimit(mailbox.append_limit, user.append_limit, ctx.appendLimit);
+  const mailbox = await findAppendTarget(ctx.pool, input.userId, name);
+  if (!mailbox) throw new DomainError("TRYCREATE", `no mailbox named "${name}"`);
+  const userLimit = mailbox.user_append_limit;
+  const limitBefore = effectiveAppendLimit(mailbox.append_limit, userLimit, ctx.appendLimit);
   if (limitBefore !== null && input.declaredSize !== undefined && input.declaredSize > limitBefore) {
     throw tooBig(input.declaredSize, limitBefore);
   }
@@ -92,7 +89,7 @@ export async function appendMessage(ctx: CommandContext, input: AppendInput): Pr
         blobDigest: stored.digest,
         headerSummary,
         // The mailbox's own limit as of the lock; the user's and global as read above.
-        appendLimit: effectiveAppendLimit(row.append_limit, user.append_limit, ctx.appendLimit),
+        appendLimit: effectiveAppendLimit(row.append_limit, userLimit, ctx.appendLimit),
       },
       before,
       ctx.now(),

@@ -33,10 +33,7 @@ export function createPostgresBlobStore(db: CommonQueryMethods): BlobStore {
       parts.push(chunk);
     }
     const digest = hash.digest("hex");
-    // Most re-puts (COPY, re-delivery) find the row: refresh it without sending the content again.
-    const existing = await db.maybeOne(sql.type(sizeRow)`
-      UPDATE blobs SET last_put_at = now() WHERE digest = ${digest} RETURNING size`);
-    if (existing) return { digest, size: existing.size };
+    // One round trip whether the body is new (the common APPEND) or already stored.
     const content = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     await db.query(sql.unsafe`
       INSERT INTO blobs (digest, size, content) VALUES (${digest}, ${content.length}, ${sql.binary(content)})
