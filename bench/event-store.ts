@@ -30,7 +30,11 @@ async function appendRun(batchSize: number, writers: number): Promise<void> {
     Array.from({ length: writers }, async (_, writer) => {
       const streamId = `bench-${batchSize}-${writers}-${writer}`;
       let version = 0;
-      const batch = Array.from({ length: batchSize }, () => ({ type: "BenchHappened", schemaVersion: 1, data: payload }));
+      const batch = Array.from({ length: batchSize }, () => ({
+        type: "BenchHappened",
+        schemaVersion: 1,
+        data: payload,
+      }));
       while (performance.now() < deadline) {
         const result = await appendToStream(db.pool, streamId, version, batch, metadata);
         if (!result.ok) throw new Error(`unexpected conflict on ${streamId}`);
@@ -60,7 +64,9 @@ try {
       events += page.events.length;
       position = page.position;
     }
-    console.log(`readAll page=${pageSize}  ${formatRate(events, performance.now() - started).padStart(9)} events/s  (${events.toLocaleString("en-US")} events)`);
+    console.log(
+      `readAll page=${pageSize}  ${formatRate(events, performance.now() - started).padStart(9)} events/s  (${events.toLocaleString("en-US")} events)`,
+    );
   }
 } finally {
   await db.drop();

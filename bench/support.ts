@@ -4,7 +4,8 @@ import { ulid } from "ulid";
 import { createDatabasePool, type DatabasePool } from "../src/events/db.ts";
 import { migrateDatabase } from "../src/events/migrations.ts";
 
-export const BENCH_POSTGRES_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+export const BENCH_POSTGRES_URL =
+  process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 export interface ScratchDatabase {
   url: string;

@@ -28,10 +28,14 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; }
 redis_up() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; }
+# The readiness probe is TypeScript (kafkajs): it needs the project's Node 24 and node_modules.
+NODE_BIN="$here/../node_modules/.bin/node"
 kafka_up() {
   port_open "$KAFKA_PORT" || return 1
-  # The port opens before the broker can serve metadata; ask it for real.
-  node "$here/kafka/ready.ts" "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
+  # The port opens before the broker can serve metadata; ask it for real when we can.
+  if [ -x "$NODE_BIN" ] && [ -d "$here/../node_modules/kafkajs" ]; then
+    "$NODE_BIN" "$here/kafka/ready.ts" "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
+  fi
 }
 
 wait_for() { # name check

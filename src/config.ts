@@ -89,7 +89,10 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
  */
 export function assertDistributedServices(config: Config): void {
   if (config.mode !== "distributed") return;
-  const missing = [config.kafkaBrokers.length === 0 && "KAFKA_BROKERS", config.redisUrl === undefined && "REDIS_URL"]
+  const missing = [
+    config.kafkaBrokers.length === 0 && "KAFKA_BROKERS",
+    config.redisUrl === undefined && "REDIS_URL",
+  ]
     .filter(Boolean)
     .join(", ");
   if (missing !== "") {
@@ -114,7 +117,10 @@ export function loadConfig(env: Env = process.env): Config {
   const tlsCert = text(env, "TLS_CERT");
   const tlsKey = text(env, "TLS_KEY");
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
-    throw new ConfigError(tlsCert === undefined ? "TLS_CERT" : "TLS_KEY", "TLS_CERT and TLS_KEY must be set together");
+    throw new ConfigError(
+      tlsCert === undefined ? "TLS_CERT" : "TLS_KEY",
+      "TLS_CERT and TLS_KEY must be set together",
+    );
   }
   const imapsPort = port(env, "IMAPS_PORT");
   if (imapsPort !== undefined && tlsCert === undefined) {
@@ -124,7 +130,8 @@ export function loadConfig(env: Env = process.env): Config {
   const blobText = text(env, "BLOB_STORE") ?? "postgres";
   let blobStore: BlobStoreSetting;
   if (blobText === "postgres") blobStore = { kind: "postgres" };
-  else if (blobText.startsWith("fs:") && blobText.length > 3) blobStore = { kind: "fs", dir: blobText.slice(3) };
+  else if (blobText.startsWith("fs:") && blobText.length > 3)
+    blobStore = { kind: "fs", dir: blobText.slice(3) };
   else throw new ConfigError("BLOB_STORE", `expected "postgres" or "fs:<directory>", got "${blobText}"`);
 
   const appendLimitText = text(env, "APPEND_LIMIT");

@@ -13,7 +13,11 @@ commands:
 Configuration comes from environment variables; see README.md.
 `;
 
-export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: CliIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
@@ -33,7 +37,9 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     }
     case "serve": {
       void rest;
-      io.stderr.write("mailledger: the IMAP server is not built yet; `serve` will start it once the gateway lands\n");
+      io.stderr.write(
+        "mailledger: the IMAP server is not built yet; `serve` will start it once the gateway lands\n",
+      );
       return 1;
     }
     default:
