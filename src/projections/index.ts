@@ -1,6 +1,7 @@
 // The read side: projections that build the views the gateway reads, their transports (Kafka,
 // embedded), the notices sent after each applied batch, read-your-writes, and blue/green rebuild.
 export type { BlobSource, DerivedMessage } from "./mailboxView/derive.ts";
+export { blobSourceFromStore } from "./mailboxView/storeBlobSource.ts";
 export { createTableBlobSource } from "./mailboxView/tableBlobSource.ts";
 export { createMemoryNoticeBus } from "./notices/memoryNoticeBus.ts";
 export type { MailboxNotice, NoticeBus } from "./notices/notice.ts";

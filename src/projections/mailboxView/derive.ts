@@ -103,17 +103,6 @@ export class MessageDeriver {
     return result;
   }
 
-  /** The derived fields of every digest if all are cached, else undefined: no I/O. */
-  cachedAll(digests: Iterable<string>): Map<string, DerivedMessage> | undefined {
-    const result = new Map<string, DerivedMessage>();
-    for (const digest of digests) {
-      const cached = this.#cache.get(digest);
-      if (!cached) return undefined;
-      result.set(digest, cached);
-    }
-    return result;
-  }
-
   #remember(digest: string, derived: DerivedMessage) {
     this.#cache.set(digest, derived);
     if (this.#cache.size > DERIVED_CACHE_ENTRIES) {

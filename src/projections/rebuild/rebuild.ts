@@ -7,7 +7,7 @@
 //  4. drop version N.
 // Live projectors write whichever version is active when their batch starts; the per-user
 // positions in N+1 make them skip what the rebuild already applied.
-import { type DatabasePool, sql } from "slonik";
+import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
 import { readAll } from "../../events/readAll.ts";
 import type { Upcasters } from "../../events/upcasting.ts";
@@ -52,8 +52,8 @@ export class RebuildInProgressError extends Error {
 
 const versionsRow = z.object({ active_version: z.number(), building_version: z.number().nullable() });
 
-export async function readLogHead(pool: DatabasePool): Promise<number> {
-  return pool.oneFirst(sql.type(z.object({ head: z.number() }))`
+export async function readLogHead(connection: CommonQueryMethods): Promise<number> {
+  return connection.oneFirst(sql.type(z.object({ head: z.number() }))`
     SELECT coalesce(max(global_position), 0) AS head FROM events`);
 }
 
@@ -114,39 +114,38 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
       }
       await options.beforeSwitch?.();
 
-      // Switch: catch up to the head with live batches held off, then re-point the readers.
+      // Switch. Live batches take the projection's lock shared; holding it exclusive on our
+      // session (across transactions: blobs are read through other connections, which a
+      // transaction may not use) means none commits until the readers are re-pointed. Every
+      // event a live batch applied to the old version is at or below the head read once the
+      // lock is held; later ones reach the new version through the live projector afterwards.
+      // Catching up only to that head keeps the lock short under a steady stream of writes.
       report("switch");
-      for (;;) {
-        const switched = await pool.transaction(async (tx) => {
-          await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock(${projectionLockKey(projection.name)})`);
-          let at = position;
-          let applied = 0;
-          for (;;) {
-            const batch = await readAll(tx, at, batchSize, {
-              gapWaitMs: 5_000,
-              upcasters: options.upcasters,
-            });
-            if (batch.events.length > 0) {
-              const prepared = projection.preparedFromCache(batch.events);
-              // Blobs are read through other connections, which a transaction may not use: commit
-              // what is applied (the new version is not visible yet), read them, and come back.
-              if (prepared === undefined) return { done: false as const, missing: batch.events, at, applied };
-              await projection.apply(tx, schema, batch.events, prepared);
-              applied += batch.events.length;
-            }
-            at = batch.position;
-            if (batch.events.length === 0 && !batch.waitingOnGap) break;
+      const switchLock = projectionLockKey(projection.name);
+      await session.query(sql.unsafe`SELECT pg_advisory_lock(${switchLock})`);
+      try {
+        const target = await readLogHead(pool);
+        while (position < target) {
+          const batch = await readAll(pool, position, batchSize, {
+            gapWaitMs: 5_000,
+            toPosition: target,
+            upcasters: options.upcasters,
+          });
+          if (batch.events.length > 0) {
+            const prepared = await projection.prepare(batch.events);
+            await pool.transaction((tx) => projection.apply(tx, schema, batch.events, prepared));
+            events += batch.events.length;
           }
+          position = batch.position;
+        }
+        await pool.transaction(async (tx) => {
           await projection.expose(tx, version);
           await tx.query(sql.unsafe`
             UPDATE projection_versions SET active_version = ${version}, building_version = NULL, switched_at = now()
             WHERE name = ${projection.name}`);
-          return { done: true as const, at, applied };
         });
-        position = switched.at;
-        events += switched.applied;
-        if (switched.done) break;
-        await projection.prepare(switched.missing);
+      } finally {
+        await session.query(sql.unsafe`SELECT pg_advisory_unlock(${switchLock})`);
       }
       await pool.query(
         sql.unsafe`DROP SCHEMA IF EXISTS ${sql.identifier([projection.schemaOf(previous)])} CASCADE`,

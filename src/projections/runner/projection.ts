@@ -17,11 +17,6 @@ export interface Projection<Prepared = unknown> {
   schemaOf(version: number): string;
   /** Slow reads (blobs) done before the batch's transaction opens. */
   prepare(events: readonly RecordedEvent[]): Promise<Prepared>;
-  /**
-   * The prepared batch from what `prepare` already read, without I/O, or undefined: inside a
-   * transaction no other connection may be used (the rebuild's switch).
-   */
-  preparedFromCache(events: readonly RecordedEvent[]): Prepared | undefined;
   apply(
     tx: CommonQueryMethods,
     schema: string,
@@ -50,7 +45,6 @@ export function createMailboxProjection(blobs: BlobSource): Projection<Map<strin
     },
     schemaOf,
     prepare: (events) => deriver.deriveAll(arrivingDigests(events)),
-    preparedFromCache: (events) => deriver.cachedAll(arrivingDigests(events)),
     apply: (tx, schema, events, derived) => applyMailboxEvents(tx, events, { schema, derived }),
     async createVersion(tx, version) {
       await tx.query(sql.unsafe`SELECT proj_mailbox_create_tables(${schemaOf(version)})`);
