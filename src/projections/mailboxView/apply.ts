@@ -73,6 +73,15 @@ interface MessageRow {
   blob_digest: string;
   sent_date: string | null;
   message_id: string | null;
+  /** From the event's header summary, used when the blob could not be read. */
+  fallback_from: string | null;
+  fallback_to: string | null;
+  fallback_cc: string | null;
+  fallback_subject: string | null;
+}
+
+interface DerivedRow {
+  blob_digest: string;
   envelope: unknown;
   structure: unknown;
   search_from: string;
@@ -89,6 +98,7 @@ class MailboxViewWriter {
   readonly #tx: CommonQueryMethods;
   readonly #context: ApplyContext;
   #arrivals: MessageRow[] = [];
+  #derivedRows = new Map<string, DerivedRow>();
 
   constructor(tx: CommonQueryMethods, context: ApplyContext) {
     this.#tx = tx;
@@ -101,8 +111,23 @@ class MailboxViewWriter {
 
   arrive(mailboxId: string, modseq: number, message: Omit<ArrivingMessage, "sourceUid">) {
     const derived = this.#context.derived.get(message.blobDigest) ?? MISSING_BLOB;
-    // The event's header summary is decoded the same way; the blob may be missing.
     const summary = message.headerSummary;
+    const missing = derived.structure === null;
+    if (!missing && !this.#derivedRows.has(message.blobDigest)) {
+      this.#derivedRows.set(message.blobDigest, {
+        blob_digest: message.blobDigest,
+        envelope: derived.envelope,
+        structure: derived.structure,
+        search_from: derived.searchFrom,
+        search_to: derived.searchTo,
+        search_cc: derived.searchCc,
+        search_bcc: derived.searchBcc,
+        search_subject: derived.searchSubject,
+        search_headers: derived.searchHeaders,
+        search_header_text: derived.searchHeaderText,
+        search_body: derived.searchBody,
+      });
+    }
     this.#arrivals.push({
       mailbox_id: mailboxId,
       uid: message.uid,
@@ -113,40 +138,45 @@ class MailboxViewWriter {
       blob_digest: message.blobDigest,
       sent_date: summary.date,
       message_id: summary.messageId,
-      envelope: derived.envelope,
-      structure: derived.structure,
-      search_from: derived.structure ? derived.searchFrom : summary.from.join("\n").toLowerCase(),
-      search_to: derived.structure ? derived.searchTo : summary.to.join("\n").toLowerCase(),
-      search_cc: derived.structure ? derived.searchCc : summary.cc.join("\n").toLowerCase(),
-      search_bcc: derived.searchBcc,
-      search_subject: derived.structure ? derived.searchSubject : (summary.subject ?? "").toLowerCase(),
-      search_headers: derived.searchHeaders,
-      search_header_text: derived.searchHeaderText,
-      search_body: derived.searchBody,
+      fallback_from: missing ? summary.from.join("\n").toLowerCase() : null,
+      fallback_to: missing ? summary.to.join("\n").toLowerCase() : null,
+      fallback_cc: missing ? summary.cc.join("\n").toLowerCase() : null,
+      fallback_subject: missing ? (summary.subject ?? "").toLowerCase() : null,
     });
   }
 
-  /** Writes the pending arrivals and moves their mailboxes' counters, in one statement. */
+  /**
+   * Writes the pending arrivals and moves their mailboxes' counters, in one statement. What is
+   * derived from a body travels once per distinct body (COPY, re-delivery share one).
+   */
   async flush() {
     if (this.#arrivals.length === 0) return;
     const rows = this.#arrivals;
+    const derivedRows = [...this.#derivedRows.values()];
     this.#arrivals = [];
+    this.#derivedRows = new Map();
     await this.#tx.query(sql.unsafe`
       WITH incoming AS (
         SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
           mailbox_id text, uid bigint, modseq bigint, flags text[], internal_date timestamptz, size bigint,
-          blob_digest text, sent_date timestamptz, message_id text, envelope jsonb, structure jsonb,
-          search_from text, search_to text, search_cc text, search_bcc text, search_subject text,
-          search_headers jsonb, search_header_text text, search_body text)
+          blob_digest text, sent_date timestamptz, message_id text,
+          fallback_from text, fallback_to text, fallback_cc text, fallback_subject text)
+      ), derived AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(derivedRows)}::jsonb) AS d(
+          blob_digest text, envelope jsonb, structure jsonb, search_from text, search_to text, search_cc text,
+          search_bcc text, search_subject text, search_headers jsonb, search_header_text text, search_body text)
       ), inserted AS (
         INSERT INTO ${this.table("messages")} (
           mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, sent_date, message_id, envelope,
           structure, search_from, search_to, search_cc, search_bcc, search_subject, search_headers,
           search_header_text, search_body)
-        SELECT mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, sent_date, message_id, envelope,
-          structure, search_from, search_to, search_cc, search_bcc, search_subject, search_headers,
-          search_header_text, search_body
-        FROM incoming
+        SELECT r.mailbox_id, r.uid, r.modseq, r.flags, r.internal_date, r.size, r.blob_digest, r.sent_date,
+          r.message_id, d.envelope, d.structure,
+          coalesce(d.search_from, r.fallback_from, ''), coalesce(d.search_to, r.fallback_to, ''),
+          coalesce(d.search_cc, r.fallback_cc, ''), coalesce(d.search_bcc, ''),
+          coalesce(d.search_subject, r.fallback_subject, ''), coalesce(d.search_headers, '[]'),
+          coalesce(d.search_header_text, ''), coalesce(d.search_body, '')
+        FROM incoming AS r LEFT JOIN derived AS d USING (blob_digest)
         ON CONFLICT (mailbox_id, uid) DO NOTHING
         RETURNING mailbox_id, uid, modseq, size, flags
       ), totals AS (
