@@ -44,13 +44,6 @@ CREATE TABLE checkpoints (
   updated_at       timestamptz NOT NULL DEFAULT now()
 );
 
--- Wakes tailing readers (src/events/subscribe.ts) when a transaction that appended commits;
--- NOTIFY is delivered at commit and identical notices of one transaction are folded into one.
-CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('mailledger_events', '');
-  RETURN NULL;
-END;
-$$;
-CREATE TRIGGER events_notify AFTER INSERT ON events
-  FOR EACH STATEMENT EXECUTE FUNCTION events_notify();
+-- Tailing readers are woken by a NOTIFY on channel mailledger_events that writers send after
+-- their transaction commits (src/events/logWakeup.ts), not from a trigger inside it: a NOTIFY
+-- inside a writing transaction takes a database-wide lock at commit and serializes every commit.

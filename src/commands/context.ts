@@ -17,6 +17,11 @@ export interface CommandContext {
   now: () => Date;
   /** The global APPENDLIMIT (APPEND_LIMIT), the least specific of the three levels; null: none. */
   appendLimit?: number | null;
+  /**
+   * Called after each committed command transaction: wakes the log's tailing readers (relay,
+   * embedded projections). A hint only: readers also poll, so a lost wakeup costs latency, never data.
+   */
+  onCommitted?: () => void;
 }
 
 /** A version conflict despite the row lock: an outside writer, or a bug. Retried, then INUSE. */
@@ -42,12 +47,14 @@ function isRetryableDatabaseError(error: unknown): boolean {
 }
 
 export async function inTransaction<T>(
-  pool: DatabasePool,
+  ctx: Pick<CommandContext, "pool" | "onCommitted">,
   work: (tx: DatabaseTransactionConnection) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await pool.transaction(work);
+      const result = await ctx.pool.transaction(work);
+      ctx.onCommitted?.();
+      return result;
     } catch (error) {
       const retryable = error instanceof StreamConflict || isRetryableDatabaseError(error);
       if (!retryable) throw error;

@@ -49,6 +49,10 @@ export async function createDatabasePool(
     interceptors: [createResultParserInterceptor()],
     typeParsers,
     maximumPoolSize: options.maximumPoolSize ?? 20,
+    // Slonik's default runs DISCARD ALL on every release: a round trip per query that also drops
+    // cached plans. mailledger leaves no session state on pooled connections (no SET, no session
+    // advisory locks, no temp tables: those take a dedicated pg client), so nothing needs resetting.
+    resetConnection: async () => {},
     ...(options.driverFactory ? { driverFactory: options.driverFactory } : {}),
   });
 }

@@ -1,6 +1,12 @@
-// What wakes a tailing reader: PostgreSQL LISTEN on the channel the events table's trigger
-// notifies at each commit. A dedicated pg client, since a pooled connection cannot hold LISTEN.
+// What wakes a tailing reader: PostgreSQL LISTEN on a channel that writers NOTIFY after they
+// commit. A dedicated pg client, since a pooled connection cannot hold LISTEN.
+//
+// The NOTIFY is sent after the commit, in its own statement: a NOTIFY inside the writing
+// transaction would take PostgreSQL's database-wide notify lock at commit and serialize every
+// commit behind it (measured here: 418 against 616 single-event appends/s with 8 writers).
+// It is a hint: readers poll too, so a lost notice costs latency, never an event.
 import pg from "pg";
+import { type CommonQueryMethods, sql } from "slonik";
 
 export const EVENTS_CHANNEL = "mailledger_events";
 
@@ -70,6 +76,38 @@ export function createPgLogWakeup(connectionString: string, onError?: (error: Er
       listeners.clear();
       await client?.end().catch(() => {});
       client = undefined;
+    },
+  };
+}
+
+/**
+ * Sends NOTIFY after commits, coalescing bursts: while one NOTIFY is in flight, any number of
+ * further requests become a single follow-up one.
+ */
+export function createAppendNotifier(
+  connection: CommonQueryMethods,
+  onError?: (error: unknown) => void,
+): { notify(): void; flush(): Promise<void> } {
+  let inFlight: Promise<void> | undefined;
+  let again = false;
+  const send = async (): Promise<void> => {
+    do {
+      again = false;
+      try {
+        await connection.query(sql.unsafe`SELECT pg_notify(${EVENTS_CHANNEL}, '')`);
+      } catch (error) {
+        onError?.(error);
+      }
+    } while (again);
+    inFlight = undefined;
+  };
+  return {
+    notify() {
+      if (inFlight) again = true;
+      else inFlight = send();
+    },
+    async flush() {
+      await inFlight;
     },
   };
 }

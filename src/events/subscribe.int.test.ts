@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { appendToStream } from "./appendToStream.ts";
 import type { RecordedEvent } from "./envelope.ts";
-import { createPgLogWakeup, type LogWakeup } from "./logWakeup.ts";
+import { createAppendNotifier, createPgLogWakeup, type LogWakeup } from "./logWakeup.ts";
 import { subscribe } from "./subscribe.ts";
 
 let db: TestDatabase;
@@ -48,10 +48,12 @@ describe("subscribe", () => {
     });
     await sink.until(1);
 
+    const notifier = createAppendNotifier(db.pool);
     const latencies: number[] = [];
     for (let n = 2; n <= 11; n += 1) {
       const started = performance.now();
       await appendToStream(db.pool, "sub-a", "any", [{ type: "T", schemaVersion: 1, data: { n } }], metadata);
+      notifier.notify();
       await sink.until(n);
       latencies.push(performance.now() - started);
     }

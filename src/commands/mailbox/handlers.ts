@@ -77,7 +77,7 @@ async function lockAccount(
 }
 
 async function simpleNamespaceCommand(ctx: CommandContext, userId: string, command: UserCommand) {
-  return inTransaction(ctx.pool, async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const { user, state } = await lockAccount(tx, userId);
     const events = decideUser(command, state);
     const committed = await commitChanges(
@@ -132,7 +132,7 @@ export async function deleteMailbox(
   input: { userId: string; name: string },
 ): Promise<DeletedMailbox> {
   const name = canonicalMailboxName(input.name);
-  return inTransaction(ctx.pool, async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const { user, state } = await lockAccount(tx, input.userId, () => [name]);
     const events = decideUser({ type: "DeleteMailbox", name }, state);
     const deleted = events.find((event) => event.type === "MailboxDeleted")!;
@@ -175,7 +175,7 @@ export async function renameMailbox(
   input: { userId: string; from: string; to: string },
 ): Promise<RenamedMailbox> {
   const from = canonicalMailboxName(input.from);
-  return inTransaction(ctx.pool, async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const { user, state } = await lockAccount(tx, input.userId, (loaded) =>
       [...loaded.mailboxes.keys()].filter(
         (name) => name === from || (from !== INBOX && isInferiorOf(name, from)),

@@ -76,7 +76,7 @@ export async function appendMessage(ctx: CommandContext, input: AppendInput): Pr
   if (limitBefore !== null && stored.size > limitBefore) throw tooBig(stored.size, limitBefore);
   const headerSummary = summarizeHeader(head);
 
-  return inTransaction(ctx.pool, async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const row = (await lockMailboxes(tx, input.userId, [mailbox.id])).get(mailbox.id);
     if (row?.status !== "selectable") throw new DomainError("TRYCREATE", `no mailbox named "${name}"`);
     const before = mailboxState(row);

@@ -16,7 +16,7 @@ export async function expungeMessages(
   ctx: CommandContext,
   input: { userId: string; mailboxId: string; uids?: readonly number[] },
 ): Promise<ExpungeOutcome> {
-  return inTransaction(ctx.pool, async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const row = await lockSelectedMailbox(tx, input.userId, input.mailboxId);
     const before = mailboxState(row, await loadDeletedMessages(tx, row.id));
     const events = decide(

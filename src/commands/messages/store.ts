@@ -29,7 +29,7 @@ export interface StoreFlagsOutcome {
 
 export async function storeFlags(ctx: CommandContext, input: StoreFlagsInput): Promise<StoreFlagsOutcome> {
   const uids = validUids(input.uids);
-  return inTransaction(ctx.pool, async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const row = await lockSelectedMailbox(tx, input.userId, input.mailboxId);
     const before = mailboxState(row, await loadMessages(tx, row.id, uids));
     const command: Extract<MailboxCommand, { type: "StoreFlags" }> = {

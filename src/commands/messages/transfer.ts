@@ -34,7 +34,7 @@ async function transfer(
 ): Promise<TransferOutcome> {
   const targetName = canonicalMailboxName(input.targetName);
   const uids = validUids(input.uids);
-  return inTransaction(ctx.pool, async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const target = await findMailboxByName(tx, input.userId, targetName);
     if (target?.status !== "selectable") {
       throw new DomainError("TRYCREATE", `no mailbox named "${targetName}"`);

@@ -42,7 +42,7 @@ export async function createUser(ctx: CommandContext, input: CreateUserInput): P
   const userId = ulid().toLowerCase();
   const inbox = { mailboxId: ulid().toLowerCase(), uidValidity: randomUidValidity() };
   try {
-    return await inTransaction(ctx.pool, async (tx) => {
+    return await inTransaction(ctx, async (tx) => {
       if (await findUserByName(tx, username)) {
         throw new DomainError("ALREADYEXISTS", `a user named "${username}" already exists`);
       }
@@ -86,7 +86,7 @@ async function onAccount(
   command: UserCommand,
 ): Promise<CommandOutcome & { userId: string }> {
   const username = canonicalUsername(rawUsername);
-  return inTransaction(ctx.pool, async (tx) => {
+  return inTransaction(ctx, async (tx) => {
     const user = await findUserByName(tx, username, true);
     if (!user) throw new DomainError("NONEXISTENT", `no user named "${username}"`);
     const events = decide(command, await loadUserState(tx, user));
