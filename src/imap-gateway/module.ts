@@ -28,6 +28,13 @@ export interface AuthenticatedUser {
 export interface SelectedMailbox {
   readonly name: string;
   readonly readOnly: boolean;
+  /**
+   * The untagged updates to send now (each without `* ` and CRLF), computed at the moment they
+   * are sent so their sequence numbers are right; EXPUNGEs stay pending while `holdExpunge`.
+   */
+  readonly pendingUpdates?: (options: { readonly holdExpunge: boolean }) => Promise<string[]>;
+  /** The session leaves the mailbox (another SELECT, CLOSE, UNSELECT, LOGOUT, disconnect). */
+  readonly release?: () => void;
 }
 
 /**
@@ -94,6 +101,8 @@ export interface SessionControl extends SessionInfo {
   setClientId(params: ReadonlyArray<readonly [string, string | null]> | null): void;
   /** Queue an unilateral update for this session (the doorbell side calls this). */
   queueUpdate(update: UnilateralUpdate): void;
+  /** The selected mailbox has updates for pendingUpdates(): wakes the listeners (IDLE). */
+  signalUpdates(): void;
   /** Called whenever an update is queued (IDLE sends it at once). Returns an unsubscribe function. */
   onUpdate(listener: () => void): () => void;
   /** Sends queued updates now (IDLE, NOOP); EXPUNGEs too unless holdExpunge. */

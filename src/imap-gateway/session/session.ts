@@ -210,12 +210,14 @@ export class Session implements SessionControl {
       throw new Error("select() needs an authenticated session");
     }
     if (this.#selected !== undefined) this.#updates.length = 0;
+    this.#selected?.release?.();
     this.#selected = mailbox;
     this.#state = "selected";
   }
 
   unselect(): void {
     if (this.#state !== "selected") return;
+    this.#selected?.release?.();
     this.#selected = undefined;
     this.#updates.length = 0;
     this.#state = "authenticated";
@@ -248,12 +250,23 @@ export class Session implements SessionControl {
     for (const listener of this.#updateListeners) listener();
   }
 
+  signalUpdates(): void {
+    if (this.#closed || this.#state !== "selected") return;
+    for (const listener of this.#updateListeners) listener();
+  }
+
   onUpdate(listener: () => void): () => void {
     this.#updateListeners.add(listener);
     return () => this.#updateListeners.delete(listener);
   }
 
   async flushUpdates(options: { readonly holdExpunge?: boolean } = {}): Promise<void> {
+    const selected = this.#selected;
+    if (selected?.pendingUpdates !== undefined && !this.#closed) {
+      for (const line of await selected.pendingUpdates({ holdExpunge: options.holdExpunge === true })) {
+        await this.#send("* ", line, "\r\n");
+      }
+    }
     if (this.#updates.length === 0) return;
     const held: UnilateralUpdate[] = [];
     const ready = this.#updates.splice(0);
@@ -309,6 +322,7 @@ export class Session implements SessionControl {
     this.#inbox.length = 0;
     this.#inboxBytes = 0;
     this.#updateListeners.clear();
+    this.#selected?.release?.();
     if (this.#user !== undefined) this.#host.releaseUserConnection(this.#user.userId);
     this.#host.services.metrics.addGauge(METRIC.sessionsActive, -1);
     this.#host.sessionClosed(this);
