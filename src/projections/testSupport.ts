@@ -7,6 +7,7 @@ import { ulid } from "ulid";
 import { appendToStream } from "../events/appendToStream.ts";
 import { appendToStreams } from "../events/appendToStreams.ts";
 import type { EventMetadata } from "../events/envelope.ts";
+import { createAppendNotifier } from "../events/logWakeup.ts";
 import { summarizeMessage } from "../events/messageSummary.ts";
 
 export function sampleMessage(
@@ -54,9 +55,11 @@ export class EventWriter {
   readonly #userVersions = new Map<string, number>();
   readonly #chains = new Map<string, Promise<unknown>>();
   lastPosition = 0;
+  readonly #notifier: ReturnType<typeof createAppendNotifier>;
 
   constructor(pool: DatabasePool) {
     this.pool = pool;
+    this.#notifier = createAppendNotifier(pool);
   }
 
   #serial<T>(key: string, run: () => Promise<T>): Promise<T> {
@@ -70,6 +73,8 @@ export class EventWriter {
   }
 
   #track(position: number) {
+    // As the command handlers do: wake tailing readers (the relay) after the commit.
+    this.#notifier.notify();
     this.lastPosition = Math.max(this.lastPosition, position);
     return position;
   }
