@@ -1,13 +1,23 @@
 // Dispatches `mailledger <command> ...` to its subcommand.
-import { ConfigError, loadConfig } from "../config.ts";
+import { parseArgs } from "node:util";
+import { assertDistributedServices, ConfigError, loadConfig } from "../config.ts";
 import { migrateDatabase } from "../events/migrations.ts";
+import { stderrLogger } from "../imap-gateway/logger.ts";
+import { blobSourceFromStore } from "../projections/mailboxView/storeBlobSource.ts";
+import { blobStoreFor } from "../serve/runtime.ts";
+import { parseRoles, startNode } from "../serve/serve.ts";
+import { withDatabase } from "./database.ts";
 import { CliError, type CliIo } from "./io.ts";
+import { runProjectionsCommand } from "./projections.ts";
+import { runUserCommand, USER_USAGE } from "./user.ts";
 
 export const USAGE = `usage: mailledger <command> [options]
 
 commands:
   serve [--role all|gateway|projector|relay]   run the server
   migrate                                      apply pending database migrations
+  user create|delete|list|passwd|appendlimit   manage accounts (mailledger user --help)
+  projections status|rebuild NAME              projection versions, positions, blue/green rebuild
   help                                         show this text
 
 Configuration comes from environment variables; see README.md.
@@ -35,12 +45,21 @@ export async function runCli(
       io.stdout.write(applied.length === 0 ? "schema is current\n" : `applied: ${applied.join(", ")}\n`);
       return 0;
     }
-    case "serve": {
-      void rest;
-      io.stderr.write(
-        "mailledger: the IMAP server is not built yet; `serve` will start it once the gateway lands\n",
+    case "serve":
+      return serve(rest, io, env);
+    case "user": {
+      if (rest.length === 0 || rest[0] === "--help" || rest[0] === "-h") {
+        io.stdout.write(`${USER_USAGE}\n`);
+        return rest.length === 0 ? 2 : 0;
+      }
+      const config = loadConfigOrExplain(env);
+      return withDatabase(config, (pool) => runUserCommand(rest, { pool, ...io }));
+    }
+    case "projections": {
+      const config = loadConfigOrExplain(env);
+      return withDatabase(config, (pool) =>
+        runProjectionsCommand(rest, { pool, blobs: blobSourceFromStore(blobStoreFor(config, pool)), ...io }),
       );
-      return 1;
     }
     default:
       throw new CliError(`unknown command "${command}"\n\n${USAGE}`, 2);
@@ -54,4 +73,36 @@ export function loadConfigOrExplain(env: NodeJS.ProcessEnv) {
     if (error instanceof ConfigError) throw new CliError(error.message, 78);
     throw error;
   }
+}
+
+async function serve(argv: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
+  let roleText: string | undefined;
+  try {
+    const { values } = parseArgs({ args: argv, options: { role: { type: "string" } }, strict: true });
+    roleText = values.role;
+  } catch (error) {
+    throw new CliError(`serve: ${(error as Error).message}`, 2);
+  }
+  const config = loadConfigOrExplain(env);
+  let roles: ReturnType<typeof parseRoles>;
+  try {
+    roles = parseRoles(roleText);
+    assertDistributedServices(config);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 78);
+    throw error;
+  }
+  const logger = { ...stderrLogger, info: (message: string) => io.stderr.write(`mailledger: ${message}\n`) };
+  const node = await startNode(config, logger, { roles });
+  io.stderr.write(
+    `mailledger: serving (${config.mode} mode${config.mode === "embedded" ? `, data in ${config.dataDir}` : ""}, roles: ${config.mode === "embedded" ? "all" : roles.join(", ")})\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  io.stderr.write("mailledger: shutting down\n");
+  await node.close();
+  return 0;
 }

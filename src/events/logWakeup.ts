@@ -111,3 +111,20 @@ export function createAppendNotifier(
     },
   };
 }
+
+/** In-process wakeups for the embedded mode, where writers and readers share one process. */
+export function createLocalLogWakeup(): LogWakeup & { wake(): void } {
+  const listeners = new Set<() => void>();
+  return {
+    wake() {
+      for (const listener of listeners) listener();
+    },
+    onWake(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      listeners.clear();
+    },
+  };
+}

@@ -59,7 +59,7 @@ export function createImapServer(options: GatewayOptions): ImapServer {
   }
   const tlsContext = options.tls === undefined ? undefined : createTlsContext(options.tls);
   const registry = new CommandRegistry([...coreCommands(), ...(options.modules ?? [])]);
-  const metrics = new MetricsRegistry();
+  const metrics = options.metrics ?? new MetricsRegistry();
   const connections = new ConnectionLimits(limits.maxConnections, limits.maxConnectionsPerUser);
   const services: GatewayServices = {
     authenticator: options.authenticator,

@@ -14,6 +14,8 @@ const SOCKET_NAME = ".s.PGSQL.5432";
 const LOCK_NAME = "mailledger.pid";
 /** Unix socket paths are limited to about 107 bytes (sockaddr_un). */
 const MAX_SOCKET_PATH = 100;
+/** How long a second process waits for a starting owner's socket. */
+const JOIN_WAIT_MS = 20_000;
 
 export interface EmbeddedDatabase {
   /** A postgres:// URL for pg/slonik. */
@@ -75,7 +77,12 @@ export async function openEmbeddedDatabase(dataDir: string): Promise<EmbeddedDat
     if (pid === process.pid)
       throw new EmbeddedDatabaseError(`DATA_DIR "${dir}" is already open in this process`);
     if (Number.isInteger(pid) && processAlive(pid)) {
-      if (await canConnect(socketPath)) return { url: socketUrl(dir), owner: false, close: async () => {} };
+      // The owner may still be starting: its socket appears once PGlite has opened.
+      const deadline = Date.now() + JOIN_WAIT_MS;
+      while (Date.now() < deadline) {
+        if (await canConnect(socketPath)) return { url: socketUrl(dir), owner: false, close: async () => {} };
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       throw new EmbeddedDatabaseError(
         `DATA_DIR "${dir}" is in use by process ${pid}, which does not answer on ${socketPath}`,
       );

@@ -1,0 +1,30 @@
+// The database an admin command works on: DATABASE_URL, or the embedded PGlite in DATA_DIR
+// (joined through its socket when a server has it open).
+import type { Config } from "../config.ts";
+import { createDatabasePool, type DatabasePool } from "../events/db.ts";
+import { openEmbeddedDatabase } from "../events/embedded/embeddedDatabase.ts";
+import { assertSchemaCurrent, migrateDatabase, SchemaVersionError } from "../events/migrations.ts";
+import { CliError } from "./io.ts";
+
+export async function withDatabase<T>(
+  config: Config,
+  work: (pool: DatabasePool, url: string) => Promise<T>,
+): Promise<T> {
+  const embedded = config.mode === "embedded" ? await openEmbeddedDatabase(config.dataDir) : undefined;
+  try {
+    const url = embedded?.url ?? config.databaseUrl!;
+    if (embedded?.owner) await migrateDatabase(url);
+    const pool = await createDatabasePool(url, { maximumPoolSize: 4 });
+    try {
+      await assertSchemaCurrent(pool);
+      return await work(pool, url);
+    } catch (error) {
+      if (error instanceof SchemaVersionError) throw new CliError(error.message, 1);
+      throw error;
+    } finally {
+      await pool.end();
+    }
+  } finally {
+    await embedded?.close();
+  }
+}

@@ -1,0 +1,85 @@
+// SELECT and EXAMINE (RFC 3501 6.3.1, 6.3.2), with CONDSTORE (RFC 7162 3.1.8) and QRESYNC
+// (RFC 7162 3.2.5) parameters.
+import { responseCode } from "../../codec/index.ts";
+import { no } from "../../errors.ts";
+import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
+import { compactUidSet } from "../../selected/selectedMailbox.ts";
+import { MailboxController } from "../mailboxController.ts";
+import type { MailServices } from "../services.ts";
+import { userIdOf } from "../session.ts";
+
+/** RFC 3501 2.3.2 system flags; keywords are allowed too (\* in PERMANENTFLAGS). */
+export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"] as const;
+
+export function selectCommand(services: MailServices) {
+  return defineCommand({
+    names: ["SELECT", "EXAMINE"],
+    states: AUTHENTICATED_OR_SELECTED,
+    capabilities: () => ["CONDSTORE", "QRESYNC"],
+    enableable: ["CONDSTORE", "QRESYNC"],
+    async handle(command, context) {
+      const { session } = context;
+      const userId = userIdOf(session);
+      const readOnly = command.name === "EXAMINE";
+      const hadSelected = session.selected !== undefined;
+      // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
+      session.unselect();
+      if (hadSelected) await context.untagged("OK ", responseCode("CLOSED"), " previous mailbox closed");
+
+      const status = await services.queries.mailboxStatus(userId, command.args.mailbox);
+      if (status === null) throw no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
+      if (!status.selectable) throw no(`"${status.name}" cannot be selected (\\Noselect)`, "CANNOT");
+      if (command.args.condstore) session.enable(["CONDSTORE"]);
+      if (command.args.qresync && !session.enabled.has("QRESYNC")) {
+        throw no("QRESYNC parameters need ENABLE QRESYNC first (RFC 7162 3.2.5)");
+      }
+
+      const controller = await MailboxController.open(services, session, userId, status, { readOnly });
+      const state = controller.state;
+      const unseen = await services.queries.search(userId, status.mailboxId, {
+        type: "flag",
+        flag: "\\Seen",
+        set: false,
+      });
+      const firstUnseen = unseen.uids
+        .map((uid) => state.sequenceNumberOf(uid))
+        .find((seq) => seq !== undefined);
+
+      await context.untagged(`FLAGS (${SYSTEM_FLAGS.join(" ")})`);
+      await context.untagged(
+        "OK ",
+        responseCode(`PERMANENTFLAGS (${readOnly ? "" : `${SYSTEM_FLAGS.join(" ")} \\*`})`),
+        readOnly ? " no permanent flags in read-only mode" : " flags permitted",
+      );
+      await context.untagged(`${state.exists} EXISTS`);
+      await context.untagged(`${state.recentCount} RECENT`);
+      if (firstUnseen !== undefined)
+        await context.untagged("OK ", responseCode(`UNSEEN ${firstUnseen}`), " first unseen");
+      await context.untagged("OK ", responseCode(`UIDVALIDITY ${status.uidValidity}`), " UIDs valid");
+      await context.untagged("OK ", responseCode(`UIDNEXT ${status.uidNext}`), " predicted next UID");
+      if (session.enabled.has("CONDSTORE") || session.enabled.has("QRESYNC")) {
+        await context.untagged("OK ", responseCode(`HIGHESTMODSEQ ${state.highestModSeq}`), " highest");
+      }
+
+      const qresync = command.args.qresync;
+      if (qresync && qresync.uidValidity === status.uidValidity) {
+        // RFC 7162 3.2.5.2: what changed since the client's MODSEQ, expunges first as VANISHED (EARLIER).
+        const changes = await services.queries.changesSince(userId, status.mailboxId, Number(qresync.modSeq));
+        if (changes.vanished.length > 0)
+          await context.untagged(`VANISHED (EARLIER) ${compactUidSet(changes.vanished)}`);
+        for (const message of changes.changed.sort((a, b) => a.uid - b.uid)) {
+          const seq = state.sequenceNumberOf(message.uid);
+          if (seq === undefined) continue;
+          await context.untagged(
+            `${seq} FETCH (UID ${message.uid} FLAGS (${message.flags.join(" ")}) MODSEQ (${message.modseq}))`,
+          );
+        }
+      }
+
+      session.select(controller);
+      return { code: readOnly ? "READ-ONLY" : "READ-WRITE", text: `${command.name} completed` };
+    },
+  });
+}
+
+export { MailboxController };

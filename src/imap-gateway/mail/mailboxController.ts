@@ -1,0 +1,152 @@
+// The selected mailbox of one session, wired to storage: the Redis (or in-process) notice is a
+// doorbell (STYLE.md); on it, the controller reads what changed since the session's MODSEQ and
+// queues it in the session's own tracker, which numbers the updates when they are sent.
+import { claimRecent } from "../../commands/recent.ts";
+import type { MailboxStatus } from "../../projections/queries/index.ts";
+import type { SelectedMailbox, SessionControl } from "../module.ts";
+import { SelectedMailboxState } from "../selected/selectedMailbox.ts";
+import type { MailServices } from "./services.ts";
+
+export interface OpenMailboxOptions {
+  readOnly: boolean;
+}
+
+export class MailboxController implements SelectedMailbox {
+  readonly name: string;
+  readonly readOnly: boolean;
+  readonly mailboxId: string;
+  readonly userId: string;
+  readonly uidValidity: number;
+  readonly state: SelectedMailboxState;
+  readonly #services: MailServices;
+  readonly #session: SessionControl;
+  #unsubscribe: (() => void) | undefined;
+  #dirty = false;
+  #refreshing: Promise<void> | undefined;
+  #released = false;
+
+  private constructor(
+    services: MailServices,
+    session: SessionControl,
+    userId: string,
+    status: MailboxStatus,
+    state: SelectedMailboxState,
+    readOnly: boolean,
+  ) {
+    this.#services = services;
+    this.#session = session;
+    this.userId = userId;
+    this.name = status.name;
+    this.mailboxId = status.mailboxId;
+    this.uidValidity = status.uidValidity;
+    this.readOnly = readOnly;
+    this.state = state;
+  }
+
+  /** Loads the session's view of the mailbox and starts listening for changes. */
+  static async open(
+    services: MailServices,
+    session: SessionControl,
+    userId: string,
+    status: MailboxStatus,
+    options: OpenMailboxOptions,
+  ): Promise<MailboxController> {
+    // Listen before reading, so a change between the read and the subscription is not missed.
+    let early = false;
+    const unsubscribe = services.notices.subscribe((notice) => {
+      if (notice.mailboxId === status.mailboxId) early = true;
+    });
+    try {
+      const uids = await services.queries.uidList(userId, status.mailboxId);
+      const uidList = Array.from(uids);
+      const lastUid = uidList.at(-1) ?? 0;
+      // EXAMINE must not take \Recent away from anyone (RFC 3501 6.3.2).
+      const claim = options.readOnly
+        ? { after: lastUid, through: lastUid }
+        : await claimRecent(services.pool, status.mailboxId, lastUid);
+      const recent = uidList.filter((uid) => uid > claim.after && uid <= claim.through);
+      const state = new SelectedMailboxState(uidList, status.highestModSeq, recent);
+      const controller = new MailboxController(services, session, userId, status, state, options.readOnly);
+      unsubscribe();
+      controller.#unsubscribe = services.notices.subscribe((notice) => {
+        if (notice.mailboxId === controller.mailboxId) controller.#ring();
+      });
+      if (early) controller.#ring();
+      return controller;
+    } catch (error) {
+      unsubscribe();
+      throw error;
+    }
+  }
+
+  /** The doorbell: look at what changed, then wake IDLE. */
+  #ring(): void {
+    this.#dirty = true;
+    void this.refresh()
+      .then(() => {
+        if (this.state.hasPending) this.#session.signalUpdates();
+      })
+      .catch((error) => this.#services.logger.warn("mailbox refresh failed", { error: String(error) }));
+  }
+
+  /** This session changed the mailbox: look again before its next response. */
+  markDirty(): void {
+    this.#dirty = true;
+  }
+
+  /** Reads changes since the session's HIGHESTMODSEQ into the tracker; one read at a time. */
+  async refresh(): Promise<void> {
+    while (this.#dirty && !this.#released) {
+      if (this.#refreshing) {
+        await this.#refreshing;
+        continue;
+      }
+      this.#dirty = false;
+      this.#refreshing = this.#readChanges().finally(() => {
+        this.#refreshing = undefined;
+      });
+      await this.#refreshing;
+    }
+  }
+
+  async #readChanges(): Promise<void> {
+    const since = this.state.highestModSeq;
+    const changes = await this.#services.queries.changesSince(this.userId, this.mailboxId, since);
+    const known = this.state.lastKnownUid;
+    const appended = changes.changed.filter((m) => m.uid > known).sort((a, b) => a.uid - b.uid);
+    const flagsChanged = changes.changed.filter((m) => m.uid <= known);
+    let recentAfter = Number.POSITIVE_INFINITY;
+    if (appended.length > 0 && !this.readOnly) {
+      const claim = await claimRecent(this.#services.pool, this.mailboxId, appended.at(-1)!.uid);
+      recentAfter = claim.after;
+    }
+    const highestModSeq = Math.max(since, ...changes.changed.map((m) => m.modseq));
+    this.state.record({
+      highestModSeq,
+      appended: appended.map((m) => ({
+        uid: m.uid,
+        flags: m.flags,
+        modSeq: m.modseq,
+        recent: m.uid > recentAfter,
+      })),
+      expunged: changes.vanished,
+      flagsChanged: flagsChanged.map((m) => ({ uid: m.uid, flags: m.flags, modSeq: m.modseq })),
+    });
+  }
+
+  readonly pendingUpdates = async (options: { readonly holdExpunge: boolean }): Promise<string[]> => {
+    await this.refresh();
+    const enabled = this.#session.enabled;
+    return this.state.flush({
+      holdExpunge: options.holdExpunge,
+      qresync: enabled.has("QRESYNC"),
+      condstore: enabled.has("CONDSTORE") || enabled.has("QRESYNC"),
+    });
+  };
+
+  readonly release = (): void => {
+    this.#released = true;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  };
+}

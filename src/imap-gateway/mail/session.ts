@@ -1,0 +1,48 @@
+// Small helpers every mailbox command module uses: who the user is, which mailbox is selected.
+import { DomainError, imapResponseCode } from "../../commands/errors.ts";
+import type { SequenceSet } from "../codec/index.ts";
+import { bad, ImapError, no } from "../errors.ts";
+import type { CommandContext, SessionControl } from "../module.ts";
+import { MailboxController } from "./mailboxController.ts";
+
+export function userIdOf(session: SessionControl): string {
+  const user = session.user;
+  if (user === undefined) throw no("not authenticated");
+  return user.userId;
+}
+
+/** The session's selected mailbox controller (the gatekeeper already checked the state). */
+export function selectedOf(session: SessionControl): MailboxController {
+  const selected = session.selected;
+  if (!(selected instanceof MailboxController)) throw no("no mailbox is selected");
+  return selected;
+}
+
+export function requireWritable(controller: MailboxController, what: string): void {
+  if (controller.readOnly)
+    throw no(`${what} is not allowed: the mailbox is open read-only (EXAMINE)`, "READ-ONLY");
+}
+
+/** The UIDs a (UID) sequence set names in this session's view, or BAD when it names nothing valid. */
+export function resolveUids(controller: MailboxController, set: SequenceSet, byUid: boolean): number[] {
+  const resolved = controller.state.resolve(set, byUid);
+  if (!resolved.ok) throw bad(resolved.message);
+  return resolved.uids;
+}
+
+/** Turns a domain error into NO with its IMAP response code; anything else passes through. */
+export function asImapError(error: unknown): unknown {
+  if (error instanceof DomainError) return new ImapError("NO", error.message, imapResponseCode(error.code));
+  return error;
+}
+
+/** Runs `work` and maps domain errors to NO [CODE] (RFC 5530). */
+export async function domainCall<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw asImapError(error);
+  }
+}
+
+export type { CommandContext };

@@ -1,0 +1,68 @@
+// The gateway role: the IMAP server with every command module, accounts checked against the
+// command side's credentials, reads through the projection's query module.
+import { readFile } from "node:fs/promises";
+import { verifyCredentials } from "../commands/user/handlers.ts";
+import type { Authenticator } from "../imap-gateway/auth/authenticator.ts";
+import type { Logger } from "../imap-gateway/logger.ts";
+import { mailboxCommands } from "../imap-gateway/mail/commands/index.ts";
+import { DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS, type MailServices } from "../imap-gateway/mail/services.ts";
+import { MetricsRegistry } from "../imap-gateway/metrics.ts";
+import type { GatewayOptions } from "../imap-gateway/options.ts";
+import { createImapServer, type ImapServer } from "../imap-gateway/server.ts";
+import type { Runtime } from "./runtime.ts";
+
+export interface GatewayRole {
+  server: ImapServer;
+  port: number;
+  tlsPort: number | undefined;
+  services: MailServices;
+}
+
+export function storeAuthenticator(runtime: Runtime): Authenticator {
+  return {
+    async verify(username, password) {
+      const result = await verifyCredentials({ pool: runtime.pool }, { username, password });
+      return result.ok ? { ok: true, userId: result.userId } : { ok: false };
+    },
+  };
+}
+
+export async function startGateway(
+  runtime: Runtime,
+  logger: Logger,
+  overrides: Partial<GatewayOptions> = {},
+): Promise<GatewayRole> {
+  const { config } = runtime;
+  const metrics = overrides.metrics ?? new MetricsRegistry();
+  const services: MailServices = {
+    pool: runtime.pool,
+    blobStore: runtime.blobStore,
+    queries: runtime.queries,
+    notices: runtime.notices,
+    positions: runtime.positions,
+    appendLimit: config.appendLimit ?? null,
+    readYourWritesTimeoutMs: DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS,
+    onCommitted: runtime.onCommitted,
+    logger,
+    metrics,
+  };
+  const tls =
+    config.tlsCert && config.tlsKey
+      ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) }
+      : undefined;
+  const server = createImapServer({
+    host: config.imapHost,
+    port: config.imapPort,
+    ...(config.imapsPort !== undefined ? { tlsPort: config.imapsPort } : {}),
+    ...(tls ? { tls } : {}),
+    allowInsecureAuth: config.allowInsecureAuth,
+    authenticator: storeAuthenticator(runtime),
+    modules: mailboxCommands(services),
+    logger,
+    nodeId: config.nodeId,
+    metrics,
+    ...overrides,
+  });
+  const { port, tlsPort } = await server.listen();
+  return { server, port, tlsPort, services };
+}

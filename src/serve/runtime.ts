@@ -1,0 +1,140 @@
+// The composition root's infrastructure: the three adapters that differ between the embedded
+// and the distributed mode (DESIGN.md, Modes) and everything built on them once.
+//
+//   embedded:    PGlite in DATA_DIR | fan-out by tailing the log in process | in-process notices
+//   distributed: PostgreSQL         | Kafka (relay + consumer group)        | Redis pub/sub
+import path from "node:path";
+import type { Config } from "../config.ts";
+import type { BlobStore } from "../events/blobs/blobStore.ts";
+import { createFsBlobStore } from "../events/blobs/fsBlobStore.ts";
+import { createPostgresBlobStore } from "../events/blobs/postgresBlobStore.ts";
+import { createDatabasePool, type DatabasePool } from "../events/db.ts";
+import { type EmbeddedDatabase, openEmbeddedDatabase } from "../events/embedded/embeddedDatabase.ts";
+import {
+  createAppendNotifier,
+  createLocalLogWakeup,
+  createPgLogWakeup,
+  type LogWakeup,
+} from "../events/logWakeup.ts";
+import { assertSchemaCurrent, migrateDatabase } from "../events/migrations.ts";
+import { createMemoryNoticeBus } from "../projections/notices/memoryNoticeBus.ts";
+import type { NoticeBus } from "../projections/notices/notice.ts";
+import { createRedisNoticeBus } from "../projections/notices/redisNoticeBus.ts";
+import { createProjectionQueries, type ProjectionQueries } from "../projections/queries/index.ts";
+import { createPositionWaiter, type PositionWaiter } from "../projections/readYourWrites.ts";
+
+export interface RuntimeLogger {
+  info(message: string): void;
+  warn(message: string, detail?: unknown): void;
+  error(message: string, detail?: unknown): void;
+}
+
+export interface Runtime {
+  config: Config;
+  databaseUrl: string;
+  pool: DatabasePool;
+  blobStore: BlobStore;
+  queries: ProjectionQueries;
+  notices: NoticeBus;
+  positions: PositionWaiter;
+  /** Wakes the log's tailing readers (relay, embedded projector). */
+  logWakeup: LogWakeup;
+  /** Commands call this after each commit. */
+  onCommitted: () => void;
+  embedded: EmbeddedDatabase | undefined;
+  logger: RuntimeLogger;
+  close(): Promise<void>;
+}
+
+export interface OpenRuntimeOptions {
+  /** Apply pending migrations (always in the embedded mode; `mailledger migrate` otherwise). */
+  migrate?: boolean;
+  /** The notice bus; default per mode. Tests pass their own. */
+  notices?: NoticeBus;
+  poolSize?: number;
+}
+
+export function blobStoreFor(config: Config, pool: DatabasePool): BlobStore {
+  if (config.blobStore.kind === "fs") return createFsBlobStore(path.resolve(config.blobStore.dir));
+  return createPostgresBlobStore(pool);
+}
+
+export async function openRuntime(
+  config: Config,
+  logger: RuntimeLogger,
+  options: OpenRuntimeOptions = {},
+): Promise<Runtime> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) {
+      await closer().catch((error) => logger.warn("while closing", error));
+    }
+  };
+  try {
+    let embedded: EmbeddedDatabase | undefined;
+    let databaseUrl: string;
+    if (config.mode === "embedded") {
+      embedded = await openEmbeddedDatabase(config.dataDir);
+      closers.push(() => embedded!.close());
+      databaseUrl = embedded.url;
+      if (embedded.owner) await migrateDatabase(databaseUrl);
+    } else {
+      databaseUrl = config.databaseUrl!;
+      if (options.migrate) await migrateDatabase(databaseUrl);
+    }
+    const pool = await createDatabasePool(databaseUrl, { maximumPoolSize: options.poolSize ?? 20 });
+    closers.push(() => pool.end());
+    await assertSchemaCurrent(pool);
+
+    const notices =
+      options.notices ??
+      (config.mode === "embedded"
+        ? createMemoryNoticeBus()
+        : await createRedisNoticeBus({
+            url: config.redisUrl!,
+            onError: (error) => logger.warn("redis notices", error),
+          }));
+    closers.push(() => notices.close());
+
+    let logWakeup: LogWakeup;
+    let onCommitted: () => void;
+    if (config.mode === "embedded") {
+      const local = createLocalLogWakeup();
+      logWakeup = local;
+      onCommitted = () => local.wake();
+    } else {
+      logWakeup = createPgLogWakeup(databaseUrl, (error) => logger.warn("log wakeup (LISTEN)", error));
+      const notifier = createAppendNotifier(pool, (error) => logger.warn("log wakeup (NOTIFY)", error));
+      onCommitted = () => notifier.notify();
+      closers.push(() => notifier.flush());
+    }
+    closers.push(() => logWakeup.close());
+
+    const positions = createPositionWaiter({
+      connection: pool,
+      notices,
+      onTimeout: (result) =>
+        logger.error(
+          `read-your-writes wait timed out after ${result.waitedMs} ms: position ${result.position} not yet applied (applied ${result.appliedPosition}) for ${JSON.stringify(result.target)}`,
+        ),
+    });
+
+    return {
+      config,
+      databaseUrl,
+      pool,
+      blobStore: blobStoreFor(config, pool),
+      queries: createProjectionQueries(pool),
+      notices,
+      positions,
+      logWakeup,
+      onCommitted,
+      embedded,
+      logger,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

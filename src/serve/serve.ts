@@ -1,0 +1,137 @@
+// `mailledger serve [--role all|gateway|projector|relay]`: starts the roles of one node.
+// Embedded mode runs everything in one process (the projector tails the log in process).
+import { Kafka, logLevel } from "kafkajs";
+import { type Config, ConfigError } from "../config.ts";
+import { DEFAULT_EVENTS_TOPIC, ensureEventsTopic, startOutboxRelay } from "../events/relay/outboxRelay.ts";
+import type { Logger } from "../imap-gateway/logger.ts";
+import type { GatewayOptions } from "../imap-gateway/options.ts";
+import { blobSourceFromStore } from "../projections/mailboxView/storeBlobSource.ts";
+import { startEmbeddedTransport } from "../projections/runner/embeddedTransport.ts";
+import { startKafkaTransport } from "../projections/runner/kafkaTransport.ts";
+import { createMailboxProjection } from "../projections/runner/projection.ts";
+import { createProjector } from "../projections/runner/projector.ts";
+import { type GatewayRole, startGateway } from "./gateway.ts";
+import { type OpenRuntimeOptions, openRuntime, type Runtime } from "./runtime.ts";
+
+export const ROLES = ["gateway", "projector", "relay"] as const;
+export type Role = (typeof ROLES)[number];
+
+export function parseRoles(value: string | undefined): Role[] {
+  if (value === undefined || value === "all") return [...ROLES];
+  const roles = value.split(",").map((role) => role.trim());
+  for (const role of roles) {
+    if (!(ROLES as readonly string[]).includes(role)) {
+      throw new ConfigError(
+        "--role",
+        `expected all, gateway, projector or relay (comma-separated), got "${role}"`,
+      );
+    }
+  }
+  return roles as Role[];
+}
+
+export interface ServeOptions extends OpenRuntimeOptions {
+  roles?: Role[];
+  gateway?: Partial<GatewayOptions>;
+  /** Kafka topic and consumer group (tests use their own). */
+  topic?: string;
+  groupId?: string;
+  kafkaSessionTimeoutMs?: number;
+}
+
+export interface RunningNode {
+  runtime: Runtime;
+  gateway: GatewayRole | undefined;
+  close(): Promise<void>;
+}
+
+export async function startNode(
+  config: Config,
+  logger: Logger,
+  options: ServeOptions = {},
+): Promise<RunningNode> {
+  const roles = new Set(options.roles ?? ROLES);
+  if (config.mode === "embedded" && roles.size !== ROLES.length) {
+    throw new ConfigError(
+      "--role",
+      "the embedded mode runs every role in one process; set DATABASE_URL for separate roles",
+    );
+  }
+  const runtime = await openRuntime(config, logger, options);
+  const stops: (() => Promise<void>)[] = [() => runtime.close()];
+  const close = async () => {
+    for (const stop of stops.reverse())
+      await stop().catch((error) => logger.warn("while stopping", { error: String(error) }));
+  };
+  try {
+    const topic = options.topic ?? DEFAULT_EVENTS_TOPIC;
+    const kafka =
+      config.mode === "distributed"
+        ? new Kafka({
+            clientId: `mailledger-${config.nodeId}`,
+            brokers: config.kafkaBrokers,
+            logLevel: logLevel.NOTHING,
+          })
+        : undefined;
+
+    if (roles.has("relay") && kafka) {
+      await ensureEventsTopic(kafka, topic);
+      const relay = startOutboxRelay({
+        pool: runtime.pool,
+        databaseUrl: runtime.databaseUrl,
+        kafka,
+        topic,
+        wakeup: runtime.logWakeup,
+        onError: (error) => logger.warn("relay", { error: String(error) }),
+        onStateChange: (state) => logger.info(`relay is ${state}`),
+      });
+      stops.push(() => relay.stop());
+    }
+
+    if (roles.has("projector")) {
+      const projector = createProjector({
+        pool: runtime.pool,
+        projection: createMailboxProjection(blobSourceFromStore(runtime.blobStore)),
+        notices: runtime.notices,
+        onWarning: (message, detail) => logger.warn(message, { detail: String(detail) }),
+      });
+      const transport = kafka
+        ? await (async () => {
+            await ensureEventsTopic(kafka, topic);
+            return startKafkaTransport({
+              kafka,
+              topic,
+              projector,
+              ...(options.groupId ? { groupId: options.groupId } : {}),
+              ...(options.kafkaSessionTimeoutMs
+                ? {
+                    sessionTimeoutMs: options.kafkaSessionTimeoutMs,
+                    heartbeatIntervalMs: Math.max(100, options.kafkaSessionTimeoutMs / 10),
+                  }
+                : {}),
+              onError: (error) => logger.warn("projector (kafka)", { error: String(error) }),
+            });
+          })()
+        : await startEmbeddedTransport({
+            pool: runtime.pool,
+            projector,
+            wakeup: runtime.logWakeup,
+            onError: (error) => logger.warn("projector", { error: String(error) }),
+          });
+      stops.push(() => transport.stop());
+    }
+
+    let gateway: GatewayRole | undefined;
+    if (roles.has("gateway")) {
+      gateway = await startGateway(runtime, logger, options.gateway);
+      stops.push(() => gateway!.server.close());
+      logger.info(
+        `IMAP listening on ${config.imapHost}:${gateway.port}${gateway.tlsPort ? ` (IMAPS ${gateway.tlsPort})` : ""}`,
+      );
+    }
+    return { runtime, gateway, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
