@@ -37,6 +37,11 @@ export interface ServeOptions extends OpenRuntimeOptions {
   topic?: string;
   groupId?: string;
   kafkaSessionTimeoutMs?: number;
+  /**
+   * How events reach the projector: "kafka" (relay + consumer group; the distributed default) or
+   * "in-process" (tailing the log; the embedded mode, and single-node tests of the distributed one).
+   */
+  fanOut?: "kafka" | "in-process";
 }
 
 export interface RunningNode {
@@ -65,8 +70,9 @@ export async function startNode(
   };
   try {
     const topic = options.topic ?? DEFAULT_EVENTS_TOPIC;
+    const fanOut = options.fanOut ?? (config.mode === "distributed" ? "kafka" : "in-process");
     const kafka =
-      config.mode === "distributed"
+      fanOut === "kafka"
         ? new Kafka({
             clientId: `mailledger-${config.nodeId}`,
             brokers: config.kafkaBrokers,
