@@ -187,7 +187,7 @@ describe("mailbox view, embedded transport", () => {
     expect(await uids({ type: "header", field: "subject' OR 1=1 --", value: "x" })).toEqual([]);
   });
 
-  it("lists 100,000 UIDs fast", async () => {
+  it("lists the UIDs of a 100,000-message mailbox in ascending order (timing: bench/imap.ts)", async () => {
     const big = await writer.createMailbox(alice, "Big");
     await createProjector({
       pool: db.pool,
@@ -198,13 +198,11 @@ describe("mailbox view, embedded transport", () => {
       INSERT INTO ${sql.identifier([schema, "messages"])} (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest)
       SELECT ${big}, g, 1, '{}', now(), 10, 'x' FROM generate_series(1, 100000) AS g`);
     const queries = createProjectionQueries(db.pool);
-    await queries.uidList(alice, big); // warm
-    const started = performance.now();
     const uids = await queries.uidList(alice, big);
-    const ms = performance.now() - started;
     expect(uids.length).toBe(100_000);
+    expect(uids[0]).toBe(1);
     expect(uids[99_999]).toBe(100_000);
-    expect(ms).toBeLessThan(100);
+    expect(uids.every((uid, i) => i === 0 || uid > uids[i - 1]!)).toBe(true);
     await db.pool.query(
       sql.unsafe`DELETE FROM ${sql.identifier([schema, "messages"])} WHERE mailbox_id = ${big}`,
     );

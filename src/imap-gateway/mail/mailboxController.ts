@@ -120,7 +120,7 @@ export class MailboxController implements SelectedMailbox {
       const claim = await claimRecent(this.#services.pool, this.mailboxId, appended.at(-1)!.uid);
       recentAfter = claim.after;
     }
-    const highestModSeq = Math.max(since, ...changes.changed.map((m) => m.modseq));
+    const highestModSeq = Math.max(since, changes.highestModSeq);
     this.state.record({
       highestModSeq,
       appended: appended.map((m) => ({

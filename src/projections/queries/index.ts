@@ -67,6 +67,8 @@ export interface Changes {
   changed: { uid: number; modseq: number; flags: string[] }[];
   /** UIDs expunged at a MODSEQ above the given one (QRESYNC VANISHED). */
   vanished: number[];
+  /** The mailbox's HIGHESTMODSEQ as the view has it now. */
+  highestModSeq: number;
 }
 
 const mailboxRow = z.object({
@@ -293,17 +295,27 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
     },
 
     async changesSince(userId, mailboxId, modseq) {
-      const changed = await connection.any(sql.type(
-        z.object({ uid: z.number(), modseq: z.number(), flags: z.array(z.string()) }),
+      // One round trip: the session asks this before answering whenever its mailbox changed.
+      const row = await connection.maybeOne(sql.type(
+        z.object({
+          highest_modseq: z.number(),
+          changed: z.array(z.tuple([z.number(), z.number(), z.array(z.string())])),
+          vanished: z.array(z.number()),
+        }),
       )`
-        SELECT uid, modseq, flags FROM proj_mailbox.messages
-        WHERE mailbox_id = ${owned(userId, mailboxId)} AND modseq > ${modseq}
-        ORDER BY uid`);
-      const vanished = await connection.anyFirst(sql.type(z.object({ uid: z.number() }))`
-        SELECT uid FROM proj_mailbox.tombstones
-        WHERE mailbox_id = ${owned(userId, mailboxId)} AND modseq > ${modseq}
-        ORDER BY uid`);
-      return { changed: [...changed], vanished: [...vanished] };
+        SELECT mb.highest_modseq,
+          (SELECT coalesce(json_agg(json_build_array(m.uid, m.modseq, m.flags) ORDER BY m.uid), '[]'::json)
+             FROM proj_mailbox.messages AS m WHERE m.mailbox_id = mb.mailbox_id AND m.modseq > ${modseq}) AS changed,
+          (SELECT coalesce(json_agg(t.uid ORDER BY t.uid), '[]'::json)
+             FROM proj_mailbox.tombstones AS t WHERE t.mailbox_id = mb.mailbox_id AND t.modseq > ${modseq}) AS vanished
+        FROM proj_mailbox.mailboxes AS mb
+        WHERE mb.mailbox_id = ${mailboxId} AND mb.user_id = ${userId} AND mb.name IS NOT NULL`);
+      if (row === null) return { changed: [], vanished: [], highestModSeq: modseq };
+      return {
+        changed: row.changed.map(([uid, changedModseq, flags]) => ({ uid, modseq: changedModseq, flags })),
+        vanished: row.vanished,
+        highestModSeq: row.highest_modseq,
+      };
     },
 
     async search(userId, mailboxId, criteria) {
