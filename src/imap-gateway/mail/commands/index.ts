@@ -1,8 +1,41 @@
 // Every mailbox command module (RFC 3501 authenticated and selected states), given the storage.
 import type { AnyCommandModule } from "../../module.ts";
 import type { MailServices } from "../services.ts";
+import { appendCommand } from "./append.ts";
+import { copyCommand } from "./copy.ts";
+import { createCommand } from "./create.ts";
+import { deleteCommand } from "./delete.ts";
+import { checkCommand, closeCommand, expungeCommand, unselectCommand } from "./expunge.ts";
+import { fetchCommand } from "./fetch.ts";
+import { idleCommand } from "./idle.ts";
+import { listCommand } from "./list.ts";
+import { namespaceCommand } from "./namespace.ts";
+import { renameCommand } from "./rename.ts";
+import { searchCommand } from "./search.ts";
 import { selectCommand } from "./select.ts";
+import { statusCommand } from "./status.ts";
+import { storeCommand } from "./store.ts";
+import { subscribeCommand } from "./subscribe.ts";
 
 export function mailboxCommands(services: MailServices): AnyCommandModule[] {
-  return [selectCommand(services)];
+  return [
+    selectCommand(services),
+    createCommand(services),
+    deleteCommand(services),
+    renameCommand(services),
+    subscribeCommand(services),
+    listCommand(services),
+    statusCommand(services),
+    namespaceCommand(),
+    appendCommand(services),
+    copyCommand(services),
+    fetchCommand(services),
+    storeCommand(services),
+    searchCommand(services),
+    expungeCommand(services),
+    closeCommand(services),
+    unselectCommand(),
+    checkCommand(),
+    idleCommand(),
+  ];
 }

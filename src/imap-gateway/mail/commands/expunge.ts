@@ -1,0 +1,76 @@
+// EXPUNGE (RFC 3501 6.4.3), UID EXPUNGE (RFC 4315 UIDPLUS), CLOSE (6.4.2: a silent expunge) and
+// UNSELECT (RFC 3691: leave without expunging). The EXPUNGE responses come from the session's
+// own tracker when it answers, like any other change, so their numbers are the session's.
+import { expungeMessages } from "../../../commands/messages/expunge.ts";
+import { defineCommand, SELECTED } from "../../module.ts";
+import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainCall, requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
+
+export function expungeCommand(services: MailServices) {
+  return defineCommand({
+    names: ["EXPUNGE"],
+    states: SELECTED,
+    capabilities: () => ["UIDPLUS"],
+    async handle(command, context) {
+      const userId = userIdOf(context.session);
+      const controller = selectedOf(context.session);
+      requireWritable(controller, "EXPUNGE");
+      const uidSet = command.args.uids;
+      const uids = uidSet === undefined ? undefined : resolveUids(controller, uidSet, true);
+      if (uids !== undefined && uids.length === 0) return undefined;
+      const outcome = await domainCall(() =>
+        expungeMessages(domainContext(services, context), {
+          userId,
+          mailboxId: controller.mailboxId,
+          ...(uids !== undefined ? { uids } : {}),
+        }),
+      );
+      await awaitVisible(services, { mailboxId: controller.mailboxId }, outcome.lastGlobalPosition);
+      controller.markDirty();
+      return undefined;
+    },
+  });
+}
+
+export function closeCommand(services: MailServices) {
+  return defineCommand({
+    names: ["CLOSE"],
+    states: SELECTED,
+    async handle(_command, context) {
+      const userId = userIdOf(context.session);
+      const controller = selectedOf(context.session);
+      // EXAMINE'd mailboxes are left without expunging (RFC 3501 6.4.2).
+      context.session.unselect();
+      if (!controller.readOnly) {
+        const outcome = await domainCall(() =>
+          expungeMessages(domainContext(services, context), { userId, mailboxId: controller.mailboxId }),
+        );
+        await awaitVisible(services, { mailboxId: controller.mailboxId }, outcome.lastGlobalPosition);
+      }
+      return undefined;
+    },
+  });
+}
+
+export function unselectCommand() {
+  return defineCommand({
+    names: ["UNSELECT"],
+    states: SELECTED,
+    capabilities: () => ["UNSELECT"],
+    async handle(_command, context) {
+      context.session.unselect();
+      return undefined;
+    },
+  });
+}
+
+/** CHECK (RFC 3501 6.4.1): every acknowledged change is already durable; nothing to do. */
+export function checkCommand() {
+  return defineCommand({
+    names: ["CHECK"],
+    states: SELECTED,
+    async handle() {
+      return undefined;
+    },
+  });
+}

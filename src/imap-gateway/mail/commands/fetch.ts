@@ -1,0 +1,163 @@
+// FETCH and UID FETCH (RFC 3501 6.4.5, 6.4.8), with CONDSTORE's CHANGEDSINCE and MODSEQ
+// (RFC 7162 3.1.4) and QRESYNC's VANISHED modifier (RFC 7162 3.2.6).
+
+import { storeFlags } from "../../../commands/messages/store.ts";
+import type { FetchedMessage, FetchItem as QueryItem, UidSet } from "../../../projections/queries/index.ts";
+import type { FetchItem } from "../../codec/index.ts";
+import { no } from "../../errors.ts";
+import { needsStructure, renderFetchItems, setsSeen } from "../../fetch/renderFetch.ts";
+import { defineCommand, SELECTED } from "../../module.ts";
+import { compactUidSet } from "../../selected/selectedMailbox.ts";
+import { messageBytes } from "../messageBytes.ts";
+import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainCall, resolveUids, selectedOf, userIdOf } from "../session.ts";
+
+/** Messages read from the view per query: bounds memory on `FETCH 1:*` of a large mailbox. */
+const FETCH_CHUNK = 500;
+
+export function toUidSet(uids: readonly number[]): UidSet {
+  const ranges: { start: number; end: number }[] = [];
+  for (const uid of uids) {
+    const last = ranges.at(-1);
+    if (last && uid === last.end + 1) last.end = uid;
+    else ranges.push({ start: uid, end: uid });
+  }
+  return ranges;
+}
+
+function queryItemsFor(items: readonly FetchItem[]): QueryItem[] {
+  const wanted = new Set<QueryItem>(["flags", "modseq"]);
+  for (const item of items) {
+    if (item.type === "INTERNALDATE") wanted.add("internalDate");
+    if (item.type === "RFC822.SIZE") wanted.add("size");
+  }
+  if (needsStructure(items)) {
+    wanted.add("structure");
+    wanted.add("blobDigest");
+    wanted.add("size");
+  }
+  return [...wanted];
+}
+
+export function fetchCommand(services: MailServices) {
+  return defineCommand({
+    names: ["FETCH"],
+    states: SELECTED,
+    holdsExpunge: true,
+    capabilities: () => ["BINARY"],
+    async handle(command, context) {
+      const { session } = context;
+      const userId = userIdOf(session);
+      const controller = selectedOf(session);
+      const args = command.args;
+      // Non-UID FETCH must not see EXPUNGEs: it keeps the numbering the client has (RFC 3501 7.4.1).
+      const uids = resolveUids(controller, args.sequenceSet, command.uid);
+      const items: FetchItem[] = [...args.items];
+      if (command.uid && !items.some((item) => item.type === "UID")) items.unshift({ type: "UID" });
+      if (args.changedSince !== undefined) {
+        session.enable(["CONDSTORE"]);
+        if (!items.some((item) => item.type === "MODSEQ")) items.push({ type: "MODSEQ" });
+      }
+      if (args.vanished && !session.enabled.has("QRESYNC"))
+        throw no("VANISHED needs ENABLE QRESYNC (RFC 7162 3.2.6)");
+      const condstore = session.enabled.has("CONDSTORE") || session.enabled.has("QRESYNC");
+      // Once CONDSTORE is on, FETCH responses that carry FLAGS carry MODSEQ too (RFC 7162 3.1.4).
+      if (
+        condstore &&
+        items.some((item) => item.type === "FLAGS") &&
+        !items.some((item) => item.type === "MODSEQ")
+      ) {
+        items.push({ type: "MODSEQ" });
+      }
+
+      if (args.vanished && args.changedSince !== undefined) {
+        const changes = await services.queries.changesSince(
+          userId,
+          controller.mailboxId,
+          Number(args.changedSince),
+        );
+        const requested = new Set(uids);
+        const low = uids[0] ?? 0;
+        const high = uids.at(-1) ?? 0;
+        const vanished = changes.vanished.filter((uid) => requested.has(uid) || (uid >= low && uid <= high));
+        if (vanished.length > 0) await context.untagged(`VANISHED (EARLIER) ${compactUidSet(vanished)}`);
+      }
+
+      // \Seen is set implicitly by BODY[...] and RFC822(.TEXT) (RFC 3501 6.4.5), not on EXAMINE.
+      const flagsNow = new Map<number, { flags: string[]; modseq: number }>();
+      if (setsSeen(items) && !controller.readOnly && uids.length > 0) {
+        const unseen: number[] = [];
+        for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
+          const chunk = uids.slice(i, i + FETCH_CHUNK);
+          for (const message of await services.queries.fetchMessages(
+            userId,
+            controller.mailboxId,
+            toUidSet(chunk),
+            ["flags"],
+          )) {
+            if (!message.flags?.includes("\\Seen")) unseen.push(message.uid);
+          }
+        }
+        if (unseen.length > 0) {
+          const stored = await domainCall(() =>
+            storeFlags(domainContext(services, context), {
+              userId,
+              mailboxId: controller.mailboxId,
+              uids: unseen,
+              operation: "add",
+              flags: ["\\Seen"],
+            }),
+          );
+          await awaitVisible(services, { mailboxId: controller.mailboxId }, stored.lastGlobalPosition);
+          for (const message of stored.messages) {
+            flagsNow.set(message.uid, { flags: message.flags, modseq: message.modseq });
+            controller.state.noteReported(message.uid, message.modseq);
+          }
+          controller.markDirty();
+          if (!items.some((item) => item.type === "FLAGS")) items.push({ type: "FLAGS" });
+        }
+      }
+
+      const queryItems = queryItemsFor(items);
+      let missing = 0;
+      for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
+        const chunk = uids.slice(i, i + FETCH_CHUNK);
+        const rows = await services.queries.fetchMessages(
+          userId,
+          controller.mailboxId,
+          toUidSet(chunk),
+          queryItems,
+        );
+        const byUid = new Map<number, FetchedMessage>(rows.map((row) => [row.uid, row]));
+        for (const uid of chunk) {
+          const row = byUid.get(uid);
+          const seq = controller.state.sequenceNumberOf(uid);
+          if (row === undefined || seq === undefined) {
+            missing += 1;
+            continue;
+          }
+          if (args.changedSince !== undefined && (row.modseq ?? 0) <= Number(args.changedSince)) continue;
+          const latest = flagsNow.get(uid);
+          const parts = await renderFetchItems(
+            {
+              uid,
+              flags: latest?.flags ?? row.flags ?? [],
+              modSeq: latest?.modseq ?? row.modseq ?? 0,
+              internalDate: row.internalDate ?? new Date(0),
+              size: row.size ?? 0,
+              structure: row.structure ?? undefined,
+            },
+            items,
+            messageBytes(services.blobStore, row.blobDigest ?? ""),
+            { recent: controller.state.isRecent(uid) },
+          );
+          await context.untagged(`${seq} FETCH (`, ...parts, ")");
+        }
+      }
+      if (missing > 0 && !command.uid) {
+        throw no("some of the requested messages were expunged meanwhile", "EXPUNGEISSUED");
+      }
+      return undefined;
+    },
+  });
+}

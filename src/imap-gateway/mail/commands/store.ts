@@ -1,0 +1,67 @@
+// STORE and UID STORE (RFC 3501 6.4.6), with CONDSTORE's UNCHANGEDSINCE (RFC 7162 3.1.3).
+import { storeFlags } from "../../../commands/messages/store.ts";
+import { encodeFlagList, encodeSequenceNumbers } from "../../codec/index.ts";
+import { defineCommand, SELECTED } from "../../module.ts";
+import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainCall, requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
+
+export function storeCommand(services: MailServices) {
+  return defineCommand({
+    names: ["STORE"],
+    states: SELECTED,
+    holdsExpunge: true,
+    async handle(command, context) {
+      const { session } = context;
+      const userId = userIdOf(session);
+      const controller = selectedOf(session);
+      requireWritable(controller, "STORE");
+      const args = command.args;
+      const uids = resolveUids(controller, args.sequenceSet, command.uid);
+      if (args.unchangedSince !== undefined) session.enable(["CONDSTORE"]);
+      const condstore = session.enabled.has("CONDSTORE") || session.enabled.has("QRESYNC");
+      if (uids.length === 0) return undefined;
+
+      const outcome = await domainCall(() =>
+        storeFlags(domainContext(services, context), {
+          userId,
+          mailboxId: controller.mailboxId,
+          uids,
+          operation: args.action === "set" ? "replace" : args.action,
+          flags: [...args.flags],
+          ...(args.unchangedSince !== undefined ? { unchangedSince: Number(args.unchangedSince) } : {}),
+        }),
+      );
+      await awaitVisible(services, { mailboxId: controller.mailboxId }, outcome.lastGlobalPosition);
+      controller.markDirty();
+
+      const failed = new Set(outcome.modified);
+      for (const message of outcome.messages) {
+        const seq = controller.state.sequenceNumberOf(message.uid);
+        if (seq === undefined || failed.has(message.uid)) continue;
+        const changed = outcome.changed.includes(message.uid);
+        if (changed) controller.state.noteReported(message.uid, message.modseq);
+        // .SILENT still reports MODSEQ changes under CONDSTORE (RFC 7162 3.1.3).
+        if (args.silent && !(condstore && changed)) continue;
+        const uidPart = command.uid ? `UID ${message.uid} ` : "";
+        const flags = controller.state.isRecent(message.uid) ? [...message.flags, "\\Recent"] : message.flags;
+        const flagsPart = args.silent ? "" : `FLAGS ${encodeFlagList(flags)}`;
+        const modseqPart = condstore ? `MODSEQ (${message.modseq})` : "";
+        await context.untagged(
+          `${seq} FETCH (${[uidPart.trim(), flagsPart, modseqPart].filter(Boolean).join(" ")})`,
+        );
+      }
+      if (failed.size > 0) {
+        const numbers = command.uid
+          ? [...failed]
+          : [...failed]
+              .map((uid) => controller.state.sequenceNumberOf(uid))
+              .filter((n): n is number => n !== undefined);
+        return {
+          code: `MODIFIED ${encodeSequenceNumbers(numbers)}`,
+          text: "conditional STORE failed for some messages",
+        };
+      }
+      return undefined;
+    },
+  });
+}
