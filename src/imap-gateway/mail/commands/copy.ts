@@ -1,0 +1,57 @@
+// COPY and MOVE (RFC 3501 6.4.7, RFC 6851), UID forms included, with UIDPLUS COPYUID
+// (RFC 4315). MOVE's EXPUNGEs reach the client before the tagged OK: the controller is marked
+// dirty and the session flushes its updates (MOVE does not hold EXPUNGE back).
+import { copyMessages, moveMessages } from "../../../commands/index.ts";
+import { encodeSequenceNumbers } from "../../codec/index.ts";
+import { defineCommand, SELECTED } from "../../module.ts";
+import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainCall, requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
+
+/** `COPYUID uidvalidity source-uids target-uids`, both sets in the same (pairwise) order. */
+export function copyUidCode(
+  uidValidity: number,
+  sourceUids: readonly number[],
+  targetUids: readonly number[],
+): string {
+  // Pairs sorted by source UID; RFC 4315 sets may be compacted only when both stay aligned,
+  // which they do here because the target UIDs are assigned in source order.
+  const pairs = sourceUids.map((uid, i) => [uid, targetUids[i]!] as const).sort((a, b) => a[0] - b[0]);
+  const source = encodeSequenceNumbers(pairs.map(([uid]) => uid));
+  const target = encodeSequenceNumbers(pairs.map(([, uid]) => uid));
+  const alignedSets = source.split(",").length === target.split(",").length;
+  return alignedSets
+    ? `COPYUID ${uidValidity} ${source} ${target}`
+    : `COPYUID ${uidValidity} ${pairs.map(([uid]) => uid).join(",")} ${pairs.map(([, uid]) => uid).join(",")}`;
+}
+
+export function copyCommand(services: MailServices) {
+  return defineCommand({
+    names: ["COPY", "MOVE"],
+    states: SELECTED,
+    capabilities: () => ["UIDPLUS", "MOVE"],
+    async handle(command, context) {
+      const { session } = context;
+      const userId = userIdOf(session);
+      const controller = selectedOf(session);
+      const move = command.name === "MOVE";
+      if (move) requireWritable(controller, "MOVE");
+      const uids = resolveUids(controller, command.args.sequenceSet, command.uid);
+      const name = `${command.uid ? "UID " : ""}${command.name}`;
+      // RFC 4315 4.3: UID COPY of UIDs that no longer exist is not an error; nothing is copied.
+      if (uids.length === 0) return { text: `${name} completed: no messages` };
+      const input = { userId, mailboxId: controller.mailboxId, uids, targetName: command.args.mailbox };
+      const ctx = domainContext(services, context);
+      const outcome = await domainCall(() => (move ? moveMessages(ctx, input) : copyMessages(ctx, input)));
+      await awaitVisible(services, { userId }, outcome.lastGlobalPosition);
+      if (move || outcome.targetMailboxId === controller.mailboxId) controller.markDirty();
+      if (outcome.sourceUids.length === 0) return { text: `${name} completed: no messages` };
+      const code = copyUidCode(outcome.targetUidValidity, outcome.sourceUids, outcome.targetUids);
+      if (move) {
+        // RFC 6851 4.3: COPYUID goes in an untagged OK before the EXPUNGEs.
+        await context.untagged(`OK [${code}] moved`);
+        return { text: `${name} completed` };
+      }
+      return { code, text: `${name} completed` };
+    },
+  });
+}

@@ -1,0 +1,33 @@
+// RENAME (RFC 3501 6.3.5): inferiors follow the renamed name; RENAME INBOX moves INBOX's
+// messages to a new mailbox and leaves INBOX empty.
+import { renameMailbox } from "../../../commands/index.ts";
+import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
+import { MailboxController } from "../mailboxController.ts";
+import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainCall, userIdOf } from "../session.ts";
+
+export function renameCommand(services: MailServices) {
+  return defineCommand({
+    names: ["RENAME"],
+    states: AUTHENTICATED_OR_SELECTED,
+    async handle(command, context) {
+      const { session } = context;
+      const userId = userIdOf(session);
+      const { from, to } = command.args;
+      const renamed = await domainCall(() =>
+        renameMailbox(domainContext(services, context), { userId, from, to }),
+      );
+      await awaitVisible(services, { userId }, renamed.lastGlobalPosition);
+      // With INBOX selected, RENAME INBOX expunged every message of it: say so before the OK.
+      const selected = session.selected;
+      if (
+        selected instanceof MailboxController &&
+        renamed.inboxMovedTo !== null &&
+        selected.name === "INBOX"
+      ) {
+        selected.markDirty();
+      }
+      return { text: "RENAME completed" };
+    },
+  });
+}

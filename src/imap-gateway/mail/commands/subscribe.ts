@@ -1,0 +1,23 @@
+// SUBSCRIBE and UNSUBSCRIBE (RFC 3501 6.3.6, 6.3.7): the subscription list LSUB and
+// LIST (SUBSCRIBED) read.
+import { subscribeMailbox, unsubscribeMailbox } from "../../../commands/index.ts";
+import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
+import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainCall, userIdOf } from "../session.ts";
+
+export function subscribeCommand(services: MailServices) {
+  return defineCommand({
+    names: ["SUBSCRIBE", "UNSUBSCRIBE"],
+    states: AUTHENTICATED_OR_SELECTED,
+    async handle(command, context) {
+      const userId = userIdOf(context.session);
+      const input = { userId, name: command.args.mailbox };
+      const ctx = domainContext(services, context);
+      const outcome = await domainCall(() =>
+        command.name === "SUBSCRIBE" ? subscribeMailbox(ctx, input) : unsubscribeMailbox(ctx, input),
+      );
+      await awaitVisible(services, { userId }, outcome.lastGlobalPosition);
+      return { text: `${command.name} completed` };
+    },
+  });
+}
