@@ -580,7 +580,7 @@ export class Session implements SessionControl {
       maxNestingDepth: this.#host.services.limits.maxNestingDepth,
     });
     if (!parsed.ok) {
-      const status = parsed.code === "BADCHARSET" || parsed.code === "TOOBIG" ? "NO" : "BAD";
+      const status = parsed.code?.startsWith("BADCHARSET") || parsed.code === "TOOBIG" ? "NO" : "BAD";
       await this.#answer(parsed.tag ?? "*", status, parsed.message, parsed.code);
       return;
     }
