@@ -54,8 +54,7 @@ describe("capabilities and NAMESPACE", () => {
     raw.close();
 
     const flow = await imapflowConnected(server, alice);
-    const namespace = await flow.getNamespace?.();
-    expect(namespace ?? flow.namespace).toMatchObject({ prefix: "", delimiter: "/" });
+    expect(flow.namespace).toMatchObject({ prefix: "", delimiter: "/" });
     await flow.logout();
 
     const [result] = await imaplib(server, alice, [["namespace"]]);
@@ -129,7 +128,7 @@ describe("CREATE, LIST and the hierarchy", () => {
     const listed = await flow.list();
     expect(listed.map((m) => m.path)).toEqual(expect.arrayContaining(["Entwürfe", "Entwürfe/Été 日本"]));
     const status = await flow.status("Entwürfe/Été 日本", { messages: true });
-    expect(status.messages).toBe(0);
+    expect(status).toMatchObject({ messages: 0 });
     await flow.logout();
 
     const [list, status2] = await imaplib(server, alice, [
@@ -231,8 +230,9 @@ describe("SUBSCRIBE, LSUB and LIST-EXTENDED", () => {
     await flow.mailboxCreate("Lists/Node");
     await flow.mailboxSubscribe("Lists/Node");
     await flow.mailboxSubscribe("Receipts");
-    const lsub = await flow.listSubscribed?.();
-    if (lsub) expect(lsub.map((m) => m.path)).toEqual(expect.arrayContaining(["Lists/Node", "Receipts"]));
+    // imapflow asks LSUB alongside LIST and marks the subscribed ones.
+    const subscribed = (await flow.list()).filter((m) => m.subscribed).map((m) => m.path);
+    expect(subscribed).toEqual(expect.arrayContaining(["Lists/Node", "Receipts"]));
     await flow.logout();
 
     const [before, unsub, after] = await imaplib(server, alice, [
