@@ -26,8 +26,11 @@ const { values } = parseArgs({
     "rebuild-events": { type: "string", default: "1000000" },
     "backlog-events": { type: "string", default: "50000" },
     "latency-seconds": { type: "string", default: "10" },
+    /** Comma-separated subset of latency,throughput,rebuild. */
+    phases: { type: "string", default: "latency,throughput,rebuild" },
   },
 });
+const PHASES = new Set(values.phases.split(","));
 const REBUILD_EVENTS = Number(values["rebuild-events"]);
 const BACKLOG_EVENTS = Number(values["backlog-events"]);
 const LATENCY_SECONDS = Number(values["latency-seconds"]);
@@ -244,7 +247,7 @@ async function dropKafka(topic: string, groupId: string) {
   await admin.disconnect();
 }
 
-await latencyUnderLoad();
-await steadyThroughput();
-await rebuildRate();
+if (PHASES.has("latency")) await latencyUnderLoad();
+if (PHASES.has("throughput")) await steadyThroughput();
+if (PHASES.has("rebuild")) await rebuildRate();
 process.exit(0);

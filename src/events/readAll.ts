@@ -18,7 +18,7 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import type { RecordedEvent } from "./envelope.ts";
-import { type EventRow, eventColumns, eventRow, toRecordedEvent } from "./eventRow.ts";
+import { type EventJson, eventPageColumn, eventPageRow, fromEventJson } from "./eventRow.ts";
 import type { Upcasters } from "./upcasting.ts";
 
 export interface ReadAllOptions {
@@ -40,16 +40,17 @@ export interface ReadAllResult {
   position: number;
   /** True when a gap held by a transaction still running stopped the read early. */
   waitingOnGap: boolean;
+  /**
+   * True when `position` reached every position handed out when the read began (or `toPosition`):
+   * nothing more to read for now. A page can hold fewer than `limit` events and still not be
+   * caught up, when positions in its window were rolled back.
+   */
+  caughtUp: boolean;
 }
 
 /** Grace between polls while waiting for an in-flight transaction to end. */
 const GAP_POLL_MS = 2;
 const DEFAULT_GAP_WAIT_MS = 5_000;
-
-async function handedOut(connection: CommonQueryMethods): Promise<number> {
-  return connection.oneFirst(sql.type(z.object({ handed_out: z.number() }))`
-    SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS handed_out FROM events_global_position_seq`);
-}
 
 /** Xids of the write transactions running now in this database, other than our own session's. */
 async function runningTransactions(
@@ -69,20 +70,52 @@ async function runningTransactions(
   return [...rows];
 }
 
-async function readRows(
+const untilFilter = (until: Date | undefined) =>
+  until === undefined ? sql.fragment`` : sql.fragment`AND recorded_at <= ${sql.timestamp(until)}`;
+
+/**
+ * One statement: how far the sequence has been handed out (L), and the events in the window
+ * (after, min(L, toPosition, after + limit)]. Bounding the window by positions rather than by
+ * LIMIT alone keeps the plan an index range scan of at most `limit` rows even when the planner's
+ * statistics lag a bulk load (it then sorted every row above `after`, for every page).
+ * L may be read after the statement's snapshot was taken: a position that committed in between
+ * then looks like a gap, which the gap check settles, so nothing is skipped.
+ */
+async function readWindow(
   connection: CommonQueryMethods,
   after: number,
-  upTo: number,
   limit: number,
+  options: ReadAllOptions,
+): Promise<{ upTo: number; window: number; events: EventJson[] }> {
+  const toPosition = options.toPosition ?? Number.MAX_SAFE_INTEGER;
+  const row = await connection.one(sql.type(eventPageRow)`
+    WITH bounds AS (
+      SELECT handed_out, least(handed_out, ${toPosition}::int8, ${after}::int8 + ${limit}::int8) AS window_end
+      FROM (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS handed_out
+            FROM events_global_position_seq) AS sequence
+    )
+    SELECT bounds.handed_out, (
+      SELECT ${eventPageColumn}
+      FROM events
+      WHERE global_position > ${after} AND global_position <= bounds.window_end ${untilFilter(options.until)}
+    ) AS page
+    FROM bounds`);
+  const upTo = Math.min(row.handed_out, toPosition);
+  return { upTo, window: Math.min(upTo, after + limit), events: row.page };
+}
+
+/** The events in (after, window] as they are now: for a window whose positions are all final. */
+async function readFinal(
+  connection: CommonQueryMethods,
+  after: number,
+  window: number,
   until: Date | undefined,
-): Promise<readonly EventRow[]> {
-  return connection.any(sql.type(eventRow)`
-    SELECT ${eventColumns}
+): Promise<EventJson[]> {
+  const row = await connection.one(sql.type(eventPageRow)`
+    SELECT 0::int8 AS handed_out, ${eventPageColumn} AS page
     FROM events
-    WHERE global_position > ${after} AND global_position <= ${upTo}
-      ${until === undefined ? sql.fragment`` : sql.fragment`AND recorded_at <= ${sql.timestamp(until)}`}
-    ORDER BY global_position
-    LIMIT ${limit}`);
+    WHERE global_position > ${after} AND global_position <= ${window} ${untilFilter(until)}`);
+  return row.page;
 }
 
 /**
@@ -95,21 +128,14 @@ export async function readAll(
   limit: number,
   options: ReadAllOptions = {},
 ): Promise<ReadAllResult> {
-  let upTo = await handedOut(connection);
-  if (options.toPosition !== undefined) upTo = Math.min(upTo, options.toPosition);
-  if (upTo <= after) return { events: [], position: after, waitingOnGap: false };
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError("readAll needs a positive limit");
+  const toEvents = (page: readonly EventJson[]) => page.map((json) => fromEventJson(json, options.upcasters));
+  const { upTo, window, events } = await readWindow(connection, after, limit, options);
+  if (window <= after) return { events: [], position: after, waitingOnGap: false, caughtUp: true };
 
-  let rows = await readRows(connection, after, upTo, limit, options.until);
-  // When the page is full, positions past its last row are left for the next call.
-  const horizon = rows.length === limit ? rows.at(-1)!.global_position : upTo;
-  const contiguous =
-    rows.length === horizon - after && (rows.length === 0 || rows.at(-1)!.global_position === horizon);
+  const contiguous = events.length === window - after;
   if (contiguous && options.until === undefined) {
-    return {
-      events: rows.map((row) => toRecordedEvent(row, options.upcasters)),
-      position: horizon,
-      waitingOnGap: false,
-    };
+    return { events: toEvents(events), position: window, waitingOnGap: false, caughtUp: window === upTo };
   }
 
   let running = await runningTransactions(connection);
@@ -119,27 +145,23 @@ export async function readAll(
     running = await runningTransactions(connection, running);
   }
   if (running.length === 0) {
-    // Every position <= horizon is now final: read them again and take what is there.
-    rows = await readRows(connection, after, horizon, limit, options.until);
+    // Every position <= window is now final: read them again and take what is there.
     return {
-      events: rows.map((row) => toRecordedEvent(row, options.upcasters)),
-      position: horizon,
+      events: toEvents(await readFinal(connection, after, window, options.until)),
+      position: window,
       waitingOnGap: false,
+      caughtUp: window === upTo,
     };
   }
 
   // Still waiting on a gap: hand out only the contiguous prefix (without `until`, positions
   // must follow one another; with it, nothing past the first gap can be trusted either way).
-  const prefix: EventRow[] = [];
+  const prefix: EventJson[] = [];
   let expected = after + 1;
-  for (const row of rows) {
-    if (row.global_position !== expected) break;
-    prefix.push(row);
+  for (const event of events) {
+    if (event[0] !== expected) break;
+    prefix.push(event);
     expected += 1;
   }
-  return {
-    events: prefix.map((row) => toRecordedEvent(row, options.upcasters)),
-    position: expected - 1,
-    waitingOnGap: true,
-  };
+  return { events: toEvents(prefix), position: expected - 1, waitingOnGap: true, caughtUp: false };
 }

@@ -189,7 +189,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           stored = batch.position;
           position = batch.position;
         }
-        if (batch.events.length === 0 || batch.waitingOnGap) {
+        if (batch.caughtUp || batch.waitingOnGap) {
           await sleep(options.pollIntervalMs ?? DEFAULT_POLL_MS, lost.signal);
         }
       }

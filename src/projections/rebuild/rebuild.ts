@@ -110,7 +110,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
         }
         position = batch.position;
         report("fill");
-        if (batch.events.length < batchSize && !batch.waitingOnGap) break;
+        if (batch.caughtUp) break;
       }
       await options.beforeSwitch?.();
 
