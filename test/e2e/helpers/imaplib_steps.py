@@ -6,6 +6,7 @@ Usage: imaplib_steps.py HOST PORT USER PASSWORD STEPS_JSON
 STEPS_JSON is a list of steps, each [method, *args]: any imaplib.IMAP4 method (create, list,
 status, select, copy, uid, ...), or one of
   ["append", mailbox, flags|null, date|null, message_text]  (message sent as UTF-8)
+  ["append_generated", mailbox, octets]                      (a message of that size, made here)
   ["xatom", NAME, *args]                                     (commands imaplib lacks: MOVE)
 Prints one JSON list: per step {"typ", "data", "untagged"} or {"error"} when imaplib raised
 (a BAD answer). Bytes are decoded as Latin-1 so the wire form (modified UTF-7) is visible.
@@ -30,6 +31,10 @@ def run_step(client, step):
     if op == "append":
         mailbox, flags, date, message = args
         return client.append(mailbox, flags, date, message.encode("utf-8"))
+    if op == "append_generated":
+        mailbox, octets = args
+        head = b"Subject: generated\r\n\r\n"
+        return client.append(mailbox, None, None, head + b"x" * (int(octets) - len(head)))
     if op == "xatom":
         return client.xatom(*args)
     return getattr(client, op)(*args)

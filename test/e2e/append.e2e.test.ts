@@ -1,0 +1,180 @@
+// APPEND over TCP with imapflow, Python's imaplib and the raw wire: flags and dates, APPENDUID,
+// TRYCREATE, the global APPENDLIMIT (TOOBIG before the literal is sent), per-mailbox limits,
+// MULTIAPPEND all or nothing, large literals streamed through the spool, EXISTS for the
+// selected mailbox, a malformed date → BAD.
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setMailboxAppendLimit } from "../../src/commands/index.ts";
+import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
+import { asOperator, dataLines, imapflowConnected, imaplib, rawLoggedIn } from "./helpers/clients.ts";
+
+const APPEND_LIMIT = 2 * 1024 * 1024;
+let server: TestMailServer;
+let aliceId: string;
+const alice = { user: "alice", pass: "alice-password" };
+
+beforeAll(async () => {
+  server = await startTestMailServer({ env: { APPEND_LIMIT: String(APPEND_LIMIT) } });
+  aliceId = await server.createUser(alice.user, alice.pass);
+});
+afterAll(async () => server?.close());
+
+function message(subject: string, body = "hello\r\n"): string {
+  return `From: a@example.org\r\nTo: b@example.org\r\nSubject: ${subject}\r\n\r\n${body}`;
+}
+
+/** What the projection stored for one UID of a mailbox (independent of FETCH). */
+async function stored(mailbox: string, uid: number) {
+  const status = await server.node.runtime.queries.mailboxStatus(aliceId, mailbox);
+  const [fetched] = await server.node.runtime.queries.fetchMessages(
+    aliceId,
+    status!.mailboxId,
+    [{ start: uid, end: uid }],
+    ["flags", "internalDate", "size", "blobDigest"],
+  );
+  return fetched;
+}
+
+const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+
+describe("APPEND", () => {
+  it("advertises APPENDLIMIT=<global limit>, UIDPLUS and MULTIAPPEND", async () => {
+    const raw = await rawLoggedIn(server, alice);
+    const [line] = (await raw.command("c", "CAPABILITY")).filter((l) => l.startsWith("* CAPABILITY "));
+    expect(line!.split(" ")).toEqual(
+      expect.arrayContaining([`APPENDLIMIT=${APPEND_LIMIT}`, "UIDPLUS", "MULTIAPPEND"]),
+    );
+    raw.close();
+  });
+
+  it("appends with flags and a date and answers APPENDUID (imapflow)", async () => {
+    const flow = await imapflowConnected(server, alice);
+    const date = new Date("2021-03-04T05:06:07Z");
+    const first = await flow.append("INBOX", message("one"), ["\\Seen", "\\Flagged", "$Work"], date);
+    const second = await flow.append("INBOX", message("two"));
+    expect(first).toMatchObject({ uid: 1 });
+    expect(second).toMatchObject({ uid: 2 });
+    expect(Number((first as { uidValidity: bigint }).uidValidity)).toBeGreaterThan(0);
+    await flow.logout();
+
+    const one = await stored("INBOX", 1);
+    expect(one?.flags).toEqual(expect.arrayContaining(["\\Seen", "\\Flagged", "$Work"]));
+    expect(one?.internalDate?.toISOString()).toBe(date.toISOString());
+    expect(one?.blobDigest).toBe(sha256(message("one")));
+  });
+
+  it("appends with imaplib, answering APPENDUID; TRYCREATE for a missing mailbox; BAD for a bad date", async () => {
+    const [ok, missing, badDate, status] = await imaplib(server, alice, [
+      ["append", "INBOX", "(\\Draft)", '"14-Jul-2020 10:00:00 +0200"', message("three")],
+      ["append", "Nowhere", null, null, message("lost")],
+      ["append", "INBOX", null, '"32-Foo-2020 99:00:00 +0000"', message("bad date")],
+      ["status", "INBOX", "(MESSAGES)"],
+    ]);
+    expect(ok!.typ).toBe("OK");
+    expect(dataLines(ok)[0]).toMatch(/^\[APPENDUID [1-9]\d* 3\] /);
+    expect(missing!.typ).toBe("NO");
+    expect(dataLines(missing)[0]).toMatch(/^\[TRYCREATE\] /);
+    expect(badDate!.error).toMatch(/BAD/);
+    expect(dataLines(status)).toEqual(["INBOX (MESSAGES 3)"]);
+    const three = await stored("INBOX", 3);
+    expect(three?.internalDate?.toISOString()).toBe("2020-07-14T08:00:00.000Z");
+    expect(three?.flags).toContain("\\Draft");
+  });
+
+  it("refuses a message over the limit with TOOBIG before it is sent; imapflow sees TRYCREATE", async () => {
+    const [tooBig] = await imaplib(server, alice, [["append_generated", "INBOX", String(APPEND_LIMIT + 1)]]);
+    expect(tooBig!.typ).toBe("NO");
+    expect(dataLines(tooBig)[0]).toMatch(/^\[TOOBIG\] /);
+
+    const raw = await rawLoggedIn(server, alice);
+    // A synchronizing literal over the limit is refused before the client sends it.
+    expect(await raw.command("t", `APPEND INBOX {${APPEND_LIMIT + 1}}`)).toEqual([
+      expect.stringMatching(/^t NO \[TOOBIG\] /),
+    ]);
+    raw.close();
+
+    const flow = await imapflowConnected(server, alice);
+    await expect(flow.append("Nowhere", message("x"))).rejects.toMatchObject({
+      serverResponseCode: "TRYCREATE",
+    });
+    await flow.logout();
+  });
+
+  it("streams a large literal through the spool and stores it byte for byte", async () => {
+    const body = Buffer.alloc(1536 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = 0x41 + (i % 26);
+    for (let i = 76; i < body.length; i += 78) {
+      body[i] = 0x0d;
+      body[i + 1] = 0x0a;
+    }
+    const full = Buffer.concat([Buffer.from("Subject: large\r\n\r\n"), body]);
+    const flow = await imapflowConnected(server, alice);
+    await flow.mailboxCreate("Large");
+    const appended = await flow.append("Large", full);
+    expect(appended).toMatchObject({ uid: 1 });
+    await flow.logout();
+    const large = await stored("Large", 1);
+    expect(large?.size).toBe(full.length);
+    expect(large?.blobDigest).toBe(sha256(full));
+  });
+
+  it("sends EXISTS to the session that has the target selected, before the OK", async () => {
+    const raw = await rawLoggedIn(server, alice);
+    await raw.command("s", "SELECT INBOX");
+    const body = message("selected");
+    const answer = await raw.command("a", `APPEND INBOX {${body.length}+}\r\n${body}`);
+    expect(answer).toContain("* 4 EXISTS");
+    expect(answer.at(-1)).toMatch(/^a OK \[APPENDUID [1-9]\d* 4\] APPEND completed$/);
+    raw.close();
+  });
+});
+
+describe("MULTIAPPEND (RFC 3502)", () => {
+  it("appends several messages in one command and answers one APPENDUID with a UID set", async () => {
+    const raw = await rawLoggedIn(server, alice);
+    await raw.command("c", "CREATE Multi");
+    const [a, b, c] = [message("m1"), message("m2"), message("m3")];
+    const answer = await raw.command(
+      "m",
+      `APPEND Multi (\\Seen) {${a.length}+}\r\n${a} {${b.length}+}\r\n${b} (\\Flagged) "01-Jan-2022 00:00:00 +0000" {${c.length}+}\r\n${c}`,
+    );
+    expect(answer.at(-1)).toMatch(/^m OK \[APPENDUID [1-9]\d* 1:3\] APPEND completed$/);
+    expect((await raw.command("s", "STATUS Multi (MESSAGES UNSEEN)")).at(0)).toBe(
+      "* STATUS Multi (MESSAGES 3 UNSEEN 2)",
+    );
+    raw.close();
+    expect((await stored("Multi", 3))?.internalDate?.toISOString()).toBe("2022-01-01T00:00:00.000Z");
+  });
+
+  it("is all or nothing when one message is over the mailbox's limit", async () => {
+    const flow = await imapflowConnected(server, alice);
+    await flow.mailboxCreate("Small");
+    await flow.logout();
+    await asOperator(server, aliceId, (ctx) =>
+      setMailboxAppendLimit(ctx, { userId: aliceId, name: "Small", appendLimit: 100 }),
+    );
+    const raw = await rawLoggedIn(server, alice);
+    expect((await raw.command("l", "STATUS Small (APPENDLIMIT)")).at(0)).toBe(
+      "* STATUS Small (APPENDLIMIT 100)",
+    );
+    const small = "Subject: s\r\n\r\nok\r\n";
+    const large = message("large", "y".repeat(200));
+    const answer = await raw.command(
+      "m",
+      `APPEND Small {${small.length}+}\r\n${small} {${large.length}+}\r\n${large}`,
+    );
+    expect(answer.at(-1)).toMatch(/^m NO \[TOOBIG\] message 2 is \d+ octets/);
+    expect((await raw.command("s", "STATUS Small (MESSAGES)")).at(0)).toBe("* STATUS Small (MESSAGES 0)");
+    // A single message over the mailbox's limit: TOOBIG from the command side.
+    expect((await raw.command("o", `APPEND Small {${large.length}+}\r\n${large}`)).at(-1)).toMatch(
+      /^o NO \[TOOBIG\] /,
+    );
+    // MULTIAPPEND to a missing mailbox: TRYCREATE, nothing stored anywhere.
+    expect(
+      (
+        await raw.command("t", `APPEND Gone {${small.length}+}\r\n${small} {${small.length}+}\r\n${small}`)
+      ).at(-1),
+    ).toMatch(/^t NO \[TRYCREATE\] /);
+    raw.close();
+  });
+});
