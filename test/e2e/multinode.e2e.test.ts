@@ -1,0 +1,79 @@
+// Two gateway nodes on one database, the distributed path end to end: commands → PostgreSQL →
+// relay → Kafka → projector → Redis notices → the other node's IDLE client.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
+import type { RunningNode } from "../../src/serve/serve.ts";
+import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
+
+let server: TestMailServer;
+let nodeB: RunningNode;
+
+beforeAll(async () => {
+  server = await startTestMailServer({ transport: "kafka" });
+  nodeB = await server.startNode(["gateway"]);
+  await server.createUser("carol", "carol-password");
+});
+afterAll(async () => server?.close());
+
+async function login(port: number): Promise<RawImapClient> {
+  const client = await RawImapClient.connect(port);
+  await client.greeting();
+  expect((await client.command("L", "LOGIN carol carol-password")).at(-1)).toMatch(/^L OK/);
+  return client;
+}
+
+function appendCommand(tag: string, subject: string): string {
+  const body = `Subject: ${subject}\r\nFrom: a@example.org\r\n\r\nhello\r\n`;
+  return `${tag} APPEND INBOX {${Buffer.byteLength(body)}+}\r\n${body}\r\n`;
+}
+
+describe("two gateway nodes", () => {
+  it("an IDLE client on node B sees what a client on node A appends", async () => {
+    const idler = await login(nodeB.gateway!.port);
+    await idler.command("S", "SELECT INBOX");
+    const start = idler.lines.length;
+    await idler.write("I IDLE\r\n");
+    await idler.waitFor((line) => line.startsWith("+ "), 5000, start);
+
+    const writer = await login(server.port);
+    const before = writer.lines.length;
+    await writer.write(appendCommand("A", "across nodes"));
+    await writer.waitFor((line) => line.startsWith("A OK"), 15_000, before);
+
+    await idler.waitFor((line) => line === "* 1 EXISTS", 15_000, start);
+    await idler.write("DONE\r\n");
+    await idler.waitFor((line) => line.startsWith("I OK"), 5000, start);
+    idler.close();
+    writer.close();
+  });
+
+  it("reads its writes on the other node at once after the tagged OK", async () => {
+    const writer = await login(server.port);
+    const reader = await login(nodeB.gateway!.port);
+    for (let i = 0; i < 5; i += 1) {
+      const before = writer.lines.length;
+      await writer.write(appendCommand(`W${i}`, `ryw ${i}`));
+      await writer.waitFor((line) => line.startsWith(`W${i} OK`), 15_000, before);
+      // No sleep: a command that starts after the OK must see the message, on any node.
+      const status = await reader.command(`R${i}`, "STATUS INBOX (MESSAGES)");
+      expect(status[0]).toBe(`* STATUS INBOX (MESSAGES ${i + 2})`);
+    }
+    await reader.command("S", "SELECT INBOX");
+    const search = await reader.command("Q", 'SEARCH SUBJECT "ryw 4"');
+    expect(search[0]).toBe("* SEARCH 6");
+    writer.close();
+    reader.close();
+  });
+
+  it("keeps flag changes visible across nodes", async () => {
+    const a = await login(server.port);
+    const b = await login(nodeB.gateway!.port);
+    await a.command("S", "SELECT INBOX");
+    await b.command("S", "SELECT INBOX");
+    expect((await a.command("F", "STORE 1 +FLAGS (\\Flagged)")).at(-1)).toMatch(/^F OK/);
+    const noop = await b.command("N", "NOOP");
+    expect(noop).toContainEqual(expect.stringMatching(/^\* 1 FETCH \(UID 1 FLAGS \(\\Flagged/));
+    a.close();
+    b.close();
+  });
+});
