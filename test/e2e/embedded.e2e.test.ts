@@ -1,0 +1,119 @@
+// The embedded default as a user runs it: `mailledger serve` with only IMAP_PORT and DATA_DIR set,
+// accounts made with `mailledger user create` against the same DATA_DIR while the server runs,
+// then a real client (Python's imaplib) uses it.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const execFileAsync = promisify(execFile);
+const root = path.resolve(import.meta.dirname, "../..");
+const bin = path.join(root, "bin/mailledger.js");
+
+let dataDir: string;
+let server: ChildProcess;
+let port: number;
+let serverOutput = "";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port: free } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(free));
+    });
+  });
+}
+
+async function waitForPort(target: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(target, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`server did not listen on ${target}: ${serverOutput}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+// Only what a user of the embedded default would set: no DATABASE_URL, KAFKA_BROKERS, REDIS_URL.
+const env = () => {
+  const clean: NodeJS.ProcessEnv = { PATH: `${path.join(root, "node_modules/.bin")}:${process.env.PATH}` };
+  return { ...clean, DATA_DIR: dataDir, IMAP_PORT: String(port), ALLOW_INSECURE_AUTH: "true" };
+};
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), "ml-e2e-"));
+  port = await freePort();
+  server = spawn(process.execPath, [bin, "serve"], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
+  server.stdout?.on("data", (chunk) => (serverOutput += chunk));
+  server.stderr?.on("data", (chunk) => (serverOutput += chunk));
+  await waitForPort(port, 60_000);
+}, 90_000);
+
+afterAll(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((resolve) => server.once("exit", resolve));
+    server.kill("SIGTERM");
+    await exited;
+  }
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("embedded default", () => {
+  it("creates an account from a second process and serves it to imaplib", async () => {
+    const create = spawn(process.execPath, [bin, "user", "create", "dana", "--password-stdin"], {
+      env: env(),
+    });
+    create.stdin.end("dana-secret\n");
+    let created = "";
+    create.stdout.on("data", (chunk) => (created += chunk));
+    const code = await new Promise((resolve) => create.once("exit", resolve));
+    expect(code).toBe(0);
+    expect(created).toMatch(/created user dana/);
+
+    const { stdout } = await execFileAsync("python3", [
+      path.join(root, "test/e2e/py/session_smoke.py"),
+      "127.0.0.1",
+      String(port),
+      "dana",
+      "dana-secret",
+    ]);
+    const seen = JSON.parse(stdout);
+    expect(seen.login).toBe("OK");
+    expect(seen.append).toMatch(/^\[APPENDUID \d+ 1\]/);
+    expect(seen.select).toEqual(["OK", "1"]);
+    expect(seen.body_identical).toBe(true);
+    expect(seen.fetch).toMatch(/FLAGS \(\\Flagged \\Recent\) ENVELOPE \(NIL "Hello from imaplib"/);
+    expect(seen.search).toBe("1");
+    expect(seen.expunge).toEqual(["1"]);
+    expect(seen.create).toBe("OK");
+    expect(seen.list).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/\) "\/" INBOX$/),
+        expect.stringMatching(/\\HasChildren.*"\/" Archive$/),
+        expect.stringMatching(/"\/" Archive\/2026$/),
+      ]),
+    );
+    expect(seen.status).toBe("INBOX (MESSAGES 0 UIDNEXT 2)");
+  });
+
+  it("keeps its data across a restart", async () => {
+    const exited = new Promise((resolve) => server.once("exit", resolve));
+    server.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    server = spawn(process.execPath, [bin, "serve"], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
+    server.stderr?.on("data", (chunk) => (serverOutput += chunk));
+    await waitForPort(port, 60_000);
+    const { stdout } = await execFileAsync(process.execPath, [bin, "user", "list", "--json"], { env: env() });
+    expect(JSON.parse(stdout).map((user: { username: string }) => user.username)).toEqual(["dana"]);
+  });
+});
