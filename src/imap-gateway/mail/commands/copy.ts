@@ -7,21 +7,18 @@ import { defineCommand, SELECTED } from "../../module.ts";
 import { awaitVisible, domainContext, type MailServices } from "../services.ts";
 import { domainCall, requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
 
-/** `COPYUID uidvalidity source-uids target-uids`, both sets in the same (pairwise) order. */
+/** `COPYUID uidvalidity source-uids target-uids`: the two sets pair up in order (RFC 4315 3). */
 export function copyUidCode(
   uidValidity: number,
   sourceUids: readonly number[],
   targetUids: readonly number[],
 ): string {
-  // Pairs sorted by source UID; RFC 4315 sets may be compacted only when both stay aligned,
-  // which they do here because the target UIDs are assigned in source order.
   const pairs = sourceUids.map((uid, i) => [uid, targetUids[i]!] as const).sort((a, b) => a[0] - b[0]);
-  const source = encodeSequenceNumbers(pairs.map(([uid]) => uid));
-  const target = encodeSequenceNumbers(pairs.map(([, uid]) => uid));
-  const alignedSets = source.split(",").length === target.split(",").length;
-  return alignedSets
-    ? `COPYUID ${uidValidity} ${source} ${target}`
-    : `COPYUID ${uidValidity} ${pairs.map(([uid]) => uid).join(",")} ${pairs.map(([, uid]) => uid).join(",")}`;
+  // Each side may be compacted on its own only when both ascend together, as they do when the
+  // target UIDs are assigned in source order; otherwise the pairs are spelled out.
+  const aligned = pairs.every(([, target], i) => i === 0 || target > pairs[i - 1]![1]);
+  const side = (uids: number[]) => (aligned ? encodeSequenceNumbers(uids) : uids.join(","));
+  return `COPYUID ${uidValidity} ${side(pairs.map(([uid]) => uid))} ${side(pairs.map(([, uid]) => uid))}`;
 }
 
 export function copyCommand(services: MailServices) {
