@@ -11,7 +11,9 @@ export function requirePrivacy(context: CommandContext): void {
   if (!context.session.authAllowed) {
     context.services.metrics.increment(METRIC.loginsPrivacyRequired);
     throw no(
-      "authentication is not allowed on a clear-text connection; use STARTTLS first",
+      context.session.canStartTls
+        ? "authentication is not allowed on a clear-text connection; use STARTTLS first"
+        : "authentication is not allowed on a clear-text connection, and this server has no TLS certificate configured (TLS_CERT/TLS_KEY; or ALLOW_INSECURE_AUTH on a trusted network)",
       "PRIVACYREQUIRED",
     );
   }
