@@ -117,7 +117,7 @@ export function createImapServer(options: GatewayOptions): ImapServer {
     return session;
   }
 
-  const plainServer = net.createServer((socket) => {
+  const plainServer = net.createServer({ noDelay: true }, (socket) => {
     attach(socket, { remoteAddress: socket.remoteAddress ?? "unknown", secure: false });
   });
   const tlsServer =
