@@ -2,8 +2,9 @@
 import { parseArgs } from "node:util";
 import { assertDistributedServices, ConfigError, loadConfig } from "../config.ts";
 import { migrateDatabase } from "../events/migrations.ts";
-import { stderrLogger } from "../imap-gateway/logger.ts";
+import { MetricsRegistry } from "../imap-gateway/metrics.ts";
 import { blobSourceFromStore } from "../projections/mailboxView/storeBlobSource.ts";
+import { createLogger, installWireLogToggle, startMetricsServer } from "../serve/operations.ts";
 import { blobStoreFor } from "../serve/runtime.ts";
 import { parseRoles, startNode } from "../serve/serve.ts";
 import { withDatabase } from "./database.ts";
@@ -92,8 +93,20 @@ async function serve(argv: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise
     if (error instanceof ConfigError) throw new CliError(error.message, 78);
     throw error;
   }
-  const logger = { ...stderrLogger, info: (message: string) => io.stderr.write(`mailledger: ${message}\n`) };
+  const logger = createLogger(config.logLevel, (line) => io.stderr.write(line));
   const node = await startNode(config, logger, { roles });
+  const extras: (() => Promise<void> | void)[] = [];
+  if (node.gateway) extras.push(installWireLogToggle(node.gateway.server, logger));
+  if (config.metricsPort !== undefined) {
+    const metrics = await startMetricsServer(
+      config.imapHost,
+      config.metricsPort,
+      node.gateway?.services.metrics ?? new MetricsRegistry(),
+      node.runtime.positions,
+    );
+    extras.push(() => metrics.close());
+    io.stderr.write(`mailledger: metrics on http://${config.imapHost}:${metrics.port}/metrics\n`);
+  }
   io.stderr.write(
     `mailledger: serving (${config.mode} mode${config.mode === "embedded" ? `, data in ${config.dataDir}` : ""}, roles: ${config.mode === "embedded" ? "all" : roles.join(", ")})\n`,
   );
@@ -103,6 +116,7 @@ async function serve(argv: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise
     process.once("SIGTERM", stop);
   });
   io.stderr.write("mailledger: shutting down\n");
+  for (const extra of extras) await extra();
   await node.close();
   return 0;
 }

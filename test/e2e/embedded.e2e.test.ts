@@ -16,6 +16,7 @@ const bin = path.join(root, "bin/mailledger.js");
 let dataDir: string;
 let server: ChildProcess;
 let port: number;
+let metricsPort: number;
 let serverOutput = "";
 
 async function freePort(): Promise<number> {
@@ -47,12 +48,19 @@ async function waitForPort(target: number, timeoutMs: number): Promise<void> {
 // Only what a user of the embedded default would set: no DATABASE_URL, KAFKA_BROKERS, REDIS_URL.
 const env = () => {
   const clean: NodeJS.ProcessEnv = { PATH: `${path.join(root, "node_modules/.bin")}:${process.env.PATH}` };
-  return { ...clean, DATA_DIR: dataDir, IMAP_PORT: String(port), ALLOW_INSECURE_AUTH: "true" };
+  return {
+    ...clean,
+    DATA_DIR: dataDir,
+    IMAP_PORT: String(port),
+    ALLOW_INSECURE_AUTH: "true",
+    METRICS_PORT: String(metricsPort),
+  };
 };
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), "ml-e2e-"));
   port = await freePort();
+  metricsPort = await freePort();
   server = spawn(process.execPath, [bin, "serve"], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
   server.stdout?.on("data", (chunk) => (serverOutput += chunk));
   server.stderr?.on("data", (chunk) => (serverOutput += chunk));
@@ -104,6 +112,10 @@ describe("embedded default", () => {
       ]),
     );
     expect(seen.status).toBe("INBOX (MESSAGES 0 UIDNEXT 2)");
+
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^imap_logins_succeeded_total 1$/m);
+    expect(metrics).toMatch(/^mailledger_read_your_writes_timeouts_total 0$/m);
   });
 
   it("keeps its data across a restart", async () => {
