@@ -2,7 +2,7 @@
 // Maildirs under a temp directory, as the reference server for bench/imap.ts.
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, link, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -10,6 +10,8 @@ import path from "node:path";
 export interface DovecotInstance {
   host: string;
   port: number;
+  /** The Maildir of a user (mail_location = maildir:<mail>/%u), for writing messages directly. */
+  maildirOf(user: string): string;
   stop(): Promise<void>;
 }
 
@@ -97,6 +99,10 @@ protocol imap {
   const configPath = path.join(dir, "dovecot.conf");
   await writeFile(configPath, config);
   const child = spawn(DOVECOT, ["-F", "-c", configPath], { stdio: "ignore" });
+  child.once("exit", (code, signal) => {
+    if (code !== 0 && signal === null)
+      process.stderr.write(`dovecot exited with ${code}; see ${dir}/dovecot.log\n`);
+  });
   try {
     await waitForPort(port, 15_000);
   } catch (error) {
@@ -106,6 +112,7 @@ protocol imap {
   return {
     host: "127.0.0.1",
     port,
+    maildirOf: (user) => path.join(mail, user),
     async stop() {
       try {
         execFileSync(DOVECOT, ["-c", configPath, "stop"], { stdio: "ignore" });
@@ -117,4 +124,33 @@ protocol imap {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Writes `count` messages straight into a user's Maildir/cur (as a delivery agent would), cycling
+ * through `messages`; repeated bodies are hard links to one file, so 100,000 messages cost the disk
+ * only the distinct ones. Call before the user first logs in. Returns the time it took in ms.
+ */
+export async function populateMaildir(
+  maildir: string,
+  messages: readonly Buffer[],
+  count: number,
+): Promise<number> {
+  const started = performance.now();
+  const cur = path.join(maildir, "cur");
+  for (const sub of ["cur", "new", "tmp"]) await mkdir(path.join(maildir, sub), { recursive: true });
+  const now = Math.floor(Date.now() / 1000);
+  const fileOf = (i: number) =>
+    path.join(cur, `${now}.M${i}P${process.pid}.bench,S=${messages[i % messages.length]!.length}:2,`);
+  const distinct = Math.min(count, messages.length);
+  await Promise.all(Array.from({ length: distinct }, (_, i) => writeFile(fileOf(i), messages[i]!)));
+  const batch = 500;
+  for (let start = distinct; start < count; start += batch) {
+    const links: Promise<void>[] = [];
+    for (let i = start; i < Math.min(count, start + batch); i++)
+      links.push(link(fileOf(i % messages.length), fileOf(i)));
+    await Promise.all(links);
+  }
+  execFileSync("chown", ["-R", "dovecot:dovecot", maildir]);
+  return performance.now() - started;
 }

@@ -1,0 +1,193 @@
+// IMAP throughput against Dovecot: the same load (N clients, each on its own account, cycling
+// APPEND, SELECT, FETCH 1:* (FLAGS), FETCH n BODY[], SEARCH, STORE, EXPUNGE one command at a
+// time) on mailledger in the distributed mode (PostgreSQL + Kafka + Redis, a child process) and
+// on Debian's dovecot-imapd, both on their own 127.0.0.1 ports; commands/s per kind, total and
+// the ratio. Then SELECT and UID FETCH 1:* (FLAGS) on a --big message mailbox (median of --runs).
+// Usage: node bench/imap.ts [--clients 8] [--seconds 10] [--target both|mailledger|dovecot]
+//                           [--big 100000] [--runs 5]
+// Targets (issue 6): at least Dovecot's throughput; SELECT of 100,000 messages under 100 ms.
+import net from "node:net";
+import { parseArgs } from "node:util";
+import { generateCorpus } from "../test/fixtures/mime/corpus.ts";
+import { type BigTimings, populateMailledger, timeBigMailbox } from "./imap/bigMailbox.ts";
+import { dovecotAvailable, populateMaildir, startDovecot } from "./imap/dovecot.ts";
+import { COMMAND_KINDS, type LoadResult, runLoad, SEED_MESSAGES, seedMailboxes } from "./imap/load.ts";
+import { startMailledger } from "./imap/mailledger.ts";
+import { percentile } from "./support.ts";
+
+/** The whole run is bounded: past this, everything started is stopped and the bench fails. */
+const RUN_LIMIT_MS = 60 * 60_000;
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: "string", default: "8" },
+    seconds: { type: "string", default: "10" },
+    target: { type: "string", default: "both" },
+    big: { type: "string", default: "100000" },
+    runs: { type: "string", default: "5" },
+  },
+});
+const clients = Number(values.clients);
+const seconds = Number(values.seconds);
+const big = Number(values.big);
+const runs = Math.max(1, Number(values.runs));
+const target = values.target!;
+if (!["both", "mailledger", "dovecot"].includes(target))
+  throw new Error("--target is both, mailledger or dovecot");
+if (target !== "mailledger" && !dovecotAvailable()) {
+  console.error("Dovecot is not installed: apt-get install dovecot-imapd (or run with --target mailledger)");
+  process.exit(1);
+}
+
+const corpus = generateCorpus(220).map((m) => m.raw);
+const users = Array.from({ length: clients }, (_, i) => ({
+  name: `bench${i + 1}`,
+  password: `bench-pw-${i + 1}`,
+}));
+const bigUser = { name: "bigbox", password: "bigbox-pw" };
+
+const cleanups: (() => Promise<void>)[] = [];
+async function cleanUp(): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse())
+    await cleanup().catch((e) => console.error(`cleanup: ${e}`));
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping what the bench started`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+const runLimit = setTimeout(() => {
+  console.error(`the bench ran past ${RUN_LIMIT_MS / 60_000} minutes: stopping`);
+  void cleanUp().finally(() => process.exit(1));
+}, RUN_LIMIT_MS);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface TargetResult {
+  name: string;
+  load: LoadResult;
+  big?: BigTimings & { populate: string };
+}
+
+const median = (list: number[]) =>
+  percentile(
+    [...list].sort((a, b) => a - b),
+    50,
+  );
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+const seconds1 = (value: number) => `${(value / 1000).toFixed(1)} s`;
+
+async function benchTarget(name: "mailledger" | "dovecot"): Promise<TargetResult> {
+  const port = await freePort();
+  const accounts = big > 0 ? [...users, bigUser] : users;
+  const started = performance.now();
+  let result: TargetResult;
+  if (name === "dovecot") {
+    const dovecot = await startDovecot(port, accounts);
+    cleanups.push(() => dovecot.stop());
+    console.log(`dovecot: listening on 127.0.0.1:${port} after ${seconds1(performance.now() - started)}`);
+    let populate = "";
+    if (big > 0) {
+      const took = await populateMaildir(dovecot.maildirOf(bigUser.name), corpus, big);
+      populate = `Maildir files written directly (hard links for repeats): ${seconds1(took)}`;
+      console.log(`dovecot: ${big.toLocaleString("en-US")} messages: ${populate}`);
+    }
+    await seedMailboxes(dovecot.host, dovecot.port, users, corpus);
+    const load = await runLoad(dovecot.host, dovecot.port, users, seconds, corpus);
+    result = { name, load };
+    if (big > 0)
+      result.big = { ...(await timeBigMailbox(dovecot.host, dovecot.port, bigUser, runs + 1)), populate };
+  } else {
+    const node = await startMailledger(port, accounts);
+    cleanups.push(() => node.stop());
+    console.log(
+      `mailledger: migrated, users created and listening on 127.0.0.1:${node.port} after ${seconds1(performance.now() - started)}`,
+    );
+    let populate = "";
+    if (big > 0) {
+      const took = await populateMailledger(node.databaseUrl, node.host, node.port, bigUser, corpus, big);
+      populate = `APPEND command handler in-process (6 writers): ${seconds1(took.commandMs)} committed, ${seconds1(took.visibleMs)} until visible over IMAP`;
+      console.log(`mailledger: ${big.toLocaleString("en-US")} messages: ${populate}`);
+    }
+    await seedMailboxes(node.host, node.port, users, corpus);
+    const load = await runLoad(node.host, node.port, users, seconds, corpus);
+    result = { name, load };
+    if (big > 0)
+      result.big = { ...(await timeBigMailbox(node.host, node.port, bigUser, runs + 1)), populate };
+  }
+  await cleanUp();
+  for (const failure of result.load.failures) console.log(`${name}: failed: ${failure}`);
+  return result;
+}
+
+function rate(load: LoadResult, count: number): number {
+  return (count / load.elapsedMs) * 1000;
+}
+
+function report(results: TargetResult[]): void {
+  console.log(
+    `\nload: ${clients} clients (one account each, ${SEED_MESSAGES} corpus messages seeded), one command at a time, ${seconds} s`,
+  );
+  const header = ["command".padEnd(20)];
+  for (const r of results) header.push(`${r.name} cmd/s`.padStart(18), "p50".padStart(9), "p99".padStart(9));
+  if (results.length === 2) header.push("ratio ml/dc".padStart(12));
+  console.log(header.join(""));
+  const row = (label: string, counts: number[], p50: string[], p99: string[]) => {
+    const cells = [label.padEnd(20)];
+    results.forEach((r, i) => {
+      cells.push(rate(r.load, counts[i]!).toFixed(0).padStart(18), p50[i]!.padStart(9), p99[i]!.padStart(9));
+    });
+    if (results.length === 2) {
+      const [a, b] = results.map((r, i) => rate(r.load, counts[i]!));
+      cells.push((b! > 0 ? (a! / b!).toFixed(2) : "-").padStart(12));
+    }
+    console.log(cells.join(""));
+  };
+  for (const kind of COMMAND_KINDS) {
+    row(
+      kind,
+      results.map((r) => r.load.counts[kind]),
+      results.map((r) => percentile(r.load.latencies[kind], 50).toFixed(1)),
+      results.map((r) => percentile(r.load.latencies[kind], 99).toFixed(1)),
+    );
+  }
+  row(
+    "total",
+    results.map((r) => Object.values(r.load.counts).reduce((a, b) => a + b, 0)),
+    results.map(() => ""),
+    results.map(() => ""),
+  );
+  for (const r of results) {
+    if (!r.big) continue;
+    const [coldSelect, ...warmSelect] = r.big.selectMs;
+    const [coldFetch, ...warmFetch] = r.big.uidFetchMs;
+    console.log(
+      `\n${r.name}: mailbox of ${r.big.exists.toLocaleString("en-US")} messages (${r.big.populate})\n` +
+        `  SELECT               median ${ms(median(warmSelect))} of ${warmSelect.length} runs (first, cold: ${ms(coldSelect!)})  target < 100 ms\n` +
+        `  UID FETCH 1:* FLAGS  median ${ms(median(warmFetch))} of ${warmFetch.length} runs (first: ${ms(coldFetch!)}), ${(r.big.uidFetchBytes / 1024 / 1024).toFixed(1)} MiB`,
+    );
+  }
+}
+
+try {
+  const results: TargetResult[] = [];
+  if (target !== "dovecot") results.push(await benchTarget("mailledger"));
+  if (target !== "mailledger") results.push(await benchTarget("dovecot"));
+  report(results);
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+  clearTimeout(runLimit);
+}

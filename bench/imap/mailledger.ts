@@ -1,0 +1,127 @@
+// Starts mailledger for bench/imap.ts the way an operator runs it in the distributed mode: a
+// scratch PostgreSQL database, `mailledger migrate` and `mailledger user create` through the CLI,
+// then the node (gateway + projector + relay) as a child process on PostgreSQL, Kafka and Redis.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { Kafka, logLevel } from "kafkajs";
+import pg from "pg";
+import { ulid } from "ulid";
+import { BENCH_POSTGRES_URL } from "../support.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const CLI = path.join(ROOT, "bin/mailledger.js");
+const NODE_ENTRY = path.join(ROOT, "bench/imap/mailledgerNode.ts");
+export const BENCH_KAFKA_BROKERS = process.env.BENCH_KAFKA_BROKERS ?? "127.0.0.1:9092";
+export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
+/** How long the node may take to start listening (Kafka group join included). */
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+export interface MailledgerInstance {
+  host: string;
+  port: number;
+  databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: BENCH_POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`mailledger ${args.join(" ")}: ${stderr || error.message}`));
+        else resolve(stdout);
+      },
+    );
+    child.stdin?.end(stdin ?? "");
+  });
+}
+
+export async function startMailledger(
+  port: number,
+  users: { name: string; password: string }[],
+): Promise<MailledgerInstance> {
+  const unique = ulid().toLowerCase();
+  const database = `mailledger_bench_imap_${unique}`;
+  const url = new URL(BENCH_POSTGRES_URL);
+  url.pathname = `/${database}`;
+  const topic = `mailledger.bench.${unique}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: url.toString(),
+    KAFKA_BROKERS: BENCH_KAFKA_BROKERS,
+    REDIS_URL: BENCH_REDIS_URL,
+    IMAP_HOST: "127.0.0.1",
+    IMAP_PORT: String(port),
+    ALLOW_INSECURE_AUTH: "true",
+    NODE_ID: `bench-${unique}`,
+    LOG_LEVEL: "warn",
+    BENCH_KAFKA_TOPIC: topic,
+    BENCH_KAFKA_GROUP: `projections-bench-${unique}`,
+  };
+  let child: ChildProcess | undefined;
+  const stop = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child!.once("exit", () => resolve()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child!.kill("SIGKILL"), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    const kafka = new Kafka({
+      clientId: `bench-${unique}`,
+      brokers: [BENCH_KAFKA_BROKERS],
+      logLevel: logLevel.NOTHING,
+    });
+    const kafkaAdmin = kafka.admin();
+    await kafkaAdmin
+      .connect()
+      .then(() => kafkaAdmin.deleteTopics({ topics: [topic], timeout: 10_000 }))
+      .catch(() => {})
+      .finally(() => kafkaAdmin.disconnect());
+    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  };
+  await admin(`CREATE DATABASE ${database}`);
+  try {
+    await runCli(["migrate"], env);
+    for (const user of users)
+      await runCli(["user", "create", user.name, "--password-stdin"], env, `${user.password}\n`);
+    child = spawn(process.execPath, [NODE_ENTRY], { env, stdio: ["pipe", "pipe", "inherit"] });
+    const listening = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`mailledger did not listen within ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      );
+      const lines = createInterface({ input: child!.stdout! });
+      lines.on("line", (line) => {
+        const match = /^listening (\d+)$/.exec(line);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+      child!.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`mailledger exited with ${code} before listening`));
+      });
+    });
+    return { host: "127.0.0.1", port: listening, databaseUrl: url.toString(), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
