@@ -1,5 +1,6 @@
 import { ImapFlow } from "imapflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
 
 let server: TestMailServer;
@@ -32,6 +33,27 @@ describe("SELECT and EXAMINE", () => {
     const examined = await imap.mailboxOpen("inbox", { readOnly: true });
     expect(examined.readOnly).toBe(true);
     await imap.logout();
+  });
+
+  it("sends the RFC 3501 SELECT responses with bracketed response codes", async () => {
+    const client = await RawImapClient.connect(server.port);
+    await client.greeting();
+    await client.command("L", "LOGIN alice alice-password");
+    const lines = await client.command("S", "SELECT INBOX");
+    expect(lines).toEqual([
+      "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)",
+      "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] flags permitted",
+      "* 0 EXISTS",
+      "* 0 RECENT",
+      expect.stringMatching(/^\* OK \[UIDVALIDITY [1-9]\d*\] UIDs valid$/),
+      "* OK [UIDNEXT 1] predicted next UID",
+      "S OK [READ-WRITE] SELECT completed",
+    ]);
+    const again = await client.command("E", "EXAMINE INBOX");
+    expect(again[0]).toBe("* OK [CLOSED] previous mailbox closed");
+    expect(again).toContain("* OK [PERMANENTFLAGS ()] no permanent flags in read-only mode");
+    expect(again.at(-1)).toBe("E OK [READ-ONLY] EXAMINE completed");
+    client.close();
   });
 
   it("answers NO [NONEXISTENT] for a missing mailbox and leaves nothing selected", async () => {

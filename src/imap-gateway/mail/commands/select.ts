@@ -1,6 +1,5 @@
 // SELECT and EXAMINE (RFC 3501 6.3.1, 6.3.2), with CONDSTORE (RFC 7162 3.1.8) and QRESYNC
 // (RFC 7162 3.2.5) parameters.
-import { responseCode } from "../../codec/index.ts";
 import { no } from "../../errors.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { compactUidSet } from "../../selected/selectedMailbox.ts";
@@ -24,7 +23,8 @@ export function selectCommand(services: MailServices) {
       const hadSelected = session.selected !== undefined;
       // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
       session.unselect();
-      if (hadSelected) await context.untagged("OK ", responseCode("CLOSED"), " previous mailbox closed");
+      const ok = (code: string, text: string) => context.untagged(`OK [${code}] ${text}`);
+      if (hadSelected) await ok("CLOSED", "previous mailbox closed");
 
       const status = await services.queries.mailboxStatus(userId, command.args.mailbox);
       if (status === null) throw no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
@@ -46,19 +46,17 @@ export function selectCommand(services: MailServices) {
         .find((seq) => seq !== undefined);
 
       await context.untagged(`FLAGS (${SYSTEM_FLAGS.join(" ")})`);
-      await context.untagged(
-        "OK ",
-        responseCode(`PERMANENTFLAGS (${readOnly ? "" : `${SYSTEM_FLAGS.join(" ")} \\*`})`),
-        readOnly ? " no permanent flags in read-only mode" : " flags permitted",
+      await ok(
+        `PERMANENTFLAGS (${readOnly ? "" : `${SYSTEM_FLAGS.join(" ")} \\*`})`,
+        readOnly ? "no permanent flags in read-only mode" : "flags permitted",
       );
       await context.untagged(`${state.exists} EXISTS`);
       await context.untagged(`${state.recentCount} RECENT`);
-      if (firstUnseen !== undefined)
-        await context.untagged("OK ", responseCode(`UNSEEN ${firstUnseen}`), " first unseen");
-      await context.untagged("OK ", responseCode(`UIDVALIDITY ${status.uidValidity}`), " UIDs valid");
-      await context.untagged("OK ", responseCode(`UIDNEXT ${status.uidNext}`), " predicted next UID");
+      if (firstUnseen !== undefined) await ok(`UNSEEN ${firstUnseen}`, "first unseen");
+      await ok(`UIDVALIDITY ${status.uidValidity}`, "UIDs valid");
+      await ok(`UIDNEXT ${status.uidNext}`, "predicted next UID");
       if (session.enabled.has("CONDSTORE") || session.enabled.has("QRESYNC")) {
-        await context.untagged("OK ", responseCode(`HIGHESTMODSEQ ${state.highestModSeq}`), " highest");
+        await ok(`HIGHESTMODSEQ ${state.highestModSeq}`, "highest");
       }
 
       const qresync = command.args.qresync;
