@@ -9,6 +9,7 @@ import { DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS, type MailServices } from "../imap-
 import { MetricsRegistry } from "../imap-gateway/metrics.ts";
 import type { GatewayOptions } from "../imap-gateway/options.ts";
 import { createImapServer, type ImapServer } from "../imap-gateway/server.ts";
+import { ensureSelfSignedCertificate } from "./embeddedTls.ts";
 import type { Runtime } from "./runtime.ts";
 
 export interface GatewayRole {
@@ -46,10 +47,19 @@ export async function startGateway(
     logger,
     metrics,
   };
-  const tls =
-    config.tlsCert && config.tlsKey
-      ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) }
-      : undefined;
+  let tlsFiles = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
+  if (!tlsFiles && config.mode === "embedded") {
+    const generated = await ensureSelfSignedCertificate(config.dataDir, config.imapHost);
+    if (generated.created) {
+      logger.warn(
+        `made a self-signed certificate for STARTTLS in ${generated.cert} (SHA-1 fingerprint ${generated.fingerprint}); set TLS_CERT and TLS_KEY to use your own`,
+      );
+    }
+    tlsFiles = generated;
+  }
+  const tls = tlsFiles
+    ? { cert: await readFile(tlsFiles.cert), key: await readFile(tlsFiles.key) }
+    : undefined;
   const server = createImapServer({
     host: config.imapHost,
     port: config.imapPort,

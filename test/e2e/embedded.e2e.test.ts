@@ -118,6 +118,52 @@ describe("embedded default", () => {
     expect(metrics).toMatch(/^mailledger_read_your_writes_timeouts_total 0$/m);
   });
 
+  it("speaks STARTTLS out of the box and refuses clear-text LOGIN without ALLOW_INSECURE_AUTH", async () => {
+    const securePort = await freePort();
+    const secureEnv = {
+      ...env(),
+      IMAP_PORT: String(securePort),
+      ALLOW_INSECURE_AUTH: "false",
+      METRICS_PORT: "",
+    };
+    // The same DATA_DIR is open in the first server: use a second one for this server.
+    const secureDir = await mkdtemp(path.join(os.tmpdir(), "ml-e2e-tls-"));
+    const secure = spawn(process.execPath, [bin, "serve"], {
+      env: { ...secureEnv, DATA_DIR: secureDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let secureOutput = "";
+    secure.stderr?.on("data", (chunk) => (secureOutput += chunk));
+    try {
+      await waitForPort(securePort, 60_000);
+      expect(secureOutput).toMatch(/self-signed certificate/);
+      const create = spawn(process.execPath, [bin, "user", "create", "erin", "--password-stdin"], {
+        env: { ...secureEnv, DATA_DIR: secureDir },
+      });
+      create.stdin.end("erin-secret\n");
+      expect(await new Promise((resolve) => create.once("exit", resolve))).toBe(0);
+      const { stdout } = await execFileAsync("python3", [
+        path.join(root, "test/e2e/py/starttls_login.py"),
+        "127.0.0.1",
+        String(securePort),
+        "erin",
+        "erin-secret",
+      ]);
+      const seen = JSON.parse(stdout);
+      expect(seen.before).toEqual(expect.arrayContaining(["STARTTLS", "LOGINDISABLED"]));
+      expect(seen.clear_login).toMatch(/PRIVACYREQUIRED/);
+      expect(seen.starttls).toBe("OK");
+      expect(seen.after).not.toContain("LOGINDISABLED");
+      expect(seen.login).toBe("OK");
+      expect(seen.select).toBe("OK");
+    } finally {
+      const exited = new Promise((resolve) => secure.once("exit", resolve));
+      secure.kill("SIGTERM");
+      await exited;
+      await rm(secureDir, { recursive: true, force: true });
+    }
+  });
+
   it("keeps its data across a restart", async () => {
     const exited = new Promise((resolve) => server.once("exit", resolve));
     server.kill("SIGTERM");
