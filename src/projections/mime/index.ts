@@ -8,7 +8,6 @@ export { imapNString, imapString } from "./imapString.ts";
 export { MAX_MIME_DEPTH, MAX_MIME_PARTS, parseMessageStructure } from "./parseMessageStructure.ts";
 export { DEFAULT_SEARCH_TEXT_BYTES, extractSearchText, type SearchTextOptions } from "./searchText.ts";
 export { filterHeaderFields, resolvePart, sectionRange } from "./sectionRange.ts";
-export { type HeaderSummary, type SummaryAddress, summarizeHeaders } from "./summarizeHeaders.ts";
 export type {
   BodyPart,
   ByteRange,

@@ -2,7 +2,6 @@ import iconv from "iconv-lite";
 import { describe, expect, it } from "vitest";
 import { generateCorpus } from "../../../test/fixtures/mime/corpus.ts";
 import { extractSearchText } from "./searchText.ts";
-import { summarizeHeaders } from "./summarizeHeaders.ts";
 
 const crlf = (lines: (string | Buffer)[]) =>
   Buffer.concat(lines.flatMap((l) => [typeof l === "string" ? Buffer.from(l) : l, Buffer.from("\r\n")]));
@@ -78,45 +77,6 @@ describe("extractSearchText", () => {
         texts.some((t) => t.includes(sample)),
         sample,
       ).toBe(true);
-    }
-  });
-});
-
-describe("summarizeHeaders", () => {
-  it("decodes encoded words, addresses and the date", async () => {
-    const raw = crlf([
-      "Message-ID: <m1@example.com>",
-      "Date: Mon, 7 Feb 1994 21:52:25 -0800",
-      "From: =?iso-8859-1?Q?J=FCrgen?= <j@example.de>",
-      "To: Team: a@example.com, =?UTF-8?B?Wm/Dqw==?= <z@example.se>;",
-      "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?= =?UTF-8?B?IOKCrA==?=",
-      "In-Reply-To: <p@example.com>",
-      "References: <o@example.com>",
-      " <p@example.com>",
-      "",
-      "body",
-    ]);
-    expect(await summarizeHeaders(raw)).toEqual({
-      messageId: "<m1@example.com>",
-      date: "1994-02-08T05:52:25.000Z",
-      from: [{ name: "Jürgen", address: "j@example.de" }],
-      to: [
-        { name: "", address: "a@example.com" },
-        { name: "Zoë", address: "z@example.se" },
-      ],
-      cc: [],
-      bcc: [],
-      subject: "Grüße €",
-      inReplyTo: "<p@example.com>",
-      references: ["<o@example.com>", "<p@example.com>"],
-    });
-  });
-
-  it("gives null for a missing or unparseable date and never rejects", async () => {
-    expect((await summarizeHeaders(Buffer.from("Subject: x\r\n\r\n"))).date).toBeNull();
-    expect((await summarizeHeaders(Buffer.from("Date: not a date\r\n\r\n"))).date).toBeNull();
-    for (const message of generateCorpus(40)) {
-      await expect(summarizeHeaders(message.raw)).resolves.toBeDefined();
     }
   });
 });
