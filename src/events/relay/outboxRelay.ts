@@ -92,12 +92,19 @@ export async function ensureEventsTopic(
   }
 }
 
+/** How long stop() lets the active loop finish its step before closing its connections. */
+const STOP_GRACE_MS = 5_000;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const topic = options.topic ?? DEFAULT_EVENTS_TOPIC;
   const consumer = options.checkpoint ?? RELAY_CHECKPOINT;
   const stopping = new AbortController();
   let state: RelayState = "standby";
   let position = 0;
+  /** What the active loop holds, so stop() can cut it short when Kafka or PostgreSQL hang. */
+  const held: { producer?: Producer; lockClient?: pg.Client } = {};
   let wake: (() => void) | undefined;
   let woken = false;
   const unsubscribeWakeup = options.wakeup?.onWake(() => {
@@ -157,13 +164,17 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
     lockClient.on("end", () => lost.abort());
     let producer: Producer | undefined;
+    held.lockClient = lockClient;
     try {
       await ensureEventsTopic(options.kafka, topic, options.partitions, options.replicationFactor);
       producer = options.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
+        // Bounded retries: a failed send is retried by the loop from the checkpoint anyway.
+        retry: { retries: 5, maxRetryTime: 5_000 },
       });
+      held.producer = producer;
       await producer.connect();
       setState("active");
       let stored = await readCheckpoint(options.pool, consumer);
@@ -197,6 +208,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (!stopping.signal.aborted) options.onError?.(error);
     } finally {
       stopping.signal.removeEventListener("abort", onStop);
+      held.producer = undefined;
+      held.lockClient = undefined;
       await producer?.disconnect().catch(() => {});
       await lockClient.end().catch(() => {});
     }
@@ -229,7 +242,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     async stop() {
       stopping.abort();
       wake?.();
-      await done;
+      // A send or a query in flight may hang on a sick broker or database: after a grace period,
+      // close them under the loop so it ends. Nothing is lost: the checkpoint only moves after acks.
+      const finished = await Promise.race([done.then(() => true), delay(STOP_GRACE_MS).then(() => false)]);
+      if (!finished) {
+        await held.producer?.disconnect().catch(() => {});
+        await held.lockClient?.end().catch(() => {});
+        await done;
+      }
     },
   };
 }
