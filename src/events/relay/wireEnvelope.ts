@@ -15,6 +15,24 @@ export interface WireEnvelope {
   metadata: EventMetadata;
 }
 
+/**
+ * Secrets stay in the events table and never reach the topic, whose readers are analytics
+ * consumers: the fields keep their place (the published schemas still hold) with this value.
+ */
+export const REDACTED = "[redacted]";
+const REDACTED_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  UserCreated: ["passwordHash"],
+  UserPasswordChanged: ["passwordHash"],
+};
+
+function redact(type: string, data: unknown): unknown {
+  const fields = REDACTED_FIELDS[type];
+  if (fields === undefined || typeof data !== "object" || data === null) return data;
+  const copy: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+  for (const field of fields) if (field in copy) copy[field] = REDACTED;
+  return copy;
+}
+
 export function toWireEnvelope(event: RecordedEvent): WireEnvelope {
   return {
     eventId: event.eventId,
@@ -24,7 +42,7 @@ export function toWireEnvelope(event: RecordedEvent): WireEnvelope {
     streamVersion: event.streamVersion,
     globalPosition: event.globalPosition,
     recordedAt: event.recordedAt.toISOString(),
-    data: event.data,
+    data: redact(event.type, event.data),
     metadata: event.metadata,
   };
 }

@@ -77,6 +77,9 @@ Delivery is at least once: a consumer keeps, per user (or per stream), the highe
 the log; positions can be missing (rolled-back transactions). A change to an event's shape adds a
 new \`schemaVersion\` (a new file here); older versions stay valid for the events already written.
 
+Secrets never reach the topic: the \`passwordHash\` of UserCreated and UserPasswordChanged is
+sent as the string \`[redacted]\` (the field keeps its place, so the schemas hold).
+
 | event | version | stream | schema |
 |---|---|---|---|
 ${index.map((e) => `| ${e.type} | ${e.schemaVersion} | ${e.stream} | [${e.file}](${e.file}) |`).join("\n")}
