@@ -94,6 +94,7 @@ async function serve(argv: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise
     throw error;
   }
   const logger = createLogger(config.logLevel, (line) => io.stderr.write(line));
+  installProcessGuards(logger);
   const node = await startNode(config, logger, { roles });
   const extras: (() => Promise<void> | void)[] = [];
   if (node.gateway) extras.push(installWireLogToggle(node.gateway.server, logger));
@@ -119,4 +120,22 @@ async function serve(argv: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise
   for (const extra of extras) await extra();
   await node.close();
   return 0;
+}
+
+/**
+ * A node keeps serving other sessions whatever one of them hits (DESIGN.md contract 7): a stray
+ * rejection is logged as a bug, not a crash. Process warnings go to the log; kafkajs 2.2.4 emits a
+ * harmless TimeoutNegativeWarning on Node 24 that is only noise there.
+ */
+function installProcessGuards(logger: ReturnType<typeof createLogger>): void {
+  process.on("unhandledRejection", (reason) => {
+    logger.error("unhandled rejection (a bug; the node keeps serving)", {
+      error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+    });
+  });
+  process.removeAllListeners("warning");
+  process.on("warning", (warning) => {
+    if (warning.name === "TimeoutNegativeWarning") return;
+    logger.warn(`${warning.name}: ${warning.message}`);
+  });
 }
