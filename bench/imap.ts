@@ -47,17 +47,21 @@ const users = Array.from({ length: clients }, (_, i) => ({
 const bigUser = { name: "bigbox", password: "bigbox-pw" };
 
 const cleanups: (() => Promise<void>)[] = [];
+/** Set once a signal or the time limit stops the run: what fails after that is expected. */
+let interrupted = false;
 async function cleanUp(): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse())
     await cleanup().catch((e) => console.error(`cleanup: ${e}`));
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
+    interrupted = true;
     console.error(`\n${signal}: stopping what the bench started`);
     void cleanUp().finally(() => process.exit(130));
   });
 }
 const runLimit = setTimeout(() => {
+  interrupted = true;
   console.error(`the bench ran past ${RUN_LIMIT_MS / 60_000} minutes: stopping`);
   void cleanUp().finally(() => process.exit(1));
 }, RUN_LIMIT_MS);
@@ -185,7 +189,7 @@ try {
   if (target !== "mailledger") results.push(await benchTarget("dovecot"));
   report(results);
 } catch (error) {
-  console.error(error);
+  if (!interrupted) console.error(error);
   process.exitCode = 1;
 } finally {
   await cleanUp();
