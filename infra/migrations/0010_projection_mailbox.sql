@@ -48,8 +48,27 @@ BEGIN
     );
     CREATE INDEX ON %1$I.mailboxes (user_id, name);
 
+    -- What is derived from a body (src/projections/mailboxView/derive.ts), once per distinct body:
+    -- COPY, MOVE and re-delivery share a digest, and these columns are most of a message's bytes.
+    -- A digest whose blob could not be read has no row. Rows are never deleted (a body may arrive
+    -- again), so live and rebuilt versions hold the same set: every digest that ever arrived.
     -- Search columns are lowercased by the projector; queries lowercase the needle the same
     -- way, so SEARCH is a case-insensitive substring match (RFC 3501 6.4.4).
+    CREATE TABLE %1$I.message_bodies (
+      blob_digest        text  PRIMARY KEY,
+      envelope           jsonb NOT NULL,
+      structure          jsonb NOT NULL,
+      search_from        text  NOT NULL,
+      search_to          text  NOT NULL,
+      search_cc          text  NOT NULL,
+      search_bcc         text  NOT NULL,
+      search_subject     text  NOT NULL,
+      -- [[field name, decoded value], ...] for SEARCH HEADER.
+      search_headers     jsonb NOT NULL,
+      search_header_text text  NOT NULL,
+      search_body        text  NOT NULL
+    );
+
     CREATE TABLE %1$I.messages (
       mailbox_id     text        NOT NULL,
       uid            bigint      NOT NULL,
@@ -60,18 +79,12 @@ BEGIN
       blob_digest    text        NOT NULL,
       sent_date      timestamptz,
       message_id     text,
-      -- From the blob through src/projections/mime; null when the blob could not be read.
-      envelope       jsonb,
-      structure      jsonb,
-      search_from    text        NOT NULL DEFAULT '',
-      search_to      text        NOT NULL DEFAULT '',
-      search_cc      text        NOT NULL DEFAULT '',
-      search_bcc     text        NOT NULL DEFAULT '',
-      search_subject text        NOT NULL DEFAULT '',
-      -- [[field name, decoded value], ...] for SEARCH HEADER.
-      search_headers jsonb       NOT NULL DEFAULT '[]',
-      search_header_text text    NOT NULL DEFAULT '',
-      search_body    text        NOT NULL DEFAULT '',
+      -- Lowercased from the event's header summary, only when the blob could not be read: then
+      -- FROM, TO, CC and SUBJECT still search by what the event recorded.
+      summary_from    text,
+      summary_to      text,
+      summary_cc      text,
+      summary_subject text,
       PRIMARY KEY (mailbox_id, uid)
     );
     CREATE INDEX ON %1$I.messages (mailbox_id, modseq);
@@ -100,10 +113,27 @@ DECLARE
   relation text;
 BEGIN
   CREATE SCHEMA IF NOT EXISTS proj_mailbox;
-  FOREACH relation IN ARRAY ARRAY['user_positions', 'mailboxes', 'messages', 'tombstones', 'subscriptions'] LOOP
+  FOREACH relation IN ARRAY ARRAY['user_positions', 'mailboxes', 'messages', 'message_bodies', 'tombstones', 'subscriptions'] LOOP
     EXECUTE format('DROP VIEW IF EXISTS proj_mailbox.%I', relation);
+  END LOOP;
+  FOREACH relation IN ARRAY ARRAY['user_positions', 'mailboxes', 'message_bodies', 'tombstones', 'subscriptions'] LOOP
     EXECUTE format('CREATE VIEW proj_mailbox.%I AS SELECT * FROM %I.%I', relation, target, relation);
   END LOOP;
+  -- Readers see one row per message with its body-derived columns, as if stored with it.
+  EXECUTE format($view$
+    CREATE VIEW proj_mailbox.messages AS
+    SELECT m.mailbox_id, m.uid, m.modseq, m.flags, m.internal_date, m.size, m.blob_digest, m.sent_date,
+      m.message_id, b.envelope, b.structure,
+      coalesce(b.search_from, m.summary_from, '') AS search_from,
+      coalesce(b.search_to, m.summary_to, '') AS search_to,
+      coalesce(b.search_cc, m.summary_cc, '') AS search_cc,
+      coalesce(b.search_bcc, '') AS search_bcc,
+      coalesce(b.search_subject, m.summary_subject, '') AS search_subject,
+      coalesce(b.search_headers, '[]') AS search_headers,
+      coalesce(b.search_header_text, '') AS search_header_text,
+      coalesce(b.search_body, '') AS search_body
+    FROM %1$I.messages AS m LEFT JOIN %1$I.message_bodies AS b ON b.blob_digest = m.blob_digest
+  $view$, target);
 END;
 $fn$;
 

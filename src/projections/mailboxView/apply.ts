@@ -73,11 +73,11 @@ interface MessageRow {
   blob_digest: string;
   sent_date: string | null;
   message_id: string | null;
-  /** From the event's header summary, used when the blob could not be read. */
-  fallback_from: string | null;
-  fallback_to: string | null;
-  fallback_cc: string | null;
-  fallback_subject: string | null;
+  /** From the event's header summary, only when the blob could not be read. */
+  summary_from: string | null;
+  summary_to: string | null;
+  summary_cc: string | null;
+  summary_subject: string | null;
 }
 
 interface DerivedRow {
@@ -138,16 +138,16 @@ class MailboxViewWriter {
       blob_digest: message.blobDigest,
       sent_date: summary.date,
       message_id: summary.messageId,
-      fallback_from: missing ? summary.from.join("\n").toLowerCase() : null,
-      fallback_to: missing ? summary.to.join("\n").toLowerCase() : null,
-      fallback_cc: missing ? summary.cc.join("\n").toLowerCase() : null,
-      fallback_subject: missing ? (summary.subject ?? "").toLowerCase() : null,
+      summary_from: missing ? summary.from.join("\n").toLowerCase() : null,
+      summary_to: missing ? summary.to.join("\n").toLowerCase() : null,
+      summary_cc: missing ? summary.cc.join("\n").toLowerCase() : null,
+      summary_subject: missing ? (summary.subject ?? "").toLowerCase() : null,
     });
   }
 
   /**
    * Writes the pending arrivals and moves their mailboxes' counters, in one statement. What is
-   * derived from a body travels once per distinct body (COPY, re-delivery share one).
+   * derived from a body travels and is stored once per distinct body (COPY, re-delivery share one).
    */
   async flush() {
     if (this.#arrivals.length === 0) return;
@@ -156,27 +156,22 @@ class MailboxViewWriter {
     this.#arrivals = [];
     this.#derivedRows = new Map();
     await this.#tx.query(sql.unsafe`
-      WITH incoming AS (
-        SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
-          mailbox_id text, uid bigint, modseq bigint, flags text[], internal_date timestamptz, size bigint,
-          blob_digest text, sent_date timestamptz, message_id text,
-          fallback_from text, fallback_to text, fallback_cc text, fallback_subject text)
-      ), derived AS (
-        SELECT * FROM jsonb_to_recordset(${JSON.stringify(derivedRows)}::jsonb) AS d(
+      WITH bodies AS (
+        INSERT INTO ${this.table("message_bodies")} (
+          blob_digest, envelope, structure, search_from, search_to, search_cc, search_bcc, search_subject,
+          search_headers, search_header_text, search_body)
+        SELECT * FROM json_to_recordset(${JSON.stringify(derivedRows)}::json) AS d(
           blob_digest text, envelope jsonb, structure jsonb, search_from text, search_to text, search_cc text,
           search_bcc text, search_subject text, search_headers jsonb, search_header_text text, search_body text)
+        ON CONFLICT (blob_digest) DO NOTHING
       ), inserted AS (
         INSERT INTO ${this.table("messages")} (
-          mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, sent_date, message_id, envelope,
-          structure, search_from, search_to, search_cc, search_bcc, search_subject, search_headers,
-          search_header_text, search_body)
-        SELECT r.mailbox_id, r.uid, r.modseq, r.flags, r.internal_date, r.size, r.blob_digest, r.sent_date,
-          r.message_id, d.envelope, d.structure,
-          coalesce(d.search_from, r.fallback_from, ''), coalesce(d.search_to, r.fallback_to, ''),
-          coalesce(d.search_cc, r.fallback_cc, ''), coalesce(d.search_bcc, ''),
-          coalesce(d.search_subject, r.fallback_subject, ''), coalesce(d.search_headers, '[]'),
-          coalesce(d.search_header_text, ''), coalesce(d.search_body, '')
-        FROM incoming AS r LEFT JOIN derived AS d USING (blob_digest)
+          mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, sent_date, message_id,
+          summary_from, summary_to, summary_cc, summary_subject)
+        SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r(
+          mailbox_id text, uid bigint, modseq bigint, flags text[], internal_date timestamptz, size bigint,
+          blob_digest text, sent_date timestamptz, message_id text,
+          summary_from text, summary_to text, summary_cc text, summary_subject text)
         ON CONFLICT (mailbox_id, uid) DO NOTHING
         RETURNING mailbox_id, uid, modseq, size, flags
       ), totals AS (

@@ -97,15 +97,24 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
           elapsedMs: Math.round(performance.now() - started),
         });
 
-      // Fill: batch after batch, each in its own transaction, until close to the head.
+      // Fill: batch after batch, each in its own transaction, until close to the head. The next
+      // page is read while the current one is applied.
+      // (Filling unlogged tables without their secondary index, then SET LOGGED and CREATE INDEX,
+      // was tried: the final rewrite cost more than it saved, 8k against 9-11k events/s.)
+      const readPage = (after: number) =>
+        readAll(pool, after, batchSize, { gapWaitMs: 1_000, upcasters: options.upcasters });
+      let next = readPage(position);
       for (;;) {
-        const batch = await readAll(pool, position, batchSize, {
-          gapWaitMs: 1_000,
-          upcasters: options.upcasters,
-        });
+        const batch = await next;
+        if (!batch.caughtUp) next = readPage(batch.position);
         if (batch.events.length > 0) {
           const prepared = await projection.prepare(batch.events);
-          await pool.transaction((tx) => projection.apply(tx, schema, batch.events, prepared));
+          await pool.transaction(async (tx) => {
+            // A crash loses at most the last batches of a version nobody sees yet, which the
+            // rebuild started after a crash drops anyway: no need to wait for the WAL flush.
+            await tx.query(sql.unsafe`SET LOCAL synchronous_commit = off`);
+            await projection.apply(tx, schema, batch.events, prepared);
+          });
           events += batch.events.length;
         }
         position = batch.position;

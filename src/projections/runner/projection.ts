@@ -35,11 +35,12 @@ export function createMailboxProjection(blobs: BlobSource): Projection<Map<strin
   const schemaOf = (version: number) => `proj_mailbox_v${version}`;
   return {
     name: MAILBOX_PROJECTION_NAME,
-    tables: ["user_positions", "mailboxes", "messages", "tombstones", "subscriptions"],
+    tables: ["user_positions", "mailboxes", "messages", "message_bodies", "tombstones", "subscriptions"],
     keys: {
       user_positions: ["user_id"],
       mailboxes: ["mailbox_id"],
       messages: ["mailbox_id", "uid"],
+      message_bodies: ["blob_digest"],
       tombstones: ["mailbox_id", "uid"],
       subscriptions: ["user_id", "name"],
     },
