@@ -12,10 +12,10 @@
 import { type Kafka, logLevel, type Producer } from "kafkajs";
 import pg from "pg";
 import type { DatabasePool } from "slonik";
-import { readCheckpoint, storeCheckpoint } from "../checkpoints.ts";
+import { readCheckpoint, type StoreCheckpointResult, storeCheckpoint } from "../checkpoints.ts";
 import type { RecordedEvent } from "../envelope.ts";
 import type { LogWakeup } from "../logWakeup.ts";
-import { readAll } from "../readAll.ts";
+import { type ReadAllResult, readAll } from "../readAll.ts";
 import { toWireEnvelope } from "./wireEnvelope.ts";
 
 export const DEFAULT_EVENTS_TOPIC = "mailledger.events";
@@ -179,24 +179,38 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       setState("active");
       let stored = await readCheckpoint(options.pool, consumer);
       position = stored;
+      const readPage = (after: number) =>
+        readAll(options.pool, after, options.batchSize ?? DEFAULT_BATCH_SIZE, { gapWaitMs: 1_000 });
+      // Latency: the next page is read while Kafka acknowledges this one, and the checkpoint of a
+      // sent page is stored while the next is read. It is awaited before the next send, so a relay
+      // that finds the checkpoint moved by another one stops before publishing anything further.
+      let checkpoint: Promise<StoreCheckpointResult> | undefined;
+      let readAhead: Promise<ReadAllResult> | undefined;
       while (!lost.signal.aborted) {
         woken = false;
-        const batch = await readAll(options.pool, position, options.batchSize ?? DEFAULT_BATCH_SIZE, {
-          gapWaitMs: 1_000,
-        });
+        // A read-ahead that failed is done again here, where a second failure ends this turn.
+        const batch = await (readAhead?.catch(() => readPage(position)) ?? readPage(position));
+        readAhead = undefined;
+        const moved = await checkpoint;
+        checkpoint = undefined;
+        if (moved && !moved.ok) {
+          // Someone else published meanwhile (a lock lost unnoticed): resume from theirs.
+          stored = moved.actual;
+          position = moved.actual;
+          continue;
+        }
         if (batch.events.length > 0) {
           // The lock is checked before each send: a relay that lost it must not publish further.
           if (lost.signal.aborted) break;
-          await producer.send({ topic, acks: -1, messages: batch.events.map(toKafkaMessage) });
+          const sent = producer.send({ topic, acks: -1, messages: batch.events.map(toKafkaMessage) });
+          if (!batch.caughtUp && !batch.waitingOnGap) readAhead = readPage(batch.position);
+          readAhead?.catch(() => {});
+          await sent;
         }
         if (batch.position > stored) {
-          const moved = await storeCheckpoint(options.pool, consumer, stored, batch.position);
-          if (!moved.ok) {
-            // Someone else published meanwhile (a lock lost unnoticed): resume from theirs.
-            stored = moved.actual;
-            position = moved.actual;
-            continue;
-          }
+          checkpoint = storeCheckpoint(options.pool, consumer, stored, batch.position);
+          // Its failure surfaces where it is awaited, not as an unhandled rejection meanwhile.
+          checkpoint.catch(() => {});
           stored = batch.position;
           position = batch.position;
         }
@@ -204,6 +218,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           await sleep(options.pollIntervalMs ?? DEFAULT_POLL_MS, lost.signal);
         }
       }
+      await checkpoint;
     } catch (error) {
       if (!stopping.signal.aborted) options.onError?.(error);
     } finally {

@@ -370,13 +370,13 @@ export async function applyMailboxEvents(
   const result: ApplyResult = { notices: [], applied: 0, duplicates: 0, unknown: [] };
   if (userIds.length === 0) return result;
 
-  await tx.query(sql.unsafe`
-    INSERT INTO ${positionsTable} (user_id, global_position)
-    SELECT user_id, 0 FROM unnest(${sql.array(userIds, "text")}) AS user_id ORDER BY user_id
-    ON CONFLICT (user_id) DO NOTHING`);
+  // Creates the missing rows and locks them all, in user order (so batches never deadlock), in
+  // one statement: ON CONFLICT DO UPDATE locks the existing row and returns its position.
   const locked = await tx.any(sql.type(positionRow)`
-    SELECT user_id, global_position FROM ${positionsTable}
-    WHERE user_id = ANY (${sql.array(userIds, "text")}) ORDER BY user_id FOR UPDATE`);
+    INSERT INTO ${positionsTable} AS p (user_id, global_position)
+    SELECT user_id, 0 FROM unnest(${sql.array(userIds, "text")}::text[]) AS user_id ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE SET global_position = p.global_position
+    RETURNING user_id, global_position`);
   const applied = new Map<string, number>(locked.map((row) => [row.user_id, row.global_position] as const));
   const startPositions = new Map(applied);
 

@@ -10,6 +10,10 @@ import type { RunningTransport } from "./embeddedTransport.ts";
 import type { Projector } from "./projector.ts";
 
 export const DEFAULT_PROJECTIONS_GROUP = "projections";
+/** The relay's default partition count (src/events/relay): all of them in parallel. */
+const DEFAULT_PARTITIONS_CONCURRENTLY = 8;
+const OFFSET_COMMIT_INTERVAL_MS = 500;
+
 export { logLevel };
 
 export interface KafkaTransportOptions {
@@ -21,6 +25,8 @@ export interface KafkaTransportOptions {
   /** Kafka consumer session timeout; short in tests so a dead member leaves the group fast. */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** Batches of different partitions applied at once (each in its own transaction). */
+  partitionsConsumedConcurrently?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -35,9 +41,14 @@ export async function startKafkaTransport(options: KafkaTransportOptions): Promi
   await consumer.connect();
   await consumer.subscribe({ topic: options.topic, fromBeginning: true });
   await consumer.run({
-    autoCommit: false,
+    // Offsets are resolved only after a batch's transaction committed, and committed to Kafka
+    // every OFFSET_COMMIT_INTERVAL_MS rather than after each batch: a commit per batch was a
+    // Kafka round trip in every partition's path. What a crash repeats, user positions skip.
+    autoCommit: true,
+    autoCommitInterval: OFFSET_COMMIT_INTERVAL_MS,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: 4,
+    // Every partition of a fetch at once: the next fetch waits for the slowest batch of this one.
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY,
     eachBatch: async (payload: EachBatchPayload) => {
       const { batch } = payload;
       if (batch.messages.length === 0) return;
@@ -52,16 +63,7 @@ export async function startKafkaTransport(options: KafkaTransportOptions): Promi
         // Thrown: kafkajs restarts the consumer from the last committed offset.
         throw error;
       }
-      const last = batch.messages.at(-1)!;
-      payload.resolveOffset(last.offset);
-      await payload.commitOffsetsIfNecessary({
-        topics: [
-          {
-            topic: batch.topic,
-            partitions: [{ partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }],
-          },
-        ],
-      });
+      payload.resolveOffset(batch.messages.at(-1)!.offset);
       await payload.heartbeat();
     },
   });
