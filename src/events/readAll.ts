@@ -139,6 +139,20 @@ export async function readAll(
   }
 
   let running = await runningTransactions(connection);
+  // The positions before the first gap are settled: while transactions that may hold the gap are
+  // still running, hand those out now rather than after they end (under steady writes there
+  // nearly always is one in flight, and waiting for it cost the relay a commit's time per page).
+  if (running.length > 0 && options.until === undefined) {
+    const prefix = contiguousPrefix(events, after);
+    if (prefix.length > 0) {
+      return {
+        events: toEvents(prefix),
+        position: after + prefix.length,
+        waitingOnGap: false,
+        caughtUp: false,
+      };
+    }
+  }
   const deadline = Date.now() + (options.gapWaitMs ?? DEFAULT_GAP_WAIT_MS);
   while (running.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, GAP_POLL_MS));
@@ -156,12 +170,12 @@ export async function readAll(
 
   // Still waiting on a gap: hand out only the contiguous prefix (without `until`, positions
   // must follow one another; with it, nothing past the first gap can be trusted either way).
-  const prefix: EventJson[] = [];
-  let expected = after + 1;
-  for (const event of events) {
-    if (event[0] !== expected) break;
-    prefix.push(event);
-    expected += 1;
-  }
-  return { events: toEvents(prefix), position: expected - 1, waitingOnGap: true, caughtUp: false };
+  const prefix = contiguousPrefix(events, after);
+  return { events: toEvents(prefix), position: after + prefix.length, waitingOnGap: true, caughtUp: false };
+}
+
+function contiguousPrefix(events: readonly EventJson[], after: number): EventJson[] {
+  let length = 0;
+  while (length < events.length && events[length]![0] === after + length + 1) length += 1;
+  return events.slice(0, length);
 }

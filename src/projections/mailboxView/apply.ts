@@ -32,6 +32,8 @@ export interface ApplyResult {
   applied: number;
   /** Events at or below their user's applied position: deliveries seen before. */
   duplicates: number;
+  /** The global positions of those duplicates. */
+  duplicatePositions: number[];
   /** Events of a type or version this build does not know, passed over. */
   unknown: RecordedEvent[];
 }
@@ -367,7 +369,7 @@ export async function applyMailboxEvents(
 ): Promise<ApplyResult> {
   const positionsTable = sql.identifier([context.schema, "user_positions"]);
   const userIds = [...new Set(events.map((event) => event.metadata.userId))].sort();
-  const result: ApplyResult = { notices: [], applied: 0, duplicates: 0, unknown: [] };
+  const result: ApplyResult = { notices: [], applied: 0, duplicates: 0, duplicatePositions: [], unknown: [] };
   if (userIds.length === 0) return result;
 
   // Creates the missing rows and locks them all, in user order (so batches never deadlock), in
@@ -388,6 +390,7 @@ export async function applyMailboxEvents(
     const userId = event.metadata.userId;
     if (event.globalPosition <= (applied.get(userId) ?? 0)) {
       result.duplicates += 1;
+      result.duplicatePositions.push(event.globalPosition);
       continue;
     }
     applied.set(userId, event.globalPosition);

@@ -52,44 +52,109 @@ export interface Projector {
   applyBatch(events: readonly RecordedEvent[], checkpoint?: CheckpointMove): Promise<BatchOutcome>;
 }
 
+interface QueuedBatch {
+  events: readonly RecordedEvent[];
+  resolve: (outcome: BatchOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
 export function createProjector(options: ProjectorOptions): Projector {
   const { pool, projection } = options;
   const warn = options.onWarning ?? (() => {});
+
+  const applyNow = async (events: readonly RecordedEvent[], checkpoint?: CheckpointMove) => {
+    const prepared = await projection.prepare(events);
+    const outcome = await pool.transaction(async (tx) => {
+      await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock_shared(${projectionLockKey(projection.name)})`);
+      const version = await tx.oneFirst(sql.type(activeVersionRow)`
+        SELECT active_version FROM projection_versions WHERE name = ${projection.name}`);
+      const result = await projection.apply(tx, projection.schemaOf(version), events, prepared);
+      if (checkpoint) {
+        const stored = await storeCheckpoint(
+          tx,
+          checkpoint.consumer,
+          checkpoint.expected,
+          checkpoint.position,
+        );
+        if (!stored.ok)
+          throw new CheckpointMismatchError(checkpoint.consumer, stored.expected, stored.actual);
+      }
+      return { ...result, version };
+    });
+    for (const event of outcome.unknown) {
+      warn(`projection ${projection.name} passed over unknown event ${event.type}@${event.schemaVersion}`, {
+        globalPosition: event.globalPosition,
+      });
+    }
+    if (options.notices && outcome.notices.length > 0) {
+      // The batch is committed: a lost notice delays waiters until their PostgreSQL check, no more.
+      await options.notices.publish(outcome.notices).catch((error: unknown) => {
+        warn(`projection ${projection.name} could not send notices`, error);
+      });
+    }
+    return outcome;
+  };
+
+  // Group commit: batches handed in while a transaction runs (Kafka partitions are consumed
+  // concurrently) are applied together in the next one. Each transaction costs several round
+  // trips whatever its size, and on a busy database server each round trip waits for CPU; one
+  // transaction per partition batch made the projector the bottleneck of commit→notice latency.
+  // Batches of different partitions hold different users, and one caller's events stay in order.
+  let queue: QueuedBatch[] = [];
+  let draining = false;
+  const drain = async () => {
+    while (queue.length > 0) {
+      const group = queue;
+      queue = [];
+      try {
+        const outcome = await applyNow(group.flatMap((batch) => batch.events));
+        const duplicates = new Set(outcome.duplicatePositions);
+        const unknown = new Set(outcome.unknown);
+        for (const batch of group) batch.resolve(shareOf(outcome, batch.events, duplicates, unknown));
+      } catch (error) {
+        for (const batch of group) batch.reject(error);
+      }
+    }
+    draining = false;
+  };
+
   return {
     projection,
     async applyBatch(events, checkpoint) {
-      const prepared = await projection.prepare(events);
-      const outcome = await pool.transaction(async (tx) => {
-        await tx.query(
-          sql.unsafe`SELECT pg_advisory_xact_lock_shared(${projectionLockKey(projection.name)})`,
-        );
-        const version = await tx.oneFirst(sql.type(activeVersionRow)`
-          SELECT active_version FROM projection_versions WHERE name = ${projection.name}`);
-        const result = await projection.apply(tx, projection.schemaOf(version), events, prepared);
-        if (checkpoint) {
-          const stored = await storeCheckpoint(
-            tx,
-            checkpoint.consumer,
-            checkpoint.expected,
-            checkpoint.position,
-          );
-          if (!stored.ok)
-            throw new CheckpointMismatchError(checkpoint.consumer, stored.expected, stored.actual);
+      // A checkpoint belongs to one transport's sequence of batches: applied on its own.
+      if (checkpoint) return applyNow(events, checkpoint);
+      return new Promise<BatchOutcome>((resolve, reject) => {
+        queue.push({ events, resolve, reject });
+        if (!draining) {
+          draining = true;
+          // Let the batches handed in during this turn of the event loop join the first transaction.
+          setImmediate(() => void drain());
         }
-        return { ...result, version };
       });
-      for (const event of outcome.unknown) {
-        warn(`projection ${projection.name} passed over unknown event ${event.type}@${event.schemaVersion}`, {
-          globalPosition: event.globalPosition,
-        });
-      }
-      if (options.notices && outcome.notices.length > 0) {
-        // The batch is committed: a lost notice delays waiters until their PostgreSQL check, no more.
-        await options.notices.publish(outcome.notices).catch((error: unknown) => {
-          warn(`projection ${projection.name} could not send notices`, error);
-        });
-      }
-      return outcome;
     },
+  };
+}
+
+/** What one caller's events came to in a group's outcome (the notices are the group's). */
+function shareOf(
+  outcome: BatchOutcome,
+  events: readonly RecordedEvent[],
+  duplicates: ReadonlySet<number>,
+  unknown: ReadonlySet<RecordedEvent>,
+): BatchOutcome {
+  const mine = {
+    duplicatePositions: [] as number[],
+    unknown: [] as RecordedEvent[],
+  };
+  for (const event of events) {
+    if (duplicates.has(event.globalPosition)) mine.duplicatePositions.push(event.globalPosition);
+    else if (unknown.has(event)) mine.unknown.push(event);
+  }
+  return {
+    ...outcome,
+    duplicates: mine.duplicatePositions.length,
+    duplicatePositions: mine.duplicatePositions,
+    unknown: mine.unknown,
+    applied: events.length - mine.duplicatePositions.length - mine.unknown.length,
   };
 }
