@@ -100,7 +100,12 @@ export async function startMailledger(
     await runCli(["migrate"], env);
     for (const user of users)
       await runCli(["user", "create", user.name, "--password-stdin"], env, `${user.password}\n`);
-    child = spawn(process.execPath, [NODE_ENTRY], { env, stdio: ["pipe", "pipe", "inherit"] });
+    // BENCH_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": profile the server under load.
+    const nodeOptions = (process.env.BENCH_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
+    child = spawn(process.execPath, [...nodeOptions, NODE_ENTRY], {
+      env,
+      stdio: ["pipe", "pipe", "inherit"],
+    });
     const listening = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`mailledger did not listen within ${START_TIMEOUT_MS} ms`)),
