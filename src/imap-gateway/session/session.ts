@@ -695,7 +695,7 @@ export class Session implements SessionControl {
   /** Queues parts for the wire; resolves when written, rejects if the connection is gone. */
   #send(...parts: ResponsePart[]): Promise<void> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError());
-    this.#wire("S", describeServerParts(parts));
+    if (this.#host.wireLogEnabled(this.#user?.username)) this.#wire("S", describeServerParts(parts));
     const writer = this.#writer;
     const written = this.#writeChain.then(() => writer.write(...parts));
     this.#writeChain = written.catch((error: unknown) => {
