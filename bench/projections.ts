@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { Kafka, logLevel } from "kafkajs";
 import { sql } from "slonik";
 import { ulid } from "ulid";
+import { createDatabasePool } from "../src/events/db.ts";
 import { createPgLogWakeup } from "../src/events/logWakeup.ts";
 import { startOutboxRelay } from "../src/events/relay/outboxRelay.ts";
 import { createTableBlobSource } from "../src/projections/mailboxView/tableBlobSource.ts";
@@ -100,8 +101,13 @@ async function latencyUnderLoad() {
   });
   while (relay.state !== "active") await new Promise((resolve) => setTimeout(resolve, 20));
   const transport = await startKafkaTransport({ kafka, topic, groupId, projector, sessionTimeoutMs: 10_000 });
+  let closeWriterPool = async () => {};
   try {
-    const writer = new EventWriter(db.pool);
+    // The writers (gateways, in a deployment) have their own pool, as they have their own process:
+    // sharing the pipeline's pool made the relay and projector queue behind appends for a connection.
+    const writerPool = await createDatabasePool(db.url, { maximumPoolSize: 20 });
+    closeWriterPool = () => writerPool.end();
+    const writer = new EventWriter(writerPool);
     const mailboxes: { userId: string; mailboxId: string }[] = [];
     for (let i = 0; i < 20; i++) {
       const userId = await writer.createUser();
@@ -152,6 +158,7 @@ async function latencyUnderLoad() {
         `max ${sorted.at(-1)!.toFixed(1)} ms, missed ${committedAt.size} (target p99 < 50 ms; offered ${rate.toFixed(0)}/s)`,
     );
   } finally {
+    await closeWriterPool();
     await transport.stop();
     await relay.stop();
     await wakeup.close();
