@@ -28,16 +28,16 @@ export interface ReferencePart {
  * when there is none.
  */
 export function splitAtBlankLine(raw: Buffer): { header: Buffer; text: Buffer } | null {
-  const crlf = raw.indexOf("\r\n\r\n");
-  const lf = raw.indexOf("\n\n");
-  const candidates = [
-    ...(crlf >= 0 ? [{ at: crlf, end: crlf + 4 }] : []),
-    ...(lf >= 0 ? [{ at: lf, end: lf + 2 }] : []),
-  ].sort((a, b) => a.at - b.at);
   // A message that starts with its empty line has an empty header.
   if (raw.subarray(0, 2).toString("latin1") === "\r\n")
     return { header: raw.subarray(0, 2), text: raw.subarray(2) };
-  const first = candidates[0];
+  const crlf = raw.indexOf("\r\n\r\n");
+  const lf = raw.indexOf("\n\n");
+  const ends = [
+    ...(crlf >= 0 ? [{ at: crlf, end: crlf + 4 }] : []),
+    ...(lf >= 0 ? [{ at: lf, end: lf + 2 }] : []),
+  ];
+  const first = ends.sort((a, b) => a.at - b.at)[0];
   if (!first) return null;
   return { header: raw.subarray(0, first.end), text: raw.subarray(first.end) };
 }
