@@ -56,6 +56,26 @@ describe("SELECT and EXAMINE", () => {
     client.close();
   });
 
+  it("points UNSEEN at the first message without \\Seen", async () => {
+    const client = await RawImapClient.connect(server.port);
+    await client.greeting();
+    await client.command("L", "LOGIN alice alice-password");
+    await client.command("C", "CREATE Unseen");
+    for (const [tag, flags] of [
+      ["A1", "(\\Seen)"],
+      ["A2", "()"],
+      ["A3", "()"],
+    ] as const) {
+      const body = `Subject: ${tag}\r\n\r\nx\r\n`;
+      const start = client.lines.length;
+      await client.write(`${tag} APPEND Unseen ${flags} {${body.length}+}\r\n${body}\r\n`);
+      await client.waitFor((line) => line.startsWith(`${tag} OK`), 10_000, start);
+    }
+    const lines = await client.command("S", "SELECT Unseen");
+    expect(lines).toContain("* OK [UNSEEN 2] first unseen");
+    client.close();
+  });
+
   it("answers NO [NONEXISTENT] for a missing mailbox and leaves nothing selected", async () => {
     const imap = client();
     await imap.connect();

@@ -128,6 +128,8 @@ export function listPatternRegExp(reference: string, pattern: string): RegExp {
   return new RegExp(`^${escaped}$`, "su");
 }
 
+const SEEN = "\\Seen";
+
 /** UIDs (1..2^32-1) shifted into int4's range, so each travels in 4 bytes. */
 const UID_BIAS = 2_147_483_648;
 
@@ -166,6 +168,8 @@ export interface ProjectionQueries {
   /** STATUS / SELECT data of a mailbox by name, or null when the user has no such mailbox. */
   mailboxStatus(userId: string, name: string): Promise<MailboxStatus | null>;
   mailboxStatusById(userId: string, mailboxId: string): Promise<MailboxStatus | null>;
+  /** The lowest UID without \Seen (SELECT's UNSEEN response), or null when every message is seen. */
+  firstUnseenUid(userId: string, mailboxId: string): Promise<number | null>;
   /** Every UID of the mailbox in ascending order (the session's sequence-number map). */
   uidList(userId: string, mailboxId: string): Promise<Uint32Array>;
   fetchMessages(
@@ -292,6 +296,14 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
         if (row.structure !== undefined) message.structure = row.structure;
         return message;
       });
+    },
+
+    async firstUnseenUid(userId, mailboxId) {
+      return connection.maybeOneFirst(sql.type(z.object({ uid: z.number() }))`
+        SELECT m.uid FROM proj_mailbox.messages AS m
+        WHERE m.mailbox_id = ${owned(userId, mailboxId)} AND NOT (${SEEN} = ANY (m.flags))
+        ORDER BY m.uid
+        LIMIT 1`);
     },
 
     async changesSince(userId, mailboxId, modseq) {

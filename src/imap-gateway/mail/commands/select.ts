@@ -36,14 +36,8 @@ export function selectCommand(services: MailServices) {
 
       const controller = await MailboxController.open(services, session, userId, status, { readOnly });
       const state = controller.state;
-      const unseen = await services.queries.search(userId, status.mailboxId, {
-        type: "flag",
-        flag: "\\Seen",
-        set: false,
-      });
-      const firstUnseen = unseen.uids
-        .map((uid) => state.sequenceNumberOf(uid))
-        .find((seq) => seq !== undefined);
+      const firstUnseenUid = await services.queries.firstUnseenUid(userId, status.mailboxId);
+      const firstUnseen = firstUnseenUid === null ? undefined : state.sequenceNumberOf(firstUnseenUid);
 
       await context.untagged(`FLAGS (${SYSTEM_FLAGS.join(" ")})`);
       await ok(
