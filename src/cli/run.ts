@@ -9,6 +9,7 @@ import { blobStoreFor } from "../serve/runtime.ts";
 import { parseRoles, startNode } from "../serve/serve.ts";
 import { withDatabase } from "./database.ts";
 import { CliError, type CliIo } from "./io.ts";
+import { MAILBOX_USAGE, runMailboxCommand } from "./mailbox.ts";
 import { runProjectionsCommand } from "./projections.ts";
 import { runUserCommand, USER_USAGE } from "./user.ts";
 
@@ -18,6 +19,8 @@ commands:
   serve [--role all|gateway|projector|relay]   run the server
   migrate                                      apply pending database migrations
   user create|delete|list|passwd|appendlimit   manage accounts (mailledger user --help)
+  mailbox list|create|delete|rename|subscribe|unsubscribe|appendlimit USER ...
+                                               a user's mailboxes (mailledger mailbox --help)
   projections status|rebuild NAME              projection versions, positions, blue/green rebuild
   help                                         show this text
 
@@ -55,6 +58,14 @@ export async function runCli(
       }
       const config = loadConfigOrExplain(env);
       return withDatabase(config, (pool) => runUserCommand(rest, { pool, ...io }));
+    }
+    case "mailbox": {
+      if (rest.length === 0 || rest[0] === "--help" || rest[0] === "-h") {
+        io.stdout.write(`${MAILBOX_USAGE}\n`);
+        return rest.length === 0 ? 2 : 0;
+      }
+      const config = loadConfigOrExplain(env);
+      return withDatabase(config, (pool) => runMailboxCommand(rest, { pool, ...io }));
     }
     case "projections": {
       const config = loadConfigOrExplain(env);
