@@ -3,7 +3,7 @@
 
 import { storeFlags } from "../../../commands/messages/store.ts";
 import type { FetchedMessage, FetchItem as QueryItem, UidSet } from "../../../projections/queries/index.ts";
-import type { FetchItem } from "../../codec/index.ts";
+import type { FetchItem, ResponsePart } from "../../codec/index.ts";
 import { no } from "../../errors.ts";
 import { needsStructure, renderFetchItems, setsSeen } from "../../fetch/renderFetch.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
@@ -14,6 +14,10 @@ import { domainCall, resolveUids, selectedOf, userIdOf } from "../session.ts";
 
 /** Messages read from the view per query: bounds memory on `FETCH 1:*` of a large mailbox. */
 const FETCH_CHUNK = 500;
+/** Per query when only small per-message columns are wanted (FLAGS, UID, dates, sizes). */
+const METADATA_FETCH_CHUNK = 5_000;
+/** Responses of in-memory messages are gathered up to this size and written at once. */
+const RESPONSE_BATCH_BYTES = 64 * 1024;
 
 export function toUidSet(uids: readonly number[]): UidSet {
   const ranges: { start: number; end: number }[] = [];
@@ -119,9 +123,20 @@ export function fetchCommand(services: MailServices) {
       }
 
       const queryItems = queryItemsFor(items);
+      const chunkSize = queryItems.includes("structure") ? FETCH_CHUNK : METADATA_FETCH_CHUNK;
+      // Consecutive responses go out together ("* " is already written by untagged() for the first).
+      let batch: ResponsePart[] = [];
+      let batchBytes = 0;
+      const flushBatch = async () => {
+        if (batch.length === 0) return;
+        const parts = batch;
+        batch = [];
+        batchBytes = 0;
+        await context.untagged(...parts);
+      };
       let missing = 0;
-      for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
-        const chunk = uids.slice(i, i + FETCH_CHUNK);
+      for (let i = 0; i < uids.length; i += chunkSize) {
+        const chunk = uids.slice(i, i + chunkSize);
         const rows = await services.queries.fetchMessages(
           userId,
           controller.mailboxId,
@@ -151,9 +166,19 @@ export function fetchCommand(services: MailServices) {
             messageBytes(services.blobStore, row.blobDigest ?? ""),
             { recent: controller.state.isRecent(uid) },
           );
-          await context.untagged(`${seq} FETCH (`, ...parts, ")");
+          if (parts.some((part) => typeof part !== "string" && !Buffer.isBuffer(part))) {
+            // A streamed literal: send what is gathered, then this response on its own.
+            await flushBatch();
+            await context.untagged(`${seq} FETCH (`, ...parts, ")");
+            continue;
+          }
+          if (batch.length > 0) batch.push("\r\n* ");
+          batch.push(`${seq} FETCH (`, ...parts, ")");
+          for (const part of parts) batchBytes += (part as string | Buffer).length;
+          if (batchBytes >= RESPONSE_BATCH_BYTES) await flushBatch();
         }
       }
+      await flushBatch();
       if (missing > 0 && !command.uid) {
         throw no("some of the requested messages were expunged meanwhile", "EXPUNGEISSUED");
       }
