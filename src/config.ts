@@ -9,6 +9,8 @@ export interface Config {
   mode: Mode;
   databaseUrl: string | undefined;
   kafkaBrokers: string[];
+  /** The events topic; one per deployment (DESIGN.md: mailledger.events). */
+  kafkaTopic: string;
   redisUrl: string | undefined;
   imapHost: string;
   imapPort: number;
@@ -103,6 +105,15 @@ export function assertDistributedServices(config: Config): void {
   }
 }
 
+/** Kafka topic names: letters, digits, ".", "_", "-", at most 249 characters. */
+function kafkaTopic(env: Env): string {
+  const value = text(env, "KAFKA_TOPIC") ?? "mailledger.events";
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(value)) {
+    throw new ConfigError("KAFKA_TOPIC", `not a valid Kafka topic name: "${value}"`);
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = url(env, "DATABASE_URL", ["postgres:", "postgresql:"]);
   const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
@@ -146,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     mode: databaseUrl === undefined ? "embedded" : "distributed",
     databaseUrl,
     kafkaBrokers,
+    kafkaTopic: kafkaTopic(env),
     redisUrl,
     imapHost: text(env, "IMAP_HOST") ?? "127.0.0.1",
     imapPort: port(env, "IMAP_PORT", 1143)!,

@@ -12,6 +12,7 @@ describe("loadConfig", () => {
       blobStore: { kind: "postgres" },
       dataDir: "./data",
       logLevel: "info",
+      kafkaTopic: "mailledger.events",
     });
   });
 
@@ -36,6 +37,7 @@ describe("loadConfig", () => {
     [{ BLOB_STORE: "s3" }, "BLOB_STORE"],
     [{ APPEND_LIMIT: "lots" }, "APPEND_LIMIT"],
     [{ LOG_LEVEL: "chatty" }, "LOG_LEVEL"],
+    [{ KAFKA_TOPIC: "no spaces" }, "KAFKA_TOPIC"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ TLS_CERT: "/c.pem" }, "TLS_KEY"],
     [{ IMAPS_PORT: "993" }, "IMAPS_PORT"],

@@ -2,7 +2,7 @@
 // Embedded mode runs everything in one process (the projector tails the log in process).
 import { Kafka, logLevel } from "kafkajs";
 import { type Config, ConfigError } from "../config.ts";
-import { DEFAULT_EVENTS_TOPIC, ensureEventsTopic, startOutboxRelay } from "../events/relay/outboxRelay.ts";
+import { ensureEventsTopic, startOutboxRelay } from "../events/relay/outboxRelay.ts";
 import type { Logger } from "../imap-gateway/logger.ts";
 import type { GatewayOptions } from "../imap-gateway/options.ts";
 import { blobSourceFromStore } from "../projections/mailboxView/storeBlobSource.ts";
@@ -69,7 +69,7 @@ export async function startNode(
       await stop().catch((error) => logger.warn("while stopping", { error: String(error) }));
   };
   try {
-    const topic = options.topic ?? DEFAULT_EVENTS_TOPIC;
+    const topic = options.topic ?? config.kafkaTopic;
     const fanOut = options.fanOut ?? (config.mode === "distributed" ? "kafka" : "in-process");
     const kafka =
       fanOut === "kafka"
