@@ -102,6 +102,17 @@ export function positionalsOf(positionals: string[], names: readonly string[], o
   return positionals;
 }
 
+/** An ISO 8601 instant (or milliseconds since the epoch). */
+export function parseTime(value: string, option: string): Date {
+  const time = new Date(/^\d+$/.test(value) ? Number(value) : value);
+  if (Number.isNaN(time.getTime())) {
+    throw new UsageError(
+      `${option} "${value}" is not a time (an ISO 8601 instant, e.g. 2026-01-31T12:00:00Z)`,
+    );
+  }
+  return time;
+}
+
 export async function requireUser(pool: DatabasePool, username: string): Promise<UserRow> {
   let canonical: string;
   try {

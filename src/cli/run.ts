@@ -8,8 +8,10 @@ import { createLogger, installWireLogToggle, startMetricsServer } from "../serve
 import { blobStoreFor } from "../serve/runtime.ts";
 import { parseRoles, startNode } from "../serve/serve.ts";
 import { withDatabase } from "./database.ts";
+import { HISTORY_USAGE, runHistoryCommand } from "./history.ts";
 import { CliError, type CliIo } from "./io.ts";
 import { MAILBOX_USAGE, runMailboxCommand } from "./mailbox.ts";
+import { MESSAGE_USAGE, runMessageCommand } from "./message.ts";
 import { runProjectionsCommand } from "./projections.ts";
 import { runUserCommand, USER_USAGE } from "./user.ts";
 
@@ -21,6 +23,10 @@ commands:
   user create|delete|list|passwd|appendlimit   manage accounts (mailledger user --help)
   mailbox list|create|delete|rename|subscribe|unsubscribe|appendlimit USER ...
                                                a user's mailboxes (mailledger mailbox --help)
+  message add|list|dump|flags|copy|move|remove USER MAILBOX ...
+                                               a mailbox's messages (mailledger message --help)
+  history USER [MAILBOX] [--since T] [--until T] [--at T] [--json]
+                                               audit trail; a mailbox as it was at T
   projections status|rebuild NAME              projection versions, positions, blue/green rebuild
   help                                         show this text
 
@@ -59,13 +65,27 @@ export async function runCli(
       const config = loadConfigOrExplain(env);
       return withDatabase(config, (pool) => runUserCommand(rest, { pool, ...io }));
     }
-    case "mailbox": {
+    case "mailbox":
+    case "message":
+    case "history": {
+      const [usage, runAdminCommand] = {
+        mailbox: [MAILBOX_USAGE, runMailboxCommand] as const,
+        message: [MESSAGE_USAGE, runMessageCommand] as const,
+        history: [HISTORY_USAGE, runHistoryCommand] as const,
+      }[command];
       if (rest.length === 0 || rest[0] === "--help" || rest[0] === "-h") {
-        io.stdout.write(`${MAILBOX_USAGE}\n`);
+        io.stdout.write(`${usage}\n`);
         return rest.length === 0 ? 2 : 0;
       }
       const config = loadConfigOrExplain(env);
-      return withDatabase(config, (pool) => runMailboxCommand(rest, { pool, ...io }));
+      return withDatabase(config, (pool) =>
+        runAdminCommand(rest, {
+          pool,
+          blobStore: blobStoreFor(config, pool),
+          appendLimit: config.appendLimit ?? null,
+          ...io,
+        }),
+      );
     }
     case "projections": {
       const config = loadConfigOrExplain(env);
