@@ -1,10 +1,10 @@
 // `mailledger message add|list|dump|flags|copy|move|remove USER MAILBOX ...`: a mailbox's
 // messages, through the same command handlers as the IMAP gateway (the events say actor
 // "admin"). Listings read the write model: the operator's tool works on the same database.
-import { once } from "node:events";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { type DatabasePool, sql } from "slonik";
 import { z } from "zod";
@@ -103,10 +103,16 @@ function blobStoreOf(deps: AdminCommandDeps): BlobStore {
   return deps.blobStore ?? createPostgresBlobStore(deps.pool);
 }
 
-/** Copies a body to an output stream, respecting its back pressure, without ending it. */
+/**
+ * Copies a body to an output stream without ending it. A reader that goes away early
+ * (`message dump ... | head`) ends the copy quietly, as for any Unix filter.
+ */
 export async function copyTo(source: Readable, target: Writable): Promise<void> {
-  for await (const chunk of source) {
-    if (!target.write(chunk)) await once(target, "drain");
+  try {
+    await pipeline(source, target, { end: false });
+  } catch (error) {
+    if ((error as { code?: string }).code === "EPIPE") return;
+    throw error;
   }
 }
 
