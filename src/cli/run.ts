@@ -13,6 +13,7 @@ import { CliError, type CliIo } from "./io.ts";
 import { MAILBOX_USAGE, runMailboxCommand } from "./mailbox.ts";
 import { MESSAGE_USAGE, runMessageCommand } from "./message.ts";
 import { runProjectionsCommand } from "./projections.ts";
+import { REPLAY_USAGE, runReplayCommand } from "./replay.ts";
 import { runUserCommand, USER_USAGE } from "./user.ts";
 
 export const USAGE = `usage: mailledger <command> [options]
@@ -28,6 +29,8 @@ commands:
   history USER [MAILBOX] [--since T] [--until T] [--at T] [--json]
                                                audit trail; a mailbox as it was at T
   projections status|rebuild NAME              projection versions, positions, blue/green rebuild
+  replay --from-position N [--to-position M] [--to stdout|kafka]
+                                               the log's events again, as the relay publishes them
   help                                         show this text
 
 Configuration comes from environment variables; see README.md.
@@ -91,6 +94,21 @@ export async function runCli(
       const config = loadConfigOrExplain(env);
       return withDatabase(config, (pool) =>
         runProjectionsCommand(rest, { pool, blobs: blobSourceFromStore(blobStoreFor(config, pool)), ...io }),
+      );
+    }
+    case "replay": {
+      if (rest.length === 0 || rest[0] === "--help" || rest[0] === "-h") {
+        io.stdout.write(`${REPLAY_USAGE}\n`);
+        return rest.length === 0 ? 2 : 0;
+      }
+      const config = loadConfigOrExplain(env);
+      return withDatabase(config, (pool) =>
+        runReplayCommand(rest, {
+          pool,
+          kafkaBrokers: config.kafkaBrokers,
+          kafkaTopic: config.kafkaTopic,
+          ...io,
+        }),
       );
     }
     default:
