@@ -14,7 +14,10 @@ export async function withDatabase<T>(
   try {
     const url = embedded?.url ?? config.databaseUrl!;
     if (embedded?.owner) await migrateDatabase(url);
-    const pool = await createDatabasePool(url, { maximumPoolSize: 4 });
+    const pool = await createDatabasePool(url, {
+      maximumPoolSize: 4,
+      preparedStatements: embedded === undefined,
+    });
     try {
       await assertSchemaCurrent(pool);
       return await work(pool, url);

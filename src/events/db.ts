@@ -39,6 +39,20 @@ const typeParsers = [
 export interface PoolOptions {
   maximumPoolSize?: number;
   driverFactory?: DriverFactory;
+  /**
+   * Named prepared statements (sql.prepared) are used on real PostgreSQL. The embedded PGlite
+   * serves every connection from one session, where two connections preparing the same name
+   * would collide: there, the names are dropped and the statements run unnamed.
+   */
+  preparedStatements?: boolean;
+}
+
+/** Runs every query unnamed (see PoolOptions.preparedStatements). */
+function createUnnamedStatementsInterceptor(): Interceptor {
+  return {
+    name: "mailledger-unnamed-statements",
+    transformQuery: (_context, query) => ({ sql: query.sql, values: query.values }),
+  };
 }
 
 export async function createDatabasePool(
@@ -46,7 +60,10 @@ export async function createDatabasePool(
   options: PoolOptions = {},
 ): Promise<DatabasePool> {
   return createPool(connectionUri, {
-    interceptors: [createResultParserInterceptor()],
+    interceptors: [
+      ...(options.preparedStatements === false ? [createUnnamedStatementsInterceptor()] : []),
+      createResultParserInterceptor(),
+    ],
     typeParsers,
     maximumPoolSize: options.maximumPoolSize ?? 20,
     // Slonik's default runs DISCARD ALL on every release: a round trip per query that also drops

@@ -82,7 +82,10 @@ export async function openRuntime(
       databaseUrl = config.databaseUrl!;
       if (options.migrate) await migrateDatabase(databaseUrl);
     }
-    const pool = await createDatabasePool(databaseUrl, { maximumPoolSize: options.poolSize ?? 20 });
+    const pool = await createDatabasePool(databaseUrl, {
+      maximumPoolSize: options.poolSize ?? 20,
+      preparedStatements: config.mode !== "embedded",
+    });
     closers.push(() => pool.end());
     await assertSchemaCurrent(pool);
 

@@ -20,7 +20,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), "ml-emb-"));
   embedded = await openEmbeddedDatabase(dataDir);
   await migrateDatabase(embedded.url);
-  pool = await createDatabasePool(embedded.url, { maximumPoolSize: 8 });
+  pool = await createDatabasePool(embedded.url, { maximumPoolSize: 8, preparedStatements: false });
 }, 120_000);
 
 afterAll(async () => {
