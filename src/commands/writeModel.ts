@@ -95,7 +95,7 @@ export const appendTargetRow = mailboxRow.extend({ user_append_limit: z.number()
 
 /** The mailbox an APPEND names, with its owner's append limit, in one read (no lock). */
 export async function findAppendTarget(db: CommonQueryMethods, userId: string, name: string) {
-  return db.maybeOne(sql.type(appendTargetRow)`
+  return db.maybeOne(sql.prepared("mailledger_append_target", appendTargetRow)`
     SELECT m.id, m.user_id, m.name, m.status, m.uid_validity, m.uid_next, m.highest_modseq, m.append_limit,
            m.special_use, u.append_limit AS user_append_limit
     FROM mailboxes m JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL
@@ -108,7 +108,7 @@ export async function lockMailboxes(
   userId: string,
   mailboxIds: readonly string[],
 ): Promise<Map<string, MailboxRow>> {
-  const rows = await db.any(sql.type(mailboxRow)`
+  const rows = await db.any(sql.prepared("mailledger_lock_mailboxes", mailboxRow)`
     SELECT ${mailboxColumns} FROM mailboxes
     WHERE id = ANY(${sql.array([...new Set(mailboxIds)], "text")}) AND user_id = ${userId} AND status <> 'deleted'
     ORDER BY id FOR UPDATE`);

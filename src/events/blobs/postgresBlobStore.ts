@@ -35,7 +35,7 @@ export function createPostgresBlobStore(db: CommonQueryMethods): BlobStore {
     const digest = hash.digest("hex");
     // One round trip whether the body is new (the common APPEND) or already stored.
     const content = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    await db.query(sql.unsafe`
+    await db.query(sql.prepared("mailledger_blob_put", z.unknown())`
       INSERT INTO blobs (digest, size, content) VALUES (${digest}, ${content.length}, ${sql.binary(content)})
       ON CONFLICT (digest) DO UPDATE SET last_put_at = now()`);
     return { digest, size: content.length };
