@@ -9,6 +9,7 @@ import { blobStoreFor } from "../serve/runtime.ts";
 import { parseRoles, startNode } from "../serve/serve.ts";
 import { withDatabase } from "./database.ts";
 import { HISTORY_USAGE, runHistoryCommand } from "./history.ts";
+import { IMPORT_USAGE, runImportCommand } from "./importMail.ts";
 import { CliError, type CliIo } from "./io.ts";
 import { MAILBOX_USAGE, runMailboxCommand } from "./mailbox.ts";
 import { MESSAGE_USAGE, runMessageCommand } from "./message.ts";
@@ -28,6 +29,8 @@ commands:
                                                a mailbox's messages (mailledger message --help)
   history USER [MAILBOX] [--since T] [--until T] [--at T] [--json]
                                                audit trail; a mailbox as it was at T
+  import maildir|mbox USER PATH [--mailbox NAME]
+                                               append a Maildir's or an mbox file's messages
   projections status|rebuild NAME              projection versions, positions, blue/green rebuild
   replay --from-position N [--to-position M] [--to stdout|kafka]
                                                the log's events again, as the relay publishes them
@@ -70,11 +73,13 @@ export async function runCli(
     }
     case "mailbox":
     case "message":
-    case "history": {
+    case "history":
+    case "import": {
       const [usage, runAdminCommand] = {
         mailbox: [MAILBOX_USAGE, runMailboxCommand] as const,
         message: [MESSAGE_USAGE, runMessageCommand] as const,
         history: [HISTORY_USAGE, runHistoryCommand] as const,
+        import: [IMPORT_USAGE, runImportCommand] as const,
       }[command];
       if (rest.length === 0 || rest[0] === "--help" || rest[0] === "-h") {
         io.stdout.write(`${usage}\n`);

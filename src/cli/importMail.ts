@@ -1,0 +1,323 @@
+// `mailledger import maildir|mbox USER PATH [--mailbox NAME]`: appends each message of a Maildir
+// (cur/ and new/, flags from the ":2," info suffix, INTERNALDATE from the file's mtime) or of an
+// mbox file (mboxrd/mboxo: split on "From " lines, ">From " un-quoted, INTERNALDATE from the
+// "From " line) through the same APPEND handler as the IMAP gateway. Lines stored in the local
+// LF convention get their CRLF back; anything else is imported as it is, malformed or not. A
+// message the server refuses (TOOBIG, ...) is reported and skipped; the others are kept.
+import { createReadStream } from "node:fs";
+import { open, readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import type { Writable } from "node:stream";
+import { parseArgs } from "node:util";
+import { isDomainError } from "../commands/errors.ts";
+import { createMailbox } from "../commands/mailbox/handlers.ts";
+import { appendMessage } from "../commands/messages/append.ts";
+import { canonicalMailboxName } from "../commands/names.ts";
+import { findMailboxByName } from "../commands/writeModel.ts";
+import {
+  type AdminCommandDeps,
+  adminContext,
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  positionalsOf,
+  requireMailbox,
+  requireUser,
+  runAdmin,
+  UsageError,
+  write,
+} from "./mailbox.ts";
+
+export const IMPORT_USAGE = `usage:
+  mailledger import maildir USER PATH [--mailbox NAME]   (PATH/cur and PATH/new; flags from ":2,DFRST")
+  mailledger import mbox USER PATH [--mailbox NAME]      (mboxrd or mboxo; - : standard input)
+NAME: the target mailbox, created when missing (default INBOX).`;
+
+/** One message to import: where it came from (for the report), its bytes, flags and date. */
+export interface ImportItem {
+  source: string;
+  body: Buffer;
+  flags: string[];
+  internalDate?: Date;
+}
+
+const MAILDIR_FLAGS: Readonly<Record<string, string>> = {
+  D: "\\Draft",
+  F: "\\Flagged",
+  R: "\\Answered",
+  S: "\\Seen",
+  T: "\\Deleted",
+};
+
+/** The IMAP flags of a Maildir file name's ":2," info suffix (other letters are ignored). */
+export function maildirFlags(name: string): string[] {
+  const info = /:2,([^:/]*)$/.exec(name)?.[1] ?? "";
+  const flags = [...new Set(info)]
+    .map((letter) => MAILDIR_FLAGS[letter])
+    .filter((flag) => flag !== undefined);
+  return flags.sort();
+}
+
+/** Lone LFs (the local convention of Maildir and mbox files) become CRLF; CRLFs stay. */
+export function toCrlf(body: Buffer): Buffer {
+  if (!body.includes(0x0a)) return body;
+  return Buffer.from(body.toString("latin1").replace(/\r?\n/g, "\r\n"), "latin1");
+}
+
+/** The files of a Maildir's cur/ and new/, oldest first (mtime, then name). */
+export async function maildirFiles(
+  dir: string,
+): Promise<{ file: string; name: string; mtime: Date; flags: string[] }[]> {
+  const files: { file: string; name: string; mtime: Date; flags: string[] }[] = [];
+  let found = 0;
+  for (const sub of ["cur", "new"]) {
+    let names: string[];
+    try {
+      names = await readdir(path.join(dir, sub));
+      found += 1;
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") continue;
+      throw new UsageError(`cannot read ${path.join(dir, sub)}: ${(error as Error).message}`);
+    }
+    for (const name of names) {
+      if (name.startsWith(".")) continue;
+      const file = path.join(dir, sub, name);
+      const info = await stat(file);
+      if (!info.isFile()) continue;
+      files.push({
+        file,
+        name: `${sub}/${name}`,
+        mtime: info.mtime,
+        flags: sub === "cur" ? maildirFlags(name) : [],
+      });
+    }
+  }
+  if (found === 0) throw new UsageError(`${dir} is not a Maildir (it has neither cur/ nor new/)`);
+  return files.sort((a, b) => a.mtime.getTime() - b.mtime.getTime() || a.name.localeCompare(b.name));
+}
+
+const MONTH_INDEX: Readonly<Record<string, number>> = {
+  jan: 0,
+  feb: 1,
+  mar: 2,
+  apr: 3,
+  may: 4,
+  jun: 5,
+  jul: 6,
+  aug: 7,
+  sep: 8,
+  oct: 9,
+  nov: 10,
+  dec: 11,
+};
+const ASCTIME =
+  /^(?:[A-Za-z]{3},?\s+)?([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s+(?:([A-Za-z]{1,5}|[+-]\d{4})\s+)?(\d{4})(?:\s+([+-]\d{4}))?/;
+
+/** The sender and date of an mbox "From " line; date null when it has none that parses. */
+export function parseFromLine(line: string): { sender: string; date: Date | null } | null {
+  const match = /^From (\S*)\s*(.*)$/.exec(line.replace(/\r$/, ""));
+  if (!match) return null;
+  const date = ASCTIME.exec(match[2]!);
+  if (!date) return { sender: match[1]!, date: null };
+  const [, month, day, hours, minutes, seconds, zone, year, trailingZone] = date;
+  const monthIndex = MONTH_INDEX[month!.toLowerCase()];
+  if (monthIndex === undefined) return { sender: match[1]!, date: null };
+  let time = Date.UTC(
+    Number(year),
+    monthIndex,
+    Number(day),
+    Number(hours),
+    Number(minutes),
+    Number(seconds ?? 0),
+  );
+  const offset = [zone, trailingZone].find((z) => z !== undefined && /^[+-]\d{4}$/.test(z));
+  if (offset !== undefined) {
+    const sign = offset.startsWith("-") ? -1 : 1;
+    time -= sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(3, 5))) * 60_000;
+  }
+  const parsed = new Date(time);
+  return { sender: match[1]!, date: Number.isNaN(parsed.getTime()) ? null : parsed };
+}
+
+/** The lines of a stream, each without its "\n" (a "\r" before it stays). */
+async function* linesOf(source: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+  let rest = Buffer.alloc(0);
+  for await (const chunk of source) {
+    let buffer = Buffer.concat([rest, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)]);
+    let newline = buffer.indexOf(0x0a);
+    while (newline !== -1) {
+      yield buffer.subarray(0, newline);
+      buffer = buffer.subarray(newline + 1);
+      newline = buffer.indexOf(0x0a);
+    }
+    rest = Buffer.from(buffer);
+  }
+  if (rest.length > 0) yield rest;
+}
+
+const FROM_LINE = Buffer.from("From ");
+const QUOTED_FROM = /^>+From /;
+
+/**
+ * The messages of an mbox file. A "From " line separates messages at the start of the file, or
+ * after a blank line when it carries a date (an unquoted "From " in a body seldom does); the
+ * blank line before it belongs to the separator. ">From " lines lose one ">" (mboxrd; for
+ * mboxo, the only reading there is).
+ */
+export async function* mboxMessages(
+  source: AsyncIterable<Buffer | string>,
+  name: string,
+): AsyncGenerator<ImportItem> {
+  let current: { line: number; fromLine: string; date: Date | null; lines: Buffer[] } | undefined;
+  let previousBlank = true;
+  let lineNumber = 0;
+  const finish = (entry: NonNullable<typeof current>): ImportItem => {
+    const lines = entry.lines;
+    if (lines.length > 0 && (lines.at(-1)!.length === 0 || lines.at(-1)!.equals(Buffer.from("\r"))))
+      lines.pop();
+    const body = Buffer.concat(
+      lines.flatMap((line) => [line.subarray(0, line.at(-1) === 0x0d ? -1 : undefined), Buffer.from("\r\n")]),
+    );
+    return {
+      source: `${name} message at line ${entry.line} (${entry.fromLine.replace(/\r$/, "").slice(0, 80)})`,
+      body,
+      flags: [],
+      ...(entry.date ? { internalDate: entry.date } : {}),
+    };
+  };
+  for await (const line of linesOf(source)) {
+    lineNumber += 1;
+    if (line.subarray(0, FROM_LINE.length).equals(FROM_LINE)) {
+      const text = line.toString("latin1");
+      const parsed = parseFromLine(text);
+      if (current === undefined || (previousBlank && parsed?.date)) {
+        if (current) yield finish(current);
+        current = { line: lineNumber, fromLine: text, date: parsed?.date ?? null, lines: [] };
+        previousBlank = false;
+        continue;
+      }
+    }
+    if (current === undefined) {
+      throw new UsageError(`${name} is not an mbox file (it does not begin with a "From " line)`);
+    }
+    const quoted = line[0] === 0x3e && QUOTED_FROM.test(line.subarray(0, 64).toString("latin1"));
+    current.lines.push(quoted ? line.subarray(1) : line);
+    previousBlank = line.length === 0 || (line.length === 1 && line[0] === 0x0d);
+  }
+  if (current) yield finish(current);
+}
+
+async function* maildirMessages(
+  dir: string,
+  failures: { source: string; reason: string }[],
+): AsyncGenerator<ImportItem> {
+  for (const entry of await maildirFiles(dir)) {
+    let body: Buffer;
+    try {
+      body = await readFile(entry.file);
+    } catch (error) {
+      failures.push({ source: entry.name, reason: `cannot read: ${(error as Error).message}` });
+      continue;
+    }
+    yield { source: entry.name, body: toCrlf(body), flags: entry.flags, internalDate: entry.mtime };
+  }
+}
+
+async function firstBytes(file: string, length: number): Promise<Buffer> {
+  const handle = await open(file);
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+function progressOn(stderr: Writable) {
+  const tty = (stderr as { isTTY?: boolean }).isTTY === true;
+  return {
+    update(imported: number, failed: number) {
+      if (tty) stderr.write(`\rimported ${imported}, failed ${failed}`);
+    },
+    done() {
+      if (tty) stderr.write("\n");
+    },
+  };
+}
+
+export async function runImportCommand(argv: string[], deps: AdminCommandDeps): Promise<number> {
+  const [format, ...rest] = argv;
+  const ctx = adminContext(deps, `import ${format ?? ""}`.trim());
+  return runAdmin("import", IMPORT_USAGE, deps, async () => {
+    if (format === undefined || format === "help" || format === "--help") {
+      write(format === undefined ? deps.stderr : deps.stdout, IMPORT_USAGE);
+      return format === undefined ? EXIT_USAGE : EXIT_OK;
+    }
+    if (format !== "maildir" && format !== "mbox") {
+      throw new UsageError(`"${format}" is not an import format (maildir or mbox)`);
+    }
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { mailbox: { type: "string", default: "INBOX" } },
+    });
+    const [username, source] = positionalsOf(positionals, ["USER", "PATH"]);
+    const user = await requireUser(deps.pool, username!);
+    const failures: { source: string; reason: string }[] = [];
+    let items: AsyncIterable<ImportItem>;
+    if (format === "maildir") {
+      items = maildirMessages(source!, failures);
+    } else if (source === "-") {
+      items = mboxMessages(deps.stdin, "standard input");
+    } else {
+      try {
+        if (!(await stat(source!)).isFile()) throw new Error("not a file");
+      } catch (error) {
+        throw new UsageError(`cannot read ${source}: ${(error as Error).message}`);
+      }
+      const head = await firstBytes(source!, FROM_LINE.length);
+      if (head.length > 0 && !head.equals(FROM_LINE)) {
+        throw new UsageError(`${source} is not an mbox file (it does not begin with a "From " line)`);
+      }
+      items = mboxMessages(createReadStream(source!), path.basename(source!));
+    }
+
+    const name = canonicalMailboxName(values.mailbox);
+    if (!(await findMailboxByName(deps.pool, user.id, name))) {
+      const created = await createMailbox(ctx, { userId: user.id, name, specialUse: null });
+      for (const createdName of created.created) write(deps.stdout, `created mailbox ${createdName}`);
+    }
+    const mailbox = await requireMailbox(deps.pool, user, name);
+
+    const progress = progressOn(deps.stderr);
+    let imported = 0;
+    try {
+      for await (const item of items) {
+        try {
+          await appendMessage(ctx, {
+            userId: user.id,
+            mailboxName: mailbox.name,
+            body: item.body,
+            declaredSize: item.body.length,
+            flags: item.flags,
+            ...(item.internalDate ? { internalDate: item.internalDate } : {}),
+          });
+          imported += 1;
+        } catch (error) {
+          if (!isDomainError(error)) throw error;
+          failures.push({ source: item.source, reason: `${error.code}: ${error.message}` });
+        }
+        progress.update(imported, failures.length);
+      }
+    } finally {
+      progress.done();
+    }
+    write(
+      deps.stdout,
+      `imported ${imported} message${imported === 1 ? "" : "s"} into ${mailbox.name}, failed ${failures.length}`,
+    );
+    for (const failure of failures) write(deps.stdout, `  ${failure.source}: ${failure.reason}`);
+    return failures.length === 0 ? EXIT_OK : EXIT_FAILED;
+  });
+}
