@@ -8,6 +8,7 @@ import { createLogger, installWireLogToggle, startMetricsServer } from "../serve
 import { blobStoreFor } from "../serve/runtime.ts";
 import { parseRoles, startNode } from "../serve/serve.ts";
 import { withDatabase } from "./database.ts";
+import { EXPORT_USAGE, runExportCommand } from "./exportMbox.ts";
 import { HISTORY_USAGE, runHistoryCommand } from "./history.ts";
 import { IMPORT_USAGE, runImportCommand } from "./importMail.ts";
 import { CliError, type CliIo } from "./io.ts";
@@ -31,6 +32,7 @@ commands:
                                                audit trail; a mailbox as it was at T
   import maildir|mbox USER PATH [--mailbox NAME]
                                                append a Maildir's or an mbox file's messages
+  export mbox USER MAILBOX FILE|-              a mailbox's messages as an mboxrd file
   projections status|rebuild NAME              projection versions, positions, blue/green rebuild
   replay --from-position N [--to-position M] [--to stdout|kafka]
                                                the log's events again, as the relay publishes them
@@ -74,12 +76,14 @@ export async function runCli(
     case "mailbox":
     case "message":
     case "history":
-    case "import": {
+    case "import":
+    case "export": {
       const [usage, runAdminCommand] = {
         mailbox: [MAILBOX_USAGE, runMailboxCommand] as const,
         message: [MESSAGE_USAGE, runMessageCommand] as const,
         history: [HISTORY_USAGE, runHistoryCommand] as const,
         import: [IMPORT_USAGE, runImportCommand] as const,
+        export: [EXPORT_USAGE, runExportCommand] as const,
       }[command];
       if (rest.length === 0 || rest[0] === "--help" || rest[0] === "-h") {
         io.stdout.write(`${usage}\n`);

@@ -1,0 +1,121 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { PassThrough, Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
+import { appendMessage } from "../commands/messages/append.ts";
+import { testCommandContext } from "../commands/testing/context.ts";
+import { createUser } from "../commands/user/handlers.ts";
+import { asctime, mboxSender, runExportCommand } from "./exportMbox.ts";
+import { runImportCommand } from "./importMail.ts";
+import type { AdminCommandDeps } from "./mailbox.ts";
+import { type MessageListing, runMessageCommand } from "./message.ts";
+
+let db: TestDatabase;
+let dir: string;
+
+const first =
+  "From: Ann Example <ann@example.org>\r\nSubject: First\r\n\r\nHello\r\nFrom the start of a line\r\n>From quoted once\r\n";
+const second = "Subject: No sender\r\n\r\nbody\r\n";
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dir = await mkdtemp(path.join(tmpdir(), "mailledger-export-"));
+  const ctx = testCommandContext(db.pool);
+  const { userId } = await createUser(ctx, { username: "bob", password: "pw" });
+  await appendMessage(ctx, {
+    userId,
+    mailboxName: "INBOX",
+    body: Buffer.from(first),
+    flags: ["\\Seen"],
+    internalDate: new Date("1996-01-03T01:05:34Z"),
+  });
+  await appendMessage(ctx, {
+    userId,
+    mailboxName: "INBOX",
+    body: Buffer.from(second),
+    internalDate: new Date("2024-12-25T18:30:00Z"),
+  });
+});
+afterAll(async () => {
+  await db.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+type Command = (argv: string[], deps: AdminCommandDeps) => Promise<number>;
+async function run(argv: string[], command: Command = runExportCommand) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: string[] = [];
+  stdout.on("data", (chunk: Buffer) => out.push(chunk));
+  stderr.on("data", (chunk) => err.push(String(chunk)));
+  const code = await command(argv, {
+    pool: db.pool,
+    stdin: Readable.from([Buffer.alloc(0)]),
+    stdout,
+    stderr,
+  });
+  return { code, stdout: Buffer.concat(out).toString(), stderr: err.join("") };
+}
+
+const expected = [
+  "From ann@example.org Wed Jan  3 01:05:34 1996",
+  "From: Ann Example <ann@example.org>",
+  "Subject: First",
+  "",
+  "Hello",
+  ">From the start of a line",
+  ">>From quoted once",
+  "",
+  "From MAILER-DAEMON Wed Dec 25 18:30:00 2024",
+  "Subject: No sender",
+  "",
+  "body",
+  "",
+  "",
+].join("\n");
+
+describe("mailledger export mbox", () => {
+  it("formats asctime and the envelope sender", () => {
+    expect(asctime(new Date("1996-01-03T01:05:34Z"))).toBe("Wed Jan  3 01:05:34 1996");
+    expect(asctime(new Date("2024-12-25T18:30:00Z"))).toBe("Wed Dec 25 18:30:00 2024");
+    expect(mboxSender(["Ann <ann@example.org>"])).toBe("ann@example.org");
+    expect(mboxSender(["ann@example.org"])).toBe("ann@example.org");
+    expect(mboxSender(["undisclosed recipients"])).toBe("MAILER-DAEMON");
+    expect(mboxSender([])).toBe("MAILER-DAEMON");
+  });
+
+  it("writes the messages in UID order as mboxrd, to standard output and to a file", async () => {
+    expect(await run(["mbox", "bob", "INBOX", "-"])).toEqual({ code: 0, stdout: expected, stderr: "" });
+    const file = path.join(dir, "inbox.mbox");
+    expect(await run(["mbox", "bob", "inbox", file])).toMatchObject({
+      code: 0,
+      stdout: `exported 2 messages from INBOX to ${file}\n`,
+    });
+    expect(await readFile(file, "utf8")).toBe(expected);
+  });
+
+  it("round-trips through import mbox: the same bytes and INTERNALDATEs", async () => {
+    const file = path.join(dir, "roundtrip.mbox");
+    expect((await run(["mbox", "bob", "INBOX", file])).code).toBe(0);
+    expect((await run(["mbox", "bob", file, "--mailbox", "Restored"], runImportCommand)).code).toBe(0);
+    const list = async (mailbox: string) =>
+      JSON.parse(
+        (await run(["list", "bob", mailbox, "--json"], runMessageCommand)).stdout,
+      ) as MessageListing[];
+    const original = await list("INBOX");
+    const restored = await list("Restored");
+    expect(restored.map((m) => [m.blobDigest, m.internalDate, m.size])).toEqual(
+      original.map((m) => [m.blobDigest, m.internalDate, m.size]),
+    );
+  });
+
+  it("refuses a missing mailbox (1), an unknown format or missing arguments (2), an unwritable file (2)", async () => {
+    expect((await run(["mbox", "bob", "Nope", "-"])).code).toBe(1);
+    expect((await run(["maildir", "bob", "INBOX", "-"])).code).toBe(2);
+    expect((await run(["mbox", "bob", "INBOX"])).code).toBe(2);
+    expect((await run(["mbox", "bob", "INBOX", path.join(dir, "no", "such", "dir.mbox")])).code).toBe(2);
+  });
+});
