@@ -13,7 +13,8 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-async function admin(statement: string): Promise<void> {
+/** Runs one statement on the maintenance database (CREATE/DROP DATABASE). */
+export async function admin(statement: string): Promise<void> {
   const client = new pg.Client({ connectionString: BENCH_POSTGRES_URL });
   await client.connect();
   try {

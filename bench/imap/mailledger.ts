@@ -6,9 +6,8 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
-import pg from "pg";
 import { ulid } from "ulid";
-import { BENCH_POSTGRES_URL } from "../support.ts";
+import { admin, BENCH_POSTGRES_URL } from "../support.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = path.join(ROOT, "bin/mailledger.js");
@@ -26,14 +25,6 @@ export interface MailledgerInstance {
   stop(): Promise<void>;
 }
 
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: BENCH_POSTGRES_URL });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
 }
 
 function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<string> {
