@@ -25,8 +25,6 @@ export interface MailledgerInstance {
   stop(): Promise<void>;
 }
 
-}
-
 function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
