@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { appendMessage } from "../commands/messages/append.ts";
 import { testCommandContext } from "../commands/testing/context.ts";
@@ -45,19 +45,7 @@ afterAll(async () => {
 
 type Command = (argv: string[], deps: AdminCommandDeps) => Promise<number>;
 async function run(argv: string[], command: Command = runExportCommand) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk: Buffer) => out.push(chunk));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  const code = await command(argv, {
-    pool: db.pool,
-    stdin: Readable.from([Buffer.alloc(0)]),
-    stdout,
-    stderr,
-  });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: err.join("") };
+  return captureCli((io) => command(argv, { pool: db.pool, ...io }));
 }
 
 const expected = [
@@ -88,7 +76,7 @@ describe("mailledger export mbox", () => {
   });
 
   it("writes the messages in UID order as mboxrd, to standard output and to a file", async () => {
-    expect(await run(["mbox", "bob", "INBOX", "-"])).toEqual({ code: 0, stdout: expected, stderr: "" });
+    expect(await run(["mbox", "bob", "INBOX", "-"])).toMatchObject({ code: 0, stdout: expected, stderr: "" });
     const file = path.join(dir, "inbox.mbox");
     expect(await run(["mbox", "bob", "inbox", file])).toMatchObject({
       code: 0,

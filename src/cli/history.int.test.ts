@@ -1,6 +1,6 @@
-import { PassThrough, Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import type { CommandContext } from "../commands/context.ts";
 import { storeFlags } from "../commands/messages/store.ts";
@@ -18,19 +18,7 @@ const at: Record<string, Date> = {};
 
 type Runner = typeof runHistoryCommand;
 async function run(command: Runner, argv: string[], stdin: Buffer | string = "") {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk: Buffer) => out.push(chunk));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  const code = await command(argv, {
-    pool: db.pool,
-    stdin: Readable.from([Buffer.from(stdin)]),
-    stdout,
-    stderr,
-  });
-  return { code, bytes: Buffer.concat(out), stdout: Buffer.concat(out).toString(), stderr: err.join("") };
+  return captureCli((io) => command(argv, { pool: db.pool, ...io }), stdin);
 }
 
 async function mark(name: string) {

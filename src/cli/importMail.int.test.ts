@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { testCommandContext } from "../commands/testing/context.ts";
 import { createUser } from "../commands/user/handlers.ts";
@@ -27,20 +27,15 @@ async function run(
   argv: string[],
   options: { stdin?: Buffer; appendLimit?: number; command?: Command } = {},
 ) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk: Buffer) => out.push(chunk));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  const code = await (options.command ?? runImportCommand)(argv, {
-    pool: db.pool,
-    stdin: Readable.from([options.stdin ?? Buffer.alloc(0)]),
-    stdout,
-    stderr,
-    ...(options.appendLimit === undefined ? {} : { appendLimit: options.appendLimit }),
-  });
-  return { code, bytes: Buffer.concat(out), stdout: Buffer.concat(out).toString(), stderr: err.join("") };
+  return captureCli(
+    (io) =>
+      (options.command ?? runImportCommand)(argv, {
+        pool: db.pool,
+        ...io,
+        ...(options.appendLimit === undefined ? {} : { appendLimit: options.appendLimit }),
+      }),
+    options.stdin,
+  );
 }
 
 async function listed(mailbox: string): Promise<MessageListing[]> {

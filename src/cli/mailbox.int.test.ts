@@ -1,5 +1,5 @@
-import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { testCommandContext } from "../commands/testing/context.ts";
 import { createUser } from "../commands/user/handlers.ts";
@@ -16,14 +16,7 @@ beforeAll(async () => {
 afterAll(async () => db.drop());
 
 async function run(argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk) => out.push(String(chunk)));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  const code = await runMailboxCommand(argv, { pool: db.pool, stdin: Readable.from([]), stdout, stderr });
-  return { code, stdout: out.join(""), stderr: err.join("") };
+  return captureCli((io) => runMailboxCommand(argv, { pool: db.pool, ...io }));
 }
 
 async function listed(): Promise<MailboxListing[]> {

@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { testCommandContext, testMessage } from "../commands/testing/context.ts";
 import { createUser } from "../commands/user/handlers.ts";
@@ -22,14 +22,7 @@ afterAll(async () => {
 });
 
 async function run(argv: string[], stdin: Buffer = Buffer.alloc(0), command = runMessageCommand) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk: Buffer) => out.push(chunk));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  const code = await command(argv, { pool: db.pool, stdin: Readable.from([stdin]), stdout, stderr });
-  return { code, bytes: Buffer.concat(out), stdout: Buffer.concat(out).toString(), stderr: err.join("") };
+  return captureCli((io) => command(argv, { pool: db.pool, ...io }), stdin);
 }
 
 async function listed(mailbox = "INBOX"): Promise<MessageListing[]> {

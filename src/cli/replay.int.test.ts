@@ -1,7 +1,7 @@
-import { PassThrough } from "node:stream";
 import { Kafka, logLevel } from "kafkajs";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { TEST_KAFKA_BROKERS } from "../../test/support/services.ts";
 import { createMailbox } from "../commands/mailbox/handlers.ts";
@@ -26,14 +26,9 @@ afterAll(async () => {
 });
 
 async function run(argv: string[], extra: Partial<ReplayDeps> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk: Buffer) => out.push(chunk));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  const code = await runReplayCommand(argv, { pool: db.pool, stdout, stderr, ...extra });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: err.join("") };
+  return captureCli(({ stdout, stderr }) =>
+    runReplayCommand(argv, { pool: db.pool, stdout, stderr, ...extra }),
+  );
 }
 
 const envelopes = (text: string) =>

@@ -1,5 +1,5 @@
-import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { verifyCredentials } from "../commands/user/handlers.ts";
 import { runUserCommand } from "./user.ts";
@@ -11,19 +11,7 @@ beforeAll(async () => {
 afterAll(async () => db.drop());
 
 async function run(argv: string[], stdin = "") {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: string[] = [];
-  const err: string[] = [];
-  stdout.on("data", (chunk) => out.push(String(chunk)));
-  stderr.on("data", (chunk) => err.push(String(chunk)));
-  const code = await runUserCommand(argv, {
-    pool: db.pool,
-    stdin: Readable.from([Buffer.from(stdin)]),
-    stdout,
-    stderr,
-  });
-  return { code, stdout: out.join(""), stderr: err.join("") };
+  return captureCli((io) => runUserCommand(argv, { pool: db.pool, ...io }), stdin);
 }
 
 describe("mailledger user", () => {
