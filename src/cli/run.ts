@@ -7,6 +7,7 @@ import { blobSourceFromStore } from "../projections/mailboxView/storeBlobSource.
 import { createLogger, installWireLogToggle, startMetricsServer } from "../serve/operations.ts";
 import { blobStoreFor } from "../serve/runtime.ts";
 import { parseRoles, startNode } from "../serve/serve.ts";
+import { BLOBS_USAGE, runBlobsCommand } from "./blobs.ts";
 import { withDatabase } from "./database.ts";
 import { EXPORT_USAGE, runExportCommand } from "./exportMbox.ts";
 import { HISTORY_USAGE, runHistoryCommand } from "./history.ts";
@@ -33,6 +34,7 @@ commands:
   import maildir|mbox USER PATH [--mailbox NAME]
                                                append a Maildir's or an mbox file's messages
   export mbox USER MAILBOX FILE|-              a mailbox's messages as an mboxrd file
+  blobs gc [--grace-seconds N]                 remove bodies no message refers to any more
   projections status|rebuild NAME              projection versions, positions, blue/green rebuild
   replay --from-position N [--to-position M] [--to stdout|kafka]
                                                the log's events again, as the relay publishes them
@@ -77,13 +79,15 @@ export async function runCli(
     case "message":
     case "history":
     case "import":
-    case "export": {
+    case "export":
+    case "blobs": {
       const [usage, runAdminCommand] = {
         mailbox: [MAILBOX_USAGE, runMailboxCommand] as const,
         message: [MESSAGE_USAGE, runMessageCommand] as const,
         history: [HISTORY_USAGE, runHistoryCommand] as const,
         import: [IMPORT_USAGE, runImportCommand] as const,
         export: [EXPORT_USAGE, runExportCommand] as const,
+        blobs: [BLOBS_USAGE, runBlobsCommand] as const,
       }[command];
       if (rest.length === 0 || rest[0] === "--help" || rest[0] === "-h") {
         io.stdout.write(`${usage}\n`);
