@@ -2,13 +2,15 @@
 // Embedded mode runs everything in one process (the projector tails the log in process).
 import { Kafka, logLevel } from "kafkajs";
 import { type Config, ConfigError } from "../config.ts";
+import { readCheckpoint } from "../events/checkpoints.ts";
 import { ensureEventsTopic, startOutboxRelay } from "../events/relay/outboxRelay.ts";
 import type { Logger } from "../imap-gateway/logger.ts";
 import type { GatewayOptions } from "../imap-gateway/options.ts";
+import { logHead } from "../projections/catchUp.ts";
 import { blobSourceFromStore } from "../projections/mailboxView/storeBlobSource.ts";
 import { startEmbeddedTransport } from "../projections/runner/embeddedTransport.ts";
 import { startKafkaTransport } from "../projections/runner/kafkaTransport.ts";
-import { createMailboxProjection } from "../projections/runner/projection.ts";
+import { createMailboxProjection, MAILBOX_PROJECTION_NAME } from "../projections/runner/projection.ts";
 import { createProjector } from "../projections/runner/projector.ts";
 import { type GatewayRole, startGateway } from "./gateway.ts";
 import { type OpenRuntimeOptions, openRuntime, type Runtime } from "./runtime.ts";
@@ -42,6 +44,31 @@ export interface ServeOptions extends OpenRuntimeOptions {
    * "in-process" (tailing the log; the embedded mode, and single-node tests of the distributed one).
    */
   fanOut?: "kafka" | "in-process";
+}
+
+/** How long a starting node waits for its in-process projector to reach the log's head. */
+const STARTUP_CATCH_UP_MS = 5 * 60_000;
+
+/**
+ * Events written while no server ran (admin commands, a crash) are applied before the gateway
+ * opens, so the first sessions do not read a stale view.
+ */
+async function catchUpBeforeServing(runtime: Runtime, logger: Logger): Promise<void> {
+  const head = await logHead(runtime.pool);
+  const consumer = `projection:${MAILBOX_PROJECTION_NAME}`;
+  const started = Date.now();
+  let reported = started;
+  while ((await readCheckpoint(runtime.pool, consumer)) < head) {
+    if (Date.now() - started > STARTUP_CATCH_UP_MS) {
+      logger.warn(`serving before the projection caught up with position ${head}: it is still behind`);
+      return;
+    }
+    if (Date.now() - reported > 5_000) {
+      reported = Date.now();
+      logger.info(`projecting events written while no server ran, up to position ${head}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 export interface RunningNode {
@@ -125,6 +152,7 @@ export async function startNode(
             onError: (error) => logger.warn("projector", { error: String(error) }),
           });
       stops.push(() => transport.stop());
+      if (!kafka) await catchUpBeforeServing(runtime, logger);
     }
 
     let gateway: GatewayRole | undefined;
