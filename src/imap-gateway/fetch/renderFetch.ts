@@ -110,6 +110,49 @@ async function renderBinary(
   return decodeTransferEncoding(await collect(bytes.read(part.bodyStart, part.bodyEnd)), part.encoding);
 }
 
+/** Items answered from the message's row alone, without its structure or bytes. */
+const METADATA_ITEMS = new Set(["UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "MODSEQ"]);
+
+export function isMetadataOnly(items: readonly FetchItem[]): boolean {
+  return items.every((item) => METADATA_ITEMS.has(item.type));
+}
+
+/**
+ * `<seq> FETCH (...)`'s inside for metadata-only items, synchronously: the common
+ * `FETCH 1:* (UID FLAGS)` of a client's resync renders thousands of these per command.
+ */
+export function renderMetadataItems(
+  message: FetchableMessage,
+  items: readonly FetchItem[],
+  recent: boolean,
+): string {
+  const out: string[] = [];
+  let uidDone = false;
+  for (const item of items) {
+    switch (item.type) {
+      case "UID":
+        if (!uidDone) out.push(`UID ${message.uid}`);
+        uidDone = true;
+        break;
+      case "FLAGS":
+        out.push(`FLAGS ${encodeFlagList(recent ? [...message.flags, "\\Recent"] : message.flags)}`);
+        break;
+      case "INTERNALDATE":
+        out.push(`INTERNALDATE ${encodeDateTime(message.internalDate)}`);
+        break;
+      case "RFC822.SIZE":
+        out.push(`RFC822.SIZE ${message.size}`);
+        break;
+      case "MODSEQ":
+        out.push(`MODSEQ (${message.modSeq})`);
+        break;
+      default:
+        throw new Error(`${item.type} is not a metadata item`);
+    }
+  }
+  return out.join(" ");
+}
+
 /**
  * The parts of `<seq> FETCH (...)` after the sequence number, items in the order asked, with
  * UID first when `includeUid` (UID FETCH always returns it).
@@ -126,25 +169,19 @@ export async function renderFetchItems(
     if (out.length > 0) out.push(" ");
     out.push(...parts);
   };
-  const seen = new Set<string>();
+  let uidDone = false;
   for (const item of items) {
     switch (item.type) {
       case "UID":
-        if (seen.has("UID")) break;
-        seen.add("UID");
-        push(`UID ${message.uid}`);
+        if (uidDone) break;
+        uidDone = true;
+        push(renderMetadataItems(message, [item], options.recent));
         break;
       case "FLAGS":
-        push(`FLAGS ${encodeFlagList(options.recent ? [...message.flags, "\\Recent"] : message.flags)}`);
-        break;
       case "INTERNALDATE":
-        push(`INTERNALDATE ${encodeDateTime(message.internalDate)}`);
-        break;
       case "RFC822.SIZE":
-        push(`RFC822.SIZE ${message.size}`);
-        break;
       case "MODSEQ":
-        push(`MODSEQ (${message.modSeq})`);
+        push(renderMetadataItems(message, [item], options.recent));
         break;
       case "ENVELOPE":
         push("ENVELOPE ", Buffer.from(encodeEnvelope(message.structure!.envelope), "utf8"));

@@ -5,7 +5,13 @@ import { storeFlags } from "../../../commands/messages/store.ts";
 import type { FetchedMessage, FetchItem as QueryItem, UidSet } from "../../../projections/queries/index.ts";
 import type { FetchItem, ResponsePart } from "../../codec/index.ts";
 import { no } from "../../errors.ts";
-import { needsStructure, renderFetchItems, setsSeen } from "../../fetch/renderFetch.ts";
+import {
+  isMetadataOnly,
+  needsStructure,
+  renderFetchItems,
+  renderMetadataItems,
+  setsSeen,
+} from "../../fetch/renderFetch.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { compactUidSet } from "../../selected/selectedMailbox.ts";
 import { messageBytes } from "../messageBytes.ts";
@@ -124,6 +130,7 @@ export function fetchCommand(services: MailServices) {
 
       const queryItems = queryItemsFor(items);
       const chunkSize = queryItems.includes("structure") ? FETCH_CHUNK : METADATA_FETCH_CHUNK;
+      const metadataOnly = isMetadataOnly(items);
       // Consecutive responses go out together ("* " is already written by untagged() for the first).
       let batch: ResponsePart[] = [];
       let batchBytes = 0;
@@ -153,6 +160,25 @@ export function fetchCommand(services: MailServices) {
           }
           if (args.changedSince !== undefined && (row.modseq ?? 0) <= Number(args.changedSince)) continue;
           const latest = flagsNow.get(uid);
+          if (metadataOnly) {
+            const line = `${seq} FETCH (${renderMetadataItems(
+              {
+                uid,
+                flags: latest?.flags ?? row.flags ?? [],
+                modSeq: latest?.modseq ?? row.modseq ?? 0,
+                internalDate: row.internalDate ?? new Date(0),
+                size: row.size ?? 0,
+                structure: undefined,
+              },
+              items,
+              controller.state.isRecent(uid),
+            )})`;
+            if (batch.length > 0) batch.push("\r\n* ");
+            batch.push(line);
+            batchBytes += line.length;
+            if (batchBytes >= RESPONSE_BATCH_BYTES) await flushBatch();
+            continue;
+          }
           const parts = await renderFetchItems(
             {
               uid,
