@@ -1,6 +1,7 @@
 // The load both servers get: N clients, each logged in as its own user, each repeating the same
 // cycle of commands one at a time (a client waits for each tagged response, as a mail client
 // does), with a seeded random choice of messages so both servers see the same sequence.
+import { seededRandom } from "../../test/fixtures/mime/corpus.ts";
 import { type ImapResponse, RawImapClient } from "./rawClient.ts";
 
 export const COMMAND_KINDS = [
@@ -24,17 +25,6 @@ export interface LoadResult {
 
 /** Messages each user's INBOX holds before the clock starts (the cycle keeps the count steady). */
 export const SEED_MESSAGES = 100;
-
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function existsOf(response: ImapResponse): number | undefined {
   for (const line of response.untagged) {
