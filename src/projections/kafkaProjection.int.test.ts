@@ -115,30 +115,25 @@ async function visible<T extends { lastGlobalPosition: number | null }>(userId: 
   return result;
 }
 
+const mailboxSummaryRow = z.object({
+  id: z.string(),
+  user_id: z.string(),
+  name: z.string(),
+  status: z.string(),
+  uid_next: z.number(),
+  highest_modseq: z.number(),
+});
+
 /** The view matches the write model, the exact state the commands decided from. */
 async function expectViewMatchesWriteModel() {
   const model = await db.pool.any(
     sql.type(
-      z.object({
-        id: z.string(),
-        user_id: z.string(),
-        name: z.string(),
-        status: z.string(),
-        uid_next: z.number(),
-        highest_modseq: z.number(),
-      }),
+      mailboxSummaryRow,
     )`SELECT id, user_id, name, status, uid_next, highest_modseq FROM mailboxes WHERE status <> 'deleted' ORDER BY id`,
   );
   const view = await db.pool.any(
     sql.type(
-      z.object({
-        id: z.string(),
-        user_id: z.string(),
-        name: z.string(),
-        status: z.string(),
-        uid_next: z.number(),
-        highest_modseq: z.number(),
-      }),
+      mailboxSummaryRow,
     )`SELECT mailbox_id AS id, user_id, name, status, uid_next, highest_modseq FROM proj_mailbox.mailboxes ORDER BY mailbox_id`,
   );
   expect(view).toEqual(model);

@@ -62,27 +62,18 @@ export const messagesExpunged = defineEvent(
 
 const arrivingMessage = z.object({ ...storedMessageFields, sourceUid: uidSchema });
 
+/** Messages arriving from another mailbox of the user: the data of COPY and MOVE alike. */
+const arrivingBatch = z.object({
+  modseq: modSeqSchema,
+  sourceMailboxId: mailboxIdSchema,
+  messages: z.array(arrivingMessage).min(1),
+});
+
 /** COPY: new messages (new UIDs here) with the flags, date and body of the source's. */
-export const messagesCopiedIn = defineEvent(
-  "MessagesCopiedIn",
-  1,
-  z.object({
-    modseq: modSeqSchema,
-    sourceMailboxId: mailboxIdSchema,
-    messages: z.array(arrivingMessage).min(1),
-  }),
-);
+export const messagesCopiedIn = defineEvent("MessagesCopiedIn", 1, arrivingBatch);
 
 /** MOVE (RFC 6851) and RENAME INBOX: the target side; the source records MessagesMovedOut. */
-export const messagesMovedIn = defineEvent(
-  "MessagesMovedIn",
-  1,
-  z.object({
-    modseq: modSeqSchema,
-    sourceMailboxId: mailboxIdSchema,
-    messages: z.array(arrivingMessage).min(1),
-  }),
-);
+export const messagesMovedIn = defineEvent("MessagesMovedIn", 1, arrivingBatch);
 
 /** MOVE: messages that left this mailbox (expunged here) for the target, in the same commit. */
 export const messagesMovedOut = defineEvent(
