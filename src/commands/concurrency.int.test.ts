@@ -14,6 +14,7 @@ import { createMailbox } from "./mailbox/handlers.ts";
 import { appendMessage } from "./messages/append.ts";
 import { storeFlags } from "./messages/store.ts";
 import { moveMessages } from "./messages/transfer.ts";
+import { claimRecent } from "./recent.ts";
 import { testCommandContext, testMessage } from "./testing/context.ts";
 import { createUser } from "./user/handlers.ts";
 
@@ -115,5 +116,32 @@ describe("concurrent writers", () => {
     expect(new Set(inB.map((row) => row.uid)).size).toBe(inB.length);
     await expectStreamMatchesWriteModel(a);
     await expectStreamMatchesWriteModel(b);
+  });
+});
+
+describe("\\Recent claims", () => {
+  it("concurrent claimers on many connections get disjoint ranges that cover every UID once", async () => {
+    const mailboxId = "mbx-recent-claims";
+    const claimers = 40;
+    // Each claimer sees the mailbox at a different size, in no particular order.
+    const throughUids = Array.from({ length: claimers }, (_, i) => ((i * 17) % claimers) + 1);
+    const claims = await Promise.all(throughUids.map((through) => claimRecent(db.pool, mailboxId, through)));
+    const owners = new Map<number, number>();
+    claims.forEach((claim, claimer) => {
+      expect(claim.through).toBe(throughUids[claimer]);
+      for (let uid = claim.after + 1; uid <= claim.through; uid++) {
+        expect(owners.has(uid), `UID ${uid} claimed twice`).toBe(false);
+        owners.set(uid, claimer);
+      }
+    });
+    expect([...owners.keys()].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: claimers }, (_, i) => i + 1),
+    );
+    // A later session finds nothing new up to the mark, and only the new UIDs past it.
+    expect(await claimRecent(db.pool, mailboxId, claimers)).toEqual({ after: claimers, through: claimers });
+    expect(await claimRecent(db.pool, mailboxId, claimers + 3)).toEqual({
+      after: claimers,
+      through: claimers + 3,
+    });
   });
 });

@@ -1,6 +1,7 @@
 // Claims \Recent for one session (RFC 3501 2.3.2: "the message is considered recent by exactly
-// one session"). Atomic across nodes: the row lock orders concurrent claimers.
-import { type DatabasePool, sql } from "slonik";
+// one session"). Atomic across nodes: one upsert under the row lock moves the mark and returns
+// the mark it replaced, so concurrent claimers get disjoint ranges.
+import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 
 /** The UIDs in (after, through] are recent to the caller; after === through means none. */
@@ -9,20 +10,22 @@ export interface RecentClaim {
   through: number;
 }
 
+const claimRow = z.object({ previous_through_uid: z.number(), claimed_through_uid: z.number() });
+
 export async function claimRecent(
-  pool: DatabasePool,
+  connection: CommonQueryMethods,
   mailboxId: string,
   throughUid: number,
 ): Promise<RecentClaim> {
-  return pool.transaction(async (tx) => {
-    await tx.query(sql.unsafe`
-      INSERT INTO recent_claims (mailbox_id, claimed_through_uid) VALUES (${mailboxId}, 0)
-      ON CONFLICT (mailbox_id) DO NOTHING`);
-    const previous = await tx.oneFirst(sql.type(z.object({ claimed_through_uid: z.number() }))`
-      SELECT claimed_through_uid FROM recent_claims WHERE mailbox_id = ${mailboxId} FOR UPDATE`);
-    if (throughUid <= previous) return { after: throughUid, through: throughUid };
-    await tx.query(sql.unsafe`
-      UPDATE recent_claims SET claimed_through_uid = ${throughUid} WHERE mailbox_id = ${mailboxId}`);
-    return { after: previous, through: throughUid };
-  });
+  // In DO UPDATE every expression reads the row as it was before this update: previous_through_uid
+  // is the mark this claim replaced.
+  const row = await connection.one(sql.prepared("mailledger_claim_recent", claimRow)`
+    INSERT INTO recent_claims AS r (mailbox_id, claimed_through_uid, previous_through_uid)
+    VALUES (${mailboxId}, ${throughUid}, 0)
+    ON CONFLICT (mailbox_id) DO UPDATE
+      SET previous_through_uid = r.claimed_through_uid,
+          claimed_through_uid = greatest(r.claimed_through_uid, excluded.claimed_through_uid)
+    RETURNING previous_through_uid, claimed_through_uid`);
+  if (throughUid <= row.previous_through_uid) return { after: throughUid, through: throughUid };
+  return { after: row.previous_through_uid, through: throughUid };
 }
