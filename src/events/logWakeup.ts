@@ -128,3 +128,18 @@ export function createLocalLogWakeup(): LogWakeup & { wake(): void } {
     },
   };
 }
+
+/** Wakes on either source (in-process commits, NOTIFY from other processes). */
+export function combineLogWakeups(...sources: LogWakeup[]): LogWakeup {
+  return {
+    onWake(listener) {
+      const unsubscribes = sources.map((source) => source.onWake(listener));
+      return () => {
+        for (const unsubscribe of unsubscribes) unsubscribe();
+      };
+    },
+    async close() {
+      await Promise.all(sources.map((source) => source.close()));
+    },
+  };
+}

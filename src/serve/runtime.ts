@@ -11,6 +11,7 @@ import { createPostgresBlobStore } from "../events/blobs/postgresBlobStore.ts";
 import { createDatabasePool, type DatabasePool } from "../events/db.ts";
 import { type EmbeddedDatabase, openEmbeddedDatabase } from "../events/embedded/embeddedDatabase.ts";
 import {
+  combineLogWakeups,
   createAppendNotifier,
   createLocalLogWakeup,
   createPgLogWakeup,
@@ -41,6 +42,11 @@ export interface Runtime {
   logWakeup: LogWakeup;
   /** Commands call this after each commit. */
   onCommitted: () => void;
+  /**
+   * The tailing reader that needs this node's commits is in this process (the active relay
+   * when Kafka fans out): commits wake it directly and send no NOTIFY, a round trip per command.
+   */
+  setLocalReader(isActive: () => boolean): void;
   embedded: EmbeddedDatabase | undefined;
   logger: RuntimeLogger;
   close(): Promise<void>;
@@ -99,16 +105,20 @@ export async function openRuntime(
           }));
     closers.push(() => notices.close());
 
-    let logWakeup: LogWakeup;
-    let onCommitted: () => void;
-    if (config.mode === "embedded") {
-      const local = createLocalLogWakeup();
-      logWakeup = local;
-      onCommitted = () => local.wake();
-    } else {
-      logWakeup = createPgLogWakeup(databaseUrl, (error) => logger.warn("log wakeup (LISTEN)", error));
+    // Readers in this process are woken directly; in the distributed mode readers elsewhere (the
+    // active relay may be on another node) by NOTIFY, unless the one that matters is here.
+    const local = createLocalLogWakeup();
+    let logWakeup: LogWakeup = local;
+    let onCommitted = () => local.wake();
+    let localReaderActive = () => false;
+    if (config.mode !== "embedded") {
+      const listening = createPgLogWakeup(databaseUrl, (error) => logger.warn("log wakeup (LISTEN)", error));
+      logWakeup = combineLogWakeups(local, listening);
       const notifier = createAppendNotifier(pool, (error) => logger.warn("log wakeup (NOTIFY)", error));
-      onCommitted = () => notifier.notify();
+      onCommitted = () => {
+        local.wake();
+        if (!localReaderActive()) notifier.notify();
+      };
       closers.push(() => notifier.flush());
     }
     closers.push(() => logWakeup.close());
@@ -131,7 +141,10 @@ export async function openRuntime(
       notices,
       positions,
       logWakeup,
-      onCommitted,
+      onCommitted: () => onCommitted(),
+      setLocalReader(isActive) {
+        localReaderActive = isActive;
+      },
       embedded,
       logger,
       close,

@@ -119,6 +119,9 @@ export async function startNode(
         onStateChange: (state) => logger.info(`relay is ${state}`),
       });
       stops.push(() => relay.stop());
+      // Only the active relay tails the log when Kafka fans out: while it is this one, the
+      // commits of this node wake it in process and send no NOTIFY.
+      if (fanOut === "kafka") runtime.setLocalReader(() => relay.state === "active");
     }
 
     if (roles.has("projector")) {
