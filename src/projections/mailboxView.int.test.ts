@@ -84,6 +84,19 @@ describe("mailbox view, embedded transport", () => {
       const appended = await writer.append(inbox, sampleMessage(13));
       const viaNotice = await waiter.waitForPosition({ mailboxId: inbox }, appended.position, 10_000);
       expect(viaNotice.ok).toBe(true);
+
+      // A notice that came before the wait began answers it at once: the notices of a user and
+      // of a mailbox leave a mark. (This one is made up, so the database could never confirm it.)
+      await bus.publish([
+        { userId: "marked-user", mailboxId: "marked-box", globalPosition: 9_999, highestModSeq: 3 },
+      ]);
+      for (const target of [{ mailboxId: "marked-box" }, { userId: "marked-user" }]) {
+        const marked = await waiter.waitForPosition(target, 9_999, 10_000);
+        expect(marked).toMatchObject({ ok: true, via: "notice" });
+        expect(marked.waitedMs).toBeLessThan(5);
+      }
+      expect((await waiter.waitForPosition({ userId: "marked-user" }, 10_000, 100)).ok).toBe(false);
+      expect(waiter.timeouts).toBe(2);
     } finally {
       await transport.stop();
     }

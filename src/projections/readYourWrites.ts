@@ -1,12 +1,12 @@
 // Read-your-writes (DESIGN.md contract 2): a command caller waits until the projection has
 // applied the position of its events before it answers OK. Notices resolve the wait within
-// milliseconds; PostgreSQL (the user's applied position in the view) is checked when the wait
-// starts, every so often while it lasts (more often while the notice bus is unhealthy), and a
-// last time at the deadline. A timeout is an error value, logged and counted, never a silent
+// milliseconds (or at once, when the notice came before the wait began); PostgreSQL (the user's
+// applied position in the view) is checked when a notice is late, every so often while the wait
+// lasts (at once and often while the notice bus is unhealthy), and a last time at the deadline. A timeout is an error value, logged and counted, never a silent
 // stale read.
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
-import type { MailboxNotice, NoticeBus } from "./notices/notice.ts";
+import type { NoticeBus } from "./notices/notice.ts";
 
 export type PositionTarget = { userId: string } | { mailboxId: string };
 
@@ -22,7 +22,9 @@ export type WaitResult =
       waitedMs: number;
     };
 
-/** How often the database is asked while notices flow: a safety net for a lost notice. */
+/** While notices flow, the first database check comes this late: the notice nearly always wins. */
+const FIRST_DATABASE_CHECK_MS = 50;
+/** How often the database is asked after that while notices flow: a safety net for a lost notice. */
 const DATABASE_CHECK_MS = 250;
 /** How often while the notice bus is unhealthy (Redis down): PostgreSQL is then the only signal. */
 const UNHEALTHY_DATABASE_CHECK_MS = 20;
@@ -66,11 +68,49 @@ export async function appliedPositionOf(
   return position ?? 0;
 }
 
-const matches = (target: PositionTarget, notice: MailboxNotice) =>
-  "userId" in target ? notice.userId === target.userId : notice.mailboxId === target.mailboxId;
+/** How many users and mailboxes the waiter remembers the last notice of (oldest forgotten first). */
+const REMEMBERED_TARGETS = 50_000;
+
+/** The highest notified position per key, forgetting the least recently notified past a bound. */
+class HighWaterMarks {
+  readonly #positions = new Map<string, number>();
+  get(key: string): number {
+    return this.#positions.get(key) ?? 0;
+  }
+  raise(key: string, position: number): void {
+    const known = this.#positions.get(key);
+    if (known !== undefined && known >= position) return;
+    this.#positions.delete(key);
+    this.#positions.set(key, position);
+    if (this.#positions.size > REMEMBERED_TARGETS) {
+      const oldest = this.#positions.keys().next().value;
+      if (oldest !== undefined) this.#positions.delete(oldest);
+    }
+  }
+}
+
+const keyOf = (target: PositionTarget) =>
+  "userId" in target ? `u:${target.userId}` : `m:${target.mailboxId}`;
 
 export function createPositionWaiter(options: PositionWaiterOptions): PositionWaiter {
   let timeouts = 0;
+  // One subscription for every wait: the notices of each user and mailbox raise its mark, and
+  // wake the waits on it. A command's notice may arrive before its caller starts to wait (the
+  // projector is fast, the caller's promise chain is not): the mark answers that wait at once.
+  const marks = new HighWaterMarks();
+  const waiting = new Map<string, Set<() => void>>();
+  const wakeAll = (key: string) => {
+    const listeners = waiting.get(key);
+    if (listeners) for (const listener of listeners) listener();
+  };
+  options.notices?.subscribe((notice) => {
+    marks.raise(`u:${notice.userId}`, notice.globalPosition);
+    wakeAll(`u:${notice.userId}`);
+    if (notice.mailboxId !== null) {
+      marks.raise(`m:${notice.mailboxId}`, notice.globalPosition);
+      wakeAll(`m:${notice.mailboxId}`);
+    }
+  });
   return {
     get timeouts() {
       return timeouts;
@@ -78,35 +118,51 @@ export function createPositionWaiter(options: PositionWaiterOptions): PositionWa
     async waitForPosition(target, position, timeoutMs) {
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
+      const key = keyOf(target);
+      if (options.notices?.healthy === true && marks.get(key) >= position) {
+        return { ok: true, via: "notice", waitedMs: elapsed() };
+      }
       let resolveNotice: (() => void) | undefined;
       const noticed = new Promise<void>((resolve) => {
         resolveNotice = resolve;
       });
-      // Listen before the first check, so a notice sent in between is not missed.
-      const unsubscribe = options.notices?.subscribe((notice) => {
-        if (notice.globalPosition >= position && matches(target, notice)) resolveNotice?.();
-      });
+      const listener = () => {
+        if (marks.get(key) >= position) resolveNotice?.();
+      };
+      let listeners = waiting.get(key);
+      if (!listeners) {
+        listeners = new Set();
+        waiting.set(key, listeners);
+      }
+      listeners.add(listener);
       let applied = 0;
       try {
         const deadline = started + timeoutMs;
+        // While notices flow, PostgreSQL is asked only when the notice is late: a position
+        // applied before this waiter listened (an admin command's own earlier commit) or a
+        // notice lost in a Redis blip. Without notices it is the only signal, asked at once.
+        let nextCheck = options.notices?.healthy === true ? FIRST_DATABASE_CHECK_MS : 0;
         for (;;) {
+          const left = deadline - performance.now();
+          if (nextCheck > 0 && left > 0) {
+            let timer: NodeJS.Timeout | undefined;
+            const outcome = await Promise.race([
+              noticed.then(() => "notice" as const),
+              new Promise<"check">((resolve) => {
+                timer = setTimeout(() => resolve("check"), Math.min(nextCheck, left));
+              }),
+            ]);
+            clearTimeout(timer);
+            if (outcome === "notice") return { ok: true, via: "notice", waitedMs: elapsed() };
+          }
           applied = await appliedPositionOf(options.connection, target);
           if (applied >= position) return { ok: true, via: "database", waitedMs: elapsed() };
-          const left = deadline - performance.now();
-          if (left <= 0) break;
-          const every = options.notices?.healthy === true ? DATABASE_CHECK_MS : UNHEALTHY_DATABASE_CHECK_MS;
-          let timer: NodeJS.Timeout | undefined;
-          const outcome = await Promise.race([
-            noticed.then(() => "notice" as const),
-            new Promise<"check">((resolve) => {
-              timer = setTimeout(() => resolve("check"), Math.min(every, left));
-            }),
-          ]);
-          clearTimeout(timer);
-          if (outcome === "notice") return { ok: true, via: "notice", waitedMs: elapsed() };
+          if (deadline - performance.now() <= 0) break;
+          nextCheck = options.notices?.healthy === true ? DATABASE_CHECK_MS : UNHEALTHY_DATABASE_CHECK_MS;
         }
       } finally {
-        unsubscribe?.();
+        listeners.delete(listener);
+        if (listeners.size === 0) waiting.delete(key);
       }
       timeouts += 1;
       const result = {
