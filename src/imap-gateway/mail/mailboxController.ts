@@ -22,6 +22,8 @@ export class MailboxController implements SelectedMailbox {
   readonly #session: SessionControl;
   #unsubscribe: (() => void) | undefined;
   #dirty = false;
+  /** The highest position a notice for this mailbox carried: a refresh began after it came. */
+  #noticedPosition = 0;
   #refreshing: Promise<void> | undefined;
   #released = false;
 
@@ -69,7 +71,7 @@ export class MailboxController implements SelectedMailbox {
       const controller = new MailboxController(services, session, userId, status, state, options.readOnly);
       unsubscribe();
       controller.#unsubscribe = services.notices.subscribe((notice) => {
-        if (notice.mailboxId === controller.mailboxId) controller.#ring();
+        if (notice.mailboxId === controller.mailboxId) controller.#ring(notice.globalPosition);
       });
       if (early) controller.#ring();
       return controller;
@@ -80,7 +82,8 @@ export class MailboxController implements SelectedMailbox {
   }
 
   /** The doorbell: look at what changed, then wake IDLE. */
-  #ring(): void {
+  #ring(position = 0): void {
+    this.#noticedPosition = Math.max(this.#noticedPosition, position);
     this.#dirty = true;
     void this.refresh()
       .then(() => {
@@ -89,14 +92,22 @@ export class MailboxController implements SelectedMailbox {
       .catch((error) => this.#services.logger.warn("mailbox refresh failed", { error: String(error) }));
   }
 
-  /** This session changed the mailbox: look again before its next response. */
-  markDirty(): void {
+  /**
+   * This session changed the mailbox (its events end at `position`): look again before its next
+   * response. When this mailbox's notice of that position has come already, its doorbell started
+   * a read after it, which the next response awaits: a second read would find nothing more.
+   */
+  markDirty(position?: number | null): void {
+    if (position !== undefined && position !== null && position <= this.#noticedPosition) return;
     this.#dirty = true;
   }
 
-  /** Reads changes since the session's HIGHESTMODSEQ into the tracker; one read at a time. */
+  /**
+   * Reads changes since the session's HIGHESTMODSEQ into the tracker, one read at a time; returns
+   * once no read is running and nothing is left to read.
+   */
   async refresh(): Promise<void> {
-    while (this.#dirty && !this.#released) {
+    while ((this.#dirty || this.#refreshing) && !this.#released) {
       if (this.#refreshing) {
         await this.#refreshing;
         continue;

@@ -174,7 +174,7 @@ export function appendCommand(services: MailServices) {
           appended.some((a) => a.mailboxId === selected.mailboxId)
         ) {
           // RFC 3501 6.3.11: the session learns of the new message (EXISTS) before the OK.
-          selected.markDirty();
+          selected.markDirty(lastPosition);
         }
         if (failure !== undefined) throw partialFailure(failure, appended.length, messages.length);
         const last = appended.at(-1)!;

@@ -40,7 +40,8 @@ export function copyCommand(services: MailServices) {
       const ctx = domainContext(services, context);
       const outcome = await domainCall(() => (move ? moveMessages(ctx, input) : copyMessages(ctx, input)));
       await awaitVisible(services, { userId }, outcome.lastGlobalPosition);
-      if (move || outcome.targetMailboxId === controller.mailboxId) controller.markDirty();
+      if (move || outcome.targetMailboxId === controller.mailboxId)
+        controller.markDirty(outcome.lastGlobalPosition);
       if (outcome.sourceUids.length === 0) return { text: `${name} completed: no messages` };
       const code = copyUidCode(outcome.targetUidValidity, outcome.sourceUids, outcome.targetUids);
       if (move) {

@@ -26,7 +26,7 @@ export function expungeCommand(services: MailServices) {
         }),
       );
       await awaitVisible(services, { mailboxId: controller.mailboxId }, outcome.lastGlobalPosition);
-      controller.markDirty();
+      controller.markDirty(outcome.lastGlobalPosition);
       return undefined;
     },
   });

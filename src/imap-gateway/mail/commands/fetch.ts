@@ -123,7 +123,7 @@ export function fetchCommand(services: MailServices) {
             flagsNow.set(message.uid, { flags: message.flags, modseq: message.modseq });
             controller.state.noteReported(message.uid, message.modseq);
           }
-          controller.markDirty();
+          controller.markDirty(stored.lastGlobalPosition);
           if (!items.some((item) => item.type === "FLAGS")) items.push({ type: "FLAGS" });
         }
       }

@@ -25,7 +25,7 @@ export function renameCommand(services: MailServices) {
         renamed.inboxMovedTo !== null &&
         selected.name === "INBOX"
       ) {
-        selected.markDirty();
+        selected.markDirty(renamed.lastGlobalPosition);
       }
       return { text: "RENAME completed" };
     },

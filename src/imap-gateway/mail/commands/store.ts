@@ -32,7 +32,7 @@ export function storeCommand(services: MailServices) {
         }),
       );
       await awaitVisible(services, { mailboxId: controller.mailboxId }, outcome.lastGlobalPosition);
-      controller.markDirty();
+      controller.markDirty(outcome.lastGlobalPosition);
 
       const failed = new Set(outcome.modified);
       for (const message of outcome.messages) {
