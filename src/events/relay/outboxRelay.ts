@@ -26,6 +26,11 @@ export const RELAY_LOCK_KEY = 0x6d6c726c;
 const DEFAULT_BATCH_SIZE = 500;
 /** How often a standby tries to take the lock: bounds the publishing pause after a failover. */
 const DEFAULT_STANDBY_POLL_MS = 500;
+/**
+ * The checkpoint is stored at most this often, not after every batch (a statement per command
+ * under light load): a relay that crashes sends up to this much again, which consumers skip.
+ */
+const CHECKPOINT_EVERY_MS = 200;
 /** Poll interval of the active relay when no LISTEN/NOTIFY wakeup arrives. */
 const DEFAULT_POLL_MS = 500;
 const ERROR_BACKOFF_MS = 500;
@@ -178,6 +183,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await producer.connect();
       setState("active");
       let stored = await readCheckpoint(options.pool, consumer);
+      let storedAt = 0;
       position = stored;
       const readPage = (after: number) =>
         readAll(options.pool, after, options.batchSize ?? DEFAULT_BATCH_SIZE, { gapWaitMs: 1_000 });
@@ -207,15 +213,20 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           readAhead?.catch(() => {});
           await sent;
         }
-        if (batch.position > stored) {
-          checkpoint = storeCheckpoint(options.pool, consumer, stored, batch.position);
+        position = batch.position;
+        const sinceStored = performance.now() - storedAt;
+        if (position > stored && sinceStored >= CHECKPOINT_EVERY_MS) {
+          checkpoint = storeCheckpoint(options.pool, consumer, stored, position);
           // Its failure surfaces where it is awaited, not as an unhandled rejection meanwhile.
           checkpoint.catch(() => {});
-          stored = batch.position;
-          position = batch.position;
+          stored = position;
+          storedAt = performance.now();
         }
         if (batch.caughtUp || batch.waitingOnGap) {
-          await sleep(options.pollIntervalMs ?? DEFAULT_POLL_MS, lost.signal);
+          const pollMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
+          // What was sent but not yet checkpointed is stored on the next turn after the interval.
+          const until = position > stored ? Math.min(pollMs, CHECKPOINT_EVERY_MS - sinceStored) : pollMs;
+          await sleep(Math.max(1, until), lost.signal);
         }
       }
       await checkpoint;
