@@ -9,6 +9,8 @@ import { CliError } from "./io.ts";
 
 /** How long an admin command waits for IMAP clients to see its change before it returns. */
 const VISIBILITY_TIMEOUT_MS = 15_000;
+/** A projection that applies nothing at all this long has no projector: the command returns. */
+const STALL_MS = 3_000;
 
 /**
  * Runs `work` on the database. When a projector may be running (a server has the embedded
@@ -34,9 +36,16 @@ export async function withDatabase<T>(
       const projectorMayRun = embedded === undefined || !embedded.owner;
       const before = projectorMayRun ? await logHead(pool) : 0;
       const result = await work(pool, url);
-      if (projectorMayRun && !(await awaitProjectedSince(pool, before, VISIBILITY_TIMEOUT_MS))) {
+      const outcome = projectorMayRun
+        ? await awaitProjectedSince(pool, before, VISIBILITY_TIMEOUT_MS, { stallMs: STALL_MS })
+        : "applied";
+      if (outcome === "stalled") {
         warn(
-          `the change is committed, but IMAP clients do not see it yet: the projector has not applied it within ${VISIBILITY_TIMEOUT_MS / 1000} s (is a projector running?)`,
+          `the change is committed; no projector has applied anything for ${STALL_MS / 1000} s (is one running?): IMAP clients see it once one runs`,
+        );
+      } else if (outcome === "timeout") {
+        warn(
+          `the change is committed, but IMAP clients do not see it yet: the projector has not applied it within ${VISIBILITY_TIMEOUT_MS / 1000} s`,
         );
       }
       return result;

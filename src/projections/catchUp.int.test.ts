@@ -16,14 +16,18 @@ beforeAll(async () => {
 afterAll(async () => db?.drop());
 
 describe("awaitProjectedSince", () => {
-  it("says false while no projector applies the writes, true once one has", async () => {
+  it("says stalled or timeout while no projector applies the writes, applied once one has", async () => {
     const ctx = testCommandContext(db.pool);
     const before = await logHead(db.pool);
     const { userId } = await createUser(ctx, { username: "hugo", password: "pw" });
     await appendMessage(ctx, { userId, mailboxName: "INBOX", body: testMessage("waiting") });
     expect(await logHead(db.pool)).toBeGreaterThan(before);
 
-    expect(await awaitProjectedSince(db.pool, before, 200)).toBe(false);
+    expect(await awaitProjectedSince(db.pool, before, 200)).toBe("timeout");
+    // Nothing applies anything: the wait ends at the stall bound, well before the timeout.
+    const stallStarted = Date.now();
+    expect(await awaitProjectedSince(db.pool, before, 10_000, { stallMs: 300 })).toBe("stalled");
+    expect(Date.now() - stallStarted).toBeLessThan(5_000);
 
     const projector = createProjector({
       pool: db.pool,
@@ -31,9 +35,9 @@ describe("awaitProjectedSince", () => {
     });
     const transport = await startEmbeddedTransport({ pool: db.pool, projector, pollIntervalMs: 20 });
     try {
-      expect(await awaitProjectedSince(db.pool, before, 10_000)).toBe(true);
+      expect(await awaitProjectedSince(db.pool, before, 10_000, { stallMs: 3_000 })).toBe("applied");
       // Nothing written since the head: nothing to wait for.
-      expect(await awaitProjectedSince(db.pool, await logHead(db.pool), 0)).toBe(true);
+      expect(await awaitProjectedSince(db.pool, await logHead(db.pool), 0)).toBe("applied");
     } finally {
       await transport.stop();
     }
