@@ -4,6 +4,8 @@ import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import { type EventMetadata, type NewEvent, newEventId } from "./envelope.ts";
 
+const versionRow = z.object({ version: z.number() });
+
 /**
  * What the caller believes the stream's version is: a number (0 = the stream must not exist yet),
  * "any" (no check), or "exists" (the stream must exist, at any version).
@@ -83,7 +85,7 @@ function gateFor(streamId: string, expectedVersion: ExpectedVersion, count: numb
 }
 
 export async function readStreamVersion(connection: CommonQueryMethods, streamId: string): Promise<number> {
-  const version = await connection.maybeOneFirst(sql.type(z.object({ version: z.number() }))`
+  const version = await connection.maybeOneFirst(sql.type(versionRow)`
     SELECT version FROM streams WHERE stream_id = ${streamId}`);
   return version ?? 0;
 }

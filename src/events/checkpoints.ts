@@ -3,8 +3,11 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 
+// Row schemas are built once: building one costs tens of microseconds, more than a parse.
+const positionRow = z.object({ global_position: z.number() });
+
 export async function readCheckpoint(connection: CommonQueryMethods, consumer: string): Promise<number> {
-  const position = await connection.maybeOneFirst(sql.type(z.object({ global_position: z.number() }))`
+  const position = await connection.maybeOneFirst(sql.type(positionRow)`
     SELECT global_position FROM checkpoints WHERE consumer = ${consumer}`);
   return position ?? 0;
 }
@@ -23,15 +26,15 @@ export async function storeCheckpoint(
   expected: number,
   position: number,
 ): Promise<StoreCheckpointResult> {
-  const positionRow = sql.type(z.object({ global_position: z.number() }));
+  const typed = sql.type(positionRow);
   const stored =
     expected === 0
-      ? await connection.maybeOneFirst(positionRow`
+      ? await connection.maybeOneFirst(typed`
           INSERT INTO checkpoints AS c (consumer, global_position) VALUES (${consumer}, ${position})
           ON CONFLICT (consumer) DO UPDATE SET global_position = EXCLUDED.global_position, updated_at = now()
             WHERE c.global_position = 0
           RETURNING global_position`)
-      : await connection.maybeOneFirst(positionRow`
+      : await connection.maybeOneFirst(typed`
           UPDATE checkpoints SET global_position = ${position}, updated_at = now()
           WHERE consumer = ${consumer} AND global_position = ${expected}
           RETURNING global_position`);

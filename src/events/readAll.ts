@@ -21,6 +21,8 @@ import type { RecordedEvent } from "./envelope.ts";
 import { type EventJson, eventPageColumn, eventPageRow, fromEventJson } from "./eventRow.ts";
 import type { Upcasters } from "./upcasting.ts";
 
+const xidRow = z.object({ xid: z.string() });
+
 export interface ReadAllOptions {
   /** How long to wait for in-flight transactions that hold a gap before returning what is settled. */
   gapWaitMs?: number;
@@ -60,7 +62,7 @@ async function runningTransactions(
   // pg_stat_activity caches its view until the transaction ends; clear it so polls are live
   // even when the caller runs us inside a transaction.
   await connection.query(sql.unsafe`SELECT pg_stat_clear_snapshot()`);
-  const rows = await connection.anyFirst(sql.type(z.object({ xid: z.string() }))`
+  const rows = await connection.anyFirst(sql.type(xidRow)`
     SELECT backend_xid::text AS xid
     FROM pg_stat_activity
     WHERE datname = current_database()

@@ -16,6 +16,8 @@ import {
   type StoredBlob,
 } from "./blobStore.ts";
 
+const anyRow = z.unknown();
+
 /** Chunk size of streamed reads: large enough for few round trips, small enough for memory. */
 export const POSTGRES_BLOB_READ_CHUNK = 256 * 1024;
 const LIST_BATCH = 1000;
@@ -35,7 +37,7 @@ export function createPostgresBlobStore(db: CommonQueryMethods): BlobStore {
     const digest = hash.digest("hex");
     // One round trip whether the body is new (the common APPEND) or already stored.
     const content = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    await db.query(sql.prepared("mailledger_blob_put", z.unknown())`
+    await db.query(sql.prepared("mailledger_blob_put", anyRow)`
       INSERT INTO blobs (digest, size, content) VALUES (${digest}, ${content.length}, ${sql.binary(content)})
       ON CONFLICT (digest) DO UPDATE SET last_put_at = now()`);
     return { digest, size: content.length };

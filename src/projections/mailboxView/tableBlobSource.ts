@@ -5,10 +5,12 @@ import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import type { BlobSource } from "./derive.ts";
 
+const contentRow = z.object({ content: z.instanceof(Buffer) });
+
 export function createTableBlobSource(connection: CommonQueryMethods): BlobSource {
   return {
     async read(digest) {
-      const content = await connection.maybeOneFirst(sql.type(z.object({ content: z.instanceof(Buffer) }))`
+      const content = await connection.maybeOneFirst(sql.type(contentRow)`
         SELECT content FROM blobs WHERE digest = ${digest}`);
       return content;
     },

@@ -8,6 +8,17 @@ import type { Envelope, MessageStructure } from "../mime/index.ts";
 import { compileSearchKey, uidMultirange } from "./compileSearch.ts";
 import type { SearchKey, UidSet } from "./searchCriteria.ts";
 
+// Row schemas are built once: building one costs tens of microseconds, more than a parse.
+const nameRow = z.object({ name: z.string() });
+const packedUidsRow = z.object({ uids: z.instanceof(Buffer).nullable() });
+const uidRow = z.object({ uid: z.number() });
+const uidModseqRow = z.object({ uid: z.number(), modseq: z.number() });
+const changesRow = z.object({
+  highest_modseq: z.number(),
+  changed: z.array(z.tuple([z.number(), z.number(), z.array(z.string())])),
+  vanished: z.array(z.number()),
+});
+
 export * from "./compileSearch.ts";
 export * from "./searchCriteria.ts";
 
@@ -226,7 +237,7 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
         });
       }
       if (options.subscribedOnly) {
-        const subscribed = await connection.anyFirst(sql.type(z.object({ name: z.string() }))`
+        const subscribed = await connection.anyFirst(sql.type(nameRow)`
           SELECT name FROM proj_mailbox.subscriptions WHERE user_id = ${userId} ORDER BY name`);
         for (const name of subscribed) {
           if (names.has(name) || !matcher.test(name)) continue;
@@ -259,7 +270,7 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
     async uidList(userId, mailboxId) {
       // One row holding 4 bytes per UID, in index order (an index-only scan, no sort): far
       // cheaper than 100,000 rows or their decimal text through the driver.
-      const packed = await connection.oneFirst(sql.type(z.object({ uids: z.instanceof(Buffer).nullable() }))`
+      const packed = await connection.oneFirst(sql.type(packedUidsRow)`
         SELECT string_agg(int4send((uid - ${UID_BIAS})::int4), '') AS uids
         FROM (
           SELECT uid FROM proj_mailbox.messages WHERE mailbox_id = ${owned(userId, mailboxId)} ORDER BY uid
@@ -299,7 +310,7 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
     },
 
     async firstUnseenUid(userId, mailboxId) {
-      return connection.maybeOneFirst(sql.type(z.object({ uid: z.number() }))`
+      return connection.maybeOneFirst(sql.type(uidRow)`
         SELECT m.uid FROM proj_mailbox.messages AS m
         WHERE m.mailbox_id = ${owned(userId, mailboxId)} AND NOT (${SEEN} = ANY (m.flags))
         ORDER BY m.uid
@@ -308,13 +319,7 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
 
     async changesSince(userId, mailboxId, modseq) {
       // One round trip: the session asks this before answering whenever its mailbox changed.
-      const row = await connection.maybeOne(sql.type(
-        z.object({
-          highest_modseq: z.number(),
-          changed: z.array(z.tuple([z.number(), z.number(), z.array(z.string())])),
-          vanished: z.array(z.number()),
-        }),
-      )`
+      const row = await connection.maybeOne(sql.type(changesRow)`
         SELECT mb.highest_modseq,
           (SELECT coalesce(json_agg(json_build_array(m.uid, m.modseq, m.flags) ORDER BY m.uid), '[]'::json)
              FROM proj_mailbox.messages AS m WHERE m.mailbox_id = mb.mailbox_id AND m.modseq > ${modseq}) AS changed,
@@ -332,7 +337,7 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
 
     async search(userId, mailboxId, criteria) {
       const condition = compileSearchKey(criteria);
-      const rows = await connection.any(sql.type(z.object({ uid: z.number(), modseq: z.number() }))`
+      const rows = await connection.any(sql.type(uidModseqRow)`
         SELECT m.uid, m.modseq FROM proj_mailbox.messages AS m
         WHERE m.mailbox_id = ${owned(userId, mailboxId)} AND (${condition})
         ORDER BY m.uid`);
