@@ -256,8 +256,8 @@ describe("mailbox view, embedded transport", () => {
     let batches = 0;
     const crashing: typeof real = {
       ...real,
-      async apply(tx, schema, events, prepared) {
-        const result = await real.apply(tx, schema, events, prepared);
+      async apply(tx, schema, events, prepared, positions) {
+        const result = await real.apply(tx, schema, events, prepared, positions);
         batches += 1;
         if (batches === 2) throw new Error("projector killed mid-batch");
         return result;

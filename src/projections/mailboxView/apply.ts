@@ -25,6 +25,11 @@ export interface ApplyContext {
   schema: string;
   /** Derived blob fields by digest, prepared before the transaction opened. */
   derived: ReadonlyMap<string, DerivedMessage>;
+  /**
+   * Each user's position before the batch, when the caller has locked those rows and moved them
+   * to the batch's last positions already (the live projector, in one round trip).
+   */
+  positions?: ReadonlyMap<string, number>;
 }
 
 export interface ApplyResult {
@@ -372,14 +377,19 @@ export async function applyMailboxEvents(
   const result: ApplyResult = { notices: [], applied: 0, duplicates: 0, duplicatePositions: [], unknown: [] };
   if (userIds.length === 0) return result;
 
-  // Creates the missing rows and locks them all, in user order (so batches never deadlock), in
-  // one statement: ON CONFLICT DO UPDATE locks the existing row and returns its position.
-  const locked = await tx.any(sql.type(positionRow)`
-    INSERT INTO ${positionsTable} AS p (user_id, global_position)
-    SELECT user_id, 0 FROM unnest(${sql.array(userIds, "text")}::text[]) AS user_id ORDER BY user_id
-    ON CONFLICT (user_id) DO UPDATE SET global_position = p.global_position
-    RETURNING user_id, global_position`);
-  const applied = new Map<string, number>(locked.map((row) => [row.user_id, row.global_position] as const));
+  let applied: Map<string, number>;
+  if (context.positions) {
+    applied = new Map(userIds.map((userId) => [userId, context.positions!.get(userId) ?? 0] as const));
+  } else {
+    // Creates the missing rows and locks them all, in user order (so batches never deadlock), in
+    // one statement: ON CONFLICT DO UPDATE locks the existing row and returns its position.
+    const locked = await tx.any(sql.type(positionRow)`
+      INSERT INTO ${positionsTable} AS p (user_id, global_position)
+      SELECT user_id, 0 FROM unnest(${sql.array(userIds, "text")}::text[]) AS user_id ORDER BY user_id
+      ON CONFLICT (user_id) DO UPDATE SET global_position = p.global_position
+      RETURNING user_id, global_position`);
+    applied = new Map<string, number>(locked.map((row) => [row.user_id, row.global_position] as const));
+  }
   const startPositions = new Map(applied);
 
   const writer = new MailboxViewWriter(tx, context);
@@ -426,7 +436,7 @@ export async function applyMailboxEvents(
   await writer.flush();
 
   const moved = userIds.filter((userId) => applied.get(userId) !== startPositions.get(userId));
-  if (moved.length > 0) {
+  if (moved.length > 0 && !context.positions) {
     await tx.query(sql.unsafe`
       UPDATE ${positionsTable} AS p SET global_position = u.position
       FROM unnest(${sql.array(moved, "text")}::text[], ${sql.array(

@@ -17,11 +17,17 @@ export interface Projection<Prepared = unknown> {
   schemaOf(version: number): string;
   /** Slow reads (blobs) done before the batch's transaction opens. */
   prepare(events: readonly RecordedEvent[]): Promise<Prepared>;
+  /**
+   * With `positions` (each user's position before the batch, already locked and moved past the
+   * batch by the caller), those are what the events are compared with; without, apply locks,
+   * reads and moves them itself.
+   */
   apply(
     tx: CommonQueryMethods,
     schema: string,
     events: readonly RecordedEvent[],
     prepared: Prepared,
+    positions?: ReadonlyMap<string, number>,
   ): Promise<ApplyResult>;
   createVersion(tx: CommonQueryMethods, version: number): Promise<void>;
   /** Points the stable reader schema at `version`. */
@@ -46,7 +52,8 @@ export function createMailboxProjection(blobs: BlobSource): Projection<Map<strin
     },
     schemaOf,
     prepare: (events) => deriver.deriveAll(arrivingDigests(events)),
-    apply: (tx, schema, events, derived) => applyMailboxEvents(tx, events, { schema, derived }),
+    apply: (tx, schema, events, derived, positions) =>
+      applyMailboxEvents(tx, events, { schema, derived, ...(positions ? { positions } : {}) }),
     async createVersion(tx, version) {
       await tx.query(sql.unsafe`SELECT proj_mailbox_create_tables(${schemaOf(version)})`);
     },

@@ -6,13 +6,13 @@
 // of different users interleave in any order, so "position <= checkpoint" would drop events.
 // Each user's applied position lives in the view (user_positions) and moves in the same
 // transaction as the rows; an event at or below it has been applied and is skipped.
-import { type DatabasePool, sql } from "slonik";
+import { type DatabasePool, type DatabaseTransactionConnection, sql } from "slonik";
 import { z } from "zod";
 import { storeCheckpoint } from "../../events/checkpoints.ts";
 import type { RecordedEvent } from "../../events/envelope.ts";
 import type { ApplyResult } from "../mailboxView/apply.ts";
 import type { NoticeBus } from "../notices/notice.ts";
-import { type Projection, projectionLockKey } from "./projection.ts";
+import type { Projection } from "./projection.ts";
 
 export interface ProjectorOptions {
   pool: DatabasePool;
@@ -41,7 +41,11 @@ export class CheckpointMismatchError extends Error {
   }
 }
 
-const activeVersionRow = z.object({ active_version: z.number() });
+const openedRow = z.object({
+  active_version: z.number(),
+  user_id: z.string().nullable(),
+  previous_position: z.number().nullable(),
+});
 
 export interface Projector {
   readonly projection: Projection<unknown>;
@@ -62,13 +66,34 @@ export function createProjector(options: ProjectorOptions): Projector {
   const { pool, projection } = options;
   const warn = options.onWarning ?? (() => {});
 
+  /**
+   * Takes the projection's lock shared, reads the active version, and locks and moves the batch's
+   * users' positions, in one round trip (infra/migrations/0031_projection_open_batch.sql).
+   */
+  const openBatch = async (tx: DatabaseTransactionConnection, events: readonly RecordedEvent[]) => {
+    const lastPositions = new Map<string, number>();
+    for (const event of events) {
+      const userId = event.metadata.userId;
+      lastPositions.set(userId, Math.max(lastPositions.get(userId) ?? 0, event.globalPosition));
+    }
+    const rows = await tx.any(sql.prepared("mailledger_projection_open_batch", openedRow)`
+      SELECT active_version, user_id, previous_position
+      FROM projection_open_batch(${projection.name}, ${sql.array([...lastPositions.keys()], "text")},
+        ${sql.array([...lastPositions.values()], "int8")})`);
+    const version = rows[0]!.active_version;
+    if (projection.schemaOf(version) !== `proj_${projection.name}_v${version}`) {
+      throw new Error(`projection ${projection.name}: schemas must be named proj_<name>_v<version>`);
+    }
+    const positions = new Map<string, number>();
+    for (const row of rows) if (row.user_id !== null) positions.set(row.user_id, row.previous_position ?? 0);
+    return { version, positions };
+  };
+
   const applyNow = async (events: readonly RecordedEvent[], checkpoint?: CheckpointMove) => {
     const prepared = await projection.prepare(events);
     const outcome = await pool.transaction(async (tx) => {
-      await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock_shared(${projectionLockKey(projection.name)})`);
-      const version = await tx.oneFirst(sql.type(activeVersionRow)`
-        SELECT active_version FROM projection_versions WHERE name = ${projection.name}`);
-      const result = await projection.apply(tx, projection.schemaOf(version), events, prepared);
+      const { version, positions } = await openBatch(tx, events);
+      const result = await projection.apply(tx, projection.schemaOf(version), events, prepared, positions);
       if (checkpoint) {
         const stored = await storeCheckpoint(
           tx,
