@@ -12,7 +12,7 @@ import { storeCheckpoint } from "../../events/checkpoints.ts";
 import type { RecordedEvent } from "../../events/envelope.ts";
 import type { ApplyResult } from "../mailboxView/apply.ts";
 import type { NoticeBus } from "../notices/notice.ts";
-import type { Projection } from "./projection.ts";
+import { type OpenedBatch, type Projection, projectionLockKey } from "./projection.ts";
 
 export interface ProjectorOptions {
   pool: DatabasePool;
@@ -41,11 +41,7 @@ export class CheckpointMismatchError extends Error {
   }
 }
 
-const openedRow = z.object({
-  active_version: z.number(),
-  user_id: z.string().nullable(),
-  previous_position: z.number().nullable(),
-});
+const activeVersionRow = z.object({ active_version: z.number() });
 
 export interface Projector {
   readonly projection: Projection<unknown>;
@@ -67,26 +63,25 @@ export function createProjector(options: ProjectorOptions): Projector {
   const warn = options.onWarning ?? (() => {});
 
   /**
-   * Takes the projection's lock shared, reads the active version, and locks and moves the batch's
-   * users' positions, in one round trip (infra/migrations/0031_projection_open_batch.sql).
+   * Takes the projection's lock shared and reads the active version; with the projection's
+   * openBatch, in one round trip that also locks and moves the batch's users' positions.
    */
-  const openBatch = async (tx: DatabaseTransactionConnection, events: readonly RecordedEvent[]) => {
-    const lastPositions = new Map<string, number>();
-    for (const event of events) {
-      const userId = event.metadata.userId;
-      lastPositions.set(userId, Math.max(lastPositions.get(userId) ?? 0, event.globalPosition));
+  const openBatch = async (
+    tx: DatabaseTransactionConnection,
+    events: readonly RecordedEvent[],
+  ): Promise<OpenedBatch> => {
+    if (projection.openBatch) {
+      const lastPositions = new Map<string, number>();
+      for (const event of events) {
+        const userId = event.metadata.userId;
+        lastPositions.set(userId, Math.max(lastPositions.get(userId) ?? 0, event.globalPosition));
+      }
+      return projection.openBatch(tx, lastPositions);
     }
-    const rows = await tx.any(sql.prepared("mailledger_projection_open_batch", openedRow)`
-      SELECT active_version, user_id, previous_position
-      FROM projection_open_batch(${projection.name}, ${sql.array([...lastPositions.keys()], "text")},
-        ${sql.array([...lastPositions.values()], "int8")})`);
-    const version = rows[0]!.active_version;
-    if (projection.schemaOf(version) !== `proj_${projection.name}_v${version}`) {
-      throw new Error(`projection ${projection.name}: schemas must be named proj_<name>_v<version>`);
-    }
-    const positions = new Map<string, number>();
-    for (const row of rows) if (row.user_id !== null) positions.set(row.user_id, row.previous_position ?? 0);
-    return { version, positions };
+    await tx.query(sql.unsafe`SELECT pg_advisory_xact_lock_shared(${projectionLockKey(projection.name)})`);
+    const version = await tx.oneFirst(sql.type(activeVersionRow)`
+      SELECT active_version FROM projection_versions WHERE name = ${projection.name}`);
+    return { version };
   };
 
   const applyNow = async (events: readonly RecordedEvent[], checkpoint?: CheckpointMove) => {
