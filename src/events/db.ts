@@ -1,5 +1,6 @@
 // The PostgreSQL pool every component uses: slonik over pg, every typed read checked by its
 // schema (sql.type(zodSchema)) through the result parser interceptor.
+import { createHash } from "node:crypto";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import {
   createPool,
@@ -47,6 +48,43 @@ export interface PoolOptions {
   preparedStatements?: boolean;
 }
 
+/** Distinct statement texts the pool prepares on its own (each connection holds a plan per text). */
+const AUTO_PREPARED_STATEMENTS = 256;
+/** A text is prepared once it has run this often: one-off shapes (rare SEARCH keys) stay unnamed. */
+const AUTO_PREPARE_AFTER_USES = 3;
+/** Texts counted towards AUTO_PREPARE_AFTER_USES before the count starts over. */
+const COUNTED_TEXTS = 4_096;
+
+/**
+ * Names the statements that repeat, so each connection parses and plans them once (PostgreSQL
+ * planned every unnamed statement anew: most of its CPU per command here). Bounded: at most
+ * AUTO_PREPARED_STATEMENTS texts, the first that reach AUTO_PREPARE_AFTER_USES uses.
+ */
+export function createAutoPrepareInterceptor(): Interceptor {
+  const names = new Map<string, string>();
+  const uses = new Map<string, number>();
+  return {
+    name: "mailledger-auto-prepare",
+    transformQuery: (_context, query) => {
+      if (query.name) return query;
+      let statementName = names.get(query.sql);
+      if (statementName === undefined) {
+        if (names.size >= AUTO_PREPARED_STATEMENTS) return query;
+        const count = (uses.get(query.sql) ?? 0) + 1;
+        if (count < AUTO_PREPARE_AFTER_USES) {
+          if (uses.size >= COUNTED_TEXTS) uses.clear();
+          uses.set(query.sql, count);
+          return query;
+        }
+        uses.delete(query.sql);
+        statementName = `mailledger_auto_${createHash("sha256").update(query.sql).digest("hex").slice(0, 24)}`;
+        names.set(query.sql, statementName);
+      }
+      return { ...query, name: statementName };
+    },
+  };
+}
+
 /** Runs every query unnamed (see PoolOptions.preparedStatements). */
 function createUnnamedStatementsInterceptor(): Interceptor {
   return {
@@ -61,7 +99,9 @@ export async function createDatabasePool(
 ): Promise<DatabasePool> {
   return createPool(connectionUri, {
     interceptors: [
-      ...(options.preparedStatements === false ? [createUnnamedStatementsInterceptor()] : []),
+      ...(options.preparedStatements === false
+        ? [createUnnamedStatementsInterceptor()]
+        : [createAutoPrepareInterceptor()]),
       createResultParserInterceptor(),
     ],
     typeParsers,
