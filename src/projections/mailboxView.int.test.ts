@@ -143,6 +143,15 @@ describe("mailbox view, embedded transport", () => {
     });
     expect(status!.unseen).toBe(11 - 5);
     expect([...(await queries.uidList(alice, inbox))]).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    // SELECT's one query: the same status, UIDs, and the first UID without \Seen (2: its \Seen was cleared).
+    const opened = await queries.openMailbox(alice, "Inbox");
+    expect(opened?.status).toEqual(status);
+    expect([...opened!.uids]).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    expect(opened?.firstUnseenUid).toBe(2);
+    expect(await queries.openMailbox(bob, "Work")).toBeNull();
+    expect([...(await queries.openMailbox(bob, "INBOX"))!.uids]).toEqual([
+      ...(await queries.uidList(bob, bobInbox)),
+    ]);
 
     const fetched = await queries.fetchMessages(
       alice,

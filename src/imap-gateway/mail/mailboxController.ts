@@ -11,6 +11,13 @@ export interface OpenMailboxOptions {
   readOnly: boolean;
 }
 
+export interface OpenedController {
+  status: MailboxStatus;
+  controller: MailboxController;
+  /** The lowest UID without \Seen when the mailbox was read (SELECT's UNSEEN). */
+  firstUnseenUid: number | null;
+}
+
 export class MailboxController implements SelectedMailbox {
   readonly name: string;
   readonly readOnly: boolean;
@@ -45,22 +52,31 @@ export class MailboxController implements SelectedMailbox {
     this.state = state;
   }
 
-  /** Loads the session's view of the mailbox and starts listening for changes. */
+  /**
+   * Loads the session's view of the mailbox named `name` (one query) and starts listening for
+   * changes: null when the user has no such mailbox, the status alone when it cannot be selected.
+   */
   static async open(
     services: MailServices,
     session: SessionControl,
     userId: string,
-    status: MailboxStatus,
+    name: string,
     options: OpenMailboxOptions,
-  ): Promise<MailboxController> {
+  ): Promise<
+    OpenedController | { status: MailboxStatus; controller?: undefined; firstUnseenUid?: undefined } | null
+  > {
     // Listen before reading, so a change between the read and the subscription is not missed.
-    let early = false;
+    // The mailbox's id is not known yet: every mailbox of the user that changes is noted.
+    const noticed = new Set<string>();
     const unsubscribe = services.notices.subscribe((notice) => {
-      if (notice.mailboxId === status.mailboxId) early = true;
+      if (notice.userId === userId && notice.mailboxId !== null) noticed.add(notice.mailboxId);
     });
     try {
-      const uids = await services.queries.uidList(userId, status.mailboxId);
-      const uidList = Array.from(uids);
+      const opened = await services.queries.openMailbox(userId, name);
+      if (opened === null) return null;
+      const { status } = opened;
+      if (!status.selectable) return { status };
+      const uidList = Array.from(opened.uids);
       const lastUid = uidList.at(-1) ?? 0;
       // EXAMINE must not take \Recent away from anyone (RFC 3501 6.3.2).
       const claim = options.readOnly
@@ -73,11 +89,10 @@ export class MailboxController implements SelectedMailbox {
       controller.#unsubscribe = services.notices.subscribe((notice) => {
         if (notice.mailboxId === controller.mailboxId) controller.#ring(notice.globalPosition);
       });
-      if (early) controller.#ring();
-      return controller;
-    } catch (error) {
+      if (noticed.has(status.mailboxId)) controller.#ring();
+      return { status, controller, firstUnseenUid: opened.firstUnseenUid };
+    } finally {
       unsubscribe();
-      throw error;
     }
   }
 

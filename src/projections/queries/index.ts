@@ -11,7 +11,6 @@ import type { SearchKey, UidSet } from "./searchCriteria.ts";
 // Row schemas are built once: building one costs tens of microseconds, more than a parse.
 const nameRow = z.object({ name: z.string() });
 const packedUidsRow = z.object({ uids: z.instanceof(Buffer).nullable() });
-const uidRow = z.object({ uid: z.number() });
 const uidModseqRow = z.object({ uid: z.number(), modseq: z.number() });
 const changesRow = z.object({
   highest_modseq: z.number(),
@@ -97,9 +96,23 @@ const mailboxRow = z.object({
 });
 type MailboxRow = z.infer<typeof mailboxRow>;
 
+const openedMailboxRow = mailboxRow.extend({
+  uids: z.instanceof(Buffer).nullable(),
+  first_unseen_uid: z.number().nullable(),
+});
+const listedMailboxRow = mailboxRow.extend({ subscribed: z.boolean() });
+
 const mailboxColumns = sql.fragment`
   mailbox_id, name, status, uid_validity, uid_next, highest_modseq, message_count, unseen_count, total_size,
   special_use, append_limit`;
+
+/** UIDs packed 4 bytes each, biased into int4 range (string_agg of int4send). */
+function unpackUids(packed: Buffer | null): Uint32Array {
+  if (packed === null) return new Uint32Array(0);
+  const uids = new Uint32Array(packed.length / 4);
+  for (let i = 0; i < uids.length; i++) uids[i] = packed.readInt32BE(i * 4) + UID_BIAS;
+  return uids;
+}
 
 function toStatus(row: MailboxRow): MailboxStatus {
   return {
@@ -174,15 +187,24 @@ const fetchedRow = z.object({
   structure: z.custom<MessageStructure>().nullable().optional(),
 });
 
+export interface OpenedMailbox {
+  status: MailboxStatus;
+  uids: Uint32Array;
+  firstUnseenUid: number | null;
+}
+
 export interface ProjectionQueries {
   listMailboxes(userId: string, options: ListOptions): Promise<ListedMailbox[]>;
   /** STATUS / SELECT data of a mailbox by name, or null when the user has no such mailbox. */
   mailboxStatus(userId: string, name: string): Promise<MailboxStatus | null>;
   mailboxStatusById(userId: string, mailboxId: string): Promise<MailboxStatus | null>;
-  /** The lowest UID without \Seen (SELECT's UNSEEN response), or null when every message is seen. */
-  firstUnseenUid(userId: string, mailboxId: string): Promise<number | null>;
   /** Every UID of the mailbox in ascending order (the session's sequence-number map). */
   uidList(userId: string, mailboxId: string): Promise<Uint32Array>;
+  /**
+   * What SELECT needs, in one round trip and one snapshot: the mailbox by name (null when the
+   * user has none), its UIDs ascending and its lowest UID without \Seen.
+   */
+  openMailbox(userId: string, name: string): Promise<OpenedMailbox | null>;
   fetchMessages(
     userId: string,
     mailboxId: string,
@@ -207,7 +229,7 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
   return {
     async listMailboxes(userId, options) {
       const matcher = listPatternRegExp(options.reference ?? "", options.pattern);
-      const rows = await connection.any(sql.type(mailboxRow.extend({ subscribed: z.boolean() }))`
+      const rows = await connection.any(sql.type(listedMailboxRow)`
         SELECT ${mailboxColumns},
           EXISTS (SELECT 1 FROM proj_mailbox.subscriptions AS s WHERE s.user_id = ${userId} AND s.name = mb.name)
             AS subscribed
@@ -275,10 +297,22 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
         FROM (
           SELECT uid FROM proj_mailbox.messages WHERE mailbox_id = ${owned(userId, mailboxId)} ORDER BY uid
         ) AS ordered`);
-      if (packed === null) return new Uint32Array(0);
-      const uids = new Uint32Array(packed.length / 4);
-      for (let i = 0; i < uids.length; i++) uids[i] = packed.readInt32BE(i * 4) + UID_BIAS;
-      return uids;
+      return unpackUids(packed);
+    },
+
+    async openMailbox(userId, name) {
+      const row = await connection.maybeOne(sql.type(openedMailboxRow)`
+        SELECT ${mailboxColumns},
+          (SELECT string_agg(int4send((o.uid - ${UID_BIAS})::int4), '')
+             FROM (SELECT m.uid FROM proj_mailbox.messages AS m WHERE m.mailbox_id = mb.mailbox_id ORDER BY m.uid)
+               AS o) AS uids,
+          (SELECT m.uid FROM proj_mailbox.messages AS m
+             WHERE m.mailbox_id = mb.mailbox_id AND NOT (${SEEN} = ANY (m.flags))
+             ORDER BY m.uid LIMIT 1) AS first_unseen_uid
+        FROM proj_mailbox.mailboxes AS mb
+        WHERE mb.user_id = ${userId} AND mb.name = ${canonicalMailboxName(name)}`);
+      if (row === null) return null;
+      return { status: toStatus(row), uids: unpackUids(row.uids), firstUnseenUid: row.first_unseen_uid };
     },
 
     async fetchMessages(userId, mailboxId, uids, items) {
@@ -307,14 +341,6 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
         if (row.structure !== undefined) message.structure = row.structure;
         return message;
       });
-    },
-
-    async firstUnseenUid(userId, mailboxId) {
-      return connection.maybeOneFirst(sql.type(uidRow)`
-        SELECT m.uid FROM proj_mailbox.messages AS m
-        WHERE m.mailbox_id = ${owned(userId, mailboxId)} AND NOT (${SEEN} = ANY (m.flags))
-        ORDER BY m.uid
-        LIMIT 1`);
     },
 
     async changesSince(userId, mailboxId, modseq) {

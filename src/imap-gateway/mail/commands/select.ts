@@ -26,18 +26,23 @@ export function selectCommand(services: MailServices) {
       const ok = (code: string, text: string) => context.untagged(`OK [${code}] ${text}`);
       if (hadSelected) await ok("CLOSED", "previous mailbox closed");
 
-      const status = await services.queries.mailboxStatus(userId, command.args.mailbox);
-      if (status === null) throw no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
-      if (!status.selectable) throw no(`"${status.name}" cannot be selected (\\Noselect)`, "CANNOT");
-      if (command.args.condstore) session.enable(["CONDSTORE"]);
+      // Checked before the mailbox is opened, which claims \\Recent for this session.
       if (command.args.qresync && !session.enabled.has("QRESYNC")) {
         throw no("QRESYNC parameters need ENABLE QRESYNC first (RFC 7162 3.2.5)");
       }
+      const opened = await MailboxController.open(services, session, userId, command.args.mailbox, {
+        readOnly,
+      });
+      if (opened === null) throw no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
+      const { status, controller, firstUnseenUid } = opened;
+      if (!controller) throw no(`"${status.name}" cannot be selected (\\Noselect)`, "CANNOT");
+      if (command.args.condstore) session.enable(["CONDSTORE"]);
 
-      const controller = await MailboxController.open(services, session, userId, status, { readOnly });
       const state = controller.state;
-      const firstUnseenUid = await services.queries.firstUnseenUid(userId, status.mailboxId);
-      const firstUnseen = firstUnseenUid === null ? undefined : state.sequenceNumberOf(firstUnseenUid);
+      const firstUnseen =
+        firstUnseenUid === null || firstUnseenUid === undefined
+          ? undefined
+          : state.sequenceNumberOf(firstUnseenUid);
 
       await context.untagged(`FLAGS (${SYSTEM_FLAGS.join(" ")})`);
       await ok(
