@@ -1,10 +1,12 @@
 // Notices across nodes over Redis pub/sub. One channel for all users, `mailledger:notices`
 // (prefix configurable so tests and tenants can share a Redis): every gateway node subscribes
 // once and routes notices to its sessions in process, which costs one subscription per node
-// instead of one per selected mailbox. Each message is one JSON MailboxNotice.
+// instead of one per selected mailbox. Each message is one JSON MailboxNotice, marked with the
+// publishing bus: a bus hands its own notices to its listeners directly when it publishes them.
 //
 // The subscriber has its own connection (a subscribed Redis connection can do nothing else).
 // While either connection is down `healthy` is false, and waiters poll PostgreSQL instead.
+import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { isMailboxNotice, type MailboxNotice, type NoticeBus } from "./notice.ts";
 
@@ -28,6 +30,8 @@ export async function createRedisNoticeBus(options: RedisNoticeBusOptions): Prom
   const publisher = new Redis(options.url, redisOptions);
   const subscriber = new Redis(options.url, { ...redisOptions, enableOfflineQueue: true });
   const listeners = new Set<(notice: MailboxNotice) => void>();
+  /** Marks this bus's own messages on the channel, which it has delivered already. */
+  const self = randomUUID();
   let subscribed = false;
   for (const connection of [publisher, subscriber]) {
     connection.on("error", (error) => options.onError?.(error));
@@ -43,16 +47,22 @@ export async function createRedisNoticeBus(options: RedisNoticeBusOptions): Prom
   subscriber.on("close", () => {
     subscribed = false;
   });
+  const deliver = (notice: MailboxNotice) => {
+    for (const listener of listeners) listener(notice);
+  };
   subscriber.on("message", (from: string, text: string) => {
     if (from !== channel) return;
-    let notice: unknown;
+    let message: unknown;
     try {
-      notice = JSON.parse(text);
+      message = JSON.parse(text);
     } catch {
       return;
     }
-    if (!isMailboxNotice(notice)) return;
-    for (const listener of listeners) listener(notice);
+    if (!isMailboxNotice(message)) return;
+    // Our own notices were delivered here when they were published.
+    const { origin, ...notice } = message as MailboxNotice & { origin?: unknown };
+    if (origin === self) return;
+    deliver(notice);
   });
   await Promise.all([publisher.connect(), subscriber.connect()]);
   await subscriber.subscribe(channel);
@@ -64,8 +74,11 @@ export async function createRedisNoticeBus(options: RedisNoticeBusOptions): Prom
     },
     async publish(notices) {
       if (notices.length === 0) return;
+      // This process's listeners (the gateway beside a projector) hear at once, not after a
+      // round trip through Redis; the other nodes through the channel.
+      for (const notice of notices) deliver(notice);
       const pipeline = publisher.pipeline();
-      for (const notice of notices) pipeline.publish(channel, JSON.stringify(notice));
+      for (const notice of notices) pipeline.publish(channel, JSON.stringify({ ...notice, origin: self }));
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error !== null);
       if (failed) throw failed[0];
