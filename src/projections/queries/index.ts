@@ -318,6 +318,14 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
     async fetchMessages(userId, mailboxId, uids, items) {
       if (uids.length === 0) return [];
       const wanted = [...new Set(items)];
+      // The bounds let the primary key find the chunk's rows; the multirange alone is a filter
+      // over every message of the mailbox (9 against 1.5 ms per 5,000 of 100,000 here).
+      let lowest = Number.POSITIVE_INFINITY;
+      let highest = 0;
+      for (const range of uids) {
+        lowest = Math.min(lowest, range.start, range.end);
+        highest = Math.max(highest, range.start, range.end);
+      }
       const columns = [
         sql.fragment`m.uid`,
         ...wanted.map(
@@ -328,6 +336,7 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
         SELECT ${sql.join(columns, sql.fragment`, `)}
         FROM proj_mailbox.messages AS m
         WHERE m.mailbox_id = ${owned(userId, mailboxId)}
+          AND m.uid BETWEEN ${lowest} AND ${highest}
           AND ${uidMultirange(uids)}::int8multirange @> m.uid
         ORDER BY m.uid`);
       return rows.map((row) => {
