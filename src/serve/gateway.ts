@@ -9,6 +9,7 @@ import { DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS, type MailServices } from "../imap-
 import { MetricsRegistry } from "../imap-gateway/metrics.ts";
 import type { GatewayOptions } from "../imap-gateway/options.ts";
 import { createImapServer, type ImapServer } from "../imap-gateway/server.ts";
+import { createNoticeRouter } from "../projections/notices/noticeRouter.ts";
 import { ensureSelfSignedCertificate } from "./embeddedTls.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -39,7 +40,7 @@ export async function startGateway(
     pool: runtime.pool,
     blobStore: runtime.blobStore,
     queries: runtime.queries,
-    notices: runtime.notices,
+    notices: createNoticeRouter(runtime.notices),
     positions: runtime.positions,
     appendLimit: config.appendLimit ?? null,
     readYourWritesTimeoutMs: DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS,

@@ -68,8 +68,8 @@ export class MailboxController implements SelectedMailbox {
     // Listen before reading, so a change between the read and the subscription is not missed.
     // The mailbox's id is not known yet: every mailbox of the user that changes is noted.
     const noticed = new Set<string>();
-    const unsubscribe = services.notices.subscribe((notice) => {
-      if (notice.userId === userId && notice.mailboxId !== null) noticed.add(notice.mailboxId);
+    const unsubscribe = services.notices.onUser(userId, (notice) => {
+      if (notice.mailboxId !== null) noticed.add(notice.mailboxId);
     });
     try {
       const opened = await services.queries.openMailbox(userId, name);
@@ -86,9 +86,9 @@ export class MailboxController implements SelectedMailbox {
       const state = new SelectedMailboxState(uidList, status.highestModSeq, recent);
       const controller = new MailboxController(services, session, userId, status, state, options.readOnly);
       unsubscribe();
-      controller.#unsubscribe = services.notices.subscribe((notice) => {
-        if (notice.mailboxId === controller.mailboxId) controller.#ring(notice.globalPosition);
-      });
+      controller.#unsubscribe = services.notices.onMailbox(controller.mailboxId, (notice) =>
+        controller.#ring(notice.globalPosition),
+      );
       if (noticed.has(status.mailboxId)) controller.#ring();
       return { status, controller, firstUnseenUid: opened.firstUnseenUid };
     } finally {

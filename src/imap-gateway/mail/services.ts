@@ -3,7 +3,7 @@
 import type { CommandContext as DomainContext } from "../../commands/context.ts";
 import type { BlobStore } from "../../events/blobs/blobStore.ts";
 import type { DatabasePool } from "../../events/db.ts";
-import type { NoticeBus } from "../../projections/notices/notice.ts";
+import type { NoticeRouter } from "../../projections/notices/noticeRouter.ts";
 import type { ProjectionQueries } from "../../projections/queries/index.ts";
 import type { PositionTarget, PositionWaiter } from "../../projections/readYourWrites.ts";
 import type { Logger } from "../logger.ts";
@@ -14,7 +14,8 @@ export interface MailServices {
   pool: DatabasePool;
   blobStore: BlobStore;
   queries: ProjectionQueries;
-  notices: NoticeBus;
+  /** The notice bus, routed by mailbox and user: one subscription for the node. */
+  notices: NoticeRouter;
   positions: PositionWaiter;
   /** The global APPENDLIMIT (bytes) or null. */
   appendLimit: number | null;
