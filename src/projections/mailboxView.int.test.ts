@@ -168,6 +168,15 @@ describe("mailbox view, embedded transport", () => {
     expect(fetched[0]!.structure!.body.type).toBe("text");
     expect(fetched[0]!.size).toBe(sampleMessage(1).length);
     expect(fetched[0]!.internalDate!.toISOString()).toBe("2025-03-10T12:00:00.000Z");
+    // The packed metadata read says the same as the row-per-message one, message for message.
+    const everyUid = [{ start: 1, end: 4294967295 }];
+    const metadata = await queries.fetchMetadata(alice, inbox, everyUid);
+    expect(metadata).toEqual(
+      await queries.fetchMessages(alice, inbox, everyUid, ["flags", "modseq", "internalDate", "size"]),
+    );
+    expect(metadata.map((m) => m.uid)).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    expect(metadata[0]!.flags).toEqual(["\\Seen", "\\Flagged"]);
+    expect(await queries.fetchMetadata(bob, inbox, everyUid)).toEqual([]);
 
     // MODSEQs of INBOX: 1 created, 2..13 appends, 14 flags, 15 expunge, 16 the 13th append.
     const changes = await queries.changesSince(alice, inbox, 13);

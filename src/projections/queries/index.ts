@@ -101,10 +101,32 @@ const openedMailboxRow = mailboxRow.extend({
   first_unseen_uid: z.number().nullable(),
 });
 const listedMailboxRow = mailboxRow.extend({ subscribed: z.boolean() });
+const packedMetadataRow = z.object({
+  uids: z.instanceof(Buffer).nullable(),
+  flags: z.string().nullable(),
+  modseqs: z.instanceof(Buffer).nullable(),
+  internal_dates: z.instanceof(Buffer).nullable(),
+  sizes: z.instanceof(Buffer).nullable(),
+});
 
 const mailboxColumns = sql.fragment`
   mailbox_id, name, status, uid_validity, uid_next, highest_modseq, message_count, unseen_count, total_size,
   special_use, append_limit`;
+
+/**
+ * The lowest and highest UID of a set: with them the primary key finds a chunk's rows; the
+ * multirange alone is a filter over every message of the mailbox (9 against 1.5 ms per 5,000
+ * of 100,000 here).
+ */
+function boundsOf(uids: UidSet): { lowest: number; highest: number } {
+  let lowest = Number.POSITIVE_INFINITY;
+  let highest = 0;
+  for (const range of uids) {
+    lowest = Math.min(lowest, range.start, range.end);
+    highest = Math.max(highest, range.start, range.end);
+  }
+  return { lowest, highest };
+}
 
 /** UIDs packed 4 bytes each, biased into int4 range (string_agg of int4send). */
 function unpackUids(packed: Buffer | null): Uint32Array {
@@ -211,6 +233,11 @@ export interface ProjectionQueries {
     uids: UidSet,
     items: readonly FetchItem[],
   ): Promise<FetchedMessage[]>;
+  /**
+   * FLAGS, MODSEQ, INTERNALDATE and RFC822.SIZE of the messages, ascending by UID: what a client's
+   * resync asks of every message. One packed row per call instead of a row per message.
+   */
+  fetchMetadata(userId: string, mailboxId: string, uids: UidSet): Promise<FetchedMessage[]>;
   changesSince(userId: string, mailboxId: string, modseq: number): Promise<Changes>;
   /** UIDs matching `criteria`, ascending, and the highest MODSEQ among them (RFC 7162 SEARCH). */
   search(
@@ -315,17 +342,45 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
       return { status: toStatus(row), uids: unpackUids(row.uids), firstUnseenUid: row.first_unseen_uid };
     },
 
+    async fetchMetadata(userId, mailboxId, uids) {
+      if (uids.length === 0) return [];
+      const { lowest, highest } = boundsOf(uids);
+      // Flags are atoms (no space, no line break): one text of lines, a line of flags per message.
+      const row = await connection.one(sql.type(packedMetadataRow)`
+        SELECT string_agg(int4send((o.uid - ${UID_BIAS})::int4), '') AS uids,
+          string_agg(array_to_string(o.flags, ' '), E'\n') AS flags,
+          string_agg(float8send(o.modseq::float8), '') AS modseqs,
+          string_agg(float8send(extract(epoch FROM o.internal_date)::float8 * 1000), '') AS internal_dates,
+          string_agg(float8send(o.size::float8), '') AS sizes
+        FROM (
+          SELECT m.uid, m.flags, m.modseq, m.internal_date, m.size
+          FROM proj_mailbox.messages AS m
+          WHERE m.mailbox_id = ${owned(userId, mailboxId)}
+            AND m.uid BETWEEN ${lowest} AND ${highest}
+            AND ${uidMultirange(uids)}::int8multirange @> m.uid
+          ORDER BY m.uid
+        ) AS o`);
+      const found = unpackUids(row.uids);
+      if (found.length === 0) return [];
+      const flagLines = row.flags!.split("\n");
+      const messages: FetchedMessage[] = new Array(found.length);
+      for (let i = 0; i < found.length; i++) {
+        const line = flagLines[i]!;
+        messages[i] = {
+          uid: found[i]!,
+          flags: line === "" ? [] : line.split(" "),
+          modseq: row.modseqs!.readDoubleBE(i * 8),
+          internalDate: new Date(row.internal_dates!.readDoubleBE(i * 8)),
+          size: row.sizes!.readDoubleBE(i * 8),
+        };
+      }
+      return messages;
+    },
+
     async fetchMessages(userId, mailboxId, uids, items) {
       if (uids.length === 0) return [];
       const wanted = [...new Set(items)];
-      // The bounds let the primary key find the chunk's rows; the multirange alone is a filter
-      // over every message of the mailbox (9 against 1.5 ms per 5,000 of 100,000 here).
-      let lowest = Number.POSITIVE_INFINITY;
-      let highest = 0;
-      for (const range of uids) {
-        lowest = Math.min(lowest, range.start, range.end);
-        highest = Math.max(highest, range.start, range.end);
-      }
+      const { lowest, highest } = boundsOf(uids);
       const columns = [
         sql.fragment`m.uid`,
         ...wanted.map(

@@ -144,12 +144,9 @@ export function fetchCommand(services: MailServices) {
       let missing = 0;
       for (let i = 0; i < uids.length; i += chunkSize) {
         const chunk = uids.slice(i, i + chunkSize);
-        const rows = await services.queries.fetchMessages(
-          userId,
-          controller.mailboxId,
-          toUidSet(chunk),
-          queryItems,
-        );
+        const rows = metadataOnly
+          ? await services.queries.fetchMetadata(userId, controller.mailboxId, toUidSet(chunk))
+          : await services.queries.fetchMessages(userId, controller.mailboxId, toUidSet(chunk), queryItems);
         const byUid = new Map<number, FetchedMessage>(rows.map((row) => [row.uid, row]));
         for (const uid of chunk) {
           const row = byUid.get(uid);
