@@ -21,11 +21,32 @@ export class LiteralSizeMismatchError extends Error {
   override readonly name = "LiteralSizeMismatchError";
 }
 
+/** Held output is written once it reaches this size, hold or not. */
+const HELD_BYTES_LIMIT = 64 * 1024;
+
 export class ResponseWriter {
   readonly #out: Writable;
+  #holding = false;
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
 
   constructor(out: Writable) {
     this.#out = out;
+  }
+
+  /**
+   * Keeps in-memory output back until release(): the untagged responses of a command and its
+   * tagged one go out in one system call (a SELECT wrote eight). Held bytes past 64 KiB, and
+   * whatever precedes a streamed literal, are written at once.
+   */
+  hold(): void {
+    this.#holding = true;
+  }
+
+  /** Writes what is held and stops holding. */
+  async release(): Promise<void> {
+    this.#holding = false;
+    await this.#flushHeld();
   }
 
   /**
@@ -57,13 +78,14 @@ export class ResponseWriter {
    * A source longer or shorter than declared rejects with LiteralSizeMismatchError.
    */
   async writeLiteral(size: number, source: AsyncIterable<Uint8Array>): Promise<void> {
-    await this.#writeChunk(Buffer.from(`{${size}}\r\n`, "latin1"));
+    await this.#flushHeld();
+    await this.#writeNow(Buffer.from(`{${size}}\r\n`, "latin1"));
     let written = 0;
     for await (const chunk of source) {
       written += chunk.length;
       if (written > size)
         throw new LiteralSizeMismatchError(`literal source longer than its declared ${size} octets`);
-      await this.#writeChunk(chunk);
+      await this.#writeNow(chunk);
     }
     if (written !== size) {
       throw new LiteralSizeMismatchError(`literal source gave ${written} of its declared ${size} octets`);
@@ -71,6 +93,26 @@ export class ResponseWriter {
   }
 
   async #writeChunk(chunk: Uint8Array): Promise<void> {
+    if (chunk.length === 0) return;
+    if (this.#holding) {
+      this.#held.push(chunk);
+      this.#heldBytes += chunk.length;
+      if (this.#heldBytes >= HELD_BYTES_LIMIT) await this.#flushHeld();
+      return;
+    }
+    await this.#flushHeld();
+    await this.#writeNow(chunk);
+  }
+
+  async #flushHeld(): Promise<void> {
+    if (this.#held.length === 0) return;
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    await this.#writeNow(held.length === 1 ? held[0]! : Buffer.concat(held));
+  }
+
+  async #writeNow(chunk: Uint8Array): Promise<void> {
     if (chunk.length === 0) return;
     if (this.#out.write(chunk)) return;
     await waitForDrain(this.#out);

@@ -329,9 +329,13 @@ export class Session implements SessionControl {
     const socket = this.#socket;
     const destroyTimer = setTimeout(() => socket.destroy(), CLOSE_FLUSH_TIMEOUT_MS);
     destroyTimer.unref();
-    void this.#writeChain.finally(() => {
-      socket.end();
-    });
+    const writer = this.#writer;
+    void this.#writeChain
+      .then(() => writer.release())
+      .catch(() => {})
+      .finally(() => {
+        socket.end();
+      });
     socket.once("close", () => clearTimeout(destroyTimer));
     this.#resolveClosed();
   }
@@ -452,6 +456,7 @@ export class Session implements SessionControl {
         }
         case "continuation-needed":
           void this.#send(continuationRequest("Ready for literal data")).catch(() => {});
+          void this.#releaseOutput();
           break;
         case "command":
         case "error":
@@ -542,7 +547,10 @@ export class Session implements SessionControl {
         const item = this.#takeItem();
         if (item === undefined) break;
         if (this.#paused && !this.#waitingForSink) this.#pump();
+        // A command's responses go out together, at its tagged answer (see #releaseOutput).
+        this.#writer.hold();
         await this.#process(item);
+        void this.#releaseOutput();
         if (this.#shuttingDown && !this.#closed) this.#bye("server shutting down");
       }
     } catch (error) {
@@ -635,7 +643,8 @@ export class Session implements SessionControl {
   }
 
   async #continuation(text = ""): Promise<string> {
-    await this.#send(continuationRequest(text));
+    void this.#send(continuationRequest(text)).catch(() => {});
+    await this.#releaseOutput();
     const item = await this.#nextItem();
     if (item === undefined) throw new ConnectionClosedError();
     // Continuation responses are SASL payloads or similar: never log them.
@@ -675,7 +684,9 @@ export class Session implements SessionControl {
   async #answer(tag: string, status: "OK" | "NO" | "BAD", text: string, code?: string): Promise<void> {
     const metrics = this.#host.services.metrics;
     const line = tag === "*" ? untaggedStatus(status, text, code) : taggedStatus(tag, status, text, code);
-    await this.#send(line).catch(() => {});
+    // Written, not only queued, when this returns: STARTTLS wraps the socket right after its OK.
+    void this.#send(line).catch(() => {});
+    await this.#releaseOutput();
     if (status === "OK") {
       if (this.#state === "not-authenticated") this.#guard.onGood();
       return;
@@ -704,6 +715,22 @@ export class Session implements SessionControl {
       this.close("write failed");
     });
     return written;
+  }
+
+  /**
+   * Writes what the writer holds, after everything queued before: at a command's answer, before
+   * a continuation request the client must see to go on, and before the connection closes.
+   */
+  #releaseOutput(): Promise<void> {
+    const writer = this.#writer;
+    this.#writeChain = this.#writeChain
+      .then(() => writer.release())
+      .catch((error: unknown) => {
+        this.#host.services.logger.debug("write failed", { sessionId: this.id, error: String(error) });
+        this.#socket.destroy();
+        this.close("write failed");
+      });
+    return this.#writeChain;
   }
 
   #bye(text: string, code?: string): void {
