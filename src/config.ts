@@ -21,6 +21,8 @@ export interface Config {
   blobStore: BlobStoreSetting;
   /** Global APPENDLIMIT in bytes (RFC 7889); undefined means no limit beyond the literal cap. */
   appendLimit: number | undefined;
+  /** Bytes of recently handled message bodies each node keeps in memory (BLOB_CACHE); 0: none. */
+  blobCacheBytes: number;
   nodeId: string;
   metricsPort: number | undefined;
   logLevel: LogLevel;
@@ -64,6 +66,9 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 /** Accepts plain bytes or a K/M/G suffix ("50M"); 0 means no limit. */
+/** BLOB_CACHE's default: 64 MiB of recent bodies per node. */
+export const DEFAULT_BLOB_CACHE_BYTES = 64 * 1024 * 1024;
+
 export function parseSize(name: string, value: string): number {
   const match = /^(\d+)\s*([kmg]?)i?b?$/i.exec(value.trim());
   if (!match) throw new ConfigError(name, `expected a size such as 52428800 or 50M, got "${value}"`);
@@ -148,6 +153,10 @@ export function loadConfig(env: Env = process.env): Config {
   const appendLimitText = text(env, "APPEND_LIMIT");
   const appendLimit = appendLimitText === undefined ? undefined : parseSize("APPEND_LIMIT", appendLimitText);
 
+  const blobCacheText = text(env, "BLOB_CACHE");
+  const blobCacheBytes =
+    blobCacheText === undefined ? DEFAULT_BLOB_CACHE_BYTES : parseSize("BLOB_CACHE", blobCacheText);
+
   const logLevel = (text(env, "LOG_LEVEL") ?? "info").toLowerCase();
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new ConfigError("LOG_LEVEL", `expected debug, info, warn or error, got "${logLevel}"`);
@@ -167,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowInsecureAuth: bool(env, "ALLOW_INSECURE_AUTH", false),
     blobStore,
     appendLimit: appendLimit === 0 ? undefined : appendLimit,
+    blobCacheBytes,
     nodeId: text(env, "NODE_ID") ?? `node-${process.pid}`,
     metricsPort: port(env, "METRICS_PORT"),
     logLevel: logLevel as LogLevel,

@@ -6,6 +6,7 @@
 import path from "node:path";
 import type { Config } from "../config.ts";
 import type { BlobStore } from "../events/blobs/blobStore.ts";
+import { createCachingBlobStore } from "../events/blobs/cachingBlobStore.ts";
 import { createFsBlobStore } from "../events/blobs/fsBlobStore.ts";
 import { createPostgresBlobStore } from "../events/blobs/postgresBlobStore.ts";
 import { createDatabasePool, type DatabasePool } from "../events/db.ts";
@@ -61,8 +62,11 @@ export interface OpenRuntimeOptions {
 }
 
 export function blobStoreFor(config: Config, pool: DatabasePool): BlobStore {
-  if (config.blobStore.kind === "fs") return createFsBlobStore(path.resolve(config.blobStore.dir));
-  return createPostgresBlobStore(pool);
+  const store =
+    config.blobStore.kind === "fs"
+      ? createFsBlobStore(path.resolve(config.blobStore.dir))
+      : createPostgresBlobStore(pool);
+  return createCachingBlobStore(store, { maxBytes: config.blobCacheBytes });
 }
 
 export async function openRuntime(

@@ -7,6 +7,7 @@ import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/database.ts";
 import { BlobNotFoundError, type BlobStore, sha256Hex } from "./blobStore.ts";
+import { createCachingBlobStore } from "./cachingBlobStore.ts";
 import { collectGarbage } from "./collectGarbage.ts";
 import { createFsBlobStore } from "./fsBlobStore.ts";
 import { createPostgresBlobStore, POSTGRES_BLOB_READ_CHUNK } from "./postgresBlobStore.ts";
@@ -47,6 +48,16 @@ const backends: [string, () => BlobStore, (store: BlobStore, digest: string, at:
     },
   ],
   [
+    // The same contract through the node's in-memory cache of recent bodies.
+    "cached postgres",
+    () => createCachingBlobStore(createPostgresBlobStore(db.pool), { maxBytes: 1024 * 1024 }),
+    async (_store, digest, at) => {
+      await db.pool.query(
+        sql.unsafe`UPDATE blobs SET last_put_at = ${sql.timestamp(at)} WHERE digest = ${digest}`,
+      );
+    },
+  ],
+  [
     "filesystem",
     () => createFsBlobStore(fsDir),
     async (_store, digest, at) => {
@@ -56,7 +67,7 @@ const backends: [string, () => BlobStore, (store: BlobStore, digest: string, at:
 ];
 
 describe.each(backends)("%s blob store", (backend, makeStore, agePut) => {
-  let uid = backend === "postgres" ? 1 : 1000;
+  let uid = backend === "postgres" ? 1 : backend === "filesystem" ? 1000 : 2000;
 
   it("stores by SHA-256, streams back, and reads ranges", async () => {
     const store = makeStore();
@@ -89,7 +100,7 @@ describe.each(backends)("%s blob store", (backend, makeStore, agePut) => {
     const body = Buffer.from(`same body ${backend}`);
     const [a, b] = await Promise.all([store.put(body), store.put(body)]);
     expect(a).toEqual(b);
-    if (backend === "postgres") {
+    if (backend !== "filesystem") {
       const rows = await db.pool.oneFirst(
         sql.unsafe`SELECT count(*)::int AS n FROM blobs WHERE digest = ${a.digest}`,
       );
@@ -143,5 +154,55 @@ describe.each(backends)("%s blob store", (backend, makeStore, agePut) => {
     expect(await store.delete(blob.digest)).toBe(true);
     expect(await store.has(blob.digest)).toBe(false);
     if (backend === "filesystem") await expect(stat(path.join(fsDir, ".tmp"))).resolves.toBeTruthy();
+  });
+});
+
+describe("the cache of recent bodies", () => {
+  const removeBehindItsBack = (digest: string) =>
+    db.pool.query(sql.unsafe`DELETE FROM blobs WHERE digest = ${digest}`);
+
+  it("serves the bodies it stored or read from memory, whole or in ranges, and not larger ones", async () => {
+    const store = createCachingBlobStore(createPostgresBlobStore(db.pool), {
+      maxBytes: 10_000,
+      maxBlobBytes: 4_000,
+    });
+    const small = Buffer.from("Subject: cached\r\n\r\nkept in memory");
+    const large = Buffer.alloc(5_000, "x");
+    const [smallStored, largeStored] = [await store.put(small), await store.put(large)];
+    await removeBehindItsBack(smallStored.digest);
+    await removeBehindItsBack(largeStored.digest);
+    expect(await text(store.read(smallStored.digest))).toBe(small.toString());
+    expect(await text(store.read(smallStored.digest, { start: 9, end: 15 }))).toBe("cached");
+    expect(await store.size(smallStored.digest)).toBe(small.length);
+    // Too large to keep: the store answers, and it no longer has it.
+    await expect(text(store.read(largeStored.digest))).rejects.toBeInstanceOf(BlobNotFoundError);
+    // `has` asks the store, the authority on what exists.
+    expect(await store.has(smallStored.digest)).toBe(false);
+
+    // A whole body read from the store is kept too.
+    const other = createPostgresBlobStore(db.pool);
+    const read = Buffer.from("Subject: read once\r\n\r\nthen from memory");
+    const readStored = await other.put(read);
+    expect(await text(store.read(readStored.digest))).toBe(read.toString());
+    await removeBehindItsBack(readStored.digest);
+    expect(await text(store.read(readStored.digest))).toBe(read.toString());
+  });
+
+  it("forgets the least recently used bodies past its size, and what is deleted through it", async () => {
+    const store = createCachingBlobStore(createPostgresBlobStore(db.pool), { maxBytes: 3_000 });
+    const bodies = [0, 1, 2, 3].map((i) => Buffer.alloc(1_000, String(i)));
+    const digests: string[] = [];
+    for (const body of bodies.slice(0, 3)) digests.push((await store.put(body)).digest);
+    await text(store.read(digests[0]!)); // 0 is now the most recently used
+    digests.push((await store.put(bodies[3]!)).digest); // over 3,000 bytes: 1 goes
+    for (const digest of digests) await removeBehindItsBack(digest);
+    expect(await text(store.read(digests[0]!))).toBe(bodies[0]!.toString());
+    await expect(text(store.read(digests[1]!))).rejects.toBeInstanceOf(BlobNotFoundError);
+    expect(await text(store.read(digests[2]!))).toBe(bodies[2]!.toString());
+
+    const kept = Buffer.from("Subject: deleted\r\n\r\nthrough the cache");
+    const stored = await store.put(kept);
+    expect(await store.delete(stored.digest)).toBe(true);
+    await expect(text(store.read(stored.digest))).rejects.toBeInstanceOf(BlobNotFoundError);
   });
 });
