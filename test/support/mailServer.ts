@@ -1,6 +1,8 @@
 // A whole mailledger node for end-to-end tests: a fresh PostgreSQL database, the real Redis
 // notice bus, and the projector fed either through Kafka (the distributed path) or by tailing the
 // log in process (the embedded path, faster to start). The IMAP gateway listens on a free port.
+
+import { Kafka, logLevel } from "kafkajs";
 import { ulid } from "ulid";
 import { createUser } from "../../src/commands/user/handlers.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
@@ -89,6 +91,16 @@ export async function startTestMailServer(options: TestMailServerOptions = {}): 
     async close() {
       for (const running of nodes.reverse()) await running.close();
       await db.drop();
+      if (transport === "kafka") {
+        // The run's topic and consumer group go too: a broker kept across runs keeps no litter.
+        const admin = new Kafka({ brokers: TEST_KAFKA_BROKERS, logLevel: logLevel.NOTHING }).admin();
+        await admin
+          .connect()
+          .then(() => admin.deleteTopics({ topics: [`mailledger.test.${unique}`], timeout: 10_000 }))
+          .then(() => admin.deleteGroups([`projections-${unique}`]))
+          .catch(() => {})
+          .finally(() => admin.disconnect());
+      }
     },
   };
 }
