@@ -93,11 +93,26 @@ export function fetchCommand(services: MailServices) {
         if (vanished.length > 0) await context.untagged(`VANISHED (EARLIER) ${compactUidSet(vanished)}`);
       }
 
+      const queryItems = queryItemsFor(items);
+      const chunkSize = queryItems.includes("structure") ? FETCH_CHUNK : METADATA_FETCH_CHUNK;
       // \Seen is set implicitly by BODY[...] and RFC822(.TEXT) (RFC 3501 6.4.5), not on EXAMINE.
       const flagsNow = new Map<number, { flags: string[]; modseq: number }>();
+      /** The rows of a FETCH of one chunk, read once for both the \Seen check and the responses. */
+      let prefetched: FetchedMessage[] | undefined;
+      if (setsSeen(items) && !controller.readOnly && uids.length > 0 && uids.length <= chunkSize) {
+        prefetched = await services.queries.fetchMessages(
+          userId,
+          controller.mailboxId,
+          toUidSet(uids),
+          queryItems,
+        );
+      }
       if (setsSeen(items) && !controller.readOnly && uids.length > 0) {
         const unseen: number[] = [];
-        for (let i = 0; i < uids.length; i += FETCH_CHUNK) {
+        for (const message of prefetched ?? []) {
+          if (!message.flags?.includes("\\Seen")) unseen.push(message.uid);
+        }
+        for (let i = 0; prefetched === undefined && i < uids.length; i += FETCH_CHUNK) {
           const chunk = uids.slice(i, i + FETCH_CHUNK);
           for (const message of await services.queries.fetchMessages(
             userId,
@@ -128,8 +143,6 @@ export function fetchCommand(services: MailServices) {
         }
       }
 
-      const queryItems = queryItemsFor(items);
-      const chunkSize = queryItems.includes("structure") ? FETCH_CHUNK : METADATA_FETCH_CHUNK;
       const metadataOnly = isMetadataOnly(items);
       // Consecutive responses go out together ("* " is already written by untagged() for the first).
       let batch: ResponsePart[] = [];
@@ -144,9 +157,16 @@ export function fetchCommand(services: MailServices) {
       let missing = 0;
       for (let i = 0; i < uids.length; i += chunkSize) {
         const chunk = uids.slice(i, i + chunkSize);
-        const rows = metadataOnly
-          ? await services.queries.fetchMetadata(userId, controller.mailboxId, toUidSet(chunk))
-          : await services.queries.fetchMessages(userId, controller.mailboxId, toUidSet(chunk), queryItems);
+        const rows =
+          prefetched ??
+          (metadataOnly
+            ? await services.queries.fetchMetadata(userId, controller.mailboxId, toUidSet(chunk))
+            : await services.queries.fetchMessages(
+                userId,
+                controller.mailboxId,
+                toUidSet(chunk),
+                queryItems,
+              ));
         const byUid = new Map<number, FetchedMessage>(rows.map((row) => [row.uid, row]));
         for (const uid of chunk) {
           const row = byUid.get(uid);
