@@ -12,6 +12,7 @@ import type { CommandContext } from "./context.ts";
 import { evolveAll, initialState } from "./mailbox/decider.ts";
 import { createMailbox } from "./mailbox/handlers.ts";
 import { appendMessage } from "./messages/append.ts";
+import { expungeMessages } from "./messages/expunge.ts";
 import { storeFlags } from "./messages/store.ts";
 import { moveMessages } from "./messages/transfer.ts";
 import { claimRecent } from "./recent.ts";
@@ -116,6 +117,51 @@ describe("concurrent writers", () => {
     expect(new Set(inB.map((row) => row.uid)).size).toBe(inB.length);
     await expectStreamMatchesWriteModel(a);
     await expectStreamMatchesWriteModel(b);
+  });
+});
+
+describe("concurrent STORE and EXPUNGE on one message", () => {
+  it("30 sessions each add their own keyword at once: no change is lost, every MODSEQ is new", async () => {
+    const { userId, inboxMailboxId } = await createUser(ctx, { username: "stores", password: "pw" });
+    const { uid } = await appendMessage(ctx, { userId, mailboxName: "INBOX", body: testMessage("flagged") });
+    const keywords = Array.from({ length: 30 }, (_, i) => `k${String(i).padStart(2, "0")}`);
+    const outcomes = await Promise.all(
+      keywords.map((keyword) =>
+        storeFlags(ctx, {
+          userId,
+          mailboxId: inboxMailboxId,
+          uids: [uid],
+          operation: "add",
+          flags: [keyword],
+        }),
+      ),
+    );
+    const [row] = await messagesIn(inboxMailboxId);
+    expect(row!.flags).toEqual(keywords);
+    expect(new Set(outcomes.map((outcome) => outcome.highestModSeq)).size).toBe(30);
+    // Each saw the keywords committed before it, never fewer than it could have.
+    for (const outcome of outcomes) {
+      const after = outcome.messages[0]!;
+      expect(after.flags.length).toBe(
+        after.modseq - outcomes.reduce((low, o) => Math.min(low, o.highestModSeq), Infinity) + 1,
+      );
+    }
+    await expectStreamMatchesWriteModel(inboxMailboxId);
+
+    // \Deleted set while an EXPUNGE runs: the EXPUNGE sees it or not, the message is never half gone.
+    await Promise.all([
+      storeFlags(ctx, {
+        userId,
+        mailboxId: inboxMailboxId,
+        uids: [uid],
+        operation: "add",
+        flags: ["\\Deleted"],
+      }),
+      expungeMessages(ctx, { userId, mailboxId: inboxMailboxId }),
+    ]);
+    await expungeMessages(ctx, { userId, mailboxId: inboxMailboxId });
+    expect(await messagesIn(inboxMailboxId)).toEqual([]);
+    await expectStreamMatchesWriteModel(inboxMailboxId);
   });
 });
 

@@ -166,6 +166,55 @@ export function mailboxState(row: MailboxRow, messages: readonly MessageRow[] = 
   };
 }
 
+const lockedSelectedRow = mailboxRow.extend({
+  messages: z.array(
+    z.tuple([
+      z.number(),
+      z.number(),
+      z.array(z.string()),
+      z.number(),
+      z.number(),
+      z.string(),
+      headerSummarySchema,
+    ]),
+  ),
+});
+
+/**
+ * Locks the user's live mailbox and reads the messages with these UIDs, or, without UIDs, those
+ * flagged \Deleted: one round trip (infra/migrations/0032_write_model_lock_selected.sql). Null
+ * when the user has no such live mailbox.
+ */
+export async function lockMailboxWithMessages(
+  db: CommonQueryMethods,
+  userId: string,
+  mailboxId: string,
+  uids: readonly number[] | "deleted",
+): Promise<{ row: MailboxRow; messages: MessageRow[] } | null> {
+  const wanted =
+    uids === "deleted" ? sql.fragment`NULL` : sql.fragment`${sql.array([...new Set(uids)], "int8")}`;
+  // Two statement texts (a list, or NULL for \Deleted), so two prepared names.
+  const name = uids === "deleted" ? "mailledger_lock_selected_deleted" : "mailledger_lock_selected_uids";
+  const locked = await db.maybeOne(sql.prepared(name, lockedSelectedRow)`
+    SELECT id, user_id, name, status, uid_validity, uid_next, highest_modseq, append_limit, special_use,
+      messages
+    FROM write_model_lock_selected(${userId}, ${mailboxId}, ${wanted}::int8[])`);
+  if (locked === null) return null;
+  const { messages, ...row } = locked;
+  return {
+    row,
+    messages: messages.map(([uid, modseq, flags, internalDate, size, blobDigest, headerSummary]) => ({
+      uid,
+      modseq,
+      flags,
+      internal_date: internalDate,
+      size,
+      blob_digest: blobDigest,
+      header_summary: headerSummary,
+    })),
+  };
+}
+
 export async function loadMessages(
   db: CommonQueryMethods,
   mailboxId: string,
@@ -176,15 +225,6 @@ export async function loadMessages(
     SELECT ${messageColumns} FROM messages
     WHERE mailbox_id = ${mailboxId} AND uid = ANY(${sql.array([...new Set(uids)], "int8")})
     ORDER BY uid`);
-}
-
-export async function loadDeletedMessages(
-  db: CommonQueryMethods,
-  mailboxId: string,
-): Promise<readonly MessageRow[]> {
-  return db.any(sql.type(messageRow)`
-    SELECT ${messageColumns} FROM messages
-    WHERE mailbox_id = ${mailboxId} AND '\\Deleted' = ANY(flags) ORDER BY uid`);
 }
 
 export async function loadAllMessages(

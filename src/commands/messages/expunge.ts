@@ -3,8 +3,8 @@
 import { commitChanges } from "../commit.ts";
 import { type CommandContext, inTransaction } from "../context.ts";
 import { decide } from "../mailbox/decider.ts";
-import { loadDeletedMessages, mailboxState } from "../writeModel.ts";
-import { lockSelectedMailbox, validUids } from "./selected.ts";
+import { mailboxState } from "../writeModel.ts";
+import { lockSelectedWithMessages, validUids } from "./selected.ts";
 
 export interface ExpungeOutcome {
   expungedUids: number[];
@@ -17,8 +17,8 @@ export async function expungeMessages(
   input: { userId: string; mailboxId: string; uids?: readonly number[] },
 ): Promise<ExpungeOutcome> {
   return inTransaction(ctx, async (tx) => {
-    const row = await lockSelectedMailbox(tx, input.userId, input.mailboxId);
-    const before = mailboxState(row, await loadDeletedMessages(tx, row.id));
+    const { row, messages } = await lockSelectedWithMessages(tx, input.userId, input.mailboxId, "deleted");
+    const before = mailboxState(row, messages);
     const events = decide(
       input.uids ? { type: "Expunge", uids: validUids(input.uids) } : { type: "Expunge" },
       before,

@@ -3,8 +3,8 @@ import { commitChanges } from "../commit.ts";
 import { type CommandContext, inTransaction } from "../context.ts";
 import type { FlagOperation } from "../flags.ts";
 import { conditionalStoreFailures, decide, type MailboxCommand } from "../mailbox/decider.ts";
-import { loadMessages, mailboxState } from "../writeModel.ts";
-import { lockSelectedMailbox, validUids } from "./selected.ts";
+import { mailboxState } from "../writeModel.ts";
+import { lockSelectedWithMessages, validUids } from "./selected.ts";
 
 export interface StoreFlagsInput {
   userId: string;
@@ -30,8 +30,8 @@ export interface StoreFlagsOutcome {
 export async function storeFlags(ctx: CommandContext, input: StoreFlagsInput): Promise<StoreFlagsOutcome> {
   const uids = validUids(input.uids);
   return inTransaction(ctx, async (tx) => {
-    const row = await lockSelectedMailbox(tx, input.userId, input.mailboxId);
-    const before = mailboxState(row, await loadMessages(tx, row.id, uids));
+    const { row, messages } = await lockSelectedWithMessages(tx, input.userId, input.mailboxId, uids);
+    const before = mailboxState(row, messages);
     const command: Extract<MailboxCommand, { type: "StoreFlags" }> = {
       type: "StoreFlags",
       uids,
