@@ -159,7 +159,10 @@ class MailboxViewWriter {
   async flush() {
     if (this.#arrivals.length === 0) return;
     const rows = this.#arrivals;
-    const derivedRows = [...this.#derivedRows.values()];
+    // In digest order: two transactions inserting the same bodies take their locks in one order.
+    const derivedRows = [...this.#derivedRows.values()].sort((a, b) =>
+      a.blob_digest < b.blob_digest ? -1 : a.blob_digest > b.blob_digest ? 1 : 0,
+    );
     this.#arrivals = [];
     this.#derivedRows = new Map();
     await this.#tx.query(sql.unsafe`
