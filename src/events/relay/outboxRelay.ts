@@ -230,6 +230,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         }
       }
       await checkpoint;
+      // A stop stores how far this relay got, so its successor does not send the tail again.
+      // Compare-and-set: if another relay moved the checkpoint meanwhile, this changes nothing.
+      if (stopping.signal.aborted && position > stored) {
+        await storeCheckpoint(options.pool, consumer, stored, position);
+      }
     } catch (error) {
       if (!stopping.signal.aborted) options.onError?.(error);
     } finally {
