@@ -162,7 +162,6 @@ describe("outbox relay", () => {
 
     // A clean stop stores how far the relay got: it stores at most every 200 ms while it runs,
     // so the second of two quick events is sent but not yet stored when the stop comes.
-    const running = first.state === "active" ? first : third;
     const late = async (name: string) => {
       const result = await appendToStream(
         db.pool,
@@ -172,12 +171,13 @@ describe("outbox relay", () => {
         { userId: users[0]! },
       );
       if (!result.ok) throw new Error("unexpected conflict");
-      await until(() => running.position >= result.lastGlobalPosition);
-      return result.lastGlobalPosition;
+      const sent = result.lastGlobalPosition;
+      await until(() => first.position >= sent || third.position >= sent, 30_000);
+      return sent;
     };
     await late("one");
     const last = await late("two");
-    await running.stop();
+    await Promise.all([first.stop(), third.stop()]);
     expect(await readCheckpoint(db.pool, RELAY_CHECKPOINT)).toBe(last);
   });
 });
