@@ -20,6 +20,7 @@ import type { UserEvent } from "../events/domain/userEvents.ts";
 import { mailboxStreamId, type RecordedEvent, userStreamId } from "../events/envelope.ts";
 import { eventColumns, eventRow, toRecordedEvent } from "../events/eventRow.ts";
 import { readStream } from "../events/readStream.ts";
+import { encodeSequenceNumbers } from "../imap-gateway/codec/index.ts";
 import {
   type AdminCommandDeps,
   EXIT_OK,
@@ -103,16 +104,6 @@ class NameTracker {
   }
 }
 
-const uidList = (uids: readonly number[]) => {
-  const parts: string[] = [];
-  for (let i = 0; i < uids.length; ) {
-    let j = i;
-    while (j + 1 < uids.length && uids[j + 1] === uids[j]! + 1) j++;
-    parts.push(i === j ? String(uids[i]) : `${uids[i]}:${uids[j]}`);
-    i = j + 1;
-  }
-  return parts.join(",");
-};
 const flagList = (flags: readonly string[]) => `(${flags.join(" ")})`;
 const quoted = (summary: HeaderSummary) => JSON.stringify(summary.subject ?? "");
 
@@ -154,17 +145,17 @@ function describe(event: RecordedEvent, names: NameTracker): string {
       return `appended UID ${mailbox.data.uid} ${quoted(mailbox.data.headerSummary)} (${mailbox.data.size} octets) ${flagList(mailbox.data.flags)}`;
     case "MessageFlagsChanged": {
       const operation = { add: "+FLAGS", remove: "-FLAGS", replace: "FLAGS" }[mailbox.data.operation];
-      return `${operation} ${flagList(mailbox.data.requestedFlags)} on UID ${uidList(mailbox.data.messages.map((m) => m.uid))}`;
+      return `${operation} ${flagList(mailbox.data.requestedFlags)} on UID ${encodeSequenceNumbers(mailbox.data.messages.map((m) => m.uid))}`;
     }
     case "MessagesExpunged":
-      return `expunged UID ${uidList(mailbox.data.uids)} (${mailbox.data.cause})`;
+      return `expunged UID ${encodeSequenceNumbers(mailbox.data.uids)} (${mailbox.data.cause})`;
     case "MessagesCopiedIn":
     case "MessagesMovedIn":
       return `${mailbox.type === "MessagesCopiedIn" ? "copied" : "moved"} in from ${names.nameOf(mailbox.data.sourceMailboxId)}: ${mailbox.data.messages
         .map((m) => `UID ${m.sourceUid} -> ${m.uid} ${quoted(m.headerSummary)}`)
         .join(", ")}`;
     case "MessagesMovedOut":
-      return `moved UID ${uidList(mailbox.data.uids)} out to ${names.nameOf(mailbox.data.targetMailboxId)}`;
+      return `moved UID ${encodeSequenceNumbers(mailbox.data.uids)} out to ${names.nameOf(mailbox.data.targetMailboxId)}`;
     default:
       return event.type;
   }

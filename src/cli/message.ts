@@ -16,6 +16,7 @@ import { copyMessages, moveMessages } from "../commands/messages/transfer.ts";
 import { loadAllMessages, loadMessages, type MessageRow } from "../commands/writeModel.ts";
 import { BlobNotFoundError, type BlobStore } from "../events/blobs/blobStore.ts";
 import { createPostgresBlobStore } from "../events/blobs/postgresBlobStore.ts";
+import { encodeSequenceNumbers } from "../imap-gateway/codec/index.ts";
 import { mailboxStateAt } from "./history.ts";
 import {
   type AdminCommandDeps,
@@ -81,17 +82,6 @@ export async function resolveUidSet(pool: DatabasePool, mailboxId: string, text:
 }
 
 /** UIDs as a compact IMAP set: 1:3,7. */
-export function formatUids(uids: readonly number[]): string {
-  const parts: string[] = [];
-  const sorted = [...uids].sort((a, b) => a - b);
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}:${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(",");
-}
 
 function parseUid(text: string): number {
   const uid = parseUidValue(text, text);
@@ -296,7 +286,7 @@ export async function runMessageCommand(argv: string[], deps: AdminCommandDeps):
         });
         write(
           deps.stdout,
-          `${subcommand === "copy" ? "copied" : "moved"} ${plural(moved.sourceUids.length, "message")}: UID ${formatUids(moved.sourceUids)} -> ${formatUids(moved.targetUids)} (UIDVALIDITY ${moved.targetUidValidity})`,
+          `${subcommand === "copy" ? "copied" : "moved"} ${plural(moved.sourceUids.length, "message")}: UID ${encodeSequenceNumbers(moved.sourceUids)} -> ${encodeSequenceNumbers(moved.targetUids)} (UIDVALIDITY ${moved.targetUidValidity})`,
         );
         return EXIT_OK;
       }
@@ -318,7 +308,7 @@ export async function runMessageCommand(argv: string[], deps: AdminCommandDeps):
         const expunged = await expungeMessages(ctx, { userId: user.id, mailboxId: mailbox.id, uids });
         write(
           deps.stdout,
-          `removed ${plural(expunged.expungedUids.length, "message")}: UID ${formatUids(expunged.expungedUids)}`,
+          `removed ${plural(expunged.expungedUids.length, "message")}: UID ${encodeSequenceNumbers(expunged.expungedUids)}`,
         );
         return expunged.expungedUids.length === uids.length ? EXIT_OK : EXIT_FAILED;
       }

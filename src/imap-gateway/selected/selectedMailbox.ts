@@ -4,6 +4,7 @@
 // at that moment. EXPUNGE is held back while FETCH, STORE or SEARCH is answered (RFC 3501 7.4.1),
 // so until then the expunged message keeps its number in this session.
 import type { SequenceSet } from "../codec/index.ts";
+import { encodeSequenceNumbers } from "../codec/index.ts";
 
 export interface MessageFlagsState {
   uid: number;
@@ -32,19 +33,6 @@ export interface FlushOptions {
 }
 
 export type SequenceResolution = { ok: true; uids: number[] } | { ok: false; message: string };
-
-/** Formats a UID list as a compact IMAP set: 1:3,7,9:10. */
-export function compactUidSet(uids: readonly number[]): string {
-  const sorted = [...uids].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j += 1;
-    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}:${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(",");
-}
 
 function lowerBound(sorted: readonly number[], value: number): number {
   let low = 0;
@@ -240,7 +228,7 @@ export class SelectedMailboxState {
     if (!options.holdExpunge && this.#pendingExpunges.size > 0) {
       const expunged = [...this.#pendingExpunges].filter((uid) => this.sequenceNumberOf(uid) !== undefined);
       if (options.qresync) {
-        if (expunged.length > 0) lines.push(`VANISHED ${compactUidSet(expunged)}`);
+        if (expunged.length > 0) lines.push(`VANISHED ${encodeSequenceNumbers(expunged)}`);
         this.#removeAll(expunged);
       } else {
         // Highest first would also work; ascending with renumbering is what clients expect to see.

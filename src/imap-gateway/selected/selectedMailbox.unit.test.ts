@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { SequenceSet } from "../codec/index.ts";
 import { sequenceSetFromString } from "../codec/index.ts";
-import { compactUidSet, SelectedMailboxState } from "./selectedMailbox.ts";
+import { SelectedMailboxState } from "./selectedMailbox.ts";
 
 const set = (text: string) => sequenceSetFromString(text) as SequenceSet;
 const plain = { holdExpunge: false, qresync: false, condstore: false };
@@ -128,12 +128,5 @@ describe("SelectedMailboxState unilateral updates", () => {
     expect(s.flush(plain)).toEqual(["3 EXISTS"]);
     s.record(changes);
     expect(s.flush(plain)).toEqual([]);
-  });
-});
-
-describe("compactUidSet", () => {
-  it("joins runs into ranges", () => {
-    expect(compactUidSet([7, 1, 2, 3, 9, 10])).toBe("1:3,7,9:10");
-    expect(compactUidSet([])).toBe("");
   });
 });

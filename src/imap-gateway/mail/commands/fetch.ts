@@ -4,6 +4,7 @@
 import { storeFlags } from "../../../commands/messages/store.ts";
 import type { FetchedMessage, FetchItem as QueryItem, UidSet } from "../../../projections/queries/index.ts";
 import type { FetchItem, ResponsePart } from "../../codec/index.ts";
+import { encodeSequenceNumbers } from "../../codec/index.ts";
 import { no } from "../../errors.ts";
 import {
   isMetadataOnly,
@@ -13,7 +14,6 @@ import {
   setsSeen,
 } from "../../fetch/renderFetch.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
-import { compactUidSet } from "../../selected/selectedMailbox.ts";
 import { messageBytes } from "../messageBytes.ts";
 import { awaitVisible, domainContext, type MailServices } from "../services.ts";
 import { domainCall, resolveUids, selectedOf, userIdOf } from "../session.ts";
@@ -90,7 +90,8 @@ export function fetchCommand(services: MailServices) {
         const low = uids[0] ?? 0;
         const high = uids.at(-1) ?? 0;
         const vanished = changes.vanished.filter((uid) => requested.has(uid) || (uid >= low && uid <= high));
-        if (vanished.length > 0) await context.untagged(`VANISHED (EARLIER) ${compactUidSet(vanished)}`);
+        if (vanished.length > 0)
+          await context.untagged(`VANISHED (EARLIER) ${encodeSequenceNumbers(vanished)}`);
       }
 
       const queryItems = queryItemsFor(items);

@@ -1,8 +1,9 @@
 // SELECT and EXAMINE (RFC 3501 6.3.1, 6.3.2), with CONDSTORE (RFC 7162 3.1.8) and QRESYNC
 // (RFC 7162 3.2.5) parameters.
+
+import { encodeSequenceNumbers } from "../../codec/index.ts";
 import { no } from "../../errors.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
-import { compactUidSet } from "../../selected/selectedMailbox.ts";
 import { MailboxController } from "../mailboxController.ts";
 import type { MailServices } from "../services.ts";
 import { userIdOf } from "../session.ts";
@@ -63,7 +64,7 @@ export function selectCommand(services: MailServices) {
         // RFC 7162 3.2.5.2: what changed since the client's MODSEQ, expunges first as VANISHED (EARLIER).
         const changes = await services.queries.changesSince(userId, status.mailboxId, Number(qresync.modSeq));
         if (changes.vanished.length > 0)
-          await context.untagged(`VANISHED (EARLIER) ${compactUidSet(changes.vanished)}`);
+          await context.untagged(`VANISHED (EARLIER) ${encodeSequenceNumbers(changes.vanished)}`);
         for (const message of changes.changed.sort((a, b) => a.uid - b.uid)) {
           const seq = state.sequenceNumberOf(message.uid);
           if (seq === undefined) continue;
