@@ -2,6 +2,7 @@
 // GatewayOptions.limits. Bad values stop the server at construction with a message naming the setting.
 
 import type { Authenticator } from "./auth/authenticator.ts";
+import type { LoginThrottleLimits } from "./auth/loginThrottle.ts";
 import {
   DEFAULT_MAX_LINE_LENGTH,
   DEFAULT_MAX_LITERAL_SIZE,
@@ -37,7 +38,7 @@ export const DEFAULT_MAX_PIPELINED_COMMANDS = 32;
 /** Time a graceful close waits for commands in progress before cutting connections. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 
-export interface GatewayLimits {
+export interface GatewayLimits extends LoginThrottleLimits {
   readonly maxLineLength: number;
   /** Literals of commands that declare no limit of their own (LOGIN passwords, search strings, ...). */
   readonly maxLiteralSize: number;
@@ -46,12 +47,6 @@ export interface GatewayLimits {
   readonly maxNestingDepth: number;
   readonly maxCommandsPerSecondBeforeAuth: number;
   readonly maxConsecutiveBadBeforeAuth: number;
-  readonly maxFailedLoginsPerAddress: number;
-  readonly maxFailedLoginsPerUser: number;
-  readonly failedLoginWindowMs: number;
-  readonly failedLoginLockoutMs: number;
-  readonly failedLoginBaseDelayMs: number;
-  readonly failedLoginMaxDelayMs: number;
   readonly idleTimeoutBeforeAuthMs: number;
   /** Autologout of authenticated sessions; RFC 3501 wants >= 30 minutes (a smaller value is logged as a warning). */
   readonly idleTimeoutAuthenticatedMs: number;
