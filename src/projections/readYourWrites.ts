@@ -6,7 +6,8 @@
 // stale read.
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
-import type { NoticeBus } from "./notices/notice.ts";
+import type { MailboxNotice, NoticeBus } from "./notices/notice.ts";
+import { createNoticeRouter } from "./notices/noticeRouter.ts";
 
 export type PositionTarget = { userId: string } | { mailboxId: string };
 
@@ -94,23 +95,15 @@ const keyOf = (target: PositionTarget) =>
 
 export function createPositionWaiter(options: PositionWaiterOptions): PositionWaiter {
   let timeouts = 0;
-  // One subscription for every wait: the notices of each user and mailbox raise its mark, and
-  // wake the waits on it. A command's notice may arrive before its caller starts to wait (the
-  // projector is fast, the caller's promise chain is not): the mark answers that wait at once.
+  // Every notice raises the mark of its user and of its mailbox. A command's notice may arrive
+  // before its caller starts to wait (the projector is fast, the caller's promise chain is not):
+  // the mark answers that wait at once. Waits themselves listen through the router.
   const marks = new HighWaterMarks();
-  const waiting = new Map<string, Set<() => void>>();
-  const wakeAll = (key: string) => {
-    const listeners = waiting.get(key);
-    if (listeners) for (const listener of listeners) listener();
-  };
   options.notices?.subscribe((notice) => {
     marks.raise(`u:${notice.userId}`, notice.globalPosition);
-    wakeAll(`u:${notice.userId}`);
-    if (notice.mailboxId !== null) {
-      marks.raise(`m:${notice.mailboxId}`, notice.globalPosition);
-      wakeAll(`m:${notice.mailboxId}`);
-    }
+    if (notice.mailboxId !== null) marks.raise(`m:${notice.mailboxId}`, notice.globalPosition);
   });
+  const router = options.notices ? createNoticeRouter(options.notices) : undefined;
   return {
     get timeouts() {
       return timeouts;
@@ -126,15 +119,13 @@ export function createPositionWaiter(options: PositionWaiterOptions): PositionWa
       const noticed = new Promise<void>((resolve) => {
         resolveNotice = resolve;
       });
-      const listener = () => {
-        if (marks.get(key) >= position) resolveNotice?.();
+      const listener = (notice: MailboxNotice) => {
+        if (notice.globalPosition >= position) resolveNotice?.();
       };
-      let listeners = waiting.get(key);
-      if (!listeners) {
-        listeners = new Set();
-        waiting.set(key, listeners);
-      }
-      listeners.add(listener);
+      const stopListening =
+        "userId" in target
+          ? router?.onUser(target.userId, listener)
+          : router?.onMailbox(target.mailboxId, listener);
       let applied = 0;
       try {
         const deadline = started + timeoutMs;
@@ -161,8 +152,7 @@ export function createPositionWaiter(options: PositionWaiterOptions): PositionWa
           nextCheck = options.notices?.healthy === true ? DATABASE_CHECK_MS : UNHEALTHY_DATABASE_CHECK_MS;
         }
       } finally {
-        listeners.delete(listener);
-        if (listeners.size === 0) waiting.delete(key);
+        stopListening?.();
       }
       timeouts += 1;
       const result = {
