@@ -6,6 +6,7 @@ import {
   UniqueIntegrityConstraintViolationError,
 } from "slonik";
 import type { BlobStore } from "../events/blobs/blobStore.ts";
+import { postgresErrorCode } from "../events/db.ts";
 import type { EventMetadata } from "../events/envelope.ts";
 import { DomainError } from "./errors.ts";
 
@@ -39,11 +40,8 @@ export const MAX_TRANSACTION_ATTEMPTS = 4;
 
 /** PostgreSQL serialization_failure and deadlock_detected: safe to retry the whole transaction. */
 function isRetryableDatabaseError(error: unknown): boolean {
-  for (let current = error as { code?: string; cause?: unknown } | undefined; current; ) {
-    if (current.code === "40001" || current.code === "40P01") return true;
-    current = current.cause as typeof current;
-  }
-  return false;
+  const code = postgresErrorCode(error);
+  return code === "40001" || code === "40P01";
 }
 
 export async function inTransaction<T>(

@@ -33,6 +33,15 @@ export function createResultParserInterceptor(): Interceptor {
   };
 }
 
+/** The SQLSTATE of a PostgreSQL error, wherever slonik or pg wrapped it (along the causes). */
+export function postgresErrorCode(error: unknown): string | undefined {
+  for (let current = error as { code?: unknown; cause?: unknown } | undefined; current; ) {
+    if (typeof current.code === "string" && /^[0-9A-Z]{5}$/.test(current.code)) return current.code;
+    current = current.cause as typeof current;
+  }
+  return undefined;
+}
+
 /** int8 as a JS number: positions, versions and sizes stay far below 2^53. */
 const typeParsers = [
   ...createTypeParserPreset().filter((parser) => parser.name !== "int8"),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createAutoPrepareInterceptor } from "./db.ts";
+import { createAutoPrepareInterceptor, postgresErrorCode } from "./db.ts";
 
 type Query = { sql: string; values: readonly unknown[]; name?: string };
 
@@ -47,5 +47,19 @@ describe("auto-prepared statements", () => {
     expect(names.size).toBe(256);
     expect(transform({ sql: "SELECT 5", values: [] }).name).toBeDefined();
     expect(transform({ sql: "SELECT 999", values: [] }).name).toBeUndefined();
+  });
+});
+
+describe("postgresErrorCode", () => {
+  it("finds the SQLSTATE along the causes, past codes that are not one", () => {
+    const deadlock = Object.assign(new Error("deadlock detected"), { code: "40P01" });
+    expect(postgresErrorCode(new Error("wrapped", { cause: deadlock }))).toBe("40P01");
+    const reset = Object.assign(new Error("socket"), {
+      code: "ECONNRESET",
+      cause: Object.assign(new Error("serialization"), { code: "40001" }),
+    });
+    expect(postgresErrorCode(reset)).toBe("40001");
+    expect(postgresErrorCode(new Error("plain"))).toBeUndefined();
+    expect(postgresErrorCode(undefined)).toBeUndefined();
   });
 });

@@ -9,6 +9,7 @@
 // positions in N+1 make them skip what the rebuild already applied.
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { z } from "zod";
+import { postgresErrorCode } from "../../events/db.ts";
 import type { RecordedEvent } from "../../events/envelope.ts";
 import { readAll } from "../../events/readAll.ts";
 import type { Upcasters } from "../../events/upcasting.ts";
@@ -48,10 +49,7 @@ async function retryOnDeadlock(work: () => Promise<void>): Promise<void> {
       await work();
       return;
     } catch (error) {
-      const code =
-        (error as { code?: string; cause?: { code?: string } }).code ??
-        (error as { cause?: { code?: string } }).cause?.code;
-      if (code !== "40P01" || attempt >= DEADLOCK_ATTEMPTS) throw error;
+      if (postgresErrorCode(error) !== "40P01" || attempt >= DEADLOCK_ATTEMPTS) throw error;
     }
   }
 }
