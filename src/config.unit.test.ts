@@ -13,7 +13,10 @@ describe("loadConfig", () => {
       dataDir: "./data",
       logLevel: "info",
       kafkaTopic: "mailledger.events",
+      blobCacheBytes: 64 * 1024 * 1024,
     });
+    expect(loadConfig({ BLOB_CACHE: "0" }).blobCacheBytes).toBe(0);
+    expect(loadConfig({ BLOB_CACHE: "8M" }).blobCacheBytes).toBe(8 * 1024 * 1024);
   });
 
   it("takes the distributed mode when database, Kafka and Redis are all set", () => {
@@ -36,6 +39,7 @@ describe("loadConfig", () => {
     [{ ALLOW_INSECURE_AUTH: "maybe" }, "ALLOW_INSECURE_AUTH"],
     [{ BLOB_STORE: "s3" }, "BLOB_STORE"],
     [{ APPEND_LIMIT: "lots" }, "APPEND_LIMIT"],
+    [{ BLOB_CACHE: "-1" }, "BLOB_CACHE"],
     [{ LOG_LEVEL: "chatty" }, "LOG_LEVEL"],
     [{ KAFKA_TOPIC: "no spaces" }, "KAFKA_TOPIC"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
