@@ -5,10 +5,10 @@
 //  3. rebuild rate (events/s) over a log of at least 1,000,000 events generated in bulk.
 // Needs the services of infra/services.sh; works in scratch databases it drops afterwards.
 import { parseArgs } from "node:util";
-import { Kafka, logLevel } from "kafkajs";
 import { sql } from "slonik";
 import { ulid } from "ulid";
 import { createDatabasePool } from "../src/events/db.ts";
+import { Kafka, logLevel } from "../src/events/kafka.ts";
 import { createPgLogWakeup } from "../src/events/logWakeup.ts";
 import { startOutboxRelay } from "../src/events/relay/outboxRelay.ts";
 import { createTableBlobSource } from "../src/projections/mailboxView/tableBlobSource.ts";

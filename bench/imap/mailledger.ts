@@ -5,8 +5,8 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { Kafka, logLevel } from "kafkajs";
 import { ulid } from "ulid";
+import { Kafka, logLevel } from "../../src/events/kafka.ts";
 import { admin, BENCH_POSTGRES_URL } from "../support.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");

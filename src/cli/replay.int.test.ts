@@ -1,4 +1,3 @@
-import { Kafka, logLevel } from "kafkajs";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureCli } from "../../test/support/cli.ts";
@@ -8,6 +7,7 @@ import { createMailbox } from "../commands/mailbox/handlers.ts";
 import { appendMessage } from "../commands/messages/append.ts";
 import { testCommandContext, testMessage } from "../commands/testing/context.ts";
 import { createUser } from "../commands/user/handlers.ts";
+import { Kafka, logLevel } from "../events/kafka.ts";
 import { REDACTED, type WireEnvelope } from "../events/relay/wireEnvelope.ts";
 import { type ReplayDeps, runReplayCommand } from "./replay.ts";
 

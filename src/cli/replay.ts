@@ -5,9 +5,9 @@
 // head of the log as it was when it got there.
 import type { Writable } from "node:stream";
 import { parseArgs } from "node:util";
-import { Kafka, logLevel, type Producer } from "kafkajs";
 import type { DatabasePool } from "slonik";
 import type { RecordedEvent } from "../events/envelope.ts";
+import { Kafka, logLevel, type Producer } from "../events/kafka.ts";
 import { readAll } from "../events/readAll.ts";
 import { ensureEventsTopic, toKafkaMessage } from "../events/relay/outboxRelay.ts";
 import { toWireEnvelope } from "../events/relay/wireEnvelope.ts";

@@ -3,7 +3,7 @@
 // read-your-writes; the views converge on the write model; a redelivered batch changes nothing;
 // a blue/green rebuild under concurrent writes ends equal to a fresh one, and no reader ever
 // sees an empty or half-built view meanwhile.
-import { Kafka, logLevel } from "kafkajs";
+
 import { sql } from "slonik";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +24,7 @@ import {
   subscribeMailbox,
 } from "../commands/index.ts";
 import { testCommandContext } from "../commands/testing/context.ts";
+import { Kafka, logLevel } from "../events/kafka.ts";
 import { createPgLogWakeup, type LogWakeup } from "../events/logWakeup.ts";
 import { type OutboxRelay, startOutboxRelay } from "../events/relay/outboxRelay.ts";
 import { blobSourceFromStore } from "./mailboxView/storeBlobSource.ts";

@@ -1,8 +1,9 @@
 // `mailledger serve [--role all|gateway|projector|relay]`: starts the roles of one node.
 // Embedded mode runs everything in one process (the projector tails the log in process).
-import { Kafka, logLevel } from "kafkajs";
+
 import { type Config, ConfigError } from "../config.ts";
 import { readCheckpoint } from "../events/checkpoints.ts";
+import { Kafka, logLevel } from "../events/kafka.ts";
 import { ensureEventsTopic, startOutboxRelay } from "../events/relay/outboxRelay.ts";
 import type { Logger } from "../imap-gateway/logger.ts";
 import type { GatewayOptions } from "../imap-gateway/options.ts";

@@ -1,7 +1,8 @@
 // Proves the real Kafka broker is there and kafkajs speaks to it: create a topic, produce, consume.
-import { Kafka, logLevel } from "kafkajs";
+
 import { ulid } from "ulid";
 import { afterAll, describe, expect, it } from "vitest";
+import { Kafka, logLevel } from "../../src/events/kafka.ts";
 import { TEST_KAFKA_BROKERS } from "../support/services.ts";
 
 const kafka = new Kafka({

@@ -9,11 +9,12 @@
 // - One relay publishes at a time: the active one holds a PostgreSQL session advisory lock on a
 //   dedicated connection. Standbys try to take it every few hundred ms; when the active one
 //   dies, its connection (and lock) goes with it and a standby takes over from the checkpoint.
-import { type Kafka, logLevel, type Producer } from "kafkajs";
+
 import pg from "pg";
 import type { DatabasePool } from "slonik";
 import { readCheckpoint, type StoreCheckpointResult, storeCheckpoint } from "../checkpoints.ts";
 import type { RecordedEvent } from "../envelope.ts";
+import { type Kafka, logLevel, type Producer } from "../kafka.ts";
 import type { LogWakeup } from "../logWakeup.ts";
 import { type ReadAllResult, readAll } from "../readAll.ts";
 import { toWireEnvelope } from "./wireEnvelope.ts";

@@ -2,8 +2,9 @@
 // One user's events sit on one partition in log order, so each partition's batch is applied
 // in order; offsets are committed only after the batch's transaction committed. A redelivered
 // batch (crash between commit and offset commit, rebalance) is skipped by the user positions.
-import { type Consumer, type EachBatchPayload, type Kafka, logLevel } from "kafkajs";
+
 import type { RecordedEvent } from "../../events/envelope.ts";
+import { type Consumer, type EachBatchPayload, type Kafka, logLevel } from "../../events/kafka.ts";
 import { fromWireEnvelope } from "../../events/relay/wireEnvelope.ts";
 import type { Upcasters } from "../../events/upcasting.ts";
 import type { RunningTransport } from "./embeddedTransport.ts";
