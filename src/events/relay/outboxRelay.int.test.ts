@@ -1,7 +1,7 @@
 // The outbox relay on real PostgreSQL and Kafka: one active relay at a time, a standby takes
 // over when the active one dies or stops, and while events keep being written every event
 // reaches the topic, keyed by user, each user's events in log order.
-import { Kafka, logLevel } from "kafkajs";
+
 import { sql } from "slonik";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,7 +9,8 @@ import { createTestDatabase, type TestDatabase } from "../../../test/support/dat
 import { TEST_KAFKA_BROKERS } from "../../../test/support/services.ts";
 import { appendToStream } from "../appendToStream.ts";
 import { readCheckpoint } from "../checkpoints.ts";
-import { createPgLogWakeup, type LogWakeup } from "../logWakeup.ts";
+import { Kafka, logLevel } from "../kafka.ts";
+import { createLocalLogWakeup, createPgLogWakeup, type LogWakeup } from "../logWakeup.ts";
 import { type OutboxRelay, RELAY_CHECKPOINT, RELAY_LOCK_KEY, startOutboxRelay } from "./outboxRelay.ts";
 import { fromWireEnvelope } from "./wireEnvelope.ts";
 
@@ -179,5 +180,47 @@ describe("outbox relay", () => {
     const last = await late("two");
     await Promise.all([first.stop(), third.stop()]);
     expect(await readCheckpoint(db.pool, RELAY_CHECKPOINT)).toBe(last);
+  });
+
+  it("sends the last commit of a burst at once, not at its next poll", async () => {
+    const wake = createLocalLogWakeup();
+    const relay = startOutboxRelay({
+      pool: db.pool,
+      databaseUrl: db.url,
+      kafka,
+      topic: `${topic}.burst`,
+      partitions: 1,
+      wakeup: wake,
+      // Small pages: a burst makes the relay read ahead while Kafka acknowledges each page.
+      batchSize: 2,
+      // A commit whose wakeup were lost would wait this long.
+      pollIntervalMs: 60_000,
+      checkpoint: "relay-burst",
+      onError: () => {},
+    });
+    relays.push(relay);
+    const head = Number(await db.pool.oneFirst(sql.unsafe`SELECT max(global_position) FROM events`));
+    await until(() => relay.position >= head);
+    for (let burst = 0; burst < 20; burst++) {
+      // Concurrent commits, each waking the relay as it lands: the relay runs behind, then
+      // catches up while the last ones commit.
+      const positions = await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const result = await appendToStream(
+            db.pool,
+            `burst-${burst}-${i}`,
+            0,
+            [{ type: "MailboxSubscribed", schemaVersion: 1, data: { name: `b${i}` } }],
+            { userId: "burst" },
+          );
+          if (!result.ok) throw new Error("unexpected conflict");
+          wake.wake();
+          return result.lastGlobalPosition;
+        }),
+      );
+      const last = Math.max(...positions);
+      await until(() => relay.position >= last, 5_000);
+    }
+    await relay.stop();
   });
 });

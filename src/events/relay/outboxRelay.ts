@@ -186,15 +186,18 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       let stored = await readCheckpoint(options.pool, consumer);
       let storedAt = 0;
       position = stored;
-      const readPage = (after: number) =>
-        readAll(options.pool, after, options.batchSize ?? DEFAULT_BATCH_SIZE, { gapWaitMs: 1_000 });
+      // `woken` says whether a commit came since the last read began: cleared as each read begins,
+      // so a commit during a read (or a read-ahead) is never missed.
+      const readPage = (after: number) => {
+        woken = false;
+        return readAll(options.pool, after, options.batchSize ?? DEFAULT_BATCH_SIZE, { gapWaitMs: 1_000 });
+      };
       // Latency: the next page is read while Kafka acknowledges this one, and the checkpoint of a
       // sent page is stored while the next is read. It is awaited before the next send, so a relay
       // that finds the checkpoint moved by another one stops before publishing anything further.
       let checkpoint: Promise<StoreCheckpointResult> | undefined;
       let readAhead: Promise<ReadAllResult> | undefined;
       while (!lost.signal.aborted) {
-        woken = false;
         // A read-ahead that failed is done again here, where a second failure ends this turn.
         const batch = await (readAhead?.catch(() => readPage(position)) ?? readPage(position));
         readAhead = undefined;
