@@ -1,6 +1,7 @@
 // Public surface of the IMAP gateway.
 export { type AuthenticationResult, type Authenticator, staticAuthenticator } from "./auth/authenticator.ts";
-export { LoginThrottle } from "./auth/loginThrottle.ts";
+export { type LoginThrottle, MemoryLoginThrottle } from "./auth/loginThrottle.ts";
+export { createRedisLoginThrottle } from "./auth/redisLoginThrottle.ts";
 export { coreCommands } from "./commands/index.ts";
 export { bad, ImapError, no, triageError } from "./errors.ts";
 export { type Logger, silentLogger, stderrLogger } from "./logger.ts";

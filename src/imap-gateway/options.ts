@@ -2,7 +2,7 @@
 // GatewayOptions.limits. Bad values stop the server at construction with a message naming the setting.
 
 import type { Authenticator } from "./auth/authenticator.ts";
-import type { LoginThrottleLimits } from "./auth/loginThrottle.ts";
+import type { LoginThrottle, LoginThrottleLimits } from "./auth/loginThrottle.ts";
 import {
   DEFAULT_MAX_LINE_LENGTH,
   DEFAULT_MAX_LITERAL_SIZE,
@@ -108,6 +108,11 @@ export interface GatewayOptions {
   readonly serverId?: Readonly<Record<string, string>>;
   /** Shared with the storage side so its counters land in the same registry. */
   readonly metrics?: MetricsRegistry;
+  /**
+   * Makes the failed-login throttle from the resolved limits; the server closes it on close.
+   * Default: counts kept in this process (MemoryLoginThrottle).
+   */
+  readonly loginThrottle?: (limits: LoginThrottleLimits) => LoginThrottle;
 }
 
 export class GatewayConfigError extends Error {

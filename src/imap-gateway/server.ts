@@ -5,7 +5,7 @@
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
-import { LoginThrottle } from "./auth/loginThrottle.ts";
+import { MemoryLoginThrottle } from "./auth/loginThrottle.ts";
 import { coreCommands } from "./commands/index.ts";
 import { ConnectionLimits } from "./limits/connectionLimits.ts";
 import { type Logger, stderrLogger } from "./logger.ts";
@@ -63,7 +63,7 @@ export function createImapServer(options: GatewayOptions): ImapServer {
   const connections = new ConnectionLimits(limits.maxConnections, limits.maxConnectionsPerUser);
   const services: GatewayServices = {
     authenticator: options.authenticator,
-    loginThrottle: new LoginThrottle(limits),
+    loginThrottle: options.loginThrottle?.(limits) ?? new MemoryLoginThrottle(limits),
     limits,
     metrics,
     logger,
@@ -184,6 +184,7 @@ export function createImapServer(options: GatewayOptions): ImapServer {
       clearTimeout(graceTimer);
       for (const session of sessions) session.destroy();
       await listenersClosed;
+      await services.loginThrottle.close?.();
     },
     setDebug(setting) {
       if (setting.user === undefined) debugAll = setting.enabled;

@@ -3,6 +3,8 @@
 import { readFile } from "node:fs/promises";
 import { verifyCredentials } from "../commands/user/handlers.ts";
 import type { Authenticator } from "../imap-gateway/auth/authenticator.ts";
+import type { LoginThrottleLimits } from "../imap-gateway/auth/loginThrottle.ts";
+import { createRedisLoginThrottle } from "../imap-gateway/auth/redisLoginThrottle.ts";
 import type { Logger } from "../imap-gateway/logger.ts";
 import { mailboxCommands } from "../imap-gateway/mail/commands/index.ts";
 import { DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS, type MailServices } from "../imap-gateway/mail/services.ts";
@@ -72,6 +74,17 @@ export async function startGateway(
     logger,
     nodeId: config.nodeId,
     metrics,
+    // Distributed: failed logins count on every node alike, whichever node a client reaches.
+    ...(config.mode === "embedded"
+      ? {}
+      : {
+          loginThrottle: (limits: LoginThrottleLimits) =>
+            createRedisLoginThrottle({
+              url: config.redisUrl!,
+              limits,
+              onError: (error) => logger.warn("redis login throttle", { error: String(error) }),
+            }),
+        }),
     ...overrides,
   });
   const { port, tlsPort } = await server.listen();

@@ -9,9 +9,14 @@ let server: TestMailServer;
 let nodeB: RunningNode;
 
 beforeAll(async () => {
-  server = await startTestMailServer({ transport: "kafka" });
+  server = await startTestMailServer({
+    transport: "kafka",
+    // Failed logins answered at once, and a user locked out after 4 of them.
+    gateway: { limits: { failedLoginBaseDelayMs: 1, failedLoginMaxDelayMs: 2, maxFailedLoginsPerUser: 4 } },
+  });
   nodeB = await server.startNode(["gateway"]);
   await server.createUser("carol", "carol-password");
+  await server.createUser("dave", "dave-password");
 });
 afterAll(async () => server?.close());
 
@@ -28,6 +33,27 @@ function appendCommand(tag: string, subject: string): string {
 }
 
 describe("two gateway nodes", () => {
+  it("lock out a user whose failed logins are spread over both", async () => {
+    const ports = [server.port, nodeB.gateway!.port];
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const client = await RawImapClient.connect(ports[attempt % 2]!);
+      await client.greeting();
+      expect((await client.command("L", "LOGIN dave wrong-password")).at(-1)).toMatch(
+        /^L NO \[AUTHENTICATIONFAILED\]/,
+      );
+      client.close();
+    }
+    // Two failures on each node: each alone would let the right password in.
+    for (const port of ports) {
+      const client = await RawImapClient.connect(port);
+      await client.greeting();
+      expect((await client.command("L", "LOGIN dave dave-password")).at(-1)).toMatch(
+        /^L NO \[UNAVAILABLE\] too many failed logins for this user/,
+      );
+      client.close();
+    }
+  });
+
   it("an IDLE client on node B sees what a client on node A appends", async () => {
     const idler = await login(nodeB.gateway!.port);
     await idler.command("S", "SELECT INBOX");

@@ -2,14 +2,15 @@
 // notice bus, and the projector fed either through Kafka (the distributed path) or by tailing the
 // log in process (the embedded path, faster to start). The IMAP gateway listens on a free port.
 
-import { Kafka, logLevel } from "kafkajs";
 import { ulid } from "ulid";
 import { createUser } from "../../src/commands/user/handlers.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { createPostgresBlobStore } from "../../src/events/blobs/postgresBlobStore.ts";
+import { Kafka, logLevel } from "../../src/events/kafka.ts";
+import { createRedisLoginThrottle } from "../../src/imap-gateway/auth/redisLoginThrottle.ts";
 import { silentLogger } from "../../src/imap-gateway/logger.ts";
 import type { GatewayOptions } from "../../src/imap-gateway/options.ts";
-import { type Role, type RunningNode, startNode } from "../../src/serve/serve.ts";
+import { type Role, type RunningNode, type ServeOptions, startNode } from "../../src/serve/serve.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 import { TEST_KAFKA_BROKERS, TEST_REDIS_URL } from "./services.ts";
 
@@ -55,7 +56,16 @@ export async function startTestMailServer(options: TestMailServerOptions = {}): 
       topic: `mailledger.test.${unique}`,
       groupId: `projections-${unique}`,
       kafkaSessionTimeoutMs: 6_000,
-      gateway: options.gateway,
+      // Failed logins of one test server count in Redis apart from every other's.
+      gateway: {
+        loginThrottle: (limits) =>
+          createRedisLoginThrottle({
+            url: TEST_REDIS_URL,
+            limits,
+            prefix: `mailledger:test:${unique}:login`,
+          }),
+        ...options.gateway,
+      },
       fanOut: transport === "kafka" ? "kafka" : "in-process",
     });
     nodes.push(node);

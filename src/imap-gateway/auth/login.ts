@@ -42,7 +42,7 @@ export async function checkCredentials(
 ): Promise<CommandOutcome> {
   const { session, services } = context;
   const { loginThrottle, metrics, authenticator, logger } = services;
-  const verdict = loginThrottle.check(session.remoteAddress, username);
+  const verdict = await loginThrottle.check(session.remoteAddress, username);
   if (!verdict.allowed) {
     metrics.increment(METRIC.loginsThrottled);
     const seconds = Math.ceil(verdict.retryAfterMs / 1000);
@@ -52,7 +52,7 @@ export async function checkCredentials(
   const result = await authenticator.verify(username, password, session.remoteAddress);
   if (!result.ok) {
     metrics.increment(METRIC.loginsFailed);
-    const delay = loginThrottle.recordFailure(session.remoteAddress, username);
+    const delay = await loginThrottle.recordFailure(session.remoteAddress, username);
     logger.info("login failed", { sessionId: session.id, remoteAddress: session.remoteAddress, username });
     await sleep(delay, context.signal);
     throw no("invalid credentials", "AUTHENTICATIONFAILED");
@@ -61,7 +61,7 @@ export async function checkCredentials(
   if (!login.ok) {
     throw no(`too many connections for this user (limit ${services.limits.maxConnectionsPerUser})`, "LIMIT");
   }
-  loginThrottle.recordSuccess(session.remoteAddress);
+  await loginThrottle.recordSuccess(session.remoteAddress);
   metrics.increment(METRIC.loginsSucceeded);
   return { text: `${commandName} completed`, code: `CAPABILITY ${session.capabilities().join(" ")}` };
 }

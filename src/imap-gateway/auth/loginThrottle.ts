@@ -1,6 +1,7 @@
 // Failed-login throttling per remote address and per user: each failure within the window
 // doubles the delay before the NO is sent; past the limit, the address (or user) is refused
-// outright until the lockout ends. State is per node and bounded: old entries are pruned.
+// outright until the lockout ends. MemoryLoginThrottle keeps the counts of one node, bounded (old
+// entries are pruned); redisLoginThrottle.ts shares them between the nodes of a deployment.
 
 export interface LoginThrottleLimits {
   readonly maxFailedLoginsPerAddress: number;
@@ -24,7 +25,23 @@ export type ThrottleVerdict =
   | { readonly allowed: true }
   | { readonly allowed: false; readonly scope: "address" | "user"; readonly retryAfterMs: number };
 
-export class LoginThrottle {
+export interface LoginThrottle {
+  /** May this address try to log in as this user now? */
+  check(remoteAddress: string, username: string | undefined): Promise<ThrottleVerdict>;
+  /** Records a failure; resolves to how long to wait before answering it. */
+  recordFailure(remoteAddress: string, username: string | undefined): Promise<number>;
+  /** A success from an address clears its count (the user's stays: another address may be guessing). */
+  recordSuccess(remoteAddress: string): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** The delay before answering the `failures`-th failure of an address: doubling, capped. */
+export function failureDelayMs(limits: LoginThrottleLimits, failures: number): number {
+  const delay = limits.failedLoginBaseDelayMs * 2 ** Math.min(Math.max(failures, 1) - 1, 30);
+  return Math.min(delay, limits.failedLoginMaxDelayMs);
+}
+
+export class MemoryLoginThrottle implements LoginThrottle {
   readonly #limits: LoginThrottleLimits;
   readonly #now: () => number;
   readonly #byAddress = new Map<string, FailureRecord>();
@@ -35,8 +52,20 @@ export class LoginThrottle {
     this.#now = now;
   }
 
-  /** May this address try to log in as this user now? */
-  check(remoteAddress: string, username: string | undefined): ThrottleVerdict {
+  async check(remoteAddress: string, username: string | undefined): Promise<ThrottleVerdict> {
+    return this.checkNow(remoteAddress, username);
+  }
+
+  async recordFailure(remoteAddress: string, username: string | undefined): Promise<number> {
+    return this.recordFailureNow(remoteAddress, username);
+  }
+
+  async recordSuccess(remoteAddress: string): Promise<void> {
+    this.#byAddress.delete(remoteAddress);
+  }
+
+  /** check, synchronously. */
+  checkNow(remoteAddress: string, username: string | undefined): ThrottleVerdict {
     const now = this.#now();
     const address = this.#byAddress.get(remoteAddress);
     if (address !== undefined && address.lockedUntil > now) {
@@ -49,21 +78,15 @@ export class LoginThrottle {
     return { allowed: true };
   }
 
-  /** Records a failure; returns how long to wait before answering it. */
-  recordFailure(remoteAddress: string, username: string | undefined): number {
+  /** recordFailure, synchronously. */
+  recordFailureNow(remoteAddress: string, username: string | undefined): number {
     const now = this.#now();
     const limits = this.#limits;
     const address = this.#bump(this.#byAddress, remoteAddress, now, limits.maxFailedLoginsPerAddress);
     if (username !== undefined) {
       this.#bump(this.#byUser, username.toLowerCase(), now, limits.maxFailedLoginsPerUser);
     }
-    const delay = limits.failedLoginBaseDelayMs * 2 ** Math.min(address.failures - 1, 30);
-    return Math.min(delay, limits.failedLoginMaxDelayMs);
-  }
-
-  /** A success from an address clears its record (the user's record stays: another address may be guessing). */
-  recordSuccess(remoteAddress: string): void {
-    this.#byAddress.delete(remoteAddress);
+    return failureDelayMs(limits, address.failures);
   }
 
   /** Failures currently counted for an address (for tests and diagnostics). */
