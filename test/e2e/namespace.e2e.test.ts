@@ -35,6 +35,7 @@ describe("capabilities and NAMESPACE", () => {
       "LIST-EXTENDED",
       "LIST-STATUS",
       "SPECIAL-USE",
+      "CREATE-SPECIAL-USE",
       "NAMESPACE",
       "UIDPLUS",
       "MOVE",
@@ -304,6 +305,43 @@ describe("SUBSCRIBE, LSUB and LIST-EXTENDED", () => {
   });
 });
 
+describe("CREATE-SPECIAL-USE (RFC 6154 3)", () => {
+  it("creates a mailbox with its special use, or refuses and creates nothing", async () => {
+    const raw = await rawLoggedIn(server, alice);
+    expect((await raw.command("a", "CREATE Brouillons (USE (\\drafts))")).at(-1)).toMatch(/^a OK/);
+    expect(untagged(await raw.command("b", 'LIST "" Brouillons RETURN (SPECIAL-USE)'), "LIST")).toEqual([
+      '* LIST (\\HasNoChildren \\Drafts) "/" Brouillons',
+    ]);
+    // Missing superiors are created plain; only the named mailbox carries the use.
+    expect((await raw.command("c", "CREATE Old/Mail/Bin (USE (\\Trash))")).at(-1)).toMatch(/^c OK/);
+    expect(untagged(await raw.command("d", 'LIST (SPECIAL-USE) "" Old*'), "LIST")).toEqual([
+      '* LIST (\\HasNoChildren \\Trash) "/" Old/Mail/Bin',
+    ]);
+    // An empty USE list is a plain CREATE.
+    expect((await raw.command("e", "CREATE Plain (USE ())")).at(-1)).toMatch(/^e OK/);
+
+    expect((await raw.command("f", "CREATE Odd (USE (\\Important))")).at(-1)).toMatch(
+      /^f NO \[USEATTR\] \\Important is not a special use/,
+    );
+    expect((await raw.command("g", "CREATE Both (USE (\\Sent \\Trash))")).at(-1)).toMatch(
+      /^g NO \[USEATTR\]/,
+    );
+    expect((await raw.command("h", "CREATE Other (COLOR red)")).at(-1)).toMatch(
+      /^h BAD .*unknown CREATE parameter COLOR/,
+    );
+    expect((await raw.command("i", "CREATE Other (USE (Drafts))")).at(-1)).toMatch(/^i BAD/);
+    expect(
+      untagged(await raw.command("j", 'LIST "" *'), "LIST").map((line) => line.split(" ").at(-1)),
+    ).not.toEqual(expect.arrayContaining(["Odd", "Both", "Other"]));
+    for (const name of ["Odd", "Both", "Other"]) {
+      expect((await raw.command("k", `STATUS ${name} (MESSAGES)`)).at(-1)).toMatch(/^k NO \[NONEXISTENT\]/);
+    }
+    // The session still works after the refusals.
+    expect((await raw.command("l", "SELECT Brouillons")).at(-1)).toMatch(/^l OK \[READ-WRITE\]/);
+    raw.close();
+  });
+});
+
 describe("STATUS and LIST-STATUS", () => {
   it("answers every STATUS item, with NONEXISTENT for a missing mailbox", async () => {
     const raw = await rawLoggedIn(server, alice);
@@ -317,9 +355,10 @@ describe("STATUS and LIST-STATUS", () => {
     );
     expect(answer.at(-1)).toBe("d OK STATUS completed");
     const [line] = untagged(answer, "STATUS");
+    // No session has selected Counted: both messages are still \Recent for whoever does first.
     expect(line).toMatch(
       new RegExp(
-        `^\\* STATUS Counted \\(MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY [1-9]\\d* UNSEEN 1 HIGHESTMODSEQ \\d+ SIZE ${
+        `^\\* STATUS Counted \\(MESSAGES 2 RECENT 2 UIDNEXT 3 UIDVALIDITY [1-9]\\d* UNSEEN 1 HIGHESTMODSEQ \\d+ SIZE ${
           2 * body.length
         } DELETED 1 APPENDLIMIT (\\d+|NIL)\\)$`,
       ),

@@ -190,7 +190,7 @@ export type Command =
   | Cmd<"LOGIN", { readonly username: string; readonly password: string }>
   | Cmd<"SELECT", SelectArgs>
   | Cmd<"EXAMINE", SelectArgs>
-  | Cmd<"CREATE", { readonly mailbox: string }>
+  | Cmd<"CREATE", { readonly mailbox: string; readonly use?: readonly string[] }>
   | Cmd<"DELETE", { readonly mailbox: string }>
   | Cmd<"RENAME", { readonly from: string; readonly to: string }>
   | Cmd<"SUBSCRIBE", { readonly mailbox: string }>

@@ -11,6 +11,7 @@ import { parseSelect } from "./parseSelect.ts";
 import {
   parseAuthenticate,
   parseCopyMove,
+  parseCreate,
   parseEnable,
   parseExpunge,
   parseGetQuota,
@@ -85,6 +86,7 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
     case "EXAMINE":
       return { tag, uid, name, args: parseSelect(s) };
     case "CREATE":
+      return { tag, uid, name, args: parseCreate(s) };
     case "DELETE":
     case "SUBSCRIBE":
     case "UNSUBSCRIBE":

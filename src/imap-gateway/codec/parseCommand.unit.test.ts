@@ -85,6 +85,16 @@ describe("mailbox commands", () => {
   it("decodes modified UTF-7 names and normalises INBOX", () => {
     expect(ok("a SELECT inbox").args).toEqual({ mailbox: "INBOX", condstore: false, qresync: undefined });
     expect(ok('a CREATE "Entw&APw-rfe"').args).toEqual({ mailbox: "Entwürfe" });
+    expect(ok("a CREATE Drafts (USE (\\Drafts))").args).toEqual({ mailbox: "Drafts", use: ["\\Drafts"] });
+    expect(ok("a CREATE Drafts (use (\\Sent \\Trash))").args).toEqual({
+      mailbox: "Drafts",
+      use: ["\\Sent", "\\Trash"],
+    });
+    expect(ok("a CREATE Drafts (USE ())").args).toEqual({ mailbox: "Drafts", use: [] });
+    expect(bad("a CREATE Drafts (COLOR red)").message).toMatch(/unknown CREATE parameter COLOR/);
+    expect(bad("a CREATE Drafts (USE (Drafts))").message).toMatch(/special-use attribute/);
+    expect(bad("a CREATE Drafts (USE (\\Drafts) USE (\\Sent))").message).toMatch(/USE given twice/);
+    expect(bad("a CREATE Drafts ()").message).toMatch(/empty CREATE parameters/);
     expect(ok("a DELETE {4}\r\nTrsh\r\n").args).toEqual({ mailbox: "Trsh" });
     expect(ok("a SUBSCRIBE News]").args).toEqual({ mailbox: "News]" });
     expect(ok("a UNSUBSCRIBE News").args).toEqual({ mailbox: "News" });

@@ -35,6 +35,34 @@ export function parseMailboxOnly(s: Scanner): { mailbox: string } {
   return { mailbox: parseMailbox(s) };
 }
 
+/**
+ * CREATE SP mailbox [SP "(" create-param *(SP create-param) ")"] (RFC 4466 2.2), where the one
+ * parameter known is USE SP "(" [use-attr *(SP use-attr)] ")" (RFC 6154 3, CREATE-SPECIAL-USE).
+ * Unknown parameters are refused (RFC 4466 2.2: BAD).
+ */
+export function parseCreate(s: Scanner): { mailbox: string; use?: readonly string[] } {
+  s.sp();
+  const mailbox = parseMailbox(s);
+  if (!s.trySp()) return { mailbox };
+  let use: string[] | undefined;
+  s.list(() => {
+    const name = s.keyword("CREATE parameter");
+    if (name !== "USE") s.fail(`unknown CREATE parameter ${name} (this server knows USE)`);
+    if (use !== undefined) s.fail("USE given twice");
+    s.sp();
+    use = s.list(
+      () => {
+        s.expectByte(0x5c, "a special-use attribute such as \\Drafts");
+        return `\\${s.atom("special-use attribute")}`;
+      },
+      "USE attributes",
+      true,
+    );
+    return name;
+  }, "CREATE parameters");
+  return use === undefined ? { mailbox } : { mailbox, use };
+}
+
 export function parseRename(s: Scanner): { from: string; to: string } {
   s.sp();
   const from = parseMailbox(s, "existing mailbox name");
