@@ -8,7 +8,7 @@ import type { UserEvent } from "../events/domain/userEvents.ts";
 import { type EventMetadata, mailboxStreamId, userStreamId } from "../events/envelope.ts";
 import { StreamConflict } from "./context.ts";
 import { evolveAll, type MailboxState } from "./mailbox/decider.ts";
-import { applyMailboxEvents, applyUserEvents } from "./writeModel.ts";
+import { applyMailboxEvents, applyUserEvents, mailboxWriteStatements } from "./writeModel.ts";
 
 export interface UserStreamChange {
   /** The user row's stream_version, read under its lock (0 for a new account). */
@@ -57,9 +57,15 @@ export async function commitChanges(
 
   const fullMetadata: EventMetadata = { ...metadata, userId };
   let appended: AppendSuccess[];
+  // One mailbox stream alone (APPEND, STORE, EXPUNGE): its write-model rows go with the append,
+  // when they are one statement's worth, a round trip less under the mailbox lock.
+  const carried =
+    appends.length === 1 && changes.length === 1 && !user ? carriedWriteModel(changes[0]!) : undefined;
   if (appends.length === 1) {
     const only = appends[0]!;
-    const result = await appendToStream(tx, only.streamId, only.expectedVersion, only.events, fullMetadata);
+    const result = await appendToStream(tx, only.streamId, only.expectedVersion, only.events, fullMetadata, {
+      alongside: carried?.statement ?? [],
+    });
     if (!result.ok) throw new StreamConflict(result.streamId);
     appended = [result];
   } else {
@@ -72,10 +78,21 @@ export async function commitChanges(
   if (user && user.events.length > 0) {
     await applyUserEvents(tx, userId, user.events, user.expectedVersion + user.events.length);
   }
-  for (const change of changes) {
-    const after = evolveAll(change.before, change.events);
-    await applyMailboxEvents(tx, change.before.mailboxId, change.events, after);
-    mailboxes.set(after.mailboxId, after);
+  if (carried) {
+    mailboxes.set(carried.after.mailboxId, carried.after);
+  } else {
+    for (const change of changes) {
+      const after = evolveAll(change.before, change.events);
+      await applyMailboxEvents(tx, change.before.mailboxId, change.events, after);
+      mailboxes.set(after.mailboxId, after);
+    }
   }
   return { lastGlobalPosition: Math.max(...appended.map((result) => result.lastGlobalPosition)), mailboxes };
+}
+
+/** The change's write-model rows as one statement's CTEs, or undefined when they take several. */
+function carriedWriteModel(change: MailboxStreamChange) {
+  const after = evolveAll(change.before, change.events);
+  const statements = mailboxWriteStatements(change.before.mailboxId, change.events, after);
+  return statements.length === 1 ? { after, statement: statements[0]! } : undefined;
 }

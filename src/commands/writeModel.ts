@@ -2,7 +2,7 @@
 // that serialize writers, and applying decided events to the rows in the same transaction as
 // their append. Lock order is always user row, then mailbox rows by id, so no two commands
 // deadlock.
-import { type CommonQueryMethods, sql } from "slonik";
+import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
 import { headerSummarySchema, type SpecialUse } from "../events/domain/common.ts";
 import type { MailboxEvent } from "../events/domain/mailboxEvents.ts";
@@ -361,14 +361,30 @@ export async function applyMailboxEvents(
   events: readonly MailboxEvent[],
   after: MailboxState,
 ): Promise<void> {
-  const statements = events.flatMap((event) => messageStatements(mailboxId, event));
+  const statements = mailboxWriteStatements(mailboxId, events, after);
+  const last = statements.pop()!;
+  for (const [statement] of statements) await db.query(sql.unsafe`${statement!}`);
+  // The header goes with the last change as one statement: a round trip less under the lock.
+  await db.query(
+    last.length === 1 ? sql.unsafe`${last[0]!}` : sql.unsafe`WITH change AS (${last[0]!}) ${last[1]!}`,
+  );
+}
+
+/**
+ * The write-model statements of mailbox-stream events, in order; the last also sets the header
+ * from `after`. Each is one or two fragments on different tables, which may run as the
+ * data-modifying CTEs of one statement (commitChanges has the events' append carry them).
+ */
+export function mailboxWriteStatements(
+  mailboxId: string,
+  events: readonly MailboxEvent[],
+  after: MailboxState,
+): FragmentSqlToken[][] {
+  const changes = events.flatMap((event) => messageStatements(mailboxId, event));
   const header = sql.fragment`
     UPDATE mailboxes SET uid_next = ${after.uidNext}, highest_modseq = ${after.highestModSeq} WHERE id = ${mailboxId}`;
-  // The common single-change case (one APPEND, one STORE) goes as one statement: a round trip
-  // less while the mailbox row is locked.
-  const last = statements.pop();
-  for (const statement of statements) await db.query(sql.unsafe`${statement}`);
-  await db.query(last ? sql.unsafe`WITH change AS (${last}) ${header}` : sql.unsafe`${header}`);
+  const last = changes.pop();
+  return [...changes.map((change) => [change]), last ? [last, header] : [header]];
 }
 
 function messageStatements(mailboxId: string, event: MailboxEvent) {
