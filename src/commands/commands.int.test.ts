@@ -15,7 +15,7 @@ import {
   subscribeMailbox,
   unsubscribeMailbox,
 } from "./mailbox/handlers.ts";
-import { appendMessage } from "./messages/append.ts";
+import { appendMessage, appendMessages } from "./messages/append.ts";
 import { expungeMessages } from "./messages/expunge.ts";
 import { storeFlags } from "./messages/store.ts";
 import { copyMessages, moveMessages } from "./messages/transfer.ts";
@@ -361,6 +361,80 @@ describe("messages", () => {
       appendMessage(limited, { userId, mailboxName: "INBOX", body: testMessage("s", 0) }),
       "TOOBIG",
     );
+  });
+
+  it("MULTIAPPEND appends all messages in one transaction, or none", async () => {
+    const { userId, inboxMailboxId } = await newUser();
+    const outcome = await appendMessages(ctx, {
+      userId,
+      mailboxName: "INBOX",
+      messages: [
+        { body: testMessage("one"), flags: ["\\Seen"] },
+        { body: testMessage("two") },
+        { body: testMessage("three"), internalDate: new Date("2022-01-01T00:00:00Z") },
+      ],
+    });
+    expect(outcome.messages.map((m) => [m.uid, m.modseq])).toEqual([
+      [1, 2],
+      [2, 3],
+      [3, 4],
+    ]);
+    const events = await readStream(db.pool, mailboxStreamId(inboxMailboxId));
+    expect(events.map((event) => event.type)).toEqual([
+      "MailboxInitialized",
+      "MessageAppended",
+      "MessageAppended",
+      "MessageAppended",
+    ]);
+    // One commit: the three events are contiguous in the log.
+    const positions = events.slice(1).map((event) => event.globalPosition);
+    expect(positions).toEqual([positions[0], positions[0]! + 1, positions[0]! + 2]);
+    expect(outcome.lastGlobalPosition).toBe(positions[2]);
+
+    // Over the limit by what was stored (no declared size): refused, naming the message.
+    const limited = testCommandContext(db.pool, { appendLimit: 200 });
+    const refused = appendMessages(limited, {
+      userId,
+      mailboxName: "INBOX",
+      messages: [{ body: testMessage("small", 0) }, { body: testMessage("big", 300) }],
+    });
+    await expect(refused).rejects.toThrow(
+      /^message 2 of 2: the message is \d+ octets, above the append limit of 200; none was appended$/,
+    );
+    await expectDomainError(refused, "TOOBIG");
+    expect(await uidsIn(inboxMailboxId)).toEqual([1, 2, 3]);
+
+    // The mailbox's own limit set while the bodies were being stored: the third message is
+    // refused under the lock, after the first two were decided; none of them is appended.
+    let stored = 0;
+    const racing = testCommandContext(db.pool, {
+      blobStore: {
+        ...ctx.blobStore,
+        async put(body) {
+          const result = await ctx.blobStore.put(body);
+          if (++stored === 3) await setMailboxAppendLimit(ctx, { userId, name: "INBOX", appendLimit: 200 });
+          return result;
+        },
+      },
+    });
+    await expectDomainError(
+      appendMessages(racing, {
+        userId,
+        mailboxName: "INBOX",
+        messages: [
+          { body: testMessage("a", 0) },
+          { body: testMessage("b", 0) },
+          { body: testMessage("c", 300) },
+        ],
+      }),
+      "TOOBIG",
+    );
+    expect(await uidsIn(inboxMailboxId)).toEqual([1, 2, 3]);
+    const after = await readStream(db.pool, mailboxStreamId(inboxMailboxId));
+    expect(after.filter((event) => event.type === "MessageAppended")).toHaveLength(3);
+    // UIDs go on from where they were: nothing was drawn for the refused command.
+    await setMailboxAppendLimit(ctx, { userId, name: "INBOX", appendLimit: null });
+    expect((await appendMessage(ctx, { userId, mailboxName: "INBOX", body: testMessage("d") })).uid).toBe(4);
   });
 
   it("STORE adds, removes, replaces; UNCHANGEDSINCE reports and spares modified messages", async () => {

@@ -127,6 +127,35 @@ describe("APPEND", () => {
     expect(answer.at(-1)).toMatch(/^a OK \[APPENDUID [1-9]\d* 4\] APPEND completed$/);
     raw.close();
   });
+
+  it("gives the appending session its new messages as \\Recent, with what others appended meanwhile", async () => {
+    const raw = await rawLoggedIn(server, alice);
+    await raw.command("c", "CREATE Own");
+    expect(await raw.command("s", "SELECT Own")).toContain("* 0 RECENT");
+    const [a, b, c, d] = [message("own a"), message("own b"), message("own c"), message("theirs")];
+    const first = await raw.command("a", `APPEND Own (\\Flagged) {${a.length}+}\r\n${a}`);
+    expect(first.slice(0, -1)).toEqual(["* 1 EXISTS", "* 1 RECENT"]);
+    const multi = await raw.command("m", `APPEND Own {${b.length}+}\r\n${b} {${c.length}+}\r\n${c}`);
+    expect(multi.slice(0, -1)).toEqual(["* 3 EXISTS", "* 3 RECENT"]);
+    // Another session appends; this session has not looked since: its next APPEND brings both.
+    const other = await rawLoggedIn(server, alice);
+    expect((await other.command("o", `APPEND Own {${d.length}+}\r\n${d}`)).at(-1)).toMatch(/^o OK/);
+    const after = await raw.command("b", `APPEND Own {${a.length}+}\r\n${a}`);
+    expect(after.filter((line) => line.startsWith("* "))).toEqual(["* 5 EXISTS", "* 5 RECENT"]);
+    expect(await raw.command("f", "FETCH 1:* (UID FLAGS)")).toEqual([
+      "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))",
+      "* 2 FETCH (UID 2 FLAGS (\\Recent))",
+      "* 3 FETCH (UID 3 FLAGS (\\Recent))",
+      "* 4 FETCH (UID 4 FLAGS (\\Recent))",
+      "* 5 FETCH (UID 5 FLAGS (\\Recent))",
+      expect.stringMatching(/^f OK/),
+    ]);
+    expect(await raw.command("n", "NOOP")).toEqual([expect.stringMatching(/^n OK/)]);
+    // Nobody else gets them.
+    expect(await other.command("s", "SELECT Own")).toContain("* 0 RECENT");
+    raw.close();
+    other.close();
+  });
 });
 
 describe("MULTIAPPEND (RFC 3502)", () => {
@@ -163,7 +192,9 @@ describe("MULTIAPPEND (RFC 3502)", () => {
       "m",
       `APPEND Small {${small.length}+}\r\n${small} {${large.length}+}\r\n${large}`,
     );
-    expect(answer.at(-1)).toMatch(/^m NO \[TOOBIG\] message 2 is \d+ octets/);
+    expect(answer.at(-1)).toMatch(
+      /^m NO \[TOOBIG\] message 2 of 2: the message is \d+ octets, above the append limit of 100; none was appended$/,
+    );
     expect((await raw.command("s", "STATUS Small (MESSAGES)")).at(0)).toBe("* STATUS Small (MESSAGES 0)");
     // A single message over the mailbox's limit: TOOBIG from the command side.
     expect((await raw.command("o", `APPEND Small {${large.length}+}\r\n${large}`)).at(-1)).toMatch(

@@ -1,12 +1,15 @@
-// APPEND (RFC 3501 6.3.11, UIDPLUS APPENDUID, APPENDLIMIT): the body goes to the blob store
-// before the transaction; the limit is checked before the body is stored (declared size) and
-// again against what was stored. Concurrent appenders to one mailbox queue on its row lock.
+// APPEND (RFC 3501 6.3.11, UIDPLUS APPENDUID, APPENDLIMIT) and MULTIAPPEND (RFC 3502): the
+// bodies go to the blob store before the transaction; the limit is checked before a body is
+// stored (declared size) and again against what was stored. The messages of one command are
+// appended in one transaction, all or none. Concurrent appenders to one mailbox queue on its
+// row lock.
 import { type BlobBody, chunksOf } from "../../events/blobs/blobStore.ts";
+import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
 import { MAX_HEADER_BYTES, summarizeHeader } from "../../events/messageSummary.ts";
 import { commitChanges } from "../commit.ts";
 import { type CommandContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
-import { decide } from "../mailbox/decider.ts";
+import { decide, evolveAll } from "../mailbox/decider.ts";
 import { canonicalMailboxName } from "../names.ts";
 import { findAppendTarget, lockMailboxes, mailboxState } from "../writeModel.ts";
 
@@ -63,47 +66,128 @@ async function storeBody(ctx: CommandContext, body: BlobBody) {
 }
 
 export async function appendMessage(ctx: CommandContext, input: AppendInput): Promise<AppendOutcome> {
+  const { body, declaredSize, flags, internalDate } = input;
+  const outcome = await appendMessages(ctx, {
+    userId: input.userId,
+    mailboxName: input.mailboxName,
+    messages: [
+      {
+        body,
+        ...(declaredSize !== undefined ? { declaredSize } : {}),
+        ...(flags ? { flags } : {}),
+        ...(internalDate ? { internalDate } : {}),
+      },
+    ],
+  });
+  const { uid, modseq, size, blobDigest } = outcome.messages[0]!;
+  return {
+    mailboxId: outcome.mailboxId,
+    uidValidity: outcome.uidValidity,
+    uid,
+    modseq,
+    size,
+    blobDigest,
+    lastGlobalPosition: outcome.lastGlobalPosition,
+  };
+}
+
+export type AppendMessageInput = Omit<AppendInput, "userId" | "mailboxName">;
+
+export interface AppendMessagesOutcome {
+  mailboxId: string;
+  uidValidity: number;
+  /** One per message, in order; flags as stored. */
+  messages: { uid: number; modseq: number; flags: string[]; size: number; blobDigest: string }[];
+  /** The mailbox's HIGHESTMODSEQ the command decided on, under its lock. */
+  previousHighestModSeq: number;
+  lastGlobalPosition: number;
+}
+
+/**
+ * Appends several messages to one mailbox, all or none (RFC 3502 MULTIAPPEND): every body is
+ * stored first, then one transaction decides and appends them all, so a failure at any point
+ * appends nothing. A refusal of one message says which one, for more than one.
+ */
+export async function appendMessages(
+  ctx: CommandContext,
+  input: { userId: string; mailboxName: string; messages: readonly AppendMessageInput[] },
+): Promise<AppendMessagesOutcome> {
+  const total = input.messages.length;
+  if (total === 0) throw new RangeError("appendMessages needs at least one message");
+  const which = (index: number) => (error: unknown) => {
+    if (total === 1 || !(error instanceof DomainError)) return error;
+    return new DomainError(
+      error.code,
+      `message ${index + 1} of ${total}: ${error.message}; none was appended`,
+    );
+  };
   const name = canonicalMailboxName(input.mailboxName);
   const mailbox = await findAppendTarget(ctx.pool, input.userId, name);
   if (!mailbox) throw new DomainError("TRYCREATE", `no mailbox named "${name}"`);
   const userLimit = mailbox.user_append_limit;
   const limitBefore = effectiveAppendLimit(mailbox.append_limit, userLimit, ctx.appendLimit);
-  if (limitBefore !== null && input.declaredSize !== undefined && input.declaredSize > limitBefore) {
-    throw tooBig(input.declaredSize, limitBefore);
+  // Every declared size first: nothing is stored for a command that is refused anyway.
+  input.messages.forEach((message, index) => {
+    if (limitBefore !== null && message.declaredSize !== undefined && message.declaredSize > limitBefore) {
+      throw which(index)(tooBig(message.declaredSize, limitBefore));
+    }
+  });
+  const prepared: { message: AppendMessageInput; stored: { size: number; digest: string }; head: Buffer }[] =
+    [];
+  for (const [index, message] of input.messages.entries()) {
+    const { stored, head } = await storeBody(ctx, message.body);
+    // A body stored but refused stays unreferenced: garbage collection removes it.
+    if (limitBefore !== null && stored.size > limitBefore)
+      throw which(index)(tooBig(stored.size, limitBefore));
+    prepared.push({ message, stored, head });
   }
-  const { stored, head } = await storeBody(ctx, input.body);
-  // A body stored but refused stays unreferenced: garbage collection removes it.
-  if (limitBefore !== null && stored.size > limitBefore) throw tooBig(stored.size, limitBefore);
-  const headerSummary = summarizeHeader(head);
 
   return inTransaction(ctx, async (tx) => {
     const row = (await lockMailboxes(tx, input.userId, [mailbox.id])).get(mailbox.id);
     if (row?.status !== "selectable") throw new DomainError("TRYCREATE", `no mailbox named "${name}"`);
     const before = mailboxState(row);
-    const events = decide(
-      {
-        type: "AppendMessage",
-        flags: input.flags ?? [],
-        ...(input.internalDate ? { internalDate: input.internalDate } : {}),
-        size: stored.size,
-        blobDigest: stored.digest,
-        headerSummary,
-        // The mailbox's own limit as of the lock; the user's and global as read above.
-        appendLimit: effectiveAppendLimit(row.append_limit, userLimit, ctx.appendLimit),
-      },
-      before,
-      ctx.now(),
-    );
+    // The mailbox's own limit as of the lock; the user's and global as read above.
+    const appendLimit = effectiveAppendLimit(row.append_limit, userLimit, ctx.appendLimit);
+    const now = ctx.now();
+    let state = before;
+    const events: MailboxEvent[] = [];
+    for (const [index, { message, stored, head }] of prepared.entries()) {
+      let decided: MailboxEvent[];
+      try {
+        decided = decide(
+          {
+            type: "AppendMessage",
+            flags: message.flags ?? [],
+            ...(message.internalDate ? { internalDate: message.internalDate } : {}),
+            size: stored.size,
+            blobDigest: stored.digest,
+            headerSummary: summarizeHeader(head),
+            appendLimit,
+          },
+          state,
+          now,
+        );
+      } catch (error) {
+        throw which(index)(error);
+      }
+      events.push(...decided);
+      state = evolveAll(state, decided);
+    }
     const committed = await commitChanges(tx, input.userId, ctx.metadata, null, [{ before, events }]);
-    const appended = events[0]!;
-    if (appended.type !== "MessageAppended") throw new Error("APPEND decided something else");
     return {
       mailboxId: row.id,
       uidValidity: row.uid_validity,
-      uid: appended.data.uid,
-      modseq: appended.data.modseq,
-      size: stored.size,
-      blobDigest: stored.digest,
+      messages: events.map((event, index) => {
+        if (event.type !== "MessageAppended") throw new Error("APPEND decided something else");
+        return {
+          uid: event.data.uid,
+          modseq: event.data.modseq,
+          flags: [...event.data.flags],
+          size: prepared[index]!.stored.size,
+          blobDigest: prepared[index]!.stored.digest,
+        };
+      }),
+      previousHighestModSeq: before.highestModSeq,
       lastGlobalPosition: committed.lastGlobalPosition!,
     };
   });

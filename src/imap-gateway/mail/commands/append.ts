@@ -3,27 +3,24 @@
 // temporary file while they arrive and streamed from it into the blob store, so a 50 MB message
 // is never held in memory.
 //
-// MULTIAPPEND is all or nothing for the refusals a client can cause: the target and every
-// message's size are checked before the first message is stored. The messages are then appended
-// one by one, each in its own transaction (the command side has no multi-message APPEND); if a
-// later one fails for another reason (the mailbox deleted meanwhile, a database failure), the
-// earlier ones stay and the NO says how many were appended.
+// MULTIAPPEND is all or nothing (RFC 3502): the command side checks the target and every
+// message's declared size before it stores the first body, and appends the messages in one
+// transaction, so a failure at any point (the mailbox deleted meanwhile, a database failure)
+// appends none of them.
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
-import { appendMessage, canonicalMailboxName, effectiveAppendLimit } from "../../../commands/index.ts";
-import { findAppendTarget } from "../../../commands/writeModel.ts";
+import { type AppendMessageInput, appendMessages } from "../../../commands/index.ts";
 import type { AppendMessage, LiteralValue, StreamedLiteralInfo } from "../../codec/index.ts";
 import { encodeSequenceNumbers } from "../../codec/index.ts";
-import { ImapError, no } from "../../errors.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand, type SessionLiteralSink } from "../../module.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { awaitVisible, domainContext, type MailServices } from "../services.ts";
-import { asImapError, domainCall, userIdOf } from "../session.ts";
+import { domainCall, userIdOf } from "../session.ts";
 
 /**
  * A spooled literal nobody consumed (the command failed to parse after its literal, or the
@@ -103,30 +100,6 @@ function spoolsOf(messages: readonly AppendMessage[]): LiteralSpool[] {
   );
 }
 
-function literalSize(literal: LiteralValue): number {
-  return literal.kind === "buffered" ? literal.data.length : literal.size;
-}
-
-/** MULTIAPPEND: refuse up front what would refuse any one message, before storing any. */
-async function checkAll(
-  services: MailServices,
-  userId: string,
-  mailboxName: string,
-  messages: readonly AppendMessage[],
-): Promise<void> {
-  const name = await domainCall(async () => canonicalMailboxName(mailboxName));
-  const target = await findAppendTarget(services.pool, userId, name);
-  if (target === null) throw no(`no mailbox named "${name}"`, "TRYCREATE");
-  const limit = effectiveAppendLimit(target.append_limit, target.user_append_limit, services.appendLimit);
-  if (limit === null) return;
-  messages.forEach(({ literal }, index) => {
-    const size = literalSize(literal);
-    if (size > limit) {
-      throw no(`message ${index + 1} is ${size} octets, above the append limit of ${limit}`, "TOOBIG");
-    }
-  });
-}
-
 export function appendCommand(services: MailServices) {
   return defineCommand({
     names: ["APPEND"],
@@ -142,61 +115,48 @@ export function appendCommand(services: MailServices) {
     openLiteralSink: (info: StreamedLiteralInfo) => new LiteralSpool(tmpdir(), info.size).sink(),
     async handle(command, context) {
       const { mailbox, messages } = command.args;
+      const bodies: AppendMessageInput[] = [];
       try {
         const userId = userIdOf(context.session);
-        if (messages.length > 1) await checkAll(services, userId, mailbox, messages);
-        const ctx = domainContext(services, context);
-        const appended: { mailboxId: string; uidValidity: number; uid: number }[] = [];
-        let lastPosition: number | undefined;
-        let failure: unknown;
         for (const message of messages) {
-          try {
-            const { body, size } = await prepareBody(message.literal);
-            const outcome = await appendMessage(ctx, {
-              userId,
-              mailboxName: mailbox,
-              body,
-              declaredSize: size,
-              flags: message.flags,
-              ...(message.internalDate ? { internalDate: message.internalDate } : {}),
-            });
-            appended.push(outcome);
-            lastPosition = outcome.lastGlobalPosition;
-          } catch (error) {
-            failure = error;
-            break;
-          }
+          const { body, size } = await prepareBody(message.literal);
+          bodies.push({
+            body,
+            declaredSize: size,
+            flags: message.flags,
+            ...(message.internalDate ? { internalDate: message.internalDate } : {}),
+          });
         }
-        await awaitVisible(services, { userId }, lastPosition);
+        const outcome = await domainCall(() =>
+          appendMessages(domainContext(services, context), {
+            userId,
+            mailboxName: mailbox,
+            messages: bodies,
+          }),
+        );
+        // RFC 3501 6.3.11: a session with the mailbox selected learns of the new messages (EXISTS)
+        // before the OK. Recorded before the wait, so their notice finds nothing new to read; the
+        // \Recent claim runs during the wait.
         const selected = context.session.selected;
-        if (
-          selected instanceof MailboxController &&
-          appended.some((a) => a.mailboxId === selected.mailboxId)
-        ) {
-          // RFC 3501 6.3.11: the session learns of the new message (EXISTS) before the OK.
-          selected.markDirty(lastPosition);
-        }
-        if (failure !== undefined) throw partialFailure(failure, appended.length, messages.length);
-        const last = appended.at(-1)!;
-        const uids = appended.filter((a) => a.uidValidity === last.uidValidity).map((a) => a.uid);
+        const recorded =
+          selected instanceof MailboxController && outcome.mailboxId === selected.mailboxId
+            ? selected.recordOwnAppend({
+                previousHighestModSeq: outcome.previousHighestModSeq,
+                lastGlobalPosition: outcome.lastGlobalPosition,
+                appended: outcome.messages.map((m) => ({ uid: m.uid, flags: m.flags, modSeq: m.modseq })),
+              })
+            : undefined;
+        await Promise.all([awaitVisible(services, { userId }, outcome.lastGlobalPosition), recorded]);
+        const uids = outcome.messages.map((message) => message.uid);
         return {
-          code: `APPENDUID ${last.uidValidity} ${encodeSequenceNumbers(uids)}`,
+          code: `APPENDUID ${outcome.uidValidity} ${encodeSequenceNumbers(uids)}`,
           text: "APPEND completed",
         };
       } finally {
+        // A refused command may leave spool readers unread: close their files.
+        for (const { body } of bodies) if (body instanceof Readable) body.destroy();
         await Promise.all(spoolsOf(messages).map((spool) => spool.release()));
       }
     },
   });
-}
-
-/** The error of a failed message; for MULTIAPPEND, says how many went in before it. */
-function partialFailure(error: unknown, appended: number, total: number): unknown {
-  const mapped = asImapError(error);
-  if (total === 1 || !(mapped instanceof ImapError)) return mapped;
-  return new ImapError(
-    mapped.status,
-    `${mapped.message} (message ${appended + 1} of ${total}; the ${appended} before it were appended)`,
-    mapped.code,
-  );
 }
