@@ -190,4 +190,16 @@ describe("\\Recent claims", () => {
       through: claimers + 3,
     });
   });
+
+  it("respects claims made elsewhere: another node's mark is never claimed again", async () => {
+    const mailboxId = "mbx-recent-elsewhere";
+    expect(await claimRecent(db.pool, mailboxId, 5)).toEqual({ after: 0, through: 5 });
+    // Another node (its own process, its own remembered marks) claims through 8.
+    await db.pool.query(sql.unsafe`
+      UPDATE recent_claims SET previous_through_uid = 5, claimed_through_uid = 8 WHERE mailbox_id = ${mailboxId}`);
+    expect(await claimRecent(db.pool, mailboxId, 4)).toEqual({ after: 4, through: 4 });
+    expect(await claimRecent(db.pool, mailboxId, 7)).toEqual({ after: 7, through: 7 });
+    expect(await claimRecent(db.pool, mailboxId, 10)).toEqual({ after: 8, through: 10 });
+    expect(await claimRecent(db.pool, mailboxId, 10)).toEqual({ after: 10, through: 10 });
+  });
 });

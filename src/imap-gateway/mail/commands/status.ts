@@ -2,6 +2,7 @@
 // and APPENDLIMIT (RFC 7889). The STATUS data of one mailbox is also what LIST-STATUS (RFC 5819)
 // returns, so the values and their encoding live here.
 import { effectiveAppendLimit, findUserById } from "../../../commands/index.ts";
+import { unclaimedRecentCount } from "../../../commands/recent.ts";
 import type { MailboxStatus } from "../../../projections/queries/index.ts";
 import { encodeMailbox, type StatusItem } from "../../codec/index.ts";
 import { no } from "../../errors.ts";
@@ -14,7 +15,7 @@ import { userIdOf } from "../session.ts";
 /** What the items of one STATUS response are computed from. */
 export interface StatusFacts {
   readonly status: MailboxStatus;
-  /** \Recent messages: known only for the mailbox this session has selected (else 0). */
+  /** \Recent messages: this session's in its selected mailbox, elsewhere those nobody claimed yet. */
   readonly recent: number;
   /** Messages with \Deleted, when DELETED was asked. */
   readonly deleted: number | undefined;
@@ -76,10 +77,14 @@ export async function statusFacts(
   items: readonly StatusItem[],
 ): Promise<StatusFacts> {
   const selected = context.session.selected;
+  // The selected mailbox's \Recent messages are this session's own; elsewhere, the messages no
+  // session has been told of yet are the ones that would be \Recent (RFC 3501 2.3.2).
   const recent =
     selected instanceof MailboxController && selected.mailboxId === status.mailboxId
       ? selected.state.recentCount
-      : 0;
+      : items.includes("RECENT")
+        ? await unclaimedRecentCount(services.pool, status.mailboxId)
+        : 0;
   const deleted = items.includes("DELETED")
     ? (
         await services.queries.search(userId, status.mailboxId, {
