@@ -46,6 +46,15 @@ const message = (n: number, extra = "") =>
     ].join("\r\n"),
   );
 
+/** Creates `name` with messages 1..count through imapflow, as a client would. */
+async function mailboxWith(name: string, count: number): Promise<void> {
+  const imap = flow();
+  await imap.connect();
+  await imap.mailboxCreate(name);
+  for (let n = 1; n <= count; n += 1) await imap.append(name, message(n));
+  await imap.logout();
+}
+
 describe("FETCH", () => {
   it("returns BODY[] byte-identical, sets \\Seen only without PEEK, and renders metadata", async () => {
     const imap = flow();
@@ -175,11 +184,7 @@ describe("SEARCH", () => {
 
 describe("EXPUNGE and other sessions", () => {
   it("numbers EXPUNGEs per session and holds them back during FETCH", async () => {
-    const imap = flow();
-    await imap.connect();
-    await imap.mailboxCreate("Shared");
-    for (let n = 1; n <= 4; n += 1) await imap.append("Shared", message(n));
-    await imap.logout();
+    await mailboxWith("Shared", 4);
 
     const watcher = await raw();
     await watcher.command("S", "SELECT Shared");
@@ -206,6 +211,60 @@ describe("EXPUNGE and other sessions", () => {
     expect(after.slice(0, -1)).toEqual(["* 1 FETCH (UID 1)", "* 2 FETCH (UID 4)"]);
     watcher.close();
     actor.close();
+  });
+
+  it("reports another session's change made just before its own STORE or EXPUNGE, and its own once", async () => {
+    await mailboxWith("Interleaved", 3);
+
+    const mine = await raw();
+    expect((await mine.command("E", "ENABLE CONDSTORE")).at(-1)).toMatch(/^E OK/);
+    await mine.command("S", "SELECT Interleaved");
+    const other = await raw();
+    await other.command("S", "SELECT Interleaved");
+    // Whether this session has read the other's change before its own command decides is up to
+    // timing: both ways must show each change exactly once.
+    for (let round = 1; round <= 5; round += 1) {
+      expect((await other.command("O", `STORE 1 FLAGS (theirs${round})`)).at(-1)).toMatch(/^O OK/);
+      const stored = await mine.command("A", `STORE 2 FLAGS (mine${round})`);
+      expect(stored.at(-1)).toMatch(/^A OK/);
+      const seen = [...stored, ...(await mine.command("N", "NOOP"))];
+      const theirs = seen.filter((line) => line.startsWith("* 1 FETCH"));
+      expect(theirs).toEqual([
+        expect.stringMatching(
+          new RegExp(`^\\* 1 FETCH \\(UID 1 FLAGS \\(theirs${round}( \\\\Recent)?\\) MODSEQ \\(\\d+\\)\\)$`),
+        ),
+      ]);
+      const own = seen.filter((line) => line.startsWith("* 2 FETCH"));
+      expect(own).toEqual([
+        expect.stringMatching(
+          new RegExp(`^\\* 2 FETCH \\(FLAGS \\(mine${round}( \\\\Recent)?\\) MODSEQ \\(\\d+\\)\\)$`),
+        ),
+      ]);
+      // MODSEQs follow the order of the changes.
+      const modseq = (line: string) => Number(/MODSEQ \((\d+)\)/.exec(line)![1]);
+      expect(modseq(own[0]!)).toBeGreaterThan(modseq(theirs[0]!));
+    }
+
+    expect((await other.command("D", "STORE 3 +FLAGS.SILENT (\\Deleted)")).at(-1)).toMatch(/^D OK/);
+    const expunged = await mine.command("X", "EXPUNGE");
+    expect(expunged.filter((line) => / EXPUNGE$/.test(line))).toEqual(["* 3 EXPUNGE"]);
+    expect(expunged.at(-1)).toMatch(/^X OK/);
+    expect(await mine.command("M", "NOOP")).toEqual([expect.stringMatching(/^M OK/)]);
+    // And the other way round: this session's own EXPUNGE reaches the other one once.
+    expect((await mine.command("Y", "STORE 2 +FLAGS.SILENT (\\Deleted)")).at(-1)).toMatch(/^Y OK/);
+    expect((await mine.command("Z", "EXPUNGE")).filter((line) => !line.includes("FETCH"))).toEqual([
+      "* 2 EXPUNGE",
+      expect.stringMatching(/^Z OK/),
+    ]);
+    const otherSees = await other.command("P", "NOOP");
+    // UIDs 2 and 3, ascending: the second takes number 2 once the first is gone.
+    expect(otherSees.filter((line) => / EXPUNGE$/.test(line))).toEqual(["* 2 EXPUNGE", "* 2 EXPUNGE"]);
+    expect(await mine.command("Q", "FETCH 1:* (UID)")).toEqual([
+      "* 1 FETCH (UID 1)",
+      expect.stringMatching(/^Q OK/),
+    ]);
+    mine.close();
+    other.close();
   });
 
   it("CLOSE expunges silently", async () => {
@@ -235,11 +294,7 @@ describe("EXPUNGE and other sessions", () => {
   });
 
   it("gives \\Recent to exactly one session", async () => {
-    const imap = flow();
-    await imap.connect();
-    await imap.mailboxCreate("Recent");
-    await imap.append("Recent", message(1));
-    await imap.logout();
+    await mailboxWith("Recent", 1);
     const first = await raw();
     const second = await raw();
     const [a, b] = await Promise.all([
@@ -250,6 +305,28 @@ describe("EXPUNGE and other sessions", () => {
     expect(recent.sort()).toEqual(["* 0 RECENT", "* 1 RECENT"]);
     first.close();
     second.close();
+  });
+
+  it("STATUS counts as \\Recent what no session has been told of, and the selecting session's own", async () => {
+    await mailboxWith("Unread", 2);
+    const looker = await raw();
+    expect((await looker.command("T", "STATUS Unread (MESSAGES RECENT)"))[0]).toBe(
+      "* STATUS Unread (MESSAGES 2 RECENT 2)",
+    );
+    const reader = await raw();
+    expect(await reader.command("S", "SELECT Unread")).toContain("* 2 RECENT");
+    // The reader has been told of both: they are its own \Recent messages, no longer anyone else's.
+    expect((await looker.command("U", "STATUS Unread (RECENT)"))[0]).toBe("* STATUS Unread (RECENT 0)");
+    expect((await reader.command("V", "STATUS Unread (RECENT)"))[0]).toBe("* STATUS Unread (RECENT 2)");
+    const more = flow();
+    await more.connect();
+    await more.append("Unread", message(3));
+    await more.logout();
+    // The reader is told of the third at its next command, so it takes that one too.
+    expect(await reader.command("N", "NOOP")).toEqual(expect.arrayContaining(["* 3 EXISTS", "* 3 RECENT"]));
+    expect((await looker.command("W", "STATUS Unread (RECENT)"))[0]).toBe("* STATUS Unread (RECENT 0)");
+    looker.close();
+    reader.close();
   });
 
   it("never shows one user's mailboxes to another", async () => {

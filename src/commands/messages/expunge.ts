@@ -8,6 +8,8 @@ import { lockSelectedWithMessages, validUids } from "./selected.ts";
 
 export interface ExpungeOutcome {
   expungedUids: number[];
+  /** The mailbox's HIGHESTMODSEQ the command decided on, under its lock. */
+  previousHighestModSeq: number;
   highestModSeq: number;
   lastGlobalPosition: number | null;
 }
@@ -27,6 +29,7 @@ export async function expungeMessages(
     const committed = await commitChanges(tx, input.userId, ctx.metadata, null, [{ before, events }]);
     return {
       expungedUids: events.flatMap((event) => (event.type === "MessagesExpunged" ? event.data.uids : [])),
+      previousHighestModSeq: before.highestModSeq,
       highestModSeq: committed.mailboxes.get(row.id)?.highestModSeq ?? before.highestModSeq,
       lastGlobalPosition: committed.lastGlobalPosition,
     };

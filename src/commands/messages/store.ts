@@ -23,6 +23,8 @@ export interface StoreFlagsOutcome {
   changed: number[];
   /** UNCHANGEDSINCE failures, left unchanged: the gateway answers OK [MODIFIED <set>]. */
   modified: number[];
+  /** The mailbox's HIGHESTMODSEQ the command decided on, under its lock. */
+  previousHighestModSeq: number;
   highestModSeq: number;
   lastGlobalPosition: number | null;
 }
@@ -51,6 +53,7 @@ export async function storeFlags(ctx: CommandContext, input: StoreFlagsInput): P
         .map(([uid, message]) => ({ uid, flags: [...message.flags], modseq: message.modseq })),
       changed,
       modified: conditionalStoreFailures(command, before),
+      previousHighestModSeq: before.highestModSeq,
       highestModSeq: after.highestModSeq,
       lastGlobalPosition: committed.lastGlobalPosition,
     };

@@ -1,10 +1,11 @@
 // The selected mailbox of one session, wired to storage: the Redis (or in-process) notice is a
 // doorbell (STYLE.md); on it, the controller reads what changed since the session's MODSEQ and
 // queues it in the session's own tracker, which numbers the updates when they are sent.
+import type { StoreFlagsOutcome } from "../../commands/messages/store.ts";
 import { claimRecent } from "../../commands/recent.ts";
 import type { MailboxStatus } from "../../projections/queries/index.ts";
 import type { SelectedMailbox, SessionControl } from "../module.ts";
-import { SelectedMailboxState } from "../selected/selectedMailbox.ts";
+import { type MessageFlagsState, SelectedMailboxState } from "../selected/selectedMailbox.ts";
 import type { MailServices } from "./services.ts";
 
 export interface OpenMailboxOptions {
@@ -87,7 +88,7 @@ export class MailboxController implements SelectedMailbox {
       const controller = new MailboxController(services, session, userId, status, state, options.readOnly);
       unsubscribe();
       controller.#unsubscribe = services.notices.onMailbox(controller.mailboxId, (notice) =>
-        controller.#ring(notice.globalPosition),
+        controller.#ring(notice.globalPosition, notice.highestModSeq),
       );
       if (noticed.has(status.mailboxId)) controller.#ring();
       return { status, controller, firstUnseenUid: opened.firstUnseenUid };
@@ -97,8 +98,11 @@ export class MailboxController implements SelectedMailbox {
   }
 
   /** The doorbell: look at what changed, then wake IDLE. */
-  #ring(position = 0): void {
+  #ring(position = 0, highestModSeq: number | null = null): void {
     this.#noticedPosition = Math.max(this.#noticedPosition, position);
+    // The session knows the mailbox up to the notice's MODSEQ already (its own change, recorded
+    // by recordOwnChange): there is nothing to read.
+    if (highestModSeq !== null && highestModSeq <= this.state.highestModSeq) return;
     this.#dirty = true;
     void this.refresh()
       .then(() => {
@@ -115,6 +119,85 @@ export class MailboxController implements SelectedMailbox {
   markDirty(position?: number | null): void {
     if (position !== undefined && position !== null && position <= this.#noticedPosition) return;
     this.#dirty = true;
+  }
+
+  /**
+   * Did the session know the mailbox exactly at this MODSEQ, with no read due or running? Then a
+   * change this session decided at it is the only change since, which the session can record
+   * itself: no read is needed, neither now nor when the change's notice comes.
+   */
+  #knewJustBefore(previousHighestModSeq: number): boolean {
+    return this.state.highestModSeq === previousHighestModSeq && !this.#dirty && !this.#refreshing;
+  }
+
+  /**
+   * This session changed the mailbox with a STORE or an EXPUNGE decided at MODSEQ
+   * `previousHighestModSeq`: it records its change when it knew the mailbox right before, and
+   * otherwise looks again (markDirty).
+   */
+  recordOwnChange(change: {
+    previousHighestModSeq: number;
+    highestModSeq: number;
+    lastGlobalPosition: number | null;
+    flagsChanged?: readonly MessageFlagsState[];
+    expunged?: readonly number[];
+  }): void {
+    if (change.lastGlobalPosition === null) return;
+    if (!this.#knewJustBefore(change.previousHighestModSeq)) {
+      this.markDirty(change.lastGlobalPosition);
+      return;
+    }
+    this.state.record({
+      highestModSeq: change.highestModSeq,
+      appended: [],
+      expunged: change.expunged ?? [],
+      flagsChanged: change.flagsChanged ?? [],
+    });
+  }
+
+  /** recordOwnChange for a STORE (or the implicit \Seen of FETCH): its changed messages' flags. */
+  recordOwnStore(outcome: StoreFlagsOutcome): void {
+    const changed = new Set(outcome.changed);
+    this.recordOwnChange({
+      ...outcome,
+      flagsChanged: outcome.messages
+        .filter((message) => changed.has(message.uid))
+        .map((message) => ({ uid: message.uid, flags: message.flags, modSeq: message.modseq })),
+    });
+  }
+
+  /**
+   * This session appended `appended` (ascending) to the mailbox it has selected, decided at MODSEQ
+   * `previousHighestModSeq`. As recordOwnChange: when the session knew the mailbox right before,
+   * it queues the new messages itself and claims their \Recent (resolves once claimed, which
+   * needs no wait for the projection); otherwise it looks again.
+   */
+  async recordOwnAppend(change: {
+    previousHighestModSeq: number;
+    lastGlobalPosition: number;
+    appended: readonly MessageFlagsState[];
+  }): Promise<void> {
+    const last = change.appended.at(-1);
+    if (last === undefined || !this.#knewJustBefore(change.previousHighestModSeq)) {
+      this.markDirty(change.lastGlobalPosition);
+      return;
+    }
+    this.state.record({
+      highestModSeq: last.modSeq,
+      appended: change.appended,
+      expunged: [],
+      flagsChanged: [],
+    });
+    if (this.readOnly) return;
+    try {
+      const claim = await claimRecent(this.#services.pool, this.mailboxId, last.uid);
+      this.state.markRecent(
+        change.appended.map((m) => m.uid).filter((uid) => uid > claim.after && uid <= claim.through),
+      );
+    } catch (error) {
+      // The messages are appended and queued; only their \Recent is lost to this session.
+      this.#services.logger.warn("\\Recent claim failed", { error: String(error) });
+    }
   }
 
   /**

@@ -180,6 +180,20 @@ export class SelectedMailboxState {
     this.#highestModSeq = Math.max(this.#highestModSeq, changes.highestModSeq);
   }
 
+  /**
+   * These UIDs are \Recent to this session (it claimed them after queueing them): new messages
+   * not yet announced take it; announced ones too, counted in the next RECENT.
+   */
+  markRecent(uids: Iterable<number>): void {
+    const recent = new Set(uids);
+    for (const message of this.#pendingAppends) {
+      if (recent.delete(message.uid)) message.recent = true;
+    }
+    for (const uid of recent) {
+      if (this.sequenceNumberOf(uid) !== undefined && !this.#pendingExpunges.has(uid)) this.#recent.add(uid);
+    }
+  }
+
   /** This session already told the client about these flags (STORE without .SILENT). */
   noteReported(uid: number, modSeq: number): void {
     this.#reported.set(uid, Math.max(modSeq, this.#reported.get(uid) ?? 0));

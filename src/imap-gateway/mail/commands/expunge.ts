@@ -25,8 +25,9 @@ export function expungeCommand(services: MailServices) {
           ...(uids !== undefined ? { uids } : {}),
         }),
       );
+      // Recorded before the wait, so the change's own notice finds nothing new to read.
+      controller.recordOwnChange({ ...outcome, expunged: outcome.expungedUids });
       await awaitVisible(services, { mailboxId: controller.mailboxId }, outcome.lastGlobalPosition);
-      controller.markDirty(outcome.lastGlobalPosition);
       return undefined;
     },
   });

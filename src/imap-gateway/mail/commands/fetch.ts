@@ -134,12 +134,13 @@ export function fetchCommand(services: MailServices) {
               flags: ["\\Seen"],
             }),
           );
+          // Recorded before the wait, so the change's own notice finds nothing new to read.
+          controller.recordOwnStore(stored);
           await awaitVisible(services, { mailboxId: controller.mailboxId }, stored.lastGlobalPosition);
           for (const message of stored.messages) {
             flagsNow.set(message.uid, { flags: message.flags, modseq: message.modseq });
             controller.state.noteReported(message.uid, message.modseq);
           }
-          controller.markDirty(stored.lastGlobalPosition);
           if (!items.some((item) => item.type === "FLAGS")) items.push({ type: "FLAGS" });
         }
       }

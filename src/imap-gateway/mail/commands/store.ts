@@ -31,14 +31,16 @@ export function storeCommand(services: MailServices) {
           ...(args.unchangedSince !== undefined ? { unchangedSince: Number(args.unchangedSince) } : {}),
         }),
       );
+      // Recorded before the wait, so the change's own notice finds nothing new to read.
+      controller.recordOwnStore(outcome);
       await awaitVisible(services, { mailboxId: controller.mailboxId }, outcome.lastGlobalPosition);
-      controller.markDirty(outcome.lastGlobalPosition);
 
       const failed = new Set(outcome.modified);
+      const changedUids = new Set(outcome.changed);
       for (const message of outcome.messages) {
         const seq = controller.state.sequenceNumberOf(message.uid);
         if (seq === undefined || failed.has(message.uid)) continue;
-        const changed = outcome.changed.includes(message.uid);
+        const changed = changedUids.has(message.uid);
         if (changed) controller.state.noteReported(message.uid, message.modseq);
         // .SILENT still reports MODSEQ changes under CONDSTORE (RFC 7162 3.1.3).
         if (args.silent && !(condstore && changed)) continue;
