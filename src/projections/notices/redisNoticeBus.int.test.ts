@@ -1,3 +1,4 @@
+import { Redis } from "ioredis";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_REDIS_URL } from "../../../test/support/services.ts";
@@ -6,9 +7,10 @@ import { createRedisNoticeBus } from "./redisNoticeBus.ts";
 
 let nodeA: NoticeBus;
 let nodeB: NoticeBus;
+let channel: string;
 
 beforeAll(async () => {
-  const channel = `mailledger:test:${ulid()}`;
+  channel = `mailledger:test:${ulid()}`;
   nodeA = await createRedisNoticeBus({ url: TEST_REDIS_URL, channel });
   nodeB = await createRedisNoticeBus({ url: TEST_REDIS_URL, channel });
 });
@@ -25,16 +27,15 @@ const notice = (globalPosition: number): MailboxNotice => ({
 });
 
 describe("Redis notice bus", () => {
-  it("hands a node its own notices at once and exactly once; other nodes get them through Redis", async () => {
+  it("hands a node its own notices exactly once; other nodes get them through Redis", async () => {
     const onA: MailboxNotice[] = [];
     const onB: MailboxNotice[] = [];
     nodeA.subscribe((n) => onA.push(n));
     nodeB.subscribe((n) => onB.push(n));
 
-    const publishing = nodeA.publish([notice(1), notice(2)]);
-    // Delivered in process before the publish round trip completes.
+    await nodeA.publish([notice(1), notice(2)]);
+    // Delivered in process by the time the publish resolves, without waiting for the channel.
     expect(onA).toEqual([notice(1), notice(2)]);
-    await publishing;
     await nodeB.publish([notice(3)]);
     const deadline = Date.now() + 5_000;
     while ((onA.length < 3 || onB.length < 3) && Date.now() < deadline) {
@@ -52,5 +53,37 @@ describe("Redis notice bus", () => {
     // Listeners see clean notices: no mark of the publishing bus.
     for (const received of [...onA, ...onB])
       expect(Object.keys(received).sort()).toEqual(Object.keys(notice(1)).sort());
+  });
+
+  it("hands a node its own notice only once Redis has sent it to the other nodes", async () => {
+    // A client that reads an OK answered by the local notice may poll another node at once:
+    // that node's subscription must already have the notice on its way.
+    const other = new Redis(TEST_REDIS_URL);
+    const received: string[] = [];
+    other.on("message", (_channel: string, text: string) => received.push(text));
+    await other.subscribe(channel);
+    // Twenty rounds: with the local delivery first, the PING would often overtake the PUBLISH.
+    const seenByOtherFirst = new Map<number, boolean>();
+    const unsubscribe = nodeA.subscribe((n) => {
+      // Redis answers this PING after every message it wrote to `other` before it.
+      void other.ping().then(() => {
+        seenByOtherFirst.set(
+          n.globalPosition,
+          received.some((text) => JSON.parse(text).globalPosition === n.globalPosition),
+        );
+      });
+    });
+    try {
+      const positions = Array.from({ length: 20 }, (_, i) => 10 + i);
+      for (const position of positions) await nodeA.publish([notice(position)]);
+      const deadline = Date.now() + 5_000;
+      while (seenByOtherFirst.size < positions.length && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(positions.filter((position) => seenByOtherFirst.get(position) !== true)).toEqual([]);
+    } finally {
+      unsubscribe();
+      other.disconnect();
+    }
   });
 });
