@@ -33,6 +33,11 @@ export interface SelectedMailbox {
    * are sent so their sequence numbers are right; EXPUNGEs stay pending while `holdExpunge`.
    */
   readonly pendingUpdates?: (options: { readonly holdExpunge: boolean }) => Promise<string[]>;
+  /**
+   * The client polls (NOOP, CHECK): the next pendingUpdates looks at storage itself, not only at
+   * the notices that came. A notice from another node may still be on its way.
+   */
+  readonly poll?: () => void;
   /** The session leaves the mailbox (another SELECT, CLOSE, UNSELECT, LOGOUT, disconnect). */
   readonly release?: () => void;
 }

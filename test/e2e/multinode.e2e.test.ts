@@ -2,6 +2,7 @@
 // relay → Kafka → projector → Redis notices → the other node's IDLE client.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
+import { createMemoryNoticeBus } from "../../src/projections/notices/memoryNoticeBus.ts";
 import type { RunningNode } from "../../src/serve/serve.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
 
@@ -101,5 +102,24 @@ describe("two gateway nodes", () => {
     expect(noop).toContainEqual(expect.stringMatching(/^\* 1 FETCH \(UID 1 FLAGS \(\\Flagged/));
     a.close();
     b.close();
+  });
+
+  it("answers NOOP with what another node changed, even when the notice never came", async () => {
+    // Node C hears no notices at all (pub/sub delivers at most once): a client polling it with
+    // NOOP still sees the change.
+    const nodeC = await server.startNode(["gateway"], { notices: createMemoryNoticeBus() });
+    const a = await login(server.port);
+    const c = await login(nodeC.gateway!.port);
+    await a.command("S", "SELECT INBOX");
+    await c.command("S", "SELECT INBOX");
+    expect((await a.command("F", "STORE 2 +FLAGS (\\Answered)")).at(-1)).toMatch(/^F OK/);
+    const noop = await c.command("N", "NOOP");
+    expect(noop).toContainEqual(expect.stringMatching(/^\* 2 FETCH \(UID 2 FLAGS \(\\Answered\)\)$/));
+    expect((await a.command("E", "STORE 3 +FLAGS (\\Deleted)")).at(-1)).toMatch(/^E OK/);
+    expect((await a.command("X", "EXPUNGE")).at(-1)).toMatch(/^X OK/);
+    const check = await c.command("C", "CHECK");
+    expect(check).toEqual(["* 3 EXPUNGE", "C OK CHECK completed"]);
+    a.close();
+    c.close();
   });
 });

@@ -22,8 +22,8 @@ export interface TestMailServer {
   config: Config;
   /** Creates an account through the command side (as `mailledger user create` does). */
   createUser(username: string, password: string): Promise<string>;
-  /** Starts another node on the same database (multi-node tests). */
-  startNode(roles?: Role[]): Promise<RunningNode>;
+  /** Starts another node on the same database (multi-node tests); `options` as startNode's. */
+  startNode(roles?: Role[], options?: Pick<ServeOptions, "notices">): Promise<RunningNode>;
   close(): Promise<void>;
 }
 
@@ -49,8 +49,9 @@ export async function startTestMailServer(options: TestMailServerOptions = {}): 
   });
   config.imapPort = 0;
   const nodes: RunningNode[] = [];
-  const launch = async (roles?: Role[]) => {
+  const launch = async (roles?: Role[], extra: Pick<ServeOptions, "notices"> = {}) => {
     const node = await startNode(config, silentLogger, {
+      ...extra,
       roles:
         roles ?? (transport === "embedded" ? ["gateway", "projector"] : ["gateway", "projector", "relay"]),
       topic: `mailledger.test.${unique}`,
@@ -97,7 +98,7 @@ export async function startTestMailServer(options: TestMailServerOptions = {}): 
       if (!waited.ok) throw new Error(`the projection did not show user ${username} within 10 s`);
       return created.userId;
     },
-    startNode: (roles) => launch(roles),
+    startNode: (roles, options) => launch(roles, options),
     async close() {
       for (const running of nodes.reverse()) await running.close();
       await db.drop();

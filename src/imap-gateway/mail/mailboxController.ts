@@ -243,6 +243,10 @@ export class MailboxController implements SelectedMailbox {
     });
   }
 
+  readonly poll = (): void => {
+    this.#dirty = true;
+  };
+
   readonly pendingUpdates = async (options: { readonly holdExpunge: boolean }): Promise<string[]> => {
     await this.refresh();
     const enabled = this.#session.enabled;

@@ -70,7 +70,9 @@ export function checkCommand() {
   return defineCommand({
     names: ["CHECK"],
     states: SELECTED,
-    async handle() {
+    // As NOOP: a poll (everything is on disk already, so the checkpoint itself has nothing to do).
+    async handle(_command, context) {
+      context.session.selected?.poll?.();
       return undefined;
     },
   });
