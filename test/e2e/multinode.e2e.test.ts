@@ -122,4 +122,35 @@ describe("two gateway nodes", () => {
     a.close();
     c.close();
   });
+
+  it("wakes an IDLE client with what it missed once its node hears notices again", async () => {
+    // Node D's bus hears nothing, then says it may have missed notices (as the Redis bus does when
+    // its lost subscription is back): the IDLE session looks for itself.
+    const silent = createMemoryNoticeBus();
+    const resync = new Set<() => void>();
+    const nodeD = await server.startNode(["gateway"], {
+      notices: {
+        ...silent,
+        onResync(listener) {
+          resync.add(listener);
+          return () => resync.delete(listener);
+        },
+      },
+    });
+    const a = await login(server.port);
+    const idler = await login(nodeD.gateway!.port);
+    await a.command("S", "SELECT INBOX");
+    await idler.command("S", "SELECT INBOX");
+    const start = idler.lines.length;
+    await idler.write("I IDLE\r\n");
+    await idler.waitFor((line) => line.startsWith("+ "), 5000, start);
+    expect((await a.command("F", "STORE 1 +FLAGS (\\Draft)")).at(-1)).toMatch(/^F OK/);
+    expect(resync.size).toBeGreaterThan(0);
+    for (const listener of resync) listener();
+    await idler.waitFor((line) => /^\* 1 FETCH \(UID 1 FLAGS \(.*\\Draft/.test(line), 5000, start);
+    await idler.write("DONE\r\n");
+    await idler.waitFor((line) => line.startsWith("I OK"), 5000, start);
+    a.close();
+    idler.close();
+  });
 });

@@ -87,9 +87,15 @@ export class MailboxController implements SelectedMailbox {
       const state = new SelectedMailboxState(uidList, status.highestModSeq, recent);
       const controller = new MailboxController(services, session, userId, status, state, options.readOnly);
       unsubscribe();
-      controller.#unsubscribe = services.notices.onMailbox(controller.mailboxId, (notice) =>
+      const unsubscribeNotices = services.notices.onMailbox(controller.mailboxId, (notice) =>
         controller.#ring(notice.globalPosition, notice.highestModSeq),
       );
+      // Notices may have been missed (Redis was unreachable): look, and wake IDLE with what came.
+      const unsubscribeResync = services.notices.onResync(() => controller.#ring());
+      controller.#unsubscribe = () => {
+        unsubscribeNotices();
+        unsubscribeResync();
+      };
       if (noticed.has(status.mailboxId)) controller.#ring();
       return { status, controller, firstUnseenUid: opened.firstUnseenUid };
     } finally {

@@ -16,6 +16,12 @@ export interface NoticeBus {
   publish(notices: readonly MailboxNotice[]): Promise<void>;
   /** Calls `listener` for every notice from any node; returns the unsubscribe. */
   subscribe(listener: (notice: MailboxNotice) => void): () => void;
+  /**
+   * Calls `listener` when the bus hears notices again after a time it may have missed some (its
+   * subscription was lost and is back): whoever waits for notices should look for themselves.
+   * A bus that cannot miss notices (in process) has none. Returns the unsubscribe.
+   */
+  onResync?(listener: () => void): () => void;
   /** False while notices may be missed (Redis down): waiters then poll PostgreSQL instead. */
   readonly healthy: boolean;
   close(): Promise<void>;

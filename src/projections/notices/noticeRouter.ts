@@ -10,6 +10,8 @@ export interface NoticeRouter {
   onMailbox(mailboxId: string, listener: Listener): () => void;
   /** Calls `listener` for the notices of one user (every mailbox, and the namespace). */
   onUser(userId: string, listener: Listener): () => void;
+  /** Calls `listener` when notices may have been missed (the bus's onResync). */
+  onResync(listener: () => void): () => void;
   /** Stops listening to the bus. */
   close(): void;
 }
@@ -38,15 +40,25 @@ function call(listeners: Set<Listener> | undefined, notice: MailboxNotice) {
 export function createNoticeRouter(bus: NoticeBus): NoticeRouter {
   const byMailbox = new Map<string, Set<Listener>>();
   const byUser = new Map<string, Set<Listener>>();
+  const resync = new Set<() => void>();
   const unsubscribe = bus.subscribe((notice) => {
     call(byUser.get(notice.userId), notice);
     if (notice.mailboxId !== null) call(byMailbox.get(notice.mailboxId), notice);
   });
+  const unsubscribeResync = bus.onResync?.(() => {
+    for (const listener of [...resync]) listener();
+  });
   return {
     onMailbox: (mailboxId, listener) => add(byMailbox, mailboxId, listener),
     onUser: (userId, listener) => add(byUser, userId, listener),
+    onResync(listener) {
+      resync.add(listener);
+      return () => resync.delete(listener);
+    },
     close() {
       unsubscribe();
+      unsubscribeResync?.();
+      resync.clear();
       byMailbox.clear();
       byUser.clear();
     },

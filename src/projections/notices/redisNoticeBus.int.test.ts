@@ -86,4 +86,38 @@ describe("Redis notice bus", () => {
       other.disconnect();
     }
   });
+
+  it("tells its listeners to look for themselves once a lost subscription is back", async () => {
+    const name = `mailledger-test-${ulid()}`;
+    const bus = await createRedisNoticeBus({ url: TEST_REDIS_URL, channel, connectionName: name });
+    const admin = new Redis(TEST_REDIS_URL);
+    try {
+      let resyncs = 0;
+      bus.onResync?.(() => {
+        resyncs += 1;
+      });
+      const heard: number[] = [];
+      bus.subscribe((n) => heard.push(n.globalPosition));
+      const clients = String(await admin.client("LIST"));
+      const id = /id=(\d+) .*name=(\S+)/g;
+      const subscriberId = [...clients.matchAll(id)].find((match) => match[2] === `${name}:subscriber`)?.[1];
+      expect(subscriberId).toBeDefined();
+      await admin.client("KILL", "ID", subscriberId!);
+      const deadline = Date.now() + 5_000;
+      while ((resyncs === 0 || !bus.healthy) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(resyncs).toBe(1);
+      // Subscribed again: another node's notice arrives as before.
+      await nodeB.publish([notice(40)]);
+      while (!heard.includes(40) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(heard).toContain(40);
+      expect(resyncs).toBe(1);
+    } finally {
+      admin.disconnect();
+      await bus.close();
+    }
+  });
 });

@@ -5,7 +5,9 @@
 // publishing bus: a bus hands its own notices to its listeners directly when it publishes them.
 //
 // The subscriber has its own connection (a subscribed Redis connection can do nothing else).
-// While either connection is down `healthy` is false, and waiters poll PostgreSQL instead.
+// While either connection is down `healthy` is false, and waiters poll PostgreSQL instead. When the
+// subscription comes back after it was lost, onResync's listeners hear of it: the notices of the
+// gap are gone (pub/sub keeps nothing), so selected mailboxes look for themselves.
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { isMailboxNotice, type MailboxNotice, type NoticeBus } from "./notice.ts";
@@ -15,6 +17,8 @@ export const DEFAULT_NOTICE_CHANNEL = "mailledger:notices";
 export interface RedisNoticeBusOptions {
   url: string;
   channel?: string;
+  /** The connections' names in Redis's CLIENT LIST: `<name>:publisher` and `<name>:subscriber`. */
+  connectionName?: string;
   onError?: (error: unknown) => void;
 }
 
@@ -27,12 +31,20 @@ export async function createRedisNoticeBus(options: RedisNoticeBusOptions): Prom
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
   };
-  const publisher = new Redis(options.url, redisOptions);
-  const subscriber = new Redis(options.url, { ...redisOptions, enableOfflineQueue: true });
+  const name = options.connectionName ?? "mailledger-notices";
+  const publisher = new Redis(options.url, { ...redisOptions, connectionName: `${name}:publisher` });
+  const subscriber = new Redis(options.url, {
+    ...redisOptions,
+    enableOfflineQueue: true,
+    connectionName: `${name}:subscriber`,
+  });
   const listeners = new Set<(notice: MailboxNotice) => void>();
+  const resyncListeners = new Set<() => void>();
   /** Marks this bus's own messages on the channel, which it has delivered already. */
   const self = randomUUID();
   let subscribed = false;
+  /** The subscription was lost: notices published since may never come. */
+  let missed = false;
   for (const connection of [publisher, subscriber]) {
     connection.on("error", (error) => options.onError?.(error));
   }
@@ -41,10 +53,14 @@ export async function createRedisNoticeBus(options: RedisNoticeBusOptions): Prom
       .subscribe(channel)
       .then(() => {
         subscribed = true;
+        if (!missed) return;
+        missed = false;
+        for (const listener of [...resyncListeners]) listener();
       })
       .catch((error: unknown) => options.onError?.(error));
   });
   subscriber.on("close", () => {
+    if (subscribed) missed = true;
     subscribed = false;
   });
   const deliver = (notice: MailboxNotice) => {
@@ -95,8 +111,13 @@ export async function createRedisNoticeBus(options: RedisNoticeBusOptions): Prom
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onResync(listener) {
+      resyncListeners.add(listener);
+      return () => resyncListeners.delete(listener);
+    },
     async close() {
       listeners.clear();
+      resyncListeners.clear();
       publisher.disconnect();
       subscriber.disconnect();
     },
