@@ -12,6 +12,11 @@ export interface Config {
   /** The events topic; one per deployment (DESIGN.md: mailledger.events). */
   kafkaTopic: string;
   redisUrl: string | undefined;
+  /**
+   * Starts every Redis name of the deployment (REDIS_PREFIX): the notice channel
+   * `<prefix>:notices` and the login throttle's keys `<prefix>:login:...`.
+   */
+  redisPrefix: string;
   imapHost: string;
   imapPort: number;
   imapsPort: number | undefined;
@@ -119,6 +124,14 @@ function kafkaTopic(env: Env): string {
   return value;
 }
 
+function redisPrefix(env: Env): string {
+  const value = text(env, "REDIS_PREFIX") ?? "mailledger";
+  if (!/^[A-Za-z0-9._:-]{1,100}$/.test(value)) {
+    throw new ConfigError("REDIS_PREFIX", `expected 1 to 100 letters, digits or . _ : -, got "${value}"`);
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = url(env, "DATABASE_URL", ["postgres:", "postgresql:"]);
   const redisUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
@@ -168,6 +181,7 @@ export function loadConfig(env: Env = process.env): Config {
     kafkaBrokers,
     kafkaTopic: kafkaTopic(env),
     redisUrl,
+    redisPrefix: redisPrefix(env),
     imapHost: text(env, "IMAP_HOST") ?? "127.0.0.1",
     imapPort: port(env, "IMAP_PORT", 1143)!,
     imapsPort,

@@ -13,9 +13,11 @@ describe("loadConfig", () => {
       dataDir: "./data",
       logLevel: "info",
       kafkaTopic: "mailledger.events",
+      redisPrefix: "mailledger",
       blobCacheBytes: 64 * 1024 * 1024,
     });
     expect(loadConfig({ BLOB_CACHE: "0" }).blobCacheBytes).toBe(0);
+    expect(loadConfig({ REDIS_PREFIX: "tenant-b" }).redisPrefix).toBe("tenant-b");
     expect(loadConfig({ BLOB_CACHE: "8M" }).blobCacheBytes).toBe(8 * 1024 * 1024);
   });
 
@@ -42,6 +44,7 @@ describe("loadConfig", () => {
     [{ BLOB_CACHE: "-1" }, "BLOB_CACHE"],
     [{ LOG_LEVEL: "chatty" }, "LOG_LEVEL"],
     [{ KAFKA_TOPIC: "no spaces" }, "KAFKA_TOPIC"],
+    [{ REDIS_PREFIX: "two words" }, "REDIS_PREFIX"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ TLS_CERT: "/c.pem" }, "TLS_KEY"],
     [{ IMAPS_PORT: "993" }, "IMAPS_PORT"],

@@ -81,6 +81,7 @@ export async function startGateway(
           loginThrottle: (limits: LoginThrottleLimits) =>
             createRedisLoginThrottle({
               url: config.redisUrl!,
+              prefix: `${config.redisPrefix}:login`,
               limits,
               onError: (error) => logger.warn("redis login throttle", { error: String(error) }),
             }),

@@ -105,6 +105,8 @@ export async function openRuntime(
         ? createMemoryNoticeBus()
         : await createRedisNoticeBus({
             url: config.redisUrl!,
+            channel: `${config.redisPrefix}:notices`,
+            connectionName: `${config.redisPrefix}:notices`,
             onError: (error) => logger.warn("redis notices", error),
           }));
     closers.push(() => notices.close());

@@ -7,7 +7,6 @@ import { createUser } from "../../src/commands/user/handlers.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
 import { createPostgresBlobStore } from "../../src/events/blobs/postgresBlobStore.ts";
 import { Kafka, logLevel } from "../../src/events/kafka.ts";
-import { createRedisLoginThrottle } from "../../src/imap-gateway/auth/redisLoginThrottle.ts";
 import { silentLogger } from "../../src/imap-gateway/logger.ts";
 import type { GatewayOptions } from "../../src/imap-gateway/options.ts";
 import { type Role, type RunningNode, type ServeOptions, startNode } from "../../src/serve/serve.ts";
@@ -45,6 +44,8 @@ export async function startTestMailServer(options: TestMailServerOptions = {}): 
     IMAP_PORT: "1",
     ALLOW_INSECURE_AUTH: "true",
     NODE_ID: `test-${unique}`,
+    // Notices and failed logins of one test server stay apart from every other's on the shared Redis.
+    REDIS_PREFIX: `mailledger:test:${unique}`,
     ...options.env,
   });
   config.imapPort = 0;
@@ -57,16 +58,7 @@ export async function startTestMailServer(options: TestMailServerOptions = {}): 
       topic: `mailledger.test.${unique}`,
       groupId: `projections-${unique}`,
       kafkaSessionTimeoutMs: 6_000,
-      // Failed logins of one test server count in Redis apart from every other's.
-      gateway: {
-        loginThrottle: (limits) =>
-          createRedisLoginThrottle({
-            url: TEST_REDIS_URL,
-            limits,
-            prefix: `mailledger:test:${unique}:login`,
-          }),
-        ...options.gateway,
-      },
+      gateway: options.gateway,
       fanOut: transport === "kafka" ? "kafka" : "in-process",
     });
     nodes.push(node);

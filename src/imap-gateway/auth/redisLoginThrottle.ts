@@ -51,6 +51,8 @@ export function createRedisLoginThrottle(options: RedisLoginThrottleOptions): Lo
     // Nor behind a Redis that stopped answering.
     commandTimeout: 1_000,
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
+    // Its name in Redis's CLIENT LIST.
+    connectionName: prefix,
   });
   redis.on("error", (error) => options.onError?.(error));
   const keys = (remoteAddress: string, username: string | undefined) => {
