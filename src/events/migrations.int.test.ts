@@ -80,4 +80,47 @@ describe("migrations", () => {
       await other.drop();
     }
   });
+
+  it("0033 counts the messages of each body row in place, and drops the rows none refers to", async () => {
+    const all = await loadMigrations();
+    const other = await createTestDatabase({ migrate: false });
+    const runner = await createPgScriptRunner(other.url);
+    try {
+      await migrate(
+        runner,
+        all.filter((m) => m.version < 33),
+      );
+      const body = (digest: string) => sql.fragment`
+        (${digest}, '{}', '{}', '', '', '', '', '', '[]', '', '')`;
+      const message = (uid: number, digest: string, summary: string | null) => sql.fragment`
+        ('mbx', ${uid}, 1, '{}', now(), 10, ${digest}, ${summary})`;
+      await other.pool.query(sql.unsafe`
+        INSERT INTO proj_mailbox_v1.message_bodies (blob_digest, envelope, structure, search_from, search_to,
+          search_cc, search_bcc, search_subject, search_headers, search_header_text, search_body)
+        VALUES ${sql.join([body("shared"), body("single"), body("expunged")], sql.fragment`, `)}`);
+      // "late": its first message came while the blob could not be read (summary columns set).
+      await other.pool.query(sql.unsafe`
+        INSERT INTO proj_mailbox_v1.messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest,
+          summary_subject)
+        VALUES ${sql.join(
+          [
+            message(1, "shared", null),
+            message(2, "shared", null),
+            message(3, "single", null),
+            message(4, "late", ""),
+          ],
+          sql.fragment`, `,
+        )}`);
+      await migrate(runner, all);
+      const rows = await other.pool.any(sql.unsafe`
+        SELECT blob_digest, refs::int AS refs FROM proj_mailbox.message_bodies ORDER BY blob_digest`);
+      expect(rows).toEqual([
+        { blob_digest: "shared", refs: 2 },
+        { blob_digest: "single", refs: 1 },
+      ]);
+    } finally {
+      await runner.close();
+      await other.drop();
+    }
+  });
 });

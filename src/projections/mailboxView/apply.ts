@@ -101,11 +101,15 @@ interface DerivedRow {
   search_body: string;
 }
 
+const digestRow = z.object({ blob_digest: z.string() });
+
 class MailboxViewWriter {
   readonly #tx: CommonQueryMethods;
   readonly #context: ApplyContext;
   #arrivals: MessageRow[] = [];
   #derivedRows = new Map<string, DerivedRow>();
+  /** Bodies whose count reached zero in this batch: removed at its end unless one came back. */
+  readonly #released = new Set<string>();
 
   constructor(tx: CommonQueryMethods, context: ApplyContext) {
     this.#tx = tx;
@@ -165,16 +169,10 @@ class MailboxViewWriter {
     );
     this.#arrivals = [];
     this.#derivedRows = new Map();
+    // A body's row counts the messages inserted with it (refs): a message already there (ON
+    // CONFLICT) does not count twice.
     await this.#tx.query(sql.unsafe`
-      WITH bodies AS (
-        INSERT INTO ${this.table("message_bodies")} (
-          blob_digest, envelope, structure, search_from, search_to, search_cc, search_bcc, search_subject,
-          search_headers, search_header_text, search_body)
-        SELECT * FROM json_to_recordset(${JSON.stringify(derivedRows)}::json) AS d(
-          blob_digest text, envelope jsonb, structure jsonb, search_from text, search_to text, search_cc text,
-          search_bcc text, search_subject text, search_headers jsonb, search_header_text text, search_body text)
-        ON CONFLICT (blob_digest) DO NOTHING
-      ), inserted AS (
+      WITH inserted AS (
         INSERT INTO ${this.table("messages")} (
           mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, sent_date, message_id,
           summary_from, summary_to, summary_cc, summary_subject)
@@ -183,7 +181,19 @@ class MailboxViewWriter {
           blob_digest text, sent_date timestamptz, message_id text,
           summary_from text, summary_to text, summary_cc text, summary_subject text)
         ON CONFLICT (mailbox_id, uid) DO NOTHING
-        RETURNING mailbox_id, uid, modseq, size, flags
+        RETURNING mailbox_id, uid, modseq, size, flags, blob_digest
+      ), arrived AS (
+        SELECT blob_digest, count(*) AS refs FROM inserted GROUP BY blob_digest
+      ), bodies AS (
+        INSERT INTO ${this.table("message_bodies")} AS b (
+          blob_digest, envelope, structure, search_from, search_to, search_cc, search_bcc, search_subject,
+          search_headers, search_header_text, search_body, refs)
+        SELECT d.*, a.refs FROM json_to_recordset(${JSON.stringify(derivedRows)}::json) AS d(
+          blob_digest text, envelope jsonb, structure jsonb, search_from text, search_to text, search_cc text,
+          search_bcc text, search_subject text, search_headers jsonb, search_header_text text, search_body text)
+        JOIN arrived AS a USING (blob_digest)
+        ORDER BY d.blob_digest
+        ON CONFLICT (blob_digest) DO UPDATE SET refs = b.refs + EXCLUDED.refs
       ), totals AS (
         SELECT mailbox_id, count(*) AS added, count(*) FILTER (WHERE NOT (${SEEN} = ANY (flags))) AS unseen,
           sum(size) AS size, max(uid) AS max_uid, max(modseq) AS max_modseq
@@ -198,6 +208,48 @@ class MailboxViewWriter {
       FROM totals AS t WHERE m.mailbox_id = t.mailbox_id`);
   }
 
+  /**
+   * A CTE `released` for a statement whose CTE `gone` deletes messages (returning blob_digest and
+   * summary_subject): the bodies they arrived with (summary_* null) count them no more. Returns
+   * the counts it moved; the caller notes those at zero (noteReleased).
+   */
+  releaseBodies() {
+    return sql.fragment`released AS (
+        UPDATE ${this.table("message_bodies")} AS b SET refs = b.refs - c.n
+        FROM (
+          SELECT blob_digest, count(*) AS n FROM gone WHERE summary_subject IS NULL GROUP BY blob_digest
+        ) AS c
+        WHERE b.blob_digest = c.blob_digest
+        RETURNING b.blob_digest, b.refs
+      )`;
+  }
+
+  noteReleased(digests: readonly string[]) {
+    for (const digest of digests) this.#released.add(digest);
+  }
+
+  /** Deletes messages (`gone`, a CTE) and releases their bodies, in one statement. */
+  async deleteMessages(gone: ReturnType<typeof sql.fragment>) {
+    this.noteReleased(
+      await this.#tx.anyFirst(sql.type(digestRow)`
+        WITH gone AS (${gone}), ${this.releaseBodies()}
+        SELECT blob_digest FROM released WHERE refs = 0`),
+    );
+  }
+
+  /**
+   * At the end of the batch: the bodies no message refers to any more go. Checked again here, so
+   * a body that arrived again later in the batch (or in a batch that committed meanwhile) stays.
+   */
+  async removeReleasedBodies() {
+    if (this.#released.size === 0) return;
+    const digests = [...this.#released].sort();
+    this.#released.clear();
+    await this.#tx.query(sql.unsafe`
+      DELETE FROM ${this.table("message_bodies")}
+      WHERE blob_digest = ANY (${sql.array(digests, "text")}) AND refs = 0`);
+  }
+
   async applyUserEvent(userId: string, event: UserEvent) {
     const tx = this.#tx;
     switch (event.type) {
@@ -207,7 +259,9 @@ class MailboxViewWriter {
         return;
       case "UserDeleted": {
         const owned = sql.fragment`SELECT mailbox_id FROM ${this.table("mailboxes")} WHERE user_id = ${userId}`;
-        await tx.query(sql.unsafe`DELETE FROM ${this.table("messages")} WHERE mailbox_id IN (${owned})`);
+        await this.deleteMessages(sql.fragment`
+          DELETE FROM ${this.table("messages")} WHERE mailbox_id IN (${owned})
+          RETURNING blob_digest, summary_subject`);
         await tx.query(sql.unsafe`DELETE FROM ${this.table("tombstones")} WHERE mailbox_id IN (${owned})`);
         await tx.query(sql.unsafe`DELETE FROM ${this.table("mailboxes")} WHERE user_id = ${userId}`);
         await tx.query(sql.unsafe`DELETE FROM ${this.table("subscriptions")} WHERE user_id = ${userId}`);
@@ -250,7 +304,9 @@ class MailboxViewWriter {
       }
       case "MailboxDeleted": {
         const { mailboxId, keptAsNoselect } = event.data;
-        await tx.query(sql.unsafe`DELETE FROM ${this.table("messages")} WHERE mailbox_id = ${mailboxId}`);
+        await this.deleteMessages(sql.fragment`
+          DELETE FROM ${this.table("messages")} WHERE mailbox_id = ${mailboxId}
+          RETURNING blob_digest, summary_subject`);
         await tx.query(sql.unsafe`DELETE FROM ${this.table("tombstones")} WHERE mailbox_id = ${mailboxId}`);
         if (keptAsNoselect) {
           await tx.query(sql.unsafe`
@@ -335,22 +391,25 @@ class MailboxViewWriter {
       case "MessagesExpunged":
       case "MessagesMovedOut": {
         const { uids, modseq } = event.data;
-        await tx.query(sql.unsafe`
+        const released = await tx.anyFirst(sql.type(digestRow)`
           WITH gone AS (
             DELETE FROM ${this.table("messages")}
             WHERE mailbox_id = ${mailboxId} AND uid = ANY (${sql.array(uids, "int8")})
-            RETURNING uid, size, flags
-          ), tombstoned AS (
+            RETURNING uid, size, flags, blob_digest, summary_subject
+          ), ${this.releaseBodies()}, tombstoned AS (
             INSERT INTO ${this.table("tombstones")} (mailbox_id, uid, modseq)
             SELECT ${mailboxId}, uid, ${modseq} FROM unnest(${sql.array(uids, "int8")}) AS uid
             ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq
+          ), counters AS (
+            UPDATE ${this.table("mailboxes")} SET
+              message_count = message_count - (SELECT count(*) FROM gone),
+              unseen_count = unseen_count - (SELECT count(*) FROM gone WHERE NOT (${SEEN} = ANY (flags))),
+              total_size = total_size - (SELECT coalesce(sum(size), 0) FROM gone),
+              highest_modseq = greatest(highest_modseq, ${modseq})
+            WHERE mailbox_id = ${mailboxId}
           )
-          UPDATE ${this.table("mailboxes")} SET
-            message_count = message_count - (SELECT count(*) FROM gone),
-            unseen_count = unseen_count - (SELECT count(*) FROM gone WHERE NOT (${SEEN} = ANY (flags))),
-            total_size = total_size - (SELECT coalesce(sum(size), 0) FROM gone),
-            highest_modseq = greatest(highest_modseq, ${modseq})
-          WHERE mailbox_id = ${mailboxId}`);
+          SELECT blob_digest FROM released WHERE refs = 0`);
+        this.noteReleased(released);
         return;
       }
       default: {
@@ -437,6 +496,7 @@ export async function applyMailboxEvents(
     }
   }
   await writer.flush();
+  await writer.removeReleasedBodies();
 
   const moved = userIds.filter((userId) => applied.get(userId) !== startPositions.get(userId));
   if (moved.length > 0 && !context.positions) {
