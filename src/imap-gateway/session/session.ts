@@ -533,8 +533,12 @@ export class Session implements SessionControl {
     return pending;
   }
 
+  /**
+   * Resolves once every queued command is answered; at once when a command waits for more from
+   * the client (a SASL response, IDLE's DONE), which after a half-close can never come.
+   */
   async #whenIdle(): Promise<void> {
-    while (this.#processing || this.#inbox.length > 0) {
+    while ((this.#processing || this.#inbox.length > 0) && this.#lineWaiter === undefined) {
       await new Promise((resolve) => setTimeout(resolve, 5));
       if (this.#closed) return;
     }

@@ -145,6 +145,18 @@ describe("LOGIN and AUTHENTICATE", () => {
     await client.waitFor((t) => /c OK \[CAPABILITY /.test(t));
   });
 
+  it("closes a session whose client half-closed while AUTHENTICATE waited for its response", async () => {
+    start();
+    const client = new MemoryImapClient(server);
+    await client.waitFor((t) => t.includes("\r\n"));
+    client.send("A AUTHENTICATE PLAIN\r\nB NOOP");
+    await client.waitFor((t) => t.includes("+ "));
+    // The response can never come now: the session must not wait for it forever.
+    client.end();
+    await client.whenClosed();
+    expect(server.sessions()).toHaveLength(0);
+  });
+
   it("refuses to authorize as another user and unknown mechanisms", async () => {
     start();
     const client = new MemoryImapClient(server);

@@ -91,4 +91,9 @@ export class MemoryImapClient {
   close(): void {
     this.#side.destroy();
   }
+
+  /** Half-closes: the client sends nothing more, and still reads. */
+  end(): void {
+    this.#side.end();
+  }
 }
