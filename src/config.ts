@@ -23,6 +23,8 @@ export interface Config {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   allowInsecureAuth: boolean;
+  /** Offer COMPRESS=DEFLATE (RFC 4978) to authenticated clients (IMAP_COMPRESS). */
+  imapCompress: boolean;
   blobStore: BlobStoreSetting;
   /** Global APPENDLIMIT in bytes (RFC 7889); undefined means no limit beyond the literal cap. */
   appendLimit: number | undefined;
@@ -188,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
     tlsCert,
     tlsKey,
     allowInsecureAuth: bool(env, "ALLOW_INSECURE_AUTH", false),
+    imapCompress: bool(env, "IMAP_COMPRESS", true),
     blobStore,
     appendLimit: appendLimit === 0 ? undefined : appendLimit,
     blobCacheBytes,

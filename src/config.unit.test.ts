@@ -14,10 +14,12 @@ describe("loadConfig", () => {
       logLevel: "info",
       kafkaTopic: "mailledger.events",
       redisPrefix: "mailledger",
+      imapCompress: true,
       blobCacheBytes: 64 * 1024 * 1024,
     });
     expect(loadConfig({ BLOB_CACHE: "0" }).blobCacheBytes).toBe(0);
     expect(loadConfig({ REDIS_PREFIX: "tenant-b" }).redisPrefix).toBe("tenant-b");
+    expect(loadConfig({ IMAP_COMPRESS: "false" }).imapCompress).toBe(false);
     expect(loadConfig({ BLOB_CACHE: "8M" }).blobCacheBytes).toBe(8 * 1024 * 1024);
   });
 
@@ -45,6 +47,7 @@ describe("loadConfig", () => {
     [{ LOG_LEVEL: "chatty" }, "LOG_LEVEL"],
     [{ KAFKA_TOPIC: "no spaces" }, "KAFKA_TOPIC"],
     [{ REDIS_PREFIX: "two words" }, "REDIS_PREFIX"],
+    [{ IMAP_COMPRESS: "sometimes" }, "IMAP_COMPRESS"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ TLS_CERT: "/c.pem" }, "TLS_KEY"],
     [{ IMAPS_PORT: "993" }, "IMAPS_PORT"],

@@ -51,6 +51,7 @@ export const METRIC = {
   loginsPrivacyRequired: "imap_logins_privacy_required_total",
   idleLogouts: "imap_idle_logouts_total",
   startTls: "imap_starttls_total",
+  compress: "imap_compress_total",
   tlsErrors: "imap_tls_errors_total",
   maxBufferedBytes: "imap_session_max_buffered_bytes",
 } as const;

@@ -74,6 +74,8 @@ export interface SessionInfo {
   readonly remoteAddress: string;
   /** TLS is in place (IMAPS or after STARTTLS). */
   readonly secure: boolean;
+  /** COMPRESS=DEFLATE is active (RFC 4978). */
+  readonly compressed: boolean;
   /** STARTTLS is possible on this connection now. */
   readonly canStartTls: boolean;
   /** LOGIN/AUTHENTICATE may be used: the connection is secure, or the operator allows insecure auth. */
@@ -116,6 +118,10 @@ export interface SessionControl extends SessionInfo {
   prepareStartTls(): void;
   /** After the tagged OK of STARTTLS: upgrade the connection in place. */
   startTls(): Promise<void>;
+  /** In COMPRESS's handler, before the OK: stop reading uncompressed text, drop pipelined input. */
+  prepareCompression(): void;
+  /** After the tagged OK of COMPRESS: compress and decompress the connection from here on. */
+  startCompression(): void;
   /** After the tagged OK of LOGOUT: close the connection. */
   close(reason?: string): void;
 }

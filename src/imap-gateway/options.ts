@@ -113,6 +113,8 @@ export interface GatewayOptions {
    * Default: counts kept in this process (MemoryLoginThrottle).
    */
   readonly loginThrottle?: (limits: LoginThrottleLimits) => LoginThrottle;
+  /** Offer COMPRESS=DEFLATE (RFC 4978); default true. About 170 KiB per compressed connection. */
+  readonly compression?: boolean;
 }
 
 export class GatewayConfigError extends Error {

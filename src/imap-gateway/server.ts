@@ -58,7 +58,10 @@ export function createImapServer(options: GatewayOptions): ImapServer {
     });
   }
   const tlsContext = options.tls === undefined ? undefined : createTlsContext(options.tls);
-  const registry = new CommandRegistry([...coreCommands(), ...(options.modules ?? [])]);
+  const registry = new CommandRegistry([
+    ...coreCommands({ compression: options.compression }),
+    ...(options.modules ?? []),
+  ]);
   const metrics = options.metrics ?? new MetricsRegistry();
   const connections = new ConnectionLimits(limits.maxConnections, limits.maxConnectionsPerUser);
   const services: GatewayServices = {

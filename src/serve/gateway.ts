@@ -69,6 +69,7 @@ export async function startGateway(
     ...(config.imapsPort !== undefined ? { tlsPort: config.imapsPort } : {}),
     ...(tls ? { tls } : {}),
     allowInsecureAuth: config.allowInsecureAuth,
+    compression: config.imapCompress,
     authenticator: storeAuthenticator(runtime),
     modules: mailboxCommands(services),
     logger,

@@ -212,6 +212,8 @@ export type Command =
   /** params null for `ID NIL`; values may be NIL. */
   | Cmd<"ID", { readonly params: ReadonlyArray<readonly [string, string | null]> | null }>
   | Cmd<"ENABLE", { readonly capabilities: readonly string[] }>
+  /** RFC 4978; the mechanism upper-cased. */
+  | Cmd<"COMPRESS", { readonly mechanism: string }>
   | Cmd<"IDLE", NoArgs>
   | Cmd<"NAMESPACE", NoArgs>
   | Cmd<"GETQUOTA", { readonly root: string }>

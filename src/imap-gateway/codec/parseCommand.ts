@@ -10,6 +10,7 @@ import { parseSearch } from "./parseSearch.ts";
 import { parseSelect } from "./parseSelect.ts";
 import {
   parseAuthenticate,
+  parseCompress,
   parseCopyMove,
   parseCreate,
   parseEnable,
@@ -120,6 +121,8 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
       return { tag, uid, name, args: parseId(s) };
     case "ENABLE":
       return { tag, uid, name, args: parseEnable(s) };
+    case "COMPRESS":
+      return { tag, uid, name, args: parseCompress(s) };
     default:
       return undefined;
   }

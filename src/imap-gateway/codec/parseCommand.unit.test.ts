@@ -466,6 +466,12 @@ describe("ID, ENABLE, IDLE", () => {
     expect(bad(`a ID (${'"k" "v" '.repeat(31).trim()})`).message).toMatch(/more than 30/);
   });
 
+  it("parses COMPRESS and its mechanism (RFC 4978)", () => {
+    expect(ok("z COMPRESS deflate").args).toEqual({ mechanism: "DEFLATE" });
+    expect(bad("z COMPRESS").message).toMatch(/expected a space/);
+    expect(bad("z COMPRESS DEFLATE extra").message).toMatch(/unexpected/);
+  });
+
   it("parses ENABLE capability names", () => {
     expect(ok("a ENABLE condstore QRESYNC").args).toEqual({ capabilities: ["CONDSTORE", "QRESYNC"] });
     expect(bad("a ENABLE").message).toMatch(/expected a space/);

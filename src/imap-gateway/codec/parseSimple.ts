@@ -105,6 +105,12 @@ export function parseId(s: Scanner): { params: Array<readonly [string, string | 
   }
 }
 
+/** COMPRESS SP algorithm  (RFC 4978) */
+export function parseCompress(s: Scanner): { mechanism: string } {
+  s.sp();
+  return { mechanism: s.keyword("compression mechanism") };
+}
+
 /** ENABLE 1*(SP capability)  (RFC 5161) */
 export function parseEnable(s: Scanner): { capabilities: string[] } {
   const capabilities: string[] = [];

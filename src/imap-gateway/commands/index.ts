@@ -2,6 +2,7 @@
 import type { AnyCommandModule } from "../module.ts";
 import { authenticateCommand } from "./authenticate.ts";
 import { capabilityCommand } from "./capability.ts";
+import { compressCommand } from "./compress.ts";
 import { enableCommand } from "./enable.ts";
 import { idCommand } from "./id.ts";
 import { loginCommand } from "./login.ts";
@@ -9,8 +10,10 @@ import { logoutCommand } from "./logout.ts";
 import { noopCommand } from "./noop.ts";
 import { starttlsCommand } from "./starttls.ts";
 
-export function coreCommands(): AnyCommandModule[] {
+/** `compression: false` leaves COMPRESS=DEFLATE out (GatewayOptions.compression). */
+export function coreCommands(options: { compression?: boolean } = {}): AnyCommandModule[] {
   return [
+    ...(options.compression === false ? [] : [compressCommand]),
     capabilityCommand,
     noopCommand,
     logoutCommand,

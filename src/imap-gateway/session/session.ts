@@ -34,6 +34,7 @@ import type {
   UnilateralUpdate,
 } from "../module.ts";
 import type { CommandRegistry } from "../registry.ts";
+import { deflateDuplex } from "./compression.ts";
 import { describeClientFrame, describeServerParts, REDACTED, type WireDirection } from "./wireLog.ts";
 
 /** The connection a session runs on, and how to put TLS under it (absent: STARTTLS not offered). */
@@ -95,6 +96,7 @@ export class Session implements SessionControl {
   readonly #upgradeToTls: SessionTransport["upgradeToTls"];
   #socket: Duplex;
   #secure: boolean;
+  #compressed = false;
   #writer: ResponseWriter;
   #writeChain: Promise<void> = Promise.resolve();
   #reader: CommandReader;
@@ -157,6 +159,9 @@ export class Session implements SessionControl {
   }
   get secure(): boolean {
     return this.#secure;
+  }
+  get compressed(): boolean {
+    return this.#compressed;
   }
   get canStartTls(): boolean {
     return !this.#secure && this.#upgradeToTls !== undefined;
@@ -282,15 +287,41 @@ export class Session implements SessionControl {
    * pipelined after the command (RFC 3501 6.2.1, RFC 7817 section 3: it must be discarded).
    */
   prepareStartTls(): void {
+    this.#stopReadingForLayer("STARTTLS");
+  }
+
+  /** Before the OK of a command that puts a layer under the session (STARTTLS, COMPRESS). */
+  #stopReadingForLayer(name: string): void {
     const socket = this.#socket;
     this.#detach(socket);
     socket.pause();
-    // Plain text the stream already buffered was sent before our OK: discard it.
+    // What the stream already buffered was sent before our OK, without the layer: discard it.
     while (socket.read() !== null) {}
-    this.#reader.close("STARTTLS");
+    this.#reader.close(name);
     this.#reader = this.#newReader();
     this.#inbox.length = 0;
     this.#inboxBytes = 0;
+  }
+
+  /**
+   * Before the tagged OK of COMPRESS: as STARTTLS, stop reading and drop what the client sent
+   * after the command (RFC 4978: it must wait for the answer).
+   */
+  prepareCompression(): void {
+    this.#stopReadingForLayer("COMPRESS");
+  }
+
+  /** After the tagged OK of COMPRESS is written: read and write through DEFLATE. */
+  startCompression(): void {
+    if (this.#compressed) throw new Error("COMPRESS is active already");
+    const compressed = deflateDuplex(this.#socket);
+    this.#socket = compressed;
+    this.#compressed = true;
+    this.#writer = new ResponseWriter(compressed);
+    this.#writeChain = Promise.resolve();
+    this.#paused = false;
+    this.#attach(compressed);
+    this.#host.services.metrics.increment(METRIC.compress);
   }
 
   /** After the tagged OK of STARTTLS is written: wrap the socket in TLS and read from that. */
