@@ -180,6 +180,25 @@ describe("SEARCH", () => {
     );
     client.close();
   });
+
+  it("OLDER and YOUNGER (RFC 5032 WITHIN) compare INTERNALDATE with now, to the second", async () => {
+    const imap = flow();
+    await imap.connect();
+    await imap.mailboxCreate("Within");
+    await imap.append("Within", message(1), [], new Date(Date.now() - 2 * 3600_000));
+    await imap.append("Within", message(2), [], new Date());
+    await imap.logout();
+
+    const client = await raw();
+    expect((await client.command("C", "CAPABILITY"))[0]).toContain(" WITHIN");
+    await client.command("S", "SELECT Within");
+    expect((await client.command("A", "SEARCH OLDER 3600"))[0]).toBe("* SEARCH 1");
+    expect((await client.command("B", "SEARCH YOUNGER 3600"))[0]).toBe("* SEARCH 2");
+    expect((await client.command("D", "SEARCH YOUNGER 86400 NOT YOUNGER 3600"))[0]).toBe("* SEARCH 1");
+    expect((await client.command("E", "SEARCH OLDER 86400"))[0]).toBe("* SEARCH");
+    expect((await client.command("F", "SEARCH OLDER 0")).at(-1)).toMatch(/^F BAD/);
+    client.close();
+  });
 });
 
 describe("EXPUNGE and other sessions", () => {

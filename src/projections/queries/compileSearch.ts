@@ -73,6 +73,14 @@ export function compileSearchKey(key: SearchKey, depth = 0): FragmentSqlToken {
     }
     case "internalDate":
       return leaf(dateCondition(sql.fragment`m.internal_date`, key.comparison, key.date));
+    case "age": {
+      if (!Number.isSafeInteger(key.seconds) || key.seconds < 0)
+        throw new SearchCriteriaError("an OLDER/YOUNGER interval must be a whole number of seconds");
+      const cutoff = sql.fragment`now() - make_interval(secs => ${key.seconds})`;
+      return key.comparison === "older"
+        ? sql.fragment`m.internal_date < ${cutoff}`
+        : sql.fragment`m.internal_date >= ${cutoff}`;
+    }
     case "sentDate":
       return leaf(dateCondition(sql.fragment`m.sent_date`, key.comparison, key.date));
     case "size":

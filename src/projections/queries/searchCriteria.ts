@@ -21,6 +21,11 @@ export type SearchKey =
   | { type: "flag"; flag: string; set: boolean }
   /** BEFORE / ON / SINCE: on the INTERNALDATE. */
   | { type: "internalDate"; comparison: DateComparison; date: SearchDate }
+  /**
+   * OLDER / YOUNGER (RFC 5032 WITHIN): the INTERNALDATE more than / at most `seconds` before the
+   * database's now.
+   */
+  | { type: "age"; comparison: "older" | "younger"; seconds: number }
   /** SENTBEFORE / SENTON / SENTSINCE: on the Date header. */
   | { type: "sentDate"; comparison: DateComparison; date: SearchDate }
   | { type: "size"; comparison: "larger" | "smaller"; octets: number }

@@ -5,7 +5,7 @@
 import type { SearchKey, UidSet } from "../../../projections/queries/index.ts";
 import type { SearchKey as WireKey } from "../../codec/index.ts";
 import { encodeSequenceNumbers } from "../../codec/index.ts";
-import { bad, no } from "../../errors.ts";
+import { bad } from "../../errors.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import type { SelectedMailboxState } from "../../selected/selectedMailbox.ts";
 import type { MailServices } from "../services.ts";
@@ -68,7 +68,7 @@ export function toCriteria(key: WireKey, state: SelectedMailboxState): SearchKey
     case "size":
       return { type: "size", comparison: key.op, octets: key.size };
     case "age":
-      throw no("OLDER and YOUNGER (RFC 5032 WITHIN) are not supported by this server", "CANNOT");
+      return { type: "age", comparison: key.op, seconds: key.seconds };
     case "modseq":
       return { type: "modseq", modseq: Number(key.modSeq) };
     case "not":
@@ -104,7 +104,7 @@ export function searchCommand(services: MailServices) {
     names: ["SEARCH"],
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["ESEARCH"],
+    capabilities: () => ["ESEARCH", "WITHIN"],
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
