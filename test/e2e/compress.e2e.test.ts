@@ -129,17 +129,13 @@ describe("COMPRESS=DEFLATE", () => {
       const sent = report(300, "Q3 report");
       await imap.mailboxCreate("Reports");
       const appended = await imap.append("Reports", sent);
+      const uid = appended ? appended.uid : undefined;
+      expect(uid).toBe(1);
       const lock = await imap.getMailboxLock("Reports");
       try {
-        const message = await imap.fetchOne(
-          String(appended && appended.uid),
-          { source: true },
-          { uid: true },
-        );
-        expect(message && Buffer.compare(message.source!, sent)).toBe(0);
-        expect(await imap.search({ subject: "Q3 report" }, { uid: true })).toEqual([
-          appended && appended.uid,
-        ]);
+        const message = await imap.fetchOne(String(uid), { source: true }, { uid: true });
+        expect(message ? Buffer.compare(message.source!, sent) : "no message").toBe(0);
+        expect(await imap.search({ subject: "Q3 report" }, { uid: true })).toEqual([uid]);
       } finally {
         lock.release();
       }
