@@ -1,5 +1,5 @@
 // The 100,000-message mailbox: populating it on each server as fast as is honest, and timing
-// SELECT and UID FETCH 1:* (FLAGS) on it over IMAP.
+// SELECT, UID FETCH 1:* (FLAGS) and SORT (SUBJECT) on it over IMAP.
 import { appendMessage } from "../../src/commands/messages/append.ts";
 import { findUserByName } from "../../src/commands/writeModel.ts";
 import { createPostgresBlobStore } from "../../src/events/blobs/postgresBlobStore.ts";
@@ -14,6 +14,8 @@ export interface BigTimings {
   selectMs: number[];
   uidFetchMs: number[];
   uidFetchBytes: number;
+  /** UID SORT (REVERSE DATE SUBJECT) UTF-8 ALL: what a webmail's message list asks. */
+  sortMs: number[];
 }
 
 /**
@@ -76,7 +78,7 @@ export async function populateMailledger(
   return { commandMs, visibleMs: performance.now() - started };
 }
 
-/** SELECT INBOX and UID FETCH 1:* (FLAGS), `runs` times each on one connection. */
+/** SELECT INBOX, UID FETCH 1:* (FLAGS) and UID SORT, `runs` times each on one connection. */
 export async function timeBigMailbox(
   host: string,
   port: number,
@@ -84,7 +86,7 @@ export async function timeBigMailbox(
   runs: number,
 ): Promise<BigTimings> {
   const client = await RawImapClient.connect(host, port);
-  const timings: BigTimings = { exists: 0, selectMs: [], uidFetchMs: [], uidFetchBytes: 0 };
+  const timings: BigTimings = { exists: 0, selectMs: [], uidFetchMs: [], uidFetchBytes: 0, sortMs: [] };
   try {
     await client.expectOk(`LOGIN ${user.name} ${user.password}`);
     for (let run = 0; run < runs; run++) {
@@ -102,6 +104,11 @@ export async function timeBigMailbox(
       if (fetched.untagged.length < timings.exists) {
         throw new Error(`UID FETCH returned ${fetched.untagged.length} of ${timings.exists} messages`);
       }
+      t = performance.now();
+      const sorted = await client.expectOk("UID SORT (REVERSE DATE SUBJECT) UTF-8 ALL");
+      timings.sortMs.push(performance.now() - t);
+      const count = (sorted.untagged.find((line) => /^\* SORT/i.test(line)) ?? "").split(" ").length - 2;
+      if (count < timings.exists) throw new Error(`UID SORT returned ${count} of ${timings.exists} messages`);
     }
   } finally {
     await client.close();

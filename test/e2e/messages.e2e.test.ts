@@ -201,6 +201,64 @@ describe("SEARCH", () => {
   });
 });
 
+describe("SORT (RFC 5256)", () => {
+  it("orders by base subject, first address, date, arrival and size, with REVERSE and ties in mailbox order", async () => {
+    const mail = (from: string, subject: string, date: string | null, body = "hello") =>
+      Buffer.from(
+        [`From: ${from}`, "To: Alice <alice@example.org>", `Subject: ${subject}`]
+          .concat(date === null ? [] : [`Date: ${date}`])
+          .concat(["", body, ""])
+          .join("\r\n"),
+      );
+    const messages = [
+      mail("Zed <zed@example.org>", "Re: banana", "Tue, 3 Mar 2026 09:00:00 +0000"),
+      mail("amy@example.org", "apple", "Sun, 1 Mar 2026 09:00:00 +0000"),
+      // No Date header: DATE sorts it by its INTERNALDATE.
+      mail("Bob <bob@example.org>", "[list] Cherry (fwd)", null),
+      mail(
+        "=?utf-8?q?Amy?= <AMY@example.org>",
+        "Fwd: Apple",
+        "Mon, 2 Mar 2026 09:00:00 +0000",
+        "x".repeat(5000),
+      ),
+    ];
+    const arrivals = ["2026-01-03", "2026-01-02", "2026-01-01", "2026-01-04"];
+    const imap = flow();
+    await imap.connect();
+    await imap.mailboxCreate("Sorting");
+    for (const [i, raw] of messages.entries())
+      await imap.append("Sorting", raw, [], new Date(`${arrivals[i]}T12:00:00Z`));
+    await imap.logout();
+
+    const client = await raw();
+    expect((await client.command("C", "CAPABILITY"))[0]).toContain(" SORT");
+    await client.command("S", "SELECT Sorting");
+    const sort = async (args: string, uid = false) => {
+      const lines = await client.command("Q", `${uid ? "UID " : ""}SORT ${args}`);
+      expect(lines.at(-1)).toMatch(/^Q OK/);
+      return lines[0]!;
+    };
+    expect(await sort("(SUBJECT) UTF-8 ALL")).toBe("* SORT 2 4 1 3");
+    expect(await sort("(REVERSE SUBJECT) UTF-8 ALL")).toBe("* SORT 3 1 2 4");
+    expect(await sort("(FROM) UTF-8 ALL")).toBe("* SORT 2 4 3 1");
+    expect(await sort("(FROM REVERSE DATE) US-ASCII ALL")).toBe("* SORT 4 2 3 1");
+    expect(await sort("(DATE) UTF-8 ALL")).toBe("* SORT 3 2 4 1");
+    expect(await sort("(ARRIVAL) UTF-8 ALL")).toBe("* SORT 3 2 1 4");
+    const bySize = [1, 2, 3, 4].sort((a, b) => messages[a - 1]!.length - messages[b - 1]!.length || a - b);
+    expect(await sort("(SIZE) UTF-8 ALL")).toBe(`* SORT ${bySize.join(" ")}`);
+    expect(await sort("(TO SUBJECT) UTF-8 ALL")).toBe("* SORT 2 4 1 3");
+    expect(await sort("(ARRIVAL) UTF-8 FROM amy")).toBe("* SORT 2 4");
+    expect(await sort("(REVERSE ARRIVAL) UTF-8 SUBJECT apple", true)).toBe("* SORT 4 2");
+    expect(await sort("(SUBJECT) UTF-8 SUBJECT durian")).toBe("* SORT");
+    expect((await client.command("B", "SORT (COLOUR) UTF-8 ALL")).at(-1)).toMatch(
+      /^B BAD .*unknown sort key COLOUR/,
+    );
+    expect((await client.command("D", "SORT (SUBJECT) KOI8-R ALL")).at(-1)).toMatch(/^D NO \[BADCHARSET/);
+    expect((await client.command("E", "SORT SUBJECT UTF-8 ALL")).at(-1)).toMatch(/^E BAD/);
+    client.close();
+  });
+});
+
 describe("EXPUNGE and other sessions", () => {
   it("numbers EXPUNGEs per session and holds them back during FETCH", async () => {
     await mailboxWith("Shared", 4);

@@ -76,6 +76,16 @@ export interface SearchArgs {
   readonly returnOptions: readonly SearchReturnOption[] | undefined;
 }
 
+/** RFC 5256 sort keys. */
+export type SortKey = "ARRIVAL" | "CC" | "DATE" | "FROM" | "SIZE" | "SUBJECT" | "TO";
+
+export interface SortArgs {
+  readonly criteria: readonly { readonly key: SortKey; readonly reverse: boolean }[];
+  /** Upper-cased (SORT requires one). */
+  readonly charset: string;
+  readonly search: SearchKey;
+}
+
 export type SectionText = "HEADER" | "HEADER.FIELDS" | "HEADER.FIELDS.NOT" | "TEXT" | "MIME";
 
 export interface BodySection {
@@ -205,6 +215,7 @@ export type Command =
   /** uids is set for UID EXPUNGE (RFC 4315). */
   | Cmd<"EXPUNGE", { readonly uids: SequenceSet | undefined }>
   | Cmd<"SEARCH", SearchArgs>
+  | Cmd<"SORT", SortArgs>
   | Cmd<"FETCH", FetchArgs>
   | Cmd<"STORE", StoreArgs>
   | Cmd<"COPY", { readonly sequenceSet: SequenceSet; readonly mailbox: string }>

@@ -43,6 +43,8 @@ export type {
   SeqBound,
   SeqRange,
   SequenceSet,
+  SortArgs,
+  SortKey,
   StatusItem,
   StoreArgs,
 } from "./commands.ts";

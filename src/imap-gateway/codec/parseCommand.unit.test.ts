@@ -466,6 +466,28 @@ describe("ID, ENABLE, IDLE", () => {
     expect(bad(`a ID (${'"k" "v" '.repeat(31).trim()})`).message).toMatch(/more than 30/);
   });
 
+  it("parses SORT and UID SORT (RFC 5256): criteria, the required charset, search keys", () => {
+    const sort = ok("s UID SORT (REVERSE arrival subject) utf-8 UNSEEN FROM amy");
+    expect(sort).toMatchObject({ name: "SORT", uid: true });
+    expect(sort.args).toEqual({
+      criteria: [
+        { key: "ARRIVAL", reverse: true },
+        { key: "SUBJECT", reverse: false },
+      ],
+      charset: "UTF-8",
+      search: {
+        type: "and",
+        keys: [
+          { type: "flag", flag: "\\Seen", present: false },
+          { type: "header", field: "From", value: "amy" },
+        ],
+      },
+    });
+    expect(bad("s SORT () UTF-8 ALL").message).toMatch(/sort criteria/);
+    expect(bad("s SORT (REVERSE) UTF-8 ALL").message).toMatch(/expected a space|sort key/);
+    expect(bad("s SORT (SUBJECT) UTF-8").message).toMatch(/expected a space/);
+  });
+
   it("parses COMPRESS and its mechanism (RFC 4978)", () => {
     expect(ok("z COMPRESS deflate").args).toEqual({ mechanism: "DEFLATE" });
     expect(bad("z COMPRESS").message).toMatch(/expected a space/);

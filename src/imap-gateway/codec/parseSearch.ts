@@ -1,7 +1,7 @@
-// SEARCH [RETURN (...)] [CHARSET astring] search-key *(SP search-key)
+// SEARCH [RETURN (...)] [CHARSET astring] search-key *(SP search-key), and SORT (RFC 5256).
 // RFC 3501 keys, RFC 7162 MODSEQ, RFC 5032 OLDER/YOUNGER, RFC 4731 ESEARCH RETURN, RFC 5182 SAVE / `$`.
 
-import type { SearchArgs, SearchKey, SearchReturnOption } from "./commands.ts";
+import type { SearchArgs, SearchKey, SearchReturnOption, SortArgs, SortKey } from "./commands.ts";
 import { parseDate } from "./dates.ts";
 import type { Scanner } from "./scanner.ts";
 import { looksLikeSequenceSet, parseSequenceSet } from "./sequenceSet.ts";
@@ -52,15 +52,42 @@ export function parseSearch(s: Scanner): SearchArgs {
   let charset: string | undefined;
   if (s.tryKeyword("CHARSET")) {
     s.sp();
-    charset = s.astring("charset").toUpperCase();
-    if (!SUPPORTED_CHARSETS.has(charset))
-      s.fail(`unsupported charset ${charset}`, "BADCHARSET (US-ASCII UTF-8)");
+    charset = parseCharset(s);
     s.sp();
   }
+  return { charset, criteria: parseSearchKeys(s), returnOptions };
+}
+
+function parseCharset(s: Scanner): string {
+  const charset = s.astring("charset").toUpperCase();
+  if (!SUPPORTED_CHARSETS.has(charset))
+    s.fail(`unsupported charset ${charset}`, "BADCHARSET (US-ASCII UTF-8)");
+  return charset;
+}
+
+/** search-key *(SP search-key), as one key (an AND of several). */
+function parseSearchKeys(s: Scanner): SearchKey {
   const keys: SearchKey[] = [parseSearchKey(s, 0)];
   while (s.trySp()) keys.push(parseSearchKey(s, 0));
-  const criteria: SearchKey = keys.length === 1 ? keys[0]! : { type: "and", keys };
-  return { charset, criteria, returnOptions };
+  return keys.length === 1 ? keys[0]! : { type: "and", keys };
+}
+
+const SORT_KEYS = new Set<string>(["ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO"]);
+
+/** SORT SP sort-criteria SP search-criteria  (RFC 5256): the charset is required. */
+export function parseSort(s: Scanner): SortArgs {
+  s.sp();
+  const criteria = s.list(() => {
+    const reverse = s.tryKeyword("REVERSE");
+    if (reverse) s.sp();
+    const key = s.keyword("sort key");
+    if (!SORT_KEYS.has(key)) s.fail(`unknown sort key ${key}`);
+    return { key: key as SortKey, reverse };
+  }, "sort criteria");
+  s.sp();
+  const charset = parseCharset(s);
+  s.sp();
+  return { criteria, charset, search: parseSearchKeys(s) };
 }
 
 /** One search key; `depth` counts enclosing groups, NOT and OR so nesting is bounded. */

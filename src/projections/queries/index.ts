@@ -12,6 +12,32 @@ import type { SearchKey, UidSet } from "./searchCriteria.ts";
 const nameRow = z.object({ name: z.string() });
 const packedUidsRow = z.object({ uids: z.instanceof(Buffer).nullable() });
 const uidModseqRow = z.object({ uid: z.number(), modseq: z.number() });
+const sortFieldsRow = z.object({
+  uid: z.number(),
+  internal_ms: z.number(),
+  sent_ms: z.number().nullable(),
+  size: z.number(),
+  subject: z.string().nullable(),
+  from_mailbox: z.string().nullable(),
+  to_mailbox: z.string().nullable(),
+  cc_mailbox: z.string().nullable(),
+});
+
+/** What the SORT keys of one message (RFC 5256) are made of. */
+export interface SortFields {
+  uid: number;
+  /** INTERNALDATE, ms since the epoch. */
+  internalDate: number;
+  /** The Date header, ms since the epoch; null when missing or unparsable. */
+  sentDate: number | null;
+  size: number;
+  /** The Subject as sent (encoded words kept); lower-cased and decoded when the body could not be read. */
+  subject: string;
+  /** The mailbox (local) part of the first From, To and Cc address, "" when there is none. */
+  from: string;
+  to: string;
+  cc: string;
+}
 const changesRow = z.object({
   highest_modseq: z.number(),
   changed: z.array(z.tuple([z.number(), z.number(), z.array(z.string())])),
@@ -239,6 +265,8 @@ export interface ProjectionQueries {
    */
   fetchMetadata(userId: string, mailboxId: string, uids: UidSet): Promise<FetchedMessage[]>;
   changesSince(userId: string, mailboxId: string, modseq: number): Promise<Changes>;
+  /** The messages matching `criteria`, ascending by UID, with what SORT orders them by. */
+  sortFields(userId: string, mailboxId: string, criteria: SearchKey): Promise<SortFields[]>;
   /** UIDs matching `criteria`, ascending, and the highest MODSEQ among them (RFC 7162 SEARCH). */
   search(
     userId: string,
@@ -434,6 +462,32 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
       let highestModSeq: number | null = null;
       for (const row of rows) highestModSeq = Math.max(highestModSeq ?? 0, row.modseq);
       return { uids: rows.map((row) => row.uid), highestModSeq };
+    },
+
+    async sortFields(userId, mailboxId, criteria) {
+      const condition = compileSearchKey(criteria);
+      const first = (field: string) =>
+        sql.fragment`jsonb_path_query_first(m.envelope -> ${field}, '$[*] ? (@.host != null).mailbox') #>> '{}'`;
+      const rows = await connection.any(sql.type(sortFieldsRow)`
+        SELECT m.uid,
+          (extract(epoch FROM m.internal_date) * 1000)::float8 AS internal_ms,
+          (extract(epoch FROM m.sent_date) * 1000)::float8 AS sent_ms,
+          m.size,
+          coalesce(m.envelope ->> 'subject', m.search_subject) AS subject,
+          ${first("from")} AS from_mailbox, ${first("to")} AS to_mailbox, ${first("cc")} AS cc_mailbox
+        FROM proj_mailbox.messages AS m
+        WHERE m.mailbox_id = ${owned(userId, mailboxId)} AND (${condition})
+        ORDER BY m.uid`);
+      return rows.map((row) => ({
+        uid: row.uid,
+        internalDate: row.internal_ms,
+        sentDate: row.sent_ms,
+        size: row.size,
+        subject: row.subject ?? "",
+        from: row.from_mailbox ?? "",
+        to: row.to_mailbox ?? "",
+        cc: row.cc_mailbox ?? "",
+      }));
     },
   };
 }

@@ -13,6 +13,7 @@ import { namespaceCommand } from "./namespace.ts";
 import { renameCommand } from "./rename.ts";
 import { searchCommand } from "./search.ts";
 import { selectCommand } from "./select.ts";
+import { sortCommand } from "./sort.ts";
 import { statusCommand } from "./status.ts";
 import { storeCommand } from "./store.ts";
 import { subscribeCommand } from "./subscribe.ts";
@@ -32,6 +33,7 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     fetchCommand(services),
     storeCommand(services),
     searchCommand(services),
+    sortCommand(services),
     expungeCommand(services),
     closeCommand(services),
     unselectCommand(),

@@ -1,0 +1,52 @@
+// The sort keys of SORT (RFC 5256 section 3) made in the gateway: the base subject (section 2.1)
+// and the i;ascii-casemap comparator (a-z as A-Z, then octet order of the UTF-8).
+import { decodeEncodedWords } from "../../projections/mime/index.ts";
+
+const TRAILER = /(?:\(fwd\)|[ \t])$/i;
+/** subj-leader: *subj-blob subj-refwd, or one WSP. subj-refwd = ("re" / "fw" ["d"]) *WSP [subj-blob] ":". */
+const LEADER = /^(?:(?:\[[^[\]]*\][ \t]*)*(?:re|fwd?)[ \t]*(?:\[[^[\]]*\][ \t]*)?:|[ \t])/i;
+const BLOB = /^\[[^[\]]*\][ \t]*/;
+const FWD = /^\[fwd:([\s\S]*)\]$/i;
+
+/** RFC 5256 2.1: the subject without reply and forward markers, list tags and trailing "(fwd)". */
+export function baseSubject(raw: string): string {
+  // (1) Encoded words decoded; tabs and folding as spaces; runs of spaces as one.
+  let subject = decodeEncodedWords(raw)
+    .replace(/\r?\n[ \t]/g, " ")
+    .replace(/[\t\r\n]/g, " ")
+    .replace(/ {2,}/g, " ");
+  for (;;) {
+    // (2) Trailers.
+    let previous: string;
+    do {
+      previous = subject;
+      subject = subject.replace(TRAILER, "");
+    } while (subject !== previous);
+    // (3)-(5) Leaders, and a leading blob when something is left after it.
+    for (;;) {
+      const leader = LEADER.exec(subject);
+      if (leader) {
+        subject = subject.slice(leader[0].length);
+        continue;
+      }
+      const blob = BLOB.exec(subject);
+      if (blob && blob[0].length < subject.length) {
+        subject = subject.slice(blob[0].length);
+        continue;
+      }
+      break;
+    }
+    // (6) "[fwd: ...]" around the whole: unwrap and start again.
+    const forwarded = FWD.exec(subject);
+    if (!forwarded) return subject;
+    subject = forwarded[1]!;
+  }
+}
+
+/** i;ascii-casemap (RFC 4790): ASCII letters folded to upper case, compared as UTF-8 octets. */
+export function asciiCasemapKey(value: string): Buffer {
+  return Buffer.from(
+    value.replace(/[a-z]+/g, (letters) => letters.toUpperCase()),
+    "utf8",
+  );
+}
