@@ -1,7 +1,7 @@
 // The read queries the gateway serves from: the only way it reads a view (DESIGN.md, Folders).
 // Every query reads the stable schema proj_mailbox, which points at the active version of the
 // views, and is scoped to one user: a mailbox of another user is never found (contract 7).
-import { type CommonQueryMethods, sql } from "slonik";
+import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
 import { MAILBOX_HIERARCHY_SEPARATOR } from "../../events/domain/common.ts";
 import type { Envelope, MessageStructure } from "../mime/index.ts";
@@ -12,18 +12,11 @@ import type { SearchKey, UidSet } from "./searchCriteria.ts";
 const nameRow = z.object({ name: z.string() });
 const packedUidsRow = z.object({ uids: z.instanceof(Buffer).nullable() });
 const uidModseqRow = z.object({ uid: z.number(), modseq: z.number() });
-const sortFieldsRow = z.object({
-  uid: z.number(),
-  internal_ms: z.number(),
-  sent_ms: z.number().nullable(),
-  size: z.number(),
-  subject: z.string().nullable(),
-  from_mailbox: z.string().nullable(),
-  to_mailbox: z.string().nullable(),
-  cc_mailbox: z.string().nullable(),
+const packedSortRow = z.object({
+  rows: z.array(z.array(z.union([z.number(), z.string(), z.null()]))).nullable(),
 });
 
-/** What the SORT keys of one message (RFC 5256) are made of. */
+/** What the SORT keys of one message (RFC 5256) are made of; a field not asked for is its zero. */
 export interface SortFields {
   uid: number;
   /** INTERNALDATE, ms since the epoch. */
@@ -38,6 +31,21 @@ export interface SortFields {
   to: string;
   cc: string;
 }
+
+export type SortField = Exclude<keyof SortFields, "uid">;
+
+const firstMailbox = (field: string) =>
+  sql.fragment`jsonb_path_query_first(m.envelope -> ${field}, '$[*] ? (@.host != null).mailbox') #>> '{}'`;
+
+const SORT_COLUMNS: Record<SortField, FragmentSqlToken> = {
+  internalDate: sql.fragment`(extract(epoch FROM m.internal_date) * 1000)::float8`,
+  sentDate: sql.fragment`(extract(epoch FROM m.sent_date) * 1000)::float8`,
+  size: sql.fragment`m.size`,
+  subject: sql.fragment`coalesce(m.envelope ->> 'subject', m.search_subject)`,
+  from: firstMailbox("from"),
+  to: firstMailbox("to"),
+  cc: firstMailbox("cc"),
+};
 const changesRow = z.object({
   highest_modseq: z.number(),
   changed: z.array(z.tuple([z.number(), z.number(), z.array(z.string())])),
@@ -265,8 +273,13 @@ export interface ProjectionQueries {
    */
   fetchMetadata(userId: string, mailboxId: string, uids: UidSet): Promise<FetchedMessage[]>;
   changesSince(userId: string, mailboxId: string, modseq: number): Promise<Changes>;
-  /** The messages matching `criteria`, ascending by UID, with what SORT orders them by. */
-  sortFields(userId: string, mailboxId: string, criteria: SearchKey): Promise<SortFields[]>;
+  /** The messages matching `criteria`, ascending by UID, with the `fields` SORT orders them by. */
+  sortFields(
+    userId: string,
+    mailboxId: string,
+    criteria: SearchKey,
+    fields: readonly SortField[],
+  ): Promise<SortFields[]>;
   /** UIDs matching `criteria`, ascending, and the highest MODSEQ among them (RFC 7162 SEARCH). */
   search(
     userId: string,
@@ -464,30 +477,36 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
       return { uids: rows.map((row) => row.uid), highestModSeq };
     },
 
-    async sortFields(userId, mailboxId, criteria) {
+    async sortFields(userId, mailboxId, criteria, fields) {
       const condition = compileSearchKey(criteria);
-      const first = (field: string) =>
-        sql.fragment`jsonb_path_query_first(m.envelope -> ${field}, '$[*] ? (@.host != null).mailbox') #>> '{}'`;
-      const rows = await connection.any(sql.type(sortFieldsRow)`
-        SELECT m.uid,
-          (extract(epoch FROM m.internal_date) * 1000)::float8 AS internal_ms,
-          (extract(epoch FROM m.sent_date) * 1000)::float8 AS sent_ms,
-          m.size,
-          coalesce(m.envelope ->> 'subject', m.search_subject) AS subject,
-          ${first("from")} AS from_mailbox, ${first("to")} AS to_mailbox, ${first("cc")} AS cc_mailbox
+      const wanted = [...new Set(fields)];
+      // One packed row (a JSON array per message), and only the columns asked for: reading and
+      // checking a row per message cost more than the sort itself.
+      const row = await connection.one(sql.type(packedSortRow)`
+        SELECT json_agg(json_build_array(m.uid, ${sql.join(
+          wanted.map((field) => SORT_COLUMNS[field]),
+          sql.fragment`, `,
+        )}) ORDER BY m.uid) AS rows
         FROM proj_mailbox.messages AS m
-        WHERE m.mailbox_id = ${owned(userId, mailboxId)} AND (${condition})
-        ORDER BY m.uid`);
-      return rows.map((row) => ({
-        uid: row.uid,
-        internalDate: row.internal_ms,
-        sentDate: row.sent_ms,
-        size: row.size,
-        subject: row.subject ?? "",
-        from: row.from_mailbox ?? "",
-        to: row.to_mailbox ?? "",
-        cc: row.cc_mailbox ?? "",
-      }));
+        WHERE m.mailbox_id = ${owned(userId, mailboxId)} AND (${condition})`);
+      return (row.rows ?? []).map((values) => {
+        const message: SortFields = {
+          uid: values[0] as number,
+          internalDate: 0,
+          sentDate: null,
+          size: 0,
+          subject: "",
+          from: "",
+          to: "",
+          cc: "",
+        };
+        wanted.forEach((field, i) => {
+          const value = values[i + 1] ?? null;
+          if (field === "sentDate") message.sentDate = value as number | null;
+          else if (value !== null) (message as unknown as Record<string, unknown>)[field] = value;
+        });
+        return message;
+      });
     },
   };
 }

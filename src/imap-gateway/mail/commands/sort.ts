@@ -2,7 +2,7 @@
 // ties in mailbox order. The query module finds them and reads what the keys are made of; the
 // keys themselves (base subject, i;ascii-casemap) are made here.
 
-import type { SortFields } from "../../../projections/queries/index.ts";
+import type { SortField, SortFields } from "../../../projections/queries/index.ts";
 import type { SortArgs, SortKey } from "../../codec/index.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import type { MailServices } from "../services.ts";
@@ -12,24 +12,19 @@ import { toCriteria } from "./search.ts";
 
 type Comparable = number | Buffer;
 
-function keyOf(key: SortKey, message: SortFields): Comparable {
-  switch (key) {
-    case "ARRIVAL":
-      return message.internalDate;
-    case "DATE":
-      // RFC 5256: the INTERNALDATE stands in for a Date header that is missing or unparsable.
-      return message.sentDate ?? message.internalDate;
-    case "SIZE":
-      return message.size;
-    case "SUBJECT":
-      return asciiCasemapKey(baseSubject(message.subject));
-    case "FROM":
-      return asciiCasemapKey(message.from);
-    case "TO":
-      return asciiCasemapKey(message.to);
-    case "CC":
-      return asciiCasemapKey(message.cc);
-  }
+/** What each sort key is made of. */
+const FIELDS: Record<SortKey, readonly SortField[]> = {
+  ARRIVAL: ["internalDate"],
+  DATE: ["sentDate", "internalDate"],
+  SIZE: ["size"],
+  SUBJECT: ["subject"],
+  FROM: ["from"],
+  TO: ["to"],
+  CC: ["cc"],
+};
+
+export function sortFieldsOf(criteria: SortArgs["criteria"]): SortField[] {
+  return [...new Set(criteria.flatMap((criterion) => FIELDS[criterion.key]))];
 }
 
 function compare(a: Comparable, b: Comparable): number {
@@ -39,6 +34,36 @@ function compare(a: Comparable, b: Comparable): number {
 
 /** The UIDs of `messages` (ascending by UID) in the order of `criteria`. */
 export function sortMessages(messages: readonly SortFields[], criteria: SortArgs["criteria"]): number[] {
+  // Many messages share a subject (a thread) or a sender: each distinct text is keyed once.
+  const subjects = new Map<string, Buffer>();
+  const texts = new Map<string, Buffer>();
+  const cached = (cache: Map<string, Buffer>, text: string, make: (text: string) => Buffer) => {
+    let key = cache.get(text);
+    if (key === undefined) {
+      key = make(text);
+      cache.set(text, key);
+    }
+    return key;
+  };
+  const keyOf = (key: SortKey, message: SortFields): Comparable => {
+    switch (key) {
+      case "ARRIVAL":
+        return message.internalDate;
+      case "DATE":
+        // RFC 5256: the INTERNALDATE stands in for a Date header that is missing or unparsable.
+        return message.sentDate ?? message.internalDate;
+      case "SIZE":
+        return message.size;
+      case "SUBJECT":
+        return cached(subjects, message.subject, (subject) => asciiCasemapKey(baseSubject(subject)));
+      case "FROM":
+        return cached(texts, message.from, asciiCasemapKey);
+      case "TO":
+        return cached(texts, message.to, asciiCasemapKey);
+      case "CC":
+        return cached(texts, message.cc, asciiCasemapKey);
+    }
+  };
   const keyed = messages.map((message) => ({
     uid: message.uid,
     keys: criteria.map((criterion) => keyOf(criterion.key, message)),
@@ -67,6 +92,7 @@ export function sortCommand(services: MailServices) {
         userIdOf(session),
         controller.mailboxId,
         toCriteria(command.args.search, controller.state),
+        sortFieldsOf(command.args.criteria),
       );
       // Only messages this session knows of, in its numbering.
       const known = found.filter((message) => controller.state.sequenceNumberOf(message.uid) !== undefined);
