@@ -176,11 +176,13 @@ function report(results: TargetResult[]): void {
     const [coldSelect, ...warmSelect] = r.big.selectMs;
     const [coldFetch, ...warmFetch] = r.big.uidFetchMs;
     const [coldSort, ...warmSort] = r.big.sortMs;
+    const [coldThread, ...warmThread] = r.big.threadMs;
     console.log(
       `\n${r.name}: mailbox of ${r.big.exists.toLocaleString("en-US")} messages (${r.big.populate})\n` +
         `  SELECT               median ${ms(median(warmSelect))} of ${warmSelect.length} runs (first, cold: ${ms(coldSelect!)})  target < 100 ms\n` +
         `  UID FETCH 1:* FLAGS  median ${ms(median(warmFetch))} of ${warmFetch.length} runs (first: ${ms(coldFetch!)}), ${(r.big.uidFetchBytes / 1024 / 1024).toFixed(1)} MiB\n` +
-        `  UID SORT (REVERSE DATE SUBJECT)  median ${ms(median(warmSort))} of ${warmSort.length} runs (first: ${ms(coldSort!)})`,
+        `  UID SORT (REVERSE DATE SUBJECT)  median ${ms(median(warmSort))} of ${warmSort.length} runs (first: ${ms(coldSort!)})\n` +
+        `  UID THREAD REFERENCES            median ${ms(median(warmThread))} of ${warmThread.length} runs (first: ${ms(coldThread!)})`,
     );
   }
 }

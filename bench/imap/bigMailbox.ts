@@ -1,5 +1,5 @@
 // The 100,000-message mailbox: populating it on each server as fast as is honest, and timing
-// SELECT, UID FETCH 1:* (FLAGS) and SORT (SUBJECT) on it over IMAP.
+// SELECT, UID FETCH 1:* (FLAGS), SORT and THREAD on it over IMAP.
 import { appendMessage } from "../../src/commands/messages/append.ts";
 import { findUserByName } from "../../src/commands/writeModel.ts";
 import { createPostgresBlobStore } from "../../src/events/blobs/postgresBlobStore.ts";
@@ -16,6 +16,8 @@ export interface BigTimings {
   uidFetchBytes: number;
   /** UID SORT (REVERSE DATE SUBJECT) UTF-8 ALL: what a webmail's message list asks. */
   sortMs: number[];
+  /** UID THREAD REFERENCES UTF-8 ALL: a webmail's conversation view. */
+  threadMs: number[];
 }
 
 /**
@@ -78,7 +80,7 @@ export async function populateMailledger(
   return { commandMs, visibleMs: performance.now() - started };
 }
 
-/** SELECT INBOX, UID FETCH 1:* (FLAGS) and UID SORT, `runs` times each on one connection. */
+/** SELECT INBOX, UID FETCH 1:* (FLAGS), UID SORT and UID THREAD, `runs` times each on one connection. */
 export async function timeBigMailbox(
   host: string,
   port: number,
@@ -86,7 +88,14 @@ export async function timeBigMailbox(
   runs: number,
 ): Promise<BigTimings> {
   const client = await RawImapClient.connect(host, port);
-  const timings: BigTimings = { exists: 0, selectMs: [], uidFetchMs: [], uidFetchBytes: 0, sortMs: [] };
+  const timings: BigTimings = {
+    exists: 0,
+    selectMs: [],
+    uidFetchMs: [],
+    uidFetchBytes: 0,
+    sortMs: [],
+    threadMs: [],
+  };
   try {
     await client.expectOk(`LOGIN ${user.name} ${user.password}`);
     for (let run = 0; run < runs; run++) {
@@ -109,6 +118,9 @@ export async function timeBigMailbox(
       timings.sortMs.push(performance.now() - t);
       const count = (sorted.untagged.find((line) => /^\* SORT/i.test(line)) ?? "").split(" ").length - 2;
       if (count < timings.exists) throw new Error(`UID SORT returned ${count} of ${timings.exists} messages`);
+      t = performance.now();
+      await client.expectOk("UID THREAD REFERENCES UTF-8 ALL");
+      timings.threadMs.push(performance.now() - t);
     }
   } finally {
     await client.close();

@@ -238,6 +238,7 @@ describe("SORT (RFC 5256)", () => {
       expect(lines.at(-1)).toMatch(/^Q OK/);
       return lines[0]!;
     };
+    // Dovecot 2.3 orders the same messages the same way for each of these.
     expect(await sort("(SUBJECT) UTF-8 ALL")).toBe("* SORT 2 4 1 3");
     expect(await sort("(REVERSE SUBJECT) UTF-8 ALL")).toBe("* SORT 3 1 2 4");
     expect(await sort("(FROM) UTF-8 ALL")).toBe("* SORT 2 4 3 1");
@@ -250,11 +251,64 @@ describe("SORT (RFC 5256)", () => {
     expect(await sort("(ARRIVAL) UTF-8 FROM amy")).toBe("* SORT 2 4");
     expect(await sort("(REVERSE ARRIVAL) UTF-8 SUBJECT apple", true)).toBe("* SORT 4 2");
     expect(await sort("(SUBJECT) UTF-8 SUBJECT durian")).toBe("* SORT");
+    // Without Message-IDs, REFERENCES threads by base subject alone (Dovecot answers the same).
+    expect((await client.command("T", "THREAD REFERENCES UTF-8 ALL"))[0]).toBe("* THREAD (3)(2 4)(1)");
     expect((await client.command("B", "SORT (COLOUR) UTF-8 ALL")).at(-1)).toMatch(
       /^B BAD .*unknown sort key COLOUR/,
     );
     expect((await client.command("D", "SORT (SUBJECT) KOI8-R ALL")).at(-1)).toMatch(/^D NO \[BADCHARSET/);
     expect((await client.command("E", "SORT SUBJECT UTF-8 ALL")).at(-1)).toMatch(/^E BAD/);
+    client.close();
+  });
+});
+
+describe("THREAD (RFC 5256)", () => {
+  it("threads by References and In-Reply-To, and by subject, over any SEARCH criteria", async () => {
+    const mail = (id: string, subject: string, day: number, headers: string[] = []) =>
+      Buffer.from(
+        [
+          "From: amy@example.org",
+          `Subject: ${subject}`,
+          `Date: ${day} Apr 2026 09:00:00 +0000`,
+          `Message-ID: <${id}@example.org>`,
+          ...headers,
+          "",
+          "hello",
+          "",
+        ].join("\r\n"),
+      );
+    const imap = flow();
+    await imap.connect();
+    await imap.mailboxCreate("Threads");
+    for (const raw of [
+      mail("plan", "Plan", 1),
+      mail("lunch", "Lunch", 2),
+      mail("plan-re1", "Re: Plan", 3, ["References: <plan@example.org>"]),
+      mail("plan-re2", "Re: Plan", 4, ["References: <plan@example.org> <plan-re1@example.org>"]),
+      mail("plan-re3", "RE: Plan", 5, ["In-Reply-To: <plan@example.org>"]),
+      mail("lunch-re", "Re: Lunch", 6, ["In-Reply-To: <not-here@example.org>"]),
+    ])
+      await imap.append("Threads", raw);
+    await imap.logout();
+
+    const client = await raw();
+    const capabilities = (await client.command("C", "CAPABILITY"))[0]!;
+    expect(capabilities).toContain(" THREAD=REFERENCES");
+    expect(capabilities).toContain(" THREAD=ORDEREDSUBJECT");
+    await client.command("S", "SELECT Threads");
+    const thread = async (args: string) => {
+      const lines = await client.command("Q", args);
+      expect(lines.at(-1)).toMatch(/^Q OK/);
+      return lines[0]!;
+    };
+    // Dovecot 2.3 answers these three the same, on the same messages.
+    expect(await thread("THREAD REFERENCES UTF-8 ALL")).toBe("* THREAD (1 (3 4)(5))(2 6)");
+    expect(await thread("THREAD ORDEREDSUBJECT UTF-8 ALL")).toBe("* THREAD (1 (3)(4)(5))(2 6)");
+    expect(await thread("UID THREAD REFERENCES US-ASCII NOT SUBJECT lunch")).toBe("* THREAD (1 (3 4)(5))");
+    expect(await thread("THREAD REFERENCES UTF-8 SUBJECT nothing")).toBe("* THREAD");
+    expect((await client.command("B", "THREAD SPAGHETTI UTF-8 ALL")).at(-1)).toBe(
+      "B BAD unknown threading algorithm SPAGHETTI; this server offers ORDEREDSUBJECT and REFERENCES",
+    );
     client.close();
   });
 });

@@ -86,6 +86,13 @@ export interface SortArgs {
   readonly search: SearchKey;
 }
 
+export interface ThreadArgs {
+  /** Upper-cased: ORDEREDSUBJECT, REFERENCES, or one this server does not know. */
+  readonly algorithm: string;
+  readonly charset: string;
+  readonly search: SearchKey;
+}
+
 export type SectionText = "HEADER" | "HEADER.FIELDS" | "HEADER.FIELDS.NOT" | "TEXT" | "MIME";
 
 export interface BodySection {
@@ -216,6 +223,7 @@ export type Command =
   | Cmd<"EXPUNGE", { readonly uids: SequenceSet | undefined }>
   | Cmd<"SEARCH", SearchArgs>
   | Cmd<"SORT", SortArgs>
+  | Cmd<"THREAD", ThreadArgs>
   | Cmd<"FETCH", FetchArgs>
   | Cmd<"STORE", StoreArgs>
   | Cmd<"COPY", { readonly sequenceSet: SequenceSet; readonly mailbox: string }>

@@ -47,6 +47,7 @@ export type {
   SortKey,
   StatusItem,
   StoreArgs,
+  ThreadArgs,
 } from "./commands.ts";
 export { dateFromString, dateTimeFromString } from "./dates.ts";
 export {

@@ -6,7 +6,7 @@ import type { CommandFrame } from "./frame.ts";
 import { parseAppend } from "./parseAppend.ts";
 import { parseFetch } from "./parseFetch.ts";
 import { parseList, parseLsub } from "./parseList.ts";
-import { parseSearch, parseSort } from "./parseSearch.ts";
+import { parseSearch, parseSort, parseThread } from "./parseSearch.ts";
 import { parseSelect } from "./parseSelect.ts";
 import {
   parseAuthenticate,
@@ -26,8 +26,8 @@ import { parseStore } from "./parseStore.ts";
 import { isValidTag } from "./reader.ts";
 import { ParseError, type ParseOptions, Scanner } from "./scanner.ts";
 
-/** Commands that take a UID prefix (RFC 3501, RFC 4315 UID EXPUNGE, RFC 6851 UID MOVE, RFC 5256 UID SORT). */
-const UID_COMMANDS = new Set(["COPY", "MOVE", "FETCH", "SEARCH", "SORT", "STORE", "EXPUNGE"]);
+/** Commands that take a UID prefix (RFC 3501, RFC 4315 UID EXPUNGE, RFC 6851 UID MOVE, RFC 5256 UID SORT and UID THREAD). */
+const UID_COMMANDS = new Set(["COPY", "MOVE", "FETCH", "SEARCH", "SORT", "THREAD", "STORE", "EXPUNGE"]);
 
 export function parseCommand(frame: CommandFrame, options?: ParseOptions): ParseResult {
   const s: Scanner = new Scanner(frame, options);
@@ -112,6 +112,8 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
       return { tag, uid, name, args: parseSearch(s) };
     case "SORT":
       return { tag, uid, name, args: parseSort(s) };
+    case "THREAD":
+      return { tag, uid, name, args: parseThread(s) };
     case "FETCH":
       return { tag, uid, name, args: parseFetch(s, uid) };
     case "STORE":

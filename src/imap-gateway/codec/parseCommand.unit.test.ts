@@ -488,6 +488,15 @@ describe("ID, ENABLE, IDLE", () => {
     expect(bad("s SORT (SUBJECT) UTF-8").message).toMatch(/expected a space/);
   });
 
+  it("parses THREAD and UID THREAD (RFC 5256)", () => {
+    expect(ok("t UID THREAD references UTF-8 ALL")).toMatchObject({
+      name: "THREAD",
+      uid: true,
+      args: { algorithm: "REFERENCES", charset: "UTF-8", search: { type: "all" } },
+    });
+    expect(bad("t THREAD REFERENCES ALL").message).toMatch(/expected a space|charset/);
+  });
+
   it("parses COMPRESS and its mechanism (RFC 4978)", () => {
     expect(ok("z COMPRESS deflate").args).toEqual({ mechanism: "DEFLATE" });
     expect(bad("z COMPRESS").message).toMatch(/expected a space/);

@@ -1,7 +1,7 @@
 // SEARCH [RETURN (...)] [CHARSET astring] search-key *(SP search-key), and SORT (RFC 5256).
 // RFC 3501 keys, RFC 7162 MODSEQ, RFC 5032 OLDER/YOUNGER, RFC 4731 ESEARCH RETURN, RFC 5182 SAVE / `$`.
 
-import type { SearchArgs, SearchKey, SearchReturnOption, SortArgs, SortKey } from "./commands.ts";
+import type { SearchArgs, SearchKey, SearchReturnOption, SortArgs, SortKey, ThreadArgs } from "./commands.ts";
 import { parseDate } from "./dates.ts";
 import type { Scanner } from "./scanner.ts";
 import { looksLikeSequenceSet, parseSequenceSet } from "./sequenceSet.ts";
@@ -181,4 +181,14 @@ function parseModSeqKey(s: Scanner): SearchKey {
     s.sp();
   }
   return { type: "modseq", modSeq: s.modSeq(true, "MODSEQ value"), entry };
+}
+
+/** THREAD SP thread-alg SP search-charset 1*(SP search-key)  (RFC 5256). */
+export function parseThread(s: Scanner): ThreadArgs {
+  s.sp();
+  const algorithm = s.keyword("threading algorithm");
+  s.sp();
+  const charset = parseCharset(s);
+  s.sp();
+  return { algorithm, charset, search: parseSearchKeys(s) };
 }

@@ -10,22 +10,31 @@ const FWD = /^\[fwd:([\s\S]*)\]$/i;
 
 /** RFC 5256 2.1: the subject without reply and forward markers, list tags and trailing "(fwd)". */
 export function baseSubject(raw: string): string {
+  return subjectOf(raw).base;
+}
+
+/**
+ * The base subject, and whether the subject marked a reply or forward (a "Re:", "Fwd:", "(fwd)"
+ * or "[fwd: ...]" was removed): THREAD=REFERENCES prefers an original over its replies.
+ */
+export function subjectOf(raw: string): { base: string; replyOrForward: boolean } {
   // (1) Encoded words decoded; tabs and folding as spaces; runs of spaces as one.
   let subject = decodeEncodedWords(raw)
     .replace(/\r?\n[ \t]/g, " ")
     .replace(/[\t\r\n]/g, " ")
     .replace(/ {2,}/g, " ");
+  let replyOrForward = false;
   for (;;) {
     // (2) Trailers.
-    let previous: string;
-    do {
-      previous = subject;
-      subject = subject.replace(TRAILER, "");
-    } while (subject !== previous);
+    for (let trailer = TRAILER.exec(subject); trailer; trailer = TRAILER.exec(subject)) {
+      if (trailer[0] !== " " && trailer[0] !== "\t") replyOrForward = true;
+      subject = subject.slice(0, subject.length - trailer[0].length);
+    }
     // (3)-(5) Leaders, and a leading blob when something is left after it.
     for (;;) {
       const leader = LEADER.exec(subject);
       if (leader) {
+        if (leader[0].endsWith(":")) replyOrForward = true;
         subject = subject.slice(leader[0].length);
         continue;
       }
@@ -38,7 +47,8 @@ export function baseSubject(raw: string): string {
     }
     // (6) "[fwd: ...]" around the whole: unwrap and start again.
     const forwarded = FWD.exec(subject);
-    if (!forwarded) return subject;
+    if (!forwarded) return { base: subject, replyOrForward };
+    replyOrForward = true;
     subject = forwarded[1]!;
   }
 }

@@ -30,6 +30,10 @@ export interface SortFields {
   from: string;
   to: string;
   cc: string;
+  /** For THREAD: the Message-ID, In-Reply-To and References header values ("" when absent). */
+  messageId: string;
+  inReplyTo: string;
+  references: string;
 }
 
 export type SortField = Exclude<keyof SortFields, "uid">;
@@ -45,6 +49,11 @@ const SORT_COLUMNS: Record<SortField, FragmentSqlToken> = {
   from: firstMailbox("from"),
   to: firstMailbox("to"),
   cc: firstMailbox("cc"),
+  messageId: sql.fragment`coalesce(m.envelope ->> 'messageId', m.message_id)`,
+  inReplyTo: sql.fragment`m.envelope ->> 'inReplyTo'`,
+  // Kept lower-cased for SEARCH HEADER; THREAD compares message ids case-insensitively anyway.
+  references: sql.fragment`(SELECT string_agg(h ->> 1, ' ') FROM jsonb_array_elements(m.search_headers) AS h
+    WHERE h ->> 0 = 'references')`,
 };
 const changesRow = z.object({
   highest_modseq: z.number(),
@@ -499,6 +508,9 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
           from: "",
           to: "",
           cc: "",
+          messageId: "",
+          inReplyTo: "",
+          references: "",
         };
         wanted.forEach((field, i) => {
           const value = values[i + 1] ?? null;

@@ -17,6 +17,7 @@ import { sortCommand } from "./sort.ts";
 import { statusCommand } from "./status.ts";
 import { storeCommand } from "./store.ts";
 import { subscribeCommand } from "./subscribe.ts";
+import { threadCommand } from "./thread.ts";
 
 export function mailboxCommands(services: MailServices): AnyCommandModule[] {
   return [
@@ -34,6 +35,7 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     storeCommand(services),
     searchCommand(services),
     sortCommand(services),
+    threadCommand(services),
     expungeCommand(services),
     closeCommand(services),
     unselectCommand(),

@@ -1,0 +1,219 @@
+// THREAD (RFC 5256 sections 3 and 4): ORDEREDSUBJECT and REFERENCES over the messages a SEARCH
+// found, and the thread-list response. Pure: the caller hands in what each message's headers
+// say and maps the numbers (sequence numbers or UIDs) it wants on the wire.
+import { subjectOf } from "./sortKeys.ts";
+
+export interface ThreadMessage {
+  /** What the response names the message by (a sequence number or a UID); ascending = mailbox order. */
+  readonly id: number;
+  /** The sent date (the INTERNALDATE when the Date header is missing), ms since the epoch. */
+  readonly date: number;
+  /** The Subject as sent. */
+  readonly subject: string;
+  readonly messageId: string | null;
+  readonly inReplyTo: string | null;
+  readonly references: string | null;
+}
+
+/** A thread node: a message, or a placeholder (id null) for a message that is referred to only. */
+export interface ThreadNode {
+  id: number | null;
+  children: ThreadNode[];
+}
+
+const MESSAGE_ID = /<[^<>]*>/g;
+
+/** The msg-ids of a header value, normalized (lower-cased: they are compared, not shown). */
+function messageIds(value: string | null): string[] {
+  return (value ?? "").match(MESSAGE_ID)?.map((id) => id.toLowerCase()) ?? [];
+}
+
+const byDateThenId = (dates: ReadonlyMap<number, number>) => (a: number, b: number) =>
+  dates.get(a)! - dates.get(b)! || a - b;
+
+/** ORDEREDSUBJECT: one thread per base subject, the earliest message the parent of the rest. */
+export function orderedSubjectThreads(messages: readonly ThreadMessage[]): ThreadNode[] {
+  const dates = new Map(messages.map((m) => [m.id, m.date] as const));
+  const order = byDateThenId(dates);
+  const groups = new Map<string, number[]>();
+  for (const message of messages) {
+    const base = subjectOf(message.subject).base.toUpperCase();
+    const group = groups.get(base);
+    if (group) group.push(message.id);
+    else groups.set(base, [message.id]);
+  }
+  const threads = [...groups.values()].map((ids) => ids.sort(order));
+  threads.sort((a, b) => order(a[0]!, b[0]!));
+  return threads.map(([first, ...rest]) => ({
+    id: first!,
+    children: rest.map((id) => ({ id, children: [] })),
+  }));
+}
+
+interface Container {
+  message: ThreadMessage | null;
+  parent: Container | null;
+  children: Container[];
+}
+
+function isAncestor(candidate: Container, of: Container): boolean {
+  for (let node: Container | null = of; node !== null; node = node.parent)
+    if (node === candidate) return true;
+  return false;
+}
+
+function link(parent: Container, child: Container): void {
+  if (child.parent) child.parent.children.splice(child.parent.children.indexOf(child), 1);
+  child.parent = parent;
+  parent.children.push(child);
+}
+
+function unlink(child: Container): void {
+  if (!child.parent) return;
+  child.parent.children.splice(child.parent.children.indexOf(child), 1);
+  child.parent = null;
+}
+
+/** REFERENCES (RFC 5256 section 4, after Jamie Zawinski's algorithm). */
+export function referencesThreads(messages: readonly ThreadMessage[]): ThreadNode[] {
+  const byId = new Map<string, Container>();
+  const all: Container[] = [];
+  const container = (id: string): Container => {
+    let found = byId.get(id);
+    if (!found) {
+      found = { message: null, parent: null, children: [] };
+      byId.set(id, found);
+      all.push(found);
+    }
+    return found;
+  };
+  // (1) Containers for every message and every message it refers to, linked along the chains.
+  for (const message of [...messages].sort((a, b) => a.id - b.id)) {
+    const [ownId] = messageIds(message.messageId);
+    let own: Container;
+    if (ownId !== undefined && byId.get(ownId)?.message == null) {
+      own = container(ownId);
+      own.message = message;
+    } else {
+      // No Message-ID, or one already taken: a container of its own.
+      own = { message, parent: null, children: [] };
+      all.push(own);
+    }
+    let references = messageIds(message.references);
+    if (references.length === 0) references = messageIds(message.inReplyTo).slice(0, 1);
+    let previous: Container | null = null;
+    for (const id of references) {
+      const current = container(id);
+      if (previous && !current.parent && current !== previous && !isAncestor(current, previous)) {
+        link(previous, current);
+      }
+      previous = current;
+    }
+    // The message's own references are the best word on its parent.
+    if (previous && previous !== own && !isAncestor(own, previous)) link(previous, own);
+    else if (!previous) unlink(own);
+  }
+  // (2)-(4) The root set, without placeholders that hold nothing or stand for one message.
+  const prune = (nodes: Container[], atRoot: boolean): Container[] => {
+    const kept: Container[] = [];
+    for (const node of nodes) {
+      node.children = prune(node.children, false);
+      for (const child of node.children) child.parent = node;
+      if (node.message !== null) kept.push(node);
+      else if (node.children.length === 0) continue;
+      else if (!atRoot || node.children.length === 1) kept.push(...node.children);
+      else kept.push(node);
+    }
+    return kept;
+  };
+  let roots = prune(
+    all.filter((node) => node.parent === null),
+    true,
+  );
+  for (const root of roots) root.parent = null;
+
+  const dateOf = (node: Container): number => node.message?.date ?? dateOf(node.children[0]!);
+  const idOf = (node: Container): number => node.message?.id ?? idOf(node.children[0]!);
+  const sortTree = (nodes: Container[]) => {
+    for (const node of nodes) sortTree(node.children);
+    nodes.sort((a, b) => dateOf(a) - dateOf(b) || idOf(a) - idOf(b));
+  };
+  sortTree(roots);
+
+  // (5) Threads whose roots share a base subject are merged.
+  const subjectCache = new Map<Container, { base: string; replyOrForward: boolean }>();
+  const firstMessage = (node: Container): ThreadMessage => node.message ?? firstMessage(node.children[0]!);
+  const threadSubject = (node: Container) => {
+    let info = subjectCache.get(node);
+    if (!info) {
+      const { base, replyOrForward } = subjectOf(firstMessage(node).subject);
+      info = { base: base.toUpperCase(), replyOrForward };
+      subjectCache.set(node, info);
+    }
+    return info;
+  };
+  const table = new Map<string, Container>();
+  for (const root of roots) {
+    const { base, replyOrForward } = threadSubject(root);
+    if (base === "") continue;
+    const existing = table.get(base);
+    if (
+      existing === undefined ||
+      (existing.message !== null &&
+        (root.message === null || (threadSubject(existing).replyOrForward && !replyOrForward)))
+    ) {
+      table.set(base, root);
+    }
+  }
+  const rootSet = new Set(roots);
+  for (const root of roots) {
+    if (!rootSet.has(root)) continue;
+    const { base, replyOrForward } = threadSubject(root);
+    if (base === "") continue;
+    const target = table.get(base)!;
+    if (target === root) continue;
+    rootSet.delete(root);
+    if (target.message === null && root.message === null) {
+      for (const child of [...root.children]) link(target, child);
+    } else if (target.message === null) {
+      link(target, root);
+    } else if (replyOrForward && !threadSubject(target).replyOrForward) {
+      link(target, root);
+    } else {
+      const holder: Container = { message: null, parent: null, children: [] };
+      rootSet.delete(target);
+      link(holder, target);
+      link(holder, root);
+      rootSet.add(holder);
+      table.set(base, holder);
+    }
+  }
+  // (6) Every set of siblings by sent date.
+  roots = [...rootSet];
+  sortTree(roots);
+
+  const toNode = (node: Container): ThreadNode => ({
+    id: node.message?.id ?? null,
+    children: node.children.map(toNode),
+  });
+  return roots.map(toNode);
+}
+
+/** The thread-list of a THREAD response: "(1 2 (3)(4 5))" for each thread. */
+export function encodeThreads(threads: readonly ThreadNode[]): string {
+  const members = (node: ThreadNode): string => {
+    const parts: string[] = [];
+    let current: ThreadNode = node;
+    for (;;) {
+      if (current.id !== null) parts.push(String(current.id));
+      if (current.children.length === 1) {
+        current = current.children[0]!;
+        continue;
+      }
+      const nested = current.children.map((child) => `(${members(child)})`).join("");
+      if (nested !== "") parts.push(nested);
+      return parts.join(" ");
+    }
+  };
+  return threads.map((thread) => `(${members(thread)})`).join("");
+}
