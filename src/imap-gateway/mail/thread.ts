@@ -3,6 +3,23 @@
 // say and maps the numbers (sequence numbers or UIDs) it wants on the wire.
 import { subjectOf } from "./sortKeys.ts";
 
+/**
+ * subjectOf with the base upper-cased (threads match subjects case-insensitively), once per
+ * distinct subject: most messages of a mailbox share theirs with others.
+ */
+function subjectKeys(): (subject: string) => { base: string; replyOrForward: boolean } {
+  const cache = new Map<string, { base: string; replyOrForward: boolean }>();
+  return (subject) => {
+    let info = cache.get(subject);
+    if (info === undefined) {
+      const { base, replyOrForward } = subjectOf(subject);
+      info = { base: base.toUpperCase(), replyOrForward };
+      cache.set(subject, info);
+    }
+    return info;
+  };
+}
+
 export interface ThreadMessage {
   /** What the response names the message by (a sequence number or a UID); ascending = mailbox order. */
   readonly id: number;
@@ -36,8 +53,9 @@ export function orderedSubjectThreads(messages: readonly ThreadMessage[]): Threa
   const dates = new Map(messages.map((m) => [m.id, m.date] as const));
   const order = byDateThenId(dates);
   const groups = new Map<string, number[]>();
+  const keys = subjectKeys();
   for (const message of messages) {
-    const base = subjectOf(message.subject).base.toUpperCase();
+    const { base } = keys(message.subject);
     const group = groups.get(base);
     if (group) group.push(message.id);
     else groups.set(base, [message.id]);
@@ -141,17 +159,9 @@ export function referencesThreads(messages: readonly ThreadMessage[]): ThreadNod
   sortTree(roots);
 
   // (5) Threads whose roots share a base subject are merged.
-  const subjectCache = new Map<Container, { base: string; replyOrForward: boolean }>();
+  const keys = subjectKeys();
   const firstMessage = (node: Container): ThreadMessage => node.message ?? firstMessage(node.children[0]!);
-  const threadSubject = (node: Container) => {
-    let info = subjectCache.get(node);
-    if (!info) {
-      const { base, replyOrForward } = subjectOf(firstMessage(node).subject);
-      info = { base: base.toUpperCase(), replyOrForward };
-      subjectCache.set(node, info);
-    }
-    return info;
-  };
+  const threadSubject = (node: Container) => keys(firstMessage(node).subject);
   const table = new Map<string, Container>();
   for (const root of roots) {
     const { base, replyOrForward } = threadSubject(root);
