@@ -181,6 +181,39 @@ describe("SEARCH", () => {
     client.close();
   });
 
+  it("saves a result for $ (RFC 5182 SEARCHRES), MIN/MAX only when asked, emptied by a failed SEARCH", async () => {
+    await mailboxWith("Saved", 4);
+    const client = await raw();
+    expect((await client.command("C", "CAPABILITY"))[0]).toContain(" SEARCHRES");
+    await client.command("S", "SELECT Saved");
+    // Dovecot 2.3 answers each of these the same (its OK for the BAD's SEARCH aside).
+    // Nothing saved yet: $ is the empty set, not an error.
+    expect(await client.command("A", "FETCH $ (UID)")).toEqual(["A OK FETCH completed"]);
+    // SAVE alone answers no ESEARCH.
+    expect(await client.command("B", "SEARCH RETURN (SAVE) 2:3")).toEqual(["B OK SEARCH completed"]);
+    expect(await client.command("D", "FETCH $ (UID)")).toEqual([
+      "* 2 FETCH (UID 2)",
+      "* 3 FETCH (UID 3)",
+      "D OK FETCH completed",
+    ]);
+    expect((await client.command("E", "UID SEARCH $ SUBJECT report"))[0]).toBe("* SEARCH 2 3");
+    expect((await client.command("F", "STORE $ +FLAGS.SILENT (\\Flagged)")).at(-1)).toMatch(/^F OK/);
+    expect((await client.command("G", "SEARCH FLAGGED"))[0]).toBe("* SEARCH 2 3");
+    expect((await client.command("H", "SEARCH RETURN (SAVE MIN MAX) ALL"))[0]).toBe(
+      '* ESEARCH (TAG "H") MIN 1 MAX 4',
+    );
+    // An expunged message drops out of $; the others keep their identity, by UID.
+    await client.command("I", "STORE 1 +FLAGS.SILENT (\\Deleted)");
+    await client.command("J", "EXPUNGE");
+    expect(await client.command("K", "FETCH $ (UID)")).toEqual(["* 3 FETCH (UID 4)", "K OK FETCH completed"]);
+    expect((await client.command("L", "SEARCH RETURN (SAVE) 99")).at(-1)).toMatch(/^L BAD/);
+    expect(await client.command("M", "FETCH $ (UID)")).toEqual(["M OK FETCH completed"]);
+    expect((await client.command("N", "COPY $ Saved")).at(-1)).toMatch(/^N OK/);
+    expect((await client.command("O", "UID MOVE $ Saved")).at(-1)).toMatch(/^O OK/);
+    expect((await client.command("P", "STORE $ +FLAGS (\\Seen)")).at(-1)).toMatch(/^P OK/);
+    client.close();
+  });
+
   it("OLDER and YOUNGER (RFC 5032 WITHIN) compare INTERNALDATE with now, to the second", async () => {
     const imap = flow();
     await imap.connect();

@@ -48,6 +48,8 @@ function lowerBound(sorted: readonly number[], value: number): number {
 export class SelectedMailboxState {
   /** The session's view: ascending UIDs; index + 1 is the sequence number. */
   #uids: number[];
+  /** The UIDs of the last SEARCH RETURN (SAVE), ascending (RFC 5182 `$`). */
+  #saved: number[] = [];
   #recent: Set<number>;
   #highestModSeq: number;
   #pendingExpunges = new Set<number>();
@@ -111,7 +113,9 @@ export class SelectedMailboxState {
    * whatever UIDs exist in their ranges, and `n:*` always includes the largest UID (RFC 3501 6.4.8).
    */
   resolve(set: SequenceSet, byUid: boolean): SequenceResolution {
-    if (set.kind === "saved") return { ok: false, message: "no saved search result ($) in this session" };
+    // `$` (RFC 5182): the saved messages this session still has, empty until a SEARCH saved some.
+    if (set.kind === "saved")
+      return { ok: true, uids: this.#saved.filter((uid) => this.sequenceNumberOf(uid) !== undefined) };
     const result = new Set<number>();
     if (byUid) {
       const largest = this.#uids.at(-1) ?? 0;
@@ -144,6 +148,14 @@ export class SelectedMailboxState {
       }
     }
     return { ok: true, uids: [...result].sort((x, y) => x - y) };
+  }
+
+  /**
+   * SEARCH RETURN (SAVE) (RFC 5182): the messages `$` refers to from now on, by UID (so they
+   * stay the same messages whatever is expunged; an expunged one drops out).
+   */
+  saveSearchResult(uids: readonly number[]): void {
+    this.#saved = [...uids];
   }
 
   /** Queues what storage reports; nothing is announced until flush. */

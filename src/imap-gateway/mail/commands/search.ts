@@ -104,24 +104,42 @@ export function searchCommand(services: MailServices) {
     names: ["SEARCH"],
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["ESEARCH", "WITHIN"],
+    capabilities: () => ["ESEARCH", "WITHIN", "SEARCHRES"],
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
       const controller = selectedOf(session);
       const { criteria, returnOptions } = command.args;
-      if (returnOptions?.includes("SAVE")) throw bad("SEARCH RETURN (SAVE) is not supported (no SEARCHRES)");
+      const save = returnOptions?.includes("SAVE") === true;
       const withModSeq = usesModSeq(criteria);
       if (withModSeq) session.enable(["CONDSTORE"]);
 
-      const result = await services.queries.search(
-        userId,
-        controller.mailboxId,
-        toCriteria(criteria, controller.state),
-      );
+      let result: Awaited<ReturnType<typeof services.queries.search>>;
+      try {
+        result = await services.queries.search(
+          userId,
+          controller.mailboxId,
+          toCriteria(criteria, controller.state),
+        );
+      } catch (error) {
+        // RFC 5182 2.1: a SEARCH that would have saved and failed leaves `$` empty.
+        if (save) controller.state.saveSearchResult([]);
+        throw error;
+      }
       // Only messages this session knows of, in its numbering.
       const found = result.uids.filter((uid) => controller.state.sequenceNumberOf(uid) !== undefined);
       const numbers = command.uid ? found : found.map((uid) => controller.state.sequenceNumberOf(uid)!);
+      if (save) {
+        // With MIN and/or MAX, only those are saved (RFC 5182 2.4).
+        const extremes = returnOptions!.filter((option) => option === "MIN" || option === "MAX");
+        const saved =
+          extremes.length === 0 || found.length === 0
+            ? found
+            : [...new Set(extremes.map((option) => (option === "MIN" ? found[0]! : found.at(-1)!)))];
+        controller.state.saveSearchResult(saved);
+        // SAVE alone: no ESEARCH response.
+        if (returnOptions!.length === 1) return undefined;
+      }
 
       if (returnOptions === undefined) {
         const modseq =
