@@ -75,6 +75,9 @@ interface Container {
 }
 
 function isAncestor(candidate: Container, of: Container): boolean {
+  // A container with no children is nobody's ancestor: the common case, answered at once (a
+  // walk up every time would make a long reply chain quadratic).
+  if (candidate.children.length === 0) return false;
   for (let node: Container | null = of; node !== null; node = node.parent)
     if (node === candidate) return true;
   return false;
@@ -132,29 +135,32 @@ export function referencesThreads(messages: readonly ThreadMessage[]): ThreadNod
     else if (!previous) unlink(own);
   }
   // (2)-(4) The root set, without placeholders that hold nothing or stand for one message.
-  const prune = (nodes: Container[], atRoot: boolean): Container[] => {
+  // Below the root a placeholder always gives way to its children; at the root only to one.
+  // Children before parents, without recursion: a reply chain may be thousands deep.
+  const rootSet0 = all.filter((node) => node.parent === null);
+  for (const node of descendantsFirst(rootSet0)) {
     const kept: Container[] = [];
-    for (const node of nodes) {
-      node.children = prune(node.children, false);
-      for (const child of node.children) child.parent = node;
-      if (node.message !== null) kept.push(node);
-      else if (node.children.length === 0) continue;
-      else if (!atRoot || node.children.length === 1) kept.push(...node.children);
-      else kept.push(node);
+    for (const child of node.children) {
+      if (child.message !== null) kept.push(child);
+      else for (const grandchild of child.children) kept.push(grandchild);
     }
-    return kept;
-  };
-  let roots = prune(
-    all.filter((node) => node.parent === null),
-    true,
-  );
+    for (const child of kept) child.parent = node;
+    node.children = kept;
+  }
+  let roots: Container[] = [];
+  for (const root of rootSet0) {
+    if (root.message !== null || root.children.length > 1) roots.push(root);
+    else if (root.children.length === 1) roots.push(root.children[0]!);
+  }
   for (const root of roots) root.parent = null;
 
   const dateOf = (node: Container): number => node.message?.date ?? dateOf(node.children[0]!);
   const idOf = (node: Container): number => node.message?.id ?? idOf(node.children[0]!);
+  const bySentDate = (a: Container, b: Container) => dateOf(a) - dateOf(b) || idOf(a) - idOf(b);
   const sortTree = (nodes: Container[]) => {
-    for (const node of nodes) sortTree(node.children);
-    nodes.sort((a, b) => dateOf(a) - dateOf(b) || idOf(a) - idOf(b));
+    // Children first: a placeholder is dated by its first child.
+    for (const node of descendantsFirst(nodes)) node.children.sort(bySentDate);
+    nodes.sort(bySentDate);
   };
   sortTree(roots);
 
@@ -202,28 +208,58 @@ export function referencesThreads(messages: readonly ThreadMessage[]): ThreadNod
   roots = [...rootSet];
   sortTree(roots);
 
-  const toNode = (node: Container): ThreadNode => ({
-    id: node.message?.id ?? null,
-    children: node.children.map(toNode),
-  });
-  return roots.map(toNode);
+  const nodes = new Map<Container, ThreadNode>();
+  for (const container of descendantsFirst(roots)) {
+    nodes.set(container, {
+      id: container.message?.id ?? null,
+      children: container.children.map((child) => nodes.get(child)!),
+    });
+  }
+  return roots.map((root) => nodes.get(root)!);
 }
 
-/** The thread-list of a THREAD response: "(1 2 (3)(4 5))" for each thread. */
+/** Every container under `roots` and the roots themselves, each after all of its descendants. */
+function descendantsFirst(roots: readonly Container[]): Container[] {
+  const preorder: Container[] = [];
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    preorder.push(node);
+    for (const child of node.children) stack.push(child);
+  }
+  return preorder.reverse();
+}
+
+/**
+ * The thread-list of a THREAD response: "(1 2 (3)(4 5))" for each thread. A chain of single
+ * replies is a run of numbers; where a message has two or more replies each is a nested list.
+ * Without recursion: a thread may be thousands deep.
+ */
 export function encodeThreads(threads: readonly ThreadNode[]): string {
-  const members = (node: ThreadNode): string => {
-    const parts: string[] = [];
-    let current: ThreadNode = node;
-    for (;;) {
-      if (current.id !== null) parts.push(String(current.id));
-      if (current.children.length === 1) {
-        current = current.children[0]!;
-        continue;
-      }
-      const nested = current.children.map((child) => `(${members(child)})`).join("");
-      if (nested !== "") parts.push(nested);
-      return parts.join(" ");
+  const out: string[] = [];
+  const stack: (ThreadNode | ")")[] = [...threads].reverse();
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (item === ")") {
+      out.push(")");
+      continue;
     }
-  };
-  return threads.map((thread) => `(${members(thread)})`).join("");
+    out.push("(");
+    const ids: number[] = [];
+    let current = item;
+    for (;;) {
+      if (current.id !== null) ids.push(current.id);
+      if (current.children.length !== 1) break;
+      current = current.children[0]!;
+    }
+    out.push(ids.join(" "));
+    if (current.children.length === 0) {
+      out.push(")");
+      continue;
+    }
+    if (ids.length > 0) out.push(" ");
+    stack.push(")");
+    for (let i = current.children.length - 1; i >= 0; i -= 1) stack.push(current.children[i]!);
+  }
+  return out.join("");
 }

@@ -60,6 +60,31 @@ describe("THREAD=REFERENCES", () => {
   });
 });
 
+describe("deep threads", () => {
+  it("threads and encodes a reply chain 20,000 deep, and a comb of two replies per message", () => {
+    const n = 20_000;
+    const chain = Array.from({ length: n }, (_, i) =>
+      message(i + 1, "Re: long", i, { messageId: `<c${i}@x>`, references: i > 0 ? `<c${i - 1}@x>` : "" }),
+    );
+    const ids = Array.from({ length: n }, (_, i) => i + 1).join(" ");
+    expect(encodeThreads(referencesThreads(chain))).toBe(`(${ids})`);
+    // Every message has a dead-end reply and a reply that goes on: nested lists 1,000 deep.
+    const comb: ThreadMessage[] = [];
+    for (let i = 0; i < 1_000; i += 1) {
+      comb.push(
+        message(2 * i + 1, "Comb", 2 * i, {
+          messageId: `<k${i}@x>`,
+          references: i > 0 ? `<k${i - 1}@x>` : "",
+        }),
+      );
+      comb.push(message(2 * i + 2, "Comb", 2 * i + 1, { messageId: `<d${i}@x>`, references: `<k${i}@x>` }));
+    }
+    const encoded = encodeThreads(referencesThreads(comb));
+    expect(encoded.startsWith("(1 (2)(3 (4)(5 (6)(7")).toBe(true);
+    expect(encoded.split("(").length).toBe(encoded.split(")").length);
+  });
+});
+
 describe("THREAD=ORDEREDSUBJECT", () => {
   it("groups by base subject, the earliest message the parent of the others, threads by date", () => {
     const threads = orderedSubjectThreads([
