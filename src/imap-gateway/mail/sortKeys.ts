@@ -8,6 +8,14 @@ const LEADER = /^(?:(?:\[[^[\]]*\][ \t]*)*(?:re|fwd?)[ \t]*(?:\[[^[\]]*\][ \t]*)
 const BLOB = /^\[[^[\]]*\][ \t]*/;
 const FWD = /^\[fwd:([\s\S]*)\]$/i;
 
+/**
+ * How much of a subject is looked at, before and after decoding: the marker removal goes over the
+ * text once per marker, so a subject of a million "[x]" (anyone can mail one) must not reach it
+ * whole. Subjects that agree this far sort as equal.
+ */
+const MAX_RAW_SUBJECT = 8_192;
+const MAX_SUBJECT = 1_024;
+
 /** RFC 5256 2.1: the subject without reply and forward markers, list tags and trailing "(fwd)". */
 export function baseSubject(raw: string): string {
   return subjectOf(raw).base;
@@ -19,7 +27,8 @@ export function baseSubject(raw: string): string {
  */
 export function subjectOf(raw: string): { base: string; replyOrForward: boolean } {
   // (1) Encoded words decoded; tabs and folding as spaces; runs of spaces as one.
-  let subject = decodeEncodedWords(raw)
+  let subject = decodeEncodedWords(raw.slice(0, MAX_RAW_SUBJECT))
+    .slice(0, MAX_SUBJECT)
     .replace(/\r?\n[ \t]/g, " ")
     .replace(/[\t\r\n]/g, " ")
     .replace(/ {2,}/g, " ");

@@ -25,6 +25,15 @@ describe("baseSubject (RFC 5256 2.1)", () => {
   });
 });
 
+describe("baseSubject on hostile subjects", () => {
+  it("looks at the first 1,024 characters only, so a mailed million markers cannot stall it", () => {
+    // 341 whole "[x]" and the "[" of the next fit in 1,024: the "y" at the end is never seen.
+    expect(baseSubject(`${"[x]".repeat(300_000)}y`)).toBe("[");
+    expect(baseSubject(`${"Re: ".repeat(300_000)}x`)).toBe("");
+    expect(baseSubject(`${"a".repeat(2_000)}`)).toHaveLength(1_024);
+  });
+});
+
 describe("asciiCasemapKey (i;ascii-casemap)", () => {
   it("folds ASCII letters only, then orders by UTF-8 octets", () => {
     const sorted = ["b", "_", "A", "é", "a"].sort((x, y) =>

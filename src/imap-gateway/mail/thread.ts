@@ -39,6 +39,7 @@ export interface ThreadNode {
 }
 
 const MESSAGE_ID = /<[^<>]*>/g;
+const MAX_REFERENCES = 256;
 
 /** The msg-ids of a header value, normalized (lower-cased: they are compared, not shown). */
 function messageIds(value: string | null): string[] {
@@ -120,7 +121,9 @@ export function referencesThreads(messages: readonly ThreadMessage[]): ThreadNod
       own = { message, parent: null, children: [] };
       all.push(own);
     }
-    let references = messageIds(message.references);
+    // The last MAX_REFERENCES: the parent is the last one, and a header of thousands of ids
+    // (anyone can send one) must not cost a walk each.
+    let references = messageIds(message.references).slice(-MAX_REFERENCES);
     if (references.length === 0) references = messageIds(message.inReplyTo).slice(0, 1);
     let previous: Container | null = null;
     for (const id of references) {
