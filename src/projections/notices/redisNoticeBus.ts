@@ -1,5 +1,5 @@
-// Notices across nodes over Redis pub/sub. One channel for all users, `mailledger:notices`
-// (prefix configurable so tests and tenants can share a Redis): every gateway node subscribes
+// Notices across nodes over Redis pub/sub. One channel for all users, `<REDIS_PREFIX>:notices`
+// (so deployments and tests can share a Redis): every gateway node subscribes
 // once and routes notices to its sessions in process, which costs one subscription per node
 // instead of one per selected mailbox. Each message is one JSON MailboxNotice, marked with the
 // publishing bus: a bus hands its own notices to its listeners directly when it publishes them.
