@@ -119,6 +119,8 @@ function describe(event: RecordedEvent, names: NameTracker): string {
         return `deleted user ${user.data.username}`;
       case "UserAppendLimitSet":
         return `set the account's append limit to ${user.data.appendLimit ?? "none"}`;
+      case "UserQuotaSet":
+        return `set the account's storage quota to ${user.data.storageLimit ?? "none"}`;
       case "MailboxCreated":
         return `created mailbox ${user.data.name}${user.data.cause === "create" ? "" : ` (${user.data.cause})`}${user.data.specialUse ? ` ${user.data.specialUse}` : ""}`;
       case "MailboxRenamed":

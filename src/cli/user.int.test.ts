@@ -61,6 +61,20 @@ describe("mailledger user", () => {
     expect((await run(["list"])).stdout).toBe("carol\tappendlimit=1000\n");
   });
 
+  it("shows, sets and removes a storage quota, with sizes in octets or with a unit", async () => {
+    expect((await run(["quota", "carol"])).stdout).toBe("0 of none\n");
+    expect((await run(["quota", "carol", "500M"])).stdout).toBe("storage quota of carol: 524288000\n");
+    expect((await run(["quota", "carol"])).stdout).toBe("0 of 524288000\n");
+    expect((await run(["list"])).stdout).toBe("carol\tappendlimit=1000\tquota=524288000\n");
+    expect(JSON.parse((await run(["list", "--json"])).stdout)[0].storageLimit).toBe(524288000);
+    expect((await run(["quota", "carol", "none"])).code).toBe(0);
+    expect((await run(["quota", "carol"])).stdout).toBe("0 of none\n");
+    const bad = await run(["quota", "carol", "lots"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('"lots" is not a size');
+    expect((await run(["quota", "nobody", "1G"])).code).toBe(1);
+  });
+
   it("explains usage for unknown or missing subcommands", async () => {
     expect(await run([])).toMatchObject({ code: 2 });
     const unknown = await run(["frobnicate"]);

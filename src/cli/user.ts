@@ -1,4 +1,4 @@
-// `mailledger user create|delete|list|passwd|appendlimit ...`: account administration.
+// `mailledger user create|delete|list|passwd|appendlimit|quota ...`: account administration.
 // Passwords are read from standard input (--password-stdin), never from arguments, which
 // other local users can see in the process list.
 import type { Readable, Writable } from "node:stream";
@@ -13,7 +13,10 @@ import {
   findUser,
   listUsers,
   setUserAppendLimit,
+  setUserQuota,
 } from "../commands/user/handlers.ts";
+import { storageUsed } from "../commands/writeModel.ts";
+import { parseSize } from "../config.ts";
 import { createPostgresBlobStore } from "../events/blobs/postgresBlobStore.ts";
 
 export interface UserCommandDeps {
@@ -28,7 +31,8 @@ export const USER_USAGE = `usage:
   mailledger user delete USERNAME
   mailledger user list [--json]
   mailledger user passwd USERNAME --password-stdin
-  mailledger user appendlimit USERNAME [OCTETS|none]   (no value: show the current limit)`;
+  mailledger user appendlimit USERNAME [OCTETS|none]   (no value: show the current limit)
+  mailledger user quota USERNAME [SIZE|none]           (SIZE: octets or 500M, 2G; no value: show use and quota)`;
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -121,16 +125,18 @@ export async function runUserCommand(argv: string[], deps: UserCommandDeps): Pro
                 userId: user.userId,
                 username: user.username,
                 appendLimit: user.appendLimit,
+                storageLimit: user.storageLimit,
                 createdAt: user.createdAt.toISOString(),
               })),
             ),
           );
         } else {
           for (const user of users) {
-            write(
-              deps.stdout,
-              user.appendLimit === null ? user.username : `${user.username}\tappendlimit=${user.appendLimit}`,
-            );
+            const limits = [
+              ...(user.appendLimit === null ? [] : [`appendlimit=${user.appendLimit}`]),
+              ...(user.storageLimit === null ? [] : [`quota=${user.storageLimit}`]),
+            ];
+            write(deps.stdout, [user.username, ...limits].join("\t"));
           }
         }
         return EXIT_OK;
@@ -162,6 +168,28 @@ export async function runUserCommand(argv: string[], deps: UserCommandDeps): Pro
         const appendLimit = parseLimit(value);
         await setUserAppendLimit(ctx, { username, appendLimit });
         write(deps.stdout, `append limit of ${username.toLowerCase()}: ${appendLimit ?? "none"}`);
+        return EXIT_OK;
+      }
+      case "quota": {
+        const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+        const [username, value, ...extra] = positionals;
+        if (!username) throw new UsageError("a USERNAME is needed");
+        if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+        if (value === undefined) {
+          const user = await findUser(ctx, username);
+          if (!user) throw new DomainError("NONEXISTENT", `no user named "${username}"`);
+          const used = await storageUsed(ctx.pool, user.userId);
+          write(deps.stdout, `${used} of ${user.storageLimit ?? "none"}`);
+          return EXIT_OK;
+        }
+        let storageLimit: number | null;
+        try {
+          storageLimit = value === "none" ? null : parseSize("SIZE", value);
+        } catch {
+          throw new UsageError(`"${value}" is not a size such as 524288000 or 500M (or "none")`);
+        }
+        await setUserQuota(ctx, { username, storageLimit });
+        write(deps.stdout, `storage quota of ${username.toLowerCase()}: ${storageLimit ?? "none"}`);
         return EXIT_OK;
       }
       case undefined:

@@ -8,6 +8,8 @@ export const DOMAIN_ERROR_CODES = [
   "ALREADYEXISTS",
   /** Larger than the APPENDLIMIT in force (RFC 4469 / RFC 7889). */
   "TOOBIG",
+  /** Would take the account above its storage quota (RFC 5530, RFC 9208). */
+  "OVERQUOTA",
   /** The operation can never succeed as asked (RFC 5530), e.g. DELETE INBOX. */
   "CANNOT",
   /** APPEND or COPY to a mailbox that does not exist: the client may CREATE it (RFC 3501 7.1). */
@@ -50,6 +52,7 @@ export function imapResponseCode(code: DomainErrorCode): string {
     case "NONEXISTENT":
     case "ALREADYEXISTS":
     case "TOOBIG":
+    case "OVERQUOTA":
     case "CANNOT":
     case "TRYCREATE":
     case "LIMIT":

@@ -6,6 +6,7 @@ const IMAP_RESPONSE_CODES = new Set([
   "NONEXISTENT",
   "ALREADYEXISTS",
   "TOOBIG",
+  "OVERQUOTA",
   "CANNOT",
   "TRYCREATE",
   "LIMIT",

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { headerSummarySchema, type SpecialUse } from "../events/domain/common.ts";
 import type { MailboxEvent } from "../events/domain/mailboxEvents.ts";
 import type { UserEvent } from "../events/domain/userEvents.ts";
+import { DomainError } from "./errors.ts";
 import type { IncomingMessage, MailboxState, MessageState } from "./mailbox/decider.ts";
 import type { MailboxEntry, RetiredName, UserState } from "./user/decider.ts";
 
@@ -15,6 +16,7 @@ export const userRow = z.object({
   username: z.string(),
   password_hash: z.string(),
   append_limit: z.number().nullable(),
+  storage_limit: z.number().nullable(),
   stream_version: z.number(),
   created_at: z.number(),
 });
@@ -44,7 +46,7 @@ export const messageRow = z.object({
 });
 export type MessageRow = z.infer<typeof messageRow>;
 
-const userColumns = sql.fragment`id, username, password_hash, append_limit, stream_version, created_at`;
+const userColumns = sql.fragment`id, username, password_hash, append_limit, storage_limit, stream_version, created_at`;
 const mailboxColumns = sql.fragment`id, user_id, name, status, uid_validity, uid_next, highest_modseq, append_limit, special_use`;
 const messageColumns = sql.fragment`uid, modseq, flags, internal_date, size, blob_digest, header_summary`;
 
@@ -91,15 +93,48 @@ export async function listMailboxRows(
     SELECT ${mailboxColumns} FROM mailboxes WHERE user_id = ${userId} AND status <> 'deleted' ORDER BY name`);
 }
 
-export const appendTargetRow = mailboxRow.extend({ user_append_limit: z.number().nullable() });
+export const appendTargetRow = mailboxRow.extend({
+  user_append_limit: z.number().nullable(),
+  user_storage_limit: z.number().nullable(),
+});
 
 /** The mailbox an APPEND names, with its owner's append limit, in one read (no lock). */
 export async function findAppendTarget(db: CommonQueryMethods, userId: string, name: string) {
   return db.maybeOne(sql.prepared("mailledger_append_target", appendTargetRow)`
     SELECT m.id, m.user_id, m.name, m.status, m.uid_validity, m.uid_next, m.highest_modseq, m.append_limit,
-           m.special_use, u.append_limit AS user_append_limit
+           m.special_use, u.append_limit AS user_append_limit, u.storage_limit AS user_storage_limit
     FROM mailboxes m JOIN users u ON u.id = m.user_id AND u.deleted_at IS NULL
     WHERE m.user_id = ${userId} AND m.name = ${name} AND m.status = 'selectable'`);
+}
+
+const quotaRow = z.object({ storage_limit: z.number().nullable(), used: z.number() });
+
+/** The octets all the account's messages take, from the write model. */
+export async function storageUsed(db: CommonQueryMethods, userId: string): Promise<number> {
+  return db.oneFirst(sql.type(z.object({ used: z.number() }))`
+    SELECT coalesce(sum(m.size), 0)::float8 AS used FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+    WHERE b.user_id = ${userId} AND b.status <> 'deleted'`);
+}
+
+/**
+ * RFC 9208 STORAGE: refuses with OVERQUOTA when `incoming` more octets would take the account
+ * above its quota. The use is summed from the write model's messages, only when there is a quota.
+ * Two commands of one account deciding at once may both pass: the quota can be overshot by what
+ * is in flight, as with most servers' quotas.
+ */
+export async function requireStorageQuota(db: CommonQueryMethods, userId: string, incoming: number) {
+  if (incoming <= 0) return;
+  const row = await db.one(sql.prepared("mailledger_storage_quota", quotaRow)`
+    SELECT u.storage_limit,
+      CASE WHEN u.storage_limit IS NULL THEN 0 ELSE (
+        SELECT coalesce(sum(m.size), 0) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+        WHERE b.user_id = u.id AND b.status <> 'deleted') END::float8 AS used
+    FROM users u WHERE u.id = ${userId}`);
+  if (row.storage_limit === null || row.used + incoming <= row.storage_limit) return;
+  throw new DomainError(
+    "OVERQUOTA",
+    `the account's storage quota of ${row.storage_limit} octets would be exceeded (${row.used} in use, ${incoming} more)`,
+  );
 }
 
 /** Locks the user's live mailbox rows with these ids, in id order (the lock order). */
@@ -132,6 +167,7 @@ export async function loadUserState(db: CommonQueryMethods, user: UserRow): Prom
     username: user.username,
     passwordHash: user.password_hash,
     appendLimit: user.append_limit,
+    storageLimit: user.storage_limit,
     mailboxes: new Map(mailboxes.map((row) => [row.name, mailboxEntry(row)])),
     subscriptions: new Set(subscriptions),
     retiredNames: new Map<string, RetiredName>(
@@ -293,6 +329,11 @@ export async function applyUserEvents(
       case "UserAppendLimitSet":
         await db.query(
           sql.unsafe`UPDATE users SET append_limit = ${event.data.appendLimit} WHERE id = ${userId}`,
+        );
+        break;
+      case "UserQuotaSet":
+        await db.query(
+          sql.unsafe`UPDATE users SET storage_limit = ${event.data.storageLimit} WHERE id = ${userId}`,
         );
         break;
       case "MailboxCreated": {

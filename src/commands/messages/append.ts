@@ -11,7 +11,7 @@ import { type CommandContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
 import { decide, evolveAll } from "../mailbox/decider.ts";
 import { canonicalMailboxName } from "../names.ts";
-import { findAppendTarget, lockMailboxes, mailboxState } from "../writeModel.ts";
+import { findAppendTarget, lockMailboxes, mailboxState, requireStorageQuota } from "../writeModel.ts";
 
 export interface AppendInput {
   userId: string;
@@ -172,6 +172,15 @@ export async function appendMessages(
       }
       events.push(...decided);
       state = evolveAll(state, decided);
+    }
+    // The account's quota (RFC 9208), under the mailbox lock, for all the messages at once.
+    if (mailbox.user_storage_limit !== null) {
+      const incoming = prepared.reduce((sum, { stored }) => sum + stored.size, 0);
+      await requireStorageQuota(tx, input.userId, incoming).catch((error: unknown) => {
+        throw total === 1 || !(error instanceof DomainError)
+          ? error
+          : new DomainError(error.code, `${error.message}; none of the ${total} messages was appended`);
+      });
     }
     const committed = await commitChanges(tx, input.userId, ctx.metadata, null, [{ before, events }]);
     return {

@@ -7,7 +7,14 @@ import { type CommandContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
 import { decide, evolveAll } from "../mailbox/decider.ts";
 import { canonicalMailboxName } from "../names.ts";
-import { findMailboxByName, incomingFrom, loadMessages, lockMailboxes, mailboxState } from "../writeModel.ts";
+import {
+  findMailboxByName,
+  incomingFrom,
+  loadMessages,
+  lockMailboxes,
+  mailboxState,
+  requireStorageQuota,
+} from "../writeModel.ts";
 import { validUids } from "./selected.ts";
 
 export interface TransferInput {
@@ -49,6 +56,14 @@ async function transfer(
       throw new DomainError("TRYCREATE", `no mailbox named "${targetName}"`);
     }
     const messages = await loadMessages(tx, sourceRow.id, uids);
+    // A COPY adds to what the account stores; a MOVE within it does not (RFC 9208).
+    if (mode === "copy") {
+      await requireStorageQuota(
+        tx,
+        input.userId,
+        messages.reduce((sum, message) => sum + message.size, 0),
+      );
+    }
     const source = mailboxState(sourceRow, messages);
     const now = ctx.now();
     const sameMailbox = sourceRow.id === targetRow.id;

@@ -16,6 +16,7 @@ import {
   userCreated,
   userDeleted,
   userPasswordChanged,
+  userQuotaSet,
 } from "../../events/domain/userEvents.ts";
 import { DomainError } from "../errors.ts";
 import {
@@ -52,6 +53,8 @@ export interface UserState {
   username: string;
   passwordHash: string;
   appendLimit: number | null;
+  /** Octets all the account's messages may take (RFC 9208 STORAGE); null: no quota. */
+  storageLimit: number | null;
   mailboxes: ReadonlyMap<string, MailboxEntry>;
   subscriptions: ReadonlySet<string>;
   retiredNames: ReadonlyMap<string, RetiredName>;
@@ -76,6 +79,7 @@ export type UserCommand =
   | { type: "ChangePassword"; passwordHash: string }
   | { type: "DeleteUser" }
   | { type: "SetUserAppendLimit"; appendLimit: number | null }
+  | { type: "SetUserQuota"; storageLimit: number | null }
   /** `identities` needs one entry per level of the name (missing superiors are created). */
   | {
       type: "CreateMailbox";
@@ -97,6 +101,7 @@ export function initialState(): UserState {
     username: "",
     passwordHash: "",
     appendLimit: null,
+    storageLimit: null,
     mailboxes: new Map(),
     subscriptions: new Set(),
     retiredNames: new Map(),
@@ -130,6 +135,8 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       return { ...state, status: "deleted", mailboxes: new Map(), subscriptions: new Set() };
     case "UserAppendLimitSet":
       return { ...state, appendLimit: event.data.appendLimit };
+    case "UserQuotaSet":
+      return { ...state, storageLimit: event.data.storageLimit };
     case "MailboxCreated": {
       const mailboxes = new Map(state.mailboxes);
       mailboxes.set(event.data.name, {
@@ -282,6 +289,10 @@ export function decide(command: UserCommand, state: UserState): UserEvent[] {
       requireActive(state);
       if (state.appendLimit === command.appendLimit) return [];
       return [event(userAppendLimitSet, { appendLimit: command.appendLimit })];
+    case "SetUserQuota":
+      requireActive(state);
+      if (state.storageLimit === command.storageLimit) return [];
+      return [event(userQuotaSet, { storageLimit: command.storageLimit })];
     case "CreateMailbox": {
       requireActive(state);
       const name = canonicalMailboxName(command.name);

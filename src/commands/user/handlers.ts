@@ -121,6 +121,17 @@ export async function setUserAppendLimit(
   });
 }
 
+/** The account's storage quota in octets (RFC 9208 STORAGE); null removes it. */
+export async function setUserQuota(
+  ctx: CommandContext,
+  input: { username: string; storageLimit: number | null },
+) {
+  if (input.storageLimit !== null && (!Number.isSafeInteger(input.storageLimit) || input.storageLimit < 0)) {
+    throw new DomainError("CANNOT", "a storage quota is a non-negative whole number of octets");
+  }
+  return onAccount(ctx, input.username, { type: "SetUserQuota", storageLimit: input.storageLimit });
+}
+
 export type CredentialCheck = { ok: true; userId: string; username: string } | { ok: false };
 
 /**
@@ -147,6 +158,8 @@ export interface UserSummary {
   userId: string;
   username: string;
   appendLimit: number | null;
+  /** Octets all the account's messages may take; null: no quota. */
+  storageLimit: number | null;
   createdAt: Date;
 }
 
@@ -156,6 +169,7 @@ export async function listUsers(deps: { pool: DatabasePool }): Promise<UserSumma
     userId: row.id,
     username: row.username,
     appendLimit: row.append_limit,
+    storageLimit: row.storage_limit,
     createdAt: new Date(row.created_at),
   }));
 }
@@ -170,6 +184,7 @@ export async function findUser(
         userId: row.id,
         username: row.username,
         appendLimit: row.append_limit,
+        storageLimit: row.storage_limit,
         createdAt: new Date(row.created_at),
       }
     : null;

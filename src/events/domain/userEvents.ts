@@ -40,6 +40,16 @@ export const userAppendLimitSet = defineEvent(
   z.object({ appendLimit: appendLimitSchema }),
 );
 
+/**
+ * The account's storage quota (RFC 9208 STORAGE): the octets its messages may take in all, null
+ * for none. An APPEND or COPY that would go above it is refused; nothing already stored goes.
+ */
+export const userQuotaSet = defineEvent(
+  "UserQuotaSet",
+  1,
+  z.object({ storageLimit: z.number().int().min(0).nullable() }),
+);
+
 /** Why a mailbox came to exist. */
 export const mailboxCreationCause = z.enum([
   /** CREATE, or the INBOX every account gets. */
@@ -130,6 +140,7 @@ export const userEventDefinitions = [
   userPasswordChanged,
   userDeleted,
   userAppendLimitSet,
+  userQuotaSet,
   mailboxCreated,
   mailboxRenamed,
   mailboxDeleted,

@@ -256,6 +256,7 @@ class MailboxViewWriter {
       case "UserCreated":
       case "UserPasswordChanged":
       case "UserAppendLimitSet":
+      case "UserQuotaSet":
         return;
       case "UserDeleted": {
         const owned = sql.fragment`SELECT mailbox_id FROM ${this.table("mailboxes")} WHERE user_id = ${userId}`;

@@ -282,6 +282,8 @@ export interface ProjectionQueries {
    */
   fetchMetadata(userId: string, mailboxId: string, uids: UidSet): Promise<FetchedMessage[]>;
   changesSince(userId: string, mailboxId: string, modseq: number): Promise<Changes>;
+  /** The octets all the user's messages take (RFC 9208 STORAGE usage), from the view's counters. */
+  storageUsed(userId: string): Promise<number>;
   /** The messages matching `criteria`, ascending by UID, with the `fields` SORT orders them by. */
   sortFields(
     userId: string,
@@ -484,6 +486,12 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
       let highestModSeq: number | null = null;
       for (const row of rows) highestModSeq = Math.max(highestModSeq ?? 0, row.modseq);
       return { uids: rows.map((row) => row.uid), highestModSeq };
+    },
+
+    async storageUsed(userId) {
+      return connection.oneFirst(sql.type(z.object({ used: z.number() }))`
+        SELECT coalesce(sum(total_size), 0)::float8 AS used FROM proj_mailbox.mailboxes
+        WHERE user_id = ${userId} AND name IS NOT NULL`);
     },
 
     async sortFields(userId, mailboxId, criteria, fields) {

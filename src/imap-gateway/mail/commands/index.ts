@@ -10,6 +10,7 @@ import { fetchCommand } from "./fetch.ts";
 import { idleCommand } from "./idle.ts";
 import { listCommand } from "./list.ts";
 import { namespaceCommand } from "./namespace.ts";
+import { getQuotaCommand, getQuotaRootCommand } from "./quota.ts";
 import { renameCommand } from "./rename.ts";
 import { searchCommand } from "./search.ts";
 import { selectCommand } from "./select.ts";
@@ -35,6 +36,8 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     storeCommand(services),
     searchCommand(services),
     sortCommand(services),
+    getQuotaRootCommand(services),
+    getQuotaCommand(services),
     threadCommand(services),
     expungeCommand(services),
     closeCommand(services),
