@@ -99,6 +99,17 @@ describe("user decider: the account", () => {
       .thenEvents([{ type: "UserAppendLimitSet", schemaVersion: 1, data: { appendLimit: 1024 } }]);
     given(account).when({ type: "SetUserAppendLimit", appendLimit: 1024 }).thenIdempotent();
   });
+
+  it("sets and removes the storage quota, once each", () => {
+    given(account)
+      .when({ type: "SetUserQuota", storageLimit: 4096 })
+      .thenEvents([{ type: "UserQuotaSet", schemaVersion: 1, data: { storageLimit: 4096 } }]);
+    given(account).when({ type: "SetUserQuota", storageLimit: 4096 }).thenIdempotent();
+    given([...account, { type: "UserQuotaSet", schemaVersion: 1, data: { storageLimit: 4096 } }])
+      .when({ type: "SetUserQuota", storageLimit: null })
+      .thenEvents([{ type: "UserQuotaSet", schemaVersion: 1, data: { storageLimit: null } }]);
+    given([]).when({ type: "SetUserQuota", storageLimit: 1 }).thenFails("NONEXISTENT");
+  });
 });
 
 describe("user decider: CREATE", () => {
