@@ -264,7 +264,7 @@ describe("SORT (RFC 5256)", () => {
     await imap.logout();
 
     const client = await raw();
-    expect((await client.command("C", "CAPABILITY"))[0]).toContain(" SORT");
+    expect((await client.command("C", "CAPABILITY"))[0]).toContain(" SORT SORT=DISPLAY");
     await client.command("S", "SELECT Sorting");
     const sort = async (args: string, uid = false) => {
       const lines = await client.command("Q", `${uid ? "UID " : ""}SORT ${args}`);
@@ -281,6 +281,9 @@ describe("SORT (RFC 5256)", () => {
     const bySize = [1, 2, 3, 4].sort((a, b) => messages[a - 1]!.length - messages[b - 1]!.length || a - b);
     expect(await sort("(SIZE) UTF-8 ALL")).toBe(`* SORT ${bySize.join(" ")}`);
     expect(await sort("(TO SUBJECT) UTF-8 ALL")).toBe("* SORT 2 4 1 3");
+    // SORT=DISPLAY (RFC 5957): the decoded display name, else the address.
+    expect(await sort("(DISPLAYFROM) UTF-8 ALL")).toBe("* SORT 4 2 3 1");
+    expect(await sort("(DISPLAYTO REVERSE DISPLAYFROM) UTF-8 ALL")).toBe("* SORT 1 3 2 4");
     expect(await sort("(ARRIVAL) UTF-8 FROM amy")).toBe("* SORT 2 4");
     expect(await sort("(REVERSE ARRIVAL) UTF-8 SUBJECT apple", true)).toBe("* SORT 4 2");
     expect(await sort("(SUBJECT) UTF-8 SUBJECT durian")).toBe("* SORT");

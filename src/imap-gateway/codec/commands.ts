@@ -77,7 +77,17 @@ export interface SearchArgs {
 }
 
 /** RFC 5256 sort keys. */
-export type SortKey = "ARRIVAL" | "CC" | "DATE" | "FROM" | "SIZE" | "SUBJECT" | "TO";
+/** RFC 5256 sort keys, and RFC 5957's DISPLAYFROM and DISPLAYTO. */
+export type SortKey =
+  | "ARRIVAL"
+  | "CC"
+  | "DATE"
+  | "FROM"
+  | "SIZE"
+  | "SUBJECT"
+  | "TO"
+  | "DISPLAYFROM"
+  | "DISPLAYTO";
 
 export interface SortArgs {
   readonly criteria: readonly { readonly key: SortKey; readonly reverse: boolean }[];

@@ -72,7 +72,17 @@ function parseSearchKeys(s: Scanner): SearchKey {
   return keys.length === 1 ? keys[0]! : { type: "and", keys };
 }
 
-const SORT_KEYS = new Set<string>(["ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO"]);
+const SORT_KEYS = new Set<string>([
+  "ARRIVAL",
+  "CC",
+  "DATE",
+  "FROM",
+  "SIZE",
+  "SUBJECT",
+  "TO",
+  "DISPLAYFROM",
+  "DISPLAYTO",
+]);
 
 /** SORT SP sort-criteria SP search-criteria  (RFC 5256): the charset is required. */
 export function parseSort(s: Scanner): SortArgs {

@@ -30,6 +30,12 @@ export interface SortFields {
   from: string;
   to: string;
   cc: string;
+  /**
+   * For SORT=DISPLAY (RFC 5957): the first From and To address's display name as sent (encoded
+   * words kept), or its addr-spec when it has none; "" when there is no address.
+   */
+  displayFrom: string;
+  displayTo: string;
   /** For THREAD: the Message-ID, In-Reply-To and References header values ("" when absent). */
   messageId: string;
   inReplyTo: string;
@@ -41,6 +47,10 @@ export type SortField = Exclude<keyof SortFields, "uid">;
 const firstMailbox = (field: string) =>
   sql.fragment`jsonb_path_query_first(m.envelope -> ${field}, '$[*] ? (@.host != null).mailbox') #>> '{}'`;
 
+const firstDisplay = (field: string) =>
+  sql.fragment`(SELECT coalesce(nullif(a ->> 'name', ''), (a ->> 'mailbox') || '@' || (a ->> 'host'))
+    FROM jsonb_path_query_first(m.envelope -> ${field}, '$[*] ? (@.host != null)') AS a)`;
+
 const SORT_COLUMNS: Record<SortField, FragmentSqlToken> = {
   internalDate: sql.fragment`(extract(epoch FROM m.internal_date) * 1000)::float8`,
   sentDate: sql.fragment`(extract(epoch FROM m.sent_date) * 1000)::float8`,
@@ -49,6 +59,8 @@ const SORT_COLUMNS: Record<SortField, FragmentSqlToken> = {
   from: firstMailbox("from"),
   to: firstMailbox("to"),
   cc: firstMailbox("cc"),
+  displayFrom: firstDisplay("from"),
+  displayTo: firstDisplay("to"),
   messageId: sql.fragment`coalesce(m.envelope ->> 'messageId', m.message_id)`,
   inReplyTo: sql.fragment`m.envelope ->> 'inReplyTo'`,
   // Kept lower-cased for SEARCH HEADER; THREAD compares message ids case-insensitively anyway.
@@ -516,6 +528,8 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
           from: "",
           to: "",
           cc: "",
+          displayFrom: "",
+          displayTo: "",
           messageId: "",
           inReplyTo: "",
           references: "",

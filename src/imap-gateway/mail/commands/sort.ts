@@ -2,6 +2,7 @@
 // ties in mailbox order. The query module finds them and reads what the keys are made of; the
 // keys themselves (base subject, i;ascii-casemap) are made here.
 
+import { decodeEncodedWords } from "../../../projections/mime/index.ts";
 import type { SortField, SortFields } from "../../../projections/queries/index.ts";
 import type { SortArgs, SortKey } from "../../codec/index.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
@@ -21,6 +22,8 @@ const FIELDS: Record<SortKey, readonly SortField[]> = {
   FROM: ["from"],
   TO: ["to"],
   CC: ["cc"],
+  DISPLAYFROM: ["displayFrom"],
+  DISPLAYTO: ["displayTo"],
 };
 
 export function sortFieldsOf(criteria: SortArgs["criteria"]): SortField[] {
@@ -37,6 +40,7 @@ export function sortMessages(messages: readonly SortFields[], criteria: SortArgs
   // Many messages share a subject (a thread) or a sender: each distinct text is keyed once.
   const subjects = new Map<string, Buffer>();
   const texts = new Map<string, Buffer>();
+  const displays = new Map<string, Buffer>();
   const cached = (cache: Map<string, Buffer>, text: string, make: (text: string) => Buffer) => {
     let key = cache.get(text);
     if (key === undefined) {
@@ -62,6 +66,15 @@ export function sortMessages(messages: readonly SortFields[], criteria: SortArgs
         return cached(texts, message.to, asciiCasemapKey);
       case "CC":
         return cached(texts, message.cc, asciiCasemapKey);
+      // RFC 5957: the display name, decoded, else the address.
+      case "DISPLAYFROM":
+        return cached(displays, message.displayFrom, (name) =>
+          asciiCasemapKey(decodeEncodedWords(name).trim()),
+        );
+      case "DISPLAYTO":
+        return cached(displays, message.displayTo, (name) =>
+          asciiCasemapKey(decodeEncodedWords(name).trim()),
+        );
     }
   };
   const keyed = messages.map((message) => ({
@@ -84,7 +97,7 @@ export function sortCommand(services: MailServices) {
     names: ["SORT"],
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["SORT"],
+    capabilities: () => ["SORT", "SORT=DISPLAY"],
     async handle(command, context) {
       const { session } = context;
       const controller = selectedOf(session);
