@@ -102,6 +102,11 @@ describe("embedded default", () => {
     expect(seen.body_identical).toBe(true);
     expect(seen.fetch).toMatch(/FLAGS \(\\Flagged \\Recent\) ENVELOPE \(NIL "Hello from imaplib"/);
     expect(seen.search).toBe("1");
+    // SORT, THREAD and QUOTA on the embedded database, through imaplib's own parsing.
+    expect(seen.sort).toBe("2 1");
+    expect(seen.thread).toBe("(1 2)");
+    // No quota set: the mailbox has no quota root, and no QUOTA follows.
+    expect(seen.quotaroot).toEqual([["INBOX"], [null]]);
     expect(seen.expunge).toEqual(["1"]);
     expect(seen.create).toBe("OK");
     expect(seen.list).toEqual(
@@ -111,7 +116,7 @@ describe("embedded default", () => {
         expect.stringMatching(/"\/" Archive\/2026$/),
       ]),
     );
-    expect(seen.status).toBe("INBOX (MESSAGES 0 UIDNEXT 2)");
+    expect(seen.status).toBe("INBOX (MESSAGES 1 UIDNEXT 3)");
 
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^imap_logins_succeeded_total 1$/m);

@@ -22,6 +22,12 @@ out["body_identical"] = data[0][1] == body
 typ, data = m.fetch("1", "(FLAGS ENVELOPE)")
 out["fetch"] = data[0].decode()
 out["search"] = m.search(None, "SUBJECT", "imaplib")[1][0].decode()
+reply = b"From: Bob <bob@example.org>\r\nSubject: Re: Hello from imaplib\r\nIn-Reply-To: <imaplib@example.org>\r\n\r\nHi.\r\n"
+m.append("INBOX", None, None, reply)
+m.noop()
+out["sort"] = m.sort("(REVERSE ARRIVAL)", "UTF-8", "ALL")[1][0].decode()
+out["thread"] = m.thread("REFERENCES", "UTF-8", "ALL")[1][0].decode()
+out["quotaroot"] = [[x.decode() if x else None for x in part] for part in m.getquotaroot("INBOX")[1]]
 out["store"] = m.store("1", "+FLAGS", "(\\Deleted)")[1][0].decode()
 out["expunge"] = [x.decode() for x in m.expunge()[1] if x]
 out["create"] = m.create("Archive/2026")[0]
