@@ -96,6 +96,16 @@ class WireClient {
     return answer.at(-1)!;
   }
 
+  /** Waits until the text received since `from` (a length of received()) satisfies `done`. */
+  async waitFor(done: (text: string) => boolean, from: number): Promise<void> {
+    await this.#until(() => done(this.#text.slice(from)));
+  }
+
+  /** How much text has arrived (decompressed), for waitFor. */
+  get receivedLength(): number {
+    return this.#text.length;
+  }
+
   /** Writes bytes as they are, past the compressor. */
   sendRaw(data: Buffer): void {
     this.#socket.write(data);
@@ -171,6 +181,32 @@ describe("COMPRESS=DEFLATE", () => {
       expect((await client.command("O", "LOGOUT")).at(-1)).toBe("O OK LOGOUT completed");
     } finally {
       client.close();
+    }
+  });
+
+  it("sends IDLE's unilateral EXISTS through the compressor, and takes DONE through it", async () => {
+    const idler = await WireClient.connect();
+    const writer = await WireClient.connect();
+    try {
+      await idler.command("L", "LOGIN gina gina-password");
+      await idler.compress();
+      await idler.command("C", "CREATE Watched");
+      const selected = await idler.command("S", "SELECT Watched");
+      expect(selected).toContain("* 0 EXISTS");
+      const start = idler.receivedLength;
+      idler.send("I IDLE\r\n");
+      await idler.waitFor((text) => text.includes("+ "), start);
+      await writer.command("L", "LOGIN gina gina-password");
+      const body = report(1, "while idling");
+      expect(
+        (await writer.command("A", `APPEND Watched {${body.length}+}\r\n${body.toString("latin1")}`)).at(-1),
+      ).toMatch(/^A OK/);
+      await idler.waitFor((text) => text.includes("* 1 EXISTS\r\n"), start);
+      idler.send("DONE\r\n");
+      await idler.waitFor((text) => /\r\nI OK [^\r]*\r\n$/.test(text), start);
+    } finally {
+      idler.close();
+      writer.close();
     }
   });
 
