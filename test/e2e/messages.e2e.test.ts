@@ -349,6 +349,48 @@ describe("THREAD (RFC 5256)", () => {
   });
 });
 
+describe("OBJECTID (RFC 8474)", () => {
+  it("gives mailboxes an id kept across RENAME, and messages an EMAILID kept by their copies", async () => {
+    const client = await raw();
+    expect((await client.command("C", "CAPABILITY"))[0]).toContain(" OBJECTID");
+    const created = (await client.command("A", "CREATE Objects")).at(-1)!;
+    const mailboxId = /^A OK \[MAILBOXID \(([A-Za-z0-9_-]+)\)\] CREATE completed$/.exec(created)?.[1];
+    expect(mailboxId).toBeDefined();
+    expect((await client.command("B", "STATUS Objects (MAILBOXID MESSAGES)"))[0]).toBe(
+      `* STATUS Objects (MAILBOXID (${mailboxId}) MESSAGES 0)`,
+    );
+    await client.command("D", "RENAME Objects Renamed");
+    expect((await client.command("E", "STATUS Renamed (MAILBOXID)"))[0]).toBe(
+      `* STATUS Renamed (MAILBOXID (${mailboxId}))`,
+    );
+    const body = "Subject: object ids\r\nMessage-ID: <objectid@example.org>\r\n\r\nhello\r\n";
+    expect((await client.command("F", `APPEND Renamed {${body.length}+}\r\n${body}`)).at(-1)).toMatch(
+      /^F OK/,
+    );
+    expect(await client.command("G", "SELECT Renamed")).toContain(
+      `* OK [MAILBOXID (${mailboxId})] mailbox id (RFC 8474)`,
+    );
+    await client.command("H", "COPY 1 Renamed");
+    const fetched = await client.command("I", "FETCH 1:2 (EMAILID THREADID)");
+    const ids = fetched
+      .filter((line) => /^\* \d+ FETCH /.test(line))
+      .map((line) => /EMAILID \((M[0-9a-f]{32})\) THREADID NIL\)$/.exec(line)?.[1]);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBeDefined();
+    expect(ids[1]).toBe(ids[0]);
+    expect((await client.command("J", `SEARCH EMAILID ${ids[0]}`))[0]).toBe("* SEARCH 1 2");
+    expect((await client.command("K", "SEARCH EMAILID Mnothing"))[0]).toBe("* SEARCH");
+    expect((await client.command("L", "SEARCH THREADID T1"))[0]).toBe("* SEARCH");
+    expect((await client.command("M", "SEARCH EMAILID M+x")).at(-1)).toMatch(/^M BAD/);
+    await client.command("N", "UNSELECT");
+    await client.command("O", "DELETE Renamed");
+    const again = (await client.command("P", "CREATE Renamed")).at(-1)!;
+    expect(again).toMatch(/^P OK \[MAILBOXID \(/);
+    expect(again).not.toContain(mailboxId);
+    client.close();
+  });
+});
+
 describe("EXPUNGE and other sessions", () => {
   it("numbers EXPUNGEs per session and holds them back during FETCH", async () => {
     await mailboxWith("Shared", 4);

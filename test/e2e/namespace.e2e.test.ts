@@ -116,7 +116,9 @@ describe("CREATE, LIST and the hierarchy", () => {
     const raw = await rawLoggedIn(server, alice);
     expect((await raw.command("c", "CREATE Receipts")).at(-1)).toMatch(/^c NO \[ALREADYEXISTS\] /);
     // A trailing separator only announces inferiors (RFC 3501 6.3.3).
-    expect((await raw.command("d", "CREATE Travel/")).at(-1)).toBe("d OK CREATE completed");
+    expect((await raw.command("d", "CREATE Travel/")).at(-1)).toMatch(
+      /^d OK \[MAILBOXID \([0-9a-z]+\)\] CREATE completed$/,
+    );
     expect(untagged(await raw.command("e", 'LIST "" Travel'), "LIST")).toEqual([
       '* LIST (\\HasNoChildren) "/" Travel',
     ]);
@@ -169,7 +171,9 @@ describe("DELETE", () => {
 
   it("keeps a deleted name with inferiors as \\Noselect", async () => {
     const raw = await rawLoggedIn(server, alice);
-    expect((await raw.command("a", "CREATE Old/Child")).at(-1)).toBe("a OK CREATE completed");
+    expect((await raw.command("a", "CREATE Old/Child")).at(-1)).toMatch(
+      /^a OK \[MAILBOXID \([0-9a-z]+\)\] CREATE completed$/,
+    );
     expect((await raw.command("b", "DELETE Old")).at(-1)).toBe("b OK DELETE completed");
     expect(untagged(await raw.command("c", 'LIST "" Old*'), "LIST")).toEqual([
       '* LIST (\\Noselect \\HasChildren) "/" Old',

@@ -47,6 +47,7 @@ describe("SELECT and EXAMINE", () => {
       "* 0 RECENT",
       expect.stringMatching(/^\* OK \[UIDVALIDITY [1-9]\d*\] UIDs valid$/),
       "* OK [UIDNEXT 1] predicted next UID",
+      expect.stringMatching(/^\* OK \[MAILBOXID \([0-9a-z]+\)\] mailbox id \(RFC 8474\)$/),
       "S OK [READ-WRITE] SELECT completed",
     ]);
     const again = await client.command("E", "EXAMINE INBOX");

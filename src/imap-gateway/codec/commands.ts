@@ -33,7 +33,9 @@ export type StatusItem =
   | "HIGHESTMODSEQ"
   | "SIZE"
   | "DELETED"
-  | "APPENDLIMIT";
+  | "APPENDLIMIT"
+  /** RFC 8474 OBJECTID. */
+  | "MAILBOXID";
 
 export type SearchKey =
   | { readonly type: "all" }
@@ -54,6 +56,8 @@ export type SearchKey =
   | { readonly type: "size"; readonly op: "larger" | "smaller"; readonly size: number }
   /** RFC 5032 OLDER/YOUNGER: internal date relative to now, in seconds. */
   | { readonly type: "age"; readonly op: "older" | "younger"; readonly seconds: number }
+  /** RFC 8474 EMAILID / THREADID objectid. */
+  | { readonly type: "objectid"; readonly kind: "email" | "thread"; readonly id: string }
   /** RFC 7162 MODSEQ [entry-name entry-type] value. */
   | {
       readonly type: "modseq";
@@ -130,6 +134,9 @@ export type FetchItem =
   | { readonly type: "BODYSTRUCTURE" }
   | { readonly type: "UID" }
   | { readonly type: "MODSEQ" }
+  /** RFC 8474 OBJECTID. */
+  | { readonly type: "EMAILID" }
+  | { readonly type: "THREADID" }
   | {
       readonly type: "BODY[]";
       readonly peek: boolean;

@@ -1,5 +1,6 @@
 // FETCH sequence-set SP (macro / fetch-att / "(" fetch-att *(SP fetch-att) ")") [SP fetch-modifiers]
-// RFC 3501 items, RFC 3516 BINARY, RFC 7162 MODSEQ / CHANGEDSINCE / VANISHED.
+// RFC 3501 items, RFC 3516 BINARY, RFC 7162 MODSEQ / CHANGEDSINCE / VANISHED, RFC 8474 EMAILID
+// and THREADID.
 
 import type { BodySection, FetchArgs, FetchItem, PartialRange, SectionText } from "./commands.ts";
 import { isDigit, type Scanner } from "./scanner.ts";
@@ -17,6 +18,8 @@ const SIMPLE_ITEMS = new Set([
   "BODYSTRUCTURE",
   "UID",
   "MODSEQ",
+  "EMAILID",
+  "THREADID",
 ]);
 
 const MACROS: Readonly<Record<string, readonly FetchItem[]>> = {

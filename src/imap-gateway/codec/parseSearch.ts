@@ -171,6 +171,13 @@ function parseSearchKey(s: Scanner, depth: number): SearchKey {
       });
     case "MODSEQ":
       return parseModSeqKey(s);
+    case "EMAILID":
+    case "THREADID": {
+      s.sp();
+      const id = s.atom("object id");
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(id)) s.fail(`invalid object id ${JSON.stringify(id.slice(0, 40))}`);
+      return { type: "objectid", kind: key === "EMAILID" ? "email" : "thread", id };
+    }
     default:
       return s.fail(`unknown search key ${key}`);
   }

@@ -14,6 +14,7 @@ const STATUS_ITEMS: ReadonlySet<string> = new Set<StatusItem>([
   "SIZE", // RFC 8438
   "DELETED", // RFC 9051
   "APPENDLIMIT", // RFC 7889
+  "MAILBOXID", // RFC 8474
 ]);
 
 export function parseStatusItems(s: Scanner): StatusItem[] {

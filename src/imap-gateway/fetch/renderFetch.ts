@@ -28,6 +28,16 @@ export interface FetchableMessage {
   modSeq: number;
   /** Needed for ENVELOPE, BODY, BODYSTRUCTURE, sections and BINARY. */
   structure: MessageStructure | undefined;
+  /** The body's digest, for EMAILID (RFC 8474). */
+  blobDigest?: string | undefined;
+}
+
+/**
+ * RFC 8474 EMAILID: "M" and the first 32 hex digits of the body's SHA-256. Content-addressed, as
+ * the RFC allows: copies and moves of a message keep it, identical bodies share it.
+ */
+export function emailIdOf(blobDigest: string): string {
+  return `M${blobDigest.slice(0, 32)}`;
 }
 
 /** Ranged reads of the message's stored bytes (end exclusive). */
@@ -258,6 +268,13 @@ export async function renderFetchItems(
         push(`BINARY.SIZE[${item.part.join(".")}] ${decoded === null ? "NIL" : decoded.length}`);
         break;
       }
+      case "EMAILID":
+        push(`EMAILID (${emailIdOf(message.blobDigest ?? "")})`);
+        break;
+      case "THREADID":
+        // RFC 8474 5.2: NIL from a server that does not keep thread ids (THREAD builds them per call).
+        push("THREADID NIL");
+        break;
       default: {
         const exhaustive: never = item;
         throw new Error(`unhandled FETCH item ${JSON.stringify(exhaustive)}`);

@@ -81,6 +81,10 @@ export function compileSearchKey(key: SearchKey, depth = 0): FragmentSqlToken {
         ? sql.fragment`m.internal_date < ${cutoff}`
         : sql.fragment`m.internal_date >= ${cutoff}`;
     }
+    case "digestPrefix":
+      if (!/^[0-9a-f]{1,64}$/.test(key.prefix))
+        throw new SearchCriteriaError("a digest prefix is hex digits");
+      return sql.fragment`starts_with(m.blob_digest, ${key.prefix})`;
     case "sentDate":
       return leaf(dateCondition(sql.fragment`m.sent_date`, key.comparison, key.date));
     case "size":

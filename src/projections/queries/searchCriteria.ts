@@ -26,6 +26,8 @@ export type SearchKey =
    * database's now.
    */
   | { type: "age"; comparison: "older" | "younger"; seconds: number }
+  /** RFC 8474 EMAILID: the messages whose body digest starts with these hex digits. */
+  | { type: "digestPrefix"; prefix: string }
   /** SENTBEFORE / SENTON / SENTSINCE: on the Date header. */
   | { type: "sentDate"; comparison: DateComparison; date: SearchDate }
   | { type: "size"; comparison: "larger" | "smaller"; octets: number }

@@ -38,7 +38,7 @@ export function createCommand(services: MailServices) {
         createMailbox(domainContext(services, context), { userId, name: command.args.mailbox, specialUse }),
       );
       await awaitVisible(services, { userId }, created.lastGlobalPosition);
-      return { text: "CREATE completed" };
+      return { code: `MAILBOXID (${created.mailboxId})`, text: "CREATE completed" };
     },
   });
 }

@@ -40,6 +40,7 @@ function queryItemsFor(items: readonly FetchItem[]): QueryItem[] {
   for (const item of items) {
     if (item.type === "INTERNALDATE") wanted.add("internalDate");
     if (item.type === "RFC822.SIZE") wanted.add("size");
+    if (item.type === "EMAILID") wanted.add("blobDigest");
   }
   if (needsStructure(items)) {
     wanted.add("structure");
@@ -54,7 +55,7 @@ export function fetchCommand(services: MailServices) {
     names: ["FETCH"],
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["BINARY"],
+    capabilities: () => ["BINARY", "OBJECTID"],
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
@@ -206,6 +207,7 @@ export function fetchCommand(services: MailServices) {
               internalDate: row.internalDate ?? new Date(0),
               size: row.size ?? 0,
               structure: row.structure ?? undefined,
+              blobDigest: row.blobDigest ?? undefined,
             },
             items,
             messageBytes(services.blobStore, row.blobDigest ?? ""),

@@ -69,6 +69,11 @@ export function toCriteria(key: WireKey, state: SelectedMailboxState): SearchKey
       return { type: "size", comparison: key.op, octets: key.size };
     case "age":
       return { type: "age", comparison: key.op, seconds: key.seconds };
+    case "objectid": {
+      // EMAILIDs are "M" and 32 hex digits of the body's digest (emailIdOf); THREADIDs are all NIL.
+      const email = /^M([0-9a-f]{32})$/.exec(key.id);
+      return key.kind === "email" && email ? { type: "digestPrefix", prefix: email[1]! } : NOTHING;
+    }
     case "modseq":
       return { type: "modseq", modseq: Number(key.modSeq) };
     case "not":

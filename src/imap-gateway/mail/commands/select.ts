@@ -55,6 +55,7 @@ export function selectCommand(services: MailServices) {
       if (firstUnseen !== undefined) await ok(`UNSEEN ${firstUnseen}`, "first unseen");
       await ok(`UIDVALIDITY ${status.uidValidity}`, "UIDs valid");
       await ok(`UIDNEXT ${status.uidNext}`, "predicted next UID");
+      await ok(`MAILBOXID (${status.mailboxId})`, "mailbox id (RFC 8474)");
       if (session.enabled.has("CONDSTORE") || session.enabled.has("QRESYNC")) {
         await ok(`HIGHESTMODSEQ ${state.highestModSeq}`, "highest");
       }

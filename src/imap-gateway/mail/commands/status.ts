@@ -47,6 +47,9 @@ export function formatStatusItems(items: readonly StatusItem[], facts: StatusFac
       case "APPENDLIMIT":
         // RFC 7889 section 4: NIL when no limit applies.
         return `APPENDLIMIT ${facts.appendLimit ?? "NIL"}`;
+      case "MAILBOXID":
+        // RFC 8474: the mailbox's id, kept across RENAME, new for a new mailbox of the same name.
+        return `MAILBOXID (${status.mailboxId})`;
       default: {
         const unknown: never = item;
         throw new Error(`unhandled status item ${String(unknown)}`);
