@@ -314,14 +314,18 @@ export class Session implements SessionControl {
   /** After the tagged OK of COMPRESS is written: read and write through DEFLATE. */
   startCompression(): void {
     if (this.#compressed) throw new Error("COMPRESS is active already");
-    const compressed = deflateDuplex(this.#socket);
-    this.#socket = compressed;
+    this.#useLayer(deflateDuplex(this.#socket));
     this.#compressed = true;
-    this.#writer = new ResponseWriter(compressed);
+    this.#host.services.metrics.increment(METRIC.compress);
+  }
+
+  /** Reads and writes through `layer` (TLS, DEFLATE) from now on, the old socket under it. */
+  #useLayer(layer: Duplex): void {
+    this.#socket = layer;
+    this.#writer = new ResponseWriter(layer);
     this.#writeChain = Promise.resolve();
     this.#paused = false;
-    this.#attach(compressed);
-    this.#host.services.metrics.increment(METRIC.compress);
+    this.#attach(layer);
   }
 
   /** After the tagged OK of STARTTLS is written: wrap the socket in TLS and read from that. */
@@ -330,13 +334,8 @@ export class Session implements SessionControl {
     const raw = this.#socket;
     // A late error on the raw socket (reset during the handshake) must not go unhandled.
     raw.on("error", () => {});
-    const tlsSocket = this.#upgradeToTls(raw);
-    this.#socket = tlsSocket;
+    this.#useLayer(this.#upgradeToTls(raw));
     this.#secure = true;
-    this.#writer = new ResponseWriter(tlsSocket);
-    this.#writeChain = Promise.resolve();
-    this.#paused = false;
-    this.#attach(tlsSocket);
     this.#host.services.metrics.increment(METRIC.startTls);
   }
 
