@@ -68,6 +68,21 @@ function parseLimit(value: string): number | null {
   return Number(value);
 }
 
+/** USERNAME [VALUE]: the shape of the subcommands that show a setting, or set it. */
+function usernameAndValue(args: string[]): { username: string; value: string | undefined } {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const [username, value, ...extra] = positionals;
+  if (!username) throw new UsageError("a USERNAME is needed");
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  return { username, value };
+}
+
+async function existingUser(ctx: { pool: DatabasePool }, username: string) {
+  const user = await findUser(ctx, username);
+  if (!user) throw new DomainError("NONEXISTENT", `no user named "${username}"`);
+  return user;
+}
+
 function oneUsername(positionals: string[]): string {
   const [username, ...rest] = positionals;
   if (!username) throw new UsageError("a USERNAME is needed");
@@ -155,13 +170,9 @@ export async function runUserCommand(argv: string[], deps: UserCommandDeps): Pro
         return EXIT_OK;
       }
       case "appendlimit": {
-        const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
-        const [username, value, ...extra] = positionals;
-        if (!username) throw new UsageError("a USERNAME is needed");
-        if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+        const { username, value } = usernameAndValue(rest);
         if (value === undefined) {
-          const user = await findUser(ctx, username);
-          if (!user) throw new DomainError("NONEXISTENT", `no user named "${username}"`);
+          const user = await existingUser(ctx, username);
           write(deps.stdout, user.appendLimit === null ? "none" : String(user.appendLimit));
           return EXIT_OK;
         }
@@ -171,13 +182,9 @@ export async function runUserCommand(argv: string[], deps: UserCommandDeps): Pro
         return EXIT_OK;
       }
       case "quota": {
-        const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
-        const [username, value, ...extra] = positionals;
-        if (!username) throw new UsageError("a USERNAME is needed");
-        if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+        const { username, value } = usernameAndValue(rest);
         if (value === undefined) {
-          const user = await findUser(ctx, username);
-          if (!user) throw new DomainError("NONEXISTENT", `no user named "${username}"`);
+          const user = await existingUser(ctx, username);
           const used = await storageUsed(ctx.pool, user.userId);
           write(deps.stdout, `${used} of ${user.storageLimit ?? "none"}`);
           return EXIT_OK;
