@@ -7,7 +7,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { PgliteSocketServer } from "./pgliteSocketServer.ts";
 
 /** PostgreSQL's socket file name for port 5432, so `pg` finds it from the directory alone. */
 const SOCKET_NAME = ".s.PGSQL.5432";
@@ -92,9 +92,9 @@ export async function openEmbeddedDatabase(dataDir: string): Promise<EmbeddedDat
   await rm(socketPath, { force: true });
 
   const db = await PGlite.create({ dataDir: pgDir });
-  // Many connections share PGlite's one session: the server runs one query at a time and keeps a
-  // transaction's statements together, so transactions stay atomic and isolated.
-  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 256 });
+  // Many connections share PGlite's one session: the server runs one exchange at a time and keeps
+  // a transaction's statements together, so transactions stay atomic and isolated.
+  const server = new PgliteSocketServer({ db, path: socketPath });
   await server.start();
 
   let closed = false;
