@@ -1,6 +1,6 @@
 // Projection benchmark (issue 4): `node bench/projections.ts [--rebuild-events N]`
-//  1. latency from commit to Redis notice (p50/p99) under 200 appends/s through the whole
-//     distributed path: events table → relay → Kafka → projector → PostgreSQL → Redis;
+//  1. latency from commit to the Redis doorbell (p50/p99) under 200 appends/s through the whole
+//     distributed path: events table → relay → Kafka → notifier → Redis (no projector on it);
 //  2. steady-state projection throughput (events/s) on a backlog, relay and Kafka included;
 //  3. rebuild rate (events/s) over a log of at least 1,000,000 events generated in bulk.
 // Needs the services of infra/services.sh; works in scratch databases it drops afterwards.
@@ -11,12 +11,13 @@ import { createDatabasePool } from "../src/events/db.ts";
 import { Kafka, logLevel } from "../src/events/kafka.ts";
 import { createPgLogWakeup } from "../src/events/logWakeup.ts";
 import { startOutboxRelay } from "../src/events/relay/outboxRelay.ts";
-import { createTableBlobSource } from "../src/projections/mailboxView/tableBlobSource.ts";
+import { createTableBlobSource } from "../src/projections/bodiesView/tableBlobSource.ts";
 import type { MailboxNotice } from "../src/projections/notices/notice.ts";
 import { createRedisNoticeBus } from "../src/projections/notices/redisNoticeBus.ts";
+import { startKafkaNotifier } from "../src/projections/notifier/notifier.ts";
 import { rebuildProjection } from "../src/projections/rebuild/rebuild.ts";
 import { startKafkaTransport } from "../src/projections/runner/kafkaTransport.ts";
-import { createMailboxProjection } from "../src/projections/runner/projection.ts";
+import { createBodiesProjection } from "../src/projections/runner/projection.ts";
 import { createProjector } from "../src/projections/runner/projector.ts";
 import { EventWriter, putBlob, sampleMessage } from "../src/projections/testSupport.ts";
 import { createTestDatabase, type TestDatabase } from "../test/support/database.ts";
@@ -94,13 +95,14 @@ async function latencyUnderLoad() {
   const wakeup = createPgLogWakeup(db.url);
   const relay = startOutboxRelay({ pool: db.pool, databaseUrl: db.url, kafka, topic, wakeup });
   const bus = await createRedisNoticeBus({ url: TEST_REDIS_URL, channel: `mailledger:bench:${ulid()}` });
-  const projector = createProjector({
-    pool: db.pool,
-    projection: createMailboxProjection(createTableBlobSource(db.pool)),
-    notices: bus,
-  });
   while (relay.state !== "active") await new Promise((resolve) => setTimeout(resolve, 20));
-  const transport = await startKafkaTransport({ kafka, topic, groupId, projector, sessionTimeoutMs: 10_000 });
+  const transport = await startKafkaNotifier({
+    kafka,
+    topic,
+    groupId,
+    notices: bus,
+    sessionTimeoutMs: 10_000,
+  });
   let closeWriterPool = async () => {};
   try {
     // The writers (gateways, in a deployment) have their own pool, as they have their own process:
@@ -153,7 +155,7 @@ async function latencyUnderLoad() {
     const sorted = latencies.sort((a, b) => a - b);
     const rate = total / ((performance.now() - started) / 1000);
     log(
-      `commit → notice latency at ${APPENDS_PER_SECOND} appends/s (${total} appends, relay+Kafka+projector+Redis): ` +
+      `commit → doorbell latency at ${APPENDS_PER_SECOND} appends/s (${total} appends, relay+Kafka+notifier+Redis): ` +
         `p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${percentile(sorted, 0.99).toFixed(1)} ms, ` +
         `max ${sorted.at(-1)!.toFixed(1)} ms, missed ${committedAt.size} (target p99 < 50 ms; offered ${rate.toFixed(0)}/s)`,
     );
@@ -199,7 +201,7 @@ async function steadyThroughput() {
   const relaySeconds = (performance.now() - relayStarted) / 1000;
   const projector = createProjector({
     pool: db.pool,
-    projection: createMailboxProjection(createTableBlobSource(db.pool)),
+    projection: createBodiesProjection(createTableBlobSource(db.pool)),
   });
   const started = performance.now();
   const transport = await startKafkaTransport({ kafka, topic, groupId, projector, sessionTimeoutMs: 10_000 });
@@ -235,7 +237,7 @@ async function rebuildRate() {
     log(`generated ${count} events in ${((performance.now() - generated) / 1000).toFixed(1)} s`);
     const result = await rebuildProjection({
       pool: db.pool,
-      projection: createMailboxProjection(createTableBlobSource(db.pool)),
+      projection: createBodiesProjection(createTableBlobSource(db.pool)),
     });
     log(
       `rebuild: ${result.events} events in ${(result.durationMs / 1000).toFixed(1)} s = ` +

@@ -30,6 +30,11 @@ export interface Config {
   appendLimit: number | undefined;
   /** Bytes of recently handled message bodies each node keeps in memory (BLOB_CACHE); 0: none. */
   blobCacheBytes: number;
+  /**
+   * How often selected mailboxes look for changes themselves while the doorbell (Redis) cannot be
+   * heard (DOORBELL_POLL_MS): IDLE clients then converge within this (DESIGN.md contract 9).
+   */
+  doorbellPollMs: number;
   nodeId: string;
   metricsPort: number | undefined;
   logLevel: LogLevel;
@@ -73,6 +78,9 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 /** Accepts plain bytes or a K/M/G suffix ("50M"); 0 means no limit. */
+/** DOORBELL_POLL_MS's default. */
+export const DEFAULT_DOORBELL_POLL_MS = 1_000;
+
 /** BLOB_CACHE's default: 64 MiB of recent bodies per node. */
 export const DEFAULT_BLOB_CACHE_BYTES = 64 * 1024 * 1024;
 
@@ -172,6 +180,15 @@ export function loadConfig(env: Env = process.env): Config {
   const blobCacheBytes =
     blobCacheText === undefined ? DEFAULT_BLOB_CACHE_BYTES : parseSize("BLOB_CACHE", blobCacheText);
 
+  const doorbellPollText = text(env, "DOORBELL_POLL_MS");
+  const doorbellPollMs = doorbellPollText === undefined ? DEFAULT_DOORBELL_POLL_MS : Number(doorbellPollText);
+  if (!Number.isSafeInteger(doorbellPollMs) || doorbellPollMs < 10 || doorbellPollMs > 3_600_000) {
+    throw new ConfigError(
+      "DOORBELL_POLL_MS",
+      `expected milliseconds between 10 and 3600000, got "${doorbellPollText}"`,
+    );
+  }
+
   const logLevel = (text(env, "LOG_LEVEL") ?? "info").toLowerCase();
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new ConfigError("LOG_LEVEL", `expected debug, info, warn or error, got "${logLevel}"`);
@@ -194,6 +211,7 @@ export function loadConfig(env: Env = process.env): Config {
     blobStore,
     appendLimit: appendLimit === 0 ? undefined : appendLimit,
     blobCacheBytes,
+    doorbellPollMs,
     nodeId: text(env, "NODE_ID") ?? `node-${process.pid}`,
     metricsPort: port(env, "METRICS_PORT"),
     logLevel: logLevel as LogLevel,

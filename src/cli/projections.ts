@@ -1,15 +1,19 @@
-// `mailledger projections status|rebuild NAME`: where each projection stands, and the
-// blue/green rebuild of one from the PostgreSQL log (src/projections/rebuild). Progress goes to
+// `mailledger projections status|rebuild NAME|verify [NAME]`: where each projection stands, the
+// blue/green rebuild of one from the PostgreSQL log (src/projections/rebuild), and the proof that
+// the mailbox index and each view equal a rebuild from the log (contract 6). Progress goes to
 // standard error on a terminal only, so pipes and scripts see just the result.
 import type { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import type { DatabasePool } from "slonik";
+import { type VerifyReport as IndexVerifyReport, verifyIndex } from "../commands/verifyIndex.ts";
 import { createPostgresBlobStore } from "../events/blobs/postgresBlobStore.ts";
-import type { BlobSource } from "../projections/mailboxView/derive.ts";
-import { blobSourceFromStore } from "../projections/mailboxView/storeBlobSource.ts";
+import { inRolledBackSnapshot } from "../events/readSnapshot.ts";
+import type { BlobSource } from "../projections/bodiesView/derive.ts";
+import { blobSourceFromStore } from "../projections/bodiesView/storeBlobSource.ts";
 import { type RebuildProgress, rebuildProjection } from "../projections/rebuild/rebuild.ts";
 import { projectionStatus } from "../projections/rebuild/status.ts";
-import { createMailboxProjection, type Projection } from "../projections/runner/projection.ts";
+import { type ProjectionVerifyReport, verifyProjection } from "../projections/rebuild/verify.ts";
+import { createBodiesProjection, type Projection } from "../projections/runner/projection.ts";
 
 export interface ProjectionsCommandDeps {
   pool: DatabasePool;
@@ -22,8 +26,10 @@ export interface ProjectionsCommandDeps {
 export const PROJECTIONS_USAGE = `usage:
   mailledger projections status [--json]
   mailledger projections rebuild NAME [--batch-size N] [--json]
+  mailledger projections verify [index|NAME] [--json]   rebuild from the log in a snapshot and
+                                                         compare with the live rows; exit 1 on a difference
 
-projections: mailbox`;
+projections: bodies (ENVELOPE, BODYSTRUCTURE, section offsets, search text, thread keys)`;
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -49,10 +55,41 @@ function progressPrinter(stderr: ProjectionsCommandDeps["stderr"]) {
   };
 }
 
+type VerifyReport = IndexVerifyReport | ProjectionVerifyReport;
+
+function verifyProgressPrinter(stderr: ProjectionsCommandDeps["stderr"], name: string) {
+  if (!stderr.isTTY) return undefined;
+  let last = 0;
+  return (progress: { events: number; position: number }) => {
+    if (Date.now() - last < PROGRESS_INTERVAL_MS) return;
+    last = Date.now();
+    stderr.write(`\r${name}: replayed ${progress.events} events (position ${progress.position})   `);
+  };
+}
+
+/** One line of verdict, then each table that differs with a few of its rows. */
+function describeReport(report: VerifyReport): string {
+  const rows = report.tables.map((t) => `${t.table} ${t.liveRows}`).join(", ");
+  if (report.equal) {
+    return `${report.name}: equal to a rebuild from the log (${report.events} events up to position ${report.position}; ${rows})`;
+  }
+  const lines = [
+    `${report.name}: DIFFERS from a rebuild from the log (${report.events} events up to position ${report.position})`,
+  ];
+  for (const table of report.tables) {
+    if (table.onlyLive + table.onlyRebuilt === 0) continue;
+    lines.push(
+      `  ${table.table}: ${table.onlyLive} rows only live, ${table.onlyRebuilt} only rebuilt (of ${table.liveRows} live, ${table.rebuiltRows} rebuilt)`,
+    );
+    for (const example of table.examples) lines.push(`    ${example.side}: ${JSON.stringify(example.row)}`);
+  }
+  return lines.join("\n");
+}
+
 export async function runProjectionsCommand(argv: string[], deps: ProjectionsCommandDeps): Promise<number> {
   const [subcommand, ...rest] = argv;
   const projections: Projection<unknown>[] = [
-    createMailboxProjection(deps.blobs ?? blobSourceFromStore(createPostgresBlobStore(deps.pool))),
+    createBodiesProjection(deps.blobs ?? blobSourceFromStore(createPostgresBlobStore(deps.pool))),
   ];
   let parsed: ReturnType<
     typeof parseArgs<{
@@ -132,6 +169,35 @@ export async function runProjectionsCommand(argv: string[], deps: ProjectionsCom
         write(deps.stderr, `projections rebuild ${name}: ${(error as Error).message}`);
         return EXIT_FAILED;
       }
+    }
+    case "verify": {
+      const [name, ...extra] = parsed.positionals;
+      const known = ["index", ...projections.map((p) => p.name)];
+      if (extra.length > 0 || (name !== undefined && !known.includes(name))) {
+        write(deps.stderr, `unknown projection "${name ?? extra[0]}"\n${PROJECTIONS_USAGE}`);
+        return EXIT_USAGE;
+      }
+      const reports: VerifyReport[] = [];
+      try {
+        for (const which of name === undefined ? known : [name]) {
+          const onProgress = verifyProgressPrinter(deps.stderr, which);
+          reports.push(
+            await deps.pool.connect((connection) =>
+              inRolledBackSnapshot(connection, () =>
+                which === "index"
+                  ? verifyIndex(connection, { onProgress })
+                  : verifyProjection(connection, projections.find((p) => p.name === which)!, { onProgress }),
+              ),
+            ),
+          );
+        }
+      } catch (error) {
+        write(deps.stderr, `projections verify: ${(error as Error).message}`);
+        return EXIT_FAILED;
+      }
+      if (json) write(deps.stdout, JSON.stringify(reports));
+      else for (const report of reports) write(deps.stdout, describeReport(report));
+      return reports.every((report) => report.equal) ? EXIT_OK : EXIT_FAILED;
     }
     default:
       write(

@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { assertDistributedServices, ConfigError, loadConfig } from "../config.ts";
 import { migrateDatabase } from "../events/migrations.ts";
 import { MetricsRegistry } from "../imap-gateway/metrics.ts";
-import { blobSourceFromStore } from "../projections/mailboxView/storeBlobSource.ts";
+import { blobSourceFromStore } from "../projections/bodiesView/storeBlobSource.ts";
 import { createLogger, installWireLogToggle, startMetricsServer } from "../serve/operations.ts";
 import { blobStoreFor } from "../serve/runtime.ts";
 import { parseRoles, startNode } from "../serve/serve.ts";
@@ -165,7 +165,6 @@ async function serve(argv: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise
       config.imapHost,
       config.metricsPort,
       node.gateway?.services.metrics ?? new MetricsRegistry(),
-      node.runtime.positions,
     );
     extras.push(() => metrics.close());
     io.stderr.write(`mailledger: metrics on http://${config.imapHost}:${metrics.port}/metrics\n`);

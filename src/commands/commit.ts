@@ -1,5 +1,6 @@
 // One command's unit of work: append the decided events to their streams (all or none) and
-// apply them to the write-model rows, inside the caller's transaction.
+// apply them to the mailbox index, inside the caller's transaction (DESIGN.md: the index is an
+// inline projection, committed with the events it is made from).
 import type { DatabaseTransactionConnection } from "slonik";
 import { type AppendSuccess, appendToStream } from "../events/appendToStream.ts";
 import { appendToStreams, type StreamAppend } from "../events/appendToStreams.ts";
@@ -8,7 +9,12 @@ import type { UserEvent } from "../events/domain/userEvents.ts";
 import { type EventMetadata, mailboxStreamId, userStreamId } from "../events/envelope.ts";
 import { StreamConflict } from "./context.ts";
 import { evolveAll, type MailboxState } from "./mailbox/decider.ts";
-import { applyMailboxEvents, applyUserEvents, mailboxWriteStatements } from "./writeModel.ts";
+import {
+  applyMailboxEvents,
+  applyUserEvents,
+  type IndexStatement,
+  mailboxWriteStatements,
+} from "./writeModel.ts";
 
 export interface UserStreamChange {
   /** The user row's stream_version, read under its lock (0 for a new account). */
@@ -57,14 +63,14 @@ export async function commitChanges(
 
   const fullMetadata: EventMetadata = { ...metadata, userId };
   let appended: AppendSuccess[];
-  // One mailbox stream alone (APPEND, STORE, EXPUNGE): its write-model rows go with the append,
-  // when they are one statement's worth, a round trip less under the mailbox lock.
+  // One mailbox stream alone (APPEND, STORE, EXPUNGE): its index rows go with the append, when
+  // they are one statement's worth, a round trip less under the mailbox lock.
   const carried =
-    appends.length === 1 && changes.length === 1 && !user ? carriedWriteModel(changes[0]!) : undefined;
+    appends.length === 1 && changes.length === 1 && !user ? carriedIndex(changes[0]!) : undefined;
   if (appends.length === 1) {
     const only = appends[0]!;
     const result = await appendToStream(tx, only.streamId, only.expectedVersion, only.events, fullMetadata, {
-      alongside: carried?.statement ?? [],
+      alongside: carried?.ctes ?? [],
     });
     if (!result.ok) throw new StreamConflict(result.streamId);
     appended = [result];
@@ -78,21 +84,16 @@ export async function commitChanges(
   if (user && user.events.length > 0) {
     await applyUserEvents(tx, userId, user.events, user.expectedVersion + user.events.length);
   }
-  if (carried) {
-    mailboxes.set(carried.after.mailboxId, carried.after);
-  } else {
-    for (const change of changes) {
-      const after = evolveAll(change.before, change.events);
-      await applyMailboxEvents(tx, change.before.mailboxId, change.events, after);
-      mailboxes.set(after.mailboxId, after);
-    }
+  for (const change of changes) {
+    if (!carried) await applyMailboxEvents(tx, change.before.mailboxId, change.events);
+    const after = evolveAll(change.before, change.events);
+    mailboxes.set(after.mailboxId, after);
   }
   return { lastGlobalPosition: Math.max(...appended.map((result) => result.lastGlobalPosition)), mailboxes };
 }
 
-/** The change's write-model rows as one statement's CTEs, or undefined when they take several. */
-function carriedWriteModel(change: MailboxStreamChange) {
-  const after = evolveAll(change.before, change.events);
-  const statements = mailboxWriteStatements(change.before.mailboxId, change.events, after);
-  return statements.length === 1 ? { after, statement: statements[0]! } : undefined;
+/** The change's index rows as one statement's CTEs, or undefined when they take several. */
+function carriedIndex(change: MailboxStreamChange): IndexStatement | undefined {
+  const statements = mailboxWriteStatements(change.before.mailboxId, change.events);
+  return statements.length === 1 ? statements[0] : undefined;
 }

@@ -5,7 +5,7 @@
 import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
 import { headerSummarySchema, type SpecialUse } from "../events/domain/common.ts";
-import type { MailboxEvent } from "../events/domain/mailboxEvents.ts";
+import type { MailboxEvent, MailboxEventOfType } from "../events/domain/mailboxEvents.ts";
 import type { UserEvent } from "../events/domain/userEvents.ts";
 import { DomainError } from "./errors.ts";
 import type { IncomingMessage, MailboxState, MessageState } from "./mailbox/decider.ts";
@@ -322,6 +322,10 @@ export async function applyUserEvents(
         await db.query(sql.unsafe`
           DELETE FROM messages WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = ${userId})`);
         await db.query(sql.unsafe`
+          DELETE FROM tombstones WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = ${userId})`);
+        await db.query(sql.unsafe`
+          UPDATE mailboxes SET message_count = 0, unseen_count = 0, total_size = 0 WHERE user_id = ${userId}`);
+        await db.query(sql.unsafe`
           UPDATE mailboxes SET status = 'deleted', deleted_at = now() WHERE user_id = ${userId} AND status <> 'deleted'`);
         await db.query(sql.unsafe`DELETE FROM subscriptions WHERE user_id = ${userId}`);
         await db.query(sql.unsafe`UPDATE users SET deleted_at = now() WHERE id = ${userId}`);
@@ -362,6 +366,7 @@ export async function applyUserEvents(
       case "MailboxDeleted": {
         const { data } = event;
         await retireName(db, userId, data.name, data.uidValidity, data.uidNext);
+        await db.query(sql.unsafe`DELETE FROM tombstones WHERE mailbox_id = ${data.mailboxId}`);
         await db.query(
           data.keptAsNoselect
             ? sql.unsafe`UPDATE mailboxes SET status = 'noselect' WHERE id = ${data.mailboxId}`
@@ -395,78 +400,201 @@ export async function applyUserEvents(
   await db.query(sql.unsafe`UPDATE users SET stream_version = ${streamVersion} WHERE id = ${userId}`);
 }
 
-/** Applies mailbox-stream events to the message rows and sets the header from `after`. */
+/**
+ * One event's change to the index as named data-modifying CTEs, run as one statement (or carried
+ * by the append of the events themselves, commitChanges): a round trip per event at most. The
+ * last CTE updates the mailbox row: its UIDNEXT, HIGHESTMODSEQ and counters.
+ */
+export interface IndexStatement {
+  ctes: { name: string; body: FragmentSqlToken }[];
+}
+
+/** Applies mailbox-stream events to the index: messages, tombstones, the mailbox's header and counters. */
 export async function applyMailboxEvents(
   db: CommonQueryMethods,
   mailboxId: string,
   events: readonly MailboxEvent[],
-  after: MailboxState,
 ): Promise<void> {
-  const statements = mailboxWriteStatements(mailboxId, events, after);
-  const last = statements.pop()!;
-  for (const [statement] of statements) await db.query(sql.unsafe`${statement!}`);
-  // The header goes with the last change as one statement: a round trip less under the lock.
-  await db.query(
-    last.length === 1 ? sql.unsafe`${last[0]!}` : sql.unsafe`WITH change AS (${last[0]!}) ${last[1]!}`,
-  );
+  for (const statement of mailboxWriteStatements(mailboxId, events)) {
+    await db.query(sql.unsafe`${asStatement(statement)}`);
+  }
 }
+
+/** A statement of CTEs alone: PostgreSQL runs every data-modifying CTE to completion. */
+function asStatement(statement: IndexStatement): FragmentSqlToken {
+  const ctes = statement.ctes.map(({ name, body }) => sql.fragment`${sql.identifier([name])} AS (${body})`);
+  return sql.fragment`WITH ${sql.join(ctes, sql.fragment`, `)} SELECT 1`;
+}
+
+const SEEN = "\\Seen";
+
+/** What a changed message row adds to its mailbox's counters (the columns every change CTE returns). */
+const added = sql.fragment`1 AS messages, (NOT (${SEEN} = ANY (flags)))::int AS unseen, size AS octets`;
+const removed = sql.fragment`-1 AS messages, -(NOT (${SEEN} = ANY (flags)))::int AS unseen, -size AS octets`;
 
 /**
- * The write-model statements of mailbox-stream events, in order; the last also sets the header
- * from `after`. Each is one or two fragments on different tables, which may run as the
- * data-modifying CTEs of one statement (commitChanges has the events' append carry them).
+ * The index statements of mailbox-stream events, in order. Consecutive appends (MULTIAPPEND, an
+ * import) go in one statement. Every value comes from the events, never from a decider's state,
+ * so `projections verify` replays the log through these same statements.
  */
-export function mailboxWriteStatements(
-  mailboxId: string,
-  events: readonly MailboxEvent[],
-  after: MailboxState,
-): FragmentSqlToken[][] {
-  const changes = events.flatMap((event) => messageStatements(mailboxId, event));
-  const header = sql.fragment`
-    UPDATE mailboxes SET uid_next = ${after.uidNext}, highest_modseq = ${after.highestModSeq} WHERE id = ${mailboxId}`;
-  const last = changes.pop();
-  return [...changes.map((change) => [change]), last ? [last, header] : [header]];
+export function mailboxWriteStatements(mailboxId: string, events: readonly MailboxEvent[]): IndexStatement[] {
+  const statements: IndexStatement[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    if (event.type === "MessageAppended") {
+      const run: MailboxEventOfType<"MessageAppended">[] = [event];
+      while (events[i + 1]?.type === "MessageAppended") {
+        run.push(events[++i] as MailboxEventOfType<"MessageAppended">);
+      }
+      statements.push(appendedStatement(mailboxId, run));
+    } else {
+      statements.push(eventStatement(mailboxId, event));
+    }
+  }
+  return statements;
 }
 
-function messageStatements(mailboxId: string, event: MailboxEvent) {
+/** The mailbox row after a change CTE `wm_change` returning (messages, unseen, octets). */
+function headerAfter(mailboxId: string, highestModSeq: number, uidNext: FragmentSqlToken | null) {
+  return sql.fragment`
+    UPDATE mailboxes AS mb SET
+      highest_modseq = greatest(mb.highest_modseq, ${highestModSeq}),
+      uid_next = ${uidNext ?? sql.fragment`mb.uid_next`},
+      message_count = mb.message_count + d.messages,
+      unseen_count = mb.unseen_count + d.unseen,
+      total_size = mb.total_size + d.octets
+    FROM (
+      SELECT coalesce(sum(messages), 0)::int8 AS messages,
+        coalesce(sum(unseen), 0)::int8 AS unseen, coalesce(sum(octets), 0)::int8 AS octets
+      FROM wm_change
+    ) AS d
+    WHERE mb.id = ${mailboxId}`;
+}
+
+const uidNextAbove = (highestUid: number) => sql.fragment`greatest(mb.uid_next, ${highestUid + 1})`;
+
+function appendedStatement(
+  mailboxId: string,
+  events: readonly MailboxEventOfType<"MessageAppended">[],
+): IndexStatement {
+  const rows = events.map(({ data }) => ({
+    uid: data.uid,
+    modseq: data.modseq,
+    flags: data.flags,
+    internalDate: data.internalDate,
+    size: data.size,
+    blobDigest: data.blobDigest,
+    headerSummary: data.headerSummary,
+  }));
+  const change =
+    events.length === 1
+      ? sql.fragment`
+        INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+        VALUES (${mailboxId}, ${rows[0]!.uid}, ${rows[0]!.modseq}, ${sql.array(rows[0]!.flags, "text")},
+                ${rows[0]!.internalDate}, ${rows[0]!.size}, ${rows[0]!.blobDigest}, ${sql.jsonb(rows[0]!.headerSummary)})
+        RETURNING ${added}`
+      : sql.fragment`
+        INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+        SELECT ${mailboxId}, r.uid, r.modseq, r.flags, r."internalDate"::timestamptz, r.size, r."blobDigest",
+               r."headerSummary"
+        FROM jsonb_to_recordset(${sql.jsonb(rows)})
+             AS r(uid bigint, modseq bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text,
+                  "headerSummary" jsonb)
+        RETURNING ${added}`;
+  const highestUid = Math.max(...rows.map((row) => row.uid));
+  const highestModSeq = Math.max(...rows.map((row) => row.modseq));
+  return {
+    ctes: [
+      { name: "wm_change", body: change },
+      { name: "wm_mailbox", body: headerAfter(mailboxId, highestModSeq, uidNextAbove(highestUid)) },
+    ],
+  };
+}
+
+function eventStatement(mailboxId: string, event: MailboxEvent): IndexStatement {
   switch (event.type) {
     case "MailboxInitialized":
-      return []; // the row is inserted by MailboxCreated in the same commit
-    case "MessageAppended": {
-      const { data } = event;
-      return [
-        sql.fragment`
-          INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
-          VALUES (${mailboxId}, ${data.uid}, ${data.modseq}, ${sql.array(data.flags, "text")}, ${data.internalDate},
-                  ${data.size}, ${data.blobDigest}, ${sql.jsonb(data.headerSummary)})`,
-      ];
-    }
+      // The row was inserted by MailboxCreated in the same commit.
+      return {
+        ctes: [
+          {
+            name: "wm_mailbox",
+            body: sql.fragment`
+              UPDATE mailboxes AS mb SET highest_modseq = greatest(mb.highest_modseq, ${event.data.modseq}),
+                uid_next = greatest(mb.uid_next, ${event.data.uidNext})
+              WHERE mb.id = ${mailboxId}`,
+          },
+        ],
+      };
+    case "MessageAppended":
+      return appendedStatement(mailboxId, [event]);
     case "MessageFlagsChanged":
-      return [
-        sql.fragment`
-          UPDATE messages m SET flags = r.flags, modseq = ${event.data.modseq}
-          FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)}) AS r(uid bigint, flags text[])
-          WHERE m.mailbox_id = ${mailboxId} AND m.uid = r.uid`,
-      ];
+      // The old row (o) is read from the statement's snapshot: its \Seen against the new one's.
+      return {
+        ctes: [
+          {
+            name: "wm_change",
+            body: sql.fragment`
+              UPDATE messages AS m SET flags = r.flags, modseq = ${event.data.modseq}
+              FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)}) AS r(uid bigint, flags text[]),
+                   messages AS o
+              WHERE m.mailbox_id = ${mailboxId} AND m.uid = r.uid AND o.mailbox_id = m.mailbox_id AND o.uid = m.uid
+              RETURNING 0 AS messages,
+                (NOT (${SEEN} = ANY (m.flags)))::int - (NOT (${SEEN} = ANY (o.flags)))::int AS unseen,
+                0::int8 AS octets`,
+          },
+          { name: "wm_mailbox", body: headerAfter(mailboxId, event.data.modseq, null) },
+        ],
+      };
     case "MessagesExpunged":
-    case "MessagesMovedOut":
-      return [
-        sql.fragment`
-          DELETE FROM messages WHERE mailbox_id = ${mailboxId} AND uid = ANY(${sql.array(event.data.uids, "int8")})`,
+    case "MessagesMovedOut": {
+      const ctes = [
+        {
+          name: "wm_change",
+          body: sql.fragment`
+            DELETE FROM messages
+            WHERE mailbox_id = ${mailboxId} AND uid = ANY(${sql.array(event.data.uids, "int8")})
+            RETURNING uid, ${removed}`,
+        },
       ];
+      // A mailbox being deleted keeps no tombstones (QRESYNC has nothing to resynchronize there).
+      if (!(event.type === "MessagesExpunged" && event.data.cause === "mailbox-deleted")) {
+        ctes.push({
+          name: "wm_tombstones",
+          body: sql.fragment`
+            INSERT INTO tombstones (mailbox_id, uid, modseq)
+            SELECT ${mailboxId}, uid, ${event.data.modseq} FROM wm_change
+            ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq`,
+        });
+      }
+      ctes.push({ name: "wm_mailbox", body: headerAfter(mailboxId, event.data.modseq, null) });
+      return { ctes };
+    }
     case "MessagesCopiedIn":
-    case "MessagesMovedIn":
-      return [
-        sql.fragment`
-          INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
-          SELECT ${mailboxId}, r.uid, ${event.data.modseq}, r.flags, r."internalDate"::timestamptz, r.size,
-                 r."blobDigest", r."headerSummary"
-          FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)})
-               AS r(uid bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text, "headerSummary" jsonb)`,
-      ];
+    case "MessagesMovedIn": {
+      const highestUid = Math.max(...event.data.messages.map((message) => message.uid));
+      return {
+        ctes: [
+          {
+            name: "wm_change",
+            body: sql.fragment`
+              INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+              SELECT ${mailboxId}, r.uid, ${event.data.modseq}, r.flags, r."internalDate"::timestamptz, r.size,
+                     r."blobDigest", r."headerSummary"
+              FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)})
+                   AS r(uid bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text, "headerSummary" jsonb)
+              RETURNING ${added}`,
+          },
+          {
+            name: "wm_mailbox",
+            body: headerAfter(mailboxId, event.data.modseq, uidNextAbove(highestUid)),
+          },
+        ],
+      };
+    }
     default: {
       const unknown: never = event;
-      throw new Error(`no write-model rule for ${(unknown as { type: string }).type}`);
+      throw new Error(`no index rule for ${(unknown as { type: string }).type}`);
     }
   }
 }

@@ -39,9 +39,9 @@ export interface AppendOptions {
    * Data-modifying statements to run in the append's statement, as CTEs: one round trip for the
    * events and the caller's rows. They run even when the version gate refuses the append, so a
    * caller must roll its transaction back on a conflict (command handlers do). Each must touch
-   * other rows than the others and than the append.
+   * other rows than the others and than the append; their names must differ from "gate".
    */
-  alongside?: readonly FragmentSqlToken[];
+  alongside?: readonly { name: string; body: FragmentSqlToken }[];
 }
 
 export interface EventToAppend extends NewEvent {
@@ -52,6 +52,15 @@ export interface EventToAppend extends NewEvent {
 const appendedRow = z.object({ global_position: z.number(), stream_version: z.number() });
 
 /**
+ * Every transaction that appends events holds this advisory lock, shared, from its gate until it
+ * ends: the log's readers wait only for its holders when a position is missing (readAll), not
+ * for every writing transaction (projector batches, \Recent claims). Nobody takes it exclusive,
+ * so the try always succeeds; it sits in the gate's WHERE, before any position is drawn.
+ */
+export const APPENDING_LOCK = { classId: 0x6d6c, objectId: 0x6576 } as const;
+const APPENDING = sql.fragment`pg_try_advisory_xact_lock_shared(${APPENDING_LOCK.classId}::int4, ${APPENDING_LOCK.objectId}::int4)`;
+
+/**
  * The gate: claims versions (current+1 .. current+n) for this append, or yields no row. Each
  * kind has its own statement text, so each gets its own prepared statement.
  */
@@ -60,7 +69,7 @@ function gateFor(streamId: string, expectedVersion: ExpectedVersion, count: numb
     return {
       kind: "new",
       fragment: sql.fragment`
-        INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
+        INSERT INTO streams (stream_id, version) SELECT ${streamId}, ${count} WHERE ${APPENDING}
         ON CONFLICT (stream_id) DO NOTHING
         RETURNING version`,
     };
@@ -69,7 +78,7 @@ function gateFor(streamId: string, expectedVersion: ExpectedVersion, count: numb
     return {
       kind: "any",
       fragment: sql.fragment`
-        INSERT INTO streams (stream_id, version) VALUES (${streamId}, ${count})
+        INSERT INTO streams (stream_id, version) SELECT ${streamId}, ${count} WHERE ${APPENDING}
         ON CONFLICT (stream_id) DO UPDATE SET version = streams.version + EXCLUDED.version
         RETURNING version`,
     };
@@ -78,7 +87,7 @@ function gateFor(streamId: string, expectedVersion: ExpectedVersion, count: numb
     return {
       kind: "exists",
       fragment: sql.fragment`
-        UPDATE streams SET version = version + ${count} WHERE stream_id = ${streamId}
+        UPDATE streams SET version = version + ${count} WHERE stream_id = ${streamId} AND ${APPENDING}
         RETURNING version`,
     };
   }
@@ -89,7 +98,7 @@ function gateFor(streamId: string, expectedVersion: ExpectedVersion, count: numb
     kind: "version",
     fragment: sql.fragment`
       UPDATE streams SET version = version + ${count}
-      WHERE stream_id = ${streamId} AND version = ${expectedVersion}
+      WHERE stream_id = ${streamId} AND version = ${expectedVersion} AND ${APPENDING}
       RETURNING version`,
   };
 }
@@ -129,7 +138,7 @@ export async function appendToStream(
       ? sql.prepared(`mailledger_append_${gate.kind}`, appendedRow)
       : sql.type(appendedRow);
   const withAlongside = alongside.map(
-    (fragment, i) => sql.fragment`, ${sql.identifier([`alongside_${i}`])} AS (${fragment})`,
+    ({ name, body }) => sql.fragment`, ${sql.identifier([name])} AS (${body})`,
   );
   const rows = await connection.any(query`
     WITH gate AS (${gate.fragment})${withAlongside.length > 0 ? sql.join(withAlongside, sql.fragment``) : sql.fragment``}

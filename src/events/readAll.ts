@@ -6,22 +6,25 @@
 // is settled: visible, or owned by a transaction that has ended without committing it.
 //
 // How it knows, without locking writers out:
-//  1. It reads how far the sequence has been handed out (L). appendToStream gives its transaction
-//     an id (xid) before it draws a position, so every position <= L belongs to a transaction
-//     whose xid existed before this moment.
+//  1. It reads how far the sequence has been handed out (L). Every transaction that appends
+//     events takes a shared advisory lock (APPENDING_LOCK) in its gate, before it draws a
+//     position, and holds it until it ends: so every position <= L belongs to a transaction that
+//     held that lock at this moment, or has ended.
 //  2. It reads the rows up to L. If positions are missing, their owners either ended without
 //     committing them (rollback, version conflict) or were still running.
-//  3. It then lists the xids of the transactions running in this database (pg_stat_activity
-//     reads them live, unlike a snapshot's xip list, which omits xids above its xmax). Once all
-//     of those have ended, every position <= L is final: it reads again and takes what is there.
+//  3. It then lists the transactions holding that lock (pg_locks is live, not a snapshot). Once
+//     all of those have ended, every position <= L is final: it reads again and takes what is
+//     there. Transactions that write without appending (projector batches, \Recent claims) do
+//     not hold the lock, so a reader never waits for them.
 // Prepared (two-phase) transactions are not listed there; mailledger never prepares one.
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
+import { APPENDING_LOCK } from "./appendToStream.ts";
 import type { RecordedEvent } from "./envelope.ts";
 import { type EventJson, eventPageColumn, eventPageRow, fromEventJson } from "./eventRow.ts";
 import type { Upcasters } from "./upcasting.ts";
 
-const xidRow = z.object({ xid: z.string() });
+const holderRow = z.object({ holder: z.string() });
 
 export interface ReadAllOptions {
   /** How long to wait for in-flight transactions that hold a gap before returning what is settled. */
@@ -54,21 +57,20 @@ export interface ReadAllResult {
 const GAP_POLL_MS = 2;
 const DEFAULT_GAP_WAIT_MS = 5_000;
 
-/** Xids of the write transactions running now in this database, other than our own session's. */
-async function runningTransactions(
+/**
+ * The transactions (virtual transaction ids) appending events now, other than our own session's:
+ * the holders of APPENDING_LOCK; with `among`, only those of them still holding it.
+ */
+async function appendingTransactions(
   connection: CommonQueryMethods,
   among?: readonly string[],
 ): Promise<string[]> {
-  // pg_stat_activity caches its view until the transaction ends; clear it so polls are live
-  // even when the caller runs us inside a transaction.
-  await connection.query(sql.unsafe`SELECT pg_stat_clear_snapshot()`);
-  const rows = await connection.anyFirst(sql.type(xidRow)`
-    SELECT backend_xid::text AS xid
-    FROM pg_stat_activity
-    WHERE datname = current_database()
-      AND backend_xid IS NOT NULL
-      AND pid <> pg_backend_pid()
-      ${among === undefined ? sql.fragment`` : sql.fragment`AND backend_xid::text = ANY(${sql.array([...among], "text")})`}`);
+  const rows = await connection.anyFirst(sql.type(holderRow)`
+    SELECT virtualtransaction AS holder
+    FROM pg_locks
+    WHERE locktype = 'advisory' AND classid = ${APPENDING_LOCK.classId} AND objid = ${APPENDING_LOCK.objectId}
+      AND objsubid = 2 AND granted AND pid <> pg_backend_pid()
+      ${among === undefined ? sql.fragment`` : sql.fragment`AND virtualtransaction = ANY(${sql.array([...among], "text")})`}`);
   return [...rows];
 }
 
@@ -140,7 +142,7 @@ export async function readAll(
     return { events: toEvents(events), position: window, waitingOnGap: false, caughtUp: window === upTo };
   }
 
-  let running = await runningTransactions(connection);
+  let running = await appendingTransactions(connection);
   // The positions before the first gap are settled: while transactions that may hold the gap are
   // still running, hand those out now rather than after they end (under steady writes there
   // nearly always is one in flight, and waiting for it cost the relay a commit's time per page).
@@ -158,7 +160,7 @@ export async function readAll(
   const deadline = Date.now() + (options.gapWaitMs ?? DEFAULT_GAP_WAIT_MS);
   while (running.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, GAP_POLL_MS));
-    running = await runningTransactions(connection, running);
+    running = await appendingTransactions(connection, running);
   }
   if (running.length === 0) {
     // Every position <= window is now final: read them again and take what is there.
@@ -180,4 +182,12 @@ function contiguousPrefix(events: readonly EventJson[], after: number): EventJso
   let length = 0;
   while (length < events.length && events[length]![0] === after + length + 1) length += 1;
   return events.slice(0, length);
+}
+
+const headRow = z.object({ head: z.number() });
+
+/** The position of the last committed event (0 for an empty log). */
+export async function logHead(connection: CommonQueryMethods): Promise<number> {
+  return connection.oneFirst(sql.type(headRow)`
+    SELECT coalesce(max(global_position), 0)::int8 AS head FROM events`);
 }

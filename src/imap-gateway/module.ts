@@ -38,6 +38,12 @@ export interface SelectedMailbox {
    * the notices that came. A notice from another node may still be on its way.
    */
   readonly poll?: () => void;
+  /**
+   * Before each command (DESIGN.md contract 9): compare the index's HIGHESTMODSEQ with what the
+   * session knows and queue what changed, so a command that starts after another's OK, on any
+   * node, sees its effect whether or not its doorbell came.
+   */
+  readonly sync?: () => Promise<void>;
   /** The session leaves the mailbox (another SELECT, CLOSE, UNSELECT, LOGOUT, disconnect). */
   readonly release?: () => void;
 }

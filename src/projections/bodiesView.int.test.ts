@@ -1,19 +1,17 @@
-// The mailbox view driven in process (embedded transport) on a real PostgreSQL: it converges on
-// what was written, the queries answer as a gateway needs, applying twice changes nothing, and
-// a projector killed mid-batch ends, after a restart, equal to a fresh rebuild row for row.
+// The read side on a real PostgreSQL: the queries answer as a gateway needs from the mailbox index
+// whether or not the bodies view has caught up (what it lacks is derived on demand, with the same
+// result); the bodies view driven in process converges, applying twice changes nothing, and a
+// projector killed mid-batch ends, after a restart, equal to a fresh rebuild row for row.
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { readAll } from "../events/readAll.ts";
-import { createTableBlobSource } from "./mailboxView/tableBlobSource.ts";
-import { createMemoryNoticeBus } from "./notices/memoryNoticeBus.ts";
-import type { MailboxNotice } from "./notices/notice.ts";
-import { createProjectionQueries } from "./queries/index.ts";
-import { createPositionWaiter } from "./readYourWrites.ts";
+import { createTableBlobSource } from "./bodiesView/tableBlobSource.ts";
+import { createMailboxQueries, type MailboxQueries } from "./queries/index.ts";
 import { dumpProjectionSchema } from "./rebuild/dumpVersion.ts";
 import { rebuildProjection } from "./rebuild/rebuild.ts";
 import { startEmbeddedTransport } from "./runner/embeddedTransport.ts";
-import { createMailboxProjection } from "./runner/projection.ts";
+import { createBodiesProjection } from "./runner/projection.ts";
 import { createProjector } from "./runner/projector.ts";
 import { EventWriter, sampleMessage } from "./testSupport.ts";
 
@@ -27,7 +25,22 @@ let sub: string;
 let bobInbox: string;
 
 const activeSchema = async () =>
-  `proj_mailbox_v${await db.pool.oneFirst(sql.unsafe`SELECT active_version FROM projection_versions WHERE name = 'mailbox'`)}`;
+  `proj_bodies_v${await db.pool.oneFirst(sql.unsafe`SELECT active_version FROM projection_versions WHERE name = 'bodies'`)}`;
+
+const queriesOf = (pool = db.pool): MailboxQueries =>
+  createMailboxQueries(pool, { blobs: createTableBlobSource(pool) });
+
+/** Until the bodies view has applied every event of the user up to `position`. */
+async function bodiesReached(userId: string, position: number, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const applied = await db.pool.maybeOneFirst(sql.unsafe`
+      SELECT global_position FROM proj_bodies.user_positions WHERE user_id = ${userId}`);
+    if (Number(applied ?? 0) >= position) return;
+    if (Date.now() > deadline) throw new Error(`the bodies view did not reach ${position} for ${userId}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -51,59 +64,51 @@ beforeAll(async () => {
   await writer.expunge(inbox, [3, 4]);
   await writer.userEvents(alice, [{ type: "MailboxSubscribed", data: { name: "Work" } }]);
   await writer.userEvents(alice, [{ type: "MailboxSubscribed", data: { name: "Gone" } }]);
+  await writer.append(inbox, sampleMessage(13));
 });
 
 afterAll(async () => {
   await db?.drop();
 });
 
-describe("mailbox view, embedded transport", () => {
-  it("converges, sends notices and resolves read-your-writes", async () => {
-    const bus = createMemoryNoticeBus();
-    const notices: MailboxNotice[] = [];
-    bus.subscribe((notice) => notices.push(notice));
-    const projection = createMailboxProjection(createTableBlobSource(db.pool));
-    const projector = createProjector({ pool: db.pool, projection, notices: bus });
-    const transport = await startEmbeddedTransport({ pool: db.pool, projector, pollIntervalMs: 20 });
-    try {
-      const waiter = createPositionWaiter({ connection: db.pool, notices: bus });
-      const result = await waiter.waitForPosition({ userId: alice }, writer.lastPosition, 10_000);
-      expect(result.ok).toBe(true);
-      expect(
-        (await waiter.waitForPosition({ mailboxId: bobInbox }, writer.lastPosition - 10, 10_000)).ok,
-      ).toBe(true);
-      // A position that will never come is a timeout value, not a hang or a stale success.
-      const timedOut = await waiter.waitForPosition({ userId: alice }, writer.lastPosition + 1_000, 100);
-      expect(timedOut).toMatchObject({ ok: false, kind: "timeout" });
-      expect(waiter.timeouts).toBe(1);
-      expect(notices.some((n) => n.mailboxId === inbox && n.userId === alice && n.highestModSeq === 15)).toBe(
-        true,
-      );
+/** SEARCH with RFC 3501 keys, case-insensitively, with parameters only: one answer whatever the view's progress. */
+async function expectSearchResults(queries: MailboxQueries) {
+  const uids = async (criteria: Parameters<typeof queries.search>[2], mailbox = inbox) =>
+    (await queries.search(alice, mailbox, criteria)).uids;
+  expect(await uids({ type: "flag", flag: "\\seen", set: true })).toEqual([1, 6, 8, 10, 12]);
+  expect(await uids({ type: "body", value: "zebra" })).toEqual([5, 10]);
+  expect(await uids({ type: "subject", value: "NUMBER 1" })).toEqual([1, 10, 11, 12, 13]);
+  expect(await uids({ type: "address", field: "cc", value: "boss@" })).toEqual([6, 9, 12]);
+  expect(await uids({ type: "header", field: "X-Index", value: "" })).toEqual([1, 2, 5, 7, 8, 10, 11, 13]);
+  expect(await uids({ type: "sentDate", comparison: "on", date: "2025-03-06" })).toEqual([5]);
+  expect(await uids({ type: "internalDate", comparison: "before", date: "2025-03-10" })).toEqual([]);
+  expect(await uids({ type: "size", comparison: "larger", octets: 1_000_000 })).toEqual([]);
+  expect(await uids({ type: "modseq", modseq: 14 })).toEqual([1, 2, 13]);
+  expect(
+    await uids({
+      type: "and",
+      keys: [
+        { type: "not", key: { type: "flag", flag: "\\Seen", set: true } },
+        {
+          type: "or",
+          left: { type: "uid", uids: [{ start: 1, end: 5 }] },
+          right: { type: "text", value: "ZEBRA" },
+        },
+      ],
+    }),
+  ).toEqual([2, 5]);
+  // Decoded encoded words and accented body text, matched case-insensitively.
+  expect(await uids({ type: "subject", value: "CAFÉ" }, work)).toEqual([1]);
+  expect(await uids({ type: "body", value: "CRÈME" }, work)).toEqual([1]);
+  // Injection attempts are just strings.
+  expect(await uids({ type: "body", value: "'); DROP TABLE events; --" })).toEqual([]);
+  expect(await uids({ type: "header", field: "subject' OR 1=1 --", value: "x" })).toEqual([]);
+}
 
-      // After the embedded transport caught up, a notice arrives for a new append.
-      const appended = await writer.append(inbox, sampleMessage(13));
-      const viaNotice = await waiter.waitForPosition({ mailboxId: inbox }, appended.position, 10_000);
-      expect(viaNotice.ok).toBe(true);
-
-      // A notice that came before the wait began answers it at once: the notices of a user and
-      // of a mailbox leave a mark. (This one is made up, so the database could never confirm it.)
-      await bus.publish([
-        { userId: "marked-user", mailboxId: "marked-box", globalPosition: 9_999, highestModSeq: 3 },
-      ]);
-      for (const target of [{ mailboxId: "marked-box" }, { userId: "marked-user" }]) {
-        const marked = await waiter.waitForPosition(target, 9_999, 10_000);
-        expect(marked).toMatchObject({ ok: true, via: "notice" });
-        expect(marked.waitedMs).toBeLessThan(5);
-      }
-      expect((await waiter.waitForPosition({ userId: "marked-user" }, 10_000, 100)).ok).toBe(false);
-      expect(waiter.timeouts).toBe(2);
-    } finally {
-      await transport.stop();
-    }
-  });
-
-  it("answers the gateway's queries", async () => {
-    const queries = createProjectionQueries(db.pool);
+describe("the read side and the bodies view", () => {
+  it("answers the gateway's queries from the index, before any projector ran", async () => {
+    const queries = queriesOf();
+    expect(await db.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM proj_bodies.message_bodies`)).toBe(0);
     const all = await queries.listMailboxes(alice, { pattern: "*" });
     expect(all.map((m) => [m.name, m.attributes])).toEqual([
       ["INBOX", ["\\HasNoChildren"]],
@@ -184,63 +189,29 @@ describe("mailbox view, embedded transport", () => {
     expect(changes.vanished).toEqual([3, 4]);
   });
 
-  it("searches with RFC 3501 keys, case-insensitively, with parameters only", async () => {
-    const queries = createProjectionQueries(db.pool);
-    const uids = async (criteria: Parameters<typeof queries.search>[2], mailbox = inbox) =>
-      (await queries.search(alice, mailbox, criteria)).uids;
-    expect(await uids({ type: "flag", flag: "\\seen", set: true })).toEqual([1, 6, 8, 10, 12]);
-    expect(await uids({ type: "body", value: "zebra" })).toEqual([5, 10]);
-    expect(await uids({ type: "subject", value: "NUMBER 1" })).toEqual([1, 10, 11, 12, 13]);
-    expect(await uids({ type: "address", field: "cc", value: "boss@" })).toEqual([6, 9, 12]);
-    expect(await uids({ type: "header", field: "X-Index", value: "" })).toEqual([1, 2, 5, 7, 8, 10, 11, 13]);
-    expect(await uids({ type: "sentDate", comparison: "on", date: "2025-03-06" })).toEqual([5]);
-    expect(await uids({ type: "internalDate", comparison: "before", date: "2025-03-10" })).toEqual([]);
-    expect(await uids({ type: "size", comparison: "larger", octets: 1_000_000 })).toEqual([]);
-    expect(await uids({ type: "modseq", modseq: 14 })).toEqual([1, 2, 13]);
-    expect(
-      await uids({
-        type: "and",
-        keys: [
-          { type: "not", key: { type: "flag", flag: "\\Seen", set: true } },
-          {
-            type: "or",
-            left: { type: "uid", uids: [{ start: 1, end: 5 }] },
-            right: { type: "text", value: "ZEBRA" },
-          },
-        ],
-      }),
-    ).toEqual([2, 5]);
-    // Decoded encoded words and accented body text, matched case-insensitively.
-    expect(await uids({ type: "subject", value: "CAFÉ" }, work)).toEqual([1]);
-    expect(await uids({ type: "body", value: "CRÈME" }, work)).toEqual([1]);
-    // Injection attempts are just strings.
-    expect(await uids({ type: "body", value: "'); DROP TABLE events; --" })).toEqual([]);
-    expect(await uids({ type: "header", field: "subject' OR 1=1 --", value: "x" })).toEqual([]);
+  it("searches with RFC 3501 keys while no body is derived yet, in one pass or in several", async () => {
+    await expectSearchResults(queriesOf());
+    await expectSearchResults(
+      createMailboxQueries(db.pool, { blobs: createTableBlobSource(db.pool), onDemandBatch: 2 }),
+    );
   });
 
   it("lists the UIDs of a 100,000-message mailbox in ascending order (timing: bench/imap.ts)", async () => {
     const big = await writer.createMailbox(alice, "Big");
-    await createProjector({
-      pool: db.pool,
-      projection: createMailboxProjection(createTableBlobSource(db.pool)),
-    }).applyBatch((await readAll(db.pool, 0, 10_000)).events);
-    const schema = await activeSchema();
     await db.pool.query(sql.unsafe`
-      INSERT INTO ${sql.identifier([schema, "messages"])} (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest)
-      SELECT ${big}, g, 1, '{}', now(), 10, 'x' FROM generate_series(1, 100000) AS g`);
-    const queries = createProjectionQueries(db.pool);
+      INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+      SELECT ${big}, g, 1, '{}', now(), 10, 'x', '{}' FROM generate_series(1, 100000) AS g`);
+    const queries = queriesOf();
     const uids = await queries.uidList(alice, big);
     expect(uids.length).toBe(100_000);
     expect(uids[0]).toBe(1);
     expect(uids[99_999]).toBe(100_000);
     expect(uids.every((uid, i) => i === 0 || uid > uids[i - 1]!)).toBe(true);
-    await db.pool.query(
-      sql.unsafe`DELETE FROM ${sql.identifier([schema, "messages"])} WHERE mailbox_id = ${big}`,
-    );
+    await db.pool.query(sql.unsafe`DELETE FROM messages WHERE mailbox_id = ${big}`);
   });
 
   it("applying the same events twice changes nothing", async () => {
-    const projection = createMailboxProjection(createTableBlobSource(db.pool));
+    const projection = createBodiesProjection(createTableBlobSource(db.pool));
     const projector = createProjector({ pool: db.pool, projection });
     const schema = await activeSchema();
     await projector.applyBatch((await readAll(db.pool, 0, 10_000)).events);
@@ -251,6 +222,21 @@ describe("mailbox view, embedded transport", () => {
     expect(outcome.applied).toBe(0);
     expect(outcome.duplicates).toBe(events.length);
     expect(await dumpProjectionSchema(db.pool, projection, schema)).toEqual(before);
+  });
+
+  it("answers the same once the bodies view has caught up, from the view", async () => {
+    expect(
+      await db.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM proj_bodies.message_bodies`),
+    ).toBeGreaterThan(10);
+    await expectSearchResults(queriesOf());
+    const fetched = await queriesOf().fetchMessages(
+      alice,
+      work,
+      [{ start: 1, end: 1 }],
+      ["envelope", "structure"],
+    );
+    expect(fetched[0]!.envelope!.subject).toBe("=?utf-8?q?Caf=C3=A9_menu?=");
+    expect(fetched[0]!.structure!.body.type).toBe("text");
   });
 
   it("a projector killed mid-batch and restarted equals a fresh rebuild, row for row", async () => {
@@ -270,7 +256,7 @@ describe("mailbox view, embedded transport", () => {
       },
     ]);
 
-    const real = createMailboxProjection(createTableBlobSource(db.pool));
+    const real = createBodiesProjection(createTableBlobSource(db.pool));
     let batches = 0;
     // Without openBatch: the projector's generic path (lock, version), apply moving positions.
     const { openBatch: _openBatch, ...generic } = real;
@@ -300,22 +286,17 @@ describe("mailbox view, embedded transport", () => {
       batchSize: 7,
       pollIntervalMs: 20,
     });
-    const waiter = createPositionWaiter({ connection: db.pool });
-    expect((await waiter.waitForPosition({ userId: alice }, writer.lastPosition, 20_000)).ok).toBe(true);
+    await bodiesReached(alice, writer.lastPosition);
     await restarted.stop();
 
-    const queries = createProjectionQueries(db.pool);
-    expect((await queries.listMailboxes(alice, { pattern: "Jobs*" })).map((m) => m.name)).toEqual([
-      "Jobs",
-      "Jobs/Reports",
-    ]);
     const live = await dumpProjectionSchema(db.pool, real, await activeSchema());
     const rebuilt = await rebuildProjection({ pool: db.pool, projection: real, batchSize: 11 });
     expect(rebuilt.previousVersion).toBe(1);
     expect(rebuilt.version).toBe(2);
-    expect(await activeSchema()).toBe("proj_mailbox_v2");
-    const fresh = await dumpProjectionSchema(db.pool, real, "proj_mailbox_v2");
-    expect(fresh.messages!.length).toBeGreaterThan(40);
+    expect(await activeSchema()).toBe("proj_bodies_v2");
+    const fresh = await dumpProjectionSchema(db.pool, real, "proj_bodies_v2");
+    expect(fresh.message_refs!.length).toBeGreaterThan(40);
+    expect(fresh.message_bodies!.length).toBeGreaterThan(40);
     expect(fresh).toEqual(live);
   });
 });

@@ -1,13 +1,12 @@
 // The read side: projections that build the views the gateway reads, their transports (Kafka,
-// embedded), the notices sent after each applied batch, read-your-writes, and blue/green rebuild.
-export type { BlobSource, DerivedMessage } from "./mailboxView/derive.ts";
-export { blobSourceFromStore } from "./mailboxView/storeBlobSource.ts";
-export { createTableBlobSource } from "./mailboxView/tableBlobSource.ts";
+// embedded), the notifier that rings the doorbell, the read queries, and blue/green rebuild.
+export type { BlobSource, DerivedMessage } from "./bodiesView/derive.ts";
+export { blobSourceFromStore } from "./bodiesView/storeBlobSource.ts";
+export { createTableBlobSource } from "./bodiesView/tableBlobSource.ts";
 export { createMemoryNoticeBus } from "./notices/memoryNoticeBus.ts";
 export type { MailboxNotice, NoticeBus } from "./notices/notice.ts";
 export { createRedisNoticeBus, DEFAULT_NOTICE_CHANNEL } from "./notices/redisNoticeBus.ts";
 export * from "./queries/index.ts";
-export * from "./readYourWrites.ts";
 export { dumpProjectionSchema } from "./rebuild/dumpVersion.ts";
 export * from "./rebuild/rebuild.ts";
 export * from "./rebuild/status.ts";

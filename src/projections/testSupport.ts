@@ -1,11 +1,15 @@
 // Test helpers of the projection tests: writes domain events straight to the event store the way
 // the command handlers do (user stream + mailbox stream, MODSEQ = mailbox stream version, UIDs
-// from an in-memory counter), and stores bodies in the `blobs` table.
+// from an in-memory counter), with the mailbox index in the same transaction, and stores bodies
+// in the `blobs` table.
 import { createHash } from "node:crypto";
 import { type CommonQueryMethods, type DatabasePool, sql } from "slonik";
 import { ulid } from "ulid";
+import { applyMailboxEvents, applyUserEvents } from "../commands/writeModel.ts";
 import { appendToStream } from "../events/appendToStream.ts";
 import { appendToStreams } from "../events/appendToStreams.ts";
+import type { MailboxEvent } from "../events/domain/mailboxEvents.ts";
+import type { UserEvent } from "../events/domain/userEvents.ts";
 import type { EventMetadata } from "../events/envelope.ts";
 import { createAppendNotifier } from "../events/logWakeup.ts";
 import { summarizeMessage } from "../events/messageSummary.ts";
@@ -86,13 +90,17 @@ export class EventWriter {
   async userEvents(userId: string, events: { type: string; data: unknown }[]): Promise<number> {
     return this.#serial(`user-${userId}`, async () => {
       const expected = this.#userVersions.get(userId) ?? 0;
-      const result = await appendToStream(
-        this.pool,
-        `user-${userId}`,
-        expected,
-        events.map((event) => ({ ...event, schemaVersion: 1 })),
-        this.meta(userId),
-      );
+      const result = await this.pool.transaction(async (tx) => {
+        const appended = await appendToStream(
+          tx,
+          `user-${userId}`,
+          expected,
+          events.map((event) => ({ ...event, schemaVersion: 1 })),
+          this.meta(userId),
+        );
+        if (appended.ok) await applyUserEvents(tx, userId, events as UserEvent[], expected + events.length);
+        return appended;
+      });
       if (!result.ok) throw new Error(`conflict on user-${userId}`);
       this.#userVersions.set(userId, result.streamVersion);
       return this.#track(result.lastGlobalPosition);
@@ -115,43 +123,46 @@ export class EventWriter {
     return this.#serial(`user-${userId}`, async () => {
       const expected = this.#userVersions.get(userId) ?? 0;
       const cut = name.lastIndexOf("/");
-      const result = await appendToStreams(
-        this.pool,
-        [
-          {
-            streamId: `user-${userId}`,
-            expectedVersion: expected,
-            events: [
-              {
-                type: "MailboxCreated",
-                schemaVersion: 1,
-                data: {
-                  mailboxId,
-                  name,
-                  parentName: cut > 0 ? name.slice(0, cut) : null,
-                  uidValidity,
-                  uidNext: 1,
-                  cause: "create",
-                  replacesMailboxId: null,
-                  specialUse,
-                },
-              },
-            ],
-          },
-          {
-            streamId: `mailbox-${mailboxId}`,
-            expectedVersion: 0,
-            events: [
-              {
-                type: "MailboxInitialized",
-                schemaVersion: 1,
-                data: { mailboxId, userId, uidValidity, uidNext: 1, modseq: 1 },
-              },
-            ],
-          },
-        ],
-        this.meta(userId),
-      );
+      const created = {
+        type: "MailboxCreated",
+        data: {
+          mailboxId,
+          name,
+          parentName: cut > 0 ? name.slice(0, cut) : null,
+          uidValidity,
+          uidNext: 1,
+          cause: "create",
+          replacesMailboxId: null,
+          specialUse,
+        },
+      };
+      const initialized = {
+        type: "MailboxInitialized",
+        data: { mailboxId, userId, uidValidity, uidNext: 1, modseq: 1 },
+      };
+      const result = await this.pool.transaction(async (tx) => {
+        const appended = await appendToStreams(
+          tx,
+          [
+            {
+              streamId: `user-${userId}`,
+              expectedVersion: expected,
+              events: [{ ...created, schemaVersion: 1 }],
+            },
+            {
+              streamId: `mailbox-${mailboxId}`,
+              expectedVersion: 0,
+              events: [{ ...initialized, schemaVersion: 1 }],
+            },
+          ],
+          this.meta(userId),
+        );
+        if (appended.ok) {
+          await applyUserEvents(tx, userId, [created as UserEvent], expected + 1);
+          await applyMailboxEvents(tx, mailboxId, [initialized as MailboxEvent]);
+        }
+        return appended;
+      });
       if (!result.ok) throw new Error("conflict creating a mailbox");
       this.#userVersions.set(userId, result.streams[0]!.streamVersion);
       this.mailboxes.set(mailboxId, { userId, version: 1, uidNext: 1 });
@@ -169,13 +180,17 @@ export class EventWriter {
       if (!state) throw new Error(`unknown mailbox ${mailboxId}`);
       const modseq = state.version + 1;
       const event = build(state, modseq);
-      const result = await appendToStream(
-        this.pool,
-        `mailbox-${mailboxId}`,
-        state.version,
-        [{ type: event.type, schemaVersion: 1, data: event.data }],
-        this.meta(state.userId),
-      );
+      const result = await this.pool.transaction(async (tx) => {
+        const appended = await appendToStream(
+          tx,
+          `mailbox-${mailboxId}`,
+          state.version,
+          [{ type: event.type, schemaVersion: 1, data: event.data }],
+          this.meta(state.userId),
+        );
+        if (appended.ok) await applyMailboxEvents(tx, mailboxId, [event as MailboxEvent]);
+        return appended;
+      });
       if (!result.ok) throw new Error(`conflict on mailbox-${mailboxId}`);
       state.version = result.streamVersion;
       state.uidNext += event.uidsUsed ?? 0;

@@ -1,5 +1,5 @@
 // The gateway role: the IMAP server with every command module, accounts checked against the
-// command side's credentials, reads through the projection's query module.
+// command side's credentials, reads through the query module (the mailbox index and the bodies view).
 import { readFile } from "node:fs/promises";
 import { verifyCredentials } from "../commands/user/handlers.ts";
 import type { Authenticator } from "../imap-gateway/auth/authenticator.ts";
@@ -7,7 +7,7 @@ import type { LoginThrottleLimits } from "../imap-gateway/auth/loginThrottle.ts"
 import { createRedisLoginThrottle } from "../imap-gateway/auth/redisLoginThrottle.ts";
 import type { Logger } from "../imap-gateway/logger.ts";
 import { mailboxCommands } from "../imap-gateway/mail/commands/index.ts";
-import { DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS, type MailServices } from "../imap-gateway/mail/services.ts";
+import type { MailServices } from "../imap-gateway/mail/services.ts";
 import { MetricsRegistry } from "../imap-gateway/metrics.ts";
 import type { GatewayOptions } from "../imap-gateway/options.ts";
 import { createImapServer, type ImapServer } from "../imap-gateway/server.ts";
@@ -42,10 +42,8 @@ export async function startGateway(
     pool: runtime.pool,
     blobStore: runtime.blobStore,
     queries: runtime.queries,
-    notices: createNoticeRouter(runtime.notices),
-    positions: runtime.positions,
+    notices: createNoticeRouter(runtime.notices, { pollIntervalMs: config.doorbellPollMs }),
     appendLimit: config.appendLimit ?? null,
-    readYourWritesTimeoutMs: DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS,
     onCommitted: runtime.onCommitted,
     logger,
     metrics,

@@ -6,7 +6,6 @@ import type { LogLevel } from "../config.ts";
 import type { LogFields, Logger } from "../imap-gateway/logger.ts";
 import type { MetricsRegistry } from "../imap-gateway/metrics.ts";
 import type { ImapServer } from "../imap-gateway/server.ts";
-import type { PositionWaiter } from "../projections/readYourWrites.ts";
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -38,7 +37,6 @@ export async function startMetricsServer(
   host: string,
   port: number,
   metrics: MetricsRegistry,
-  positions: PositionWaiter,
 ): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((request, response) => {
     if (request.url !== "/metrics") {
@@ -46,7 +44,7 @@ export async function startMetricsServer(
       return;
     }
     response.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-    response.end(renderMetrics(metrics, { mailledger_read_your_writes_timeouts_total: positions.timeouts }));
+    response.end(renderMetrics(metrics));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

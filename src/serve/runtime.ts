@@ -19,11 +19,11 @@ import {
   type LogWakeup,
 } from "../events/logWakeup.ts";
 import { assertSchemaCurrent, migrateDatabase } from "../events/migrations.ts";
+import { blobSourceFromStore } from "../projections/bodiesView/storeBlobSource.ts";
 import { createMemoryNoticeBus } from "../projections/notices/memoryNoticeBus.ts";
 import type { NoticeBus } from "../projections/notices/notice.ts";
 import { createRedisNoticeBus } from "../projections/notices/redisNoticeBus.ts";
-import { createProjectionQueries, type ProjectionQueries } from "../projections/queries/index.ts";
-import { createPositionWaiter, type PositionWaiter } from "../projections/readYourWrites.ts";
+import { createMailboxQueries, type MailboxQueries } from "../projections/queries/index.ts";
 
 export interface RuntimeLogger {
   info(message: string): void;
@@ -36,9 +36,8 @@ export interface Runtime {
   databaseUrl: string;
   pool: DatabasePool;
   blobStore: BlobStore;
-  queries: ProjectionQueries;
+  queries: MailboxQueries;
   notices: NoticeBus;
-  positions: PositionWaiter;
   /** Wakes the log's tailing readers (relay, embedded projector). */
   logWakeup: LogWakeup;
   /** Commands call this after each commit. */
@@ -129,23 +128,14 @@ export async function openRuntime(
     }
     closers.push(() => logWakeup.close());
 
-    const positions = createPositionWaiter({
-      connection: pool,
-      notices,
-      onTimeout: (result) =>
-        logger.error(
-          `read-your-writes wait timed out after ${result.waitedMs} ms: position ${result.position} not yet applied (applied ${result.appliedPosition}) for ${JSON.stringify(result.target)}`,
-        ),
-    });
-
+    const blobStore = blobStoreFor(config, pool);
     return {
       config,
       databaseUrl,
       pool,
-      blobStore: blobStoreFor(config, pool),
-      queries: createProjectionQueries(pool),
+      blobStore,
+      queries: createMailboxQueries(pool, { blobs: blobSourceFromStore(blobStore) }),
       notices,
-      positions,
       logWakeup,
       onCommitted: () => onCommitted(),
       setLocalReader(isActive) {

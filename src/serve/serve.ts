@@ -1,22 +1,23 @@
-// `mailledger serve [--role all|gateway|projector|relay]`: starts the roles of one node.
-// Embedded mode runs everything in one process (the projector tails the log in process).
+// `mailledger serve [--role all|gateway|relay|projector|notifier]`: starts the roles of one node.
+// Embedded mode runs everything in one process (the projector and the notifier tail the log in
+// process). No role waits for another: the gateway reads the mailbox index, committed with the
+// events, and derives what the projector has not reached yet.
 
 import { type Config, ConfigError } from "../config.ts";
-import { readCheckpoint } from "../events/checkpoints.ts";
 import { Kafka, logLevel } from "../events/kafka.ts";
 import { ensureEventsTopic, startOutboxRelay } from "../events/relay/outboxRelay.ts";
 import type { Logger } from "../imap-gateway/logger.ts";
 import type { GatewayOptions } from "../imap-gateway/options.ts";
-import { logHead } from "../projections/catchUp.ts";
-import { blobSourceFromStore } from "../projections/mailboxView/storeBlobSource.ts";
+import { blobSourceFromStore } from "../projections/bodiesView/storeBlobSource.ts";
+import { startKafkaNotifier, startLogNotifier } from "../projections/notifier/notifier.ts";
 import { startEmbeddedTransport } from "../projections/runner/embeddedTransport.ts";
 import { startKafkaTransport } from "../projections/runner/kafkaTransport.ts";
-import { createMailboxProjection, MAILBOX_PROJECTION_NAME } from "../projections/runner/projection.ts";
+import { createBodiesProjection } from "../projections/runner/projection.ts";
 import { createProjector } from "../projections/runner/projector.ts";
 import { type GatewayRole, startGateway } from "./gateway.ts";
 import { type OpenRuntimeOptions, openRuntime, type Runtime } from "./runtime.ts";
 
-export const ROLES = ["gateway", "projector", "relay"] as const;
+export const ROLES = ["gateway", "projector", "relay", "notifier"] as const;
 export type Role = (typeof ROLES)[number];
 
 export function parseRoles(value: string | undefined): Role[] {
@@ -26,7 +27,7 @@ export function parseRoles(value: string | undefined): Role[] {
     if (!(ROLES as readonly string[]).includes(role)) {
       throw new ConfigError(
         "--role",
-        `expected all, gateway, projector or relay (comma-separated), got "${role}"`,
+        `expected all, gateway, relay, projector or notifier (comma-separated), got "${role}"`,
       );
     }
   }
@@ -36,40 +37,17 @@ export function parseRoles(value: string | undefined): Role[] {
 export interface ServeOptions extends OpenRuntimeOptions {
   roles?: Role[];
   gateway?: Partial<GatewayOptions>;
-  /** Kafka topic and consumer group (tests use their own). */
+  /** Kafka topic and consumer groups (tests use their own). */
   topic?: string;
   groupId?: string;
+  notifierGroupId?: string;
   kafkaSessionTimeoutMs?: number;
   /**
-   * How events reach the projector: "kafka" (relay + consumer group; the distributed default) or
-   * "in-process" (tailing the log; the embedded mode, and single-node tests of the distributed one).
+   * How events reach the projector and the notifier: "kafka" (relay + consumer groups; the
+   * distributed default) or "in-process" (tailing the log; the embedded mode, and single-node
+   * tests of the distributed one).
    */
   fanOut?: "kafka" | "in-process";
-}
-
-/** How long a starting node waits for its in-process projector to reach the log's head. */
-const STARTUP_CATCH_UP_MS = 5 * 60_000;
-
-/**
- * Events written while no server ran (admin commands, a crash) are applied before the gateway
- * opens, so the first sessions do not read a stale view.
- */
-async function catchUpBeforeServing(runtime: Runtime, logger: Logger): Promise<void> {
-  const head = await logHead(runtime.pool);
-  const consumer = `projection:${MAILBOX_PROJECTION_NAME}`;
-  const started = Date.now();
-  let reported = started;
-  while ((await readCheckpoint(runtime.pool, consumer)) < head) {
-    if (Date.now() - started > STARTUP_CATCH_UP_MS) {
-      logger.warn(`serving before the projection caught up with position ${head}: it is still behind`);
-      return;
-    }
-    if (Date.now() - reported > 5_000) {
-      reported = Date.now();
-      logger.info(`projecting events written while no server ran, up to position ${head}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export interface RunningNode {
@@ -128,8 +106,7 @@ export async function startNode(
     if (roles.has("projector")) {
       const projector = createProjector({
         pool: runtime.pool,
-        projection: createMailboxProjection(blobSourceFromStore(runtime.blobStore)),
-        notices: runtime.notices,
+        projection: createBodiesProjection(blobSourceFromStore(runtime.blobStore)),
         onWarning: (message, detail) => logger.warn(message, { detail: String(detail) }),
       });
       const transport = kafka
@@ -156,7 +133,33 @@ export async function startNode(
             onError: (error) => logger.warn("projector", { error: String(error) }),
           });
       stops.push(() => transport.stop());
-      if (!kafka) await catchUpBeforeServing(runtime, logger);
+    }
+
+    if (roles.has("notifier")) {
+      const notifier = kafka
+        ? await (async () => {
+            await ensureEventsTopic(kafka, topic);
+            return startKafkaNotifier({
+              kafka,
+              topic,
+              notices: runtime.notices,
+              ...(options.notifierGroupId ? { groupId: options.notifierGroupId } : {}),
+              ...(options.kafkaSessionTimeoutMs
+                ? {
+                    sessionTimeoutMs: options.kafkaSessionTimeoutMs,
+                    heartbeatIntervalMs: Math.max(100, options.kafkaSessionTimeoutMs / 10),
+                  }
+                : {}),
+              onError: (error) => logger.warn("notifier (kafka)", { error: String(error) }),
+            });
+          })()
+        : await startLogNotifier({
+            connection: runtime.pool,
+            notices: runtime.notices,
+            wakeup: runtime.logWakeup,
+            onError: (error) => logger.warn("notifier", { error: String(error) }),
+          });
+      stops.push(() => notifier.stop());
     }
 
     let gateway: GatewayRole | undefined;

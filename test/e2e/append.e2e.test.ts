@@ -137,11 +137,17 @@ describe("APPEND", () => {
     expect(first.slice(0, -1)).toEqual(["* 1 EXISTS", "* 1 RECENT"]);
     const multi = await raw.command("m", `APPEND Own {${b.length}+}\r\n${b} {${c.length}+}\r\n${c}`);
     expect(multi.slice(0, -1)).toEqual(["* 3 EXISTS", "* 3 RECENT"]);
-    // Another session appends; this session has not looked since: its next APPEND brings both.
+    // Another session appends; this session's next command looks first (contract 9): its APPEND
+    // announces the other's message, then its own.
     const other = await rawLoggedIn(server, alice);
     expect((await other.command("o", `APPEND Own {${d.length}+}\r\n${d}`)).at(-1)).toMatch(/^o OK/);
     const after = await raw.command("b", `APPEND Own {${a.length}+}\r\n${a}`);
-    expect(after.filter((line) => line.startsWith("* "))).toEqual(["* 5 EXISTS", "* 5 RECENT"]);
+    expect(after.filter((line) => line.startsWith("* "))).toEqual([
+      "* 4 EXISTS",
+      "* 4 RECENT",
+      "* 5 EXISTS",
+      "* 5 RECENT",
+    ]);
     expect(await raw.command("f", "FETCH 1:* (UID FLAGS)")).toEqual([
       "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))",
       "* 2 FETCH (UID 2 FLAGS (\\Recent))",
@@ -179,7 +185,7 @@ describe("MULTIAPPEND (RFC 3502)", () => {
     const flow = await imapflowConnected(server, alice);
     await flow.mailboxCreate("Small");
     await flow.logout();
-    await asOperator(server, aliceId, (ctx) =>
+    await asOperator(server, (ctx) =>
       setMailboxAppendLimit(ctx, { userId: aliceId, name: "Small", appendLimit: 100 }),
     );
     const raw = await rawLoggedIn(server, alice);

@@ -1,4 +1,4 @@
-// What the mailbox view derives from a body (envelope, structure, search text: most of a message's
+// What the bodies view derives from a body (envelope, structure, search text: most of a message's
 // bytes) is kept once per distinct body, for as long as a message refers to it; then it goes, and
 // a rebuild from the log, after `blobs gc` too, equals the live view row for row (contract 6).
 import { sql } from "slonik";
@@ -7,10 +7,11 @@ import { z } from "zod";
 import { collectGarbage } from "../../src/events/blobs/collectGarbage.ts";
 import { createPostgresBlobStore } from "../../src/events/blobs/postgresBlobStore.ts";
 import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
-import { createTableBlobSource } from "../../src/projections/mailboxView/tableBlobSource.ts";
+import { createTableBlobSource } from "../../src/projections/bodiesView/tableBlobSource.ts";
 import { dumpProjectionSchema } from "../../src/projections/rebuild/dumpVersion.ts";
 import { rebuildProjection } from "../../src/projections/rebuild/rebuild.ts";
-import { createMailboxProjection } from "../../src/projections/runner/projection.ts";
+import { createBodiesProjection } from "../../src/projections/runner/projection.ts";
+import { bodiesViewCaughtUp } from "../support/bodiesView.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
 
 let server: TestMailServer;
@@ -42,20 +43,21 @@ async function ok(command: string): Promise<string[]> {
   return answer;
 }
 
-/** The view's body rows, as digest → refs. */
+/** The view's body rows once it has caught up, as digest → refs. */
 async function bodyRefs(): Promise<Map<string, number>> {
+  await bodiesViewCaughtUp(server.db.pool);
   const rows = await server.db.pool.any(sql.type(z.object({ blob_digest: z.string(), refs: z.number() }))`
-    SELECT blob_digest, refs::int AS refs FROM proj_mailbox.message_bodies`);
+    SELECT blob_digest, refs::int AS refs FROM proj_bodies.message_bodies`);
   return new Map(rows.map((row) => [row.blob_digest, row.refs]));
 }
 
 async function digestOf(mailbox: string, uid: number): Promise<string> {
   return (await server.db.pool.oneFirst(sql.unsafe`
-    SELECT m.blob_digest FROM proj_mailbox.messages AS m JOIN proj_mailbox.mailboxes AS b USING (mailbox_id)
-    WHERE b.name = ${mailbox} AND m.uid = ${uid}`)) as string;
+    SELECT m.blob_digest FROM messages AS m JOIN mailboxes AS b ON b.id = m.mailbox_id
+    WHERE b.name = ${mailbox} AND b.status = 'selectable' AND m.uid = ${uid}`)) as string;
 }
 
-describe("the body rows of the mailbox view", () => {
+describe("the body rows of the bodies view", () => {
   it("go with the last message that refers to them, and a rebuild after blobs gc equals the live view", async () => {
     await ok("CREATE Archive");
     await append("INBOX", body("alpha"));
@@ -94,13 +96,14 @@ describe("the body rows of the mailbox view", () => {
       gracePeriodMs: 0,
     });
     expect(collected.deleted).toEqual([bravo]);
-    const projection = createMailboxProjection(createTableBlobSource(server.db.pool));
+    const projection = createBodiesProjection(createTableBlobSource(server.db.pool));
     const activeSchema = async () =>
-      `proj_mailbox_v${await server.db.pool.oneFirst(sql.unsafe`
-        SELECT active_version FROM projection_versions WHERE name = 'mailbox'`)}`;
+      `proj_bodies_v${await server.db.pool.oneFirst(sql.unsafe`
+        SELECT active_version FROM projection_versions WHERE name = 'bodies'`)}`;
+    await bodiesViewCaughtUp(server.db.pool);
     const live = await dumpProjectionSchema(server.db.pool, projection, await activeSchema());
     const rebuilt = await rebuildProjection({ pool: server.db.pool, projection });
-    const fresh = await dumpProjectionSchema(server.db.pool, projection, `proj_mailbox_v${rebuilt.version}`);
+    const fresh = await dumpProjectionSchema(server.db.pool, projection, `proj_bodies_v${rebuilt.version}`);
     expect(fresh.message_bodies).toHaveLength(1);
     expect(fresh).toEqual(live);
   });

@@ -120,7 +120,6 @@ describe("embedded default", () => {
 
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^imap_logins_succeeded_total 1$/m);
-    expect(metrics).toMatch(/^mailledger_read_your_writes_timeouts_total 0$/m);
   });
 
   it("speaks STARTTLS out of the box and refuses clear-text LOGIN without ALLOW_INSECURE_AUTH", async () => {

@@ -289,8 +289,8 @@ describe("SUBSCRIBE, LSUB and LIST-EXTENDED", () => {
   });
 
   it("shows special-use attributes and selects by them (RFC 6154)", async () => {
-    await asOperator(server, aliceId, (ctx) => createMailbox(ctx, { userId: aliceId, name: "Sent Items" }));
-    await asOperator(server, aliceId, (ctx) =>
+    await asOperator(server, (ctx) => createMailbox(ctx, { userId: aliceId, name: "Sent Items" }));
+    await asOperator(server, (ctx) =>
       setMailboxSpecialUse(ctx, { userId: aliceId, name: "Sent Items", specialUse: "\\Sent" }),
     );
     const flow = await imapflowConnected(server, alice);

@@ -1,6 +1,7 @@
 // A whole mailledger node for end-to-end tests: a fresh PostgreSQL database, the real Redis
-// notice bus, and the projector fed either through Kafka (the distributed path) or by tailing the
-// log in process (the embedded path, faster to start). The IMAP gateway listens on a free port.
+// notice bus, and the projector and notifier fed either through Kafka (the distributed path) or by
+// tailing the log in process (the embedded path, faster to start). The IMAP gateway listens on a
+// free port.
 
 import { ulid } from "ulid";
 import { createUser } from "../../src/commands/user/handlers.ts";
@@ -54,9 +55,13 @@ export async function startTestMailServer(options: TestMailServerOptions = {}): 
     const node = await startNode(config, silentLogger, {
       ...extra,
       roles:
-        roles ?? (transport === "embedded" ? ["gateway", "projector"] : ["gateway", "projector", "relay"]),
+        roles ??
+        (transport === "embedded"
+          ? ["gateway", "projector", "notifier"]
+          : ["gateway", "projector", "relay", "notifier"]),
       topic: `mailledger.test.${unique}`,
       groupId: `projections-${unique}`,
+      notifierGroupId: `notifier-${unique}`,
       kafkaSessionTimeoutMs: 6_000,
       gateway: options.gateway,
       fanOut: transport === "kafka" ? "kafka" : "in-process",
@@ -82,12 +87,6 @@ export async function startTestMailServer(options: TestMailServerOptions = {}): 
         },
         { username, password },
       );
-      const waited = await node.runtime.positions.waitForPosition(
-        { userId: created.userId },
-        created.lastGlobalPosition ?? 0,
-        10_000,
-      );
-      if (!waited.ok) throw new Error(`the projection did not show user ${username} within 10 s`);
       return created.userId;
     },
     startNode: (roles, options) => launch(roles, options),
@@ -100,7 +99,7 @@ export async function startTestMailServer(options: TestMailServerOptions = {}): 
         await admin
           .connect()
           .then(() => admin.deleteTopics({ topics: [`mailledger.test.${unique}`], timeout: 10_000 }))
-          .then(() => admin.deleteGroups([`projections-${unique}`]))
+          .then(() => admin.deleteGroups([`projections-${unique}`, `notifier-${unique}`]))
           .catch(() => {})
           .finally(() => admin.disconnect());
       }

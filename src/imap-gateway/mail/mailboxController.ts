@@ -253,6 +253,11 @@ export class MailboxController implements SelectedMailbox {
     this.#dirty = true;
   };
 
+  readonly sync = async (): Promise<void> => {
+    this.#dirty = true;
+    await this.refresh();
+  };
+
   readonly pendingUpdates = async (options: { readonly holdExpunge: boolean }): Promise<string[]> => {
     await this.refresh();
     const enabled = this.#session.enabled;

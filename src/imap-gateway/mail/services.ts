@@ -1,11 +1,11 @@
-// What the mailbox command modules are given: the command side for writes, the projection's
-// query module for reads, and the means to honour read-your-writes (DESIGN.md contract 2).
+// What the mailbox command modules are given: the command side for writes and the query module
+// for reads. A command answers as soon as its transaction committed: the index it reads is
+// committed with the events, so there is nothing to wait for (DESIGN.md contract 2).
 import type { CommandContext as DomainContext } from "../../commands/context.ts";
 import type { BlobStore } from "../../events/blobs/blobStore.ts";
 import type { DatabasePool } from "../../events/db.ts";
 import type { NoticeRouter } from "../../projections/notices/noticeRouter.ts";
-import type { ProjectionQueries } from "../../projections/queries/index.ts";
-import type { PositionTarget, PositionWaiter } from "../../projections/readYourWrites.ts";
+import type { MailboxQueries } from "../../projections/queries/index.ts";
 import type { Logger } from "../logger.ts";
 import type { MetricsRegistry } from "../metrics.ts";
 import type { CommandContext } from "../module.ts";
@@ -13,21 +13,15 @@ import type { CommandContext } from "../module.ts";
 export interface MailServices {
   pool: DatabasePool;
   blobStore: BlobStore;
-  queries: ProjectionQueries;
+  queries: MailboxQueries;
   /** The notice bus, routed by mailbox and user: one subscription for the node. */
   notices: NoticeRouter;
-  positions: PositionWaiter;
   /** The global APPENDLIMIT (bytes) or null. */
   appendLimit: number | null;
-  /** How long a command waits for the projections to show its own effect before answering. */
-  readYourWritesTimeoutMs: number;
   onCommitted: () => void;
   logger: Logger;
   metrics: MetricsRegistry;
 }
-
-export const DEFAULT_READ_YOUR_WRITES_TIMEOUT_MS = 5_000;
-export const METRIC_RYW_TIMEOUTS = "read_your_writes_timeouts_total";
 
 /** The command side's context for one IMAP command, carrying the session's event metadata. */
 export function domainContext(services: MailServices, context: CommandContext): DomainContext {
@@ -55,28 +49,4 @@ function splitCommand(command: string): { tag: string; name: string } {
   return space < 0
     ? { tag: command, name: "" }
     : { tag: command.slice(0, space), name: command.slice(space + 1) };
-}
-
-/**
- * Waits until the projections show the effect of a committed command (position), so every
- * command that starts after our tagged OK sees it, on any node. The events are durable already:
- * a timeout is logged and counted, and the command still answers OK rather than invite a retry
- * that would apply it twice.
- */
-export async function awaitVisible(
-  services: MailServices,
-  target: PositionTarget,
-  position: number | null | undefined,
-): Promise<void> {
-  if (position === null || position === undefined) return;
-  const result = await services.positions.waitForPosition(target, position, services.readYourWritesTimeoutMs);
-  if (!result.ok) {
-    services.metrics.increment(METRIC_RYW_TIMEOUTS);
-    services.logger.error("read-your-writes wait timed out", {
-      position,
-      appliedPosition: result.appliedPosition,
-      waitedMs: result.waitedMs,
-      target: JSON.stringify(target),
-    });
-  }
 }

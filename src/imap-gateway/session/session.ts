@@ -640,6 +640,7 @@ export class Session implements SessionControl {
     this.#currentCommand = `${command.tag} ${command.name}`;
     let outcome: CommandOutcome | undefined;
     try {
+      await this.#syncSelected();
       outcome = await module.handle(command, this.#context(command.tag));
     } catch (error) {
       this.#currentCommand = undefined;
@@ -662,6 +663,18 @@ export class Session implements SessionControl {
         this.close("failure after response");
       }
     }
+  }
+
+  /**
+   * Contract 9: a command on a selected mailbox first learns what changed in the index since the
+   * session last looked, and announces new messages and flags (never EXPUNGE: the client's
+   * sequence numbers in this command are the ones it had), so `UID FETCH`, `UID STORE` and
+   * `UID SEARCH` right after another node's OK include that node's change.
+   */
+  async #syncSelected(): Promise<void> {
+    if (this.#state !== "selected" || this.#selected?.sync === undefined) return;
+    await this.#selected.sync();
+    await this.flushUpdates({ holdExpunge: true });
   }
 
   #context(tag: string): CommandContext {

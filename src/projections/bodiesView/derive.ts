@@ -46,6 +46,8 @@ export const MISSING_BLOB: DerivedMessage = {
 
 /** Derivation is a pure function of the blob, so its result is cached by digest (COPY, re-delivery). */
 const DERIVED_CACHE_ENTRIES = 2_000;
+/** And bounded in memory: a message's search text can be megabytes. */
+const DERIVED_CACHE_BYTES = 64 * 1024 * 1024;
 
 export function deriveMessage(raw: Buffer): DerivedMessage {
   const structure = parseMessageStructure(raw);
@@ -74,13 +76,37 @@ export function deriveMessage(raw: Buffer): DerivedMessage {
   };
 }
 
-/** Reads and derives bodies, remembering the most recent digests. */
+/** Roughly what a derivation holds in memory (strings as UTF-16, the structure as a guess). */
+function approximateBytes(derived: DerivedMessage): number {
+  return (
+    2 * (derived.searchBody.length + derived.searchHeaderText.length * 2) +
+    (derived.structure === null ? 0 : 2_048)
+  );
+}
+
+export interface MessageDeriverOptions {
+  /** Derivations remembered, most recently used first: at most this many ... */
+  maxEntries?: number;
+  /** ... and about this many bytes. */
+  maxBytes?: number;
+}
+
+/**
+ * Reads and derives bodies, remembering the most recently used digests. The projector derives
+ * what it stores with it, and readers derive what a lagging view lacks with it (the same code,
+ * so an on-demand answer equals the one the view will have).
+ */
 export class MessageDeriver {
   readonly #blobs: BlobSource;
-  readonly #cache = new Map<string, DerivedMessage>();
+  readonly #cache = new Map<string, { derived: DerivedMessage; bytes: number }>();
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  #bytes = 0;
 
-  constructor(blobs: BlobSource) {
+  constructor(blobs: BlobSource, options: MessageDeriverOptions = {}) {
     this.#blobs = blobs;
+    this.#maxEntries = options.maxEntries ?? DERIVED_CACHE_ENTRIES;
+    this.#maxBytes = options.maxBytes ?? DERIVED_CACHE_BYTES;
   }
 
   /** The derived fields of every digest, read concurrently; missing blobs derive to MISSING_BLOB. */
@@ -89,8 +115,14 @@ export class MessageDeriver {
     const toRead: string[] = [];
     for (const digest of new Set(digests)) {
       const cached = this.#cache.get(digest);
-      if (cached) result.set(digest, cached);
-      else toRead.push(digest);
+      if (cached) {
+        // Most recently used last: the first key is the one to forget.
+        this.#cache.delete(digest);
+        this.#cache.set(digest, cached);
+        result.set(digest, cached.derived);
+      } else {
+        toRead.push(digest);
+      }
     }
     const read = await Promise.all(toRead.map((digest) => this.#blobs.read(digest)));
     toRead.forEach((digest, i) => {
@@ -104,10 +136,15 @@ export class MessageDeriver {
   }
 
   #remember(digest: string, derived: DerivedMessage) {
-    this.#cache.set(digest, derived);
-    if (this.#cache.size > DERIVED_CACHE_ENTRIES) {
+    const bytes = approximateBytes(derived);
+    if (bytes > this.#maxBytes / 4) return;
+    this.#cache.set(digest, { derived, bytes });
+    this.#bytes += bytes;
+    while (this.#cache.size > this.#maxEntries || this.#bytes > this.#maxBytes) {
       const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) this.#cache.delete(oldest);
+      if (oldest === undefined) break;
+      this.#bytes -= this.#cache.get(oldest)!.bytes;
+      this.#cache.delete(oldest);
     }
   }
 }

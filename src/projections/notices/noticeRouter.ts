@@ -10,7 +10,11 @@ export interface NoticeRouter {
   onMailbox(mailboxId: string, listener: Listener): () => void;
   /** Calls `listener` for the notices of one user (every mailbox, and the namespace). */
   onUser(userId: string, listener: Listener): () => void;
-  /** Calls `listener` when notices may have been missed (the bus's onResync). */
+  /**
+   * Calls `listener` when notices may have been missed (the bus's onResync), and every
+   * `pollIntervalMs` while the bus is unhealthy (Redis unreachable): whoever waits for notices
+   * looks for itself then.
+   */
   onResync(listener: () => void): () => void;
   /** Stops listening to the bus. */
   close(): void;
@@ -37,7 +41,12 @@ function call(listeners: Set<Listener> | undefined, notice: MailboxNotice) {
   for (const listener of [...listeners]) listener(notice);
 }
 
-export function createNoticeRouter(bus: NoticeBus): NoticeRouter {
+export interface NoticeRouterOptions {
+  /** How often listeners are told to look while the bus is unhealthy; default 1 s. */
+  pollIntervalMs?: number;
+}
+
+export function createNoticeRouter(bus: NoticeBus, options: NoticeRouterOptions = {}): NoticeRouter {
   const byMailbox = new Map<string, Set<Listener>>();
   const byUser = new Map<string, Set<Listener>>();
   const resync = new Set<() => void>();
@@ -45,9 +54,14 @@ export function createNoticeRouter(bus: NoticeBus): NoticeRouter {
     call(byUser.get(notice.userId), notice);
     if (notice.mailboxId !== null) call(byMailbox.get(notice.mailboxId), notice);
   });
-  const unsubscribeResync = bus.onResync?.(() => {
+  const resyncAll = () => {
     for (const listener of [...resync]) listener();
-  });
+  };
+  const unsubscribeResync = bus.onResync?.(resyncAll);
+  const poll = setInterval(() => {
+    if (!bus.healthy) resyncAll();
+  }, options.pollIntervalMs ?? 1_000);
+  poll.unref();
   return {
     onMailbox: (mailboxId, listener) => add(byMailbox, mailboxId, listener),
     onUser: (userId, listener) => add(byUser, userId, listener),
@@ -56,6 +70,7 @@ export function createNoticeRouter(bus: NoticeBus): NoticeRouter {
       return () => resync.delete(listener);
     },
     close() {
+      clearInterval(poll);
       unsubscribe();
       unsubscribeResync?.();
       resync.clear();

@@ -1,9 +1,15 @@
-// The read queries the gateway serves from: the only way it reads a view (DESIGN.md, Folders).
-// Every query reads the stable schema proj_mailbox, which points at the active version of the
-// views, and is scoped to one user: a mailbox of another user is never found (contract 7).
-import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
+// The read queries the gateway serves from: the only way it reads (DESIGN.md, Folders).
+// Mailboxes, messages, flags, dates, sizes, MODSEQs and tombstones come from the mailbox index,
+// committed with the events, so every read sees every acknowledged write (contract 2). What is
+// derived from a body (ENVELOPE, BODYSTRUCTURE, search text, thread keys) comes from the bodies
+// view (proj_bodies, fed by Kafka); where that view has not reached a mailbox yet, the missing
+// bodies are derived on demand with the projector's own code, never waited for and never stored.
+// Every query is scoped to one user: a mailbox of another user is never found (contract 7).
+import { type CommonQueryMethods, type DatabasePool, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
 import { MAILBOX_HIERARCHY_SEPARATOR } from "../../events/domain/common.ts";
+import { DERIVED_ROW_COLUMNS, type DerivedRow, derivedRowOf } from "../bodiesView/apply.ts";
+import { type BlobSource, MessageDeriver, type MessageDeriverOptions } from "../bodiesView/derive.ts";
 import type { Envelope, MessageStructure } from "../mime/index.ts";
 import { compileSearchKey, uidMultirange } from "./compileSearch.ts";
 import type { SearchKey, UidSet } from "./searchCriteria.ts";
@@ -11,10 +17,12 @@ import type { SearchKey, UidSet } from "./searchCriteria.ts";
 // Row schemas are built once: building one costs tens of microseconds, more than a parse.
 const nameRow = z.object({ name: z.string() });
 const packedUidsRow = z.object({ uids: z.instanceof(Buffer).nullable() });
-const uidModseqRow = z.object({ uid: z.number(), modseq: z.number() });
-const packedSortRow = z.object({
+/** A query over a mailbox's messages, packed in one row, and whether the bodies view had reached it. */
+const packedRowsRow = z.object({
+  caught_up: z.boolean(),
   rows: z.array(z.array(z.union([z.number(), z.string(), z.null()]))).nullable(),
 });
+const digestRow = z.object({ blob_digest: z.string() });
 
 /** What the SORT keys of one message (RFC 5256) are made of; a field not asked for is its zero. */
 export interface SortFields {
@@ -165,8 +173,8 @@ const packedMetadataRow = z.object({
 });
 
 const mailboxColumns = sql.fragment`
-  mailbox_id, name, status, uid_validity, uid_next, highest_modseq, message_count, unseen_count, total_size,
-  special_use, append_limit`;
+  mb.id AS mailbox_id, mb.name, mb.status, mb.uid_validity, mb.uid_next, mb.highest_modseq, mb.message_count,
+  mb.unseen_count, mb.total_size, mb.special_use, mb.append_limit`;
 
 /**
  * The lowest and highest UID of a set: with them the primary key finds a chunk's rows; the
@@ -229,8 +237,6 @@ export function listPatternRegExp(reference: string, pattern: string): RegExp {
   return new RegExp(`^${escaped}$`, "su");
 }
 
-const SEEN = "\\Seen";
-
 /** UIDs (1..2^32-1) shifted into int4's range, so each travels in 4 bytes. */
 const UID_BIAS = 2_147_483_648;
 
@@ -270,7 +276,7 @@ export interface OpenedMailbox {
   firstUnseenUid: number | null;
 }
 
-export interface ProjectionQueries {
+export interface MailboxQueries {
   listMailboxes(userId: string, options: ListOptions): Promise<ListedMailbox[]>;
   /** STATUS / SELECT data of a mailbox by name, or null when the user has no such mailbox. */
   mailboxStatus(userId: string, name: string): Promise<MailboxStatus | null>;
@@ -294,7 +300,7 @@ export interface ProjectionQueries {
    */
   fetchMetadata(userId: string, mailboxId: string, uids: UidSet): Promise<FetchedMessage[]>;
   changesSince(userId: string, mailboxId: string, modseq: number): Promise<Changes>;
-  /** The octets all the user's messages take (RFC 9208 STORAGE usage), from the view's counters. */
+  /** The octets all the user's messages take (RFC 9208 STORAGE usage), from the index's counters. */
   storageUsed(userId: string): Promise<number>;
   /** The messages matching `criteria`, ascending by UID, with the `fields` SORT orders them by. */
   sortFields(
@@ -311,22 +317,172 @@ export interface ProjectionQueries {
   ): Promise<{ uids: number[]; highestModSeq: number | null }>;
 }
 
-export function createProjectionQueries(connection: CommonQueryMethods): ProjectionQueries {
+export interface MailboxQueriesOptions {
+  /** Where bodies are read when the bodies view lacks one (the blob store). */
+  blobs: BlobSource;
+  /** Bounds of the on-demand derivations remembered. */
+  derivations?: MessageDeriverOptions;
+  /** Bodies derived on demand per pass of one query (default ON_DEMAND_BATCH). */
+  onDemandBatch?: number;
+}
+
+/** Bodies derived on demand per pass of a query: bounds the memory of a search over a lagging view. */
+export const ON_DEMAND_BATCH = 200;
+
+/** Search keys that read what is derived from a body (else the index alone answers). */
+function readsBodies(key: SearchKey): boolean {
+  switch (key.type) {
+    case "header":
+    case "address":
+    case "subject":
+    case "body":
+    case "text":
+      return true;
+    case "not":
+      return readsBodies(key.key);
+    case "or":
+      return readsBodies(key.left) || readsBodies(key.right);
+    case "and":
+      return key.keys.some(readsBodies);
+    default:
+      return false;
+  }
+}
+
+const SORT_FIELDS_FROM_INDEX = new Set<SortField>(["internalDate", "sentDate", "size"]);
+
+/**
+ * Where a query finds derived rows: the bodies view, plus rows derived on demand (those of
+ * digests the view does not have in this statement's snapshot), or those rows alone.
+ */
+type BodiesSource = { view: boolean; extra: readonly DerivedRow[] };
+const VIEW_ONLY: BodiesSource = { view: true, extra: [] };
+
+function bodiesRelation(source: BodiesSource): FragmentSqlToken {
+  const viewColumns = sql.fragment`blob_digest, envelope, structure, search_from, search_to, search_cc, search_bcc,
+    search_subject, search_headers, search_header_text, search_body`;
+  if (source.extra.length === 0) {
+    return source.view
+      ? sql.fragment`(SELECT ${viewColumns} FROM proj_bodies.message_bodies)`
+      : sql.fragment`(SELECT ${viewColumns} FROM proj_bodies.message_bodies WHERE false)`;
+  }
+  const extra = sql.fragment`SELECT * FROM json_to_recordset(${JSON.stringify(source.extra)}::json) AS d(${DERIVED_ROW_COLUMNS})`;
+  if (!source.view) return sql.fragment`(${extra})`;
+  // A row the projector committed since the digests were listed is taken from the view alone.
+  return sql.fragment`(
+    SELECT ${viewColumns} FROM proj_bodies.message_bodies
+    UNION ALL
+    SELECT e.* FROM (${extra}) AS e
+    WHERE NOT EXISTS (SELECT 1 FROM proj_bodies.message_bodies AS v WHERE v.blob_digest = e.blob_digest))`;
+}
+
+/** The event's header summary, lowercased: what FROM, TO, CC and SUBJECT search when no body was derived. */
+const summaryText = (field: string) =>
+  sql.fragment`lower(array_to_string(ARRAY(SELECT jsonb_array_elements_text(i.header_summary -> ${field})), E'\n'))`;
+
+/**
+ * The messages of one mailbox as alias m: the index's columns, and beside each what was derived
+ * from its body (null where there is none). The planner drops the join when a query reads none
+ * of the derived columns.
+ */
+function messagesRelation(mailbox: FragmentSqlToken, source: BodiesSource): FragmentSqlToken {
+  return sql.fragment`(
+    SELECT i.mailbox_id, i.uid, i.modseq, i.flags, i.internal_date, i.size, i.blob_digest,
+      (i.header_summary ->> 'date')::timestamptz AS sent_date,
+      i.header_summary ->> 'messageId' AS message_id,
+      b.envelope, b.structure,
+      coalesce(b.search_from, ${summaryText("from")}, '') AS search_from,
+      coalesce(b.search_to, ${summaryText("to")}, '') AS search_to,
+      coalesce(b.search_cc, ${summaryText("cc")}, '') AS search_cc,
+      coalesce(b.search_bcc, '') AS search_bcc,
+      coalesce(b.search_subject, lower(i.header_summary ->> 'subject'), '') AS search_subject,
+      coalesce(b.search_headers, '[]'::jsonb) AS search_headers,
+      coalesce(b.search_header_text, '') AS search_header_text,
+      coalesce(b.search_body, '') AS search_body
+    FROM messages AS i LEFT JOIN ${bodiesRelation(source)} AS b ON b.blob_digest = i.blob_digest
+    WHERE i.mailbox_id = ${mailbox}) AS m`;
+}
+
+export function createMailboxQueries(pool: DatabasePool, options: MailboxQueriesOptions): MailboxQueries {
+  const connection: CommonQueryMethods = pool;
+  const deriver = new MessageDeriver(options.blobs, options.derivations);
+  const batchSize = options.onDemandBatch ?? ON_DEMAND_BATCH;
   /** The mailbox, if it is this user's: every message query goes through it. */
-  const ownedMailbox = sql.fragment`(SELECT mailbox_id FROM proj_mailbox.mailboxes WHERE mailbox_id = `;
   const owned = (userId: string, mailboxId: string) =>
-    sql.fragment`${ownedMailbox}${mailboxId} AND user_id = ${userId} AND name IS NOT NULL)`;
+    sql.fragment`(SELECT id FROM mailboxes WHERE id = ${mailboxId} AND user_id = ${userId} AND status <> 'deleted')`;
+  /** True when the bodies view has applied every event of the mailbox: it has each of its bodies. */
+  const caughtUp = (userId: string, mailboxId: string) => sql.fragment`
+    coalesce((SELECT v.highest_modseq FROM proj_bodies.mailboxes AS v WHERE v.mailbox_id = ${mailboxId}), 0)
+      >= coalesce((SELECT mb.highest_modseq FROM mailboxes AS mb
+                   WHERE mb.id = ${mailboxId} AND mb.user_id = ${userId}), 0)`;
+
+  async function derivedRows(digests: readonly string[]): Promise<DerivedRow[]> {
+    const derived = await deriver.deriveAll(digests);
+    const rows: DerivedRow[] = [];
+    for (const [digest, message] of derived) {
+      const row = derivedRowOf(digest, message);
+      if (row !== null) rows.push(row);
+    }
+    return rows;
+  }
+
+  /**
+   * One packed row per message (`columns`, a json array) of those matching `condition`, ascending
+   * by UID. When the query reads derived columns and the bodies view has not reached the mailbox,
+   * the bodies it lacks are derived on demand, in passes of `batchSize` bodies.
+   */
+  async function packedRows(
+    userId: string,
+    mailboxId: string,
+    columns: FragmentSqlToken,
+    condition: FragmentSqlToken,
+    needsBodies: boolean,
+  ): Promise<(number | string | null)[][]> {
+    const mailbox = owned(userId, mailboxId);
+    const run = async (db: CommonQueryMethods, source: BodiesSource, restrict: FragmentSqlToken) =>
+      db.one(sql.type(packedRowsRow)`
+        SELECT ${needsBodies && source === VIEW_ONLY ? caughtUp(userId, mailboxId) : sql.fragment`true`} AS caught_up,
+          (SELECT json_agg(${columns} ORDER BY m.uid) FROM ${messagesRelation(mailbox, source)}
+           WHERE (${condition}) AND ${restrict}) AS rows`);
+    const fast = await run(connection, VIEW_ONLY, sql.fragment`true`);
+    if (fast.caught_up) return fast.rows ?? [];
+    // Not in one snapshot: the blobs are read between the statements (the blob store may be this
+    // very database). Each statement is consistent in itself; a change concurrent with the
+    // command may show in one pass and not another, which the UID union below absorbs.
+    const missing = await connection.anyFirst(sql.type(digestRow)`
+      SELECT DISTINCT i.blob_digest FROM messages AS i
+      WHERE i.mailbox_id = ${mailbox}
+        AND NOT EXISTS (SELECT 1 FROM proj_bodies.message_bodies AS b WHERE b.blob_digest = i.blob_digest)
+      ORDER BY i.blob_digest`);
+    if (missing.length <= batchSize) {
+      const extra = await derivedRows(missing);
+      return (await run(connection, { view: true, extra }, sql.fragment`true`)).rows ?? [];
+    }
+    // Messages whose body the view has, then those whose it lacks, a batch of bodies at a time.
+    const byUid = new Map<number, (number | string | null)[]>();
+    for (const row of (await run(connection, VIEW_ONLY, sql.fragment`m.structure IS NOT NULL`)).rows ?? []) {
+      byUid.set(row[0] as number, row);
+    }
+    for (let i = 0; i < missing.length; i += batchSize) {
+      const batch = missing.slice(i, i + batchSize);
+      const extra = await derivedRows(batch);
+      const restrict = sql.fragment`m.blob_digest = ANY(${sql.array(batch, "text")})`;
+      for (const row of (await run(connection, { view: false, extra }, restrict)).rows ?? []) {
+        byUid.set(row[0] as number, row);
+      }
+    }
+    return [...byUid.values()].sort((a, b) => (a[0] as number) - (b[0] as number));
+  }
 
   return {
-    async listMailboxes(userId, options) {
-      const matcher = listPatternRegExp(options.reference ?? "", options.pattern);
+    async listMailboxes(userId, listOptions) {
+      const matcher = listPatternRegExp(listOptions.reference ?? "", listOptions.pattern);
       const rows = await connection.any(sql.type(listedMailboxRow)`
         SELECT ${mailboxColumns},
-          EXISTS (SELECT 1 FROM proj_mailbox.subscriptions AS s WHERE s.user_id = ${userId} AND s.name = mb.name)
-            AS subscribed
-        FROM proj_mailbox.mailboxes AS mb
-        WHERE user_id = ${userId} AND name IS NOT NULL
-        ORDER BY name`);
+          EXISTS (SELECT 1 FROM subscriptions AS s WHERE s.user_id = ${userId} AND s.name = mb.name) AS subscribed
+        FROM mailboxes AS mb
+        WHERE mb.user_id = ${userId} AND mb.status <> 'deleted'
+        ORDER BY mb.name`);
       const names = new Set(rows.map((row) => row.name));
       const hasChildren = (name: string) => {
         const prefix = name + MAILBOX_HIERARCHY_SEPARATOR;
@@ -336,7 +492,7 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
       const listed: ListedMailbox[] = [];
       for (const row of rows) {
         if (!matcher.test(row.name)) continue;
-        if (options.subscribedOnly && !row.subscribed) continue;
+        if (listOptions.subscribedOnly && !row.subscribed) continue;
         const attributes: string[] = [];
         if (row.status !== "selectable") attributes.push("\\Noselect");
         attributes.push(hasChildren(row.name) ? "\\HasChildren" : "\\HasNoChildren");
@@ -349,9 +505,9 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
           mailboxId: row.mailbox_id,
         });
       }
-      if (options.subscribedOnly) {
+      if (listOptions.subscribedOnly) {
         const subscribed = await connection.anyFirst(sql.type(nameRow)`
-          SELECT name FROM proj_mailbox.subscriptions WHERE user_id = ${userId} ORDER BY name`);
+          SELECT name FROM subscriptions WHERE user_id = ${userId} ORDER BY name`);
         for (const name of subscribed) {
           if (names.has(name) || !matcher.test(name)) continue;
           listed.push({
@@ -368,15 +524,15 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
 
     async mailboxStatus(userId, name) {
       const row = await connection.maybeOne(sql.type(mailboxRow)`
-        SELECT ${mailboxColumns} FROM proj_mailbox.mailboxes
-        WHERE user_id = ${userId} AND name = ${canonicalMailboxName(name)}`);
+        SELECT ${mailboxColumns} FROM mailboxes AS mb
+        WHERE mb.user_id = ${userId} AND mb.name = ${canonicalMailboxName(name)} AND mb.status <> 'deleted'`);
       return row ? toStatus(row) : null;
     },
 
     async mailboxStatusById(userId, mailboxId) {
       const row = await connection.maybeOne(sql.type(mailboxRow)`
-        SELECT ${mailboxColumns} FROM proj_mailbox.mailboxes
-        WHERE user_id = ${userId} AND mailbox_id = ${mailboxId} AND name IS NOT NULL`);
+        SELECT ${mailboxColumns} FROM mailboxes AS mb
+        WHERE mb.user_id = ${userId} AND mb.id = ${mailboxId} AND mb.status <> 'deleted'`);
       return row ? toStatus(row) : null;
     },
 
@@ -386,22 +542,22 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
       const packed = await connection.oneFirst(sql.type(packedUidsRow)`
         SELECT string_agg(int4send((uid - ${UID_BIAS})::int4), '') AS uids
         FROM (
-          SELECT uid FROM proj_mailbox.messages WHERE mailbox_id = ${owned(userId, mailboxId)} ORDER BY uid
+          SELECT uid FROM messages WHERE mailbox_id = ${owned(userId, mailboxId)} ORDER BY uid
         ) AS ordered`);
       return unpackUids(packed);
     },
 
     async openMailbox(userId, name) {
+      // The unseen test is written as the partial index messages_unseen_idx states it.
       const row = await connection.maybeOne(sql.type(openedMailboxRow)`
         SELECT ${mailboxColumns},
           (SELECT string_agg(int4send((o.uid - ${UID_BIAS})::int4), '')
-             FROM (SELECT m.uid FROM proj_mailbox.messages AS m WHERE m.mailbox_id = mb.mailbox_id ORDER BY m.uid)
-               AS o) AS uids,
-          (SELECT m.uid FROM proj_mailbox.messages AS m
-             WHERE m.mailbox_id = mb.mailbox_id AND NOT (${SEEN} = ANY (m.flags))
+             FROM (SELECT m.uid FROM messages AS m WHERE m.mailbox_id = mb.id ORDER BY m.uid) AS o) AS uids,
+          (SELECT m.uid FROM messages AS m
+             WHERE m.mailbox_id = mb.id AND NOT ('\\Seen' = ANY (m.flags))
              ORDER BY m.uid LIMIT 1) AS first_unseen_uid
-        FROM proj_mailbox.mailboxes AS mb
-        WHERE mb.user_id = ${userId} AND mb.name = ${canonicalMailboxName(name)}`);
+        FROM mailboxes AS mb
+        WHERE mb.user_id = ${userId} AND mb.name = ${canonicalMailboxName(name)} AND mb.status <> 'deleted'`);
       if (row === null) return null;
       return { status: toStatus(row), uids: unpackUids(row.uids), firstUnseenUid: row.first_unseen_uid };
     },
@@ -418,7 +574,7 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
           string_agg(float8send(o.size::float8), '') AS sizes
         FROM (
           SELECT m.uid, m.flags, m.modseq, m.internal_date, m.size
-          FROM proj_mailbox.messages AS m
+          FROM messages AS m
           WHERE m.mailbox_id = ${owned(userId, mailboxId)}
             AND m.uid BETWEEN ${lowest} AND ${highest}
             AND ${uidMultirange(uids)}::int8multirange @> m.uid
@@ -444,6 +600,9 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
     async fetchMessages(userId, mailboxId, uids, items) {
       if (uids.length === 0) return [];
       const wanted = [...new Set(items)];
+      const derived = wanted.includes("envelope") || wanted.includes("structure");
+      // The digest is needed to derive what the view lacks.
+      if (derived && !wanted.includes("blobDigest")) wanted.push("blobDigest");
       const { lowest, highest } = boundsOf(uids);
       const columns = [
         sql.fragment`m.uid`,
@@ -453,11 +612,14 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
       ];
       const rows = await connection.any(sql.type(fetchedRow)`
         SELECT ${sql.join(columns, sql.fragment`, `)}
-        FROM proj_mailbox.messages AS m
-        WHERE m.mailbox_id = ${owned(userId, mailboxId)}
-          AND m.uid BETWEEN ${lowest} AND ${highest}
+        FROM ${messagesRelation(owned(userId, mailboxId), VIEW_ONLY)}
+        WHERE m.uid BETWEEN ${lowest} AND ${highest}
           AND ${uidMultirange(uids)}::int8multirange @> m.uid
         ORDER BY m.uid`);
+      // Bodies the view has not derived yet (or whose blob is gone): derived here, not waited for.
+      const lacking = derived
+        ? await deriver.deriveAll(rows.filter((row) => row.structure == null).map((row) => row.blob_digest!))
+        : new Map();
       return rows.map((row) => {
         const message: FetchedMessage = { uid: row.uid };
         if (row.flags !== undefined) message.flags = row.flags;
@@ -465,22 +627,23 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
         if (row.internal_date !== undefined) message.internalDate = new Date(row.internal_date);
         if (row.size !== undefined) message.size = row.size;
         if (row.blob_digest !== undefined) message.blobDigest = row.blob_digest;
-        if (row.envelope !== undefined) message.envelope = row.envelope;
-        if (row.structure !== undefined) message.structure = row.structure;
+        const onDemand = row.structure == null ? lacking.get(row.blob_digest) : undefined;
+        if (row.envelope !== undefined) message.envelope = onDemand ? onDemand.envelope : row.envelope;
+        if (row.structure !== undefined) message.structure = onDemand ? onDemand.structure : row.structure;
         return message;
       });
     },
 
     async changesSince(userId, mailboxId, modseq) {
-      // One round trip: the session asks this before answering whenever its mailbox changed.
+      // One round trip: the session asks this before every command on its mailbox (contract 9).
       const row = await connection.maybeOne(sql.type(changesRow)`
         SELECT mb.highest_modseq,
           (SELECT coalesce(json_agg(json_build_array(m.uid, m.modseq, m.flags) ORDER BY m.uid), '[]'::json)
-             FROM proj_mailbox.messages AS m WHERE m.mailbox_id = mb.mailbox_id AND m.modseq > ${modseq}) AS changed,
+             FROM messages AS m WHERE m.mailbox_id = mb.id AND m.modseq > ${modseq}) AS changed,
           (SELECT coalesce(json_agg(t.uid ORDER BY t.uid), '[]'::json)
-             FROM proj_mailbox.tombstones AS t WHERE t.mailbox_id = mb.mailbox_id AND t.modseq > ${modseq}) AS vanished
-        FROM proj_mailbox.mailboxes AS mb
-        WHERE mb.mailbox_id = ${mailboxId} AND mb.user_id = ${userId} AND mb.name IS NOT NULL`);
+             FROM tombstones AS t WHERE t.mailbox_id = mb.id AND t.modseq > ${modseq}) AS vanished
+        FROM mailboxes AS mb
+        WHERE mb.id = ${mailboxId} AND mb.user_id = ${userId} AND mb.status <> 'deleted'`);
       if (row === null) return { changed: [], vanished: [], highestModSeq: modseq };
       return {
         changed: row.changed.map(([uid, changedModseq, flags]) => ({ uid, modseq: changedModseq, flags })),
@@ -490,35 +653,43 @@ export function createProjectionQueries(connection: CommonQueryMethods): Project
     },
 
     async search(userId, mailboxId, criteria) {
-      const condition = compileSearchKey(criteria);
-      const rows = await connection.any(sql.type(uidModseqRow)`
-        SELECT m.uid, m.modseq FROM proj_mailbox.messages AS m
-        WHERE m.mailbox_id = ${owned(userId, mailboxId)} AND (${condition})
-        ORDER BY m.uid`);
+      const rows = await packedRows(
+        userId,
+        mailboxId,
+        sql.fragment`json_build_array(m.uid, m.modseq)`,
+        compileSearchKey(criteria),
+        readsBodies(criteria),
+      );
       let highestModSeq: number | null = null;
-      for (const row of rows) highestModSeq = Math.max(highestModSeq ?? 0, row.modseq);
-      return { uids: rows.map((row) => row.uid), highestModSeq };
+      const uids = new Array<number>(rows.length);
+      rows.forEach((row, i) => {
+        uids[i] = row[0] as number;
+        highestModSeq = Math.max(highestModSeq ?? 0, row[1] as number);
+      });
+      return { uids, highestModSeq };
     },
 
     async storageUsed(userId) {
       return connection.oneFirst(sql.type(z.object({ used: z.number() }))`
-        SELECT coalesce(sum(total_size), 0)::float8 AS used FROM proj_mailbox.mailboxes
-        WHERE user_id = ${userId} AND name IS NOT NULL`);
+        SELECT coalesce(sum(total_size), 0)::float8 AS used FROM mailboxes
+        WHERE user_id = ${userId} AND status <> 'deleted'`);
     },
 
     async sortFields(userId, mailboxId, criteria, fields) {
-      const condition = compileSearchKey(criteria);
       const wanted = [...new Set(fields)];
       // One packed row (a JSON array per message), and only the columns asked for: reading and
       // checking a row per message cost more than the sort itself.
-      const row = await connection.one(sql.type(packedSortRow)`
-        SELECT json_agg(json_build_array(m.uid, ${sql.join(
+      const rows = await packedRows(
+        userId,
+        mailboxId,
+        sql.fragment`json_build_array(m.uid, ${sql.join(
           wanted.map((field) => SORT_COLUMNS[field]),
           sql.fragment`, `,
-        )}) ORDER BY m.uid) AS rows
-        FROM proj_mailbox.messages AS m
-        WHERE m.mailbox_id = ${owned(userId, mailboxId)} AND (${condition})`);
-      return (row.rows ?? []).map((values) => {
+        )})`,
+        compileSearchKey(criteria),
+        readsBodies(criteria) || wanted.some((field) => !SORT_FIELDS_FROM_INDEX.has(field)),
+      );
+      return rows.map((values) => {
         const message: SortFields = {
           uid: values[0] as number,
           internalDate: 0,

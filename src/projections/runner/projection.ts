@@ -4,9 +4,9 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { z } from "zod";
 import type { RecordedEvent } from "../../events/envelope.ts";
-import { type ApplyResult, applyMailboxEvents, arrivingDigests } from "../mailboxView/apply.ts";
-import type { BlobSource, DerivedMessage } from "../mailboxView/derive.ts";
-import { MessageDeriver } from "../mailboxView/derive.ts";
+import { type ApplyResult, applyBodiesEvents, arrivingDigests } from "../bodiesView/apply.ts";
+import type { BlobSource, DerivedMessage } from "../bodiesView/derive.ts";
+import { MessageDeriver } from "../bodiesView/derive.ts";
 
 export interface Projection<Prepared = unknown> {
   /** The name in projection_versions and on the command line. */
@@ -53,31 +53,33 @@ const openedRow = z.object({
   previous_position: z.number().nullable(),
 });
 
-export const MAILBOX_PROJECTION_NAME = "mailbox";
+export const BODIES_PROJECTION_NAME = "bodies";
 
-export function createMailboxProjection(blobs: BlobSource): Projection<Map<string, DerivedMessage>> {
+/**
+ * The bodies view (infra/migrations/0041_projection_bodies.sql): ENVELOPE, BODYSTRUCTURE, section
+ * offsets, search text and thread keys of each distinct body in use.
+ */
+export function createBodiesProjection(blobs: BlobSource): Projection<Map<string, DerivedMessage>> {
   const deriver = new MessageDeriver(blobs);
-  const schemaOf = (version: number) => `proj_mailbox_v${version}`;
+  const schemaOf = (version: number) => `proj_bodies_v${version}`;
   return {
-    name: MAILBOX_PROJECTION_NAME,
-    tables: ["user_positions", "mailboxes", "messages", "message_bodies", "tombstones", "subscriptions"],
+    name: BODIES_PROJECTION_NAME,
+    tables: ["user_positions", "mailboxes", "message_refs", "message_bodies"],
     keys: {
       user_positions: ["user_id"],
       mailboxes: ["mailbox_id"],
-      messages: ["mailbox_id", "uid"],
+      message_refs: ["mailbox_id", "uid"],
       message_bodies: ["blob_digest"],
-      tombstones: ["mailbox_id", "uid"],
-      subscriptions: ["user_id", "name"],
     },
     schemaOf,
     prepare: (events) => deriver.deriveAll(arrivingDigests(events)),
     apply: (tx, schema, events, derived, positions) =>
-      applyMailboxEvents(tx, events, { schema, derived, ...(positions ? { positions } : {}) }),
+      applyBodiesEvents(tx, events, { schema, derived, ...(positions ? { positions } : {}) }),
     async openBatch(tx, lastPositions) {
-      // infra/migrations/0031_proj_mailbox_open_batch.sql
-      const rows = await tx.any(sql.prepared("mailledger_proj_mailbox_open_batch", openedRow)`
+      // infra/migrations/0041_projection_bodies.sql
+      const rows = await tx.any(sql.prepared("mailledger_proj_bodies_open_batch", openedRow)`
         SELECT active_version, user_id, previous_position
-        FROM proj_mailbox_open_batch(${sql.array([...lastPositions.keys()], "text")},
+        FROM proj_bodies_open_batch(${sql.array([...lastPositions.keys()], "text")},
           ${sql.array([...lastPositions.values()], "int8")})`);
       const positions = new Map<string, number>();
       for (const row of rows)
@@ -85,10 +87,10 @@ export function createMailboxProjection(blobs: BlobSource): Projection<Map<strin
       return { version: rows[0]!.active_version, positions };
     },
     async createVersion(tx, version) {
-      await tx.query(sql.unsafe`SELECT proj_mailbox_create_tables(${schemaOf(version)})`);
+      await tx.query(sql.unsafe`SELECT proj_bodies_create_tables(${schemaOf(version)})`);
     },
     async expose(tx, version) {
-      await tx.query(sql.unsafe`SELECT proj_mailbox_expose(${schemaOf(version)})`);
+      await tx.query(sql.unsafe`SELECT proj_bodies_expose(${schemaOf(version)})`);
     },
   };
 }

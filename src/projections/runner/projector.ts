@@ -1,6 +1,8 @@
 // Applies a batch of events to a projection's active version in ONE transaction, together with
-// the transport's checkpoint when it keeps one in PostgreSQL, then sends the notices. Both
-// transports (Kafka, embedded) drive projections through this, so the projection code is one.
+// the transport's checkpoint when it keeps one in PostgreSQL. Both transports (Kafka, embedded)
+// drive projections through this, so the projection code is one. Nothing waits for it: readers
+// derive what a lagging view lacks on demand (DESIGN.md contract 2), and the doorbell is the
+// notifier's (src/projections/notifier).
 //
 // Idempotency is per user, not by a global checkpoint: with several Kafka partitions, batches
 // of different users interleave in any order, so "position <= checkpoint" would drop events.
@@ -10,15 +12,13 @@ import { type DatabasePool, type DatabaseTransactionConnection, sql } from "slon
 import { z } from "zod";
 import { storeCheckpoint } from "../../events/checkpoints.ts";
 import type { RecordedEvent } from "../../events/envelope.ts";
-import type { ApplyResult } from "../mailboxView/apply.ts";
-import type { NoticeBus } from "../notices/notice.ts";
+import type { ApplyResult } from "../bodiesView/apply.ts";
 import { type OpenedBatch, type Projection, projectionLockKey } from "./projection.ts";
 
 export interface ProjectorOptions {
   pool: DatabasePool;
   projection: Projection<unknown>;
-  notices?: NoticeBus;
-  /** Told of events passed over (unknown type or version) and of notices that could not be sent. */
+  /** Told of events passed over (unknown type or version). */
   onWarning?: (message: string, detail?: unknown) => void;
 }
 
@@ -47,7 +47,7 @@ export interface Projector {
   readonly projection: Projection<unknown>;
   /**
    * Applies `events` (in log order per user) and, with `checkpoint`, moves that checkpoint in the
-   * same transaction. Resolves after commit and after the notices went out.
+   * same transaction. Resolves after commit.
    */
   applyBatch(events: readonly RecordedEvent[], checkpoint?: CheckpointMove): Promise<BatchOutcome>;
 }
@@ -106,12 +106,6 @@ export function createProjector(options: ProjectorOptions): Projector {
         globalPosition: event.globalPosition,
       });
     }
-    if (options.notices && outcome.notices.length > 0) {
-      // The batch is committed: a lost notice delays waiters until their PostgreSQL check, no more.
-      await options.notices.publish(outcome.notices).catch((error: unknown) => {
-        warn(`projection ${projection.name} could not send notices`, error);
-      });
-    }
     return outcome;
   };
 
@@ -155,7 +149,7 @@ export function createProjector(options: ProjectorOptions): Projector {
   };
 }
 
-/** What one caller's events came to in a group's outcome (the notices are the group's). */
+/** What one caller's events came to in a group's outcome. */
 function shareOf(
   outcome: BatchOutcome,
   events: readonly RecordedEvent[],

@@ -19,7 +19,7 @@ import type { AppendMessage, LiteralValue, StreamedLiteralInfo } from "../../cod
 import { encodeSequenceNumbers } from "../../codec/index.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand, type SessionLiteralSink } from "../../module.ts";
 import { MailboxController } from "../mailboxController.ts";
-import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainContext, type MailServices } from "../services.ts";
 import { domainCall, userIdOf } from "../session.ts";
 
 /**
@@ -135,18 +135,15 @@ export function appendCommand(services: MailServices) {
           }),
         );
         // RFC 3501 6.3.11: a session with the mailbox selected learns of the new messages (EXISTS)
-        // before the OK. Recorded before the wait, so their notice finds nothing new to read; the
-        // \Recent claim runs during the wait.
+        // before the OK, and records them itself: their doorbell then finds nothing new to read.
         const selected = context.session.selected;
-        const recorded =
-          selected instanceof MailboxController && outcome.mailboxId === selected.mailboxId
-            ? selected.recordOwnAppend({
-                previousHighestModSeq: outcome.previousHighestModSeq,
-                lastGlobalPosition: outcome.lastGlobalPosition,
-                appended: outcome.messages.map((m) => ({ uid: m.uid, flags: m.flags, modSeq: m.modseq })),
-              })
-            : undefined;
-        await Promise.all([awaitVisible(services, { userId }, outcome.lastGlobalPosition), recorded]);
+        if (selected instanceof MailboxController && outcome.mailboxId === selected.mailboxId) {
+          await selected.recordOwnAppend({
+            previousHighestModSeq: outcome.previousHighestModSeq,
+            lastGlobalPosition: outcome.lastGlobalPosition,
+            appended: outcome.messages.map((m) => ({ uid: m.uid, flags: m.flags, modSeq: m.modseq })),
+          });
+        }
         const uids = outcome.messages.map((message) => message.uid);
         return {
           code: `APPENDUID ${outcome.uidValidity} ${encodeSequenceNumbers(uids)}`,

@@ -5,7 +5,7 @@ import { createMailbox } from "../../../commands/index.ts";
 import { SPECIAL_USES, type SpecialUse } from "../../../events/domain/common.ts";
 import { no } from "../../errors.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
-import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainContext, type MailServices } from "../services.ts";
 import { domainCall, userIdOf } from "../session.ts";
 
 const SPECIAL_USE_BY_NAME = new Map<string, SpecialUse>(SPECIAL_USES.map((use) => [use.toUpperCase(), use]));
@@ -37,7 +37,6 @@ export function createCommand(services: MailServices) {
       const created = await domainCall(() =>
         createMailbox(domainContext(services, context), { userId, name: command.args.mailbox, specialUse }),
       );
-      await awaitVisible(services, { userId }, created.lastGlobalPosition);
       return { code: `MAILBOXID (${created.mailboxId})`, text: "CREATE completed" };
     },
   });

@@ -3,7 +3,7 @@
 import { deleteMailbox } from "../../../commands/index.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { MailboxController } from "../mailboxController.ts";
-import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainContext, type MailServices } from "../services.ts";
 import { domainCall, userIdOf } from "../session.ts";
 
 export function deleteCommand(services: MailServices) {
@@ -16,7 +16,6 @@ export function deleteCommand(services: MailServices) {
       const deleted = await domainCall(() =>
         deleteMailbox(domainContext(services, context), { userId, name: command.args.mailbox }),
       );
-      await awaitVisible(services, { userId }, deleted.lastGlobalPosition);
       const selected = session.selected;
       if (selected instanceof MailboxController && selected.mailboxId === deleted.mailboxId) {
         // The session's own mailbox is gone: nothing in it can be addressed any more. The

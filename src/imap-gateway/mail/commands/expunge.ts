@@ -3,7 +3,7 @@
 // own tracker when it answers, like any other change, so their numbers are the session's.
 import { expungeMessages } from "../../../commands/messages/expunge.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
-import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainContext, type MailServices } from "../services.ts";
 import { domainCall, requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
 
 export function expungeCommand(services: MailServices) {
@@ -25,9 +25,8 @@ export function expungeCommand(services: MailServices) {
           ...(uids !== undefined ? { uids } : {}),
         }),
       );
-      // Recorded before the wait, so the change's own notice finds nothing new to read.
+      // Recorded here, so the change's own doorbell finds nothing new to read.
       controller.recordOwnChange({ ...outcome, expunged: outcome.expungedUids });
-      await awaitVisible(services, { mailboxId: controller.mailboxId }, outcome.lastGlobalPosition);
       return undefined;
     },
   });
@@ -43,10 +42,9 @@ export function closeCommand(services: MailServices) {
       // EXAMINE'd mailboxes are left without expunging (RFC 3501 6.4.2).
       context.session.unselect();
       if (!controller.readOnly) {
-        const outcome = await domainCall(() =>
+        await domainCall(() =>
           expungeMessages(domainContext(services, context), { userId, mailboxId: controller.mailboxId }),
         );
-        await awaitVisible(services, { mailboxId: controller.mailboxId }, outcome.lastGlobalPosition);
       }
       return undefined;
     },

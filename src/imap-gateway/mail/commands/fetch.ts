@@ -15,7 +15,7 @@ import {
 } from "../../fetch/renderFetch.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { messageBytes } from "../messageBytes.ts";
-import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainContext, type MailServices } from "../services.ts";
 import { domainCall, resolveUids, selectedOf, userIdOf } from "../session.ts";
 
 /** Messages read from the view per query: bounds memory on `FETCH 1:*` of a large mailbox. */
@@ -135,9 +135,8 @@ export function fetchCommand(services: MailServices) {
               flags: ["\\Seen"],
             }),
           );
-          // Recorded before the wait, so the change's own notice finds nothing new to read.
+          // Recorded here, so the change's own doorbell finds nothing new to read.
           controller.recordOwnStore(stored);
-          await awaitVisible(services, { mailboxId: controller.mailboxId }, stored.lastGlobalPosition);
           for (const message of stored.messages) {
             flagsNow.set(message.uid, { flags: message.flags, modseq: message.modseq });
             controller.state.noteReported(message.uid, message.modseq);

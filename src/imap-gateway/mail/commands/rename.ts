@@ -3,7 +3,7 @@
 import { renameMailbox } from "../../../commands/index.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { MailboxController } from "../mailboxController.ts";
-import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainContext, type MailServices } from "../services.ts";
 import { domainCall, userIdOf } from "../session.ts";
 
 export function renameCommand(services: MailServices) {
@@ -17,7 +17,6 @@ export function renameCommand(services: MailServices) {
       const renamed = await domainCall(() =>
         renameMailbox(domainContext(services, context), { userId, from, to }),
       );
-      await awaitVisible(services, { userId }, renamed.lastGlobalPosition);
       // With INBOX selected, RENAME INBOX expunged every message of it: say so before the OK.
       const selected = session.selected;
       if (

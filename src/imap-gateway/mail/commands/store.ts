@@ -2,7 +2,7 @@
 import { storeFlags } from "../../../commands/messages/store.ts";
 import { encodeFlagList, encodeSequenceNumbers } from "../../codec/index.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
-import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainContext, type MailServices } from "../services.ts";
 import { domainCall, requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
 
 export function storeCommand(services: MailServices) {
@@ -31,9 +31,8 @@ export function storeCommand(services: MailServices) {
           ...(args.unchangedSince !== undefined ? { unchangedSince: Number(args.unchangedSince) } : {}),
         }),
       );
-      // Recorded before the wait, so the change's own notice finds nothing new to read.
+      // Recorded here, so the change's own doorbell finds nothing new to read.
       controller.recordOwnStore(outcome);
-      await awaitVisible(services, { mailboxId: controller.mailboxId }, outcome.lastGlobalPosition);
 
       const failed = new Set(outcome.modified);
       const changedUids = new Set(outcome.changed);

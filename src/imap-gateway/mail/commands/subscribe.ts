@@ -2,7 +2,7 @@
 // LIST (SUBSCRIBED) read.
 import { subscribeMailbox, unsubscribeMailbox } from "../../../commands/index.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
-import { awaitVisible, domainContext, type MailServices } from "../services.ts";
+import { domainContext, type MailServices } from "../services.ts";
 import { domainCall, userIdOf } from "../session.ts";
 
 export function subscribeCommand(services: MailServices) {
@@ -13,10 +13,9 @@ export function subscribeCommand(services: MailServices) {
       const userId = userIdOf(context.session);
       const input = { userId, name: command.args.mailbox };
       const ctx = domainContext(services, context);
-      const outcome = await domainCall(() =>
+      await domainCall(() =>
         command.name === "SUBSCRIBE" ? subscribeMailbox(ctx, input) : unsubscribeMailbox(ctx, input),
       );
-      await awaitVisible(services, { userId }, outcome.lastGlobalPosition);
       return { text: `${command.name} completed` };
     },
   });
