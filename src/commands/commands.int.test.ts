@@ -5,7 +5,9 @@ import { createTestDatabase, type TestDatabase } from "../../test/support/databa
 import { collectGarbage } from "../events/blobs/collectGarbage.ts";
 import { mailboxStreamId, userStreamId } from "../events/envelope.ts";
 import { readStream } from "../events/readStream.ts";
+import { commitOptimistically } from "./commit.ts";
 import { type CommandContext, DomainError, type DomainErrorCode } from "./index.ts";
+import { decide } from "./mailbox/decider.ts";
 import {
   createMailbox,
   deleteMailbox,
@@ -29,7 +31,7 @@ import {
   setUserAppendLimit,
   verifyCredentials,
 } from "./user/handlers.ts";
-import { findMailboxByName, listMailboxRows } from "./writeModel.ts";
+import { findMailboxByName, listMailboxRows, readMailboxForDecision } from "./writeModel.ts";
 
 let db: TestDatabase;
 let ctx: CommandContext;
@@ -410,6 +412,8 @@ describe("messages", () => {
     const racing = testCommandContext(db.pool, {
       blobStore: {
         ...ctx.blobStore,
+        // Bodies stored before the statement (as a store outside the database does).
+        stageInStatement: undefined,
         async put(body) {
           const result = await ctx.blobStore.put(body);
           if (++stored === 3) await setMailboxAppendLimit(ctx, { userId, name: "INBOX", appendLimit: 200 });
@@ -435,6 +439,74 @@ describe("messages", () => {
     // UIDs go on from where they were: nothing was drawn for the refused command.
     await setMailboxAppendLimit(ctx, { userId, name: "INBOX", appendLimit: null });
     expect((await appendMessage(ctx, { userId, mailboxName: "INBOX", body: testMessage("d") })).uid).toBe(4);
+  });
+
+  it("commits a decision from an unlocked read only if nothing it read moved since", async () => {
+    const { userId, inboxMailboxId: mailboxId } = await newUser();
+    await appendMessage(ctx, { userId, mailboxName: "INBOX", body: testMessage("first") });
+    const read = (await readMailboxForDecision(db.pool, userId, mailboxId, [1]))!;
+    const events = decide(
+      { type: "StoreFlags", uids: [1], operation: "add", flags: ["\\Flagged"] },
+      read,
+      new Date(),
+    );
+    // Another writer moves the mailbox in between: the decision is not committed, nothing is written.
+    await storeFlags(ctx, { userId, mailboxId, uids: [1], operation: "add", flags: ["$Other"] });
+    const positionBefore = await db.pool.oneFirst(sql.unsafe`SELECT max(global_position) FROM events`);
+    expect(await commitOptimistically(db.pool, userId, ctx.metadata, { before: read, events })).toBeNull();
+    expect(await db.pool.oneFirst(sql.unsafe`SELECT max(global_position) FROM events`)).toBe(positionBefore);
+    expect(
+      await db.pool.oneFirst(sql.unsafe`
+      SELECT flags FROM messages WHERE mailbox_id = ${mailboxId} AND uid = 1`),
+    ).toEqual(["$Other"]);
+
+    // An APPEND decided with the mailbox's limit as read is not committed once the limit changed.
+    const target = (await readMailboxForDecision(db.pool, userId, mailboxId, []))!;
+    await setMailboxAppendLimit(ctx, { userId, name: "INBOX", appendLimit: 10 });
+    const appended = decide(
+      {
+        type: "AppendMessage",
+        flags: [],
+        size: 500,
+        blobDigest: "0".repeat(64),
+        headerSummary: {
+          messageId: null,
+          date: null,
+          from: [],
+          to: [],
+          cc: [],
+          subject: null,
+          inReplyTo: null,
+        },
+        appendLimit: null,
+      },
+      target,
+      new Date(),
+    );
+    expect(
+      await commitOptimistically(
+        db.pool,
+        userId,
+        ctx.metadata,
+        { before: target, events: appended },
+        { appendLimit: null },
+      ),
+    ).toBeNull();
+    expect(await uidsIn(mailboxId)).toEqual([1]);
+    await setMailboxAppendLimit(ctx, { userId, name: "INBOX", appendLimit: null });
+
+    // Many writers at once on one mailbox: each decision that loses falls back to the lock; all land.
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        i % 2
+          ? appendMessage(ctx, { userId, mailboxName: "INBOX", body: testMessage(`racer ${i}`) })
+          : storeFlags(ctx, { userId, mailboxId, uids: [1], operation: "add", flags: [`$k${i}`] }),
+      ),
+    );
+    expect(await uidsIn(mailboxId)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const flags = (await db.pool.oneFirst(sql.unsafe`
+      SELECT flags FROM messages WHERE mailbox_id = ${mailboxId} AND uid = 1`)) as string[];
+    expect([...flags].sort()).toEqual(["$Other", "$k0", "$k10", "$k2", "$k4", "$k6", "$k8"]);
   });
 
   it("STORE adds, removes, replaces; UNCHANGEDSINCE reports and spares modified messages", async () => {

@@ -1,7 +1,12 @@
 // One command's unit of work: append the decided events to their streams (all or none) and
 // apply them to the mailbox index, inside the caller's transaction (DESIGN.md: the index is an
 // inline projection, committed with the events it is made from).
-import type { DatabaseTransactionConnection } from "slonik";
+import {
+  type CommonQueryMethods,
+  type DatabaseTransactionConnection,
+  type FragmentSqlToken,
+  sql,
+} from "slonik";
 import { type AppendSuccess, appendToStream } from "../events/appendToStream.ts";
 import { appendToStreams, type StreamAppend } from "../events/appendToStreams.ts";
 import type { MailboxEvent } from "../events/domain/mailboxEvents.ts";
@@ -96,4 +101,59 @@ export async function commitChanges(
 function carriedIndex(change: MailboxStreamChange): IndexStatement | undefined {
   const statements = mailboxWriteStatements(change.before.mailboxId, change.events);
   return statements.length === 1 ? statements[0] : undefined;
+}
+
+/**
+ * Commits one mailbox stream's events in ONE statement outside any transaction, when the caller
+ * decided from an unlocked read (readMailboxForDecision): the statement locks the mailbox row
+ * only if its HIGHESTMODSEQ is still the one decided on, then appends and writes the index. Null
+ * when something moved meanwhile, or when the index rows take more than one statement: the
+ * caller then decides again under the mailbox's lock (inTransaction), which always succeeds.
+ * The lock order is the locked path's: mailbox row, then the stream's gate.
+ */
+export async function commitOptimistically(
+  pool: CommonQueryMethods,
+  userId: string,
+  metadata: Omit<EventMetadata, "userId">,
+  change: MailboxStreamChange,
+  options: {
+    /** A mailbox column the decision read besides HIGHESTMODSEQ, which must be unchanged too. */
+    appendLimit?: number | null;
+    /** Further statements of the command (APPEND's bodies), committed with it. */
+    statements?: readonly { name: string; body: FragmentSqlToken }[];
+  } = {},
+): Promise<Committed | null> {
+  if (change.events.length === 0) return { lastGlobalPosition: null, mailboxes: new Map() };
+  const statements = mailboxWriteStatements(
+    change.before.mailboxId,
+    change.events,
+    sql.fragment`EXISTS (SELECT 1 FROM gate)`,
+  );
+  if (statements.length !== 1) return null;
+  const result = await appendToStream(
+    pool,
+    mailboxStreamId(change.before.mailboxId),
+    change.before.highestModSeq,
+    change.events,
+    { ...metadata, userId },
+    {
+      precondition: {
+        name: "decided_from",
+        body: sql.fragment`
+          SELECT id FROM mailboxes
+          WHERE id = ${change.before.mailboxId} AND user_id = ${userId} AND status = 'selectable'
+            AND highest_modseq = ${change.before.highestModSeq}
+            ${
+              options.appendLimit === undefined
+                ? sql.fragment``
+                : sql.fragment`AND append_limit IS NOT DISTINCT FROM ${options.appendLimit}::int8`
+            }
+          FOR UPDATE`,
+      },
+      alongside: [...(options.statements ?? []), ...statements[0]!.ctes],
+    },
+  );
+  if (!result.ok) return null;
+  const after = evolveAll(change.before, change.events);
+  return { lastGlobalPosition: result.lastGlobalPosition, mailboxes: new Map([[after.mailboxId, after]]) };
 }

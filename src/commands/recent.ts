@@ -41,9 +41,13 @@ export async function claimRecent(
 async function claim(connection: CommonQueryMethods, mailboxId: string, throughUid: number) {
   // In DO UPDATE every expression reads the row as it was before this update: previous_through_uid
   // is the mark this claim replaced.
+  // \Recent is session state, not history: a claim lost in a crash costs a message its \Recent
+  // flag, nothing more, so its commit does not wait for the WAL's flush (set for this statement's
+  // own transaction only).
   const row = await connection.one(sql.prepared("mailledger_claim_recent", claimRow)`
+    WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true))
     INSERT INTO recent_claims AS r (mailbox_id, claimed_through_uid, previous_through_uid)
-    VALUES (${mailboxId}, ${throughUid}, 0)
+    SELECT ${mailboxId}::text, ${throughUid}::int8, 0 FROM no_flush_wait
     ON CONFLICT (mailbox_id) DO UPDATE
       SET previous_through_uid = r.claimed_through_uid,
           claimed_through_uid = greatest(r.claimed_through_uid, excluded.claimed_through_uid)

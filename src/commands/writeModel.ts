@@ -109,16 +109,17 @@ export async function findAppendTarget(db: CommonQueryMethods, userId: string, n
 
 const quotaRow = z.object({ storage_limit: z.number().nullable(), used: z.number() });
 
-/** The octets all the account's messages take, from the write model. */
+/** The octets all the account's messages take, from the index's counters. */
 export async function storageUsed(db: CommonQueryMethods, userId: string): Promise<number> {
   return db.oneFirst(sql.type(z.object({ used: z.number() }))`
-    SELECT coalesce(sum(m.size), 0)::float8 AS used FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-    WHERE b.user_id = ${userId} AND b.status <> 'deleted'`);
+    SELECT coalesce(sum(total_size), 0)::float8 AS used FROM mailboxes
+    WHERE user_id = ${userId} AND status <> 'deleted'`);
 }
 
 /**
  * RFC 9208 STORAGE: refuses with OVERQUOTA when `incoming` more octets would take the account
- * above its quota. The use is summed from the write model's messages, only when there is a quota.
+ * above its quota. The use is summed from the index's per-mailbox counters, only when there is a
+ * quota.
  * Two commands of one account deciding at once may both pass: the quota can be overshot by what
  * is in flight, as with most servers' quotas.
  */
@@ -127,7 +128,7 @@ export async function requireStorageQuota(db: CommonQueryMethods, userId: string
   const row = await db.one(sql.prepared("mailledger_storage_quota", quotaRow)`
     SELECT u.storage_limit,
       CASE WHEN u.storage_limit IS NULL THEN 0 ELSE (
-        SELECT coalesce(sum(m.size), 0) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+        SELECT coalesce(sum(b.total_size), 0) FROM mailboxes b
         WHERE b.user_id = u.id AND b.status <> 'deleted') END::float8 AS used
     FROM users u WHERE u.id = ${userId}`);
   if (row.storage_limit === null || row.used + incoming <= row.storage_limit) return;
@@ -248,6 +249,46 @@ export async function lockMailboxWithMessages(
       blob_digest: blobDigest,
       header_summary: headerSummary,
     })),
+  };
+}
+
+const decisionRow = mailboxRow.extend({
+  messages: z.array(z.tuple([z.number(), z.number(), z.array(z.string())])),
+});
+
+/**
+ * The mailbox and the UID, MODSEQ and flags of the messages with these UIDs (or, without, those
+ * flagged \Deleted), read in one statement without a lock: what an optimistic STORE or EXPUNGE
+ * decides from (commitOptimistically checks that nothing moved). Null when the user has no such
+ * live mailbox.
+ */
+export async function readMailboxForDecision(
+  db: CommonQueryMethods,
+  userId: string,
+  mailboxId: string,
+  uids: readonly number[] | "deleted",
+): Promise<MailboxState | null> {
+  // The \Deleted test is written as the partial index messages_deleted_idx states it.
+  const wanted =
+    uids === "deleted"
+      ? sql.fragment`'\\Deleted' = ANY (m.flags)`
+      : sql.fragment`m.uid = ANY(${sql.array([...new Set(uids)], "int8")})`;
+  const name = uids === "deleted" ? "mailledger_decide_deleted" : "mailledger_decide_uids";
+  const row = await db.maybeOne(sql.prepared(name, decisionRow)`
+    SELECT ${mailboxColumns},
+      (SELECT coalesce(json_agg(json_build_array(m.uid, m.modseq, m.flags) ORDER BY m.uid), '[]'::json)
+         FROM messages AS m WHERE m.mailbox_id = mailboxes.id AND ${wanted}) AS messages
+    FROM mailboxes WHERE id = ${mailboxId} AND user_id = ${userId} AND status = 'selectable'`);
+  if (row === null) return null;
+  return {
+    initialized: true,
+    mailboxId: row.id,
+    uidValidity: row.uid_validity,
+    uidNext: row.uid_next,
+    highestModSeq: row.highest_modseq,
+    messages: new Map<number, MessageState>(
+      row.messages.map(([uid, modseq, flags]) => [uid, { modseq, flags }]),
+    ),
   };
 }
 
@@ -435,9 +476,14 @@ const removed = sql.fragment`-1 AS messages, -(NOT (${SEEN} = ANY (flags)))::int
 /**
  * The index statements of mailbox-stream events, in order. Consecutive appends (MULTIAPPEND, an
  * import) go in one statement. Every value comes from the events, never from a decider's state,
- * so `projections verify` replays the log through these same statements.
+ * so `projections verify` replays the log through these same statements. `guard` is a condition
+ * every statement holds to: a carried append's "its gate passed" (commit.ts).
  */
-export function mailboxWriteStatements(mailboxId: string, events: readonly MailboxEvent[]): IndexStatement[] {
+export function mailboxWriteStatements(
+  mailboxId: string,
+  events: readonly MailboxEvent[],
+  guard: FragmentSqlToken = sql.fragment`true`,
+): IndexStatement[] {
   const statements: IndexStatement[] = [];
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
@@ -446,16 +492,21 @@ export function mailboxWriteStatements(mailboxId: string, events: readonly Mailb
       while (events[i + 1]?.type === "MessageAppended") {
         run.push(events[++i] as MailboxEventOfType<"MessageAppended">);
       }
-      statements.push(appendedStatement(mailboxId, run));
+      statements.push(appendedStatement(mailboxId, run, guard));
     } else {
-      statements.push(eventStatement(mailboxId, event));
+      statements.push(eventStatement(mailboxId, event, guard));
     }
   }
   return statements;
 }
 
 /** The mailbox row after a change CTE `wm_change` returning (messages, unseen, octets). */
-function headerAfter(mailboxId: string, highestModSeq: number, uidNext: FragmentSqlToken | null) {
+function headerAfter(
+  mailboxId: string,
+  highestModSeq: number,
+  uidNext: FragmentSqlToken | null,
+  guard: FragmentSqlToken,
+) {
   return sql.fragment`
     UPDATE mailboxes AS mb SET
       highest_modseq = greatest(mb.highest_modseq, ${highestModSeq}),
@@ -468,7 +519,7 @@ function headerAfter(mailboxId: string, highestModSeq: number, uidNext: Fragment
         coalesce(sum(unseen), 0)::int8 AS unseen, coalesce(sum(octets), 0)::int8 AS octets
       FROM wm_change
     ) AS d
-    WHERE mb.id = ${mailboxId}`;
+    WHERE mb.id = ${mailboxId} AND ${guard}`;
 }
 
 const uidNextAbove = (highestUid: number) => sql.fragment`greatest(mb.uid_next, ${highestUid + 1})`;
@@ -476,6 +527,7 @@ const uidNextAbove = (highestUid: number) => sql.fragment`greatest(mb.uid_next, 
 function appendedStatement(
   mailboxId: string,
   events: readonly MailboxEventOfType<"MessageAppended">[],
+  guard: FragmentSqlToken,
 ): IndexStatement {
   const rows = events.map(({ data }) => ({
     uid: data.uid,
@@ -486,12 +538,14 @@ function appendedStatement(
     blobDigest: data.blobDigest,
     headerSummary: data.headerSummary,
   }));
+  const only = rows[0]!;
   const change =
-    events.length === 1
+    rows.length === 1
       ? sql.fragment`
         INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
-        VALUES (${mailboxId}, ${rows[0]!.uid}, ${rows[0]!.modseq}, ${sql.array(rows[0]!.flags, "text")},
-                ${rows[0]!.internalDate}, ${rows[0]!.size}, ${rows[0]!.blobDigest}, ${sql.jsonb(rows[0]!.headerSummary)})
+        SELECT ${mailboxId}, ${only.uid}::int8, ${only.modseq}::int8, ${sql.array(only.flags, "text")},
+          ${only.internalDate}::timestamptz, ${only.size}::int8, ${only.blobDigest}, ${sql.jsonb(only.headerSummary)}
+        WHERE ${guard}
         RETURNING ${added}`
       : sql.fragment`
         INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
@@ -500,18 +554,19 @@ function appendedStatement(
         FROM jsonb_to_recordset(${sql.jsonb(rows)})
              AS r(uid bigint, modseq bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text,
                   "headerSummary" jsonb)
+        WHERE ${guard}
         RETURNING ${added}`;
   const highestUid = Math.max(...rows.map((row) => row.uid));
   const highestModSeq = Math.max(...rows.map((row) => row.modseq));
   return {
     ctes: [
       { name: "wm_change", body: change },
-      { name: "wm_mailbox", body: headerAfter(mailboxId, highestModSeq, uidNextAbove(highestUid)) },
+      { name: "wm_mailbox", body: headerAfter(mailboxId, highestModSeq, uidNextAbove(highestUid), guard) },
     ],
   };
 }
 
-function eventStatement(mailboxId: string, event: MailboxEvent): IndexStatement {
+function eventStatement(mailboxId: string, event: MailboxEvent, guard: FragmentSqlToken): IndexStatement {
   switch (event.type) {
     case "MailboxInitialized":
       // The row was inserted by MailboxCreated in the same commit.
@@ -522,12 +577,12 @@ function eventStatement(mailboxId: string, event: MailboxEvent): IndexStatement 
             body: sql.fragment`
               UPDATE mailboxes AS mb SET highest_modseq = greatest(mb.highest_modseq, ${event.data.modseq}),
                 uid_next = greatest(mb.uid_next, ${event.data.uidNext})
-              WHERE mb.id = ${mailboxId}`,
+              WHERE mb.id = ${mailboxId} AND ${guard}`,
           },
         ],
       };
     case "MessageAppended":
-      return appendedStatement(mailboxId, [event]);
+      return appendedStatement(mailboxId, [event], guard);
     case "MessageFlagsChanged":
       // The old row (o) is read from the statement's snapshot: its \Seen against the new one's.
       return {
@@ -539,11 +594,12 @@ function eventStatement(mailboxId: string, event: MailboxEvent): IndexStatement 
               FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)}) AS r(uid bigint, flags text[]),
                    messages AS o
               WHERE m.mailbox_id = ${mailboxId} AND m.uid = r.uid AND o.mailbox_id = m.mailbox_id AND o.uid = m.uid
+                AND ${guard}
               RETURNING 0 AS messages,
                 (NOT (${SEEN} = ANY (m.flags)))::int - (NOT (${SEEN} = ANY (o.flags)))::int AS unseen,
                 0::int8 AS octets`,
           },
-          { name: "wm_mailbox", body: headerAfter(mailboxId, event.data.modseq, null) },
+          { name: "wm_mailbox", body: headerAfter(mailboxId, event.data.modseq, null, guard) },
         ],
       };
     case "MessagesExpunged":
@@ -553,7 +609,7 @@ function eventStatement(mailboxId: string, event: MailboxEvent): IndexStatement 
           name: "wm_change",
           body: sql.fragment`
             DELETE FROM messages
-            WHERE mailbox_id = ${mailboxId} AND uid = ANY(${sql.array(event.data.uids, "int8")})
+            WHERE mailbox_id = ${mailboxId} AND uid = ANY(${sql.array(event.data.uids, "int8")}) AND ${guard}
             RETURNING uid, ${removed}`,
         },
       ];
@@ -567,7 +623,7 @@ function eventStatement(mailboxId: string, event: MailboxEvent): IndexStatement 
             ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = EXCLUDED.modseq`,
         });
       }
-      ctes.push({ name: "wm_mailbox", body: headerAfter(mailboxId, event.data.modseq, null) });
+      ctes.push({ name: "wm_mailbox", body: headerAfter(mailboxId, event.data.modseq, null, guard) });
       return { ctes };
     }
     case "MessagesCopiedIn":
@@ -583,11 +639,12 @@ function eventStatement(mailboxId: string, event: MailboxEvent): IndexStatement 
                      r."blobDigest", r."headerSummary"
               FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)})
                    AS r(uid bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text, "headerSummary" jsonb)
+              WHERE ${guard}
               RETURNING ${added}`,
           },
           {
             name: "wm_mailbox",
-            body: headerAfter(mailboxId, event.data.modseq, uidNextAbove(highestUid)),
+            body: headerAfter(mailboxId, event.data.modseq, uidNextAbove(highestUid), guard),
           },
         ],
       };

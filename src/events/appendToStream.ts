@@ -42,6 +42,12 @@ export interface AppendOptions {
    * other rows than the others and than the append; their names must differ from "gate".
    */
   alongside?: readonly { name: string; body: FragmentSqlToken }[];
+  /**
+   * A CTE run before the gate, which appends only when it yields a row (it may lock the rows the
+   * caller decided from, so the append waits for their holder and fails if they moved). The
+   * alongside statements see whether the gate passed as `EXISTS (SELECT 1 FROM gate)`.
+   */
+  precondition?: { name: string; body: FragmentSqlToken };
 }
 
 export interface EventToAppend extends NewEvent {
@@ -58,13 +64,22 @@ const appendedRow = z.object({ global_position: z.number(), stream_version: z.nu
  * so the try always succeeds; it sits in the gate's WHERE, before any position is drawn.
  */
 export const APPENDING_LOCK = { classId: 0x6d6c, objectId: 0x6576 } as const;
-const APPENDING = sql.fragment`pg_try_advisory_xact_lock_shared(${APPENDING_LOCK.classId}::int4, ${APPENDING_LOCK.objectId}::int4)`;
+const APPENDING_ONLY = sql.fragment`pg_try_advisory_xact_lock_shared(${APPENDING_LOCK.classId}::int4, ${APPENDING_LOCK.objectId}::int4)`;
 
 /**
  * The gate: claims versions (current+1 .. current+n) for this append, or yields no row. Each
  * kind has its own statement text, so each gets its own prepared statement.
  */
-function gateFor(streamId: string, expectedVersion: ExpectedVersion, count: number) {
+function gateFor(
+  streamId: string,
+  expectedVersion: ExpectedVersion,
+  count: number,
+  precondition: string | undefined,
+) {
+  const APPENDING =
+    precondition === undefined
+      ? APPENDING_ONLY
+      : sql.fragment`EXISTS (SELECT 1 FROM ${sql.identifier([precondition])}) AND ${APPENDING_ONLY}`;
   if (expectedVersion === 0) {
     return {
       kind: "new",
@@ -128,20 +143,24 @@ export async function appendToStream(
   if (events.length === 0) throw new RangeError("appendToStream needs at least one event");
   const eventIds = events.map((event) => event.eventId ?? newEventId());
   const metadataJson = JSON.stringify(metadata);
-  const gate = gateFor(streamId, expectedVersion, events.length);
+  const precondition = options.precondition;
+  const gate = gateFor(streamId, expectedVersion, events.length, precondition?.name);
   const alongside = options.alongside ?? [];
   // A prepared statement: planning this statement costs several times its execution
   // (measured: 1.7 ms unnamed against 0.25 ms prepared per single-event append). With statements
   // alongside, the text varies with them: the pool prepares the texts that repeat (db.ts).
   const query =
-    alongside.length === 0
+    alongside.length === 0 && precondition === undefined
       ? sql.prepared(`mailledger_append_${gate.kind}`, appendedRow)
       : sql.type(appendedRow);
   const withAlongside = alongside.map(
     ({ name, body }) => sql.fragment`, ${sql.identifier([name])} AS (${body})`,
   );
+  const before = precondition
+    ? sql.fragment`${sql.identifier([precondition.name])} AS (${precondition.body}), `
+    : sql.fragment``;
   const rows = await connection.any(query`
-    WITH gate AS (${gate.fragment})${withAlongside.length > 0 ? sql.join(withAlongside, sql.fragment``) : sql.fragment``}
+    WITH ${before}gate AS (${gate.fragment})${withAlongside.length > 0 ? sql.join(withAlongside, sql.fragment``) : sql.fragment``}
     INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, data, metadata)
     SELECT e.event_id, ${streamId}, gate.version - ${events.length} + e.ordinal, e.type, e.schema_version,
            e.data, ${metadataJson}::jsonb

@@ -34,11 +34,6 @@ export interface SelectedMailbox {
    */
   readonly pendingUpdates?: (options: { readonly holdExpunge: boolean }) => Promise<string[]>;
   /**
-   * The client polls (NOOP, CHECK): the next pendingUpdates looks at storage itself, not only at
-   * the notices that came. A notice from another node may still be on its way.
-   */
-  readonly poll?: () => void;
-  /**
    * Before each command (DESIGN.md contract 9): compare the index's HIGHESTMODSEQ with what the
    * session knows and queue what changed, so a command that starts after another's OK, on any
    * node, sees its effect whether or not its doorbell came.

@@ -1,15 +1,16 @@
 // APPEND (RFC 3501 6.3.11, UIDPLUS APPENDUID, APPENDLIMIT) and MULTIAPPEND (RFC 3502): the
 // bodies go to the blob store before the transaction; the limit is checked before a body is
 // stored (declared size) and again against what was stored. The messages of one command are
-// appended in one transaction, all or none. Concurrent appenders to one mailbox queue on its
-// row lock.
-import { type BlobBody, chunksOf } from "../../events/blobs/blobStore.ts";
+// appended in one statement, all or none, decided from the mailbox as read; when concurrent
+// appenders moved it meanwhile, they are decided again under the mailbox's row lock.
+import type { FragmentSqlToken } from "slonik";
+import { type BlobBody, chunksOf, type StoredBlob } from "../../events/blobs/blobStore.ts";
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
 import { MAX_HEADER_BYTES, summarizeHeader } from "../../events/messageSummary.ts";
-import { commitChanges } from "../commit.ts";
+import { commitChanges, commitOptimistically } from "../commit.ts";
 import { type CommandContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
-import { decide, evolveAll } from "../mailbox/decider.ts";
+import { decide, evolveAll, type MailboxState } from "../mailbox/decider.ts";
 import { canonicalMailboxName } from "../names.ts";
 import { findAppendTarget, lockMailboxes, mailboxState, requireStorageQuota } from "../writeModel.ts";
 
@@ -46,10 +47,28 @@ function tooBig(size: number, limit: number): DomainError {
   return new DomainError("TOOBIG", `the message is ${size} octets, above the append limit of ${limit}`);
 }
 
-/** Stores the body while keeping its first bytes for the header summary. */
-async function storeBody(ctx: CommandContext, body: BlobBody) {
+/**
+ * Bodies up to this size are stored by the statement that appends their event, when the blob
+ * store lives in the database (BlobStore.stageInStatement); larger ones before it.
+ */
+export const STAGED_BODY_LIMIT = 1024 * 1024;
+
+interface PreparedBody {
+  stored: StoredBlob;
+  head: Buffer;
+  /** The body's store, to run in the append's statement; absent once stored. */
+  staged?: { statement: FragmentSqlToken; content: Buffer };
+}
+
+/** Stores (or stages) the body while keeping its first bytes for the header summary. */
+async function storeBody(ctx: CommandContext, body: BlobBody): Promise<PreparedBody> {
   if (Buffer.isBuffer(body)) {
-    return { stored: await ctx.blobStore.put(body), head: body.subarray(0, MAX_HEADER_BYTES) };
+    const head = body.subarray(0, MAX_HEADER_BYTES);
+    if (ctx.blobStore.stageInStatement && body.length <= STAGED_BODY_LIMIT) {
+      const { stored, statement } = ctx.blobStore.stageInStatement(body);
+      return { stored, head, staged: { statement, content: body } };
+    }
+    return { stored: await ctx.blobStore.put(body), head };
   }
   const head: Buffer[] = [];
   let headLength = 0;
@@ -132,23 +151,22 @@ export async function appendMessages(
       throw which(index)(tooBig(message.declaredSize, limitBefore));
     }
   });
-  const prepared: { message: AppendMessageInput; stored: { size: number; digest: string }; head: Buffer }[] =
-    [];
+  const prepared: (PreparedBody & { message: AppendMessageInput })[] = [];
   for (const [index, message] of input.messages.entries()) {
-    const { stored, head } = await storeBody(ctx, message.body);
+    const body = await storeBody(ctx, message.body);
     // A body stored but refused stays unreferenced: garbage collection removes it.
-    if (limitBefore !== null && stored.size > limitBefore)
-      throw which(index)(tooBig(stored.size, limitBefore));
-    prepared.push({ message, stored, head });
+    if (limitBefore !== null && body.stored.size > limitBefore)
+      throw which(index)(tooBig(body.stored.size, limitBefore));
+    prepared.push({ ...body, message });
   }
 
-  return inTransaction(ctx, async (tx) => {
-    const row = (await lockMailboxes(tx, input.userId, [mailbox.id])).get(mailbox.id);
-    if (row?.status !== "selectable") throw new DomainError("TRYCREATE", `no mailbox named "${name}"`);
-    const before = mailboxState(row);
-    // The mailbox's own limit as of the lock; the user's and global as read above.
-    const appendLimit = effectiveAppendLimit(row.append_limit, userLimit, ctx.appendLimit);
-    const now = ctx.now();
+  const totalSize = prepared.reduce((sum, { stored }) => sum + stored.size, 0);
+  const withWhich = (error: unknown) =>
+    total === 1 || !(error instanceof DomainError)
+      ? error
+      : new DomainError(error.code, `${error.message}; none of the ${total} messages was appended`);
+  /** The messages' events on the state decided from; a refusal says which message. */
+  const decideAll = (before: MailboxState, appendLimit: number | null, now: Date) => {
     let state = before;
     const events: MailboxEvent[] = [];
     for (const [index, { message, stored, head }] of prepared.entries()) {
@@ -173,31 +191,71 @@ export async function appendMessages(
       events.push(...decided);
       state = evolveAll(state, decided);
     }
-    // The account's quota (RFC 9208), under the mailbox lock, for all the messages at once.
+    return events;
+  };
+  const outcomeOf = (before: MailboxState, events: readonly MailboxEvent[], position: number) => ({
+    mailboxId: before.mailboxId,
+    uidValidity: before.uidValidity,
+    messages: events.map((event, index) => {
+      if (event.type !== "MessageAppended") throw new Error("APPEND decided something else");
+      return {
+        uid: event.data.uid,
+        modseq: event.data.modseq,
+        flags: [...event.data.flags],
+        size: prepared[index]!.stored.size,
+        blobDigest: prepared[index]!.stored.digest,
+      };
+    }),
+    previousHighestModSeq: before.highestModSeq,
+    lastGlobalPosition: position,
+  });
+
+  // The account's quota (RFC 9208), for all the messages at once, from the index's counters.
+  if (mailbox.user_storage_limit !== null) {
+    await requireStorageQuota(ctx.pool, input.userId, totalSize).catch((error: unknown) => {
+      throw withWhich(error);
+    });
+  }
+  // Decided from the read above, committed in one statement if the mailbox has not moved since.
+  const read = mailboxState(mailbox);
+  const decided = decideAll(read, limitBefore, ctx.now());
+  const fast = await commitOptimistically(
+    ctx.pool,
+    input.userId,
+    ctx.metadata,
+    { before: read, events: decided },
+    {
+      appendLimit: mailbox.append_limit,
+      statements: prepared.flatMap(({ staged }, i) =>
+        staged ? [{ name: `blob_${i}`, body: staged.statement }] : [],
+      ),
+    },
+  );
+  if (fast) {
+    ctx.onCommitted?.();
+    return outcomeOf(read, decided, fast.lastGlobalPosition!);
+  }
+
+  // Decided again under the lock; the bodies staged for the statement are stored first.
+  for (const body of prepared) {
+    if (body.staged) await ctx.blobStore.put(body.staged.content);
+  }
+  return inTransaction(ctx, async (tx) => {
+    const row = (await lockMailboxes(tx, input.userId, [mailbox.id])).get(mailbox.id);
+    if (row?.status !== "selectable") throw new DomainError("TRYCREATE", `no mailbox named "${name}"`);
+    const before = mailboxState(row);
+    // The mailbox's own limit as of the lock; the user's and global as read above.
+    const events = decideAll(
+      before,
+      effectiveAppendLimit(row.append_limit, userLimit, ctx.appendLimit),
+      ctx.now(),
+    );
     if (mailbox.user_storage_limit !== null) {
-      const incoming = prepared.reduce((sum, { stored }) => sum + stored.size, 0);
-      await requireStorageQuota(tx, input.userId, incoming).catch((error: unknown) => {
-        throw total === 1 || !(error instanceof DomainError)
-          ? error
-          : new DomainError(error.code, `${error.message}; none of the ${total} messages was appended`);
+      await requireStorageQuota(tx, input.userId, totalSize).catch((error: unknown) => {
+        throw withWhich(error);
       });
     }
     const committed = await commitChanges(tx, input.userId, ctx.metadata, null, [{ before, events }]);
-    return {
-      mailboxId: row.id,
-      uidValidity: row.uid_validity,
-      messages: events.map((event, index) => {
-        if (event.type !== "MessageAppended") throw new Error("APPEND decided something else");
-        return {
-          uid: event.data.uid,
-          modseq: event.data.modseq,
-          flags: [...event.data.flags],
-          size: prepared[index]!.stored.size,
-          blobDigest: prepared[index]!.stored.digest,
-        };
-      }),
-      previousHighestModSeq: before.highestModSeq,
-      lastGlobalPosition: committed.lastGlobalPosition!,
-    };
+    return outcomeOf(before, events, committed.lastGlobalPosition!);
   });
 }

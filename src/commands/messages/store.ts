@@ -1,9 +1,17 @@
 // STORE / UID STORE (RFC 3501 6.4.6) with UNCHANGEDSINCE (RFC 7162 3.1.3).
-import { commitChanges } from "../commit.ts";
+
+import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
+import { type Committed, commitChanges, commitOptimistically } from "../commit.ts";
 import { type CommandContext, inTransaction } from "../context.ts";
+import { DomainError } from "../errors.ts";
 import type { FlagOperation } from "../flags.ts";
-import { conditionalStoreFailures, decide, type MailboxCommand } from "../mailbox/decider.ts";
-import { mailboxState } from "../writeModel.ts";
+import {
+  conditionalStoreFailures,
+  decide,
+  type MailboxCommand,
+  type MailboxState,
+} from "../mailbox/decider.ts";
+import { mailboxState, readMailboxForDecision } from "../writeModel.ts";
 import { lockSelectedWithMessages, validUids } from "./selected.ts";
 
 export interface StoreFlagsInput {
@@ -29,33 +37,57 @@ export interface StoreFlagsOutcome {
   lastGlobalPosition: number | null;
 }
 
+/**
+ * Decides from an unlocked read and commits in one statement (commitOptimistically); when another
+ * writer moved the mailbox meanwhile, decides again under its lock.
+ */
 export async function storeFlags(ctx: CommandContext, input: StoreFlagsInput): Promise<StoreFlagsOutcome> {
   const uids = validUids(input.uids);
+  const command: Extract<MailboxCommand, { type: "StoreFlags" }> = {
+    type: "StoreFlags",
+    uids,
+    operation: input.operation,
+    flags: input.flags,
+    ...(input.unchangedSince !== undefined ? { unchangedSince: input.unchangedSince } : {}),
+  };
+  const read = await readMailboxForDecision(ctx.pool, input.userId, input.mailboxId, uids);
+  if (read === null) throw new DomainError("NONEXISTENT", "the mailbox no longer exists");
+  const decided = decide(command, read, ctx.now());
+  const fast = await commitOptimistically(ctx.pool, input.userId, ctx.metadata, {
+    before: read,
+    events: decided,
+  });
+  if (fast) {
+    if (fast.lastGlobalPosition !== null) ctx.onCommitted?.();
+    return outcomeOf(command, read, decided, fast);
+  }
   return inTransaction(ctx, async (tx) => {
     const { row, messages } = await lockSelectedWithMessages(tx, input.userId, input.mailboxId, uids);
     const before = mailboxState(row, messages);
-    const command: Extract<MailboxCommand, { type: "StoreFlags" }> = {
-      type: "StoreFlags",
-      uids,
-      operation: input.operation,
-      flags: input.flags,
-      ...(input.unchangedSince !== undefined ? { unchangedSince: input.unchangedSince } : {}),
-    };
     const events = decide(command, before, ctx.now());
     const committed = await commitChanges(tx, input.userId, ctx.metadata, null, [{ before, events }]);
-    const after = committed.mailboxes.get(row.id) ?? before;
-    const changed = events.flatMap((event) =>
-      event.type === "MessageFlagsChanged" ? event.data.messages.map((m) => m.uid) : [],
-    );
-    return {
-      messages: [...after.messages]
-        .sort(([a], [b]) => a - b)
-        .map(([uid, message]) => ({ uid, flags: [...message.flags], modseq: message.modseq })),
-      changed,
-      modified: conditionalStoreFailures(command, before),
-      previousHighestModSeq: before.highestModSeq,
-      highestModSeq: after.highestModSeq,
-      lastGlobalPosition: committed.lastGlobalPosition,
-    };
+    return outcomeOf(command, before, events, committed);
   });
+}
+
+function outcomeOf(
+  command: Extract<MailboxCommand, { type: "StoreFlags" }>,
+  before: MailboxState,
+  events: readonly MailboxEvent[],
+  committed: Committed,
+): StoreFlagsOutcome {
+  const after = committed.mailboxes.get(before.mailboxId) ?? before;
+  const changed = events.flatMap((event) =>
+    event.type === "MessageFlagsChanged" ? event.data.messages.map((m) => m.uid) : [],
+  );
+  return {
+    messages: [...after.messages]
+      .sort(([a], [b]) => a - b)
+      .map(([uid, message]) => ({ uid, flags: [...message.flags], modseq: message.modseq })),
+    changed,
+    modified: conditionalStoreFailures(command, before),
+    previousHighestModSeq: before.highestModSeq,
+    highestModSeq: after.highestModSeq,
+    lastGlobalPosition: committed.lastGlobalPosition,
+  };
 }

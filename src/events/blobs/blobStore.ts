@@ -2,6 +2,7 @@
 // re-delivery store nothing twice, and a path or key never comes from user input.
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
+import type { FragmentSqlToken } from "slonik";
 
 export type BlobBody = Buffer | AsyncIterable<Buffer | Uint8Array> | Readable;
 
@@ -35,6 +36,12 @@ export interface BlobStore {
   delete(digest: string, options?: { ifNotPutSince?: Date }): Promise<boolean>;
   /** Digests last put before `cutoff`, in batches: the candidates of garbage collection. */
   listPutBefore(cutoff: Date): AsyncIterable<string[]>;
+  /**
+   * A store inside the database can store a body within the statement that appends its event:
+   * one commit and one round trip less per APPEND, and a body that is never left unreferenced.
+   * Returns the data-modifying statement (to run as a CTE) and what `put` would have answered.
+   */
+  stageInStatement?(content: Buffer): { stored: StoredBlob; statement: FragmentSqlToken };
 }
 
 export class BlobNotFoundError extends Error {

@@ -66,6 +66,16 @@ export function createCachingBlobStore(inner: BlobStore, options: BlobCacheOptio
       if (kept !== undefined) remember(stored.digest, kept.length === 1 ? kept[0]! : Buffer.concat(kept));
       return stored;
     },
+    ...(inner.stageInStatement
+      ? {
+          stageInStatement(content: Buffer) {
+            const staged = inner.stageInStatement!(content);
+            // Content-addressed: cached before its statement commits, it is still the right body.
+            remember(staged.stored.digest, content);
+            return staged;
+          },
+        }
+      : {}),
     has: (digest) => inner.has(digest),
     read(digest, range) {
       const content = lookup(digest);

@@ -63,6 +63,15 @@ export function createPostgresBlobStore(db: CommonQueryMethods): BlobStore {
 
   return {
     put,
+    stageInStatement(content) {
+      const digest = createHash("sha256").update(content).digest("hex");
+      return {
+        stored: { digest, size: content.length },
+        statement: sql.fragment`
+          INSERT INTO blobs (digest, size, content) VALUES (${digest}, ${content.length}, ${sql.binary(content)})
+          ON CONFLICT (digest) DO UPDATE SET last_put_at = now()`,
+      };
+    },
     size,
     async has(digest) {
       return (await size(digest)) !== null;

@@ -249,10 +249,6 @@ export class MailboxController implements SelectedMailbox {
     });
   }
 
-  readonly poll = (): void => {
-    this.#dirty = true;
-  };
-
   readonly sync = async (): Promise<void> => {
     this.#dirty = true;
     await this.refresh();

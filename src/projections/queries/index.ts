@@ -329,33 +329,66 @@ export interface MailboxQueriesOptions {
 /** Bodies derived on demand per pass of a query: bounds the memory of a search over a lagging view. */
 export const ON_DEMAND_BATCH = 200;
 
-/** Search keys that read what is derived from a body (else the index alone answers). */
-function readsBodies(key: SearchKey): boolean {
+type DerivedColumn = Exclude<keyof DerivedRow, "blob_digest">;
+
+/**
+ * The derived columns a search key reads (none: the index alone answers). Rows derived on demand
+ * carry only those: a body's search text can be megabytes.
+ */
+function derivedColumnsOf(key: SearchKey, into = new Set<DerivedColumn>()): Set<DerivedColumn> {
   switch (key.type) {
     case "header":
+      into.add("search_headers");
+      break;
     case "address":
+      into.add(`search_${key.field}`);
+      break;
     case "subject":
+      into.add("search_subject");
+      break;
     case "body":
+      into.add("search_body");
+      break;
     case "text":
-      return true;
+      into.add("search_header_text").add("search_body");
+      break;
     case "not":
-      return readsBodies(key.key);
+      derivedColumnsOf(key.key, into);
+      break;
     case "or":
-      return readsBodies(key.left) || readsBodies(key.right);
+      derivedColumnsOf(key.left, into);
+      derivedColumnsOf(key.right, into);
+      break;
     case "and":
-      return key.keys.some(readsBodies);
+      for (const inner of key.keys) derivedColumnsOf(inner, into);
+      break;
     default:
-      return false;
+      break;
   }
+  return into;
 }
 
-const SORT_FIELDS_FROM_INDEX = new Set<SortField>(["internalDate", "sentDate", "size"]);
+/** What each SORT field reads beyond the index (SORT_COLUMNS). */
+const SORT_FIELD_COLUMNS: Record<SortField, readonly DerivedColumn[]> = {
+  internalDate: [],
+  sentDate: [],
+  size: [],
+  subject: ["envelope", "search_subject"],
+  from: ["envelope"],
+  to: ["envelope"],
+  cc: ["envelope"],
+  displayFrom: ["envelope"],
+  displayTo: ["envelope"],
+  messageId: ["envelope"],
+  inReplyTo: ["envelope"],
+  references: ["search_headers"],
+};
 
 /**
  * Where a query finds derived rows: the bodies view, plus rows derived on demand (those of
  * digests the view does not have in this statement's snapshot), or those rows alone.
  */
-type BodiesSource = { view: boolean; extra: readonly DerivedRow[] };
+type BodiesSource = { view: boolean; extra: readonly Partial<DerivedRow>[] };
 const VIEW_ONLY: BodiesSource = { view: true, extra: [] };
 
 function bodiesRelation(source: BodiesSource): FragmentSqlToken {
@@ -416,12 +449,18 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
       >= coalesce((SELECT mb.highest_modseq FROM mailboxes AS mb
                    WHERE mb.id = ${mailboxId} AND mb.user_id = ${userId}), 0)`;
 
-  async function derivedRows(digests: readonly string[]): Promise<DerivedRow[]> {
+  async function derivedRows(
+    digests: readonly string[],
+    columns: ReadonlySet<DerivedColumn>,
+  ): Promise<Partial<DerivedRow>[]> {
     const derived = await deriver.deriveAll(digests);
-    const rows: DerivedRow[] = [];
+    const rows: Partial<DerivedRow>[] = [];
     for (const [digest, message] of derived) {
       const row = derivedRowOf(digest, message);
-      if (row !== null) rows.push(row);
+      if (row === null) continue;
+      const pruned: Partial<DerivedRow> = { blob_digest: row.blob_digest };
+      for (const column of columns) (pruned as Record<string, unknown>)[column] = row[column];
+      rows.push(pruned);
     }
     return rows;
   }
@@ -436,8 +475,9 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     mailboxId: string,
     columns: FragmentSqlToken,
     condition: FragmentSqlToken,
-    needsBodies: boolean,
+    derived: ReadonlySet<DerivedColumn>,
   ): Promise<(number | string | null)[][]> {
+    const needsBodies = derived.size > 0;
     const mailbox = owned(userId, mailboxId);
     const run = async (db: CommonQueryMethods, source: BodiesSource, restrict: FragmentSqlToken) =>
       db.one(sql.type(packedRowsRow)`
@@ -455,7 +495,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         AND NOT EXISTS (SELECT 1 FROM proj_bodies.message_bodies AS b WHERE b.blob_digest = i.blob_digest)
       ORDER BY i.blob_digest`);
     if (missing.length <= batchSize) {
-      const extra = await derivedRows(missing);
+      const extra = await derivedRows(missing, derived);
       return (await run(connection, { view: true, extra }, sql.fragment`true`)).rows ?? [];
     }
     // Messages whose body the view has, then those whose it lacks, a batch of bodies at a time.
@@ -465,7 +505,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     }
     for (let i = 0; i < missing.length; i += batchSize) {
       const batch = missing.slice(i, i + batchSize);
-      const extra = await derivedRows(batch);
+      const extra = await derivedRows(batch, derived);
       const restrict = sql.fragment`m.blob_digest = ANY(${sql.array(batch, "text")})`;
       for (const row of (await run(connection, { view: false, extra }, restrict)).rows ?? []) {
         byUid.set(row[0] as number, row);
@@ -658,7 +698,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         mailboxId,
         sql.fragment`json_build_array(m.uid, m.modseq)`,
         compileSearchKey(criteria),
-        readsBodies(criteria),
+        derivedColumnsOf(criteria),
       );
       let highestModSeq: number | null = null;
       const uids = new Array<number>(rows.length);
@@ -687,7 +727,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
           sql.fragment`, `,
         )})`,
         compileSearchKey(criteria),
-        readsBodies(criteria) || wanted.some((field) => !SORT_FIELDS_FROM_INDEX.has(field)),
+        new Set([...derivedColumnsOf(criteria), ...wanted.flatMap((field) => SORT_FIELD_COLUMNS[field])]),
       );
       return rows.map((values) => {
         const message: SortFields = {

@@ -68,9 +68,8 @@ export function checkCommand() {
   return defineCommand({
     names: ["CHECK"],
     states: SELECTED,
-    // As NOOP: a poll (everything is on disk already, so the checkpoint itself has nothing to do).
-    async handle(_command, context) {
-      context.session.selected?.poll?.();
+    // As NOOP: a poll, which the session's look at storage before every command already made.
+    async handle() {
       return undefined;
     },
   });
