@@ -35,6 +35,8 @@ export interface Config {
    * heard (DOORBELL_POLL_MS): IDLE clients then converge within this (DESIGN.md contract 9).
    */
   doorbellPollMs: number;
+  /** How often an IDLE session looks at its mailbox whatever the doorbell says (IDLE_CHECK_MS). */
+  idleCheckMs: number;
   nodeId: string;
   metricsPort: number | undefined;
   logLevel: LogLevel;
@@ -78,6 +80,9 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 /** Accepts plain bytes or a K/M/G suffix ("50M"); 0 means no limit. */
+/** IDLE_CHECK_MS's default: Dovecot's mailbox_idle_check_interval. */
+export const DEFAULT_IDLE_CHECK_MS = 30_000;
+
 /** DOORBELL_POLL_MS's default. */
 export const DEFAULT_DOORBELL_POLL_MS = 1_000;
 
@@ -189,6 +194,15 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
+  const idleCheckText = text(env, "IDLE_CHECK_MS");
+  const idleCheckMs = idleCheckText === undefined ? DEFAULT_IDLE_CHECK_MS : Number(idleCheckText);
+  if (!Number.isSafeInteger(idleCheckMs) || idleCheckMs < 100 || idleCheckMs > 3_600_000) {
+    throw new ConfigError(
+      "IDLE_CHECK_MS",
+      `expected milliseconds between 100 and 3600000, got "${idleCheckText}"`,
+    );
+  }
+
   const logLevel = (text(env, "LOG_LEVEL") ?? "info").toLowerCase();
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new ConfigError("LOG_LEVEL", `expected debug, info, warn or error, got "${logLevel}"`);
@@ -212,6 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
     appendLimit: appendLimit === 0 ? undefined : appendLimit,
     blobCacheBytes,
     doorbellPollMs,
+    idleCheckMs,
     nodeId: text(env, "NODE_ID") ?? `node-${process.pid}`,
     metricsPort: port(env, "METRICS_PORT"),
     logLevel: logLevel as LogLevel,

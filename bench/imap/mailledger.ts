@@ -1,6 +1,8 @@
 // Starts mailledger for bench/imap.ts the way an operator runs it in the distributed mode: a
 // scratch PostgreSQL database, `mailledger migrate` and `mailledger user create` through the CLI,
-// then the node (gateway + projector + relay) as a child process on PostgreSQL, Kafka and Redis.
+// then two child processes on PostgreSQL, Kafka and Redis, as a deployment on more than one core
+// runs them: the IMAP gateway, and the pipeline (relay, projector, notifier) beside it. With
+// --roles all (BENCH_ROLES=all) every role shares one process instead.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -62,12 +64,13 @@ export async function startMailledger(
     BENCH_KAFKA_TOPIC: topic,
     BENCH_KAFKA_GROUP: `projections-bench-${unique}`,
   };
-  let child: ChildProcess | undefined;
+  const children: ChildProcess[] = [];
   const stop = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child!.once("exit", () => resolve()));
+    for (const child of children.splice(0).reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
       child.kill("SIGTERM");
-      const timer = setTimeout(() => child!.kill("SIGKILL"), STOP_TIMEOUT_MS);
+      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
       await exited;
       clearTimeout(timer);
     }
@@ -84,23 +87,21 @@ export async function startMailledger(
       .finally(() => kafkaAdmin.disconnect());
     await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   };
-  await admin(`CREATE DATABASE ${database}`);
-  try {
-    await runCli(["migrate"], env);
-    for (const user of users)
-      await runCli(["user", "create", user.name, "--password-stdin"], env, `${user.password}\n`);
+  /** Starts one node process with these roles; resolves with the port its gateway listens on. */
+  const launch = (roles: string) => {
     // BENCH_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": profile the server under load.
     const nodeOptions = (process.env.BENCH_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
-    child = spawn(process.execPath, [...nodeOptions, NODE_ENTRY], {
-      env,
+    const child = spawn(process.execPath, [...nodeOptions, NODE_ENTRY], {
+      env: { ...env, BENCH_ROLE: roles },
       stdio: ["pipe", "pipe", "inherit"],
     });
-    const listening = await new Promise<number>((resolve, reject) => {
+    children.push(child);
+    return new Promise<number>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`mailledger did not listen within ${START_TIMEOUT_MS} ms`)),
+        () => reject(new Error(`mailledger (${roles}) did not start within ${START_TIMEOUT_MS} ms`)),
         START_TIMEOUT_MS,
       );
-      const lines = createInterface({ input: child!.stdout! });
+      const lines = createInterface({ input: child.stdout! });
       lines.on("line", (line) => {
         const match = /^listening (\d+)$/.exec(line);
         if (match) {
@@ -108,11 +109,21 @@ export async function startMailledger(
           resolve(Number(match[1]));
         }
       });
-      child!.once("exit", (code) => {
+      child.once("exit", (code) => {
         clearTimeout(timer);
-        reject(new Error(`mailledger exited with ${code} before listening`));
+        reject(new Error(`mailledger (${roles}) exited with ${code} before it started`));
       });
     });
+  };
+  await admin(`CREATE DATABASE ${database}`);
+  try {
+    await runCli(["migrate"], env);
+    for (const user of users)
+      await runCli(["user", "create", user.name, "--password-stdin"], env, `${user.password}\n`);
+    const split = (process.env.BENCH_ROLES ?? "split") !== "all";
+    const listening = split
+      ? (await Promise.all([launch("gateway"), launch("relay,projector,notifier")]))[0]
+      : await launch("all");
     return { host: "127.0.0.1", port: listening, databaseUrl: url.toString(), stop };
   } catch (error) {
     await stop();

@@ -44,6 +44,7 @@ export async function startGateway(
     queries: runtime.queries,
     notices: createNoticeRouter(runtime.notices, { pollIntervalMs: config.doorbellPollMs }),
     appendLimit: config.appendLimit ?? null,
+    idleCheckMs: config.idleCheckMs,
     onCommitted: runtime.onCommitted,
     logger,
     metrics,

@@ -18,6 +18,8 @@ export interface MailServices {
   notices: NoticeRouter;
   /** The global APPENDLIMIT (bytes) or null. */
   appendLimit: number | null;
+  /** How often an IDLE session looks at its mailbox itself, whatever the doorbell says (IDLE_CHECK_MS). */
+  idleCheckMs: number;
   onCommitted: () => void;
   logger: Logger;
   metrics: MetricsRegistry;

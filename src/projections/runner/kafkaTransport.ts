@@ -1,4 +1,5 @@
-// The Kafka transport (distributed mode): consumer group "projections" on the relay's topic.
+// The Kafka transport (distributed mode): consumer group "<topic>.projections" on the relay's
+// topic, named from the deployment's topic so two deployments on one Kafka never share a group.
 // One user's events sit on one partition in log order, so each partition's batch is applied
 // in order; offsets are committed only after the batch's transaction committed. A redelivered
 // batch (crash between commit and offset commit, rebalance) is skipped by the user positions.
@@ -10,7 +11,8 @@ import type { Upcasters } from "../../events/upcasting.ts";
 import type { RunningTransport } from "./embeddedTransport.ts";
 import type { Projector } from "./projector.ts";
 
-export const DEFAULT_PROJECTIONS_GROUP = "projections";
+/** The projector's consumer group, named from the deployment's topic. */
+export const projectionsGroupOf = (topic: string) => `${topic}.projections`;
 /** The relay's default partition count (src/events/relay): all of them in parallel. */
 const DEFAULT_PARTITIONS_CONCURRENTLY = 8;
 const OFFSET_COMMIT_INTERVAL_MS = 500;
@@ -33,7 +35,7 @@ export interface KafkaTransportOptions {
 
 export async function startKafkaTransport(options: KafkaTransportOptions): Promise<RunningTransport> {
   const consumer: Consumer = options.kafka.consumer({
-    groupId: options.groupId ?? DEFAULT_PROJECTIONS_GROUP,
+    groupId: options.groupId ?? projectionsGroupOf(options.topic),
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
     maxWaitTimeInMs: 50,

@@ -1,9 +1,12 @@
 // IDLE (RFC 2177): the client waits; changes to the selected mailbox are sent as they happen
-// (the notice doorbell → the controller reads them → the session's update listeners).
+// (the doorbell → the controller reads them → the session's update listeners). A doorbell can
+// be lost (a notifier down, Kafka unreachable): the session also looks itself every
+// `checkMs`, as Dovecot's mailbox_idle_check_interval does, so an update is delayed, never lost
+// (DESIGN.md contract 9). While Redis is unreachable the notice router wakes it more often.
 import { bad } from "../../errors.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 
-export function idleCommand() {
+export function idleCommand(checkMs: number) {
   return defineCommand({
     names: ["IDLE"],
     states: AUTHENTICATED_OR_SELECTED,
@@ -15,6 +18,15 @@ export function idleCommand() {
         flushing = flushing.then(() => session.flushUpdates()).catch(() => {});
       };
       const unsubscribe = session.onUpdate(flush);
+      const check = setInterval(() => {
+        const selected = session.selected;
+        if (selected?.sync === undefined) return;
+        flushing = flushing
+          .then(() => selected.sync?.())
+          .then(() => session.flushUpdates())
+          .catch(() => {});
+      }, checkMs);
+      check.unref();
       try {
         const done = context.continuation("idling");
         flush();
@@ -23,6 +35,7 @@ export function idleCommand() {
         if (line.trim().toUpperCase() !== "DONE")
           throw bad(`expected DONE to end IDLE, got ${JSON.stringify(line.slice(0, 40))}`);
       } finally {
+        clearInterval(check);
         unsubscribe();
       }
       return undefined;

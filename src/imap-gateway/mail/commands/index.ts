@@ -43,6 +43,6 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     closeCommand(services),
     unselectCommand(),
     checkCommand(),
-    idleCommand(),
+    idleCommand(services.idleCheckMs),
   ];
 }
