@@ -6,14 +6,13 @@
 // Usage: node bench/imap.ts [--clients 8] [--seconds 10] [--target both|mailledger|dovecot]
 //                           [--big 100000] [--runs 5]
 // Targets (issue 6): at least Dovecot's throughput; SELECT of 100,000 messages under 100 ms.
-import net from "node:net";
 import { parseArgs } from "node:util";
 import { generateCorpus } from "../test/fixtures/mime/corpus.ts";
 import { type BigTimings, populateMailledger, timeBigMailbox } from "./imap/bigMailbox.ts";
 import { dovecotAvailable, populateMaildir, startDovecot } from "./imap/dovecot.ts";
 import { COMMAND_KINDS, type LoadResult, runLoad, SEED_MESSAGES, seedMailboxes } from "./imap/load.ts";
 import { startMailledger } from "./imap/mailledger.ts";
-import { percentile } from "./support.ts";
+import { freePort, percentile } from "./support.ts";
 
 /** The whole run is bounded: past this, everything started is stopped and the bench fails. */
 const RUN_LIMIT_MS = 60 * 60_000;
@@ -65,17 +64,6 @@ const runLimit = setTimeout(() => {
   console.error(`the bench ran past ${RUN_LIMIT_MS / 60_000} minutes: stopping`);
   void cleanUp().finally(() => process.exit(1));
 }, RUN_LIMIT_MS);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface TargetResult {
   name: string;

@@ -90,7 +90,7 @@ service imap-login {
   service_count = 0
 }
 service imap {
-  process_limit = 1024
+  process_limit = 4096
 }
 protocol imap {
   mail_max_userip_connections = 1000

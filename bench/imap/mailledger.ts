@@ -22,7 +22,9 @@ const STOP_TIMEOUT_MS = 15_000;
 
 export interface MailledgerInstance {
   host: string;
+  /** The first gateway's port; `ports` has every gateway's. */
   port: number;
+  ports: number[];
   databaseUrl: string;
   stop(): Promise<void>;
 }
@@ -43,9 +45,11 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise
 }
 
 export async function startMailledger(
-  port: number,
+  /** One port per gateway process: two ports, two gateway nodes. */
+  port: number | readonly number[],
   users: { name: string; password: string }[],
 ): Promise<MailledgerInstance> {
+  const ports = typeof port === "number" ? [port] : [...port];
   const unique = ulid().toLowerCase();
   const database = `mailledger_bench_imap_${unique}`;
   const url = new URL(BENCH_POSTGRES_URL);
@@ -57,7 +61,7 @@ export async function startMailledger(
     KAFKA_BROKERS: BENCH_KAFKA_BROKERS,
     REDIS_URL: BENCH_REDIS_URL,
     IMAP_HOST: "127.0.0.1",
-    IMAP_PORT: String(port),
+    IMAP_PORT: String(ports[0]),
     ALLOW_INSECURE_AUTH: "true",
     NODE_ID: `bench-${unique}`,
     LOG_LEVEL: "warn",
@@ -88,11 +92,11 @@ export async function startMailledger(
     await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   };
   /** Starts one node process with these roles; resolves with the port its gateway listens on. */
-  const launch = (roles: string) => {
+  const launch = (roles: string, imapPort = ports[0]!) => {
     // BENCH_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": profile the server under load.
     const nodeOptions = (process.env.BENCH_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
     const child = spawn(process.execPath, [...nodeOptions, NODE_ENTRY], {
-      env: { ...env, BENCH_ROLE: roles },
+      env: { ...env, BENCH_ROLE: roles, IMAP_PORT: String(imapPort) },
       stdio: ["pipe", "pipe", "inherit"],
     });
     children.push(child);
@@ -120,11 +124,16 @@ export async function startMailledger(
     await runCli(["migrate"], env);
     for (const user of users)
       await runCli(["user", "create", user.name, "--password-stdin"], env, `${user.password}\n`);
-    const split = (process.env.BENCH_ROLES ?? "split") !== "all";
+    const split = (process.env.BENCH_ROLES ?? "split") !== "all" || ports.length > 1;
     const listening = split
-      ? (await Promise.all([launch("gateway"), launch("relay,projector,notifier")]))[0]
-      : await launch("all");
-    return { host: "127.0.0.1", port: listening, databaseUrl: url.toString(), stop };
+      ? (
+          await Promise.all([
+            launch("relay,projector,notifier"),
+            ...ports.map((imapPort) => launch("gateway", imapPort)),
+          ])
+        ).slice(1)
+      : [await launch("all")];
+    return { host: "127.0.0.1", port: listening[0]!, ports: listening, databaseUrl: url.toString(), stop };
   } catch (error) {
     await stop();
     throw error;
