@@ -1,18 +1,21 @@
 // The floor of one acknowledged write under DESIGN.md's contracts, with no mailledger code in
-// it: what any write command costs at least on this machine before its tagged OK, whatever the
-// command does. N clients, each in a loop, one write at a time:
+// it, and of the doorbell that follows it. N clients, each in a loop, one write at a time:
 //
-//   1. a PostgreSQL transaction inserting one event row (contract 1: committed before the OK);
+//   1. a PostgreSQL transaction inserting one event row (BEGIN, INSERT, COMMIT);
+//   1b. the same insert as one statement, outside any transaction: what STORE, EXPUNGE and
+//      APPEND take when nothing moved since they read (src/commands/commit.ts). Contract 1 and
+//      2: the tagged OK waits for this commit, and for nothing after it;
 //   2. that event produced to Kafka with acks from all replicas, keyed by user (contract 5), by
 //      one sender that sends what queued meanwhile together, as the relay does;
 //   3. received by a consumer group;
-//   4. applied to a view row in a PostgreSQL transaction, then a Redis PUBLISH received by the
-//      writer (contract 2: the OK waits until the projection has the write, and a notice says so).
+//   4. then a Redis PUBLISH heard by the writer: the notifier's doorbell, rung as soon as an event
+//      is read (contract 9) — the floor of an IDLE client's EXISTS on another node;
+//   5. with a consumer transaction before the PUBLISH instead: what every OK waited for before the
+//      contracts were restated (the projector's batch, then its notice).
 //
-// It prints the loop after each step, so each step's cost shows. The real path has more on top:
-// the write model's lock and rows, the relay reading the log from PostgreSQL (never from an
-// after-commit hook), the user positions, the session's own reads. So the last line is a lower
-// bound: no write command of bench/imap.ts can be faster on mailledger, whatever its code does.
+// Steps 2 to 4 happen after the OK, in the background; they are here for the doorbell's latency.
+// The real paths have more on top (the index rows in the same statement, the relay reading the
+// log from PostgreSQL, the session's own reads), so each line is a lower bound.
 //
 // Usage: node bench/write-path-floor.ts [--clients 4] [--seconds 10]
 import { parseArgs } from "node:util";
@@ -73,7 +76,7 @@ function report(label: string, latencies: readonly number[]): void {
   const perSecond = (latencies.length / seconds).toFixed(0).padStart(6);
   const p50 = percentile(latencies, 50).toFixed(2);
   const p99 = percentile(latencies, 99).toFixed(2);
-  console.log(`${label.padEnd(42)} ${perSecond} writes/s   p50 ${p50} ms   p99 ${p99} ms`);
+  console.log(`${label.padEnd(46)} ${perSecond} writes/s   p50 ${p50} ms   p99 ${p99} ms`);
 }
 
 await admin(`CREATE DATABASE ${database}`);
@@ -105,7 +108,7 @@ const seen = (positions: readonly number[]) => {
   }
 };
 /** What the consumer does with a batch before the writer hears of it. */
-let consumerMode: "receive" | "project" = "receive";
+let consumerMode: "receive" | "ring" | "project" = "receive";
 
 async function project(rows: readonly { user: string; position: number }[]): Promise<void> {
   const connection = await projector.connect();
@@ -144,7 +147,7 @@ try {
         seen(positions);
         return;
       }
-      await project(rows);
+      if (consumerMode === "project") await project(rows);
       await publisher.publish(channel, JSON.stringify(positions));
     },
   });
@@ -159,6 +162,13 @@ try {
       [`user-${client}`, JSON.stringify({ n })],
     );
     await connection.query("COMMIT");
+    return Number(result.rows[0]!.global_position);
+  };
+  const insertAlone = async (client: number, n: number) => {
+    const result = await writers[client]!.query<{ global_position: string }>(
+      "INSERT INTO events (user_id, data) VALUES ($1, $2) RETURNING global_position",
+      [`user-${client}`, JSON.stringify({ n })],
+    );
     return Number(result.rows[0]!.global_position);
   };
   // One sender, as the relay: what queues while a send is out goes in the next one.
@@ -191,7 +201,7 @@ try {
       if (!sending) void sendQueued();
     });
   const throughKafka = async (client: number, n: number) => {
-    const position = await insert(client, n);
+    const position = await insertAlone(client, n);
     const visible = new Promise<void>((resolve) => waiting.set(position, resolve));
     await produce(client, position);
     await visible;
@@ -200,13 +210,20 @@ try {
   console.log(`${clients} clients, one write at a time each, ${seconds} s per loop`);
   report("1. PostgreSQL transaction", await runLoop(async (client, n) => void (await insert(client, n))));
   report(
+    "1b. one statement: the OK waits for this",
+    await runLoop(async (client, n) => void (await insertAlone(client, n))),
+  );
+  console.log("after the OK, in the background:");
+  report(
     "2. + produced to Kafka (acks all)",
-    await runLoop(async (client, n) => void (await produce(client, await insert(client, n)))),
+    await runLoop(async (client, n) => void (await produce(client, await insertAlone(client, n)))),
   );
   consumerMode = "receive";
   report("3. + received by the consumer group", await runLoop(throughKafka));
+  consumerMode = "ring";
+  report("4. + Redis doorbell (the notifier)", await runLoop(throughKafka));
   consumerMode = "project";
-  report("4. + consumer transaction, Redis notice", await runLoop(throughKafka));
+  report("5. consumer transaction, then notice (old OK)", await runLoop(throughKafka));
 } finally {
   await consumer.disconnect().catch(() => {});
   await producer.disconnect().catch(() => {});
