@@ -69,6 +69,47 @@ describe("readAll", () => {
     expect(settled.events.map((e) => e.streamId)).toEqual(["slow", "fast"]);
   });
 
+  it("waits only for transactions that append to this database, not for other writers", async () => {
+    const start = (await readAll(db.pool, 0, 1000)).position;
+    const other = await createTestDatabase();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let holding!: () => void;
+    const started = new Promise<void>((resolve) => {
+      holding = resolve;
+    });
+    // A gap here, while another database has an append in flight and this one a plain writer.
+    await db.pool
+      .transaction(async (tx) => {
+        await appendToStream(tx, "gap", 0, [{ type: "T", schemaVersion: 1, data: {} }], metadata);
+        throw new Error("rollback");
+      })
+      .catch(() => {});
+    await appendToStream(db.pool, "after-gap", 0, [{ type: "T", schemaVersion: 1, data: {} }], metadata);
+    const elsewhere = other.pool.transaction(async (tx) => {
+      await appendToStream(tx, "elsewhere", 0, [{ type: "T", schemaVersion: 1, data: {} }], metadata);
+      holding();
+      await held;
+    });
+    const plainWriter = db.pool.transaction(async (tx) => {
+      await tx.query(sql.unsafe`CREATE TEMP TABLE holding_an_xid (x int)`);
+      await held;
+    });
+    try {
+      await started;
+      const read = await readAll(db.pool, start, 100, { gapWaitMs: 2_000 });
+      expect(read.events.map((e) => e.streamId)).toEqual(["after-gap"]);
+      expect(read.waitingOnGap).toBe(false);
+    } finally {
+      release();
+      await elsewhere;
+      await plainWriter;
+      await other.drop();
+    }
+  });
+
   it("a concurrent tailing reader sees every event of 8 writers x 1000 exactly once, in position order", async () => {
     const start = (await readAll(db.pool, 0, 100_000)).position;
     const writers = 8;

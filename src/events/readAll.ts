@@ -58,8 +58,8 @@ const GAP_POLL_MS = 2;
 const DEFAULT_GAP_WAIT_MS = 5_000;
 
 /**
- * The transactions (virtual transaction ids) appending events now, other than our own session's:
- * the holders of APPENDING_LOCK; with `among`, only those of them still holding it.
+ * The transactions (virtual transaction ids) appending events to this database now, other than
+ * our own session's: the holders of APPENDING_LOCK; with `among`, only those still holding it.
  */
 async function appendingTransactions(
   connection: CommonQueryMethods,
@@ -70,6 +70,7 @@ async function appendingTransactions(
     FROM pg_locks
     WHERE locktype = 'advisory' AND classid = ${APPENDING_LOCK.classId} AND objid = ${APPENDING_LOCK.objectId}
       AND objsubid = 2 AND granted AND pid <> pg_backend_pid()
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
       ${among === undefined ? sql.fragment`` : sql.fragment`AND virtualtransaction = ANY(${sql.array([...among], "text")})`}`);
   return [...rows];
 }
