@@ -177,6 +177,12 @@ export interface CommandModule<N extends CommandName = CommandName> {
   readonly enableable?: readonly string[];
   /** True for FETCH, STORE, SEARCH: pending EXPUNGEs wait until the command is done (RFC 3501 7.4.1). */
   readonly holdsExpunge?: boolean;
+  /**
+   * True for SELECT, EXAMINE, CLOSE, UNSELECT, LOGOUT: the command leaves the selected mailbox,
+   * so what changed there is not read and announced before it (contract 9's look is for commands
+   * that work on it).
+   */
+  readonly leavesSelected?: boolean;
   /** Largest literal this command accepts (default limits.maxLiteralSize), checked before `+` is sent. */
   maxLiteralSize?(session: SessionInfo, limits: GatewayLimits): number;
   /** Destination for literals larger than the codec's stream threshold (APPEND bodies). */

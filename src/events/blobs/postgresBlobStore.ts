@@ -24,6 +24,7 @@ const LIST_BATCH = 1000;
 
 const sizeRow = z.object({ size: z.number() });
 const chunkRow = z.object({ chunk: z.instanceof(Buffer) });
+const firstChunkRow = z.object({ size: z.number(), chunk: z.instanceof(Buffer) });
 const digestRow = z.object({ digest: z.string() });
 
 export function createPostgresBlobStore(db: CommonQueryMethods): BlobStore {
@@ -49,10 +50,16 @@ export function createPostgresBlobStore(db: CommonQueryMethods): BlobStore {
   }
 
   async function* stream(digest: string, range?: ByteRange): AsyncIterable<Buffer> {
-    const total = await size(digest);
-    if (total === null) throw new BlobNotFoundError(digest);
-    const { start, end } = clampRange(total, range);
-    for (let offset = start; offset < end; offset += POSTGRES_BLOB_READ_CHUNK) {
+    // The size and the first chunk in one round trip: most bodies are one chunk.
+    const from = Math.max(0, range?.start ?? 0);
+    const first = await db.maybeOne(sql.type(firstChunkRow)`
+      SELECT size, substring(content FROM ${from + 1} FOR ${POSTGRES_BLOB_READ_CHUNK}) AS chunk
+      FROM blobs WHERE digest = ${digest}`);
+    if (first === null) throw new BlobNotFoundError(digest);
+    const { start, end } = clampRange(first.size, range);
+    if (start >= end) return;
+    yield first.chunk.subarray(0, Math.min(first.chunk.length, end - start));
+    for (let offset = start + POSTGRES_BLOB_READ_CHUNK; offset < end; offset += POSTGRES_BLOB_READ_CHUNK) {
       const length = Math.min(POSTGRES_BLOB_READ_CHUNK, end - offset);
       const chunk = await db.maybeOneFirst(sql.type(chunkRow)`
         SELECT substring(content FROM ${offset + 1} FOR ${length}) AS chunk FROM blobs WHERE digest = ${digest}`);

@@ -640,7 +640,7 @@ export class Session implements SessionControl {
     this.#currentCommand = `${command.tag} ${command.name}`;
     let outcome: CommandOutcome | undefined;
     try {
-      await this.#syncSelected();
+      if (module.leavesSelected !== true) await this.#syncSelected();
       outcome = await module.handle(command, this.#context(command.tag));
     } catch (error) {
       this.#currentCommand = undefined;

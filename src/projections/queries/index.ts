@@ -19,10 +19,10 @@ const nameRow = z.object({ name: z.string() });
 const packedUidsRow = z.object({ uids: z.instanceof(Buffer).nullable() });
 /** A query over a mailbox's messages, packed in one row, and whether the bodies view had reached it. */
 const packedRowsRow = z.object({
-  caught_up: z.boolean(),
   rows: z.array(z.array(z.union([z.number(), z.string(), z.null()]))).nullable(),
+  /** Set when the bodies view has not reached the mailbox: the digests it may lack. */
+  lacking: z.array(z.string()).nullable(),
 });
-const digestRow = z.object({ blob_digest: z.string() });
 
 /** What the SORT keys of one message (RFC 5256) are made of; a field not asked for is its zero. */
 export interface SortFields {
@@ -443,11 +443,22 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
   /** The mailbox, if it is this user's: every message query goes through it. */
   const owned = (userId: string, mailboxId: string) =>
     sql.fragment`(SELECT id FROM mailboxes WHERE id = ${mailboxId} AND user_id = ${userId} AND status <> 'deleted')`;
-  /** True when the bodies view has applied every event of the mailbox: it has each of its bodies. */
-  const caughtUp = (userId: string, mailboxId: string) => sql.fragment`
-    coalesce((SELECT v.highest_modseq FROM proj_bodies.mailboxes AS v WHERE v.mailbox_id = ${mailboxId}), 0)
-      >= coalesce((SELECT mb.highest_modseq FROM mailboxes AS mb
-                   WHERE mb.id = ${mailboxId} AND mb.user_id = ${userId}), 0)`;
+  /**
+   * When the bodies view has not applied every event of the mailbox, the digests of the messages
+   * changed since the MODSEQ it reached that it has no row for (an index range scan, however big
+   * the mailbox); null when it has caught up, so it has every body the mailbox's messages have
+   * (or will never have: a blob that could not be read).
+   */
+  const lackingDigests = (userId: string, mailboxId: string) => sql.fragment`
+    (SELECT CASE WHEN applied.modseq >= mb.highest_modseq THEN NULL ELSE coalesce((
+        SELECT json_agg(DISTINCT i.blob_digest) FROM messages AS i
+        WHERE i.mailbox_id = mb.id AND i.modseq > applied.modseq
+          AND NOT EXISTS (SELECT 1 FROM proj_bodies.message_bodies AS b WHERE b.blob_digest = i.blob_digest)
+      ), '[]'::json) END
+     FROM mailboxes AS mb,
+       LATERAL (SELECT coalesce((SELECT v.highest_modseq FROM proj_bodies.mailboxes AS v
+                                 WHERE v.mailbox_id = mb.id), 0) AS modseq) AS applied
+     WHERE mb.id = ${mailboxId} AND mb.user_id = ${userId})`;
 
   async function derivedRows(
     digests: readonly string[],
@@ -479,35 +490,34 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
   ): Promise<(number | string | null)[][]> {
     const needsBodies = derived.size > 0;
     const mailbox = owned(userId, mailboxId);
-    const run = async (db: CommonQueryMethods, source: BodiesSource, restrict: FragmentSqlToken) =>
-      db.one(sql.type(packedRowsRow)`
-        SELECT ${needsBodies && source === VIEW_ONLY ? caughtUp(userId, mailboxId) : sql.fragment`true`} AS caught_up,
-          (SELECT json_agg(${columns} ORDER BY m.uid) FROM ${messagesRelation(mailbox, source)}
-           WHERE (${condition}) AND ${restrict}) AS rows`);
-    const fast = await run(connection, VIEW_ONLY, sql.fragment`true`);
-    if (fast.caught_up) return fast.rows ?? [];
+    const run = async (source: BodiesSource, restrict: FragmentSqlToken) =>
+      connection.one(sql.type(packedRowsRow)`
+        WITH lacking AS (SELECT ${needsBodies && source === VIEW_ONLY ? lackingDigests(userId, mailboxId) : sql.fragment`NULL::json`} AS digests)
+        SELECT lacking.digests AS lacking,
+          CASE WHEN lacking.digests IS NULL THEN (
+            SELECT json_agg(${columns} ORDER BY m.uid) FROM ${messagesRelation(mailbox, source)}
+            WHERE (${condition}) AND ${restrict}) END AS rows
+        FROM lacking`);
+    const fast = await run(VIEW_ONLY, sql.fragment`true`);
+    if (fast.lacking === null) return fast.rows ?? [];
     // Not in one snapshot: the blobs are read between the statements (the blob store may be this
     // very database). Each statement is consistent in itself; a change concurrent with the
     // command may show in one pass and not another, which the UID union below absorbs.
-    const missing = await connection.anyFirst(sql.type(digestRow)`
-      SELECT DISTINCT i.blob_digest FROM messages AS i
-      WHERE i.mailbox_id = ${mailbox}
-        AND NOT EXISTS (SELECT 1 FROM proj_bodies.message_bodies AS b WHERE b.blob_digest = i.blob_digest)
-      ORDER BY i.blob_digest`);
+    const missing = fast.lacking;
     if (missing.length <= batchSize) {
       const extra = await derivedRows(missing, derived);
-      return (await run(connection, { view: true, extra }, sql.fragment`true`)).rows ?? [];
+      return (await run({ view: true, extra }, sql.fragment`true`)).rows ?? [];
     }
-    // Messages whose body the view has, then those whose it lacks, a batch of bodies at a time.
+    // The messages with the bodies the view has, then those it lacks, a batch of bodies at a time.
     const byUid = new Map<number, (number | string | null)[]>();
-    for (const row of (await run(connection, VIEW_ONLY, sql.fragment`m.structure IS NOT NULL`)).rows ?? []) {
+    const others = sql.fragment`NOT (m.blob_digest = ANY(${sql.array(missing, "text")}))`;
+    for (const row of (await run({ view: true, extra: [] }, others)).rows ?? [])
       byUid.set(row[0] as number, row);
-    }
     for (let i = 0; i < missing.length; i += batchSize) {
       const batch = missing.slice(i, i + batchSize);
       const extra = await derivedRows(batch, derived);
       const restrict = sql.fragment`m.blob_digest = ANY(${sql.array(batch, "text")})`;
-      for (const row of (await run(connection, { view: false, extra }, restrict)).rows ?? []) {
+      for (const row of (await run({ view: false, extra }, restrict)).rows ?? []) {
         byUid.set(row[0] as number, row);
       }
     }

@@ -35,6 +35,7 @@ export function expungeCommand(services: MailServices) {
 export function closeCommand(services: MailServices) {
   return defineCommand({
     names: ["CLOSE"],
+    leavesSelected: true,
     states: SELECTED,
     async handle(_command, context) {
       const userId = userIdOf(context.session);
@@ -54,6 +55,7 @@ export function closeCommand(services: MailServices) {
 export function unselectCommand() {
   return defineCommand({
     names: ["UNSELECT"],
+    leavesSelected: true,
     states: SELECTED,
     capabilities: () => ["UNSELECT"],
     async handle(_command, context) {
