@@ -175,11 +175,11 @@ export async function listMailboxes(pool: DatabasePool, user: UserRow): Promise<
   const counts = await pool.any(sql.type(
     z.object({ mailbox_id: z.string(), messages: z.number(), unseen: z.number() }),
   )`
-    SELECT mailbox_id, count(*)::int AS messages, count(*) FILTER (WHERE NOT ('\\Seen' = ANY(flags)))::int AS unseen
-    FROM messages WHERE mailbox_id = ANY(${sql.array(
+    SELECT id AS mailbox_id, message_count::int AS messages, unseen_count::int AS unseen
+    FROM mailboxes WHERE id = ANY(${sql.array(
       rows.map((row) => row.id),
       "text",
-    )}) GROUP BY mailbox_id`);
+    )})`);
   const byId = new Map(counts.map((count) => [count.mailbox_id, count]));
   return rows.map((row) => ({
     mailboxId: row.id,
