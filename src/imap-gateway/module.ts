@@ -178,11 +178,17 @@ export interface CommandModule<N extends CommandName = CommandName> {
   /** True for FETCH, STORE, SEARCH: pending EXPUNGEs wait until the command is done (RFC 3501 7.4.1). */
   readonly holdsExpunge?: boolean;
   /**
-   * True for SELECT, EXAMINE, CLOSE, UNSELECT, LOGOUT: the command leaves the selected mailbox,
-   * so what changed there is not read and announced before it (contract 9's look is for commands
-   * that work on it).
+   * How the command keeps contract 9 (a command that starts after another's OK, on any node, sees
+   * its effect) for the selected mailbox, whose sequence numbers the session holds:
+   * - "looks-first": the session reads what changed in the index and announces new messages and
+   *   flags before the command runs (COPY, MOVE, SORT, THREAD, NOOP, CHECK, IDLE);
+   * - "compares-itself": the command's own read of the index tells whether the mailbox moved
+   *   since the session last looked, and the module looks then (FETCH, STORE, SEARCH, EXPUNGE):
+   *   a round trip less per command when nothing moved;
+   * - absent: the command does not read the selected mailbox through the session's numbering
+   *   (APPEND, LIST, STATUS, SELECT, ...); it reads the index directly.
    */
-  readonly leavesSelected?: boolean;
+  readonly selectedView?: "looks-first" | "compares-itself";
   /** Largest literal this command accepts (default limits.maxLiteralSize), checked before `+` is sent. */
   maxLiteralSize?(session: SessionInfo, limits: GatewayLimits): number;
   /** Destination for literals larger than the codec's stream threshold (APPEND bodies). */

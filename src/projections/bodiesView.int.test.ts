@@ -158,7 +158,7 @@ describe("the read side and the bodies view", () => {
       ...(await queries.uidList(bob, bobInbox)),
     ]);
 
-    const fetched = await queries.fetchMessages(
+    const { messages: fetched } = await queries.fetchMessages(
       alice,
       inbox,
       [
@@ -175,13 +175,15 @@ describe("the read side and the bodies view", () => {
     expect(fetched[0]!.internalDate!.toISOString()).toBe("2025-03-10T12:00:00.000Z");
     // The packed metadata read says the same as the row-per-message one, message for message.
     const everyUid = [{ start: 1, end: 4294967295 }];
-    const metadata = await queries.fetchMetadata(alice, inbox, everyUid);
+    const { messages: metadata, highestModSeq } = await queries.fetchMetadata(alice, inbox, everyUid);
+    expect(highestModSeq).toBe(16);
     expect(metadata).toEqual(
-      await queries.fetchMessages(alice, inbox, everyUid, ["flags", "modseq", "internalDate", "size"]),
+      (await queries.fetchMessages(alice, inbox, everyUid, ["flags", "modseq", "internalDate", "size"]))
+        .messages,
     );
     expect(metadata.map((m) => m.uid)).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     expect(metadata[0]!.flags).toEqual(["\\Seen", "\\Flagged"]);
-    expect(await queries.fetchMetadata(bob, inbox, everyUid)).toEqual([]);
+    expect(await queries.fetchMetadata(bob, inbox, everyUid)).toEqual({ messages: [], highestModSeq: null });
 
     // MODSEQs of INBOX: 1 created, 2..13 appends, 14 flags, 15 expunge, 16 the 13th append.
     const changes = await queries.changesSince(alice, inbox, 13);
@@ -229,7 +231,7 @@ describe("the read side and the bodies view", () => {
       await db.pool.oneFirst(sql.unsafe`SELECT count(*)::int FROM proj_bodies.message_bodies`),
     ).toBeGreaterThan(10);
     await expectSearchResults(queriesOf());
-    const fetched = await queriesOf().fetchMessages(
+    const { messages: fetched } = await queriesOf().fetchMessages(
       alice,
       work,
       [{ start: 1, end: 1 }],

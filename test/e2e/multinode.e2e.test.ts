@@ -28,9 +28,13 @@ async function login(port: number): Promise<RawImapClient> {
   return client;
 }
 
-function appendCommand(tag: string, subject: string): string {
+function appendText(subject: string): string {
   const body = `Subject: ${subject}\r\nFrom: a@example.org\r\n\r\nhello\r\n`;
-  return `${tag} APPEND INBOX {${Buffer.byteLength(body)}+}\r\n${body}\r\n`;
+  return `APPEND INBOX {${Buffer.byteLength(body)}+}\r\n${body}`;
+}
+
+function appendCommand(tag: string, subject: string): string {
+  return `${tag} ${appendText(subject)}\r\n`;
 }
 
 describe("two gateway nodes", () => {
@@ -92,6 +96,61 @@ describe("two gateway nodes", () => {
     reader.close();
   });
 
+  it("includes another node's change in a command that starts after its OK, whose own read compares", async () => {
+    // Node D hears no doorbell: only the commands' own reads of the index can tell.
+    const nodeD = await server.startNode(["gateway"], { notices: createMemoryNoticeBus() });
+    const a = await login(server.port);
+    const d = await login(nodeD.gateway!.port);
+    await a.command("S", "SELECT INBOX");
+    await d.command("S", "SELECT INBOX");
+    const exists = async () =>
+      Number(
+        /^\* (\d+) EXISTS$/.exec(
+          (await d.command("N", "NOOP")).find((l) => l.endsWith("EXISTS")) ?? "",
+        )?.[1] ?? 0,
+      );
+    const before = (await d.command("U", "UID FETCH 1:* (UID)")).filter((line) =>
+      line.startsWith("* "),
+    ).length;
+
+    // UID FETCH n:* right after the OK: the new message is announced and fetched.
+    const appended = await a.command("A", appendText("compare 1"));
+    const uid = Number(/APPENDUID \d+ (\d+)/.exec(appended.at(-1)!)?.[1]);
+    const fetched = await d.command("F", `UID FETCH ${uid}:* (FLAGS)`);
+    expect(fetched).toContain(`* ${before + 1} EXISTS`);
+    expect(fetched).toContainEqual(
+      expect.stringMatching(new RegExp(`^\\* ${before + 1} FETCH \\(UID ${uid} FLAGS`)),
+    );
+
+    // UID STORE of a UID this session was never told of takes effect.
+    const next = await a.command("B", appendText("compare 2"));
+    const uid2 = Number(/APPENDUID \d+ (\d+)/.exec(next.at(-1)!)?.[1]);
+    const stored = await d.command("T", `UID STORE ${uid2} +FLAGS (\\Flagged)`);
+    expect(stored.at(-1)).toMatch(/^T OK/);
+    expect(stored).toContainEqual(
+      expect.stringMatching(new RegExp(`FETCH \\(UID ${uid2} FLAGS \\(\\\\Flagged`)),
+    );
+
+    // A SEARCH answers with it in this session's numbering, announced first.
+    const third = await a.command("C", appendText("compare three"));
+    expect(third.at(-1)).toMatch(/^C OK/);
+    const searched = await d.command("Q", 'SEARCH SUBJECT "compare three"');
+    expect(searched).toContain(`* ${before + 3} EXISTS`);
+    expect(searched).toContain(`* SEARCH ${before + 3}`);
+
+    // A sequence-number FETCH shows a flag another node set, and its tagged OK comes after the
+    // announcement of what else moved.
+    expect((await a.command("G", "STORE 1 +FLAGS ($Elsewhere)")).at(-1)).toMatch(/^G OK/);
+    expect((await a.command("H", appendText("compare 4"))).at(-1)).toMatch(/^H OK/);
+    const flags = await d.command("K", "FETCH 1 (FLAGS)");
+    expect(flags[0]).toMatch(/^\* 1 FETCH \(FLAGS \(.*\$Elsewhere/);
+    expect(flags).toContain(`* ${before + 4} EXISTS`);
+    // Announced once: the next command has nothing more to say.
+    expect(await d.command("N", "NOOP")).toEqual(["N OK NOOP completed"]);
+    a.close();
+    d.close();
+  });
+
   it("keeps flag changes visible across nodes", async () => {
     const a = await login(server.port);
     const b = await login(nodeB.gateway!.port);
@@ -99,7 +158,7 @@ describe("two gateway nodes", () => {
     await b.command("S", "SELECT INBOX");
     expect((await a.command("F", "STORE 1 +FLAGS (\\Flagged)")).at(-1)).toMatch(/^F OK/);
     const noop = await b.command("N", "NOOP");
-    expect(noop).toContainEqual(expect.stringMatching(/^\* 1 FETCH \(UID 1 FLAGS \(\\Flagged/));
+    expect(noop).toContainEqual(expect.stringMatching(/^\* 1 FETCH \(UID 1 FLAGS \(.*\\Flagged/));
     a.close();
     b.close();
   });

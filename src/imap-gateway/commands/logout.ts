@@ -3,7 +3,6 @@ import { ANY_STATE, defineCommand } from "../module.ts";
 
 export const logoutCommand = defineCommand({
   names: ["LOGOUT"],
-  leavesSelected: true,
   states: ANY_STATE,
   async handle(_command, context) {
     await context.untagged("BYE logging out");

@@ -4,6 +4,7 @@ import { ANY_STATE, defineCommand } from "../module.ts";
 
 export const noopCommand = defineCommand({
   names: ["NOOP"],
+  selectedView: "looks-first",
   states: ANY_STATE,
   async handle() {
     return undefined;

@@ -4,6 +4,7 @@
 import type { StoreFlagsOutcome } from "../../commands/messages/store.ts";
 import { claimRecent } from "../../commands/recent.ts";
 import type { MailboxStatus } from "../../projections/queries/index.ts";
+import type { SequenceSet } from "../codec/index.ts";
 import type { SelectedMailbox, SessionControl } from "../module.ts";
 import { type MessageFlagsState, SelectedMailboxState } from "../selected/selectedMailbox.ts";
 import type { MailServices } from "./services.ts";
@@ -148,7 +149,10 @@ export class MailboxController implements SelectedMailbox {
     flagsChanged?: readonly MessageFlagsState[];
     expunged?: readonly number[];
   }): void {
-    if (change.lastGlobalPosition === null) return;
+    if (change.lastGlobalPosition === null) {
+      this.noteIndexAt(change.previousHighestModSeq);
+      return;
+    }
     if (!this.#knewJustBefore(change.previousHighestModSeq)) {
       this.markDirty(change.lastGlobalPosition);
       return;
@@ -247,6 +251,27 @@ export class MailboxController implements SelectedMailbox {
       expunged: changes.vanished,
       flagsChanged: flagsChanged.map((m) => ({ uid: m.uid, flags: m.flags, modSeq: m.modseq })),
     });
+  }
+
+  /**
+   * Does a UID set name UIDs above every UID the session knows (or `*`)? A command whose own read
+   * compares (CommandModule.selectedView) looks first then, so messages another node appended
+   * are resolved too.
+   */
+  namesUnknownUids(set: SequenceSet): boolean {
+    if (set.kind === "saved") return false;
+    const known = this.state.lastKnownUid;
+    return set.ranges.some(
+      (range) => range.start === "*" || range.stop === "*" || range.start > known || range.stop > known,
+    );
+  }
+
+  /**
+   * A command read the index at this HIGHESTMODSEQ: when the mailbox moved since the session
+   * looked, it looks again before the command's tagged response (contract 9).
+   */
+  noteIndexAt(highestModSeq: number | null): void {
+    if (highestModSeq !== null && highestModSeq > this.state.highestModSeq) this.#dirty = true;
   }
 
   readonly sync = async (): Promise<void> => {

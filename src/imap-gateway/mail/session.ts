@@ -23,6 +23,22 @@ export function requireWritable(controller: MailboxController, what: string): vo
     throw no(`${what} is not allowed: the mailbox is open read-only (EXAMINE)`, "READ-ONLY");
 }
 
+/**
+ * Contract 9 for a command that compares in its own read (CommandModule.selectedView): when its
+ * UID set may name messages the session has not been told of (another node appended them), the
+ * session looks first and announces them, so the set resolves to them too.
+ */
+export async function lookFirstIfUnknown(
+  context: CommandContext,
+  controller: MailboxController,
+  set: SequenceSet,
+  byUid: boolean,
+): Promise<void> {
+  if (!byUid || !controller.namesUnknownUids(set)) return;
+  await controller.sync();
+  await context.session.flushUpdates({ holdExpunge: true });
+}
+
 /** The UIDs a (UID) sequence set names in this session's view, or BAD when it names nothing valid. */
 export function resolveUids(controller: MailboxController, set: SequenceSet, byUid: boolean): number[] {
   const resolved = controller.state.resolve(set, byUid);

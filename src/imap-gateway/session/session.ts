@@ -640,7 +640,7 @@ export class Session implements SessionControl {
     this.#currentCommand = `${command.tag} ${command.name}`;
     let outcome: CommandOutcome | undefined;
     try {
-      if (module.leavesSelected !== true) await this.#syncSelected();
+      if (module.selectedView === "looks-first") await this.#syncSelected();
       outcome = await module.handle(command, this.#context(command.tag));
     } catch (error) {
       this.#currentCommand = undefined;
@@ -666,10 +666,10 @@ export class Session implements SessionControl {
   }
 
   /**
-   * Contract 9: a command on a selected mailbox first learns what changed in the index since the
-   * session last looked, and announces new messages and flags (never EXPUNGE: the client's
-   * sequence numbers in this command are the ones it had), so `UID FETCH`, `UID STORE` and
-   * `UID SEARCH` right after another node's OK include that node's change.
+   * Contract 9, for commands that look first (CommandModule.selectedView): learn what changed in
+   * the index since the session last looked, and announce new messages and flags (never EXPUNGE:
+   * the client's sequence numbers in this command are the ones it had), so that `UID COPY`, SORT
+   * and NOOP right after another node's OK include that node's change.
    */
   async #syncSelected(): Promise<void> {
     if (this.#state !== "selected" || this.#selected?.sync === undefined) return;

@@ -19,6 +19,8 @@ const nameRow = z.object({ name: z.string() });
 const packedUidsRow = z.object({ uids: z.instanceof(Buffer).nullable() });
 /** A query over a mailbox's messages, packed in one row, and whether the bodies view had reached it. */
 const packedRowsRow = z.object({
+  /** The mailbox's HIGHESTMODSEQ in the statement's snapshot. */
+  mailbox_modseq: z.number().nullable(),
   rows: z.array(z.array(z.union([z.number(), z.string(), z.null()]))).nullable(),
   /** Set when the bodies view has not reached the mailbox: the digests it may lack. */
   lacking: z.array(z.string()).nullable(),
@@ -135,6 +137,12 @@ export interface FetchedMessage {
   structure?: MessageStructure | null;
 }
 
+/** Messages read from the index, and the mailbox's HIGHESTMODSEQ in the same snapshot (null: no row to tell). */
+export interface FetchedBatch {
+  messages: FetchedMessage[];
+  highestModSeq: number | null;
+}
+
 export interface Changes {
   /** Messages whose MODSEQ is above the given one. */
   changed: { uid: number; modseq: number; flags: string[] }[];
@@ -165,6 +173,7 @@ const openedMailboxRow = mailboxRow.extend({
 });
 const listedMailboxRow = mailboxRow.extend({ subscribed: z.boolean() });
 const packedMetadataRow = z.object({
+  mailbox_modseq: z.number().nullable(),
   uids: z.instanceof(Buffer).nullable(),
   flags: z.string().nullable(),
   modseqs: z.instanceof(Buffer).nullable(),
@@ -261,6 +270,7 @@ const FETCH_ALIASES: Record<FetchItem, string> = {
 
 const fetchedRow = z.object({
   uid: z.number(),
+  mailbox_modseq: z.number(),
   flags: z.array(z.string()).optional(),
   modseq: z.number().optional(),
   internal_date: z.number().optional(),
@@ -293,12 +303,12 @@ export interface MailboxQueries {
     mailboxId: string,
     uids: UidSet,
     items: readonly FetchItem[],
-  ): Promise<FetchedMessage[]>;
+  ): Promise<FetchedBatch>;
   /**
    * FLAGS, MODSEQ, INTERNALDATE and RFC822.SIZE of the messages, ascending by UID: what a client's
    * resync asks of every message. One packed row per call instead of a row per message.
    */
-  fetchMetadata(userId: string, mailboxId: string, uids: UidSet): Promise<FetchedMessage[]>;
+  fetchMetadata(userId: string, mailboxId: string, uids: UidSet): Promise<FetchedBatch>;
   changesSince(userId: string, mailboxId: string, modseq: number): Promise<Changes>;
   /** The octets all the user's messages take (RFC 9208 STORAGE usage), from the index's counters. */
   storageUsed(userId: string): Promise<number>;
@@ -309,12 +319,15 @@ export interface MailboxQueries {
     criteria: SearchKey,
     fields: readonly SortField[],
   ): Promise<SortFields[]>;
-  /** UIDs matching `criteria`, ascending, and the highest MODSEQ among them (RFC 7162 SEARCH). */
+  /**
+   * UIDs matching `criteria`, ascending, the highest MODSEQ among them (RFC 7162 SEARCH), and the
+   * mailbox's HIGHESTMODSEQ the search saw (contract 9: whether it moved since the session looked).
+   */
   search(
     userId: string,
     mailboxId: string,
     criteria: SearchKey,
-  ): Promise<{ uids: number[]; highestModSeq: number | null }>;
+  ): Promise<{ uids: number[]; highestModSeq: number | null; mailboxHighestModSeq: number | null }>;
 }
 
 export interface MailboxQueriesOptions {
@@ -487,26 +500,32 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     columns: FragmentSqlToken,
     condition: FragmentSqlToken,
     derived: ReadonlySet<DerivedColumn>,
-  ): Promise<(number | string | null)[][]> {
+  ): Promise<{ rows: (number | string | null)[][]; mailboxHighestModSeq: number | null }> {
     const needsBodies = derived.size > 0;
     const mailbox = owned(userId, mailboxId);
-    const run = async (source: BodiesSource, restrict: FragmentSqlToken) =>
-      connection.one(sql.type(packedRowsRow)`
+    let mailboxHighestModSeq: number | null = null;
+    const run = async (source: BodiesSource, restrict: FragmentSqlToken) => {
+      const result = await connection.one(sql.type(packedRowsRow)`
         WITH lacking AS (SELECT ${needsBodies && source === VIEW_ONLY ? lackingDigests(userId, mailboxId) : sql.fragment`NULL::json`} AS digests)
         SELECT lacking.digests AS lacking,
+          (SELECT highest_modseq FROM mailboxes WHERE id = ${mailboxId} AND user_id = ${userId}) AS mailbox_modseq,
           CASE WHEN lacking.digests IS NULL THEN (
             SELECT json_agg(${columns} ORDER BY m.uid) FROM ${messagesRelation(mailbox, source)}
             WHERE (${condition}) AND ${restrict}) END AS rows
         FROM lacking`);
+      mailboxHighestModSeq = Math.max(mailboxHighestModSeq ?? 0, result.mailbox_modseq ?? 0) || null;
+      return result;
+    };
     const fast = await run(VIEW_ONLY, sql.fragment`true`);
-    if (fast.lacking === null) return fast.rows ?? [];
+    if (fast.lacking === null) return { rows: fast.rows ?? [], mailboxHighestModSeq };
     // Not in one snapshot: the blobs are read between the statements (the blob store may be this
     // very database). Each statement is consistent in itself; a change concurrent with the
     // command may show in one pass and not another, which the UID union below absorbs.
     const missing = fast.lacking;
     if (missing.length <= batchSize) {
       const extra = await derivedRows(missing, derived);
-      return (await run({ view: true, extra }, sql.fragment`true`)).rows ?? [];
+      const rows = (await run({ view: true, extra }, sql.fragment`true`)).rows ?? [];
+      return { rows, mailboxHighestModSeq };
     }
     // The messages with the bodies the view has, then those it lacks, a batch of bodies at a time.
     const byUid = new Map<number, (number | string | null)[]>();
@@ -521,7 +540,8 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         byUid.set(row[0] as number, row);
       }
     }
-    return [...byUid.values()].sort((a, b) => (a[0] as number) - (b[0] as number));
+    const rows = [...byUid.values()].sort((a, b) => (a[0] as number) - (b[0] as number));
+    return { rows, mailboxHighestModSeq };
   }
 
   return {
@@ -613,11 +633,12 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     },
 
     async fetchMetadata(userId, mailboxId, uids) {
-      if (uids.length === 0) return [];
+      if (uids.length === 0) return { messages: [], highestModSeq: null };
       const { lowest, highest } = boundsOf(uids);
       // Flags are atoms (no space, no line break): one text of lines, a line of flags per message.
       const row = await connection.one(sql.type(packedMetadataRow)`
-        SELECT string_agg(int4send((o.uid - ${UID_BIAS})::int4), '') AS uids,
+        SELECT (SELECT highest_modseq FROM mailboxes WHERE id = ${mailboxId} AND user_id = ${userId}) AS mailbox_modseq,
+          string_agg(int4send((o.uid - ${UID_BIAS})::int4), '') AS uids,
           string_agg(array_to_string(o.flags, ' '), E'\n') AS flags,
           string_agg(float8send(o.modseq::float8), '') AS modseqs,
           string_agg(float8send(extract(epoch FROM o.internal_date)::float8 * 1000), '') AS internal_dates,
@@ -631,7 +652,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
           ORDER BY m.uid
         ) AS o`);
       const found = unpackUids(row.uids);
-      if (found.length === 0) return [];
+      if (found.length === 0) return { messages: [], highestModSeq: row.mailbox_modseq };
       const flagLines = row.flags!.split("\n");
       const messages: FetchedMessage[] = new Array(found.length);
       for (let i = 0; i < found.length; i++) {
@@ -644,11 +665,11 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
           size: row.sizes!.readDoubleBE(i * 8),
         };
       }
-      return messages;
+      return { messages, highestModSeq: row.mailbox_modseq };
     },
 
     async fetchMessages(userId, mailboxId, uids, items) {
-      if (uids.length === 0) return [];
+      if (uids.length === 0) return { messages: [], highestModSeq: null };
       const wanted = [...new Set(items)];
       const derived = wanted.includes("envelope") || wanted.includes("structure");
       // The digest is needed to derive what the view lacks.
@@ -656,6 +677,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
       const { lowest, highest } = boundsOf(uids);
       const columns = [
         sql.fragment`m.uid`,
+        sql.fragment`(SELECT highest_modseq FROM mailboxes WHERE id = ${mailboxId}) AS mailbox_modseq`,
         ...wanted.map(
           (item) => sql.fragment`${FETCH_COLUMNS[item]} AS ${sql.identifier([FETCH_ALIASES[item]])}`,
         ),
@@ -670,7 +692,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
       const lacking = derived
         ? await deriver.deriveAll(rows.filter((row) => row.structure == null).map((row) => row.blob_digest!))
         : new Map();
-      return rows.map((row) => {
+      const messages = rows.map((row) => {
         const message: FetchedMessage = { uid: row.uid };
         if (row.flags !== undefined) message.flags = row.flags;
         if (row.modseq !== undefined) message.modseq = row.modseq;
@@ -682,6 +704,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         if (row.structure !== undefined) message.structure = onDemand ? onDemand.structure : row.structure;
         return message;
       });
+      return { messages, highestModSeq: rows[0]?.mailbox_modseq ?? null };
     },
 
     async changesSince(userId, mailboxId, modseq) {
@@ -703,7 +726,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     },
 
     async search(userId, mailboxId, criteria) {
-      const rows = await packedRows(
+      const { rows, mailboxHighestModSeq } = await packedRows(
         userId,
         mailboxId,
         sql.fragment`json_build_array(m.uid, m.modseq)`,
@@ -716,7 +739,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         uids[i] = row[0] as number;
         highestModSeq = Math.max(highestModSeq ?? 0, row[1] as number);
       });
-      return { uids, highestModSeq };
+      return { uids, highestModSeq, mailboxHighestModSeq };
     },
 
     async storageUsed(userId) {
@@ -729,7 +752,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
       const wanted = [...new Set(fields)];
       // One packed row (a JSON array per message), and only the columns asked for: reading and
       // checking a row per message cost more than the sort itself.
-      const rows = await packedRows(
+      const { rows } = await packedRows(
         userId,
         mailboxId,
         sql.fragment`json_build_array(m.uid, ${sql.join(

@@ -24,6 +24,7 @@ export function copyUidCode(
 export function copyCommand(services: MailServices) {
   return defineCommand({
     names: ["COPY", "MOVE"],
+    selectedView: "looks-first",
     states: SELECTED,
     capabilities: () => ["UIDPLUS", "MOVE"],
     async handle(command, context) {

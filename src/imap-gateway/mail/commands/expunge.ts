@@ -4,11 +4,19 @@
 import { expungeMessages } from "../../../commands/messages/expunge.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
+import {
+  domainCall,
+  lookFirstIfUnknown,
+  requireWritable,
+  resolveUids,
+  selectedOf,
+  userIdOf,
+} from "../session.ts";
 
 export function expungeCommand(services: MailServices) {
   return defineCommand({
     names: ["EXPUNGE"],
+    selectedView: "compares-itself",
     states: SELECTED,
     capabilities: () => ["UIDPLUS"],
     async handle(command, context) {
@@ -16,6 +24,7 @@ export function expungeCommand(services: MailServices) {
       const controller = selectedOf(context.session);
       requireWritable(controller, "EXPUNGE");
       const uidSet = command.args.uids;
+      if (uidSet !== undefined) await lookFirstIfUnknown(context, controller, uidSet, true);
       const uids = uidSet === undefined ? undefined : resolveUids(controller, uidSet, true);
       if (uids !== undefined && uids.length === 0) return undefined;
       const outcome = await domainCall(() =>
@@ -35,7 +44,6 @@ export function expungeCommand(services: MailServices) {
 export function closeCommand(services: MailServices) {
   return defineCommand({
     names: ["CLOSE"],
-    leavesSelected: true,
     states: SELECTED,
     async handle(_command, context) {
       const userId = userIdOf(context.session);
@@ -55,7 +63,6 @@ export function closeCommand(services: MailServices) {
 export function unselectCommand() {
   return defineCommand({
     names: ["UNSELECT"],
-    leavesSelected: true,
     states: SELECTED,
     capabilities: () => ["UNSELECT"],
     async handle(_command, context) {
@@ -69,6 +76,7 @@ export function unselectCommand() {
 export function checkCommand() {
   return defineCommand({
     names: ["CHECK"],
+    selectedView: "looks-first",
     states: SELECTED,
     // As NOOP: a poll, which the session's look at storage before every command already made.
     async handle() {

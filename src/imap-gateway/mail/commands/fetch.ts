@@ -16,7 +16,7 @@ import {
 import { defineCommand, SELECTED } from "../../module.ts";
 import { messageBytes } from "../messageBytes.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, resolveUids, selectedOf, userIdOf } from "../session.ts";
+import { domainCall, lookFirstIfUnknown, resolveUids, selectedOf, userIdOf } from "../session.ts";
 
 /** Messages read from the view per query: bounds memory on `FETCH 1:*` of a large mailbox. */
 const FETCH_CHUNK = 500;
@@ -53,6 +53,7 @@ function queryItemsFor(items: readonly FetchItem[]): QueryItem[] {
 export function fetchCommand(services: MailServices) {
   return defineCommand({
     names: ["FETCH"],
+    selectedView: "compares-itself",
     states: SELECTED,
     holdsExpunge: true,
     capabilities: () => ["BINARY", "OBJECTID"],
@@ -62,6 +63,7 @@ export function fetchCommand(services: MailServices) {
       const controller = selectedOf(session);
       const args = command.args;
       // Non-UID FETCH must not see EXPUNGEs: it keeps the numbering the client has (RFC 3501 7.4.1).
+      await lookFirstIfUnknown(context, controller, args.sequenceSet, command.uid);
       const uids = resolveUids(controller, args.sequenceSet, command.uid);
       const items: FetchItem[] = [...args.items];
       if (command.uid && !items.some((item) => item.type === "UID")) items.unshift({ type: "UID" });
@@ -102,12 +104,14 @@ export function fetchCommand(services: MailServices) {
       /** The rows of a FETCH of one chunk, read once for both the \Seen check and the responses. */
       let prefetched: FetchedMessage[] | undefined;
       if (setsSeen(items) && !controller.readOnly && uids.length > 0 && uids.length <= chunkSize) {
-        prefetched = await services.queries.fetchMessages(
+        const read = await services.queries.fetchMessages(
           userId,
           controller.mailboxId,
           toUidSet(uids),
           queryItems,
         );
+        controller.noteIndexAt(read.highestModSeq);
+        prefetched = read.messages;
       }
       if (setsSeen(items) && !controller.readOnly && uids.length > 0) {
         const unseen: number[] = [];
@@ -116,12 +120,9 @@ export function fetchCommand(services: MailServices) {
         }
         for (let i = 0; prefetched === undefined && i < uids.length; i += FETCH_CHUNK) {
           const chunk = uids.slice(i, i + FETCH_CHUNK);
-          for (const message of await services.queries.fetchMessages(
-            userId,
-            controller.mailboxId,
-            toUidSet(chunk),
-            ["flags"],
-          )) {
+          for (const message of (
+            await services.queries.fetchMessages(userId, controller.mailboxId, toUidSet(chunk), ["flags"])
+          ).messages) {
             if (!message.flags?.includes("\\Seen")) unseen.push(message.uid);
           }
         }
@@ -159,16 +160,15 @@ export function fetchCommand(services: MailServices) {
       let missing = 0;
       for (let i = 0; i < uids.length; i += chunkSize) {
         const chunk = uids.slice(i, i + chunkSize);
-        const rows =
-          prefetched ??
-          (metadataOnly
+        let rows = prefetched;
+        if (rows === undefined) {
+          const read = metadataOnly
             ? await services.queries.fetchMetadata(userId, controller.mailboxId, toUidSet(chunk))
-            : await services.queries.fetchMessages(
-                userId,
-                controller.mailboxId,
-                toUidSet(chunk),
-                queryItems,
-              ));
+            : await services.queries.fetchMessages(userId, controller.mailboxId, toUidSet(chunk), queryItems);
+          // Contract 9: the mailbox moved since the session looked → it looks before the tagged OK.
+          controller.noteIndexAt(read.highestModSeq);
+          rows = read.messages;
+        }
         const byUid = new Map<number, FetchedMessage>(rows.map((row) => [row.uid, row]));
         for (const uid of chunk) {
           const row = byUid.get(uid);

@@ -9,6 +9,7 @@ import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 export function idleCommand(checkMs: number) {
   return defineCommand({
     names: ["IDLE"],
+    selectedView: "looks-first",
     states: AUTHENTICATED_OR_SELECTED,
     capabilities: () => ["IDLE"],
     async handle(_command, context) {

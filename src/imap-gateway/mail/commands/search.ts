@@ -107,6 +107,7 @@ function usesModSeq(key: WireKey): boolean {
 export function searchCommand(services: MailServices) {
   return defineCommand({
     names: ["SEARCH"],
+    selectedView: "compares-itself",
     states: SELECTED,
     holdsExpunge: true,
     capabilities: () => ["ESEARCH", "WITHIN", "SEARCHRES"],
@@ -121,11 +122,19 @@ export function searchCommand(services: MailServices) {
 
       let result: Awaited<ReturnType<typeof services.queries.search>>;
       try {
-        result = await services.queries.search(
-          userId,
-          controller.mailboxId,
-          toCriteria(criteria, controller.state),
-        );
+        const search = () =>
+          services.queries.search(userId, controller.mailboxId, toCriteria(criteria, controller.state));
+        result = await search();
+        // Contract 9: the mailbox moved since the session looked (another node's change): look,
+        // announce, and search again so the answer includes it in this session's numbering.
+        if (
+          result.mailboxHighestModSeq !== null &&
+          result.mailboxHighestModSeq > controller.state.highestModSeq
+        ) {
+          await controller.sync();
+          await session.flushUpdates({ holdExpunge: true });
+          result = await search();
+        }
       } catch (error) {
         // RFC 5182 2.1: a SEARCH that would have saved and failed leaves `$` empty.
         if (save) controller.state.saveSearchResult([]);

@@ -14,7 +14,6 @@ export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "
 export function selectCommand(services: MailServices) {
   return defineCommand({
     names: ["SELECT", "EXAMINE"],
-    leavesSelected: true,
     states: AUTHENTICATED_OR_SELECTED,
     capabilities: () => ["CONDSTORE", "QRESYNC"],
     enableable: ["CONDSTORE", "QRESYNC"],

@@ -95,6 +95,7 @@ export function sortMessages(messages: readonly SortFields[], criteria: SortArgs
 export function sortCommand(services: MailServices) {
   return defineCommand({
     names: ["SORT"],
+    selectedView: "looks-first",
     states: SELECTED,
     holdsExpunge: true,
     capabilities: () => ["SORT", "SORT=DISPLAY"],

@@ -3,11 +3,19 @@ import { storeFlags } from "../../../commands/messages/store.ts";
 import { encodeFlagList, encodeSequenceNumbers } from "../../codec/index.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
+import {
+  domainCall,
+  lookFirstIfUnknown,
+  requireWritable,
+  resolveUids,
+  selectedOf,
+  userIdOf,
+} from "../session.ts";
 
 export function storeCommand(services: MailServices) {
   return defineCommand({
     names: ["STORE"],
+    selectedView: "compares-itself",
     states: SELECTED,
     holdsExpunge: true,
     async handle(command, context) {
@@ -16,6 +24,7 @@ export function storeCommand(services: MailServices) {
       const controller = selectedOf(session);
       requireWritable(controller, "STORE");
       const args = command.args;
+      await lookFirstIfUnknown(context, controller, args.sequenceSet, command.uid);
       const uids = resolveUids(controller, args.sequenceSet, command.uid);
       if (args.unchangedSince !== undefined) session.enable(["CONDSTORE"]);
       const condstore = session.enabled.has("CONDSTORE") || session.enabled.has("QRESYNC");

@@ -16,6 +16,7 @@ const ALGORITHMS = {
 export function threadCommand(services: MailServices) {
   return defineCommand({
     names: ["THREAD"],
+    selectedView: "looks-first",
     states: SELECTED,
     holdsExpunge: true,
     capabilities: () => Object.keys(ALGORITHMS).map((algorithm) => `THREAD=${algorithm}`),
