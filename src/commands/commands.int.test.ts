@@ -19,7 +19,7 @@ import {
 } from "./mailbox/handlers.ts";
 import { appendMessage, appendMessages } from "./messages/append.ts";
 import { expungeMessages } from "./messages/expunge.ts";
-import { storeFlags } from "./messages/store.ts";
+import { storeFlags, storeFlagsFrom } from "./messages/store.ts";
 import { copyMessages, moveMessages } from "./messages/transfer.ts";
 import { testCommandContext, testMessage } from "./testing/context.ts";
 import {
@@ -507,6 +507,31 @@ describe("messages", () => {
     const flags = (await db.pool.oneFirst(sql.unsafe`
       SELECT flags FROM messages WHERE mailbox_id = ${mailboxId} AND uid = 1`)) as string[];
     expect([...flags].sort()).toEqual(["$Other", "$k0", "$k10", "$k2", "$k4", "$k6", "$k8"]);
+  });
+
+  it("a STORE decided from rows a FETCH read commits them, or decides again when they went stale", async () => {
+    const { userId, inboxMailboxId: mailboxId } = await newUser();
+    await appendMessage(ctx, { userId, mailboxName: "INBOX", body: testMessage("read by a fetch") });
+    const read = (await readMailboxForDecision(db.pool, userId, mailboxId, [1]))!;
+    const known = {
+      highestModSeq: read.highestModSeq,
+      uidValidity: read.uidValidity,
+      messages: read.messages,
+    };
+    const seen = await storeFlagsFrom(
+      ctx,
+      { userId, mailboxId, uids: [1], operation: "add", flags: ["\\Seen"] },
+      known,
+    );
+    expect(seen).toMatchObject({ changed: [1], previousHighestModSeq: read.highestModSeq });
+    // The same rows again, now stale: decided afresh, so the flag set meanwhile is kept.
+    await storeFlags(ctx, { userId, mailboxId, uids: [1], operation: "add", flags: ["$Meanwhile"] });
+    const again = await storeFlagsFrom(
+      ctx,
+      { userId, mailboxId, uids: [1], operation: "add", flags: ["\\Flagged"] },
+      known,
+    );
+    expect(again.messages[0]!.flags.sort()).toEqual(["$Meanwhile", "\\Flagged", "\\Seen"]);
   });
 
   it("STORE adds, removes, replaces; UNCHANGEDSINCE reports and spares modified messages", async () => {

@@ -10,6 +10,7 @@ import {
   decide,
   type MailboxCommand,
   type MailboxState,
+  type MessageState,
 } from "../mailbox/decider.ts";
 import { mailboxState, readMailboxForDecision } from "../writeModel.ts";
 import { lockSelectedWithMessages, validUids } from "./selected.ts";
@@ -68,6 +69,44 @@ export async function storeFlags(ctx: CommandContext, input: StoreFlagsInput): P
     const committed = await commitChanges(tx, input.userId, ctx.metadata, null, [{ before, events }]);
     return outcomeOf(command, before, events, committed);
   });
+}
+
+/**
+ * STORE decided from what the caller read of the messages and of the mailbox's HIGHESTMODSEQ in
+ * one snapshot (FETCH's rows, for the implicit \Seen): committed in one statement if nothing
+ * moved since, else decided again from a fresh read (storeFlags). A round trip less.
+ */
+export async function storeFlagsFrom(
+  ctx: CommandContext,
+  input: StoreFlagsInput,
+  known: { highestModSeq: number; uidValidity: number; messages: ReadonlyMap<number, MessageState> },
+): Promise<StoreFlagsOutcome> {
+  const uids = validUids(input.uids);
+  const command: Extract<MailboxCommand, { type: "StoreFlags" }> = {
+    type: "StoreFlags",
+    uids,
+    operation: input.operation,
+    flags: input.flags,
+    ...(input.unchangedSince !== undefined ? { unchangedSince: input.unchangedSince } : {}),
+  };
+  const wanted = new Set(uids);
+  const read: MailboxState = {
+    initialized: true,
+    mailboxId: input.mailboxId,
+    uidValidity: known.uidValidity,
+    // Not read: a STORE draws no UID (and a wrong guess could only fail the precondition).
+    uidNext: 0,
+    highestModSeq: known.highestModSeq,
+    messages: new Map([...known.messages].filter(([uid]) => wanted.has(uid))),
+  };
+  const decided = decide(command, read, ctx.now());
+  const fast = await commitOptimistically(ctx.pool, input.userId, ctx.metadata, {
+    before: read,
+    events: decided,
+  });
+  if (fast === null) return storeFlags(ctx, input);
+  if (fast.lastGlobalPosition !== null) ctx.onCommitted?.();
+  return outcomeOf(command, read, decided, fast);
 }
 
 function outcomeOf(

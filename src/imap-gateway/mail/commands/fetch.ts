@@ -1,7 +1,7 @@
 // FETCH and UID FETCH (RFC 3501 6.4.5, 6.4.8), with CONDSTORE's CHANGEDSINCE and MODSEQ
 // (RFC 7162 3.1.4) and QRESYNC's VANISHED modifier (RFC 7162 3.2.6).
 
-import { storeFlags } from "../../../commands/messages/store.ts";
+import { storeFlags, storeFlagsFrom } from "../../../commands/messages/store.ts";
 import type { FetchedMessage, FetchItem as QueryItem, UidSet } from "../../../projections/queries/index.ts";
 import type { FetchItem, ResponsePart } from "../../codec/index.ts";
 import { encodeSequenceNumbers } from "../../codec/index.ts";
@@ -103,6 +103,8 @@ export function fetchCommand(services: MailServices) {
       const flagsNow = new Map<number, { flags: string[]; modseq: number }>();
       /** The rows of a FETCH of one chunk, read once for both the \Seen check and the responses. */
       let prefetched: FetchedMessage[] | undefined;
+      /** The mailbox's HIGHESTMODSEQ when those rows were read: the implicit \Seen is decided from them. */
+      let prefetchedAt: number | null = null;
       if (setsSeen(items) && !controller.readOnly && uids.length > 0 && uids.length <= chunkSize) {
         const read = await services.queries.fetchMessages(
           userId,
@@ -112,6 +114,7 @@ export function fetchCommand(services: MailServices) {
         );
         controller.noteIndexAt(read.highestModSeq);
         prefetched = read.messages;
+        prefetchedAt = read.highestModSeq;
       }
       if (setsSeen(items) && !controller.readOnly && uids.length > 0) {
         const unseen: number[] = [];
@@ -127,14 +130,26 @@ export function fetchCommand(services: MailServices) {
           }
         }
         if (unseen.length > 0) {
+          const input = {
+            userId,
+            mailboxId: controller.mailboxId,
+            uids: unseen,
+            operation: "add" as const,
+            flags: ["\\Seen"],
+          };
+          const ctx = domainContext(services, context);
+          const rows = prefetched;
+          // Decided from the rows just read when there are some (a round trip less), else afresh.
           const stored = await domainCall(() =>
-            storeFlags(domainContext(services, context), {
-              userId,
-              mailboxId: controller.mailboxId,
-              uids: unseen,
-              operation: "add",
-              flags: ["\\Seen"],
-            }),
+            rows !== undefined && prefetchedAt !== null
+              ? storeFlagsFrom(ctx, input, {
+                  highestModSeq: prefetchedAt,
+                  uidValidity: controller.uidValidity,
+                  messages: new Map(
+                    rows.map((row) => [row.uid, { flags: row.flags ?? [], modseq: row.modseq ?? 0 }]),
+                  ),
+                })
+              : storeFlags(ctx, input),
           );
           // Recorded here, so the change's own doorbell finds nothing new to read.
           controller.recordOwnStore(stored);
