@@ -61,6 +61,13 @@ describe("import helpers", () => {
       new Date("2011-07-08T10:08:34Z"),
     );
     expect(parseFromLine("From someone who wrote this")?.date).toBeNull();
+    // RFC 2822 dates, as some tools write them on the From line.
+    expect(parseFromLine("From ann@example.org Mon, 02 Jan 2006 15:04:05 -0700")?.date).toEqual(
+      new Date("2006-01-02T22:04:05Z"),
+    );
+    expect(parseFromLine("From ann@example.org 2 Jan 2006 15:04 +0000")?.date).toEqual(
+      new Date("2006-01-02T15:04:00Z"),
+    );
   });
 });
 
@@ -158,6 +165,39 @@ describe("mailledger import mbox", () => {
     expect(await dumped("INBOX", 2)).toBe(
       "Subject: Second\r\n\r\nsecond body\r\n\r\nFrom someone who left no date\r\n",
     );
+  });
+
+  it("splits on From lines dated as RFC 2822, and refuses a file whose separators it cannot date", async () => {
+    const dated = Array.from({ length: 40 }, (_, i) =>
+      [
+        `From list@example.org Mon, ${String(1 + (i % 28)).padStart(2, "0")} Jan 2024 10:00:00 +0000`,
+        `Subject: Post ${i}`,
+        "",
+        `post ${i}`,
+        "",
+      ].join("\n"),
+    ).join("\n");
+    const file = path.join(dir, "rfc2822.mbox");
+    await writeFile(file, dated);
+    const result = await run(["mbox", "bob", file, "--mailbox", "List"]);
+    expect(result).toMatchObject({
+      code: 0,
+      stdout: "created mailbox List\nimported 40 messages into List, failed 0\n",
+    });
+    expect((await listed("List")).map((m) => m.subject).slice(0, 2)).toEqual(["Post 0", "Post 1"]);
+
+    // Separators in a form the reader cannot date: refused, rather than 30 messages run into one.
+    const undatable = Array.from({ length: 30 }, (_, i) =>
+      [`From list@example.org at some point in 2024 (${i})`, `Subject: Lost ${i}`, "", "text", ""].join("\n"),
+    ).join("\n");
+    const bad = path.join(dir, "undatable.mbox");
+    await writeFile(bad, undatable);
+    const refused = await run(["mbox", "bob", bad, "--mailbox", "Undatable"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/goes on past 3 "From " lines that follow a blank line but carry no date/);
+    // The target was made before the file was read; nothing went into it.
+    expect(refused.stdout).toBe("created mailbox Undatable\n");
+    expect(await listed("Undatable")).toEqual([]);
   });
 
   it("reads standard input, and refuses a file that is not an mbox", async () => {

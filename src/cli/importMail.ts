@@ -113,15 +113,42 @@ const MONTH_INDEX: Readonly<Record<string, number>> = {
 const ASCTIME =
   /^(?:[A-Za-z]{3},?\s+)?([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s+(?:([A-Za-z]{1,5}|[+-]\d{4})\s+)?(\d{4})(?:\s+([+-]\d{4}))?/;
 
-/** The sender and date of an mbox "From " line; date null when it has none that parses. */
+/** An RFC 2822 date, as some tools write on the "From " line: "Mon, 2 Jan 2006 15:04:05 +0000". */
+const RFC2822 =
+  /^(?:[A-Za-z]{3},?\s+)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s+([+-]\d{4}|[A-Za-z]{1,5}))?/;
+
+/**
+ * The sender and date of an mbox "From " line; date null when it has none that parses. The date is
+ * asctime's (RFC 4155, with or without a zone) or RFC 2822's.
+ */
 export function parseFromLine(line: string): { sender: string; date: Date | null } | null {
   const match = /^From (\S*)\s*(.*)$/.exec(line.replace(/\r$/, ""));
   if (!match) return null;
+  const rfc2822 = RFC2822.exec(match[2]!);
+  if (rfc2822) {
+    const [, day, month, year, hours, minutes, seconds, zone] = rfc2822;
+    return { sender: match[1]!, date: dateOf(year!, month!, day!, hours!, minutes!, seconds, [zone]) };
+  }
   const date = ASCTIME.exec(match[2]!);
   if (!date) return { sender: match[1]!, date: null };
   const [, month, day, hours, minutes, seconds, zone, year, trailingZone] = date;
-  const monthIndex = MONTH_INDEX[month!.toLowerCase()];
-  if (monthIndex === undefined) return { sender: match[1]!, date: null };
+  return {
+    sender: match[1]!,
+    date: dateOf(year!, month!, day!, hours!, minutes!, seconds, [zone, trailingZone]),
+  };
+}
+
+function dateOf(
+  year: string,
+  month: string,
+  day: string,
+  hours: string,
+  minutes: string,
+  seconds: string | undefined,
+  zones: (string | undefined)[],
+): Date | null {
+  const monthIndex = MONTH_INDEX[month.toLowerCase()];
+  if (monthIndex === undefined) return null;
   let time = Date.UTC(
     Number(year),
     monthIndex,
@@ -130,13 +157,13 @@ export function parseFromLine(line: string): { sender: string; date: Date | null
     Number(minutes),
     Number(seconds ?? 0),
   );
-  const offset = [zone, trailingZone].find((z) => z !== undefined && /^[+-]\d{4}$/.test(z));
+  const offset = zones.find((z) => z !== undefined && /^[+-]\d{4}$/.test(z));
   if (offset !== undefined) {
     const sign = offset.startsWith("-") ? -1 : 1;
     time -= sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(3, 5))) * 60_000;
   }
   const parsed = new Date(time);
-  return { sender: match[1]!, date: Number.isNaN(parsed.getTime()) ? null : parsed };
+  return Number.isNaN(parsed.getTime()) ? null : parsed;
 }
 
 /** The lines of a stream, each without its "\n" (a "\r" before it stays). */
@@ -156,6 +183,8 @@ async function* linesOf(source: AsyncIterable<Buffer | string>): AsyncGenerator<
 }
 
 const FROM_LINE = Buffer.from("From ");
+/** Undated "From " lines after blank lines within one message, from which it is refused. */
+const UNDATED_SEPARATORS_REFUSED = 3;
 const QUOTED_FROM = /^>+From /;
 
 /**
@@ -185,6 +214,8 @@ export async function* mboxMessages(
       ...(entry.date ? { internalDate: entry.date } : {}),
     };
   };
+  /** "From " lines after a blank line that carry no date this reader knows, in the current message. */
+  let undated: number[] = [];
   for await (const line of linesOf(source)) {
     lineNumber += 1;
     if (line.subarray(0, FROM_LINE.length).equals(FROM_LINE)) {
@@ -193,8 +224,16 @@ export async function* mboxMessages(
       if (current === undefined || (previousBlank && parsed?.date)) {
         if (current) yield finish(current);
         current = { line: lineNumber, fromLine: text, date: parsed?.date ?? null, lines: [] };
+        undated = [];
         previousBlank = false;
         continue;
+      }
+      // One such line is a body that says "From ..."; several are separators in a form this
+      // reader cannot date, which would run many messages into one: refused, not imported.
+      if (previousBlank && (undated.push(lineNumber), undated.length >= UNDATED_SEPARATORS_REFUSED)) {
+        throw new UsageError(
+          `${name}: the message at line ${current!.line} goes on past ${undated.length} "From " lines that follow a blank line but carry no date this importer reads (lines ${undated.join(", ")}, e.g. ${JSON.stringify(text.replace(/\r$/, "").slice(0, 80))}): they look like message separators; the file is not split, and the messages from line ${current!.line} on are not imported`,
+        );
       }
     }
     if (current === undefined) {

@@ -2,12 +2,13 @@
 // accounts made with `mailledger user create` against the same DATA_DIR while the server runs,
 // then a real client (Python's imaplib) uses it.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
 
 const execFileAsync = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -167,6 +168,53 @@ describe("embedded default", () => {
       await rm(secureDir, { recursive: true, force: true });
     }
   });
+
+  it("imports thousands of messages beside IMAP sessions that log in, select, fetch and ask STATUS", async () => {
+    const mbox = Array.from({ length: 2_000 }, (_, i) =>
+      [`From bulk@example.org Sat Jan  1 00:00:00 2000`, `Subject: Bulk ${i}`, "", `body ${i}`, ""].join(
+        "\n",
+      ),
+    ).join("\n");
+    const file = path.join(dataDir, "bulk.mbox");
+    await writeFile(file, mbox);
+    await execFileAsync(process.execPath, [bin, "mailbox", "create", "dana", "Bulk"], { env: env() });
+    const importing = execFileAsync(
+      process.execPath,
+      [bin, "import", "mbox", "dana", file, "--mailbox", "Bulk"],
+      {
+        env: env(),
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    let done = false;
+    void importing.finally(() => {
+      done = true;
+    });
+    const answers: string[] = [];
+    let rounds = 0;
+    // Sessions come and go while the import runs: every answer is OK, none disturbed.
+    while (!done) {
+      const client = await RawImapClient.connect(port);
+      await client.greeting();
+      answers.push((await client.command("L", "LOGIN dana dana-secret")).at(-1)!);
+      answers.push((await client.command("S", "SELECT INBOX")).at(-1)!);
+      answers.push((await client.command("F", "FETCH 1:* (FLAGS ENVELOPE)")).at(-1)!);
+      const status = await client.command("T", "STATUS Bulk (MESSAGES)");
+      answers.push(status.at(-1)!);
+      client.close();
+      rounds += 1;
+    }
+    const { stdout } = await importing;
+    expect(stdout).toMatch(/imported 2000 messages into Bulk, failed 0/);
+    expect(rounds).toBeGreaterThan(2);
+    expect(answers.filter((line) => !/^[LSFT] OK/.test(line))).toEqual([]);
+    const client = await RawImapClient.connect(port);
+    await client.greeting();
+    await client.command("L", "LOGIN dana dana-secret");
+    expect((await client.command("T", "STATUS Bulk (MESSAGES)"))[0]).toBe("* STATUS Bulk (MESSAGES 2000)");
+    client.close();
+    expect(serverOutput).not.toMatch(/portal|prepared statement|SERVERBUG/);
+  }, 180_000);
 
   it("keeps its data across a restart", async () => {
     const exited = new Promise((resolve) => server.once("exit", resolve));

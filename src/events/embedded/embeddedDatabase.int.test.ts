@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendToStream } from "../appendToStream.ts";
 import { createDatabasePool, type DatabasePool } from "../db.ts";
@@ -32,6 +33,30 @@ afterAll(async () => {
 const metadata = { userId: "u-embedded" };
 
 describe("embedded database (PGlite)", () => {
+  it("keeps each connection's exchanges whole when many run at once, transactions included", async () => {
+    // Statements with different numbers of parameters on the unnamed statement, from eight
+    // connections at once, with transactions in between: each answer is its own.
+    const work = Array.from({ length: 240 }, async (_, i) => {
+      if (i % 10 === 0) {
+        return pool.transaction(async (tx) => {
+          const a = await tx.oneFirst(sql.unsafe`SELECT ${i}::int AS v`);
+          const b = await tx.oneFirst(sql.unsafe`SELECT ${i}::int + ${1}::int AS v`);
+          return [a, b];
+        });
+      }
+      const values = Array.from({ length: 1 + (i % 4) }, (_, k) => sql.fragment`${i * 10 + k}::int`);
+      return [await pool.oneFirst(sql.unsafe`SELECT ${sql.join(values, sql.fragment` + `)} AS v`)];
+    });
+    const answers = await Promise.all(work);
+    answers.forEach((answer, i) => {
+      if (i % 10 === 0) expect(answer).toEqual([i, i + 1]);
+      else {
+        const count = 1 + (i % 4);
+        expect(answer).toEqual([count * i * 10 + (count * (count - 1)) / 2]);
+      }
+    });
+  });
+
   it("runs the event store: append, conflict, read back", async () => {
     const first = await appendToStream(
       pool,
