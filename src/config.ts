@@ -69,6 +69,17 @@ function port(env: Env, name: string, fallback?: number): number | undefined {
   return Number(value);
 }
 
+/** A duration in whole milliseconds, from `min` up to an hour. */
+function milliseconds(env: Env, name: string, fallback: number, min: number): number {
+  const value = text(env, name);
+  if (value === undefined) return fallback;
+  const ms = Number(value);
+  if (!/^\d+$/.test(value) || ms < min || ms > 3_600_000) {
+    throw new ConfigError(name, `expected milliseconds between ${min} and 3600000, got "${value}"`);
+  }
+  return ms;
+}
+
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const value = text(env, name)?.toLowerCase();
   if (value === undefined) return fallback;
@@ -185,23 +196,8 @@ export function loadConfig(env: Env = process.env): Config {
   const blobCacheBytes =
     blobCacheText === undefined ? DEFAULT_BLOB_CACHE_BYTES : parseSize("BLOB_CACHE", blobCacheText);
 
-  const doorbellPollText = text(env, "DOORBELL_POLL_MS");
-  const doorbellPollMs = doorbellPollText === undefined ? DEFAULT_DOORBELL_POLL_MS : Number(doorbellPollText);
-  if (!Number.isSafeInteger(doorbellPollMs) || doorbellPollMs < 10 || doorbellPollMs > 3_600_000) {
-    throw new ConfigError(
-      "DOORBELL_POLL_MS",
-      `expected milliseconds between 10 and 3600000, got "${doorbellPollText}"`,
-    );
-  }
-
-  const idleCheckText = text(env, "IDLE_CHECK_MS");
-  const idleCheckMs = idleCheckText === undefined ? DEFAULT_IDLE_CHECK_MS : Number(idleCheckText);
-  if (!Number.isSafeInteger(idleCheckMs) || idleCheckMs < 100 || idleCheckMs > 3_600_000) {
-    throw new ConfigError(
-      "IDLE_CHECK_MS",
-      `expected milliseconds between 100 and 3600000, got "${idleCheckText}"`,
-    );
-  }
+  const doorbellPollMs = milliseconds(env, "DOORBELL_POLL_MS", DEFAULT_DOORBELL_POLL_MS, 10);
+  const idleCheckMs = milliseconds(env, "IDLE_CHECK_MS", DEFAULT_IDLE_CHECK_MS, 100);
 
   const logLevel = (text(env, "LOG_LEVEL") ?? "info").toLowerCase();
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {

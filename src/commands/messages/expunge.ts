@@ -3,12 +3,10 @@
 // again under the mailbox's lock), never from a view.
 
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
-import { type Committed, commitChanges, commitOptimistically } from "../commit.ts";
-import { type CommandContext, inTransaction } from "../context.ts";
-import { DomainError } from "../errors.ts";
-import { decide, type MailboxState } from "../mailbox/decider.ts";
-import { mailboxState, readMailboxForDecision } from "../writeModel.ts";
-import { lockSelectedWithMessages, validUids } from "./selected.ts";
+import type { Committed } from "../commit.ts";
+import type { CommandContext } from "../context.ts";
+import type { MailboxState } from "../mailbox/decider.ts";
+import { decideOnSelected, validUids } from "./selected.ts";
 
 export interface ExpungeOutcome {
   expungedUids: number[];
@@ -25,27 +23,7 @@ export async function expungeMessages(
   const command = input.uids
     ? ({ type: "Expunge", uids: validUids(input.uids) } as const)
     : ({ type: "Expunge" } as const);
-  const read = await readMailboxForDecision(ctx.pool, input.userId, input.mailboxId, "deleted");
-  if (read === null) throw new DomainError("NONEXISTENT", "the mailbox no longer exists");
-  const decided = decide(command, read, ctx.now());
-  const fast = await commitOptimistically(ctx.pool, input.userId, ctx.metadata, {
-    before: read,
-    events: decided,
-  });
-  if (fast) {
-    if (fast.lastGlobalPosition !== null) ctx.onCommitted?.();
-    return outcomeOf(read, decided, fast);
-  }
-  return inTransaction(ctx, async (tx) => {
-    const { row, messages } = await lockSelectedWithMessages(tx, input.userId, input.mailboxId, "deleted");
-    const before = mailboxState(row, messages);
-    const events = decide(command, before, ctx.now());
-    return outcomeOf(
-      before,
-      events,
-      await commitChanges(tx, input.userId, ctx.metadata, null, [{ before, events }]),
-    );
-  });
+  return decideOnSelected(ctx, { ...input, uids: "deleted" }, command, outcomeOf);
 }
 
 function outcomeOf(

@@ -1,7 +1,17 @@
-// The mailbox a command works on by id (the session's selected mailbox), locked.
+// The mailbox a command works on by id (the session's selected mailbox): read, decided, committed.
 import type { DatabaseTransactionConnection } from "slonik";
+import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
+import { type Committed, commitChanges, commitOptimistically } from "../commit.ts";
+import { type CommandContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
-import { lockMailboxWithMessages, type MailboxRow, type MessageRow } from "../writeModel.ts";
+import { decide, type MailboxCommand, type MailboxState } from "../mailbox/decider.ts";
+import {
+  lockMailboxWithMessages,
+  type MailboxRow,
+  type MessageRow,
+  mailboxState,
+  readMailboxForDecision,
+} from "../writeModel.ts";
 
 /** The selected mailbox, locked, with the messages a command works on (one round trip). */
 export async function lockSelectedWithMessages(
@@ -19,4 +29,35 @@ export async function lockSelectedWithMessages(
 
 export function validUids(uids: readonly number[]): number[] {
   return uids.filter((uid) => Number.isInteger(uid) && uid >= 1 && uid <= 0xffff_ffff);
+}
+
+/**
+ * Decides `command` on the selected mailbox's messages `uids` (or those flagged \Deleted) from an
+ * unlocked read, and commits in one statement if nothing moved since (commitOptimistically); when
+ * another writer moved the mailbox meanwhile, decides again under its row lock, which always
+ * succeeds. `outcome` is given the state decided from, the events, and what was committed.
+ */
+export async function decideOnSelected<T>(
+  ctx: CommandContext,
+  target: { userId: string; mailboxId: string; uids: readonly number[] | "deleted" },
+  command: MailboxCommand,
+  outcome: (before: MailboxState, events: readonly MailboxEvent[], committed: Committed) => T,
+  /** What the caller read already, in one snapshot with the mailbox's HIGHESTMODSEQ: no read then. */
+  known?: MailboxState,
+): Promise<T> {
+  const { userId, mailboxId, uids } = target;
+  const read = known ?? (await readMailboxForDecision(ctx.pool, userId, mailboxId, uids));
+  if (read === null) throw new DomainError("NONEXISTENT", "the mailbox no longer exists");
+  const decided = decide(command, read, ctx.now());
+  const fast = await commitOptimistically(ctx.pool, userId, ctx.metadata, { before: read, events: decided });
+  if (fast) {
+    if (fast.lastGlobalPosition !== null) ctx.onCommitted?.();
+    return outcome(read, decided, fast);
+  }
+  return inTransaction(ctx, async (tx) => {
+    const { row, messages } = await lockSelectedWithMessages(tx, userId, mailboxId, uids);
+    const before = mailboxState(row, messages);
+    const events = decide(command, before, ctx.now());
+    return outcome(before, events, await commitChanges(tx, userId, ctx.metadata, null, [{ before, events }]));
+  });
 }
