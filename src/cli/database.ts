@@ -4,6 +4,7 @@
 import type { Config } from "../config.ts";
 import { createDatabasePool, type DatabasePool } from "../events/db.ts";
 import { openEmbeddedDatabase } from "../events/embedded/embeddedDatabase.ts";
+import { createAppendNotifier } from "../events/logWakeup.ts";
 import { assertSchemaCurrent, migrateDatabase, SchemaVersionError } from "../events/migrations.ts";
 import { CliError } from "./io.ts";
 
@@ -23,6 +24,13 @@ export async function withDatabase<T>(
     try {
       await assertSchemaCurrent(pool);
       const result = await work(pool, url);
+      // Wake the relays (LISTEN/NOTIFY), so IDLE clients hear of the change at once, not at the
+      // relay's next poll. A hint only: nothing is lost without it.
+      if (embedded === undefined) {
+        const notifier = createAppendNotifier(pool);
+        notifier.notify();
+        await notifier.flush();
+      }
       return result;
     } catch (error) {
       if (error instanceof SchemaVersionError) throw new CliError(error.message, 1);
