@@ -1,0 +1,264 @@
+// Writes answer at commit (DESIGN.md contract 2), with every role in a process of its own as an
+// operator runs them: gateways A and B, relay, projector, notifier. A command that starts after
+// another's tagged OK sees its effect on the other node, whatever the projector is doing; reads
+// derived from bodies answer for messages the bodies view has not reached; and when the projector
+// is back the view catches up and equals a rebuild from the log.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bodiesViewCaughtUp } from "../support/bodiesView.ts";
+import { ProcessCluster } from "../support/processCluster.ts";
+import { fetchedUids, searched, testMessage, WireSession } from "./helpers/wireSession.ts";
+import {
+  bodiesViewHolds,
+  bodiesViewLag,
+  expectDerivedReads,
+  mailboxIdOf,
+  messageEventsOf,
+  readsAfterOk,
+} from "./helpers/writeScenarios.ts";
+
+type Gateway = "gateway-a" | "gateway-b";
+const USER = "ann";
+const PASSWORD = "secret-password";
+/** The bodies view, fed through Kafka, reaches the log's head within this once its projector runs. */
+const CATCH_UP_MS = 60_000;
+
+let cluster: ProcessCluster;
+let userId: string;
+
+beforeAll(async () => {
+  cluster = await ProcessCluster.create();
+  await Promise.all([
+    cluster.start("gateway-a", ["gateway"]),
+    cluster.start("gateway-b", ["gateway"]),
+    cluster.start("relay", ["relay"]),
+    cluster.start("projector", ["projector"]),
+    cluster.start("notifier", ["notifier"]),
+    cluster.createUser(USER, PASSWORD).then((id) => {
+      userId = id;
+    }),
+  ]);
+});
+
+afterAll(async () => {
+  await cluster?.close();
+});
+
+const login = (node: Gateway, name: string = node) =>
+  WireSession.login(cluster.imapPort(node), USER, PASSWORD, name);
+
+/** The views have caught up with the log, and both equal a rebuild from it (contract 6). */
+async function expectViewsEqualTheLog(): Promise<void> {
+  await bodiesViewCaughtUp(cluster.db.pool, CATCH_UP_MS);
+  const { code, reports } = await cluster.verify();
+  expect(
+    reports.map((r) => ({ name: r.name, equal: r.equal })),
+    JSON.stringify(reports),
+  ).toEqual([
+    { name: "index", equal: true },
+    { name: "bodies", equal: true },
+  ]);
+  expect(code).toBe(0);
+}
+
+/**
+ * Sessions on both nodes append to `mailbox` in a loop until stopped: the traffic around a
+ * scenario. Resolves, once stopped, with the UIDs they were given.
+ */
+async function appendAllAlong(mailbox: string): Promise<{ stop(): Promise<number[]> }> {
+  const sessions = await Promise.all([
+    login("gateway-a", "appender@gateway-a"),
+    login("gateway-b", "appender@gateway-b"),
+  ]);
+  let stopped = false;
+  const uids: number[] = [];
+  const loops = sessions.map(async (session, i) => {
+    for (let k = 0; !stopped; k++)
+      uids.push((await session.append(mailbox, testMessage(1000 * (i + 1) + k).raw)).uid);
+  });
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+      for (const session of sessions) session.close();
+      return uids.sort((a, b) => a - b);
+    },
+  };
+}
+
+/**
+ * Acknowledged means done: a session on node B APPENDs and at once sends UID STORE, UID FETCH and
+ * UID EXPUNGE of the APPENDUID, while a session on node A, right after each APPEND OK, asks for
+ * the mailbox's messages, and others append to the same mailbox on both nodes all along.
+ */
+async function appendThenAtOnce(mailbox: string, rounds: number): Promise<void> {
+  const actor = await login("gateway-b", "actor@gateway-b");
+  const observer = await login("gateway-a", "observer@gateway-a");
+  await actor.ok(`CREATE ${mailbox}`);
+  await actor.ok(`SELECT ${mailbox}`);
+  await observer.ok(`SELECT ${mailbox}`);
+  const traffic = await appendAllAlong(mailbox);
+  const mine: number[] = [];
+  let others: number[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const { uid } = await actor.append(mailbox, testMessage(round).raw);
+      mine.push(uid);
+      // Both at once: the other node's first command after the OK includes the message, and this
+      // session's STORE of it, sent without waiting for anything, takes effect.
+      const [observed, stored] = await Promise.all([
+        observer.ok(round % 2 === 0 ? "UID FETCH 1:* (UID)" : "UID SEARCH ALL"),
+        actor.ok(`UID STORE ${uid} +FLAGS (\\Flagged)`),
+      ]);
+      expect(round % 2 === 0 ? fetchedUids(observed) : searched(observed), `round ${round}`).toContain(uid);
+      const flagged = new RegExp(`^\\* \\d+ FETCH \\(UID ${uid} FLAGS \\(\\\\Flagged( \\\\Recent)?\\)\\)$`);
+      expect(stored, `UID STORE ${uid}`).toContainEqual(expect.stringMatching(flagged));
+      expect(await actor.ok(`UID FETCH ${uid} (FLAGS)`), `UID FETCH ${uid}`).toContainEqual(
+        expect.stringMatching(flagged),
+      );
+      await actor.ok(`UID STORE ${uid} +FLAGS.SILENT (\\Deleted)`);
+      const expunged = await actor.ok(`UID EXPUNGE ${uid}`);
+      expect(
+        expunged.filter((line) => / EXPUNGE$/.test(line)),
+        `UID EXPUNGE ${uid}`,
+      ).toHaveLength(1);
+    }
+  } finally {
+    others = await traffic.stop();
+  }
+  // What both nodes show: the others' messages, none of this session's. The observer is told of
+  // the expunges by its first command that may announce them (UID FETCH and UID SEARCH may not).
+  expect(searched(await actor.ok("UID SEARCH ALL"))).toEqual(others);
+  expect(searched(await observer.ok("UID SEARCH ALL"))).toEqual(others);
+  expect((await observer.ok("NOOP")).filter((line) => / EXPUNGE$/.test(line))).toHaveLength(rounds);
+  expect(await actor.ok(`STATUS ${mailbox} (MESSAGES)`)).toEqual([
+    `* STATUS ${mailbox} (MESSAGES ${others.length})`,
+  ]);
+  // What the log holds: each of this session's STOREs and EXPUNGEs as an event.
+  const events = await messageEventsOf(cluster.db.pool, await mailboxIdOf(cluster.db.pool, userId, mailbox));
+  for (const uid of mine) {
+    expect(
+      events.flagged.filter((m) => m.uid === uid).map((m) => m.flags),
+      `flags of ${uid}`,
+    ).toEqual([["\\Flagged"], ["\\Deleted", "\\Flagged"]]);
+  }
+  expect(events.expunged.sort((a, b) => a - b)).toEqual(mine);
+  actor.close();
+  observer.close();
+}
+
+describe("gateways, relay, projector and notifier in processes of their own", () => {
+  it("show each write on the other node to the next command after its OK", async () => {
+    const writer = await login("gateway-a", "writer@gateway-a");
+    const reader = await login("gateway-b", "reader@gateway-b");
+    await readsAfterOk(writer, reader, "Work");
+    writer.close();
+    reader.close();
+  });
+
+  it("answer every read exactly with the projector stopped; the view catches up when it is back", async () => {
+    expect(await cluster.stop("projector")).toEqual({ code: 0, signal: null });
+    const writer = await login("gateway-b", "writer@gateway-b");
+    const reader = await login("gateway-a", "reader@gateway-a");
+    await readsAfterOk(writer, reader, "Drafts");
+
+    // The newest messages, appended on both nodes: the bodies view has not seen them.
+    await writer.ok("CREATE Fresh");
+    const fresh = [
+      { n: 11, uid: (await writer.append("Fresh", testMessage(11).raw)).uid },
+      { n: 12, uid: (await reader.append("Fresh", testMessage(12).raw)).uid },
+      { n: 13, uid: (await writer.append("Fresh", testMessage(13).raw)).uid },
+    ];
+    const freshUids = fresh.map((m) => m.uid);
+    const freshId = await mailboxIdOf(cluster.db.pool, userId, "Fresh");
+    expect(await bodiesViewHolds(cluster.db.pool, freshId, freshUids)).toBe(0);
+    const whileStopped: string[][] = [];
+    for (const session of [writer, reader]) {
+      expect(await session.ok("SELECT Fresh")).toContain("* 3 EXISTS");
+      for (const { n, uid } of fresh) whileStopped.push(await expectDerivedReads(session, uid, n));
+    }
+    expect(await bodiesViewHolds(cluster.db.pool, freshId, freshUids)).toBe(0);
+
+    await cluster.start("projector", ["projector"]);
+    await bodiesViewCaughtUp(cluster.db.pool, CATCH_UP_MS);
+    expect(await bodiesViewHolds(cluster.db.pool, freshId, freshUids)).toBe(3);
+    // The same answers now that they come from the view.
+    const fromView: string[][] = [];
+    for (const session of [writer, reader]) {
+      for (const { n, uid } of fresh) fromView.push(await expectDerivedReads(session, uid, n));
+    }
+    expect(fromView).toEqual(whileStopped);
+    writer.close();
+    reader.close();
+    await expectViewsEqualTheLog();
+  });
+
+  it("take effect at once for each command after an APPEND OK, projector running", async () => {
+    await appendThenAtOnce("Busy", 12);
+  });
+
+  it("take effect at once for each command after an APPEND OK, projector paused", async () => {
+    await cluster.pause("projector");
+    try {
+      await appendThenAtOnce("Lagging", 12);
+      // All of it answered while the bodies view stood still behind the log.
+      expect(await bodiesViewLag(cluster.db.pool, userId)).toBeGreaterThan(12 * 4);
+    } finally {
+      await cluster.resume("projector");
+    }
+  });
+
+  it("answer STORE and EXPUNGE with nothing written only for UIDs not in the mailbox", async () => {
+    const a = await login("gateway-a");
+    const b = await login("gateway-b");
+    await a.ok("CREATE Sparse");
+    await b.ok("SELECT Sparse");
+    await a.ok("SELECT Sparse");
+    const present = await a.append("Sparse", testMessage(1).raw);
+    const gone = await a.append("Sparse", testMessage(2).raw, "\\Deleted");
+    await a.ok(`UID EXPUNGE ${gone.uid}`);
+    await b.ok("NOOP");
+    expect(searched(await b.ok("UID SEARCH ALL"))).toEqual([present.uid]);
+    const absent = gone.uid + 1000;
+    const mailboxId = await mailboxIdOf(cluster.db.pool, userId, "Sparse");
+    const before = await messageEventsOf(cluster.db.pool, mailboxId);
+
+    // Not in the mailbox: OK, no answer about them, and nothing in the log.
+    for (const command of [
+      `UID STORE ${absent} +FLAGS (\\Flagged)`,
+      `UID STORE ${gone.uid} +FLAGS (\\Flagged)`,
+      `UID STORE ${absent}:${absent + 10} -FLAGS (\\Seen)`,
+      `UID EXPUNGE ${absent}`,
+      `UID EXPUNGE ${gone.uid}`,
+    ]) {
+      const answer = await b.ok(command);
+      expect(
+        answer.filter((line) => / FETCH | EXPUNGE$/.test(line)),
+        command,
+      ).toEqual([]);
+    }
+    expect((await messageEventsOf(cluster.db.pool, mailboxId)).count).toBe(before.count);
+
+    // In the mailbox, whether or not this session has been told of it yet: written, and answered.
+    const latest = await a.append("Sparse", testMessage(3).raw);
+    const stored = await b.ok(`UID STORE ${latest.uid},${absent} +FLAGS (\\Answered)`);
+    expect(stored.filter((line) => / FETCH /.test(line))).toEqual([
+      `* 2 FETCH (UID ${latest.uid} FLAGS (\\Answered))`,
+    ]);
+    await b.ok(`UID STORE ${latest.uid} +FLAGS.SILENT (\\Deleted)`);
+    expect(await b.ok(`UID EXPUNGE ${latest.uid},${gone.uid},${absent}`)).toEqual(["* 2 EXPUNGE"]);
+    const after = await messageEventsOf(cluster.db.pool, mailboxId);
+    expect(after.flagged.slice(before.flagged.length)).toEqual([
+      { uid: latest.uid, flags: ["\\Answered"] },
+      { uid: latest.uid, flags: ["\\Answered", "\\Deleted"] },
+    ]);
+    expect(after.expunged.slice(before.expunged.length)).toEqual([latest.uid]);
+    expect(searched(await a.ok("UID SEARCH ALL"))).toEqual([present.uid]);
+    a.close();
+    b.close();
+  });
+
+  it("leave the index and the bodies view equal to a rebuild from the log, and log no error", async () => {
+    await expectViewsEqualTheLog();
+    expect(cluster.errors()).toEqual([]);
+  });
+});
