@@ -64,9 +64,52 @@ export class WireSession {
     return { uidValidity: Number(appendUid![1]), uid: Number(appendUid![2]), lines };
   }
 
+  /** Sends IDLE and resolves once the server's continuation came: the session is idling. */
+  async idle(): Promise<Idling> {
+    const { client, name } = this;
+    const tag = this.nextTag();
+    const start = client.lines.length;
+    await client.write(`${tag} IDLE\r\n`);
+    await client.waitFor((line) => line.startsWith("+ "), COMMAND_TIMEOUT_MS, start);
+    let cursor = client.lines.findIndex((line, i) => i >= start && line.startsWith("+ ")) + 1;
+    return {
+      get lines() {
+        return client.lines.slice(start);
+      },
+      async next(match, timeoutMs) {
+        const matches = (line: string) => (typeof match === "string" ? line === match : match.test(line));
+        try {
+          await client.waitFor(matches, timeoutMs, cursor);
+        } catch (error) {
+          throw new Error(
+            `${name}: IDLE: no line ${match} within ${timeoutMs} ms: ${(error as Error).message}`,
+          );
+        }
+        cursor = client.lines.findIndex((line, i) => i >= cursor && matches(line)) + 1;
+        return client.lines[cursor - 1]!;
+      },
+      async done() {
+        const before = client.lines.length;
+        await client.write("DONE\r\n");
+        const tagged = await client.waitFor((line) => line.startsWith(`${tag} `), COMMAND_TIMEOUT_MS, before);
+        expect(tagged, `${name}: IDLE → ${tagged}`).toMatch(/^T\d+ OK/);
+        return client.lines.slice(start, client.lines.lastIndexOf(tagged));
+      },
+    };
+  }
+
   close(): void {
     this.client.close();
   }
+}
+
+export interface Idling {
+  /** Every line since IDLE was sent. */
+  readonly lines: string[];
+  /** Waits for a line after the last one awaited that is `match` (or matches it); resolves with it. */
+  next(match: string | RegExp, timeoutMs: number): Promise<string>;
+  /** DONE, and the tagged OK; resolves with the lines before it. */
+  done(): Promise<string[]>;
 }
 
 /** The lines a command answered, as the wire carried them (literals included). */
