@@ -187,3 +187,98 @@ export async function messageEventsOf(
     .flatMap((row) => row.data.uids as number[]);
   return { flagged, expunged, count: rows.length };
 }
+
+/** Logs the test's user in on a gateway; `name` appears in failure messages. */
+export type Login = (node: "gateway-a" | "gateway-b", name: string) => Promise<WireSession>;
+
+/**
+ * Sessions on both nodes append to `mailbox` in a loop until stopped: the traffic around a
+ * scenario. Resolves, once stopped, with the UIDs they were given.
+ */
+async function appendAllAlong(login: Login, mailbox: string): Promise<{ stop(): Promise<number[]> }> {
+  const sessions = await Promise.all([
+    login("gateway-a", "appender@gateway-a"),
+    login("gateway-b", "appender@gateway-b"),
+  ]);
+  let stopped = false;
+  const uids: number[] = [];
+  const loops = sessions.map(async (session, i) => {
+    for (let k = 0; !stopped; k++)
+      uids.push((await session.append(mailbox, testMessage(1000 * (i + 1) + k).raw)).uid);
+  });
+  return {
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+      for (const session of sessions) session.close();
+      return uids.sort((a, b) => a - b);
+    },
+  };
+}
+
+/**
+ * Acknowledged means done: a session on node B APPENDs and at once sends UID STORE, UID FETCH and
+ * UID EXPUNGE of the APPENDUID, while a session on node A, right after each APPEND OK, asks for
+ * the mailbox's messages, and others append to the same mailbox on both nodes all along.
+ */
+export async function appendThenAtOnce(
+  login: Login,
+  pool: CommonQueryMethods,
+  userId: string,
+  mailbox: string,
+  rounds: number,
+): Promise<void> {
+  const actor = await login("gateway-b", "actor@gateway-b");
+  const observer = await login("gateway-a", "observer@gateway-a");
+  await actor.ok(`CREATE ${mailbox}`);
+  await actor.ok(`SELECT ${mailbox}`);
+  await observer.ok(`SELECT ${mailbox}`);
+  const traffic = await appendAllAlong(login, mailbox);
+  const mine: number[] = [];
+  let others: number[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const { uid } = await actor.append(mailbox, testMessage(round).raw);
+      mine.push(uid);
+      // Both at once: the other node's first command after the OK includes the message, and this
+      // session's STORE of it, sent without waiting for anything, takes effect.
+      const [observed, stored] = await Promise.all([
+        observer.ok(round % 2 === 0 ? "UID FETCH 1:* (UID)" : "UID SEARCH ALL"),
+        actor.ok(`UID STORE ${uid} +FLAGS (\\Flagged)`),
+      ]);
+      expect(round % 2 === 0 ? fetchedUids(observed) : searched(observed), `round ${round}`).toContain(uid);
+      const flagged = new RegExp(`^\\* \\d+ FETCH \\(UID ${uid} FLAGS \\(\\\\Flagged( \\\\Recent)?\\)\\)$`);
+      expect(stored, `UID STORE ${uid}`).toContainEqual(expect.stringMatching(flagged));
+      expect(await actor.ok(`UID FETCH ${uid} (FLAGS)`), `UID FETCH ${uid}`).toContainEqual(
+        expect.stringMatching(flagged),
+      );
+      await actor.ok(`UID STORE ${uid} +FLAGS.SILENT (\\Deleted)`);
+      const expunged = await actor.ok(`UID EXPUNGE ${uid}`);
+      expect(
+        expunged.filter((line) => / EXPUNGE$/.test(line)),
+        `UID EXPUNGE ${uid}`,
+      ).toHaveLength(1);
+    }
+  } finally {
+    others = await traffic.stop();
+  }
+  // What both nodes show: the others' messages, none of this session's. The observer is told of
+  // the expunges by its first command that may announce them (UID FETCH and UID SEARCH may not).
+  expect(searched(await actor.ok("UID SEARCH ALL"))).toEqual(others);
+  expect(searched(await observer.ok("UID SEARCH ALL"))).toEqual(others);
+  expect((await observer.ok("NOOP")).filter((line) => / EXPUNGE$/.test(line))).toHaveLength(rounds);
+  expect(await actor.ok(`STATUS ${mailbox} (MESSAGES)`)).toEqual([
+    `* STATUS ${mailbox} (MESSAGES ${others.length})`,
+  ]);
+  // What the log holds: each of this session's STOREs and EXPUNGEs as an event.
+  const events = await messageEventsOf(pool, await mailboxIdOf(pool, userId, mailbox));
+  for (const uid of mine) {
+    expect(
+      events.flagged.filter((m) => m.uid === uid).map((m) => m.flags),
+      `flags of ${uid}`,
+    ).toEqual([["\\Flagged"], ["\\Deleted", "\\Flagged"]]);
+  }
+  expect(events.expunged.sort((a, b) => a - b)).toEqual(mine);
+  actor.close();
+  observer.close();
+}
