@@ -108,15 +108,15 @@ describe("gateways, relay, projector and notifier in processes of their own", ()
   });
 
   it("take effect at once for each command after an APPEND OK, projector running", async () => {
-    await appendThenAtOnce(login, cluster.db.pool, userId, "Busy", 12);
+    await appendThenAtOnce(login, cluster.db.pool, userId, "Busy", 8);
   });
 
   it("take effect at once for each command after an APPEND OK, projector paused", async () => {
     await cluster.pause("projector");
     try {
-      await appendThenAtOnce(login, cluster.db.pool, userId, "Lagging", 12);
+      await appendThenAtOnce(login, cluster.db.pool, userId, "Lagging", 8);
       // All of it answered while the bodies view stood still behind the log.
-      expect(await bodiesViewLag(cluster.db.pool, userId)).toBeGreaterThan(12 * 4);
+      expect(await bodiesViewLag(cluster.db.pool, userId)).toBeGreaterThan(8 * 4);
     } finally {
       await cluster.resume("projector");
     }

@@ -9,6 +9,11 @@ export interface TcpProxy {
   port: number;
   /** Connections open through the proxy now. */
   readonly connections: number;
+  /**
+   * The local ports of the proxy's connections to the target: how the target names the proxied
+   * clients (Redis's CLIENT LIST shows them as addr=127.0.0.1:<port>).
+   */
+  upstreamPorts(): number[];
   cut(): void;
   restore(): void;
   close(): Promise<void>;
@@ -16,6 +21,7 @@ export interface TcpProxy {
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const open = new Set<net.Socket>();
+  const upstreams = new Set<net.Socket>();
   let cut = false;
   const server = net.createServer((client) => {
     if (cut) {
@@ -23,8 +29,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       return;
     }
     const upstream = net.connect(target);
+    upstreams.add(upstream);
     const pair = [client, upstream];
     const drop = () => {
+      upstreams.delete(upstream);
       for (const socket of pair) {
         socket.destroy();
         open.delete(socket);
@@ -46,12 +54,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const dropAll = () => {
     for (const socket of [...open]) socket.destroy();
     open.clear();
+    upstreams.clear();
   };
   return {
     port: address.port,
     get connections() {
       // Each proxied connection is a client socket and its upstream.
       return open.size / 2;
+    },
+    upstreamPorts() {
+      return [...upstreams].flatMap((socket) => (socket.localPort === undefined ? [] : [socket.localPort]));
     },
     cut() {
       cut = true;
