@@ -254,13 +254,14 @@ export class MailboxController implements SelectedMailbox {
   }
 
   /**
-   * Does a UID set name UIDs above every UID the session knows (or `*`)? A command whose own read
-   * compares (CommandModule.selectedView) looks first then, so messages another node appended
-   * are resolved too.
+   * Does a UID set name UIDs above every UID the session has announced (or `*`)? A command whose
+   * own read compares (CommandModule.selectedView) looks first then, so messages another node
+   * appended are resolved too, those a doorbell has queued but not announced included: they have
+   * no number in the session until announced.
    */
   namesUnknownUids(set: SequenceSet): boolean {
     if (set.kind === "saved") return false;
-    const known = this.state.lastKnownUid;
+    const known = this.state.uids.at(-1) ?? 0;
     return set.ranges.some(
       (range) => range.start === "*" || range.stop === "*" || range.start > known || range.stop > known,
     );

@@ -85,6 +85,11 @@ export class SelectedMailboxState {
     return this.#pendingAppends.at(-1)?.uid ?? this.#uids.at(-1) ?? 0;
   }
 
+  /** New messages queued but not yet announced: they have no sequence number in this session yet. */
+  get hasUnannouncedAppends(): boolean {
+    return this.#pendingAppends.length > 0;
+  }
+
   get uids(): readonly number[] {
     return this.#uids;
   }

@@ -125,11 +125,13 @@ export function searchCommand(services: MailServices) {
         const search = () =>
           services.queries.search(userId, controller.mailboxId, toCriteria(criteria, controller.state));
         result = await search();
-        // Contract 9: the mailbox moved since the session looked (another node's change): look,
-        // announce, and search again so the answer includes it in this session's numbering.
+        // Contract 9: the mailbox moved since the session looked (another node's change), or a
+        // doorbell queued new messages the session has not announced (they have no number yet):
+        // look, announce, and search again so the answer includes them in this session's numbering.
         if (
-          result.mailboxHighestModSeq !== null &&
-          result.mailboxHighestModSeq > controller.state.highestModSeq
+          controller.state.hasUnannouncedAppends ||
+          (result.mailboxHighestModSeq !== null &&
+            result.mailboxHighestModSeq > controller.state.highestModSeq)
         ) {
           await controller.sync();
           await session.flushUpdates({ holdExpunge: true });
