@@ -3,9 +3,12 @@
 // another's tagged OK sees its effect on the other node, whatever the projector is doing; reads
 // derived from bodies answer for messages the bodies view has not reached; and when the projector
 // is back the view catches up and equals a rebuild from the log.
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isMailboxNotice, type MailboxNotice } from "../../src/projections/notices/notice.ts";
 import { bodiesViewCaughtUp } from "../support/bodiesView.ts";
 import { ProcessCluster } from "../support/processCluster.ts";
+import { TEST_REDIS_URL } from "../support/services.ts";
 import { searched, testMessage, WireSession } from "./helpers/wireSession.ts";
 import {
   appendThenAtOnce,
@@ -46,6 +49,50 @@ afterAll(async () => {
 
 const login = (node: Gateway, name: string = node) =>
   WireSession.login(cluster.imapPort(node), USER, PASSWORD, name);
+
+/**
+ * What a gateway does on a doorbell (read the index, queue what changed) takes a few milliseconds
+ * after the notice is on the channel. Waiting this long lets it happen before the next command:
+ * the case under test. Were the machine too slow for it, the test would pass without the case.
+ */
+const DOORBELL_SETTLE_MS = 200;
+const NOTIFIER_READY_MS = 60_000;
+
+/** The notices the notifier publishes for this cluster, as they come. */
+async function listenToDoorbells(): Promise<{
+  rung(mailboxId: string, highestModSeq: number, timeoutMs: number): Promise<void>;
+  close(): void;
+}> {
+  const listener = new Redis(TEST_REDIS_URL);
+  const notices: MailboxNotice[] = [];
+  const waiters = new Set<() => void>();
+  listener.on("message", (_channel: string, text: string) => {
+    const notice: unknown = JSON.parse(text);
+    if (isMailboxNotice(notice)) notices.push(notice);
+    for (const wake of [...waiters]) wake();
+  });
+  await listener.subscribe(cluster.noticeChannel);
+  return {
+    async rung(mailboxId, highestModSeq, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!notices.some((n) => n.mailboxId === mailboxId && (n.highestModSeq ?? 0) >= highestModSeq)) {
+        const left = deadline - Date.now();
+        if (left <= 0)
+          throw new Error(`no doorbell for ${mailboxId} at MODSEQ ${highestModSeq} within ${timeoutMs} ms`);
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            waiters.delete(done);
+            resolve();
+          };
+          const timer = setTimeout(done, left);
+          waiters.add(done);
+        });
+      }
+    },
+    close: () => listener.disconnect(),
+  };
+}
 
 /** The views have caught up with the log, and both equal a rebuild from it (contract 6). */
 async function expectViewsEqualTheLog(): Promise<void> {
@@ -170,6 +217,49 @@ describe("gateways, relay, projector and notifier in processes of their own", ()
     expect(searched(await a.ok("UID SEARCH ALL"))).toEqual([present.uid]);
     a.close();
     b.close();
+  });
+
+  it("include another node's APPEND in a command that starts after its doorbell came", async () => {
+    const doorbells = await listenToDoorbells();
+    const writer = await login("gateway-b");
+    const reader = await login("gateway-a");
+    await writer.ok("CREATE Rung");
+    const selected = await reader.ok("SELECT Rung");
+    const mailboxId = await mailboxIdOf(cluster.db.pool, userId, "Rung");
+    const modseqOf = async () =>
+      Number(/HIGHESTMODSEQ (\d+)/.exec((await writer.ok("STATUS Rung (HIGHESTMODSEQ)"))[0]!)![1]);
+    expect(selected).toContain("* 0 EXISTS");
+    /** APPEND on node B; resolves once node A has had the doorbell and time to act on it. */
+    const appendAndRing = async (n: number) => {
+      const { uid } = await writer.append("Rung", testMessage(n).raw);
+      await doorbells.rung(mailboxId, await modseqOf(), NOTIFIER_READY_MS);
+      await new Promise((resolve) => setTimeout(resolve, DOORBELL_SETTLE_MS));
+      return uid;
+    };
+    try {
+      const first = await appendAndRing(1);
+      const search = await reader.ok("UID SEARCH ALL");
+      expect(search).toEqual(["* 1 EXISTS", "* 1 RECENT", `* SEARCH ${first}`]);
+
+      const second = await appendAndRing(2);
+      const fetched = await reader.ok(`UID FETCH ${second} (FLAGS)`);
+      expect(fetched).toEqual(["* 2 EXISTS", "* 2 RECENT", `* 2 FETCH (UID ${second} FLAGS (\\Recent))`]);
+
+      const third = await appendAndRing(3);
+      const stored = await reader.ok(`UID STORE ${third} +FLAGS (\\Flagged)`);
+      expect(stored).toEqual([
+        "* 3 EXISTS",
+        "* 3 RECENT",
+        `* 3 FETCH (UID ${third} FLAGS (\\Flagged \\Recent))`,
+      ]);
+      expect((await messageEventsOf(cluster.db.pool, mailboxId)).flagged).toEqual([
+        { uid: third, flags: ["\\Flagged"] },
+      ]);
+    } finally {
+      doorbells.close();
+      writer.close();
+      reader.close();
+    }
   });
 
   it("leave the index and the bodies view equal to a rebuild from the log, and log no error", async () => {
