@@ -1,8 +1,10 @@
 // Writes answer at commit (DESIGN.md contract 2), with every role in a process of its own as an
 // operator runs them: gateways A and B, relay, projector, notifier. A command that starts after
-// another's tagged OK sees its effect on the other node, whatever the projector is doing; reads
-// derived from bodies answer for messages the bodies view has not reached; and when the projector
-// is back the view catches up and equals a rebuild from the log.
+// another's tagged OK sees its effect on the other node, whatever the projector is doing and
+// whether or not the doorbell came first; reads derived from bodies answer for messages the bodies
+// view has not reached; acknowledged means done (an APPENDUID can be stored to and expunged at
+// once, and a STORE or EXPUNGE writes nothing only for UIDs not in the mailbox); and when the
+// projector is back the view catches up and equals a rebuild from the log.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isMailboxNotice, type MailboxNotice } from "../../src/projections/notices/notice.ts";
