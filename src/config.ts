@@ -35,6 +35,8 @@ export interface Config {
    * heard (DOORBELL_POLL_MS): IDLE clients then converge within this (DESIGN.md contract 9).
    */
   doorbellPollMs: number;
+  /** The projector's and notifier's Kafka consumer session timeout (KAFKA_SESSION_TIMEOUT_MS). */
+  kafkaSessionTimeoutMs: number;
   /** How often an IDLE session looks at its mailbox whatever the doorbell says (IDLE_CHECK_MS). */
   idleCheckMs: number;
   nodeId: string;
@@ -198,6 +200,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const doorbellPollMs = milliseconds(env, "DOORBELL_POLL_MS", DEFAULT_DOORBELL_POLL_MS, 10);
   const idleCheckMs = milliseconds(env, "IDLE_CHECK_MS", DEFAULT_IDLE_CHECK_MS, 100);
+  // The broker refuses less than its group.min.session.timeout.ms (6 s by default).
+  const kafkaSessionTimeoutMs = milliseconds(env, "KAFKA_SESSION_TIMEOUT_MS", 30_000, 6_000);
 
   const logLevel = (text(env, "LOG_LEVEL") ?? "info").toLowerCase();
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
@@ -223,6 +227,7 @@ export function loadConfig(env: Env = process.env): Config {
     blobCacheBytes,
     doorbellPollMs,
     idleCheckMs,
+    kafkaSessionTimeoutMs,
     nodeId: text(env, "NODE_ID") ?? `node-${process.pid}`,
     metricsPort: port(env, "METRICS_PORT"),
     logLevel: logLevel as LogLevel,

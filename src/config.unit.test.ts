@@ -21,7 +21,11 @@ describe("loadConfig", () => {
     expect(loadConfig({ REDIS_PREFIX: "tenant-b" }).redisPrefix).toBe("tenant-b");
     expect(loadConfig({ IMAP_COMPRESS: "false" }).imapCompress).toBe(false);
     expect(loadConfig({ BLOB_CACHE: "8M" }).blobCacheBytes).toBe(8 * 1024 * 1024);
-    expect(loadConfig({})).toMatchObject({ doorbellPollMs: 1_000, idleCheckMs: 30_000 });
+    expect(loadConfig({})).toMatchObject({
+      doorbellPollMs: 1_000,
+      idleCheckMs: 30_000,
+      kafkaSessionTimeoutMs: 30_000,
+    });
     expect(loadConfig({ DOORBELL_POLL_MS: "250", IDLE_CHECK_MS: "5000" })).toMatchObject({
       doorbellPollMs: 250,
       idleCheckMs: 5_000,
@@ -57,6 +61,7 @@ describe("loadConfig", () => {
     [{ DOORBELL_POLL_MS: "1.5" }, "DOORBELL_POLL_MS"],
     [{ IDLE_CHECK_MS: "half a minute" }, "IDLE_CHECK_MS"],
     [{ IDLE_CHECK_MS: "3600001" }, "IDLE_CHECK_MS"],
+    [{ KAFKA_SESSION_TIMEOUT_MS: "1000" }, "KAFKA_SESSION_TIMEOUT_MS"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ TLS_CERT: "/c.pem" }, "TLS_KEY"],
     [{ IMAPS_PORT: "993" }, "IMAPS_PORT"],

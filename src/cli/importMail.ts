@@ -230,7 +230,8 @@ export async function* mboxMessages(
       }
       // One such line is a body that says "From ..."; several are separators in a form this
       // reader cannot date, which would run many messages into one: refused, not imported.
-      if (previousBlank && (undated.push(lineNumber), undated.length >= UNDATED_SEPARATORS_REFUSED)) {
+      if (previousBlank) undated.push(lineNumber);
+      if (undated.length >= UNDATED_SEPARATORS_REFUSED) {
         throw new UsageError(
           `${name}: the message at line ${current!.line} goes on past ${undated.length} "From " lines that follow a blank line but carry no date this importer reads (lines ${undated.join(", ")}, e.g. ${JSON.stringify(text.replace(/\r$/, "").slice(0, 80))}): they look like message separators; the file is not split, and the messages from line ${current!.line} on are not imported`,
         );

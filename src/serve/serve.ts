@@ -86,6 +86,14 @@ export async function startNode(
           })
         : undefined;
 
+    // A consumer that crashed (a Kafka outage) rejoins as a new member: its group waits this long
+    // for the old one before it goes on (KAFKA_SESSION_TIMEOUT_MS).
+    const sessionTimeoutMs = options.kafkaSessionTimeoutMs ?? config.kafkaSessionTimeoutMs;
+    const consumerTimings = {
+      sessionTimeoutMs,
+      heartbeatIntervalMs: Math.max(100, Math.floor(sessionTimeoutMs / 10)),
+    };
+
     if (roles.has("relay") && kafka) {
       await ensureEventsTopic(kafka, topic);
       const relay = startOutboxRelay({
@@ -117,12 +125,7 @@ export async function startNode(
               topic,
               projector,
               ...(options.groupId ? { groupId: options.groupId } : {}),
-              ...(options.kafkaSessionTimeoutMs
-                ? {
-                    sessionTimeoutMs: options.kafkaSessionTimeoutMs,
-                    heartbeatIntervalMs: Math.max(100, options.kafkaSessionTimeoutMs / 10),
-                  }
-                : {}),
+              ...consumerTimings,
               onError: (error) => logger.warn("projector (kafka)", { error: String(error) }),
             });
           })()
@@ -144,12 +147,7 @@ export async function startNode(
               topic,
               notices: runtime.notices,
               ...(options.notifierGroupId ? { groupId: options.notifierGroupId } : {}),
-              ...(options.kafkaSessionTimeoutMs
-                ? {
-                    sessionTimeoutMs: options.kafkaSessionTimeoutMs,
-                    heartbeatIntervalMs: Math.max(100, options.kafkaSessionTimeoutMs / 10),
-                  }
-                : {}),
+              ...consumerTimings,
               onError: (error) => logger.warn("notifier (kafka)", { error: String(error) }),
             });
           })()

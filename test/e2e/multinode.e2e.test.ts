@@ -103,12 +103,6 @@ describe("two gateway nodes", () => {
     const d = await login(nodeD.gateway!.port);
     await a.command("S", "SELECT INBOX");
     await d.command("S", "SELECT INBOX");
-    const exists = async () =>
-      Number(
-        /^\* (\d+) EXISTS$/.exec(
-          (await d.command("N", "NOOP")).find((l) => l.endsWith("EXISTS")) ?? "",
-        )?.[1] ?? 0,
-      );
     const before = (await d.command("U", "UID FETCH 1:* (UID)")).filter((line) =>
       line.startsWith("* "),
     ).length;

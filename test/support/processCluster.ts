@@ -237,6 +237,8 @@ export class ProcessCluster {
       IMAP_HOST: "127.0.0.1",
       ALLOW_INSECURE_AUTH: "true",
       LOG_LEVEL: "info",
+      // A consumer that rejoins after a Kafka outage waits this long for its old self to leave.
+      KAFKA_SESSION_TIMEOUT_MS: "6000",
       ...options.env,
     };
   }
