@@ -196,6 +196,7 @@ export interface SelectArgs {
 
 export interface ListArgs {
   readonly reference: string;
+  /** Without those no name can match (not valid modified UTF-7); may be empty then. */
   readonly patterns: readonly string[];
   /** RFC 5258 selection options, upper-cased (SUBSCRIBED, REMOTE, RECURSIVEMATCH, SPECIAL-USE). */
   readonly selectionOptions: readonly string[];
@@ -230,7 +231,7 @@ export type Command =
   | Cmd<"SUBSCRIBE", { readonly mailbox: string }>
   | Cmd<"UNSUBSCRIBE", { readonly mailbox: string }>
   | Cmd<"LIST", ListArgs>
-  | Cmd<"LSUB", { readonly reference: string; readonly pattern: string }>
+  | Cmd<"LSUB", { readonly reference: string; readonly patterns: readonly string[] }>
   | Cmd<"STATUS", { readonly mailbox: string; readonly items: readonly StatusItem[] }>
   | Cmd<"APPEND", { readonly mailbox: string; readonly messages: readonly AppendMessage[] }>
   | Cmd<"CHECK", NoArgs>
@@ -266,4 +267,6 @@ export type ParseResult =
       readonly message: string;
       /** Response code for the answer, e.g. BADCHARSET, TOOBIG. */
       readonly code: string | undefined;
+      /** BAD for a grammar error; NO for a well-formed command that cannot be done as asked. */
+      readonly status: "BAD" | "NO";
     };

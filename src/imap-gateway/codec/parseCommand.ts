@@ -56,13 +56,14 @@ export function parseCommand(frame: CommandFrame, options?: ParseOptions): Parse
       s.fail(`unknown command ${unknown.slice(0, 40)}`);
     }
     s.expectEnd();
+    if (s.refusal !== undefined) throw s.refusal;
     return { ok: true, command };
   } catch (error) {
     const prefix = name === undefined ? "" : `${name}: `;
     if (error instanceof ParseError)
-      return { ok: false, tag, message: prefix + error.message, code: error.code };
+      return { ok: false, tag, message: prefix + error.message, code: error.code, status: error.status };
     // Not expected; still an answer rather than a crashed connection (a RangeError from deep input, say).
-    return { ok: false, tag, message: `${prefix}cannot parse command`, code: undefined };
+    return { ok: false, tag, message: `${prefix}cannot parse command`, code: undefined, status: "BAD" };
   }
 }
 
@@ -89,9 +90,10 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
     case "CREATE":
       return { tag, uid, name, args: parseCreate(s) };
     case "DELETE":
-    case "SUBSCRIBE":
     case "UNSUBSCRIBE":
       return { tag, uid, name, args: parseMailboxOnly(s) };
+    case "SUBSCRIBE":
+      return { tag, uid, name, args: parseMailboxOnly(s, "new") };
     case "GETQUOTAROOT":
       return { tag, uid, name, args: parseMailboxOnly(s) };
     case "GETQUOTA":

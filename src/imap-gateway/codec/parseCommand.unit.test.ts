@@ -19,9 +19,15 @@ function ok(wire: string | Buffer, options?: ParseOptions): Command {
   return result.command;
 }
 
-function bad(wire: string | Buffer, options?: ParseOptions): { tag: string | undefined; message: string } {
+function refused(wire: string | Buffer, options?: ParseOptions): Extract<ParseResult, { ok: false }> {
   const result = parse(wire, options);
   if (result.ok) throw new Error(`expected ${JSON.stringify(wire)} to be refused`);
+  return result;
+}
+
+function bad(wire: string | Buffer, options?: ParseOptions): { tag: string | undefined; message: string } {
+  const result = refused(wire, options);
+  expect(result.status).toBe("BAD");
   return { tag: result.tag, message: result.message };
 }
 
@@ -81,6 +87,40 @@ describe("AUTHENTICATE and LOGIN", () => {
   });
 });
 
+describe("names that are not valid modified UTF-7", () => {
+  // Well-formed astrings, so not BAD; but no mailbox can have such a name (imaptest "atoms").
+  const name = "!#$&'+,-.0123456789:;<=>?@^_`|[}";
+
+  it("answers NO [NONEXISTENT] where the mailbox must exist", () => {
+    for (const command of [
+      `SELECT ${name}`,
+      `EXAMINE ${name}`,
+      `STATUS ${name} (MESSAGES)`,
+      `DELETE ${name}`,
+    ])
+      expect(refused(`a ${command}`)).toMatchObject({ status: "NO", code: "NONEXISTENT" });
+    expect(refused(`a RENAME ${name} Elsewhere`)).toMatchObject({ status: "NO", code: "NONEXISTENT" });
+    expect(refused(`a COPY 1 ${name}`)).toMatchObject({ status: "NO", code: "NONEXISTENT" });
+  });
+
+  it("answers NO [CANNOT] where the name would be made", () => {
+    expect(refused(`a CREATE ${name}`)).toMatchObject({ status: "NO", code: "CANNOT" });
+    expect(refused(`a RENAME Old ${name}`)).toMatchObject({ status: "NO", code: "CANNOT" });
+    expect(refused(`a SUBSCRIBE ${name}`)).toMatchObject({ status: "NO", code: "CANNOT" });
+  });
+
+  it("still answers BAD when the command is malformed further on", () => {
+    expect(bad(`a STATUS ${name} (NOSUCHITEM)`).message).toMatch(/unknown status item/);
+  });
+
+  it("lists nothing for such a pattern or reference, and answers OK", () => {
+    expect(ok(`a LIST "" ${name}%*`).args).toMatchObject({ reference: "", patterns: [] });
+    expect(ok(`a LIST "" (${name} Drafts)`).args).toMatchObject({ patterns: ["Drafts"] });
+    expect(ok(`a LIST ${name} *`).args).toMatchObject({ patterns: [] });
+    expect(ok(`a LSUB "" ${name}`).args).toEqual({ reference: "", patterns: [] });
+  });
+});
+
 describe("mailbox commands", () => {
   it("decodes modified UTF-7 names and normalises INBOX", () => {
     expect(ok("a SELECT inbox").args).toEqual({ mailbox: "INBOX", condstore: false, qresync: undefined });
@@ -99,9 +139,11 @@ describe("mailbox commands", () => {
     expect(ok("a SUBSCRIBE News]").args).toEqual({ mailbox: "News]" });
     expect(ok("a UNSUBSCRIBE News").args).toEqual({ mailbox: "News" });
     expect(ok("a RENAME old &ZeVnLIqe-").args).toEqual({ from: "old", to: "日本語" });
-    expect(bad("a CREATE &Jjo").message).toBe(
-      'CREATE: mailbox name: invalid modified UTF-7: "&" without a closing "-"',
-    );
+    expect(refused("a CREATE &Jjo")).toMatchObject({
+      status: "NO",
+      code: "CANNOT",
+      message: 'CREATE: mailbox name: invalid modified UTF-7: "&" without a closing "-"',
+    });
     // RFC 6855 allows UTF-8 in quoted strings only, never in atoms.
     expect(bad(Buffer.from("a CREATE Entwürfe\r\n"), { utf8Accept: true }).message).toMatch(/unexpected/);
     expect(ok(Buffer.from('a CREATE "Entwürfe"\r\n'), { utf8Accept: true }).args).toEqual({
@@ -158,7 +200,7 @@ describe("mailbox commands", () => {
     });
     expect(bad('a LIST (RECURSIVEMATCH) "" %').message).toMatch(/RECURSIVEMATCH needs/);
     expect(bad('a LIST "" % RETURN (BOGUS)').message).toMatch(/unknown LIST return option BOGUS/);
-    expect(ok('a LSUB "" "*"').args).toEqual({ reference: "", pattern: "*" });
+    expect(ok('a LSUB "" "*"').args).toEqual({ reference: "", patterns: ["*"] });
   });
 
   it("parses STATUS", () => {
@@ -494,7 +536,7 @@ describe("ID, ENABLE, IDLE", () => {
       uid: true,
       args: { algorithm: "REFERENCES", charset: "UTF-8", search: { type: "all" } },
     });
-    expect(bad("t THREAD REFERENCES ALL").message).toMatch(/expected a space|charset/);
+    expect(refused("t THREAD REFERENCES ALL").message).toMatch(/expected a space|charset/);
   });
 
   it("parses COMPRESS and its mechanism (RFC 4978)", () => {

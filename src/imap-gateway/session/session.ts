@@ -622,8 +622,7 @@ export class Session implements SessionControl {
       maxNestingDepth: this.#host.services.limits.maxNestingDepth,
     });
     if (!parsed.ok) {
-      const status = parsed.code?.startsWith("BADCHARSET") || parsed.code === "TOOBIG" ? "NO" : "BAD";
-      await this.#answer(parsed.tag ?? "*", status, parsed.message, parsed.code);
+      await this.#answer(parsed.tag ?? "*", parsed.status, parsed.message, parsed.code);
       return;
     }
     const command = parsed.command;

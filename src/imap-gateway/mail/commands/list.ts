@@ -191,7 +191,7 @@ async function answerList(
   const userId = userIdOf(context.session);
   const utf8 = context.session.enabled.has("UTF8=ACCEPT");
   const needsNonExistent = request.command === "LSUB" || request.selection.includes("SUBSCRIBED");
-  if (request.patterns.every((pattern) => pattern === "")) {
+  if (request.patterns.length > 0 && request.patterns.every((pattern) => pattern === "")) {
     await context.untagged(delimiterLine(request.command));
     return;
   }
@@ -223,7 +223,7 @@ export function listCommand(services: MailServices) {
         const request: ListRequest = {
           command: "LSUB",
           reference: command.args.reference,
-          patterns: [command.args.pattern],
+          patterns: command.args.patterns,
           selection: [],
           returnOptions: [],
           extended: false,
