@@ -199,6 +199,8 @@ describe("mailbox commands", () => {
       extended: true,
     });
     expect(bad('a LIST (RECURSIVEMATCH) "" %').message).toMatch(/RECURSIVEMATCH needs/);
+    expect(bad('a LIST (RECURSIVEMATCH REMOTE) "" ""').message).toMatch(/RECURSIVEMATCH needs/);
+    expect(ok('a LIST (REMOTE SUBSCRIBED RECURSIVEMATCH) "" %').name).toBe("LIST");
     expect(bad('a LIST "" % RETURN (BOGUS)').message).toMatch(/unknown LIST return option BOGUS/);
     expect(ok('a LSUB "" "*"').args).toEqual({ reference: "", patterns: ["*"] });
   });

@@ -38,9 +38,13 @@ export function parseList(s: Scanner): ListArgs {
       "selection options",
       true,
     );
-    // RFC 5258 section 3.1: RECURSIVEMATCH alone says nothing about what to select.
-    if (selectionOptions.includes("RECURSIVEMATCH") && selectionOptions.length === 1) {
-      s.fail("RECURSIVEMATCH needs another selection option");
+    // RFC 5258 section 3.1: RECURSIVEMATCH alone, or with only REMOTE, says nothing about what
+    // to select, and MUST get BAD.
+    if (
+      selectionOptions.includes("RECURSIVEMATCH") &&
+      selectionOptions.every((option) => option === "RECURSIVEMATCH" || option === "REMOTE")
+    ) {
+      s.fail("RECURSIVEMATCH needs a selection option such as SUBSCRIBED");
     }
     s.sp();
   }

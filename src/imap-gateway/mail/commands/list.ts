@@ -122,13 +122,16 @@ export function listEntries(request: ListRequest, namespace: Namespace): ListEnt
 
   const candidates = new Set<string>(existing.keys());
   if (subscribedSelection) for (const name of namespace.subscriptions) candidates.add(name);
-  // RFC 5258 3.5: with RECURSIVEMATCH, a name whose inferior meets the selection is listed
-  // (CHILDINFO) even if it does not meet it itself.
+  // RFC 5258 3.1 and 3.5: with RECURSIVEMATCH, a name whose inferior meets the selection is
+  // listed (CHILDINFO) even if it does not meet it itself. An inferior the patterns list is
+  // reported by its own line, and one that is not by its nearest listed superior only, so no
+  // name is reported twice (as Dovecot and Cyrus answer RFC 5258's examples).
   const childInfoOf = new Set<string>();
   if (recursive) {
     for (const name of candidates) {
-      if (!selected(name)) continue;
-      for (const superior of superiorsOf(name)) childInfoOf.add(superior);
+      if (!selected(name) || matches(name)) continue;
+      const reporter = superiorsOf(name).reverse().find(matches);
+      if (reporter !== undefined) childInfoOf.add(reporter);
     }
   }
   for (const name of candidates) {
