@@ -327,6 +327,17 @@ describe("unilateral updates", () => {
     ]);
     expect(await client.command("c", "NOOP")).toEqual(["* 2 EXPUNGE", "c OK NOOP completed"]);
   });
+
+  it("sends nothing between LOGOUT's BYE and its tagged OK, pending updates included", async () => {
+    start();
+    const client = await loggedIn();
+    await client.command("a", "SELECT INBOX");
+    const session = selectedSessions[0]!;
+    session.queueUpdate({ expunge: true, parts: ["1 EXPUNGE"] });
+    session.queueUpdate({ expunge: false, parts: ["1 FETCH (FLAGS (\\Seen))"] });
+    expect(await client.command("z", "LOGOUT")).toEqual(["* BYE logging out", "z OK LOGOUT completed"]);
+    await client.whenClosed();
+  });
 });
 
 describe("literals and lines", () => {
