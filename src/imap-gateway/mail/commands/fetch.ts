@@ -16,7 +16,7 @@ import {
 import { defineCommand, SELECTED } from "../../module.ts";
 import { messageBytes } from "../messageBytes.ts";
 import { awaitVisible, domainContext, type MailServices } from "../services.ts";
-import { domainCall, resolveUids, selectedOf, userIdOf } from "../session.ts";
+import { domainCall, enableCondstore, resolveUids, selectedOf, userIdOf } from "../session.ts";
 
 /** Messages read from the view per query: bounds memory on `FETCH 1:*` of a large mailbox. */
 const FETCH_CHUNK = 500;
@@ -64,10 +64,12 @@ export function fetchCommand(services: MailServices) {
       // Non-UID FETCH must not see EXPUNGEs: it keeps the numbering the client has (RFC 3501 7.4.1).
       const uids = resolveUids(controller, args.sequenceSet, command.uid);
       const items: FetchItem[] = [...args.items];
+      if (args.changedSince !== undefined || items.some((item) => item.type === "MODSEQ")) {
+        await enableCondstore(context);
+      }
       if (command.uid && !items.some((item) => item.type === "UID")) items.unshift({ type: "UID" });
-      if (args.changedSince !== undefined) {
-        session.enable(["CONDSTORE"]);
-        if (!items.some((item) => item.type === "MODSEQ")) items.push({ type: "MODSEQ" });
+      if (args.changedSince !== undefined && !items.some((item) => item.type === "MODSEQ")) {
+        items.push({ type: "MODSEQ" });
       }
       if (args.vanished && !session.enabled.has("QRESYNC"))
         throw no("VANISHED needs ENABLE QRESYNC (RFC 7162 3.2.6)");

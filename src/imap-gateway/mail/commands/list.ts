@@ -7,7 +7,7 @@ import { type ListedMailbox, listPatternRegExp } from "../../../projections/quer
 import { encodeMailbox, type ListArgs, type StatusItem } from "../../codec/index.ts";
 import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from "../../module.ts";
 import type { MailServices } from "../services.ts";
-import { userIdOf } from "../session.ts";
+import { enableCondstore, userIdOf } from "../session.ts";
 import { sendStatus, statusFacts } from "./status.ts";
 
 const SEP = MAILBOX_HIERARCHY_SEPARATOR;
@@ -235,7 +235,7 @@ export function listCommand(services: MailServices) {
         return { text: "LSUB completed" };
       }
       const args: ListArgs = command.args;
-      if (args.returnStatus?.includes("HIGHESTMODSEQ")) context.session.enable(["CONDSTORE"]);
+      if (args.returnStatus?.includes("HIGHESTMODSEQ")) await enableCondstore(context);
       const request: ListRequest = {
         command: "LIST",
         reference: args.reference,

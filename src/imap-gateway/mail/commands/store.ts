@@ -3,7 +3,14 @@ import { storeFlags } from "../../../commands/messages/store.ts";
 import { encodeFlagList, encodeSequenceNumbers } from "../../codec/index.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { awaitVisible, domainContext, type MailServices } from "../services.ts";
-import { domainCall, requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
+import {
+  domainCall,
+  enableCondstore,
+  requireWritable,
+  resolveUids,
+  selectedOf,
+  userIdOf,
+} from "../session.ts";
 
 export function storeCommand(services: MailServices) {
   return defineCommand({
@@ -17,7 +24,7 @@ export function storeCommand(services: MailServices) {
       requireWritable(controller, "STORE");
       const args = command.args;
       const uids = resolveUids(controller, args.sequenceSet, command.uid);
-      if (args.unchangedSince !== undefined) session.enable(["CONDSTORE"]);
+      if (args.unchangedSince !== undefined) await enableCondstore(context);
       const condstore = session.enabled.has("CONDSTORE") || session.enabled.has("QRESYNC");
       if (uids.length === 0) return undefined;
 
