@@ -1,5 +1,5 @@
-// CONDSTORE (RFC 7162) as a client meets it without ENABLE: the commands that turn it on and
-// the HIGHESTMODSEQ the first of them reports.
+// CONDSTORE (RFC 7162) as a client meets it without ENABLE: the commands that turn it on, the
+// HIGHESTMODSEQ the first of them reports, and MODSEQ in ESEARCH (RFC 4731 with RFC 7162 3.1.5).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
@@ -32,6 +32,8 @@ async function selectedWith(client: RawImapClient, name: string, count: number):
   expect((await client.command("S", `SELECT ${name}`)).at(-1)).toMatch(/^S OK/);
 }
 
+const modseqOf = (line: string | undefined) => Number(/MODSEQ \((\d+)\)/.exec(line ?? "")?.[1]);
+
 describe("CONDSTORE enabled by use", () => {
   it("FETCH MODSEQ turns it on and reports HIGHESTMODSEQ once; later FETCH FLAGS carry MODSEQ", async () => {
     const client = await raw();
@@ -59,6 +61,52 @@ describe("CONDSTORE enabled by use", () => {
     expect(store[0]).toMatch(/^\* OK \[HIGHESTMODSEQ \d+\] /);
     expect(store.at(-1)).toMatch(/^u OK/);
     other.close();
+    client.close();
+  });
+});
+
+describe("ESEARCH with MODSEQ (RFC 4731 3.2, RFC 7162 3.1.5)", () => {
+  it("reports the MODSEQ of the messages returned: of MIN or MAX alone, of all with ALL or COUNT", async () => {
+    const client = await raw();
+    await selectedWith(client, "Esearch", 4);
+    await client.command("m", "FETCH 1 MODSEQ");
+    const modseqs: number[] = [];
+    for (const n of [1, 3, 2, 4]) {
+      const stored = await client.command("s", `STORE ${n} +FLAGS (\\Seen)`);
+      modseqs[n] = modseqOf(stored.find((line) => line.startsWith(`* ${n} FETCH`)));
+    }
+    const esearch = async (returnOptions: string, set: string, since: number) =>
+      (
+        await client.command(
+          "e",
+          `SEARCH RETURN (${returnOptions}) ${set} MODSEQ "/flags/\\\\seen" all ${since}`,
+        )
+      ).find((line) => line.startsWith("* ESEARCH"));
+    expect(await esearch("MIN", "1:3", 1)).toBe(`* ESEARCH (TAG "e") MIN 1 MODSEQ ${modseqs[1]}`);
+    expect(await esearch("MAX", "1:3", 1)).toBe(`* ESEARCH (TAG "e") MAX 3 MODSEQ ${modseqs[3]}`);
+    expect(await esearch("", "1:3", 1)).toBe(`* ESEARCH (TAG "e") ALL 1:3 MODSEQ ${modseqs[2]}`);
+    expect(await esearch("MIN MAX", "2:3", 1)).toBe(`* ESEARCH (TAG "e") MIN 2 MAX 3 MODSEQ ${modseqs[2]}`);
+    expect(await esearch("COUNT", "1:3", modseqs[3]!)).toBe(
+      `* ESEARCH (TAG "e") COUNT 2 MODSEQ ${modseqs[2]}`,
+    );
+    expect(await esearch("ALL", "2:3", modseqs[4]!)).toBe(`* ESEARCH (TAG "e")`);
+    client.close();
+  });
+
+  it("matches nothing for sequence numbers above the mailbox's, instead of BAD", async () => {
+    const client = await raw();
+    await selectedWith(client, "Beyond", 2);
+    expect(await client.command("a", "SEARCH RETURN () 1000")).toEqual([
+      '* ESEARCH (TAG "a")',
+      "a OK SEARCH completed",
+    ]);
+    expect(await client.command("b", "SEARCH RETURN (COUNT) 2:1000")).toEqual([
+      '* ESEARCH (TAG "b") COUNT 1',
+      "b OK SEARCH completed",
+    ]);
+    expect(await client.command("c", "SEARCH 1000")).toEqual(["* SEARCH", "c OK SEARCH completed"]);
+    // FETCH still refuses numbers that do not exist (RFC 3501 9: they are invalid there).
+    expect((await client.command("d", "FETCH 1000 FLAGS")).at(-1)).toMatch(/^d BAD /);
     client.close();
   });
 });

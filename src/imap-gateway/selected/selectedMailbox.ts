@@ -151,6 +151,28 @@ export class SelectedMailboxState {
   }
 
   /**
+   * The UIDs a sequence set names for SEARCH, which takes any set as a criterion: numbers beyond
+   * the mailbox's simply match nothing (RFC 3501 6.4.4 and 9: `*` is the largest number in use),
+   * where FETCH, STORE and COPY answer BAD.
+   */
+  matching(set: SequenceSet, byUid: boolean): number[] {
+    if (byUid || set.kind === "saved") {
+      const resolved = this.resolve(set, byUid);
+      return resolved.ok ? resolved.uids : [];
+    }
+    const count = this.#uids.length;
+    const result = new Set<number>();
+    for (const range of set.ranges) {
+      const a = range.start === "*" ? count : range.start;
+      const b = range.stop === "*" ? count : range.stop;
+      for (let seq = Math.max(1, Math.min(a, b)); seq <= Math.min(Math.max(a, b), count); seq += 1) {
+        result.add(this.#uids[seq - 1]!);
+      }
+    }
+    return [...result].sort((x, y) => x - y);
+  }
+
+  /**
    * SEARCH RETURN (SAVE) (RFC 5182): the messages `$` refers to from now on, by UID (so they
    * stay the same messages whatever is expunged; an expunged one drops out).
    */

@@ -32,6 +32,14 @@ describe("SelectedMailboxState sequence numbers", () => {
     expect(new SelectedMailboxState([], 1).resolve(set("1:*"), false)).toMatchObject({ ok: false });
   });
 
+  it("for SEARCH, lets sequence numbers beyond the mailbox's match nothing", () => {
+    expect(state().matching(set("1000"), false)).toEqual([]);
+    expect(state().matching(set("4:1000"), false)).toEqual([10, 20]);
+    expect(state().matching(set("1000:*"), false)).toEqual([20]);
+    expect(new SelectedMailboxState([], 1).matching(set("1:*"), false)).toEqual([]);
+    expect(state().matching(set("21:*"), true)).toEqual([20]);
+  });
+
   it("resolves UID sets to the UIDs that exist, with n:* including the largest UID", () => {
     expect(state().resolve(set("4:10"), true)).toEqual({ ok: true, uids: [5, 9, 10] });
     expect(state().resolve(set("100:*"), true)).toEqual({ ok: true, uids: [20] });

@@ -9,8 +9,11 @@ import { bad } from "../../errors.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import type { SelectedMailboxState } from "../../selected/selectedMailbox.ts";
 import type { MailServices } from "../services.ts";
-import { selectedOf, userIdOf } from "../session.ts";
+import { enableCondstore, selectedOf, userIdOf } from "../session.ts";
 import { toUidSet } from "./fetch.ts";
+
+/** Messages whose MODSEQ is read per query when an ESEARCH reports it. */
+const MODSEQ_CHUNK = 5_000;
 
 const NOTHING: SearchKey = { type: "not", key: { type: "all" } };
 
@@ -30,18 +33,8 @@ export function toCriteria(key: WireKey, state: SelectedMailboxState): SearchKey
     case "all":
       return { type: "all" };
     case "seq":
-    case "uid": {
-      const resolved = state.resolve(key.set, key.type === "uid");
-      if (!resolved.ok) {
-        // A search over numbers that do not exist matches nothing rather than failing (RFC 3501 6.4.4).
-        return key.type === "seq" && state.exists === 0
-          ? NOTHING
-          : (() => {
-              throw bad(resolved.message);
-            })();
-      }
-      return uidKey(resolved.uids);
-    }
+    case "uid":
+      return uidKey(state.matching(key.set, key.type === "uid"));
     case "flag":
       if (key.flag === "\\Recent") {
         const recent = state.uids.filter((uid) => state.isRecent(uid));
@@ -104,6 +97,42 @@ function usesModSeq(key: WireKey): boolean {
   }
 }
 
+/**
+ * The MODSEQ an ESEARCH reports: the highest of the messages it returns (RFC 4731 3.2 with
+ * RFC 7162 3.1.5). ALL and COUNT return every match; MIN and MAX alone only those one or two.
+ */
+async function returnedModSeq(
+  services: MailServices,
+  userId: string,
+  mailboxId: string,
+  found: readonly number[],
+  result: { uids: readonly number[]; highestModSeq: number | null },
+  options: readonly string[],
+): Promise<number | null> {
+  const all = options.includes("ALL") || options.includes("COUNT");
+  // The query's own highest is over every match: right when the session knows them all.
+  if (all && found.length === result.uids.length) return result.highestModSeq;
+  const returned = all
+    ? found
+    : [
+        ...new Set([
+          ...(options.includes("MIN") ? [found[0]!] : []),
+          ...(options.includes("MAX") ? [found.at(-1)!] : []),
+        ]),
+      ];
+  if (returned.length === 0) return null;
+  let highest: number | null = null;
+  for (let i = 0; i < returned.length; i += MODSEQ_CHUNK) {
+    const rows = await services.queries.fetchMetadata(
+      userId,
+      mailboxId,
+      toUidSet(returned.slice(i, i + MODSEQ_CHUNK)),
+    );
+    for (const row of rows) highest = Math.max(highest ?? 0, row.modseq ?? 0);
+  }
+  return highest;
+}
+
 export function searchCommand(services: MailServices) {
   return defineCommand({
     names: ["SEARCH"],
@@ -117,7 +146,7 @@ export function searchCommand(services: MailServices) {
       const { criteria, returnOptions } = command.args;
       const save = returnOptions?.includes("SAVE") === true;
       const withModSeq = usesModSeq(criteria);
-      if (withModSeq) session.enable(["CONDSTORE"]);
+      if (withModSeq) await enableCondstore(context);
 
       let result: Awaited<ReturnType<typeof services.queries.search>>;
       try {
@@ -157,14 +186,17 @@ export function searchCommand(services: MailServices) {
       const options = returnOptions.length === 0 ? ["ALL"] : returnOptions;
       const parts = [`(TAG "${context.tag}")`];
       if (command.uid) parts.push("UID");
+      // Both lists ascend: the first and last are MIN and MAX.
       if (numbers.length > 0) {
-        if (options.includes("MIN")) parts.push(`MIN ${Math.min(...numbers)}`);
-        if (options.includes("MAX")) parts.push(`MAX ${Math.max(...numbers)}`);
+        if (options.includes("MIN")) parts.push(`MIN ${numbers[0]}`);
+        if (options.includes("MAX")) parts.push(`MAX ${numbers.at(-1)}`);
         if (options.includes("ALL")) parts.push(`ALL ${encodeSequenceNumbers(numbers)}`);
       }
       if (options.includes("COUNT")) parts.push(`COUNT ${numbers.length}`);
-      if (withModSeq && found.length > 0 && result.highestModSeq !== null)
-        parts.push(`MODSEQ ${result.highestModSeq}`);
+      if (withModSeq && found.length > 0) {
+        const modseq = await returnedModSeq(services, userId, controller.mailboxId, found, result, options);
+        if (modseq !== null) parts.push(`MODSEQ ${modseq}`);
+      }
       await context.untagged(`ESEARCH ${parts.join(" ")}`);
       return undefined;
     },
