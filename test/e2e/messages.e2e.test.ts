@@ -108,6 +108,7 @@ describe("STORE", () => {
     const client = await raw();
     await client.command("S", "SELECT Fetch");
     expect(await client.command("A", "STORE 1 +FLAGS (\\Seen $Important)")).toEqual([
+      expect.stringMatching(/^\* FLAGS \(.*\$Important\)$/),
       expect.stringMatching(/^\* 1 FETCH \(FLAGS \(.*\$Important.*\)\)$/),
       expect.stringMatching(/^A OK/),
     ]);
@@ -119,6 +120,37 @@ describe("STORE", () => {
     const uidStore = await client.command("D", "UID STORE 1 FLAGS (\\Draft)");
     expect(uidStore[0]).toMatch(/^\* 1 FETCH \(UID 1 FLAGS \(\\Draft/);
     client.close();
+  });
+
+  it("announces a keyword with FLAGS before a client first sees a message carry it (RFC 3501 7.2.6)", async () => {
+    await mailboxWith("Keywords", 2);
+    const mine = await raw();
+    const other = await raw();
+    await mine.command("S", "SELECT Keywords");
+    await other.command("S", "SELECT Keywords");
+    const system = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+    expect(await mine.command("A", "STORE 1 +FLAGS ($Project)")).toEqual([
+      `* FLAGS (${system} $Project)`,
+      expect.stringMatching(/^\* 1 FETCH \(FLAGS \(\$Project( \\Recent)?\)\)$/),
+      "A OK STORE completed",
+    ]);
+    // Known now: not announced again, whatever its case.
+    expect((await mine.command("B", "STORE 2 +FLAGS ($project)"))[0]).toMatch(/^\* 2 FETCH/);
+    // The other session learns it before the update that shows it.
+    const noop = await other.command("N", "NOOP");
+    expect(noop.indexOf(`* FLAGS (${system} $Project)`)).toBe(0);
+    expect(noop[1]).toMatch(/^\* 1 FETCH \(UID \d+ FLAGS \(\$Project\)\)$/);
+    // A session that selects later learns it when it fetches the flags.
+    const later = await raw();
+    expect((await later.command("S", "SELECT Keywords"))[0]).toBe(`* FLAGS (${system})`);
+    expect(await later.command("F", "FETCH 1:2 FLAGS")).toEqual([
+      `* FLAGS (${system} $Project)`,
+      "* 1 FETCH (FLAGS ($Project))",
+      // Each message keeps a keyword as it was first written on it.
+      "* 2 FETCH (FLAGS ($project))",
+      "F OK FETCH completed",
+    ]);
+    for (const client of [mine, other, later]) client.close();
   });
 
   it("refuses STORE on a mailbox opened with EXAMINE, and EXAMINE does not set \\Seen", async () => {

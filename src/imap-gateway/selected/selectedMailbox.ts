@@ -6,6 +6,9 @@
 import type { SequenceSet } from "../codec/index.ts";
 import { encodeSequenceNumbers } from "../codec/index.ts";
 
+/** RFC 3501 2.3.2 system flags; keywords are allowed too (\* in PERMANENTFLAGS). */
+export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"] as const;
+
 export interface MessageFlagsState {
   uid: number;
   flags: readonly string[];
@@ -59,6 +62,8 @@ export class SelectedMailboxState {
   #reported = new Map<number, number>();
   #announcedExists: number;
   #announcedRecent: number;
+  /** Keywords the client was told of in a FLAGS response, by lower case (flags are case-insensitive). */
+  #announcedKeywords = new Map<string, string>();
 
   constructor(uids: readonly number[], highestModSeq: number, recentUids: readonly number[] = []) {
     this.#uids = [...uids];
@@ -235,6 +240,32 @@ export class SelectedMailboxState {
     if (pending && pending.modSeq <= modSeq) this.#pendingFlags.delete(uid);
   }
 
+  /** The FLAGS response (RFC 3501 7.2.6): the system flags and every keyword announced so far. */
+  flagsResponse(): string {
+    return `FLAGS (${[...SYSTEM_FLAGS, ...this.#announcedKeywords.values()].join(" ")})`;
+  }
+
+  /**
+   * To send before these flags reach the client: a FLAGS response when they name a keyword it has
+   * not been told of, since a client records the mailbox's flags from FLAGS alone (RFC 3501
+   * 7.2.6). Undefined when every keyword is known. SELECT announces none: a keyword is announced
+   * when the client first sees a message carry it.
+   */
+  announceKeywords(flagLists: Iterable<readonly string[]>): string | undefined {
+    let added = false;
+    for (const flags of flagLists) {
+      for (const flag of flags) {
+        if (flag.startsWith("\\")) continue;
+        const lower = flag.toLowerCase();
+        if (!this.#announcedKeywords.has(lower)) {
+          this.#announcedKeywords.set(lower, flag);
+          added = true;
+        }
+      }
+    }
+    return added ? this.flagsResponse() : undefined;
+  }
+
   /** True when something is waiting to be announced. */
   get hasPending(): boolean {
     return this.#pendingExpunges.size > 0 || this.#pendingAppends.length > 0 || this.#pendingFlags.size > 0;
@@ -263,9 +294,15 @@ export class SelectedMailboxState {
       this.#announcedRecent = this.#recent.size;
     }
 
-    for (const change of [...this.#pendingFlags.values()].sort((a, b) => a.uid - b.uid)) {
-      const seq = this.sequenceNumberOf(change.uid);
-      if (seq === undefined || this.#pendingExpunges.has(change.uid)) continue;
+    const flagChanges = [...this.#pendingFlags.values()]
+      .sort((a, b) => a.uid - b.uid)
+      .filter(
+        (change) => this.sequenceNumberOf(change.uid) !== undefined && !this.#pendingExpunges.has(change.uid),
+      );
+    const flagsLine = this.announceKeywords(flagChanges.map((change) => change.flags));
+    if (flagsLine !== undefined) lines.push(flagsLine);
+    for (const change of flagChanges) {
+      const seq = this.sequenceNumberOf(change.uid)!;
       const flags = this.#recent.has(change.uid) ? [...change.flags, "\\Recent"] : change.flags;
       const modSeq = options.condstore || options.qresync ? ` MODSEQ (${change.modSeq})` : "";
       lines.push(`${seq} FETCH (UID ${change.uid} FLAGS (${flags.join(" ")})${modSeq})`);

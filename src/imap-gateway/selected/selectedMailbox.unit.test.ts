@@ -111,6 +111,30 @@ describe("SelectedMailboxState unilateral updates", () => {
     expect(s.highestModSeq).toBe(9);
   });
 
+  it("sends FLAGS before the first flag update that carries a keyword new to the client (RFC 3501 7.2.6)", () => {
+    const s = new SelectedMailboxState([1, 2], 5);
+    expect(s.flagsResponse()).toBe("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
+    s.record({
+      highestModSeq: 7,
+      appended: [],
+      expunged: [],
+      flagsChanged: [
+        { uid: 1, flags: ["$Work", "\\Seen"], modSeq: 6 },
+        { uid: 2, flags: ["$Later"], modSeq: 7 },
+      ],
+    });
+    expect(s.flush(plain)).toEqual([
+      "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work $Later)",
+      "1 FETCH (UID 1 FLAGS ($Work \\Seen))",
+      "2 FETCH (UID 2 FLAGS ($Later))",
+    ]);
+    // Known keywords, in any case, are not announced again.
+    expect(s.announceKeywords([["$work"], ["$Later", "\\Flagged"]])).toBeUndefined();
+    expect(s.announceKeywords([["$Work", "NIL"]])).toBe(
+      "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work $Later NIL)",
+    );
+  });
+
   it("announces a message appended and expunged between two looks as EXISTS then EXPUNGE", () => {
     const s = new SelectedMailboxState([1], 5);
     s.record({

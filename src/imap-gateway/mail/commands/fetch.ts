@@ -149,6 +149,7 @@ export function fetchCommand(services: MailServices) {
       }
 
       const metadataOnly = isMetadataOnly(items);
+      const showsFlags = items.some((item) => item.type === "FLAGS");
       // Consecutive responses go out together ("* " is already written by untagged() for the first).
       let batch: ResponsePart[] = [];
       let batchBytes = 0;
@@ -182,6 +183,14 @@ export function fetchCommand(services: MailServices) {
           }
           if (args.changedSince !== undefined && (row.modseq ?? 0) <= Number(args.changedSince)) continue;
           const latest = flagsNow.get(uid);
+          // A keyword the client meets for the first time is announced first (RFC 3501 7.2.6).
+          const flagsLine = showsFlags
+            ? controller.state.announceKeywords([latest?.flags ?? row.flags ?? []])
+            : undefined;
+          if (flagsLine !== undefined) {
+            if (batch.length > 0) batch.push("\r\n* ");
+            batch.push(flagsLine);
+          }
           if (metadataOnly) {
             const line = `${seq} FETCH (${renderMetadataItems(
               {

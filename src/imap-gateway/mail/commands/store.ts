@@ -54,6 +54,8 @@ export function storeCommand(services: MailServices) {
         const uidPart = command.uid ? `UID ${message.uid} ` : "";
         const flags = controller.state.isRecent(message.uid) ? [...message.flags, "\\Recent"] : message.flags;
         const flagsPart = args.silent ? "" : `FLAGS ${encodeFlagList(flags)}`;
+        const flagsLine = args.silent ? undefined : controller.state.announceKeywords([message.flags]);
+        if (flagsLine !== undefined) await context.untagged(flagsLine);
         const modseqPart = condstore ? `MODSEQ (${message.modseq})` : "";
         await context.untagged(
           `${seq} FETCH (${[uidPart.trim(), flagsPart, modseqPart].filter(Boolean).join(" ")})`,
