@@ -549,6 +549,29 @@ describe("EXPUNGE and other sessions", () => {
     second.close();
   });
 
+  it("EXAMINE shows \\Recent without taking it; the next SELECT still gets it (RFC 3501 2.3.2)", async () => {
+    await mailboxWith("Examined", 2);
+    const reader = await raw();
+    const examined = await reader.command("E", "EXAMINE Examined");
+    expect(examined).toContain("* 2 RECENT");
+    expect(await reader.command("F", "FETCH 1 FLAGS")).toEqual([
+      "* 1 FETCH (FLAGS (\\Recent))",
+      "F OK FETCH completed",
+    ]);
+    // Arriving while examined: recent to the reader too, and still nobody's.
+    const writer = flow();
+    await writer.connect();
+    await writer.append("Examined", message(3));
+    await writer.logout();
+    expect(await reader.command("N", "NOOP")).toEqual(["* 3 EXISTS", "* 3 RECENT", "N OK NOOP completed"]);
+    const selector = await raw();
+    expect(await selector.command("S", "SELECT Examined")).toContain("* 3 RECENT");
+    expect(await selector.command("T", "STATUS Examined (RECENT)")).toContain("* STATUS Examined (RECENT 3)");
+    const late = await raw();
+    expect(await late.command("E", "EXAMINE Examined")).toContain("* 0 RECENT");
+    for (const client of [reader, selector, late]) client.close();
+  });
+
   it("STATUS counts as \\Recent what no session has been told of, and the selecting session's own", async () => {
     await mailboxWith("Unread", 2);
     const looker = await raw();
