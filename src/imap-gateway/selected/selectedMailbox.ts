@@ -273,10 +273,33 @@ export class SelectedMailboxState {
 
   /**
    * The untagged responses (without `* ` and CRLF) to send now, applying them to the session's view.
-   * Order: new messages (EXISTS/RECENT), flag changes, then expunges, so every number is valid when sent.
+   * Order: expunges (unless held), then new messages (EXISTS/RECENT), then flag changes, so every
+   * number is valid when sent, and a message MOVEd within the mailbox leaves before it comes back.
    */
   flush(options: FlushOptions): string[] {
     const lines: string[] = [];
+    // Appended and expunged between two looks: the client never knew it, and never will.
+    const vanishedUnseen = this.#pendingAppends.filter((message) => this.#pendingExpunges.has(message.uid));
+    for (const message of vanishedUnseen) this.#pendingExpunges.delete(message.uid);
+    this.#pendingAppends = this.#pendingAppends.filter((message) => !vanishedUnseen.includes(message));
+
+    if (!options.holdExpunge && this.#pendingExpunges.size > 0) {
+      const expunged = [...this.#pendingExpunges].filter((uid) => this.sequenceNumberOf(uid) !== undefined);
+      if (options.qresync) {
+        if (expunged.length > 0) lines.push(`VANISHED ${encodeSequenceNumbers(expunged)}`);
+        this.#removeAll(expunged);
+      } else {
+        // Highest first would also work; ascending with renumbering is what clients expect to see.
+        for (const uid of expunged.sort((a, b) => a - b)) {
+          const seq = this.sequenceNumberOf(uid)!;
+          lines.push(`${seq} EXPUNGE`);
+          this.#removeAll([uid]);
+        }
+      }
+      this.#pendingExpunges.clear();
+      this.#announcedExists = this.#uids.length;
+    }
+
     if (this.#pendingAppends.length > 0) {
       for (const message of this.#pendingAppends) {
         this.#uids.push(message.uid);
@@ -309,23 +332,6 @@ export class SelectedMailboxState {
     }
     this.#pendingFlags.clear();
     this.#reported.clear();
-
-    if (!options.holdExpunge && this.#pendingExpunges.size > 0) {
-      const expunged = [...this.#pendingExpunges].filter((uid) => this.sequenceNumberOf(uid) !== undefined);
-      if (options.qresync) {
-        if (expunged.length > 0) lines.push(`VANISHED ${encodeSequenceNumbers(expunged)}`);
-        this.#removeAll(expunged);
-      } else {
-        // Highest first would also work; ascending with renumbering is what clients expect to see.
-        for (const uid of expunged.sort((a, b) => a - b)) {
-          const seq = this.sequenceNumberOf(uid)!;
-          lines.push(`${seq} EXPUNGE`);
-          this.#removeAll([uid]);
-        }
-      }
-      this.#pendingExpunges.clear();
-      this.#announcedExists = this.#uids.length;
-    }
     return lines;
   }
 

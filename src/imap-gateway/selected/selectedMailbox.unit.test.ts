@@ -135,16 +135,32 @@ describe("SelectedMailboxState unilateral updates", () => {
     );
   });
 
-  it("announces a message appended and expunged between two looks as EXISTS then EXPUNGE", () => {
+  it("never announces a message appended and expunged between two looks, even while EXPUNGE is held", () => {
     const s = new SelectedMailboxState([1], 5);
     s.record({
       highestModSeq: 7,
-      appended: [{ uid: 2, flags: [], modSeq: 6 }],
+      appended: [
+        { uid: 2, flags: [], modSeq: 6 },
+        { uid: 3, flags: [], modSeq: 7 },
+      ],
       expunged: [2],
       flagsChanged: [],
     });
-    expect(s.flush(plain)).toEqual(["2 EXISTS", "2 EXPUNGE"]);
-    expect(s.exists).toBe(1);
+    expect(s.flush({ ...plain, holdExpunge: true })).toEqual(["2 EXISTS"]);
+    expect(s.uids).toEqual([1, 3]);
+    expect(s.flush(plain)).toEqual([]);
+  });
+
+  it("expunges before it announces new messages: a message MOVEd within the mailbox leaves, then comes", () => {
+    const s = new SelectedMailboxState([4], 5);
+    s.record({
+      highestModSeq: 7,
+      appended: [{ uid: 5, flags: [], modSeq: 7 }],
+      expunged: [4],
+      flagsChanged: [],
+    });
+    expect(s.flush(plain)).toEqual(["1 EXPUNGE", "1 EXISTS"]);
+    expect(s.uids).toEqual([5]);
   });
 
   it("ignores duplicates of what it already knows (a doorbell may ring twice)", () => {
