@@ -158,6 +158,57 @@ describe("APPEND", () => {
   });
 });
 
+describe("APPEND of binary content (RFC 3516 literal8)", () => {
+  /** APPENDs `body` as a literal8 and fetches it back as BODY[] and BINARY[1]. */
+  async function appendBinary(mailbox: string, body: Buffer) {
+    const raw = await rawLoggedIn(server, alice);
+    await raw.command("c", `CREATE ${mailbox}`);
+    const from = raw.lines.length;
+    await raw.write(`a APPEND ${mailbox} ~{${body.length}}\r\n`);
+    await raw.waitFor((line) => line.startsWith("+"), 5000, from);
+    await raw.write(Buffer.concat([body, Buffer.from("\r\n")]));
+    await raw.waitFor((line) => line.startsWith("a "), 10_000, from);
+    expect(raw.lines.at(-1)).toMatch(/^a OK \[APPENDUID /);
+    await raw.command("s", `SELECT ${mailbox}`);
+    raw.close();
+    const flow = await imapflowConnected(server, alice);
+    await flow.mailboxOpen(mailbox);
+    const whole = await flow.fetchOne("1", { source: true, bodyStructure: true });
+    // imapflow downloads a part with BINARY.PEEK when the server offers BINARY.
+    const download = await flow.download("1", "1", { uid: false });
+    const chunks: Buffer[] = [];
+    for await (const chunk of download.content!) chunks.push(chunk as Buffer);
+    await flow.logout();
+    if (!whole) throw new Error("the appended message was not fetched");
+    return { source: whole.source!, structure: whole.bodyStructure!, binary: Buffer.concat(chunks) };
+  }
+
+  const header = (encoding: string) =>
+    Buffer.from(
+      `From: a@example.org\r\nSubject: bytes\r\nContent-Type: application/octet-stream\r\n` +
+        `Content-Transfer-Encoding: ${encoding}\r\n\r\n`,
+    );
+
+  it("stores binary parts in base64: BODY[] carries no NUL, BINARY[1] gives the bytes back", async () => {
+    const bytes = Buffer.from([0x00, 0x2d, 0xe4, 0x0a, 0x0d, 0x0a, 0x0a, 0xff]);
+    const fetched = await appendBinary("Binary", Buffer.concat([header("binary"), bytes]));
+    expect(fetched.source.includes(0)).toBe(false);
+    expect(fetched.source.toString()).toMatch(
+      /\r\nContent-Transfer-Encoding: base64\r\n\r\nAC3kCg0KCv8=\r\n$/,
+    );
+    expect(fetched.structure).toMatchObject({ type: "application/octet-stream", encoding: "base64" });
+    expect(fetched.binary).toEqual(bytes);
+  });
+
+  it("does so for a literal8 large enough to be spooled", async () => {
+    const bytes = Buffer.alloc(400 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) % 256;
+    const fetched = await appendBinary("BinaryLarge", Buffer.concat([header("binary"), bytes]));
+    expect(fetched.source.includes(0)).toBe(false);
+    expect(sha256(fetched.binary)).toBe(sha256(bytes));
+  });
+});
+
 describe("MULTIAPPEND (RFC 3502)", () => {
   it("appends several messages in one command and answers one APPENDUID with a UID set", async () => {
     const raw = await rawLoggedIn(server, alice);

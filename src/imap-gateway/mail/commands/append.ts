@@ -3,18 +3,22 @@
 // temporary file while they arrive and streamed from it into the blob store, so a 50 MB message
 // is never held in memory.
 //
+// A message sent as a literal8 (RFC 3516 BINARY) is stored with its binary parts in base64, so
+// BODY[...] never has to put a NUL in a literal (encodeBinaryParts).
+//
 // MULTIAPPEND is all or nothing (RFC 3502): the command side checks the target and every
 // message's declared size before it stores the first body, and appends the messages in one
 // transaction, so a failure at any point (the mailbox deleted meanwhile, a database failure)
 // appends none of them.
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
-import { unlink } from "node:fs/promises";
+import { readFile, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { type AppendMessageInput, appendMessages } from "../../../commands/index.ts";
+import { encodeBinaryParts } from "../../../projections/mime/index.ts";
 import type { AppendMessage, LiteralValue, StreamedLiteralInfo } from "../../codec/index.ts";
 import { encodeSequenceNumbers } from "../../codec/index.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand, type SessionLiteralSink } from "../../module.ts";
@@ -87,10 +91,15 @@ interface PreparedBody {
   readonly size: number;
 }
 
-async function prepareBody(literal: LiteralValue): Promise<PreparedBody> {
-  if (literal.kind === "buffered") return { body: literal.data, size: literal.data.length };
+async function prepareBody(literal: LiteralValue, binary: boolean): Promise<PreparedBody> {
+  if (literal.kind === "buffered") {
+    return { body: binary ? encodeBinaryParts(literal.data) : literal.data, size: literal.data.length };
+  }
   if (!(literal.handle instanceof LiteralSpool)) throw new Error("APPEND literal was streamed elsewhere");
   await literal.handle.written();
+  // Binary content (literal8, RFC 3516) is re-encoded before it is stored, which needs the whole
+  // message: the one case where a large APPEND is read into memory (bounded by APPENDLIMIT).
+  if (binary) return { body: encodeBinaryParts(await readFile(literal.handle.path)), size: literal.size };
   return { body: literal.handle.read(), size: literal.size };
 }
 
@@ -119,7 +128,7 @@ export function appendCommand(services: MailServices) {
       try {
         const userId = userIdOf(context.session);
         for (const message of messages) {
-          const { body, size } = await prepareBody(message.literal);
+          const { body, size } = await prepareBody(message.literal, message.binary);
           bodies.push({
             body,
             declaredSize: size,
