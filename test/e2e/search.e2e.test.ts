@@ -1,5 +1,5 @@
 // SEARCH keys whose meaning lies in the message's header, as a client sees them answered:
-// SENT* on the day the Date header names (RFC 3501 6.4.4).
+// SENT* on the day the Date header names, HEADER "" as presence (RFC 3501 6.4.4).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
@@ -54,6 +54,22 @@ describe("SENTBEFORE, SENTON, SENTSINCE", () => {
     // Far from the date asked, the answer is the same.
     expect(await search(client, "SENTSINCE 1-Jan-2000")).toBe("1 2 3 4");
     expect(await search(client, "SENTBEFORE 1-Jan-2030")).toBe("1 2 3 4");
+    client.close();
+  });
+});
+
+describe('HEADER field ""', () => {
+  it("matches the messages that have the field, whichever it is (RFC 3501 6.4.4)", async () => {
+    const client = await selectedWith("Presence", [
+      "Subject: hello\r\nTo: a@example.org",
+      "X-Extra: one\r\nCc: b@example.org",
+    ]);
+    expect(await search(client, 'HEADER Subject ""')).toBe("1");
+    expect(await search(client, 'NOT HEADER Subject ""')).toBe("2");
+    expect(await search(client, 'HEADER To ""')).toBe("1");
+    expect(await search(client, 'HEADER Cc ""')).toBe("2");
+    expect(await search(client, 'HEADER Bcc ""')).toBe("");
+    expect(await search(client, 'HEADER X-Extra ""')).toBe("2");
     client.close();
   });
 });

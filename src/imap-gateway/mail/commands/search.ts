@@ -43,6 +43,10 @@ export function toCriteria(key: WireKey, state: SelectedMailboxState): SearchKey
       return { type: "flag", flag: key.flag, set: key.present };
     case "header": {
       const field = key.field.toLowerCase();
+      // HEADER field "" matches every message that has the field (RFC 3501 6.4.4), which only
+      // the header key asks; the address and subject columns hold a field's text, not whether
+      // it is there.
+      if (key.value === "") return { type: "header", field: key.field, value: "" };
       if (ADDRESS_FIELDS.has(field))
         return { type: "address", field: field as "from" | "to" | "cc" | "bcc", value: key.value };
       if (field === "subject") return { type: "subject", value: key.value };
