@@ -1,5 +1,6 @@
 // SEARCH keys whose meaning lies in the message's header, as a client sees them answered:
-// SENT* on the day the Date header names, HEADER "" as presence (RFC 3501 6.4.4).
+// SENT* on the day the Date header names, HEADER "" as presence, FROM/TO/CC/BCC on the
+// envelope's addresses (RFC 3501 6.4.4).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
@@ -70,6 +71,25 @@ describe('HEADER field ""', () => {
     expect(await search(client, 'HEADER Cc ""')).toBe("2");
     expect(await search(client, 'HEADER Bcc ""')).toBe("");
     expect(await search(client, 'HEADER X-Extra ""')).toBe("2");
+    client.close();
+  });
+});
+
+describe("FROM, TO, CC, BCC", () => {
+  it("match the envelope's addresses, however the header spells them", async () => {
+    const client = await selectedWith("Addresses", [
+      "From: user-from@example.org",
+      "From: Real Name <user-from@example.org>",
+      "From: <user-from (comment)@ (comment) example.org>",
+      "From: user-from@example.org (Commented Name)",
+      "From: =?utf-8?q?J=C3=B6rg?= <joerg@example.org>",
+      "From: other@example.org",
+    ]);
+    expect(await search(client, "FROM user-from@example.org")).toBe("1 2 3 4");
+    expect(await search(client, "FROM <user-from@example.org>")).toBe("1 2 3 4");
+    expect(await search(client, 'FROM "real name"')).toBe("2");
+    expect(await search(client, "FROM commented")).toBe("4");
+    expect(await search(client, "CHARSET UTF-8 FROM {5+}\r\nJörg")).toBe("5");
     client.close();
   });
 });

@@ -38,6 +38,21 @@ function contains(column: FragmentSqlToken, value: string): FragmentSqlToken {
   return sql.fragment`strpos(${column}, ${value.toLowerCase()}) > 0`;
 }
 
+/**
+ * FROM, TO, CC and BCC match "the envelope structure's" field (RFC 3501 6.4.4): each parsed
+ * address as `name <mailbox@host>`, so an address written with comments or folding inside it
+ * (`<user (c)@ (c) example.org>`) matches as the address it is. The header text, decoded, is
+ * searched too, for names in encoded words, which ENVELOPE keeps encoded.
+ */
+function addressCondition(field: keyof typeof ADDRESS_COLUMNS, value: string): FragmentSqlToken {
+  const addresses = sql.fragment`m.envelope -> ${field}`;
+  return sql.fragment`(${contains(sql.fragment`${ADDRESS_COLUMNS[field]}`, value)} OR EXISTS (
+    SELECT 1 FROM jsonb_array_elements(
+      CASE jsonb_typeof(${addresses}) WHEN 'array' THEN ${addresses} ELSE '[]'::jsonb END) AS a
+    WHERE strpos(lower(concat(a ->> 'name', ' <', a ->> 'mailbox', '@', a ->> 'host', '>')),
+      ${value.toLowerCase()}) > 0))`;
+}
+
 /** The calendar day of an instant column, in UTC. */
 function utcDay(column: FragmentSqlToken): FragmentSqlToken {
   return sql.fragment`(${column} AT TIME ZONE 'UTC')::date`;
@@ -156,7 +171,7 @@ export function compileSearchKey(key: SearchKey, depth = 0): FragmentSqlToken {
         SELECT 1 FROM jsonb_array_elements(m.search_headers) AS h
         WHERE h ->> 0 = ${key.field.toLowerCase()} AND strpos(h ->> 1, ${key.value.toLowerCase()}) > 0)`;
     case "address":
-      return contains(sql.fragment`${ADDRESS_COLUMNS[key.field]}`, key.value);
+      return addressCondition(key.field, key.value);
     case "subject":
       return contains(sql.fragment`m.search_subject`, key.value);
     case "body":
