@@ -329,6 +329,30 @@ describe("SORT (RFC 5256)", () => {
     expect((await client.command("E", "SORT SUBJECT UTF-8 ALL")).at(-1)).toMatch(/^E BAD/);
     client.close();
   });
+
+  it("keys an address field by its first ENVELOPE entry: a group by the group's name", async () => {
+    const imap = flow();
+    await imap.connect();
+    await imap.mailboxCreate("Groups");
+    for (const [to, cc] of [
+      ["Zed <zed@example.org>", "mid: amy@example.org;"],
+      ["team: bob@example.org, carl@example.org;", "bob@example.org"],
+      ["Amy <amy@example.org>", "zoe@example.org"],
+      ["empty:;", "ann@example.org"],
+    ])
+      await imap.append("Groups", Buffer.from(`From: x@example.org\r\nTo: ${to}\r\nCc: ${cc}\r\n\r\nhi\r\n`));
+    await imap.logout();
+    const client = await raw();
+    await client.command("S", "SELECT Groups");
+    const sort = async (criteria: string) => (await client.command("Q", `SORT ${criteria} UTF-8 ALL`))[0];
+    // TO (RFC 5256): zed, "team" (not bob), amy, "empty".
+    expect(await sort("(TO)")).toBe("* SORT 3 4 2 1");
+    // CC: "mid" (not amy), bob, zoe, ann.
+    expect(await sort("(CC)")).toBe("* SORT 4 2 1 3");
+    // DISPLAYTO (RFC 5957): "Zed", "team", "Amy", "empty".
+    expect(await sort("(DISPLAYTO)")).toBe("* SORT 3 4 2 1");
+    client.close();
+  });
 });
 
 describe("THREAD (RFC 5256)", () => {
