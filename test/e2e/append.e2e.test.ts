@@ -37,6 +37,13 @@ async function stored(mailbox: string, uid: number) {
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 
+async function statusOf(mailbox: string): Promise<string> {
+  const raw = await rawLoggedIn(server, alice);
+  const answer = await raw.command("s", `STATUS ${mailbox} (MESSAGES)`);
+  raw.close();
+  return answer[0]!;
+}
+
 describe("APPEND", () => {
   it("advertises APPENDLIMIT=<global limit>, UIDPLUS and MULTIAPPEND", async () => {
     const raw = await rawLoggedIn(server, alice);
@@ -206,6 +213,65 @@ describe("APPEND of binary content (RFC 3516 literal8)", () => {
     const fetched = await appendBinary("BinaryLarge", Buffer.concat([header("binary"), bytes]));
     expect(fetched.source.includes(0)).toBe(false);
     expect(sha256(fetched.binary)).toBe(sha256(bytes));
+  });
+});
+
+describe("CATENATE (RFC 4469)", () => {
+  it("joins TEXT with parts of the user's own messages named by IMAP URLs", async () => {
+    const raw = await rawLoggedIn(server, alice);
+    expect((await raw.command("c", "CAPABILITY"))[0]).toMatch(/ CATENATE\b/);
+    await raw.command("c", "CREATE Sources");
+    const original = "From: a@example.org\r\nSubject: original\r\n\r\noriginal body\r\n";
+    await raw.command("a", `APPEND Sources {${original.length}+}\r\n${original}`);
+    const select = await raw.command("s", "SELECT Sources");
+    const uidValidity = /UIDVALIDITY (\d+)/.exec(select.join("\n"))![1];
+    const text = "\r\nforwarded: ";
+    const answer = await raw.command(
+      "j",
+      `APPEND Sources (\\Seen) CATENATE (URL "/Sources;UIDVALIDITY=${uidValidity}/;UID=1/;SECTION=HEADER" ` +
+        `TEXT {${text.length}+}\r\n${text} URL "imap://alice@localhost/Sources/;uid=1/;section=text/;partial=0.8")`,
+    );
+    expect(answer.at(-1)).toMatch(/^j OK \[APPENDUID \d+ 2\] /);
+    const fetched = await raw.command("f", "FETCH 2 (FLAGS BODY.PEEK[])");
+    expect(fetched.join("\r\n")).toContain(
+      "From: a@example.org\r\nSubject: original\r\n\r\n\r\nforwarded: original)",
+    );
+    expect(fetched[0]).toMatch(/FLAGS \(\\Seen/);
+    raw.close();
+  });
+
+  it("refuses a URL it cannot resolve with NO [BADURL], appending none of a MULTIAPPEND", async () => {
+    await server.createUser("mallory", "mallory-password");
+    const mallory = await rawLoggedIn(server, { user: "mallory", pass: "mallory-password" });
+    await mallory.command("c", "CREATE Secrets");
+    const secret = "Subject: secret\r\n\r\nsecret\r\n";
+    await mallory.command("a", `APPEND Secrets {${secret.length}+}\r\n${secret}`);
+    mallory.close();
+
+    const raw = await rawLoggedIn(server, alice);
+    await raw.command("c", "CREATE Target");
+    const refused = async (url: string) => {
+      const answer = await raw.command(
+        "b",
+        `APPEND Target CATENATE (TEXT {2+}\r\nok) CATENATE (URL "${url}")`,
+      );
+      return answer.at(-1)!;
+    };
+    // Another user's mailbox is not the user's: it is not found, whoever has it.
+    expect(await refused("/Secrets/;UID=1")).toBe(
+      'b NO [BADURL /Secrets/;UID=1] CATENATE URL refused: there is no mailbox "Secrets"',
+    );
+    expect(await refused("imap://mallory@localhost/Secrets/;UID=1")).toMatch(
+      /^b NO \[BADURL imap:\/\/mallory@localhost\/Secrets\/;UID=1\] .*another user/,
+    );
+    expect(await refused("/Sources;UIDVALIDITY=1/;UID=1")).toMatch(/^b NO \[BADURL .*UIDVALIDITY/);
+    expect(await refused("/Sources/;UID=99")).toMatch(/^b NO \[BADURL .*no message with UID 99/);
+    expect(await refused("/Sources/;UID=1;URLAUTH=anonymous:internal:00")).toMatch(/^b NO \[BADURL /);
+    expect(await statusOf("Target")).toBe("* STATUS Target (MESSAGES 0)");
+    // A missing target is TRYCREATE, whatever its URLs.
+    const missing = await raw.command("m", 'APPEND Nowhere CATENATE (URL "/Sources;UIDVALIDITY=1/;UID=1")');
+    expect(missing.at(-1)).toMatch(/^m NO \[TRYCREATE\] /);
+    raw.close();
   });
 });
 

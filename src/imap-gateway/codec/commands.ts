@@ -172,13 +172,25 @@ export interface StoreArgs {
   readonly unchangedSince: bigint | undefined;
 }
 
-export interface AppendMessage {
-  readonly flags: readonly string[];
-  readonly internalDate: Date | undefined;
-  /** Buffered bytes, or the handle of the sink a large literal was streamed to. */
+/** A literal of an APPEND: buffered bytes, or the handle of the sink a large one was streamed to. */
+export interface AppendLiteral {
   readonly literal: LiteralValue;
   /** Sent as literal8 `~{n}` (RFC 3516): may contain NUL. */
   readonly binary: boolean;
+}
+
+/** One part of a CATENATE (RFC 4469): text sent in a literal, or an IMAP URL of a message or part of one. */
+export type CatenatePart =
+  | ({ readonly kind: "text" } & AppendLiteral)
+  | { readonly kind: "url"; readonly url: string };
+
+export interface AppendMessage {
+  readonly flags: readonly string[];
+  readonly internalDate: Date | undefined;
+  /** The message: one literal (RFC 3501 6.3.11), or parts to join (RFC 4469 CATENATE). */
+  readonly content:
+    | ({ readonly kind: "literal" } & AppendLiteral)
+    | { readonly kind: "catenate"; readonly parts: readonly CatenatePart[] };
 }
 
 export interface QresyncParams {

@@ -25,8 +25,10 @@
  */
 
 export type {
+  AppendLiteral,
   AppendMessage,
   BodySection,
+  CatenatePart,
   Command,
   CommandName,
   FetchArgs,
@@ -70,6 +72,7 @@ export { type CommandFrame, frameLine, isIdleDone, type LiteralValue } from "./f
 export * from "./limits.ts";
 export { decodeMailboxName, encodeMailboxName, type MailboxNameResult } from "./mutf7.ts";
 export { parseCommand } from "./parseCommand.ts";
+export { parseSectionSpec } from "./parseFetch.ts";
 export {
   CommandReader,
   type CommandReaderOptions,

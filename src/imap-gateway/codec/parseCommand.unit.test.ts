@@ -263,19 +263,58 @@ describe("APPEND", () => {
     const [message] = command.args.messages;
     expect(message!.flags).toEqual(["\\Seen", "$Label"]);
     expect(message!.internalDate?.toISOString()).toBe("2024-03-05T10:31:02.000Z");
-    expect(message!.literal).toEqual({ kind: "buffered", data: Buffer.from("Hello"), nonSync: true });
+    expect(message!.content).toEqual({
+      kind: "literal",
+      literal: { kind: "buffered", data: Buffer.from("Hello"), nonSync: true },
+      binary: false,
+    });
 
     const multi = ok(
       'a APPEND INBOX {1+}\r\nA (\\Draft) {1+}\r\nB " 7-Jan-2020 00:00:00 +0000" ~{1+}\r\nC\r\n',
     );
     expect(
       multi.name === "APPEND" &&
-        multi.args.messages.map((m) => [m.flags, m.binary, m.internalDate?.getTime()]),
+        multi.args.messages.map((m) => [
+          m.flags,
+          m.content.kind === "literal" && m.content.binary,
+          m.internalDate?.getTime(),
+        ]),
     ).toEqual([
       [[], false, undefined],
       [["\\Draft"], false, undefined],
       [[], true, Date.UTC(2020, 0, 7)],
     ]);
+  });
+
+  it("reads CATENATE (RFC 4469): TEXT literals and URLs, mixed with plain messages", () => {
+    const command = ok(
+      'a APPEND Drafts (\\Seen) CATENATE (URL "/INBOX/;UID=1/;SECTION=HEADER" TEXT {4+}\r\nbody' +
+        " TEXT ~{2+}\r\nx\0) CATENATE (url /INBOX/;uid=2) {3+}\r\nend\r\n",
+    );
+    if (command.name !== "APPEND") throw new Error("not APPEND");
+    const [first, second, third] = command.args.messages;
+    expect(first!.flags).toEqual(["\\Seen"]);
+    expect(first!.content).toEqual({
+      kind: "catenate",
+      parts: [
+        { kind: "url", url: "/INBOX/;UID=1/;SECTION=HEADER" },
+        {
+          kind: "text",
+          literal: { kind: "buffered", data: Buffer.from("body"), nonSync: true },
+          binary: false,
+        },
+        {
+          kind: "text",
+          literal: { kind: "buffered", data: Buffer.from("x\0"), nonSync: true },
+          binary: true,
+        },
+      ],
+    });
+    expect(second!.content).toEqual({ kind: "catenate", parts: [{ kind: "url", url: "/INBOX/;uid=2" }] });
+    expect(third!.content.kind).toBe("literal");
+    expect(bad("a APPEND Drafts CATENATE ()").message).toMatch(/empty CATENATE parts/);
+    expect(bad("a APPEND Drafts CATENATE (FILE x)").message).toMatch(/unknown CATENATE part FILE/);
+    expect(bad('a APPEND Drafts CATENATE (TEXT "inline")').message).toMatch(/TEXT literal/);
   });
 
   it("refuses bad flags, dates and a missing literal", () => {

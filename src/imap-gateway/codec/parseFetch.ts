@@ -3,7 +3,7 @@
 // and THREADID.
 
 import type { BodySection, FetchArgs, FetchItem, PartialRange, SectionText } from "./commands.ts";
-import { isDigit, type Scanner } from "./scanner.ts";
+import { isDigit, ParseError, Scanner } from "./scanner.ts";
 import { parseSequenceSet } from "./sequenceSet.ts";
 
 const SIMPLE_ITEMS = new Set([
@@ -144,6 +144,28 @@ function parseSection(s: Scanner): BodySection {
   }
   s.expectByte(0x5d, '"]" to end the section');
   return { part, text, fields };
+}
+
+/**
+ * A section-spec written on its own, as in an IMAP URL's ;SECTION= (RFC 5092 5: the same
+ * grammar as FETCH's, e.g. "1.2.MIME" or "HEADER.FIELDS (From To)"); undefined if it is not one.
+ */
+export function parseSectionSpec(text: string): BodySection | undefined {
+  const frame = {
+    segments: [Buffer.from(`[${text}]`, "utf8")],
+    literals: [],
+    tag: undefined,
+    name: undefined,
+  };
+  try {
+    const s = new Scanner(frame, { utf8Accept: true });
+    const section = parseSection(s);
+    s.expectEnd();
+    return section;
+  } catch (error) {
+    if (error instanceof ParseError) return undefined;
+    throw error;
+  }
 }
 
 /** section-binary = "[" [section-part] "]" */

@@ -3,6 +3,9 @@
 // temporary file while they arrive and streamed from it into the blob store, so a 50 MB message
 // is never held in memory.
 //
+// CATENATE (RFC 4469) joins text and parts of the user's own messages, named by IMAP URLs, into
+// the message to append (../catenate.ts).
+//
 // A message sent as a literal8 (RFC 3516 BINARY) is stored with its binary parts in base64, so
 // BODY[...] never has to put a NUL in a literal (encodeBinaryParts).
 //
@@ -19,9 +22,22 @@ import { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { type AppendMessageInput, appendMessages } from "../../../commands/index.ts";
 import { encodeBinaryParts } from "../../../projections/mime/index.ts";
-import type { AppendMessage, LiteralValue, StreamedLiteralInfo } from "../../codec/index.ts";
+import type {
+  AppendLiteral,
+  AppendMessage,
+  CatenatePart,
+  LiteralValue,
+  StreamedLiteralInfo,
+} from "../../codec/index.ts";
 import { encodeSequenceNumbers } from "../../codec/index.ts";
-import { AUTHENTICATED_OR_SELECTED, defineCommand, type SessionLiteralSink } from "../../module.ts";
+import { no } from "../../errors.ts";
+import {
+  AUTHENTICATED_OR_SELECTED,
+  type CommandContext,
+  defineCommand,
+  type SessionLiteralSink,
+} from "../../module.ts";
+import { catenate } from "../catenate.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { awaitVisible, domainContext, type MailServices } from "../services.ts";
 import { domainCall, userIdOf } from "../session.ts";
@@ -91,20 +107,59 @@ interface PreparedBody {
   readonly size: number;
 }
 
-async function prepareBody(literal: LiteralValue, binary: boolean): Promise<PreparedBody> {
-  if (literal.kind === "buffered") {
-    return { body: binary ? encodeBinaryParts(literal.data) : literal.data, size: literal.data.length };
+function spoolOf(literal: LiteralValue): LiteralSpool {
+  if (literal.kind !== "streamed" || !(literal.handle instanceof LiteralSpool)) {
+    throw new Error("APPEND literal was streamed elsewhere");
   }
-  if (!(literal.handle instanceof LiteralSpool)) throw new Error("APPEND literal was streamed elsewhere");
-  await literal.handle.written();
+  return literal.handle;
+}
+
+/** A literal's bytes in memory, spooled or not. */
+async function literalBytes({ literal }: AppendLiteral): Promise<Buffer> {
+  if (literal.kind === "buffered") return literal.data;
+  const spool = spoolOf(literal);
+  await spool.written();
+  return readFile(spool.path);
+}
+
+async function prepareLiteral(message: AppendLiteral): Promise<PreparedBody> {
+  const { literal, binary } = message;
   // Binary content (literal8, RFC 3516) is re-encoded before it is stored, which needs the whole
-  // message: the one case where a large APPEND is read into memory (bounded by APPENDLIMIT).
-  if (binary) return { body: encodeBinaryParts(await readFile(literal.handle.path)), size: literal.size };
-  return { body: literal.handle.read(), size: literal.size };
+  // message: then a large APPEND is read into memory (bounded by APPENDLIMIT).
+  if (literal.kind === "buffered" || binary) {
+    const data = await literalBytes(message);
+    return { body: binary ? encodeBinaryParts(data) : data, size: data.length };
+  }
+  const spool = spoolOf(literal);
+  await spool.written();
+  return { body: spool.read(), size: literal.size };
+}
+
+/**
+ * A CATENATE (RFC 4469) is joined in memory, bounded by APPENDLIMIT as a literal is. Its target
+ * is checked first: a missing mailbox is NO [TRYCREATE] whatever its URLs say.
+ */
+async function prepareCatenate(
+  services: MailServices,
+  context: CommandContext,
+  mailbox: string,
+  parts: readonly CatenatePart[],
+): Promise<PreparedBody> {
+  const user = context.session.user;
+  if (user === undefined) throw no("not authenticated");
+  const target = await services.queries.mailboxStatus(user.userId, mailbox);
+  if (target === null || !target.selectable) throw no(`no mailbox named "${mailbox}"`, "TRYCREATE");
+  const { body, binary } = await catenate(services, user, parts, literalBytes);
+  return { body: binary ? encodeBinaryParts(body) : body, size: body.length };
 }
 
 function spoolsOf(messages: readonly AppendMessage[]): LiteralSpool[] {
-  return messages.flatMap(({ literal }) =>
+  const literals = messages.flatMap(({ content }) =>
+    content.kind === "literal"
+      ? [content.literal]
+      : content.parts.flatMap((part) => (part.kind === "text" ? [part.literal] : [])),
+  );
+  return literals.flatMap((literal) =>
     literal.kind === "streamed" && literal.handle instanceof LiteralSpool ? [literal.handle] : [],
   );
 }
@@ -116,6 +171,7 @@ export function appendCommand(services: MailServices) {
     capabilities: () => [
       "UIDPLUS",
       "MULTIAPPEND",
+      "CATENATE",
       // RFC 7889 section 3: without a value, the limit is per mailbox (STATUS APPENDLIMIT).
       services.appendLimit === null ? "APPENDLIMIT" : `APPENDLIMIT=${services.appendLimit}`,
     ],
@@ -128,7 +184,11 @@ export function appendCommand(services: MailServices) {
       try {
         const userId = userIdOf(context.session);
         for (const message of messages) {
-          const { body, size } = await prepareBody(message.literal, message.binary);
+          const { content } = message;
+          const { body, size } =
+            content.kind === "literal"
+              ? await prepareLiteral(content)
+              : await prepareCatenate(services, context, mailbox, content.parts);
           bodies.push({
             body,
             declaredSize: size,
