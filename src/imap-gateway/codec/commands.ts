@@ -72,12 +72,24 @@ export type SearchKey =
 /** RFC 4731 ESEARCH RETURN options (SAVE from RFC 5182). */
 export type SearchReturnOption = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE";
 
+/**
+ * RFC 9394 partial-range: positions in a result, 1 the first; counted from the last (-1) when
+ * `fromEnd`. `first` <= `last` (500:400 is read as 400:500).
+ */
+export interface ResultWindow {
+  readonly first: number;
+  readonly last: number;
+  readonly fromEnd: boolean;
+}
+
 export interface SearchArgs {
   /** Upper-cased; undefined when no CHARSET was given (US-ASCII). */
   readonly charset: string | undefined;
   readonly criteria: SearchKey;
   /** undefined: a plain SEARCH (untagged SEARCH response); an array, possibly empty: ESEARCH. */
   readonly returnOptions: readonly SearchReturnOption[] | undefined;
+  /** RETURN (PARTIAL range) (RFC 9394); with it returnOptions is an array. */
+  readonly partial: ResultWindow | undefined;
 }
 
 /** RFC 5256 sort keys. */
@@ -98,6 +110,9 @@ export interface SortArgs {
   /** Upper-cased (SORT requires one). */
   readonly charset: string;
   readonly search: SearchKey;
+  /** ESORT (RFC 5267 3): undefined for a plain SORT; an array, possibly empty, answers ESEARCH. */
+  readonly returnOptions: readonly SearchReturnOption[] | undefined;
+  readonly partial: ResultWindow | undefined;
 }
 
 export interface ThreadArgs {
@@ -161,6 +176,8 @@ export interface FetchArgs {
   readonly changedSince: bigint | undefined;
   /** RFC 7162 VANISHED modifier (UID FETCH only, with CHANGEDSINCE). */
   readonly vanished: boolean;
+  /** RFC 9394 PARTIAL modifier: only these positions of the messages the set names. */
+  readonly partial: ResultWindow | undefined;
 }
 
 export interface StoreArgs {

@@ -38,6 +38,7 @@ export type {
   ParseResult,
   PartialRange,
   QresyncParams,
+  ResultWindow,
   SearchArgs,
   SearchKey,
   SearchReturnOption,

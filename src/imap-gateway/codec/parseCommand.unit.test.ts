@@ -571,6 +571,32 @@ describe("ID, ENABLE, IDLE", () => {
     expect(bad("s SORT (SUBJECT) UTF-8").message).toMatch(/expected a space/);
   });
 
+  it("parses PARTIAL (RFC 9394) in SEARCH and ESORT's SORT RETURN, and as a UID FETCH modifier", () => {
+    expect(ok("s SEARCH RETURN (PARTIAL 4:2 COUNT) ALL").args).toMatchObject({
+      returnOptions: ["COUNT"],
+      partial: { first: 2, last: 4, fromEnd: false },
+    });
+    expect(ok("s UID SEARCH RETURN (PARTIAL -1:-100) UNDELETED").args).toMatchObject({
+      partial: { first: 1, last: 100, fromEnd: true },
+    });
+    expect(ok("s SORT RETURN (MIN PARTIAL 1:5) (ARRIVAL) UTF-8 ALL").args).toMatchObject({
+      returnOptions: ["MIN"],
+      partial: { first: 1, last: 5, fromEnd: false },
+    });
+    expect(ok("s SORT RETURN () (DATE) UTF-8 ALL").args).toMatchObject({
+      returnOptions: [],
+      partial: undefined,
+    });
+    expect(ok("s SORT (DATE) UTF-8 ALL").args).toMatchObject({ returnOptions: undefined });
+    expect(ok("f UID FETCH 1:* (FLAGS) (PARTIAL -1:-30)").args).toMatchObject({
+      partial: { first: 1, last: 30, fromEnd: true },
+    });
+    for (const bad_ of ["PARTIAL 1", "PARTIAL 1:*", "PARTIAL *:1", "PARTIAL 0:5", "PARTIAL -1:5", "PARTIAL"])
+      expect(bad(`s SEARCH RETURN (${bad_}) ALL`).message).toMatch(/partial range|expected/);
+    expect(bad("s SEARCH RETURN (PARTIAL 1:5 ALL) ALL").message).toMatch(/PARTIAL and ALL/);
+    expect(bad("s SEARCH RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL").message).toMatch(/PARTIAL given twice/);
+  });
+
   it("parses THREAD and UID THREAD (RFC 5256)", () => {
     expect(ok("t UID THREAD references UTF-8 ALL")).toMatchObject({
       name: "THREAD",

@@ -2,7 +2,15 @@
 // RFC 3501 items, RFC 3516 BINARY, RFC 7162 MODSEQ / CHANGEDSINCE / VANISHED, RFC 8474 EMAILID
 // and THREADID.
 
-import type { BodySection, FetchArgs, FetchItem, PartialRange, SectionText } from "./commands.ts";
+import type {
+  BodySection,
+  FetchArgs,
+  FetchItem,
+  PartialRange,
+  ResultWindow,
+  SectionText,
+} from "./commands.ts";
+import { parseResultWindow } from "./parseSearch.ts";
 import { isDigit, ParseError, Scanner } from "./scanner.ts";
 import { parseSequenceSet } from "./sequenceSet.ts";
 
@@ -58,6 +66,7 @@ export function parseFetch(s: Scanner, uid: boolean): FetchArgs {
   }
   let changedSince: bigint | undefined;
   let vanished = false;
+  let partial: ResultWindow | undefined;
   if (s.trySp()) {
     s.list(() => {
       const name = s.keyword("fetch modifier");
@@ -67,6 +76,11 @@ export function parseFetch(s: Scanner, uid: boolean): FetchArgs {
         changedSince = s.modSeq(false, "CHANGEDSINCE value");
       } else if (name === "VANISHED") {
         vanished = true;
+      } else if (name === "PARTIAL") {
+        // RFC 9394: a page of the messages the set names, counted from either end.
+        if (partial !== undefined) s.fail("PARTIAL given twice");
+        s.sp();
+        partial = parseResultWindow(s);
       } else {
         s.fail(`unknown fetch modifier ${name}`);
       }
@@ -75,7 +89,7 @@ export function parseFetch(s: Scanner, uid: boolean): FetchArgs {
     if (vanished && (!uid || changedSince === undefined))
       s.fail("VANISHED requires UID FETCH with CHANGEDSINCE");
   }
-  return { sequenceSet, items, macro, changedSince, vanished };
+  return { sequenceSet, items, macro, changedSince, vanished, partial };
 }
 
 /** One fetch-att; `alreadyRead` is its name when the caller had to read it to rule out a macro. */

@@ -1,5 +1,6 @@
 // FETCH and UID FETCH (RFC 3501 6.4.5, 6.4.8), with CONDSTORE's CHANGEDSINCE and MODSEQ
-// (RFC 7162 3.1.4) and QRESYNC's VANISHED modifier (RFC 7162 3.2.6).
+// (RFC 7162 3.1.4), QRESYNC's VANISHED modifier (RFC 7162 3.2.6) and the PARTIAL modifier
+// (RFC 9394) that fetches one page of the messages the set names.
 
 import { storeFlags } from "../../../commands/messages/store.ts";
 import type { FetchedMessage, FetchItem as QueryItem, UidSet } from "../../../projections/queries/index.ts";
@@ -14,6 +15,7 @@ import {
   setsSeen,
 } from "../../fetch/renderFetch.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
+import { resultWindow } from "../esearch.ts";
 import { messageBytes } from "../messageBytes.ts";
 import { awaitVisible, domainContext, type MailServices } from "../services.ts";
 import { domainCall, enableCondstore, resolveUids, selectedOf, userIdOf } from "../session.ts";
@@ -50,19 +52,50 @@ function queryItemsFor(items: readonly FetchItem[]): QueryItem[] {
   return [...wanted];
 }
 
+/**
+ * The UIDs whose MODSEQ is above CHANGEDSINCE, when one is given: what a PARTIAL page counts
+ * (RFC 9394 with RFC 7162), read before the page is cut.
+ */
+async function changedUids(
+  services: MailServices,
+  userId: string,
+  mailboxId: string,
+  uids: readonly number[],
+  changedSince: bigint | undefined,
+): Promise<readonly number[]> {
+  if (changedSince === undefined) return uids;
+  const since = Number(changedSince);
+  const changed: number[] = [];
+  for (let i = 0; i < uids.length; i += METADATA_FETCH_CHUNK) {
+    const rows = await services.queries.fetchMetadata(
+      userId,
+      mailboxId,
+      toUidSet(uids.slice(i, i + METADATA_FETCH_CHUNK)),
+    );
+    for (const row of rows) if ((row.modseq ?? 0) > since) changed.push(row.uid);
+  }
+  return changed;
+}
+
 export function fetchCommand(services: MailServices) {
   return defineCommand({
     names: ["FETCH"],
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["BINARY", "OBJECTID"],
+    capabilities: () => ["BINARY", "OBJECTID", "PARTIAL"],
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
       const controller = selectedOf(session);
       const args = command.args;
       // Non-UID FETCH must not see EXPUNGEs: it keeps the numbering the client has (RFC 3501 7.4.1).
-      const uids = resolveUids(controller, args.sequenceSet, command.uid);
+      let uids = resolveUids(controller, args.sequenceSet, command.uid);
+      if (args.partial !== undefined) {
+        uids = resultWindow(
+          await changedUids(services, userId, controller.mailboxId, uids, args.changedSince),
+          args.partial,
+        );
+      }
       const items: FetchItem[] = [...args.items];
       if (args.changedSince !== undefined || items.some((item) => item.type === "MODSEQ")) {
         await enableCondstore(context);

@@ -4,10 +4,10 @@
 
 import type { SearchKey, UidSet } from "../../../projections/queries/index.ts";
 import type { SearchKey as WireKey } from "../../codec/index.ts";
-import { encodeSequenceNumbers } from "../../codec/index.ts";
 import { bad } from "../../errors.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import type { SelectedMailboxState } from "../../selected/selectedMailbox.ts";
+import { esearchLine, returnedResults } from "../esearch.ts";
 import type { MailServices } from "../services.ts";
 import { enableCondstore, selectedOf, userIdOf } from "../session.ts";
 import { toUidSet } from "./fetch.ts";
@@ -101,36 +101,19 @@ function usesModSeq(key: WireKey): boolean {
   }
 }
 
-/**
- * The MODSEQ an ESEARCH reports: the highest of the messages it returns (RFC 4731 3.2 with
- * RFC 7162 3.1.5). ALL and COUNT return every match; MIN and MAX alone only those one or two.
- */
-async function returnedModSeq(
+/** The highest MODSEQ of these messages (UIDs), read in chunks; null for none. */
+export async function highestModSeqOf(
   services: MailServices,
   userId: string,
   mailboxId: string,
-  found: readonly number[],
-  result: { uids: readonly number[]; highestModSeq: number | null },
-  options: readonly string[],
+  uids: readonly number[],
 ): Promise<number | null> {
-  const all = options.includes("ALL") || options.includes("COUNT");
-  // The query's own highest is over every match: right when the session knows them all.
-  if (all && found.length === result.uids.length) return result.highestModSeq;
-  const returned = all
-    ? found
-    : [
-        ...new Set([
-          ...(options.includes("MIN") ? [found[0]!] : []),
-          ...(options.includes("MAX") ? [found.at(-1)!] : []),
-        ]),
-      ];
-  if (returned.length === 0) return null;
   let highest: number | null = null;
-  for (let i = 0; i < returned.length; i += MODSEQ_CHUNK) {
+  for (let i = 0; i < uids.length; i += MODSEQ_CHUNK) {
     const rows = await services.queries.fetchMetadata(
       userId,
       mailboxId,
-      toUidSet(returned.slice(i, i + MODSEQ_CHUNK)),
+      toUidSet(uids.slice(i, i + MODSEQ_CHUNK)),
     );
     for (const row of rows) highest = Math.max(highest ?? 0, row.modseq ?? 0);
   }
@@ -142,12 +125,13 @@ export function searchCommand(services: MailServices) {
     names: ["SEARCH"],
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["ESEARCH", "WITHIN", "SEARCHRES"],
+    // PARTIAL (RFC 9394) is SEARCH's RETURN option, also taken by ESORT's SORT and UID FETCH.
+    capabilities: () => ["ESEARCH", "WITHIN", "SEARCHRES", "PARTIAL"],
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
       const controller = selectedOf(session);
-      const { criteria, returnOptions } = command.args;
+      const { criteria, returnOptions, partial } = command.args;
       const save = returnOptions?.includes("SAVE") === true;
       const withModSeq = usesModSeq(criteria);
       if (withModSeq) await enableCondstore(context);
@@ -167,18 +151,6 @@ export function searchCommand(services: MailServices) {
       // Only messages this session knows of, in its numbering.
       const found = result.uids.filter((uid) => controller.state.sequenceNumberOf(uid) !== undefined);
       const numbers = command.uid ? found : found.map((uid) => controller.state.sequenceNumberOf(uid)!);
-      if (save) {
-        // With MIN and/or MAX, only those are saved (RFC 5182 2.4).
-        const extremes = returnOptions!.filter((option) => option === "MIN" || option === "MAX");
-        const saved =
-          extremes.length === 0 || found.length === 0
-            ? found
-            : [...new Set(extremes.map((option) => (option === "MIN" ? found[0]! : found.at(-1)!)))];
-        controller.state.saveSearchResult(saved);
-        // SAVE alone: no ESEARCH response.
-        if (returnOptions!.length === 1) return undefined;
-      }
-
       if (returnOptions === undefined) {
         const modseq =
           withModSeq && found.length > 0 && result.highestModSeq !== null
@@ -187,21 +159,26 @@ export function searchCommand(services: MailServices) {
         await context.untagged(`SEARCH${numbers.length > 0 ? ` ${numbers.join(" ")}` : ""}${modseq}`);
         return undefined;
       }
-      const options = returnOptions.length === 0 ? ["ALL"] : returnOptions;
-      const parts = [`(TAG "${context.tag}")`];
-      if (command.uid) parts.push("UID");
-      // Both lists ascend: the first and last are MIN and MAX.
-      if (numbers.length > 0) {
-        if (options.includes("MIN")) parts.push(`MIN ${numbers[0]}`);
-        if (options.includes("MAX")) parts.push(`MAX ${numbers.at(-1)}`);
-        if (options.includes("ALL")) parts.push(`ALL ${encodeSequenceNumbers(numbers)}`);
+      // What the ESEARCH returns: all of it with ALL or COUNT, else what MIN, MAX and PARTIAL name.
+      const returned = returnedResults(found, returnOptions, partial);
+      if (save) {
+        // RFC 5182 2.4: with MIN, MAX (or PARTIAL), only what they return is saved.
+        controller.state.saveSearchResult(returned);
+        // SAVE alone: no ESEARCH response.
+        if (returnOptions.length === 1 && partial === undefined) return undefined;
       }
-      if (options.includes("COUNT")) parts.push(`COUNT ${numbers.length}`);
-      if (withModSeq && found.length > 0) {
-        const modseq = await returnedModSeq(services, userId, controller.mailboxId, found, result, options);
-        if (modseq !== null) parts.push(`MODSEQ ${modseq}`);
+      let modseq: number | null = null;
+      if (withModSeq && returned.length > 0) {
+        // RFC 4731 3.2 with RFC 7162 3.1.5: the highest MODSEQ of the messages returned; the
+        // query's own is over every match, right when the session knows them all.
+        modseq =
+          returned.length === result.uids.length
+            ? result.highestModSeq
+            : await highestModSeqOf(services, userId, controller.mailboxId, returned);
       }
-      await context.untagged(`ESEARCH ${parts.join(" ")}`);
+      await context.untagged(
+        esearchLine({ tag: context.tag, uid: command.uid, results: numbers, returnOptions, partial, modseq }),
+      );
       return undefined;
     },
   });
