@@ -1,5 +1,6 @@
-// Results a page at a time, as a client pages through a large mailbox: ESORT (RFC 5267 3) and
-// PARTIAL (RFC 9394) in SEARCH, SORT and UID FETCH.
+// Results a page at a time and kept up to date, as a client pages through a large mailbox:
+// ESORT (RFC 5267 3), PARTIAL (RFC 9394) in SEARCH, SORT and UID FETCH, and live searches
+// (RFC 5267 4 CONTEXT=SEARCH).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
@@ -108,5 +109,84 @@ describe("PARTIAL (RFC 9394)", () => {
     );
     expect(changed[0]).toMatch(/^\* 4 FETCH \(UID 5 FLAGS \(\\Flagged \\Recent\) MODSEQ \(\d+\)\)$/);
     expect(changed).toHaveLength(2);
+  });
+});
+
+describe("CONTEXT=SEARCH (RFC 5267 4)", () => {
+  it("keeps a SEARCH RETURN (UPDATE) live: this session's changes and another's, until CANCELUPDATE", async () => {
+    const mine = await rawLoggedIn(server, alice);
+    const other = await rawLoggedIn(server, alice);
+    await mine.command("c", "CREATE Live");
+    for (let n = 1; n <= 3; n += 1) {
+      const body = `Subject: live ${n}\r\n\r\nbody\r\n`;
+      await mine.command("a", `APPEND Live {${body.length}+}\r\n${body}`);
+    }
+    expect((await mine.command("s", "SELECT Live")).at(-1)).toMatch(/^s OK/);
+    await other.command("s", "SELECT Live");
+    expect((await mine.command("c", "CAPABILITY"))[0]).toMatch(/ CONTEXT=SEARCH /);
+
+    expect(await mine.command("L1", "SEARCH RETURN (UPDATE ALL) SEEN")).toEqual([
+      '* ESEARCH (TAG "L1")',
+      "L1 OK SEARCH completed",
+    ]);
+    // This session's own STORE.
+    expect(await mine.command("a", "STORE 1,3 +FLAGS.SILENT (\\Seen)")).toEqual([
+      '* ESEARCH (TAG "L1") ADDTO (0 1,3)',
+      "a OK STORE completed",
+    ]);
+    // Another session's STORE and APPEND reach this one while it IDLEs (the notice doorbell).
+    await mine.write("i IDLE\r\n");
+    await mine.waitFor((line) => line.startsWith("+"));
+    const from = mine.lines.length;
+    await other.command("b", "STORE 1 -FLAGS.SILENT (\\Seen)");
+    await mine.waitFor((line) => line.includes("REMOVEFROM"), 10_000, from);
+    const body = "Subject: live 4\r\n\r\nbody\r\n";
+    await other.command("d", `APPEND Live (\\Seen) {${body.length}+}\r\n${body}`);
+    await mine.waitFor((line) => line.includes("ADDTO (0 4)"), 10_000, from);
+    await mine.write("DONE\r\n");
+    await mine.waitFor((line) => line.startsWith("i OK"), 5000, from);
+    expect(mine.lines.slice(from).filter((line) => line.includes("ESEARCH"))).toEqual([
+      '* ESEARCH (TAG "L1") REMOVEFROM (0 1)',
+      '* ESEARCH (TAG "L1") ADDTO (0 4)',
+    ]);
+    // An expunge removes a result before its EXPUNGE, in the number it had.
+    await other.command("e", "STORE 3 +FLAGS.SILENT (\\Deleted)");
+    await other.command("f", "EXPUNGE");
+    expect(await mine.command("n", "NOOP")).toEqual([
+      '* ESEARCH (TAG "L1") REMOVEFROM (0 3)',
+      "* 3 EXPUNGE",
+      "n OK NOOP completed",
+    ]);
+    expect(await mine.command("u", 'CANCELUPDATE "L1"')).toEqual(["u OK CANCELUPDATE completed"]);
+    expect(await mine.command("g", "STORE 1 +FLAGS.SILENT (\\Seen)")).toEqual(["g OK STORE completed"]);
+    expect((await mine.command("h", 'CANCELUPDATE "L1"')).at(-1)).toMatch(/^h NO /);
+    // A UID live search answers in UIDs; a tag in use is refused.
+    expect((await mine.command("U", "UID SEARCH RETURN (UPDATE COUNT) SEEN"))[0]).toBe(
+      '* ESEARCH (TAG "U") UID COUNT 2',
+    );
+    expect(await mine.command("k", "STORE 2 +FLAGS.SILENT (\\Seen)")).toEqual([
+      '* ESEARCH (TAG "U") UID ADDTO (0 2)',
+      "k OK STORE completed",
+    ]);
+    expect((await mine.command("U", "SEARCH RETURN (UPDATE) ALL")).at(-1)).toMatch(/^U BAD /);
+    mine.close();
+    other.close();
+  });
+
+  it("keeps at most 16 live searches, answering NO [NOUPDATE] beyond", async () => {
+    const live = await rawLoggedIn(server, alice);
+    await live.command("s", "SELECT Live");
+    for (let n = 1; n <= 16; n += 1) {
+      expect((await live.command(`T${n}`, "SEARCH RETURN (UPDATE) ALL"))[0]).toBe(`* ESEARCH (TAG "T${n}")`);
+    }
+    expect(await live.command("T17", "SEARCH RETURN (UPDATE COUNT) ALL")).toEqual([
+      '* NO [NOUPDATE "T17"] at most 16 live searches',
+      '* ESEARCH (TAG "T17") COUNT 3',
+      "T17 OK SEARCH completed",
+    ]);
+    // Leaving the mailbox ends them all.
+    await live.command("s", "SELECT Live");
+    expect((await live.command("T18", "SEARCH RETURN (UPDATE) ALL"))[0]).toBe('* ESEARCH (TAG "T18")');
+    live.close();
   });
 });

@@ -70,7 +70,8 @@ export type SearchKey =
   | { readonly type: "and"; readonly keys: readonly SearchKey[] };
 
 /** RFC 4731 ESEARCH RETURN options (SAVE from RFC 5182). */
-export type SearchReturnOption = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE";
+/** RFC 4731, RFC 5182 SAVE and RFC 5267 UPDATE (CONTEXT, a hint, is read and dropped). */
+export type SearchReturnOption = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE" | "UPDATE";
 
 /**
  * RFC 9394 partial-range: positions in a result, 1 the first; counted from the last (-1) when
@@ -283,7 +284,9 @@ export type Command =
   | Cmd<"IDLE", NoArgs>
   | Cmd<"NAMESPACE", NoArgs>
   | Cmd<"GETQUOTA", { readonly root: string }>
-  | Cmd<"GETQUOTAROOT", { readonly mailbox: string }>;
+  | Cmd<"GETQUOTAROOT", { readonly mailbox: string }>
+  /** RFC 5267 4.2: the tags of the live searches to end. */
+  | Cmd<"CANCELUPDATE", { readonly tags: readonly string[] }>;
 
 export type CommandName = Command["name"];
 

@@ -10,6 +10,7 @@ import { parseSearch, parseSort, parseThread } from "./parseSearch.ts";
 import { parseSelect } from "./parseSelect.ts";
 import {
   parseAuthenticate,
+  parseCancelUpdate,
   parseCompress,
   parseCopyMove,
   parseCreate,
@@ -129,6 +130,8 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
       return { tag, uid, name, args: parseEnable(s) };
     case "COMPRESS":
       return { tag, uid, name, args: parseCompress(s) };
+    case "CANCELUPDATE":
+      return { tag, uid, name, args: parseCancelUpdate(s) };
     default:
       return undefined;
   }

@@ -597,6 +597,16 @@ describe("ID, ENABLE, IDLE", () => {
     expect(bad("s SEARCH RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL").message).toMatch(/PARTIAL given twice/);
   });
 
+  it("parses UPDATE and CONTEXT (RFC 5267 4) and CANCELUPDATE", () => {
+    expect(ok("s SEARCH RETURN (UPDATE ALL CONTEXT) SEEN").args).toMatchObject({
+      returnOptions: ["UPDATE", "ALL"],
+    });
+    expect(bad("s SEARCH RETURN (UPDATE UPDATE) SEEN").message).toMatch(/UPDATE given twice/);
+    expect(bad("s SORT RETURN (UPDATE) (DATE) UTF-8 ALL").message).toMatch(/CONTEXT=SORT/);
+    expect(ok('c CANCELUPDATE "A1" "B.2"').args).toEqual({ tags: ["A1", "B.2"] });
+    expect(bad("c CANCELUPDATE").message).toMatch(/names no search tag/);
+  });
+
   it("parses THREAD and UID THREAD (RFC 5256)", () => {
     expect(ok("t UID THREAD references UTF-8 ALL")).toMatchObject({
       name: "THREAD",

@@ -15,7 +15,7 @@ import type { Scanner } from "./scanner.ts";
 import { looksLikeSequenceSet, parseSequenceSet } from "./sequenceSet.ts";
 
 const SUPPORTED_CHARSETS = new Set(["US-ASCII", "UTF-8"]);
-const RETURN_OPTIONS = new Set<string>(["MIN", "MAX", "ALL", "COUNT", "SAVE"]);
+const RETURN_OPTIONS = new Set<string>(["MIN", "MAX", "ALL", "COUNT", "SAVE", "UPDATE"]);
 
 const FLAG_KEYS: Readonly<Record<string, readonly [string, boolean]>> = {
   ANSWERED: ["\\Answered", true],
@@ -60,10 +60,14 @@ export function parseResultWindow(s: Scanner): ResultWindow {
 }
 
 /**
- * RETURN (...) of SEARCH and ESORT's SORT: RFC 4731 MIN MAX ALL COUNT, RFC 5182 SAVE and RFC 9394
- * PARTIAL range, which asks for part of what ALL gives and so cannot come with it.
+ * RETURN (...) of SEARCH and ESORT's SORT: RFC 4731 MIN MAX ALL COUNT, RFC 5182 SAVE, RFC 9394
+ * PARTIAL range (part of what ALL gives, so not with it) and RFC 5267 CONTEXT (a hint with no
+ * effect here, dropped) and UPDATE (SEARCH only: a live SORT would need CONTEXT=SORT).
  */
-function parseReturnOptions(s: Scanner): {
+function parseReturnOptions(
+  s: Scanner,
+  command: "SEARCH" | "SORT",
+): {
   returnOptions: SearchReturnOption[];
   partial: ResultWindow | undefined;
 } {
@@ -76,6 +80,12 @@ function parseReturnOptions(s: Scanner): {
         if (partial !== undefined) s.fail("PARTIAL given twice");
         s.sp();
         partial = parseResultWindow(s);
+      } else if (option === "CONTEXT") {
+        // RFC 5267 4.1: the client may come back for more; nothing to keep for that here.
+      } else if (option === "UPDATE" && command === "SORT") {
+        s.fail("UPDATE of a SORT needs CONTEXT=SORT, which this server does not offer");
+      } else if (option === "UPDATE" && returnOptions.includes("UPDATE")) {
+        s.fail("UPDATE given twice");
       } else if (RETURN_OPTIONS.has(option)) {
         returnOptions.push(option as SearchReturnOption);
       } else {
@@ -94,7 +104,7 @@ export function parseSearch(s: Scanner): SearchArgs {
   let returned: ReturnType<typeof parseReturnOptions> | undefined;
   if (s.tryKeyword("RETURN")) {
     s.sp();
-    returned = parseReturnOptions(s);
+    returned = parseReturnOptions(s, "SEARCH");
     s.sp();
   }
   let charset: string | undefined;
@@ -146,7 +156,7 @@ export function parseSort(s: Scanner): SortArgs {
   let returned: ReturnType<typeof parseReturnOptions> | undefined;
   if (s.tryKeyword("RETURN")) {
     s.sp();
-    returned = parseReturnOptions(s);
+    returned = parseReturnOptions(s, "SORT");
     s.sp();
   }
   const criteria = s.list(() => {

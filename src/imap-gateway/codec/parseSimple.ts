@@ -126,3 +126,11 @@ export function parseGetQuota(s: Scanner): { root: string } {
   s.sp();
   return { root: s.astring("quota root") };
 }
+
+/** CANCELUPDATE 1*(SP tag-string), tag-string = string (RFC 5267 4.2). */
+export function parseCancelUpdate(s: Scanner): { tags: string[] } {
+  const tags: string[] = [];
+  while (s.trySp()) tags.push(s.string("search tag"));
+  if (tags.length === 0) s.fail("CANCELUPDATE names no search tag");
+  return { tags };
+}

@@ -37,6 +37,17 @@ export interface FlushOptions {
 
 export type SequenceResolution = { ok: true; uids: number[] } | { ok: false; message: string };
 
+/**
+ * A SEARCH RETURN (UPDATE) kept live (RFC 5267 4): its result by UID, and what it searched for
+ * (opaque here: the SEARCH module reads it when it looks at changed messages again).
+ */
+export interface SearchContext {
+  readonly tag: string;
+  readonly uid: boolean;
+  readonly criteria: object;
+  readonly results: Set<number>;
+}
+
 function lowerBound(sorted: readonly number[], value: number): number {
   let low = 0;
   let high = sorted.length;
@@ -64,6 +75,9 @@ export class SelectedMailboxState {
   #announcedRecent: number;
   /** Keywords the client was told of in a FLAGS response, by lower case (flags are case-insensitive). */
   #announcedKeywords = new Map<string, string>();
+  #searchContexts = new Map<string, SearchContext>();
+  /** Messages new or with new flags since the live searches last looked (only while there are some). */
+  #contextDirty = new Set<number>();
 
   constructor(uids: readonly number[], highestModSeq: number, recentUids: readonly number[] = []) {
     this.#uids = [...uids];
@@ -187,6 +201,10 @@ export class SelectedMailboxState {
 
   /** Queues what storage reports; nothing is announced until flush. */
   record(changes: MailboxChanges): void {
+    if (this.#searchContexts.size > 0) {
+      for (const message of changes.appended) this.#contextDirty.add(message.uid);
+      for (const change of changes.flagsChanged) this.#contextDirty.add(change.uid);
+    }
     const known = this.lastKnownUid;
     for (const message of changes.appended) {
       if (message.uid > (this.#pendingAppends.at(-1)?.uid ?? known)) this.#pendingAppends.push(message);
@@ -194,8 +212,7 @@ export class SelectedMailboxState {
     for (const uid of changes.expunged) {
       const pendingIndex = this.#pendingAppends.findIndex((m) => m.uid === uid);
       if (pendingIndex >= 0) {
-        // Appended and expunged between two looks: it will still be announced (EXISTS), then
-        // expunged, so the client's count stays right.
+        // Appended and expunged between two looks: flush drops it unannounced.
         this.#pendingExpunges.add(uid);
       } else if (this.sequenceNumberOf(uid) !== undefined) {
         this.#pendingExpunges.add(uid);
@@ -266,6 +283,80 @@ export class SelectedMailboxState {
     return added ? this.flagsResponse() : undefined;
   }
 
+  /** Keeps a SEARCH RETURN (UPDATE)'s result live (RFC 5267 4.2), replacing one of the same tag. */
+  addSearchContext(context: {
+    tag: string;
+    uid: boolean;
+    criteria: object;
+    results: readonly number[];
+  }): void {
+    this.#searchContexts.set(context.tag, { ...context, results: new Set(context.results) });
+    // Messages not announced yet were not searched: they are looked at once they are.
+    for (const message of this.#pendingAppends) this.#contextDirty.add(message.uid);
+  }
+
+  /** CANCELUPDATE (RFC 5267 4.2): false when no live search has this tag. */
+  cancelSearchContext(tag: string): boolean {
+    const cancelled = this.#searchContexts.delete(tag);
+    if (this.#searchContexts.size === 0) this.#contextDirty.clear();
+    return cancelled;
+  }
+
+  get searchContexts(): ReadonlyMap<string, SearchContext> {
+    return this.#searchContexts;
+  }
+
+  /**
+   * The messages the live searches must look at again: new, or with new flags, since they last
+   * looked, and announced to the client (the others wait until they are).
+   */
+  takeContextDirty(): number[] {
+    const ready = [...this.#contextDirty].filter((uid) => this.sequenceNumberOf(uid) !== undefined);
+    for (const uid of ready) this.#contextDirty.delete(uid);
+    for (const uid of this.#contextDirty) if (this.#pendingExpunges.has(uid)) this.#contextDirty.delete(uid);
+    return ready.sort((a, b) => a - b);
+  }
+
+  /**
+   * After looking at `looked` again, which of them now match: the live search's REMOVEFROM and
+   * ADDTO (RFC 5267 4.3), or undefined when its result is unchanged. Position 0: a SEARCH result
+   * has no order of its own to insert into.
+   */
+  updateSearchContext(
+    tag: string,
+    looked: readonly number[],
+    matching: ReadonlySet<number>,
+  ): string | undefined {
+    const context = this.#searchContexts.get(tag);
+    if (context === undefined) return undefined;
+    const added: number[] = [];
+    const removed: number[] = [];
+    for (const uid of looked) {
+      if (matching.has(uid) && !context.results.has(uid)) {
+        context.results.add(uid);
+        added.push(uid);
+      } else if (!matching.has(uid) && context.results.delete(uid)) {
+        removed.push(uid);
+      }
+    }
+    return this.#contextLine(context, removed, added);
+  }
+
+  #contextLine(
+    context: SearchContext,
+    removed: readonly number[],
+    added: readonly number[],
+  ): string | undefined {
+    if (removed.length === 0 && added.length === 0) return undefined;
+    const numbers = (uids: readonly number[]) =>
+      encodeSequenceNumbers(context.uid ? uids : uids.map((uid) => this.sequenceNumberOf(uid)!));
+    const parts = [`ESEARCH (TAG "${context.tag}")`];
+    if (context.uid) parts.push("UID");
+    if (removed.length > 0) parts.push(`REMOVEFROM (0 ${numbers(removed)})`);
+    if (added.length > 0) parts.push(`ADDTO (0 ${numbers(added)})`);
+    return parts.join(" ");
+  }
+
   /** True when something is waiting to be announced. */
   get hasPending(): boolean {
     return this.#pendingExpunges.size > 0 || this.#pendingAppends.length > 0 || this.#pendingFlags.size > 0;
@@ -285,6 +376,13 @@ export class SelectedMailboxState {
 
     if (!options.holdExpunge && this.#pendingExpunges.size > 0) {
       const expunged = [...this.#pendingExpunges].filter((uid) => this.sequenceNumberOf(uid) !== undefined);
+      // Live searches lose expunged messages first, while their numbers still name them.
+      for (const context of this.#searchContexts.values()) {
+        const gone = expunged.filter((uid) => context.results.delete(uid)).sort((a, b) => a - b);
+        const line = this.#contextLine(context, gone, []);
+        if (line !== undefined) lines.push(line);
+      }
+      for (const uid of expunged) this.#contextDirty.delete(uid);
       if (options.qresync) {
         if (expunged.length > 0) lines.push(`VANISHED ${encodeSequenceNumbers(expunged)}`);
         this.#removeAll(expunged);

@@ -178,3 +178,65 @@ describe("SelectedMailboxState unilateral updates", () => {
     expect(s.flush(plain)).toEqual([]);
   });
 });
+
+describe("SelectedMailboxState live searches (RFC 5267 CONTEXT=SEARCH)", () => {
+  const live = () => {
+    const s = new SelectedMailboxState([1, 2, 3, 4], 5);
+    s.addSearchContext({ tag: "A1", uid: false, criteria: {}, results: [2, 3] });
+    s.addSearchContext({ tag: "A2", uid: true, criteria: {}, results: [3, 4] });
+    return s;
+  };
+
+  it("sends REMOVEFROM for expunged results before the EXPUNGEs, in the numbers they had", () => {
+    const s = live();
+    s.record({ highestModSeq: 6, appended: [], expunged: [1, 3], flagsChanged: [] });
+    expect(s.flush(plain)).toEqual([
+      'ESEARCH (TAG "A1") REMOVEFROM (0 3)',
+      'ESEARCH (TAG "A2") UID REMOVEFROM (0 3)',
+      "1 EXPUNGE",
+      "2 EXPUNGE",
+    ]);
+    expect([...s.searchContexts.get("A1")!.results]).toEqual([2]);
+  });
+
+  it("holds REMOVEFROM back with the EXPUNGEs", () => {
+    const s = live();
+    s.record({ highestModSeq: 6, appended: [], expunged: [2], flagsChanged: [] });
+    expect(s.flush({ ...plain, holdExpunge: true })).toEqual([]);
+    expect(s.flush(plain)).toEqual(['ESEARCH (TAG "A1") REMOVEFROM (0 2)', "2 EXPUNGE"]);
+  });
+
+  it("gives the messages to look at again once announced, then ADDTO and REMOVEFROM from what matched", () => {
+    const s = live();
+    s.record({
+      highestModSeq: 7,
+      appended: [{ uid: 5, flags: [], modSeq: 7 }],
+      expunged: [],
+      flagsChanged: [{ uid: 2, flags: ["\\Seen"], modSeq: 6 }],
+    });
+    // Not announced yet: 5 waits.
+    expect(s.takeContextDirty()).toEqual([2]);
+    s.flush(plain);
+    expect(s.takeContextDirty()).toEqual([5]);
+    expect(s.updateSearchContext("A1", [2, 5], new Set([5]))).toBe(
+      'ESEARCH (TAG "A1") REMOVEFROM (0 2) ADDTO (0 5)',
+    );
+    expect(s.updateSearchContext("A2", [2, 5], new Set([5]))).toBe('ESEARCH (TAG "A2") UID ADDTO (0 5)');
+    expect(s.updateSearchContext("A2", [5], new Set([5]))).toBeUndefined();
+  });
+
+  it("tracks nothing without a live search, and forgets a cancelled one", () => {
+    const s = new SelectedMailboxState([1], 5);
+    s.record({
+      highestModSeq: 6,
+      appended: [],
+      expunged: [],
+      flagsChanged: [{ uid: 1, flags: [], modSeq: 6 }],
+    });
+    expect(s.takeContextDirty()).toEqual([]);
+    const l = live();
+    expect(l.cancelSearchContext("A1")).toBe(true);
+    expect(l.cancelSearchContext("A1")).toBe(false);
+    expect([...l.searchContexts.keys()]).toEqual(["A2"]);
+  });
+});

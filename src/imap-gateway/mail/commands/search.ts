@@ -5,9 +5,10 @@
 import type { SearchKey, UidSet } from "../../../projections/queries/index.ts";
 import type { SearchKey as WireKey } from "../../codec/index.ts";
 import { bad } from "../../errors.ts";
-import { defineCommand, SELECTED } from "../../module.ts";
+import { type CommandContext, defineCommand, SELECTED } from "../../module.ts";
 import type { SelectedMailboxState } from "../../selected/selectedMailbox.ts";
 import { esearchLine, returnedResults } from "../esearch.ts";
+import type { MailboxController } from "../mailboxController.ts";
 import type { MailServices } from "../services.ts";
 import { enableCondstore, selectedOf, userIdOf } from "../session.ts";
 import { toUidSet } from "./fetch.ts";
@@ -120,13 +121,59 @@ export async function highestModSeqOf(
   return highest;
 }
 
+/** Live searches one session may keep at once (RFC 5267 4.2: beyond, NOUPDATE). */
+export const MAX_LIVE_SEARCHES = 16;
+
+/** Controllers whose session already has the live-search update source. */
+const withLiveSearches = new WeakSet<MailboxController>();
+
+/**
+ * SEARCH RETURN (UPDATE) (RFC 5267 4): the result stays live. The session's tracker drops
+ * expunged messages from it (REMOVEFROM before their EXPUNGE); this source looks again at the
+ * messages that are new or have new flags, once they are announced, and sends what changed.
+ */
+async function keepLive(
+  services: MailServices,
+  context: CommandContext,
+  controller: MailboxController,
+  criteria: SearchKey,
+  found: readonly number[],
+  uid: boolean,
+): Promise<void> {
+  const { state } = controller;
+  if (state.searchContexts.size >= MAX_LIVE_SEARCHES) {
+    await context.untagged(`NO [NOUPDATE "${context.tag}"] at most ${MAX_LIVE_SEARCHES} live searches`);
+    return;
+  }
+  state.addSearchContext({ tag: context.tag, uid, criteria, results: found });
+  if (withLiveSearches.has(controller)) return;
+  withLiveSearches.add(controller);
+  const userId = controller.userId;
+  context.session.addUpdateSource(async () => {
+    if (state.searchContexts.size === 0) return [];
+    const looked = state.takeContextDirty();
+    if (looked.length === 0) return [];
+    const lines: string[] = [];
+    for (const live of state.searchContexts.values()) {
+      const matching = await services.queries.search(userId, controller.mailboxId, {
+        type: "and",
+        keys: [live.criteria as SearchKey, uidKey(looked)],
+      });
+      const line = state.updateSearchContext(live.tag, looked, new Set(matching.uids));
+      if (line !== undefined) lines.push(line);
+    }
+    return lines;
+  });
+}
+
 export function searchCommand(services: MailServices) {
   return defineCommand({
     names: ["SEARCH"],
     states: SELECTED,
     holdsExpunge: true,
     // PARTIAL (RFC 9394) is SEARCH's RETURN option, also taken by ESORT's SORT and UID FETCH.
-    capabilities: () => ["ESEARCH", "WITHIN", "SEARCHRES", "PARTIAL"],
+    // CONTEXT=SEARCH (RFC 5267 4): UPDATE here, CANCELUPDATE in its own module, PARTIAL.
+    capabilities: () => ["ESEARCH", "WITHIN", "SEARCHRES", "PARTIAL", "CONTEXT=SEARCH"],
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
@@ -134,15 +181,17 @@ export function searchCommand(services: MailServices) {
       const { criteria, returnOptions, partial } = command.args;
       const save = returnOptions?.includes("SAVE") === true;
       const withModSeq = usesModSeq(criteria);
+      const update = returnOptions?.includes("UPDATE") === true;
+      if (update && controller.state.searchContexts.has(context.tag)) {
+        throw bad(`a live search already has the tag ${context.tag} (RFC 5267 4.2)`);
+      }
       if (withModSeq) await enableCondstore(context);
 
       let result: Awaited<ReturnType<typeof services.queries.search>>;
+      let searched: SearchKey;
       try {
-        result = await services.queries.search(
-          userId,
-          controller.mailboxId,
-          toCriteria(criteria, controller.state),
-        );
+        searched = toCriteria(criteria, controller.state);
+        result = await services.queries.search(userId, controller.mailboxId, searched);
       } catch (error) {
         // RFC 5182 2.1: a SEARCH that would have saved and failed leaves `$` empty.
         if (save) controller.state.saveSearchResult([]);
@@ -151,6 +200,7 @@ export function searchCommand(services: MailServices) {
       // Only messages this session knows of, in its numbering.
       const found = result.uids.filter((uid) => controller.state.sequenceNumberOf(uid) !== undefined);
       const numbers = command.uid ? found : found.map((uid) => controller.state.sequenceNumberOf(uid)!);
+      if (update) await keepLive(services, context, controller, searched, found, command.uid);
       if (returnOptions === undefined) {
         const modseq =
           withModSeq && found.length > 0 && result.highestModSeq !== null
