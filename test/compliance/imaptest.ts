@@ -29,8 +29,8 @@ export function ensureImaptest(repositoryRoot: string, dir: string = imaptestDir
   const script = buildScriptPath(repositoryRoot);
   if (!existsSync(script)) {
     throw new Error(
-      `imaptest's build script is not at ${script}: the project's shared folder must sit beside ` +
-        `the repository (${path.dirname(repositoryRoot)}/shared/tools/build-imaptest.sh)`,
+      `imaptest's build script is not at ${script}: the project's shared folder (with ` +
+        `tools/build-imaptest.sh) must sit beside the repository, as ../shared`,
     );
   }
   const build = spawnSync("bash", [script, dir], { stdio: ["ignore", "inherit", "inherit"] });
