@@ -38,6 +38,24 @@ export async function claimRecent(
   return { after: row.previous_through_uid, through: throughUid };
 }
 
+/**
+ * What a read-only session (EXAMINE) sees as \Recent without taking it: the UIDs up to
+ * `throughUid` that no session claimed yet (RFC 3501 2.3.2: "if the session is read-only,
+ * subsequent sessions will also see \Recent set for this message").
+ */
+export async function peekRecent(
+  connection: CommonQueryMethods,
+  mailboxId: string,
+  throughUid: number,
+): Promise<RecentClaim> {
+  const mark =
+    (await connection.maybeOneFirst(sql.prepared("mailledger_peek_recent", markRow)`
+      SELECT claimed_through_uid FROM recent_claims WHERE mailbox_id = ${mailboxId}`)) ?? 0;
+  return { after: Math.min(mark, throughUid), through: throughUid };
+}
+
+const markRow = z.object({ claimed_through_uid: z.number() });
+
 async function claim(connection: CommonQueryMethods, mailboxId: string, throughUid: number) {
   // In DO UPDATE every expression reads the row as it was before this update: previous_through_uid
   // is the mark this claim replaced.

@@ -54,6 +54,9 @@ export interface UnilateralUpdate {
   readonly parts: readonly ResponsePart[];
 }
 
+/** See SessionControl.addUpdateSource. */
+export type UpdateSource = (options: { readonly holdExpunge: boolean }) => Promise<readonly string[]>;
+
 /** Metadata every event appended on behalf of this session carries (DESIGN.md, Events). */
 export interface SessionEventMetadata {
   readonly userId: string | undefined;
@@ -113,6 +116,12 @@ export interface SessionControl extends SessionInfo {
   signalUpdates(): void;
   /** Called whenever an update is queued (IDLE sends it at once). Returns an unsubscribe function. */
   onUpdate(listener: () => void): () => void;
+  /**
+   * Adds updates of the selected mailbox that its tracker does not make itself (RFC 5267 ADDTO and
+   * REMOVEFROM of a live search): after the mailbox's own updates, each source gives the lines to
+   * send (without `* `). Dropped when the session leaves the mailbox.
+   */
+  addUpdateSource(source: UpdateSource): void;
   /** Sends queued updates now (IDLE, NOOP); EXPUNGEs too unless holdExpunge. */
   flushUpdates(options?: { readonly holdExpunge?: boolean }): Promise<void>;
   /** In STARTTLS's handler, before the OK: stop reading clear text and drop pipelined input. */

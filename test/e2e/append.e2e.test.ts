@@ -39,6 +39,13 @@ async function stored(mailbox: string, uid: number) {
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 
+async function statusOf(mailbox: string): Promise<string> {
+  const raw = await rawLoggedIn(server, alice);
+  const answer = await raw.command("s", `STATUS ${mailbox} (MESSAGES)`);
+  raw.close();
+  return answer[0]!;
+}
+
 describe("APPEND", () => {
   it("advertises APPENDLIMIT=<global limit>, UIDPLUS and MULTIAPPEND", async () => {
     const raw = await rawLoggedIn(server, alice);
@@ -157,6 +164,116 @@ describe("APPEND", () => {
     expect(await other.command("s", "SELECT Own")).toContain("* 0 RECENT");
     raw.close();
     other.close();
+  });
+});
+
+describe("APPEND of binary content (RFC 3516 literal8)", () => {
+  /** APPENDs `body` as a literal8 and fetches it back as BODY[] and BINARY[1]. */
+  async function appendBinary(mailbox: string, body: Buffer) {
+    const raw = await rawLoggedIn(server, alice);
+    await raw.command("c", `CREATE ${mailbox}`);
+    const from = raw.lines.length;
+    await raw.write(`a APPEND ${mailbox} ~{${body.length}}\r\n`);
+    await raw.waitFor((line) => line.startsWith("+"), 5000, from);
+    await raw.write(Buffer.concat([body, Buffer.from("\r\n")]));
+    await raw.waitFor((line) => line.startsWith("a "), 10_000, from);
+    expect(raw.lines.at(-1)).toMatch(/^a OK \[APPENDUID /);
+    await raw.command("s", `SELECT ${mailbox}`);
+    raw.close();
+    const flow = await imapflowConnected(server, alice);
+    await flow.mailboxOpen(mailbox);
+    const whole = await flow.fetchOne("1", { source: true, bodyStructure: true });
+    // imapflow downloads a part with BINARY.PEEK when the server offers BINARY.
+    const download = await flow.download("1", "1", { uid: false });
+    const chunks: Buffer[] = [];
+    for await (const chunk of download.content!) chunks.push(chunk as Buffer);
+    await flow.logout();
+    if (!whole) throw new Error("the appended message was not fetched");
+    return { source: whole.source!, structure: whole.bodyStructure!, binary: Buffer.concat(chunks) };
+  }
+
+  const header = (encoding: string) =>
+    Buffer.from(
+      `From: a@example.org\r\nSubject: bytes\r\nContent-Type: application/octet-stream\r\n` +
+        `Content-Transfer-Encoding: ${encoding}\r\n\r\n`,
+    );
+
+  it("stores binary parts in base64: BODY[] carries no NUL, BINARY[1] gives the bytes back", async () => {
+    const bytes = Buffer.from([0x00, 0x2d, 0xe4, 0x0a, 0x0d, 0x0a, 0x0a, 0xff]);
+    const fetched = await appendBinary("Binary", Buffer.concat([header("binary"), bytes]));
+    expect(fetched.source.includes(0)).toBe(false);
+    expect(fetched.source.toString()).toMatch(
+      /\r\nContent-Transfer-Encoding: base64\r\n\r\nAC3kCg0KCv8=\r\n$/,
+    );
+    expect(fetched.structure).toMatchObject({ type: "application/octet-stream", encoding: "base64" });
+    expect(fetched.binary).toEqual(bytes);
+  });
+
+  it("does so for a literal8 large enough to be spooled", async () => {
+    const bytes = Buffer.alloc(400 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) % 256;
+    const fetched = await appendBinary("BinaryLarge", Buffer.concat([header("binary"), bytes]));
+    expect(fetched.source.includes(0)).toBe(false);
+    expect(sha256(fetched.binary)).toBe(sha256(bytes));
+  });
+});
+
+describe("CATENATE (RFC 4469)", () => {
+  it("joins TEXT with parts of the user's own messages named by IMAP URLs", async () => {
+    const raw = await rawLoggedIn(server, alice);
+    expect((await raw.command("c", "CAPABILITY"))[0]).toMatch(/ CATENATE\b/);
+    await raw.command("c", "CREATE Sources");
+    const original = "From: a@example.org\r\nSubject: original\r\n\r\noriginal body\r\n";
+    await raw.command("a", `APPEND Sources {${original.length}+}\r\n${original}`);
+    const select = await raw.command("s", "SELECT Sources");
+    const uidValidity = /UIDVALIDITY (\d+)/.exec(select.join("\n"))![1];
+    const text = "\r\nforwarded: ";
+    const answer = await raw.command(
+      "j",
+      `APPEND Sources (\\Seen) CATENATE (URL "/Sources;UIDVALIDITY=${uidValidity}/;UID=1/;SECTION=HEADER" ` +
+        `TEXT {${text.length}+}\r\n${text} URL "imap://alice@localhost/Sources/;uid=1/;section=text/;partial=0.8")`,
+    );
+    expect(answer.at(-1)).toMatch(/^j OK \[APPENDUID \d+ 2\] /);
+    const fetched = await raw.command("f", "FETCH 2 (FLAGS BODY.PEEK[])");
+    expect(fetched.join("\r\n")).toContain(
+      "From: a@example.org\r\nSubject: original\r\n\r\n\r\nforwarded: original)",
+    );
+    expect(fetched[0]).toMatch(/FLAGS \(\\Seen/);
+    raw.close();
+  });
+
+  it("refuses a URL it cannot resolve with NO [BADURL], appending none of a MULTIAPPEND", async () => {
+    await server.createUser("mallory", "mallory-password");
+    const mallory = await rawLoggedIn(server, { user: "mallory", pass: "mallory-password" });
+    await mallory.command("c", "CREATE Secrets");
+    const secret = "Subject: secret\r\n\r\nsecret\r\n";
+    await mallory.command("a", `APPEND Secrets {${secret.length}+}\r\n${secret}`);
+    mallory.close();
+
+    const raw = await rawLoggedIn(server, alice);
+    await raw.command("c", "CREATE Target");
+    const refused = async (url: string) => {
+      const answer = await raw.command(
+        "b",
+        `APPEND Target CATENATE (TEXT {2+}\r\nok) CATENATE (URL "${url}")`,
+      );
+      return answer.at(-1)!;
+    };
+    // Another user's mailbox is not the user's: it is not found, whoever has it.
+    expect(await refused("/Secrets/;UID=1")).toBe(
+      'b NO [BADURL /Secrets/;UID=1] CATENATE URL refused: there is no mailbox "Secrets"',
+    );
+    expect(await refused("imap://mallory@localhost/Secrets/;UID=1")).toMatch(
+      /^b NO \[BADURL imap:\/\/mallory@localhost\/Secrets\/;UID=1\] .*another user/,
+    );
+    expect(await refused("/Sources;UIDVALIDITY=1/;UID=1")).toMatch(/^b NO \[BADURL .*UIDVALIDITY/);
+    expect(await refused("/Sources/;UID=99")).toMatch(/^b NO \[BADURL .*no message with UID 99/);
+    expect(await refused("/Sources/;UID=1;URLAUTH=anonymous:internal:00")).toMatch(/^b NO \[BADURL /);
+    expect(await statusOf("Target")).toBe("* STATUS Target (MESSAGES 0)");
+    // A missing target is TRYCREATE, whatever its URLs.
+    const missing = await raw.command("m", 'APPEND Nowhere CATENATE (URL "/Sources;UIDVALIDITY=1/;UID=1")');
+    expect(missing.at(-1)).toMatch(/^m NO \[TRYCREATE\] /);
+    raw.close();
   });
 });
 

@@ -88,6 +88,21 @@ describe("COPY and UID COPY", () => {
     raw.close();
   });
 
+  it("moves within the selected mailbox: the message leaves (EXPUNGE) before it comes back (EXISTS)", async () => {
+    await fill("Within", 1);
+    const raw = await rawLoggedIn(server, alice);
+    await raw.command("s", "SELECT Within");
+    expect(await raw.command("m", "MOVE 1 Within")).toEqual([
+      expect.stringMatching(/^\* OK \[COPYUID [1-9]\d* 1 2\] /),
+      "* 1 EXPUNGE",
+      "* 1 EXISTS",
+      "* 1 RECENT",
+      "m OK MOVE completed",
+    ]);
+    expect(await raw.command("f", "FETCH 1 UID")).toEqual(["* 1 FETCH (UID 2)", "f OK FETCH completed"]);
+    raw.close();
+  });
+
   it("answers TRYCREATE for a missing target and BAD for a bad sequence set", async () => {
     await fill("Errors", 2);
     const raw = await rawLoggedIn(server, alice);

@@ -150,6 +150,33 @@ describe("python3 imaplib", () => {
   });
 });
 
+describe("STARTTLS after authentication", () => {
+  it("is no longer advertised once the session has logged in in clear text (RFC 3501 6.2.1)", async () => {
+    const insecure = createImapServer({
+      port: 0,
+      tls: { cert: certificate.cert, key: certificate.key },
+      allowInsecureAuth: true,
+      authenticator: testAuthenticator(),
+      logger: silentLogger,
+    });
+    const { port: insecurePort } = await insecure.listen();
+    const raw = await RawImapClient.connect(insecurePort);
+    try {
+      expect(await raw.greeting()).toMatch(/\bSTARTTLS\b/);
+      const login = await raw.command("a", `LOGIN ${TEST_USER.username} "${TEST_USER.password}"`);
+      expect(login.at(-1)).toMatch(/^a OK \[CAPABILITY IMAP4rev1 /);
+      expect(login.at(-1)).not.toMatch(/\bSTARTTLS\b/);
+      const capability = await raw.command("b", "CAPABILITY");
+      expect(capability[0]).toMatch(/^\* CAPABILITY IMAP4rev1 /);
+      expect(capability[0]).not.toMatch(/\bSTARTTLS\b/);
+      expect((await raw.command("c", "STARTTLS")).at(-1)).toMatch(/^c BAD /);
+    } finally {
+      raw.close();
+      await insecure.close();
+    }
+  });
+});
+
 describe("imapflow", () => {
   const client = (options: { secure: boolean; pass: string; loginMethod?: string }) =>
     new ImapFlow({

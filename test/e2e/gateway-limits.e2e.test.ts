@@ -31,7 +31,9 @@ const countingAppend = defineCommand({
     };
   },
   async handle(command) {
-    const literal = command.args.messages[0]!.literal;
+    const content = command.args.messages[0]!.content;
+    if (content.kind !== "literal") throw new Error("a literal was expected");
+    const literal = content.literal;
     const size =
       literal.kind === "streamed" ? (literal.handle as { bytes: number }).bytes : literal.data.length;
     return { text: `APPEND stored ${size} octets` };

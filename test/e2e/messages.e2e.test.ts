@@ -108,6 +108,7 @@ describe("STORE", () => {
     const client = await raw();
     await client.command("S", "SELECT Fetch");
     expect(await client.command("A", "STORE 1 +FLAGS (\\Seen $Important)")).toEqual([
+      expect.stringMatching(/^\* FLAGS \(.*\$Important\)$/),
       expect.stringMatching(/^\* 1 FETCH \(FLAGS \(.*\$Important.*\)\)$/),
       expect.stringMatching(/^A OK/),
     ]);
@@ -119,6 +120,37 @@ describe("STORE", () => {
     const uidStore = await client.command("D", "UID STORE 1 FLAGS (\\Draft)");
     expect(uidStore[0]).toMatch(/^\* 1 FETCH \(UID 1 FLAGS \(\\Draft/);
     client.close();
+  });
+
+  it("announces a keyword with FLAGS before a client first sees a message carry it (RFC 3501 7.2.6)", async () => {
+    await mailboxWith("Keywords", 2);
+    const mine = await raw();
+    const other = await raw();
+    await mine.command("S", "SELECT Keywords");
+    await other.command("S", "SELECT Keywords");
+    const system = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+    expect(await mine.command("A", "STORE 1 +FLAGS ($Project)")).toEqual([
+      `* FLAGS (${system} $Project)`,
+      expect.stringMatching(/^\* 1 FETCH \(FLAGS \(\$Project( \\Recent)?\)\)$/),
+      "A OK STORE completed",
+    ]);
+    // Known now: not announced again, whatever its case.
+    expect((await mine.command("B", "STORE 2 +FLAGS ($project)"))[0]).toMatch(/^\* 2 FETCH/);
+    // The other session learns it before the update that shows it.
+    const noop = await other.command("N", "NOOP");
+    expect(noop.indexOf(`* FLAGS (${system} $Project)`)).toBe(0);
+    expect(noop[1]).toMatch(/^\* 1 FETCH \(UID \d+ FLAGS \(\$Project\)\)$/);
+    // A session that selects later learns it when it fetches the flags.
+    const later = await raw();
+    expect((await later.command("S", "SELECT Keywords"))[0]).toBe(`* FLAGS (${system})`);
+    expect(await later.command("F", "FETCH 1:2 FLAGS")).toEqual([
+      `* FLAGS (${system} $Project)`,
+      "* 1 FETCH (FLAGS ($Project))",
+      // Each message keeps a keyword as it was first written on it.
+      "* 2 FETCH (FLAGS ($project))",
+      "F OK FETCH completed",
+    ]);
+    for (const client of [mine, other, later]) client.close();
   });
 
   it("refuses STORE on a mailbox opened with EXAMINE, and EXAMINE does not set \\Seen", async () => {
@@ -181,12 +213,12 @@ describe("SEARCH", () => {
     client.close();
   });
 
-  it("saves a result for $ (RFC 5182 SEARCHRES), MIN/MAX only when asked, emptied by a failed SEARCH", async () => {
+  it("saves a result for $ (RFC 5182 SEARCHRES), MIN/MAX only when asked, emptied by a SEARCH finding none", async () => {
     await mailboxWith("Saved", 4);
     const client = await raw();
     expect((await client.command("C", "CAPABILITY"))[0]).toContain(" SEARCHRES");
     await client.command("S", "SELECT Saved");
-    // Dovecot 2.3 answers each of these the same (its OK for the BAD's SEARCH aside).
+    // Dovecot 2.3 answers each of these the same.
     // Nothing saved yet: $ is the empty set, not an error.
     expect(await client.command("A", "FETCH $ (UID)")).toEqual(["A OK FETCH completed"]);
     // SAVE alone answers no ESEARCH.
@@ -206,7 +238,8 @@ describe("SEARCH", () => {
     await client.command("I", "STORE 1 +FLAGS.SILENT (\\Deleted)");
     await client.command("J", "EXPUNGE");
     expect(await client.command("K", "FETCH $ (UID)")).toEqual(["* 3 FETCH (UID 4)", "K OK FETCH completed"]);
-    expect((await client.command("L", "SEARCH RETURN (SAVE) 99")).at(-1)).toMatch(/^L BAD/);
+    // A number beyond the mailbox matches nothing (RFC 3501 6.4.4): $ is saved empty.
+    expect(await client.command("L", "SEARCH RETURN (SAVE) 99")).toEqual(["L OK SEARCH completed"]);
     expect(await client.command("M", "FETCH $ (UID)")).toEqual(["M OK FETCH completed"]);
     expect((await client.command("N", "COPY $ Saved")).at(-1)).toMatch(/^N OK/);
     expect((await client.command("O", "UID MOVE $ Saved")).at(-1)).toMatch(/^O OK/);
@@ -294,6 +327,30 @@ describe("SORT (RFC 5256)", () => {
     );
     expect((await client.command("D", "SORT (SUBJECT) KOI8-R ALL")).at(-1)).toMatch(/^D NO \[BADCHARSET/);
     expect((await client.command("E", "SORT SUBJECT UTF-8 ALL")).at(-1)).toMatch(/^E BAD/);
+    client.close();
+  });
+
+  it("keys an address field by its first ENVELOPE entry: a group by the group's name", async () => {
+    const imap = flow();
+    await imap.connect();
+    await imap.mailboxCreate("Groups");
+    for (const [to, cc] of [
+      ["Zed <zed@example.org>", "mid: amy@example.org;"],
+      ["team: bob@example.org, carl@example.org;", "bob@example.org"],
+      ["Amy <amy@example.org>", "zoe@example.org"],
+      ["empty:;", "ann@example.org"],
+    ])
+      await imap.append("Groups", Buffer.from(`From: x@example.org\r\nTo: ${to}\r\nCc: ${cc}\r\n\r\nhi\r\n`));
+    await imap.logout();
+    const client = await raw();
+    await client.command("S", "SELECT Groups");
+    const sort = async (criteria: string) => (await client.command("Q", `SORT ${criteria} UTF-8 ALL`))[0];
+    // TO (RFC 5256): zed, "team" (not bob), amy, "empty".
+    expect(await sort("(TO)")).toBe("* SORT 3 4 2 1");
+    // CC: "mid" (not amy), bob, zoe, ann.
+    expect(await sort("(CC)")).toBe("* SORT 4 2 1 3");
+    // DISPLAYTO (RFC 5957): "Zed", "team", "Amy", "empty".
+    expect(await sort("(DISPLAYTO)")).toBe("* SORT 3 4 2 1");
     client.close();
   });
 });
@@ -514,6 +571,29 @@ describe("EXPUNGE and other sessions", () => {
     expect(recent.sort()).toEqual(["* 0 RECENT", "* 1 RECENT"]);
     first.close();
     second.close();
+  });
+
+  it("EXAMINE shows \\Recent without taking it; the next SELECT still gets it (RFC 3501 2.3.2)", async () => {
+    await mailboxWith("Examined", 2);
+    const reader = await raw();
+    const examined = await reader.command("E", "EXAMINE Examined");
+    expect(examined).toContain("* 2 RECENT");
+    expect(await reader.command("F", "FETCH 1 FLAGS")).toEqual([
+      "* 1 FETCH (FLAGS (\\Recent))",
+      "F OK FETCH completed",
+    ]);
+    // Arriving while examined: recent to the reader too, and still nobody's.
+    const writer = flow();
+    await writer.connect();
+    await writer.append("Examined", message(3));
+    await writer.logout();
+    expect(await reader.command("N", "NOOP")).toEqual(["* 3 EXISTS", "* 3 RECENT", "N OK NOOP completed"]);
+    const selector = await raw();
+    expect(await selector.command("S", "SELECT Examined")).toContain("* 3 RECENT");
+    expect(await selector.command("T", "STATUS Examined (RECENT)")).toContain("* STATUS Examined (RECENT 3)");
+    const late = await raw();
+    expect(await late.command("E", "EXAMINE Examined")).toContain("* 0 RECENT");
+    for (const client of [reader, selector, late]) client.close();
   });
 
   it("STATUS counts as \\Recent what no session has been told of, and the selecting session's own", async () => {

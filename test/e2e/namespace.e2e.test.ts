@@ -145,8 +145,10 @@ describe("CREATE, LIST and the hierarchy", () => {
     expect(dataLines(status2)).toEqual(['"Entw&APw-rfe/&AMk-t&AOk- &ZeVnLA-" (MESSAGES 0 UIDNEXT 1)']);
 
     const raw = await rawLoggedIn(server, alice);
-    // Invalid modified UTF-7 is a malformed command.
-    expect((await raw.command("b", "CREATE &Jjo"))!.at(-1)).toMatch(/^b BAD /);
+    // Invalid modified UTF-7 is a well-formed astring that no mailbox can have as its name.
+    expect((await raw.command("b", "CREATE &Jjo"))!.at(-1)).toMatch(/^b NO \[CANNOT\] /);
+    expect((await raw.command("c", "SELECT &Jjo"))!.at(-1)).toMatch(/^c NO \[NONEXISTENT\] /);
+    expect(untagged(await raw.command("d", 'LIST "" &Jjo*'), "LIST")).toEqual([]);
     raw.close();
   });
 });

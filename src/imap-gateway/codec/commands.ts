@@ -70,7 +70,18 @@ export type SearchKey =
   | { readonly type: "and"; readonly keys: readonly SearchKey[] };
 
 /** RFC 4731 ESEARCH RETURN options (SAVE from RFC 5182). */
-export type SearchReturnOption = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE";
+/** RFC 4731, RFC 5182 SAVE and RFC 5267 UPDATE (CONTEXT, a hint, is read and dropped). */
+export type SearchReturnOption = "MIN" | "MAX" | "ALL" | "COUNT" | "SAVE" | "UPDATE";
+
+/**
+ * RFC 9394 partial-range: positions in a result, 1 the first; counted from the last (-1) when
+ * `fromEnd`. `first` <= `last` (500:400 is read as 400:500).
+ */
+export interface ResultWindow {
+  readonly first: number;
+  readonly last: number;
+  readonly fromEnd: boolean;
+}
 
 export interface SearchArgs {
   /** Upper-cased; undefined when no CHARSET was given (US-ASCII). */
@@ -78,6 +89,8 @@ export interface SearchArgs {
   readonly criteria: SearchKey;
   /** undefined: a plain SEARCH (untagged SEARCH response); an array, possibly empty: ESEARCH. */
   readonly returnOptions: readonly SearchReturnOption[] | undefined;
+  /** RETURN (PARTIAL range) (RFC 9394); with it returnOptions is an array. */
+  readonly partial: ResultWindow | undefined;
 }
 
 /** RFC 5256 sort keys. */
@@ -98,6 +111,9 @@ export interface SortArgs {
   /** Upper-cased (SORT requires one). */
   readonly charset: string;
   readonly search: SearchKey;
+  /** ESORT (RFC 5267 3): undefined for a plain SORT; an array, possibly empty, answers ESEARCH. */
+  readonly returnOptions: readonly SearchReturnOption[] | undefined;
+  readonly partial: ResultWindow | undefined;
 }
 
 export interface ThreadArgs {
@@ -161,6 +177,8 @@ export interface FetchArgs {
   readonly changedSince: bigint | undefined;
   /** RFC 7162 VANISHED modifier (UID FETCH only, with CHANGEDSINCE). */
   readonly vanished: boolean;
+  /** RFC 9394 PARTIAL modifier: only these positions of the messages the set names. */
+  readonly partial: ResultWindow | undefined;
 }
 
 export interface StoreArgs {
@@ -172,13 +190,25 @@ export interface StoreArgs {
   readonly unchangedSince: bigint | undefined;
 }
 
-export interface AppendMessage {
-  readonly flags: readonly string[];
-  readonly internalDate: Date | undefined;
-  /** Buffered bytes, or the handle of the sink a large literal was streamed to. */
+/** A literal of an APPEND: buffered bytes, or the handle of the sink a large one was streamed to. */
+export interface AppendLiteral {
   readonly literal: LiteralValue;
   /** Sent as literal8 `~{n}` (RFC 3516): may contain NUL. */
   readonly binary: boolean;
+}
+
+/** One part of a CATENATE (RFC 4469): text sent in a literal, or an IMAP URL of a message or part of one. */
+export type CatenatePart =
+  | ({ readonly kind: "text" } & AppendLiteral)
+  | { readonly kind: "url"; readonly url: string };
+
+export interface AppendMessage {
+  readonly flags: readonly string[];
+  readonly internalDate: Date | undefined;
+  /** The message: one literal (RFC 3501 6.3.11), or parts to join (RFC 4469 CATENATE). */
+  readonly content:
+    | ({ readonly kind: "literal" } & AppendLiteral)
+    | { readonly kind: "catenate"; readonly parts: readonly CatenatePart[] };
 }
 
 export interface QresyncParams {
@@ -196,6 +226,7 @@ export interface SelectArgs {
 
 export interface ListArgs {
   readonly reference: string;
+  /** Without those no name can match (not valid modified UTF-7); may be empty then. */
   readonly patterns: readonly string[];
   /** RFC 5258 selection options, upper-cased (SUBSCRIBED, REMOTE, RECURSIVEMATCH, SPECIAL-USE). */
   readonly selectionOptions: readonly string[];
@@ -230,7 +261,7 @@ export type Command =
   | Cmd<"SUBSCRIBE", { readonly mailbox: string }>
   | Cmd<"UNSUBSCRIBE", { readonly mailbox: string }>
   | Cmd<"LIST", ListArgs>
-  | Cmd<"LSUB", { readonly reference: string; readonly pattern: string }>
+  | Cmd<"LSUB", { readonly reference: string; readonly patterns: readonly string[] }>
   | Cmd<"STATUS", { readonly mailbox: string; readonly items: readonly StatusItem[] }>
   | Cmd<"APPEND", { readonly mailbox: string; readonly messages: readonly AppendMessage[] }>
   | Cmd<"CHECK", NoArgs>
@@ -253,7 +284,9 @@ export type Command =
   | Cmd<"IDLE", NoArgs>
   | Cmd<"NAMESPACE", NoArgs>
   | Cmd<"GETQUOTA", { readonly root: string }>
-  | Cmd<"GETQUOTAROOT", { readonly mailbox: string }>;
+  | Cmd<"GETQUOTAROOT", { readonly mailbox: string }>
+  /** RFC 5267 4.2: the tags of the live searches to end. */
+  | Cmd<"CANCELUPDATE", { readonly tags: readonly string[] }>;
 
 export type CommandName = Command["name"];
 
@@ -266,4 +299,6 @@ export type ParseResult =
       readonly message: string;
       /** Response code for the answer, e.g. BADCHARSET, TOOBIG. */
       readonly code: string | undefined;
+      /** BAD for a grammar error; NO for a well-formed command that cannot be done as asked. */
+      readonly status: "BAD" | "NO";
     };

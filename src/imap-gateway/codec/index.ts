@@ -10,7 +10,8 @@
  *   limits come from `literalLimit(name)` (e.g. APPEND → APPENDLIMIT) and are enforced before the
  *   bytes arrive. `close()` aborts an in-flight sink.
  * - `parseCommand(frame, { utf8Accept })`: a typed `Command` ({ tag, name, uid, args }) or
- *   `{ ok: false, tag, message, code }` for a tagged BAD (code BADCHARSET/TOOBIG → NO [code]).
+ *   `{ ok: false, tag, message, code, status }` for a tagged BAD, or NO [code] for a well-formed
+ *   command that cannot be done (BADCHARSET, TOOBIG, a name no mailbox can have).
  *   Mailbox names come back decoded (modified UTF-7 → Unicode), INBOX normalised. Lines outside the
  *   command grammar (IDLE's DONE, SASL responses) are read with `isIdleDone(frame)` / `frameLine(frame)`.
  *
@@ -24,8 +25,10 @@
  */
 
 export type {
+  AppendLiteral,
   AppendMessage,
   BodySection,
+  CatenatePart,
   Command,
   CommandName,
   FetchArgs,
@@ -35,6 +38,7 @@ export type {
   ParseResult,
   PartialRange,
   QresyncParams,
+  ResultWindow,
   SearchArgs,
   SearchKey,
   SearchReturnOption,
@@ -69,6 +73,7 @@ export { type CommandFrame, frameLine, isIdleDone, type LiteralValue } from "./f
 export * from "./limits.ts";
 export { decodeMailboxName, encodeMailboxName, type MailboxNameResult } from "./mutf7.ts";
 export { parseCommand } from "./parseCommand.ts";
+export { parseSectionSpec } from "./parseFetch.ts";
 export {
   CommandReader,
   type CommandReaderOptions,

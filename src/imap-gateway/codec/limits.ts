@@ -1,7 +1,11 @@
 // Named limits of the wire codec. Each one is a default: the session may pass its own.
 
-/** RFC 7162 section 4 recommends clients keep command lines under 8192 octets, so servers accept at least that. */
-export const DEFAULT_MAX_LINE_LENGTH = 8192;
+/**
+ * RFC 7162 section 4 wants servers to accept lines of at least 8192 octets, but a legal command
+ * can be longer: ID (RFC 2971 3.3) may carry 30 pairs of a 30-octet field and a 1024-octet value,
+ * some 32 KB on one line. 64 KiB, as Dovecot's imap_max_line_length.
+ */
+export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
 
 /** Literals outside APPEND (passwords, search strings, mailbox names) are small; refuse big ones early. */
 export const DEFAULT_MAX_LITERAL_SIZE = 64 * 1024;

@@ -10,6 +10,7 @@ import { parseSearch, parseSort, parseThread } from "./parseSearch.ts";
 import { parseSelect } from "./parseSelect.ts";
 import {
   parseAuthenticate,
+  parseCancelUpdate,
   parseCompress,
   parseCopyMove,
   parseCreate,
@@ -56,13 +57,14 @@ export function parseCommand(frame: CommandFrame, options?: ParseOptions): Parse
       s.fail(`unknown command ${unknown.slice(0, 40)}`);
     }
     s.expectEnd();
+    if (s.refusal !== undefined) throw s.refusal;
     return { ok: true, command };
   } catch (error) {
     const prefix = name === undefined ? "" : `${name}: `;
     if (error instanceof ParseError)
-      return { ok: false, tag, message: prefix + error.message, code: error.code };
+      return { ok: false, tag, message: prefix + error.message, code: error.code, status: error.status };
     // Not expected; still an answer rather than a crashed connection (a RangeError from deep input, say).
-    return { ok: false, tag, message: `${prefix}cannot parse command`, code: undefined };
+    return { ok: false, tag, message: `${prefix}cannot parse command`, code: undefined, status: "BAD" };
   }
 }
 
@@ -89,9 +91,10 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
     case "CREATE":
       return { tag, uid, name, args: parseCreate(s) };
     case "DELETE":
-    case "SUBSCRIBE":
     case "UNSUBSCRIBE":
       return { tag, uid, name, args: parseMailboxOnly(s) };
+    case "SUBSCRIBE":
+      return { tag, uid, name, args: parseMailboxOnly(s, "new") };
     case "GETQUOTAROOT":
       return { tag, uid, name, args: parseMailboxOnly(s) };
     case "GETQUOTA":
@@ -127,6 +130,8 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
       return { tag, uid, name, args: parseEnable(s) };
     case "COMPRESS":
       return { tag, uid, name, args: parseCompress(s) };
+    case "CANCELUPDATE":
+      return { tag, uid, name, args: parseCancelUpdate(s) };
     default:
       return undefined;
   }

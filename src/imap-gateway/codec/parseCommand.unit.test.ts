@@ -19,9 +19,15 @@ function ok(wire: string | Buffer, options?: ParseOptions): Command {
   return result.command;
 }
 
-function bad(wire: string | Buffer, options?: ParseOptions): { tag: string | undefined; message: string } {
+function refused(wire: string | Buffer, options?: ParseOptions): Extract<ParseResult, { ok: false }> {
   const result = parse(wire, options);
   if (result.ok) throw new Error(`expected ${JSON.stringify(wire)} to be refused`);
+  return result;
+}
+
+function bad(wire: string | Buffer, options?: ParseOptions): { tag: string | undefined; message: string } {
+  const result = refused(wire, options);
+  expect(result.status).toBe("BAD");
   return { tag: result.tag, message: result.message };
 }
 
@@ -81,6 +87,40 @@ describe("AUTHENTICATE and LOGIN", () => {
   });
 });
 
+describe("names that are not valid modified UTF-7", () => {
+  // Well-formed astrings, so not BAD; but no mailbox can have such a name (imaptest "atoms").
+  const name = "!#$&'+,-.0123456789:;<=>?@^_`|[}";
+
+  it("answers NO [NONEXISTENT] where the mailbox must exist", () => {
+    for (const command of [
+      `SELECT ${name}`,
+      `EXAMINE ${name}`,
+      `STATUS ${name} (MESSAGES)`,
+      `DELETE ${name}`,
+    ])
+      expect(refused(`a ${command}`)).toMatchObject({ status: "NO", code: "NONEXISTENT" });
+    expect(refused(`a RENAME ${name} Elsewhere`)).toMatchObject({ status: "NO", code: "NONEXISTENT" });
+    expect(refused(`a COPY 1 ${name}`)).toMatchObject({ status: "NO", code: "NONEXISTENT" });
+  });
+
+  it("answers NO [CANNOT] where the name would be made", () => {
+    expect(refused(`a CREATE ${name}`)).toMatchObject({ status: "NO", code: "CANNOT" });
+    expect(refused(`a RENAME Old ${name}`)).toMatchObject({ status: "NO", code: "CANNOT" });
+    expect(refused(`a SUBSCRIBE ${name}`)).toMatchObject({ status: "NO", code: "CANNOT" });
+  });
+
+  it("still answers BAD when the command is malformed further on", () => {
+    expect(bad(`a STATUS ${name} (NOSUCHITEM)`).message).toMatch(/unknown status item/);
+  });
+
+  it("lists nothing for such a pattern or reference, and answers OK", () => {
+    expect(ok(`a LIST "" ${name}%*`).args).toMatchObject({ reference: "", patterns: [] });
+    expect(ok(`a LIST "" (${name} Drafts)`).args).toMatchObject({ patterns: ["Drafts"] });
+    expect(ok(`a LIST ${name} *`).args).toMatchObject({ patterns: [] });
+    expect(ok(`a LSUB "" ${name}`).args).toEqual({ reference: "", patterns: [] });
+  });
+});
+
 describe("mailbox commands", () => {
   it("decodes modified UTF-7 names and normalises INBOX", () => {
     expect(ok("a SELECT inbox").args).toEqual({ mailbox: "INBOX", condstore: false, qresync: undefined });
@@ -99,9 +139,11 @@ describe("mailbox commands", () => {
     expect(ok("a SUBSCRIBE News]").args).toEqual({ mailbox: "News]" });
     expect(ok("a UNSUBSCRIBE News").args).toEqual({ mailbox: "News" });
     expect(ok("a RENAME old &ZeVnLIqe-").args).toEqual({ from: "old", to: "日本語" });
-    expect(bad("a CREATE &Jjo").message).toBe(
-      'CREATE: mailbox name: invalid modified UTF-7: "&" without a closing "-"',
-    );
+    expect(refused("a CREATE &Jjo")).toMatchObject({
+      status: "NO",
+      code: "CANNOT",
+      message: 'CREATE: mailbox name: invalid modified UTF-7: "&" without a closing "-"',
+    });
     // RFC 6855 allows UTF-8 in quoted strings only, never in atoms.
     expect(bad(Buffer.from("a CREATE Entwürfe\r\n"), { utf8Accept: true }).message).toMatch(/unexpected/);
     expect(ok(Buffer.from('a CREATE "Entwürfe"\r\n'), { utf8Accept: true }).args).toEqual({
@@ -157,8 +199,10 @@ describe("mailbox commands", () => {
       extended: true,
     });
     expect(bad('a LIST (RECURSIVEMATCH) "" %').message).toMatch(/RECURSIVEMATCH needs/);
+    expect(bad('a LIST (RECURSIVEMATCH REMOTE) "" ""').message).toMatch(/RECURSIVEMATCH needs/);
+    expect(ok('a LIST (REMOTE SUBSCRIBED RECURSIVEMATCH) "" %').name).toBe("LIST");
     expect(bad('a LIST "" % RETURN (BOGUS)').message).toMatch(/unknown LIST return option BOGUS/);
-    expect(ok('a LSUB "" "*"').args).toEqual({ reference: "", pattern: "*" });
+    expect(ok('a LSUB "" "*"').args).toEqual({ reference: "", patterns: ["*"] });
   });
 
   it("parses STATUS", () => {
@@ -219,19 +263,58 @@ describe("APPEND", () => {
     const [message] = command.args.messages;
     expect(message!.flags).toEqual(["\\Seen", "$Label"]);
     expect(message!.internalDate?.toISOString()).toBe("2024-03-05T10:31:02.000Z");
-    expect(message!.literal).toEqual({ kind: "buffered", data: Buffer.from("Hello"), nonSync: true });
+    expect(message!.content).toEqual({
+      kind: "literal",
+      literal: { kind: "buffered", data: Buffer.from("Hello"), nonSync: true },
+      binary: false,
+    });
 
     const multi = ok(
       'a APPEND INBOX {1+}\r\nA (\\Draft) {1+}\r\nB " 7-Jan-2020 00:00:00 +0000" ~{1+}\r\nC\r\n',
     );
     expect(
       multi.name === "APPEND" &&
-        multi.args.messages.map((m) => [m.flags, m.binary, m.internalDate?.getTime()]),
+        multi.args.messages.map((m) => [
+          m.flags,
+          m.content.kind === "literal" && m.content.binary,
+          m.internalDate?.getTime(),
+        ]),
     ).toEqual([
       [[], false, undefined],
       [["\\Draft"], false, undefined],
       [[], true, Date.UTC(2020, 0, 7)],
     ]);
+  });
+
+  it("reads CATENATE (RFC 4469): TEXT literals and URLs, mixed with plain messages", () => {
+    const command = ok(
+      'a APPEND Drafts (\\Seen) CATENATE (URL "/INBOX/;UID=1/;SECTION=HEADER" TEXT {4+}\r\nbody' +
+        " TEXT ~{2+}\r\nx\0) CATENATE (url /INBOX/;uid=2) {3+}\r\nend\r\n",
+    );
+    if (command.name !== "APPEND") throw new Error("not APPEND");
+    const [first, second, third] = command.args.messages;
+    expect(first!.flags).toEqual(["\\Seen"]);
+    expect(first!.content).toEqual({
+      kind: "catenate",
+      parts: [
+        { kind: "url", url: "/INBOX/;UID=1/;SECTION=HEADER" },
+        {
+          kind: "text",
+          literal: { kind: "buffered", data: Buffer.from("body"), nonSync: true },
+          binary: false,
+        },
+        {
+          kind: "text",
+          literal: { kind: "buffered", data: Buffer.from("x\0"), nonSync: true },
+          binary: true,
+        },
+      ],
+    });
+    expect(second!.content).toEqual({ kind: "catenate", parts: [{ kind: "url", url: "/INBOX/;uid=2" }] });
+    expect(third!.content.kind).toBe("literal");
+    expect(bad("a APPEND Drafts CATENATE ()").message).toMatch(/empty CATENATE parts/);
+    expect(bad("a APPEND Drafts CATENATE (FILE x)").message).toMatch(/unknown CATENATE part FILE/);
+    expect(bad('a APPEND Drafts CATENATE (TEXT "inline")').message).toMatch(/TEXT literal/);
   });
 
   it("refuses bad flags, dates and a missing literal", () => {
@@ -488,13 +571,49 @@ describe("ID, ENABLE, IDLE", () => {
     expect(bad("s SORT (SUBJECT) UTF-8").message).toMatch(/expected a space/);
   });
 
+  it("parses PARTIAL (RFC 9394) in SEARCH and ESORT's SORT RETURN, and as a UID FETCH modifier", () => {
+    expect(ok("s SEARCH RETURN (PARTIAL 4:2 COUNT) ALL").args).toMatchObject({
+      returnOptions: ["COUNT"],
+      partial: { first: 2, last: 4, fromEnd: false },
+    });
+    expect(ok("s UID SEARCH RETURN (PARTIAL -1:-100) UNDELETED").args).toMatchObject({
+      partial: { first: 1, last: 100, fromEnd: true },
+    });
+    expect(ok("s SORT RETURN (MIN PARTIAL 1:5) (ARRIVAL) UTF-8 ALL").args).toMatchObject({
+      returnOptions: ["MIN"],
+      partial: { first: 1, last: 5, fromEnd: false },
+    });
+    expect(ok("s SORT RETURN () (DATE) UTF-8 ALL").args).toMatchObject({
+      returnOptions: [],
+      partial: undefined,
+    });
+    expect(ok("s SORT (DATE) UTF-8 ALL").args).toMatchObject({ returnOptions: undefined });
+    expect(ok("f UID FETCH 1:* (FLAGS) (PARTIAL -1:-30)").args).toMatchObject({
+      partial: { first: 1, last: 30, fromEnd: true },
+    });
+    for (const bad_ of ["PARTIAL 1", "PARTIAL 1:*", "PARTIAL *:1", "PARTIAL 0:5", "PARTIAL -1:5", "PARTIAL"])
+      expect(bad(`s SEARCH RETURN (${bad_}) ALL`).message).toMatch(/partial range|expected/);
+    expect(bad("s SEARCH RETURN (PARTIAL 1:5 ALL) ALL").message).toMatch(/PARTIAL and ALL/);
+    expect(bad("s SEARCH RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL").message).toMatch(/PARTIAL given twice/);
+  });
+
+  it("parses UPDATE and CONTEXT (RFC 5267 4) and CANCELUPDATE", () => {
+    expect(ok("s SEARCH RETURN (UPDATE ALL CONTEXT) SEEN").args).toMatchObject({
+      returnOptions: ["UPDATE", "ALL"],
+    });
+    expect(bad("s SEARCH RETURN (UPDATE UPDATE) SEEN").message).toMatch(/UPDATE given twice/);
+    expect(bad("s SORT RETURN (UPDATE) (DATE) UTF-8 ALL").message).toMatch(/CONTEXT=SORT/);
+    expect(ok('c CANCELUPDATE "A1" "B.2"').args).toEqual({ tags: ["A1", "B.2"] });
+    expect(bad("c CANCELUPDATE").message).toMatch(/names no search tag/);
+  });
+
   it("parses THREAD and UID THREAD (RFC 5256)", () => {
     expect(ok("t UID THREAD references UTF-8 ALL")).toMatchObject({
       name: "THREAD",
       uid: true,
       args: { algorithm: "REFERENCES", charset: "UTF-8", search: { type: "all" } },
     });
-    expect(bad("t THREAD REFERENCES ALL").message).toMatch(/expected a space|charset/);
+    expect(refused("t THREAD REFERENCES ALL").message).toMatch(/expected a space|charset/);
   });
 
   it("parses COMPRESS and its mechanism (RFC 4978)", () => {

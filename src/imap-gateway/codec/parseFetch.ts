@@ -2,8 +2,16 @@
 // RFC 3501 items, RFC 3516 BINARY, RFC 7162 MODSEQ / CHANGEDSINCE / VANISHED, RFC 8474 EMAILID
 // and THREADID.
 
-import type { BodySection, FetchArgs, FetchItem, PartialRange, SectionText } from "./commands.ts";
-import { isDigit, type Scanner } from "./scanner.ts";
+import type {
+  BodySection,
+  FetchArgs,
+  FetchItem,
+  PartialRange,
+  ResultWindow,
+  SectionText,
+} from "./commands.ts";
+import { parseResultWindow } from "./parseSearch.ts";
+import { isDigit, ParseError, Scanner } from "./scanner.ts";
 import { parseSequenceSet } from "./sequenceSet.ts";
 
 const SIMPLE_ITEMS = new Set([
@@ -58,6 +66,7 @@ export function parseFetch(s: Scanner, uid: boolean): FetchArgs {
   }
   let changedSince: bigint | undefined;
   let vanished = false;
+  let partial: ResultWindow | undefined;
   if (s.trySp()) {
     s.list(() => {
       const name = s.keyword("fetch modifier");
@@ -67,6 +76,11 @@ export function parseFetch(s: Scanner, uid: boolean): FetchArgs {
         changedSince = s.modSeq(false, "CHANGEDSINCE value");
       } else if (name === "VANISHED") {
         vanished = true;
+      } else if (name === "PARTIAL") {
+        // RFC 9394: a page of the messages the set names, counted from either end.
+        if (partial !== undefined) s.fail("PARTIAL given twice");
+        s.sp();
+        partial = parseResultWindow(s);
       } else {
         s.fail(`unknown fetch modifier ${name}`);
       }
@@ -75,7 +89,7 @@ export function parseFetch(s: Scanner, uid: boolean): FetchArgs {
     if (vanished && (!uid || changedSince === undefined))
       s.fail("VANISHED requires UID FETCH with CHANGEDSINCE");
   }
-  return { sequenceSet, items, macro, changedSince, vanished };
+  return { sequenceSet, items, macro, changedSince, vanished, partial };
 }
 
 /** One fetch-att; `alreadyRead` is its name when the caller had to read it to rule out a macro. */
@@ -144,6 +158,28 @@ function parseSection(s: Scanner): BodySection {
   }
   s.expectByte(0x5d, '"]" to end the section');
   return { part, text, fields };
+}
+
+/**
+ * A section-spec written on its own, as in an IMAP URL's ;SECTION= (RFC 5092 5: the same
+ * grammar as FETCH's, e.g. "1.2.MIME" or "HEADER.FIELDS (From To)"); undefined if it is not one.
+ */
+export function parseSectionSpec(text: string): BodySection | undefined {
+  const frame = {
+    segments: [Buffer.from(`[${text}]`, "utf8")],
+    literals: [],
+    tag: undefined,
+    name: undefined,
+  };
+  try {
+    const s = new Scanner(frame, { utf8Accept: true });
+    const section = parseSection(s);
+    s.expectEnd();
+    return section;
+  } catch (error) {
+    if (error instanceof ParseError) return undefined;
+    throw error;
+  }
 }
 
 /** section-binary = "[" [section-part] "]" */

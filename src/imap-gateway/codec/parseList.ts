@@ -1,20 +1,26 @@
 // LIST and LSUB, with RFC 5258 LIST-EXTENDED selection and return options and RFC 5819 STATUS return.
 
 import type { ListArgs, StatusItem } from "./commands.ts";
-import { decodeMailboxBytes, parseMailbox } from "./mailbox.ts";
+import { decodePatternBytes } from "./mailbox.ts";
 import { parseStatusItems } from "./parseStatus.ts";
 import type { Scanner } from "./scanner.ts";
 
 const SELECTION_OPTIONS = new Set(["SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"]);
 const RETURN_OPTIONS = new Set(["SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "MYRIGHTS"]);
 
-function parseReference(s: Scanner): string {
-  // The reference is a mailbox; an empty string is the usual value.
-  return parseMailbox(s, "reference name");
+/** The reference (usually ""); undefined when no name can be under it (invalid modified UTF-7). */
+function parseReference(s: Scanner): string | undefined {
+  return decodePatternBytes(s, s.astringBytes("reference name"), "reference name");
 }
 
-function parsePattern(s: Scanner): string {
-  return decodeMailboxBytes(s, s.listMailboxBytes(), "mailbox pattern");
+function parsePattern(s: Scanner): string | undefined {
+  return decodePatternBytes(s, s.listMailboxBytes(), "mailbox pattern");
+}
+
+/** Patterns no name can match are dropped: what is left may be empty, and then nothing is listed. */
+function matchable(reference: string | undefined, patterns: (string | undefined)[]): string[] {
+  if (reference === undefined) return [];
+  return patterns.filter((pattern) => pattern !== undefined);
 }
 
 export function parseList(s: Scanner): ListArgs {
@@ -32,15 +38,19 @@ export function parseList(s: Scanner): ListArgs {
       "selection options",
       true,
     );
-    // RFC 5258 section 3.1: RECURSIVEMATCH alone says nothing about what to select.
-    if (selectionOptions.includes("RECURSIVEMATCH") && selectionOptions.length === 1) {
-      s.fail("RECURSIVEMATCH needs another selection option");
+    // RFC 5258 section 3.1: RECURSIVEMATCH alone, or with only REMOTE, says nothing about what
+    // to select, and MUST get BAD.
+    if (
+      selectionOptions.includes("RECURSIVEMATCH") &&
+      selectionOptions.every((option) => option === "RECURSIVEMATCH" || option === "REMOTE")
+    ) {
+      s.fail("RECURSIVEMATCH needs a selection option such as SUBSCRIBED");
     }
     s.sp();
   }
   const reference = parseReference(s);
   s.sp();
-  let patterns: string[];
+  let patterns: (string | undefined)[];
   if (s.peek() === 0x28) {
     extended = true;
     patterns = s.list(() => parsePattern(s), "mailbox patterns");
@@ -69,12 +79,19 @@ export function parseList(s: Scanner): ListArgs {
       true,
     );
   }
-  return { reference, patterns, selectionOptions, returnOptions, returnStatus, extended };
+  return {
+    reference: reference ?? "",
+    patterns: matchable(reference, patterns),
+    selectionOptions,
+    returnOptions,
+    returnStatus,
+    extended,
+  };
 }
 
-export function parseLsub(s: Scanner): { reference: string; pattern: string } {
+export function parseLsub(s: Scanner): { reference: string; patterns: string[] } {
   s.sp();
   const reference = parseReference(s);
   s.sp();
-  return { reference, pattern: parsePattern(s) };
+  return { reference: reference ?? "", patterns: matchable(reference, [parsePattern(s)]) };
 }

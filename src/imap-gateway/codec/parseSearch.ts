@@ -1,13 +1,21 @@
 // SEARCH [RETURN (...)] [CHARSET astring] search-key *(SP search-key), and SORT (RFC 5256).
 // RFC 3501 keys, RFC 7162 MODSEQ, RFC 5032 OLDER/YOUNGER, RFC 4731 ESEARCH RETURN, RFC 5182 SAVE / `$`.
 
-import type { SearchArgs, SearchKey, SearchReturnOption, SortArgs, SortKey, ThreadArgs } from "./commands.ts";
+import type {
+  ResultWindow,
+  SearchArgs,
+  SearchKey,
+  SearchReturnOption,
+  SortArgs,
+  SortKey,
+  ThreadArgs,
+} from "./commands.ts";
 import { parseDate } from "./dates.ts";
 import type { Scanner } from "./scanner.ts";
 import { looksLikeSequenceSet, parseSequenceSet } from "./sequenceSet.ts";
 
 const SUPPORTED_CHARSETS = new Set(["US-ASCII", "UTF-8"]);
-const RETURN_OPTIONS = new Set<string>(["MIN", "MAX", "ALL", "COUNT", "SAVE"]);
+const RETURN_OPTIONS = new Set<string>(["MIN", "MAX", "ALL", "COUNT", "SAVE", "UPDATE"]);
 
 const FLAG_KEYS: Readonly<Record<string, readonly [string, boolean]>> = {
   ANSWERED: ["\\Answered", true],
@@ -33,20 +41,70 @@ const DATE_KEYS: Readonly<Record<string, readonly ["internal" | "sent", "before"
   SENTSINCE: ["sent", "since"],
 };
 
+const MAX_NZ_NUMBER = 0xffff_ffff;
+
+/**
+ * partial-range = partial-range-first / partial-range-last (RFC 9394 4): "n:m" counts from the
+ * first result, "-n:-m" from the last; no "*", no 0, one sign; 500:400 is 400:500.
+ */
+export function parseResultWindow(s: Scanner): ResultWindow {
+  const text = s.atom("partial range");
+  const match = /^(-?)([1-9][0-9]{0,9}):(-?)([1-9][0-9]{0,9})$/.exec(text);
+  if (!match || match[1] !== match[3]) {
+    s.fail(`invalid partial range ${JSON.stringify(text.slice(0, 40))} (n:m or -n:-m)`);
+  }
+  const a = Number(match[2]);
+  const b = Number(match[4]);
+  if (a > MAX_NZ_NUMBER || b > MAX_NZ_NUMBER) s.fail("partial range bound exceeds 4294967295");
+  return { first: Math.min(a, b), last: Math.max(a, b), fromEnd: match[1] === "-" };
+}
+
+/**
+ * RETURN (...) of SEARCH and ESORT's SORT: RFC 4731 MIN MAX ALL COUNT, RFC 5182 SAVE, RFC 9394
+ * PARTIAL range (part of what ALL gives, so not with it) and RFC 5267 CONTEXT (a hint with no
+ * effect here, dropped) and UPDATE (SEARCH only: a live SORT would need CONTEXT=SORT).
+ */
+function parseReturnOptions(
+  s: Scanner,
+  command: "SEARCH" | "SORT",
+): {
+  returnOptions: SearchReturnOption[];
+  partial: ResultWindow | undefined;
+} {
+  let partial: ResultWindow | undefined;
+  const returnOptions: SearchReturnOption[] = [];
+  s.list(
+    () => {
+      const option = s.keyword("search return option");
+      if (option === "PARTIAL") {
+        if (partial !== undefined) s.fail("PARTIAL given twice");
+        s.sp();
+        partial = parseResultWindow(s);
+      } else if (option === "CONTEXT") {
+        // RFC 5267 4.1: the client may come back for more; nothing to keep for that here.
+      } else if (option === "UPDATE" && command === "SORT") {
+        s.fail("UPDATE of a SORT needs CONTEXT=SORT, which this server does not offer");
+      } else if (option === "UPDATE" && returnOptions.includes("UPDATE")) {
+        s.fail("UPDATE given twice");
+      } else if (RETURN_OPTIONS.has(option)) {
+        returnOptions.push(option as SearchReturnOption);
+      } else {
+        s.fail(`unknown search return option ${option}`);
+      }
+    },
+    "search return options",
+    true,
+  );
+  if (partial !== undefined && returnOptions.includes("ALL")) s.fail("PARTIAL and ALL cannot both be asked");
+  return { returnOptions, partial };
+}
+
 export function parseSearch(s: Scanner): SearchArgs {
   s.sp();
-  let returnOptions: SearchReturnOption[] | undefined;
+  let returned: ReturnType<typeof parseReturnOptions> | undefined;
   if (s.tryKeyword("RETURN")) {
     s.sp();
-    returnOptions = s.list(
-      () => {
-        const option = s.keyword("search return option");
-        if (!RETURN_OPTIONS.has(option)) s.fail(`unknown search return option ${option}`);
-        return option as SearchReturnOption;
-      },
-      "search return options",
-      true,
-    );
+    returned = parseReturnOptions(s, "SEARCH");
     s.sp();
   }
   let charset: string | undefined;
@@ -55,7 +113,12 @@ export function parseSearch(s: Scanner): SearchArgs {
     charset = parseCharset(s);
     s.sp();
   }
-  return { charset, criteria: parseSearchKeys(s), returnOptions };
+  return {
+    charset,
+    criteria: parseSearchKeys(s),
+    returnOptions: returned?.returnOptions,
+    partial: returned?.partial,
+  };
 }
 
 function parseCharset(s: Scanner): string {
@@ -84,9 +147,18 @@ const SORT_KEYS = new Set<string>([
   "DISPLAYTO",
 ]);
 
-/** SORT SP sort-criteria SP search-criteria  (RFC 5256): the charset is required. */
+/**
+ * SORT [SP "RETURN" SP sort-return-opts] SP sort-criteria SP search-criteria  (RFC 5256, RFC 5267
+ * ESORT): the charset is required.
+ */
 export function parseSort(s: Scanner): SortArgs {
   s.sp();
+  let returned: ReturnType<typeof parseReturnOptions> | undefined;
+  if (s.tryKeyword("RETURN")) {
+    s.sp();
+    returned = parseReturnOptions(s, "SORT");
+    s.sp();
+  }
   const criteria = s.list(() => {
     const reverse = s.tryKeyword("REVERSE");
     if (reverse) s.sp();
@@ -97,7 +169,13 @@ export function parseSort(s: Scanner): SortArgs {
   s.sp();
   const charset = parseCharset(s);
   s.sp();
-  return { criteria, charset, search: parseSearchKeys(s) };
+  return {
+    criteria,
+    charset,
+    search: parseSearchKeys(s),
+    returnOptions: returned?.returnOptions,
+    partial: returned?.partial,
+  };
 }
 
 /** One search key; `depth` counts enclosing groups, NOT and OR so nesting is bounded. */

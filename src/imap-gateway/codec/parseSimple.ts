@@ -3,7 +3,7 @@
 
 import type { SequenceSet } from "./commands.ts";
 import { ID_MAX_PAIRS } from "./limits.ts";
-import { parseMailbox } from "./mailbox.ts";
+import { type MailboxRole, parseMailbox } from "./mailbox.ts";
 import type { Scanner } from "./scanner.ts";
 import { parseSequenceSet } from "./sequenceSet.ts";
 
@@ -30,9 +30,10 @@ export function parseLogin(s: Scanner): { username: string; password: string } {
   return { username, password };
 }
 
-export function parseMailboxOnly(s: Scanner): { mailbox: string } {
+/** DELETE, UNSUBSCRIBE, GETQUOTAROOT name an existing mailbox; SUBSCRIBE may name a new one. */
+export function parseMailboxOnly(s: Scanner, role: MailboxRole = "existing"): { mailbox: string } {
   s.sp();
-  return { mailbox: parseMailbox(s) };
+  return { mailbox: parseMailbox(s, "mailbox name", role) };
 }
 
 /**
@@ -42,7 +43,7 @@ export function parseMailboxOnly(s: Scanner): { mailbox: string } {
  */
 export function parseCreate(s: Scanner): { mailbox: string; use?: readonly string[] } {
   s.sp();
-  const mailbox = parseMailbox(s);
+  const mailbox = parseMailbox(s, "mailbox name", "new");
   if (!s.trySp()) return { mailbox };
   let use: string[] | undefined;
   s.list(() => {
@@ -67,7 +68,7 @@ export function parseRename(s: Scanner): { from: string; to: string } {
   s.sp();
   const from = parseMailbox(s, "existing mailbox name");
   s.sp();
-  const to = parseMailbox(s, "new mailbox name");
+  const to = parseMailbox(s, "new mailbox name", "new");
   return { from, to };
 }
 
@@ -124,4 +125,12 @@ export function parseEnable(s: Scanner): { capabilities: string[] } {
 export function parseGetQuota(s: Scanner): { root: string } {
   s.sp();
   return { root: s.astring("quota root") };
+}
+
+/** CANCELUPDATE 1*(SP tag-string), tag-string = string (RFC 5267 4.2). */
+export function parseCancelUpdate(s: Scanner): { tags: string[] } {
+  const tags: string[] = [];
+  while (s.trySp()) tags.push(s.string("search tag"));
+  if (tags.length === 0) s.fail("CANCELUPDATE names no search tag");
+  return { tags };
 }

@@ -251,7 +251,7 @@ describe("CommandReader streaming", () => {
     const parsed = parseCommand(result.frame);
     expect(parsed).toMatchObject({
       ok: true,
-      command: { args: { messages: [{ literal: { handle: "file-1" } }] } },
+      command: { args: { messages: [{ content: { literal: { handle: "file-1" } } }] } },
     });
   });
 

@@ -11,9 +11,16 @@ export class ParseError extends Error {
   override readonly name = "ParseError";
   /** Response code the session should attach (e.g. BADCHARSET), if any. */
   readonly code: string | undefined;
-  constructor(message: string, code?: string) {
+  /**
+   * BAD for a command that breaks the grammar. NO for one that is well-formed but cannot be done
+   * as asked: a charset the server lacks (BADCHARSET), a literal too large (TOOBIG), a mailbox
+   * name no mailbox can have.
+   */
+  readonly status: "BAD" | "NO";
+  constructor(message: string, code?: string, status?: "BAD" | "NO") {
     super(message);
     this.code = code;
+    this.status = status ?? (code?.startsWith("BADCHARSET") || code === "TOOBIG" ? "NO" : "BAD");
   }
 }
 
@@ -63,6 +70,12 @@ export class Scanner {
   #pos = 0;
   readonly utf8Accept: boolean;
   readonly maxDepth: number;
+  /**
+   * A refusal found while parsing a well-formed command (a mailbox name that is not valid
+   * modified UTF-7): answered NO once the whole command has parsed, so that a command that is
+   * also malformed further on still gets BAD.
+   */
+  refusal: ParseError | undefined;
 
   constructor(frame: CommandFrame, options: ParseOptions = {}) {
     this.#frame = frame;
@@ -85,6 +98,11 @@ export class Scanner {
 
   fail(message: string, code?: string): never {
     throw new ParseError(message, code);
+  }
+
+  /** Records the first refusal (see `refusal`); parsing goes on. */
+  refuse(message: string, code: string): void {
+    this.refusal ??= new ParseError(message, code, "NO");
   }
 
   /** Short description of what is at the cursor, for error messages. */

@@ -81,6 +81,30 @@ function clampPartial(start: number, end: number, partial: { offset: number; cou
 }
 
 /**
+ * Where BODY[section]<partial> lies: a byte range of the blob, or (HEADER.FIELDS) bytes made from
+ * one; null for a part that does not exist.
+ */
+async function locateSection(
+  structure: MessageStructure,
+  bytes: MessageBytes,
+  section: BodySection,
+  partial: { offset: number; count: number } | undefined,
+): Promise<{ start: number; end: number } | Buffer | null> {
+  const isFields = section.text === "HEADER.FIELDS" || section.text === "HEADER.FIELDS.NOT";
+  const specifier = isFields ? "HEADER" : (section.text ?? "");
+  const sectionText = [section.part.join("."), specifier].filter((s) => s !== "").join(".");
+  const range = sectionRange(structure, sectionText);
+  if (range === null) return null;
+  if (isFields) {
+    const header = await collect(bytes.read(range.start, range.end));
+    const filtered = filterHeaderFields(header, [...section.fields], section.text === "HEADER.FIELDS.NOT");
+    const { start, end } = clampPartial(0, filtered.length, partial);
+    return filtered.subarray(start, end);
+  }
+  return clampPartial(range.start, range.end, partial);
+}
+
+/**
  * The bytes of BODY[section]<partial>, as a response part: inline for small ranges, streamed
  * from the blob for large ones. A part that does not exist is the empty string.
  */
@@ -91,21 +115,28 @@ async function renderSection(
   partial: { offset: number; count: number } | undefined,
   inlineLimit: number,
 ): Promise<ResponsePart[]> {
-  const structure = message.structure!;
-  const isFields = section.text === "HEADER.FIELDS" || section.text === "HEADER.FIELDS.NOT";
-  const specifier = isFields ? "HEADER" : (section.text ?? "");
-  const sectionText = [section.part.join("."), specifier].filter((s) => s !== "").join(".");
-  const range = sectionRange(structure, sectionText);
-  if (range === null) return ['""'];
-  if (isFields) {
-    const header = await collect(bytes.read(range.start, range.end));
-    const filtered = filterHeaderFields(header, [...section.fields], section.text === "HEADER.FIELDS.NOT");
-    const { start, end } = clampPartial(0, filtered.length, partial);
-    return [literalOf(filtered.subarray(start, end))];
-  }
-  const { start, end } = clampPartial(range.start, range.end, partial);
+  const located = await locateSection(message.structure!, bytes, section, partial);
+  if (located === null) return ['""'];
+  if (Buffer.isBuffer(located)) return [literalOf(located)];
+  const { start, end } = located;
   if (end - start <= inlineLimit) return [literalOf(await collect(bytes.read(start, end)))];
   return [streamedLiteral(end - start, bytes.read(start, end))];
+}
+
+/**
+ * The bytes BODY[section]<partial> would give, in memory: what an IMAP URL's ;SECTION= and
+ * ;PARTIAL= name (RFC 5092), which CATENATE joins into a new message (RFC 4469). Empty for a
+ * part that does not exist, as FETCH answers it.
+ */
+export async function sectionContent(
+  structure: MessageStructure,
+  bytes: MessageBytes,
+  section: BodySection,
+  partial: { offset: number; count: number } | undefined,
+): Promise<Buffer> {
+  const located = await locateSection(structure, bytes, section, partial);
+  if (located === null) return Buffer.alloc(0);
+  return Buffer.isBuffer(located) ? located : collect(bytes.read(located.start, located.end));
 }
 
 async function renderBinary(

@@ -2,7 +2,7 @@
 // doorbell (STYLE.md); on it, the controller reads what changed since the session's MODSEQ and
 // queues it in the session's own tracker, which numbers the updates when they are sent.
 import type { StoreFlagsOutcome } from "../../commands/messages/store.ts";
-import { claimRecent } from "../../commands/recent.ts";
+import { claimRecent, peekRecent } from "../../commands/recent.ts";
 import type { MailboxStatus } from "../../projections/queries/index.ts";
 import type { SequenceSet } from "../codec/index.ts";
 import type { SelectedMailbox, SessionControl } from "../module.ts";
@@ -80,9 +80,9 @@ export class MailboxController implements SelectedMailbox {
       if (!status.selectable) return { status };
       const uidList = Array.from(opened.uids);
       const lastUid = uidList.at(-1) ?? 0;
-      // EXAMINE must not take \Recent away from anyone (RFC 3501 6.3.2).
+      // EXAMINE must not take \Recent away from anyone, but sees what nobody took (RFC 3501 2.3.2).
       const claim = options.readOnly
-        ? { after: lastUid, through: lastUid }
+        ? await peekRecent(services.pool, status.mailboxId, lastUid)
         : await claimRecent(services.pool, status.mailboxId, lastUid);
       const recent = uidList.filter((uid) => uid > claim.after && uid <= claim.through);
       const state = new SelectedMailboxState(uidList, status.highestModSeq, recent);
@@ -198,9 +198,10 @@ export class MailboxController implements SelectedMailbox {
       expunged: [],
       flagsChanged: [],
     });
-    if (this.readOnly) return;
     try {
-      const claim = await claimRecent(this.#services.pool, this.mailboxId, last.uid);
+      const claim = this.readOnly
+        ? await peekRecent(this.#services.pool, this.mailboxId, last.uid)
+        : await claimRecent(this.#services.pool, this.mailboxId, last.uid);
       this.state.markRecent(
         change.appended.map((m) => m.uid).filter((uid) => uid > claim.after && uid <= claim.through),
       );
@@ -235,8 +236,11 @@ export class MailboxController implements SelectedMailbox {
     const appended = changes.changed.filter((m) => m.uid > known).sort((a, b) => a.uid - b.uid);
     const flagsChanged = changes.changed.filter((m) => m.uid <= known);
     let recentAfter = Number.POSITIVE_INFINITY;
-    if (appended.length > 0 && !this.readOnly) {
-      const claim = await claimRecent(this.#services.pool, this.mailboxId, appended.at(-1)!.uid);
+    if (appended.length > 0) {
+      const through = appended.at(-1)!.uid;
+      const claim = this.readOnly
+        ? await peekRecent(this.#services.pool, this.mailboxId, through)
+        : await claimRecent(this.#services.pool, this.mailboxId, through);
       recentAfter = claim.after;
     }
     const highestModSeq = Math.max(since, changes.highestModSeq);

@@ -46,6 +46,21 @@ export function resolveUids(controller: MailboxController, set: SequenceSet, byU
   return resolved.uids;
 }
 
+/**
+ * A CONDSTORE enabling command (RFC 7162 3.1: FETCH or SEARCH naming MODSEQ, FETCH CHANGEDSINCE,
+ * STORE UNCHANGEDSINCE, STATUS HIGHESTMODSEQ, SELECT/EXAMINE with CONDSTORE) turns CONDSTORE on
+ * for the rest of the session. The first one issued while a mailbox is selected also reports that
+ * mailbox's HIGHESTMODSEQ, which the client had no reason to record at SELECT.
+ */
+export async function enableCondstore(context: CommandContext): Promise<void> {
+  const { session } = context;
+  if (session.enable(["CONDSTORE"]).length === 0) return;
+  const selected = session.selected;
+  if (selected instanceof MailboxController) {
+    await context.untagged(`OK [HIGHESTMODSEQ ${selected.state.highestModSeq}] Highest`);
+  }
+}
+
 /** Turns a domain error into NO with its IMAP response code; anything else passes through. */
 export function asImapError(error: unknown): unknown {
   if (error instanceof DomainError) return new ImapError("NO", error.message, imapResponseCode(error.code));

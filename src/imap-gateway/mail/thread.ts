@@ -133,9 +133,11 @@ export function referencesThreads(messages: readonly ThreadMessage[]): ThreadNod
       }
       previous = current;
     }
-    // The message's own references are the best word on its parent.
+    // (1B) The message's own references are the best word on its parent: the parent another
+    // message's References gave it goes, even when the new link would close a loop and is not
+    // made (RFC 5256 4, step 1B: break the current link before creating the new one).
+    unlink(own);
     if (previous && previous !== own && !isAncestor(own, previous)) link(previous, own);
-    else if (!previous) unlink(own);
   }
   // (2)-(4) The root set, without placeholders that hold nothing or stand for one message.
   // Below the root a placeholder always gives way to its children; at the root only to one.

@@ -29,6 +29,19 @@ describe("THREAD=REFERENCES", () => {
     expect(encodeThreads(threads)).toBe("(1 (2 3)(4))(5 6)");
   });
 
+  it("breaks a parent link another message's References made, even when the new one would loop", () => {
+    // imaptest thread: 2 says a > c > 2; 3 (= c) says its parent is 2, which is below it. RFC 5256
+    // step 1B drops c's link to a before refusing the loop, so c heads its own thread.
+    const messages = [
+      message(1, "", 3, { messageId: "<a@b>" }),
+      message(2, "", 1, { messageId: "<b@b>", references: "<a@b> <c@b>" }),
+      message(3, "", 2, { messageId: "<c@b>", references: "<b@b>" }),
+    ];
+    expect(encodeThreads(referencesThreads(messages))).toBe("(3 2)(1)");
+    // Without message 1, its placeholder holds nothing and goes.
+    expect(encodeThreads(referencesThreads(messages.slice(1)))).toBe("(3 2)");
+  });
+
   it("puts two originals of one subject under a placeholder, in date order", () => {
     const threads = referencesThreads([
       message(8, "News", 20, { messageId: "<n2@x>" }),

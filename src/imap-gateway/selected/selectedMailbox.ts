@@ -6,6 +6,9 @@
 import type { SequenceSet } from "../codec/index.ts";
 import { encodeSequenceNumbers } from "../codec/index.ts";
 
+/** RFC 3501 2.3.2 system flags; keywords are allowed too (\* in PERMANENTFLAGS). */
+export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"] as const;
+
 export interface MessageFlagsState {
   uid: number;
   flags: readonly string[];
@@ -34,6 +37,17 @@ export interface FlushOptions {
 
 export type SequenceResolution = { ok: true; uids: number[] } | { ok: false; message: string };
 
+/**
+ * A SEARCH RETURN (UPDATE) kept live (RFC 5267 4): its result by UID, and what it searched for
+ * (opaque here: the SEARCH module reads it when it looks at changed messages again).
+ */
+export interface SearchContext {
+  readonly tag: string;
+  readonly uid: boolean;
+  readonly criteria: object;
+  readonly results: Set<number>;
+}
+
 function lowerBound(sorted: readonly number[], value: number): number {
   let low = 0;
   let high = sorted.length;
@@ -59,6 +73,11 @@ export class SelectedMailboxState {
   #reported = new Map<number, number>();
   #announcedExists: number;
   #announcedRecent: number;
+  /** Keywords the client was told of in a FLAGS response, by lower case (flags are case-insensitive). */
+  #announcedKeywords = new Map<string, string>();
+  #searchContexts = new Map<string, SearchContext>();
+  /** Messages new or with new flags since the live searches last looked (only while there are some). */
+  #contextDirty = new Set<number>();
 
   constructor(uids: readonly number[], highestModSeq: number, recentUids: readonly number[] = []) {
     this.#uids = [...uids];
@@ -156,6 +175,28 @@ export class SelectedMailboxState {
   }
 
   /**
+   * The UIDs a sequence set names for SEARCH, which takes any set as a criterion: numbers beyond
+   * the mailbox's simply match nothing (RFC 3501 6.4.4 and 9: `*` is the largest number in use),
+   * where FETCH, STORE and COPY answer BAD.
+   */
+  matching(set: SequenceSet, byUid: boolean): number[] {
+    if (byUid || set.kind === "saved") {
+      const resolved = this.resolve(set, byUid);
+      return resolved.ok ? resolved.uids : [];
+    }
+    const count = this.#uids.length;
+    const result = new Set<number>();
+    for (const range of set.ranges) {
+      const a = range.start === "*" ? count : range.start;
+      const b = range.stop === "*" ? count : range.stop;
+      for (let seq = Math.max(1, Math.min(a, b)); seq <= Math.min(Math.max(a, b), count); seq += 1) {
+        result.add(this.#uids[seq - 1]!);
+      }
+    }
+    return [...result].sort((x, y) => x - y);
+  }
+
+  /**
    * SEARCH RETURN (SAVE) (RFC 5182): the messages `$` refers to from now on, by UID (so they
    * stay the same messages whatever is expunged; an expunged one drops out).
    */
@@ -165,6 +206,10 @@ export class SelectedMailboxState {
 
   /** Queues what storage reports; nothing is announced until flush. */
   record(changes: MailboxChanges): void {
+    if (this.#searchContexts.size > 0) {
+      for (const message of changes.appended) this.#contextDirty.add(message.uid);
+      for (const change of changes.flagsChanged) this.#contextDirty.add(change.uid);
+    }
     const known = this.lastKnownUid;
     for (const message of changes.appended) {
       if (message.uid > (this.#pendingAppends.at(-1)?.uid ?? known)) this.#pendingAppends.push(message);
@@ -172,8 +217,7 @@ export class SelectedMailboxState {
     for (const uid of changes.expunged) {
       const pendingIndex = this.#pendingAppends.findIndex((m) => m.uid === uid);
       if (pendingIndex >= 0) {
-        // Appended and expunged between two looks: it will still be announced (EXISTS), then
-        // expunged, so the client's count stays right.
+        // Appended and expunged between two looks: flush drops it unannounced.
         this.#pendingExpunges.add(uid);
       } else if (this.sequenceNumberOf(uid) !== undefined) {
         this.#pendingExpunges.add(uid);
@@ -218,6 +262,106 @@ export class SelectedMailboxState {
     if (pending && pending.modSeq <= modSeq) this.#pendingFlags.delete(uid);
   }
 
+  /** The FLAGS response (RFC 3501 7.2.6): the system flags and every keyword announced so far. */
+  flagsResponse(): string {
+    return `FLAGS (${[...SYSTEM_FLAGS, ...this.#announcedKeywords.values()].join(" ")})`;
+  }
+
+  /**
+   * To send before these flags reach the client: a FLAGS response when they name a keyword it has
+   * not been told of, since a client records the mailbox's flags from FLAGS alone (RFC 3501
+   * 7.2.6). Undefined when every keyword is known. SELECT announces none: a keyword is announced
+   * when the client first sees a message carry it.
+   */
+  announceKeywords(flagLists: Iterable<readonly string[]>): string | undefined {
+    let added = false;
+    for (const flags of flagLists) {
+      for (const flag of flags) {
+        if (flag.startsWith("\\")) continue;
+        const lower = flag.toLowerCase();
+        if (!this.#announcedKeywords.has(lower)) {
+          this.#announcedKeywords.set(lower, flag);
+          added = true;
+        }
+      }
+    }
+    return added ? this.flagsResponse() : undefined;
+  }
+
+  /** Keeps a SEARCH RETURN (UPDATE)'s result live (RFC 5267 4.2), replacing one of the same tag. */
+  addSearchContext(context: {
+    tag: string;
+    uid: boolean;
+    criteria: object;
+    results: readonly number[];
+  }): void {
+    this.#searchContexts.set(context.tag, { ...context, results: new Set(context.results) });
+    // Messages not announced yet were not searched: they are looked at once they are.
+    for (const message of this.#pendingAppends) this.#contextDirty.add(message.uid);
+  }
+
+  /** CANCELUPDATE (RFC 5267 4.2): false when no live search has this tag. */
+  cancelSearchContext(tag: string): boolean {
+    const cancelled = this.#searchContexts.delete(tag);
+    if (this.#searchContexts.size === 0) this.#contextDirty.clear();
+    return cancelled;
+  }
+
+  get searchContexts(): ReadonlyMap<string, SearchContext> {
+    return this.#searchContexts;
+  }
+
+  /**
+   * The messages the live searches must look at again: new, or with new flags, since they last
+   * looked, and announced to the client (the others wait until they are).
+   */
+  takeContextDirty(): number[] {
+    const ready = [...this.#contextDirty].filter((uid) => this.sequenceNumberOf(uid) !== undefined);
+    for (const uid of ready) this.#contextDirty.delete(uid);
+    for (const uid of this.#contextDirty) if (this.#pendingExpunges.has(uid)) this.#contextDirty.delete(uid);
+    return ready.sort((a, b) => a - b);
+  }
+
+  /**
+   * After looking at `looked` again, which of them now match: the live search's REMOVEFROM and
+   * ADDTO (RFC 5267 4.3), or undefined when its result is unchanged. Position 0: a SEARCH result
+   * has no order of its own to insert into.
+   */
+  updateSearchContext(
+    tag: string,
+    looked: readonly number[],
+    matching: ReadonlySet<number>,
+  ): string | undefined {
+    const context = this.#searchContexts.get(tag);
+    if (context === undefined) return undefined;
+    const added: number[] = [];
+    const removed: number[] = [];
+    for (const uid of looked) {
+      if (matching.has(uid) && !context.results.has(uid)) {
+        context.results.add(uid);
+        added.push(uid);
+      } else if (!matching.has(uid) && context.results.delete(uid)) {
+        removed.push(uid);
+      }
+    }
+    return this.#contextLine(context, removed, added);
+  }
+
+  #contextLine(
+    context: SearchContext,
+    removed: readonly number[],
+    added: readonly number[],
+  ): string | undefined {
+    if (removed.length === 0 && added.length === 0) return undefined;
+    const numbers = (uids: readonly number[]) =>
+      encodeSequenceNumbers(context.uid ? uids : uids.map((uid) => this.sequenceNumberOf(uid)!));
+    const parts = [`ESEARCH (TAG "${context.tag}")`];
+    if (context.uid) parts.push("UID");
+    if (removed.length > 0) parts.push(`REMOVEFROM (0 ${numbers(removed)})`);
+    if (added.length > 0) parts.push(`ADDTO (0 ${numbers(added)})`);
+    return parts.join(" ");
+  }
+
   /** True when something is waiting to be announced. */
   get hasPending(): boolean {
     return this.#pendingExpunges.size > 0 || this.#pendingAppends.length > 0 || this.#pendingFlags.size > 0;
@@ -225,10 +369,40 @@ export class SelectedMailboxState {
 
   /**
    * The untagged responses (without `* ` and CRLF) to send now, applying them to the session's view.
-   * Order: new messages (EXISTS/RECENT), flag changes, then expunges, so every number is valid when sent.
+   * Order: expunges (unless held), then new messages (EXISTS/RECENT), then flag changes, so every
+   * number is valid when sent, and a message MOVEd within the mailbox leaves before it comes back.
    */
   flush(options: FlushOptions): string[] {
     const lines: string[] = [];
+    // Appended and expunged between two looks: the client never knew it, and never will.
+    const vanishedUnseen = this.#pendingAppends.filter((message) => this.#pendingExpunges.has(message.uid));
+    for (const message of vanishedUnseen) this.#pendingExpunges.delete(message.uid);
+    this.#pendingAppends = this.#pendingAppends.filter((message) => !vanishedUnseen.includes(message));
+
+    if (!options.holdExpunge && this.#pendingExpunges.size > 0) {
+      const expunged = [...this.#pendingExpunges].filter((uid) => this.sequenceNumberOf(uid) !== undefined);
+      // Live searches lose expunged messages first, while their numbers still name them.
+      for (const context of this.#searchContexts.values()) {
+        const gone = expunged.filter((uid) => context.results.delete(uid)).sort((a, b) => a - b);
+        const line = this.#contextLine(context, gone, []);
+        if (line !== undefined) lines.push(line);
+      }
+      for (const uid of expunged) this.#contextDirty.delete(uid);
+      if (options.qresync) {
+        if (expunged.length > 0) lines.push(`VANISHED ${encodeSequenceNumbers(expunged)}`);
+        this.#removeAll(expunged);
+      } else {
+        // Highest first would also work; ascending with renumbering is what clients expect to see.
+        for (const uid of expunged.sort((a, b) => a - b)) {
+          const seq = this.sequenceNumberOf(uid)!;
+          lines.push(`${seq} EXPUNGE`);
+          this.#removeAll([uid]);
+        }
+      }
+      this.#pendingExpunges.clear();
+      this.#announcedExists = this.#uids.length;
+    }
+
     if (this.#pendingAppends.length > 0) {
       for (const message of this.#pendingAppends) {
         this.#uids.push(message.uid);
@@ -246,32 +420,21 @@ export class SelectedMailboxState {
       this.#announcedRecent = this.#recent.size;
     }
 
-    for (const change of [...this.#pendingFlags.values()].sort((a, b) => a.uid - b.uid)) {
-      const seq = this.sequenceNumberOf(change.uid);
-      if (seq === undefined || this.#pendingExpunges.has(change.uid)) continue;
+    const flagChanges = [...this.#pendingFlags.values()]
+      .sort((a, b) => a.uid - b.uid)
+      .filter(
+        (change) => this.sequenceNumberOf(change.uid) !== undefined && !this.#pendingExpunges.has(change.uid),
+      );
+    const flagsLine = this.announceKeywords(flagChanges.map((change) => change.flags));
+    if (flagsLine !== undefined) lines.push(flagsLine);
+    for (const change of flagChanges) {
+      const seq = this.sequenceNumberOf(change.uid)!;
       const flags = this.#recent.has(change.uid) ? [...change.flags, "\\Recent"] : change.flags;
       const modSeq = options.condstore || options.qresync ? ` MODSEQ (${change.modSeq})` : "";
       lines.push(`${seq} FETCH (UID ${change.uid} FLAGS (${flags.join(" ")})${modSeq})`);
     }
     this.#pendingFlags.clear();
     this.#reported.clear();
-
-    if (!options.holdExpunge && this.#pendingExpunges.size > 0) {
-      const expunged = [...this.#pendingExpunges].filter((uid) => this.sequenceNumberOf(uid) !== undefined);
-      if (options.qresync) {
-        if (expunged.length > 0) lines.push(`VANISHED ${encodeSequenceNumbers(expunged)}`);
-        this.#removeAll(expunged);
-      } else {
-        // Highest first would also work; ascending with renumbering is what clients expect to see.
-        for (const uid of expunged.sort((a, b) => a - b)) {
-          const seq = this.sequenceNumberOf(uid)!;
-          lines.push(`${seq} EXPUNGE`);
-          this.#removeAll([uid]);
-        }
-      }
-      this.#pendingExpunges.clear();
-      this.#announcedExists = this.#uids.length;
-    }
     return lines;
   }
 

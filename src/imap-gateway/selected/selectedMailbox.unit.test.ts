@@ -32,6 +32,14 @@ describe("SelectedMailboxState sequence numbers", () => {
     expect(new SelectedMailboxState([], 1).resolve(set("1:*"), false)).toMatchObject({ ok: false });
   });
 
+  it("for SEARCH, lets sequence numbers beyond the mailbox's match nothing", () => {
+    expect(state().matching(set("1000"), false)).toEqual([]);
+    expect(state().matching(set("4:1000"), false)).toEqual([10, 20]);
+    expect(state().matching(set("1000:*"), false)).toEqual([20]);
+    expect(new SelectedMailboxState([], 1).matching(set("1:*"), false)).toEqual([]);
+    expect(state().matching(set("21:*"), true)).toEqual([20]);
+  });
+
   it("resolves UID sets to the UIDs that exist, with n:* including the largest UID", () => {
     expect(state().resolve(set("4:10"), true)).toEqual({ ok: true, uids: [5, 9, 10] });
     expect(state().resolve(set("100:*"), true)).toEqual({ ok: true, uids: [20] });
@@ -103,16 +111,56 @@ describe("SelectedMailboxState unilateral updates", () => {
     expect(s.highestModSeq).toBe(9);
   });
 
-  it("announces a message appended and expunged between two looks as EXISTS then EXPUNGE", () => {
+  it("sends FLAGS before the first flag update that carries a keyword new to the client (RFC 3501 7.2.6)", () => {
+    const s = new SelectedMailboxState([1, 2], 5);
+    expect(s.flagsResponse()).toBe("FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
+    s.record({
+      highestModSeq: 7,
+      appended: [],
+      expunged: [],
+      flagsChanged: [
+        { uid: 1, flags: ["$Work", "\\Seen"], modSeq: 6 },
+        { uid: 2, flags: ["$Later"], modSeq: 7 },
+      ],
+    });
+    expect(s.flush(plain)).toEqual([
+      "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work $Later)",
+      "1 FETCH (UID 1 FLAGS ($Work \\Seen))",
+      "2 FETCH (UID 2 FLAGS ($Later))",
+    ]);
+    // Known keywords, in any case, are not announced again.
+    expect(s.announceKeywords([["$work"], ["$Later", "\\Flagged"]])).toBeUndefined();
+    expect(s.announceKeywords([["$Work", "NIL"]])).toBe(
+      "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work $Later NIL)",
+    );
+  });
+
+  it("never announces a message appended and expunged between two looks, even while EXPUNGE is held", () => {
     const s = new SelectedMailboxState([1], 5);
     s.record({
       highestModSeq: 7,
-      appended: [{ uid: 2, flags: [], modSeq: 6 }],
+      appended: [
+        { uid: 2, flags: [], modSeq: 6 },
+        { uid: 3, flags: [], modSeq: 7 },
+      ],
       expunged: [2],
       flagsChanged: [],
     });
-    expect(s.flush(plain)).toEqual(["2 EXISTS", "2 EXPUNGE"]);
-    expect(s.exists).toBe(1);
+    expect(s.flush({ ...plain, holdExpunge: true })).toEqual(["2 EXISTS"]);
+    expect(s.uids).toEqual([1, 3]);
+    expect(s.flush(plain)).toEqual([]);
+  });
+
+  it("expunges before it announces new messages: a message MOVEd within the mailbox leaves, then comes", () => {
+    const s = new SelectedMailboxState([4], 5);
+    s.record({
+      highestModSeq: 7,
+      appended: [{ uid: 5, flags: [], modSeq: 7 }],
+      expunged: [4],
+      flagsChanged: [],
+    });
+    expect(s.flush(plain)).toEqual(["1 EXPUNGE", "1 EXISTS"]);
+    expect(s.uids).toEqual([5]);
   });
 
   it("ignores duplicates of what it already knows (a doorbell may ring twice)", () => {
@@ -128,5 +176,67 @@ describe("SelectedMailboxState unilateral updates", () => {
     expect(s.flush(plain)).toEqual(["3 EXISTS"]);
     s.record(changes);
     expect(s.flush(plain)).toEqual([]);
+  });
+});
+
+describe("SelectedMailboxState live searches (RFC 5267 CONTEXT=SEARCH)", () => {
+  const live = () => {
+    const s = new SelectedMailboxState([1, 2, 3, 4], 5);
+    s.addSearchContext({ tag: "A1", uid: false, criteria: {}, results: [2, 3] });
+    s.addSearchContext({ tag: "A2", uid: true, criteria: {}, results: [3, 4] });
+    return s;
+  };
+
+  it("sends REMOVEFROM for expunged results before the EXPUNGEs, in the numbers they had", () => {
+    const s = live();
+    s.record({ highestModSeq: 6, appended: [], expunged: [1, 3], flagsChanged: [] });
+    expect(s.flush(plain)).toEqual([
+      'ESEARCH (TAG "A1") REMOVEFROM (0 3)',
+      'ESEARCH (TAG "A2") UID REMOVEFROM (0 3)',
+      "1 EXPUNGE",
+      "2 EXPUNGE",
+    ]);
+    expect([...s.searchContexts.get("A1")!.results]).toEqual([2]);
+  });
+
+  it("holds REMOVEFROM back with the EXPUNGEs", () => {
+    const s = live();
+    s.record({ highestModSeq: 6, appended: [], expunged: [2], flagsChanged: [] });
+    expect(s.flush({ ...plain, holdExpunge: true })).toEqual([]);
+    expect(s.flush(plain)).toEqual(['ESEARCH (TAG "A1") REMOVEFROM (0 2)', "2 EXPUNGE"]);
+  });
+
+  it("gives the messages to look at again once announced, then ADDTO and REMOVEFROM from what matched", () => {
+    const s = live();
+    s.record({
+      highestModSeq: 7,
+      appended: [{ uid: 5, flags: [], modSeq: 7 }],
+      expunged: [],
+      flagsChanged: [{ uid: 2, flags: ["\\Seen"], modSeq: 6 }],
+    });
+    // Not announced yet: 5 waits.
+    expect(s.takeContextDirty()).toEqual([2]);
+    s.flush(plain);
+    expect(s.takeContextDirty()).toEqual([5]);
+    expect(s.updateSearchContext("A1", [2, 5], new Set([5]))).toBe(
+      'ESEARCH (TAG "A1") REMOVEFROM (0 2) ADDTO (0 5)',
+    );
+    expect(s.updateSearchContext("A2", [2, 5], new Set([5]))).toBe('ESEARCH (TAG "A2") UID ADDTO (0 5)');
+    expect(s.updateSearchContext("A2", [5], new Set([5]))).toBeUndefined();
+  });
+
+  it("tracks nothing without a live search, and forgets a cancelled one", () => {
+    const s = new SelectedMailboxState([1], 5);
+    s.record({
+      highestModSeq: 6,
+      appended: [],
+      expunged: [],
+      flagsChanged: [{ uid: 1, flags: [], modSeq: 6 }],
+    });
+    expect(s.takeContextDirty()).toEqual([]);
+    const l = live();
+    expect(l.cancelSearchContext("A1")).toBe(true);
+    expect(l.cancelSearchContext("A1")).toBe(false);
+    expect([...l.searchContexts.keys()]).toEqual(["A2"]);
   });
 });

@@ -32,6 +32,7 @@ import type {
   SessionLiteralSink,
   SessionState,
   UnilateralUpdate,
+  UpdateSource,
 } from "../module.ts";
 import type { CommandRegistry } from "../registry.ts";
 import { deflateDuplex } from "./compression.ts";
@@ -121,6 +122,7 @@ export class Session implements SessionControl {
   #idleTimer: NodeJS.Timeout | undefined;
   readonly #guard: PreauthGuard;
   readonly #updates: UnilateralUpdate[] = [];
+  #updateSources: UpdateSource[] = [];
   readonly #updateListeners = new Set<() => void>();
   readonly #closedPromise: Promise<void>;
   #resolveClosed: () => void = () => {};
@@ -215,6 +217,7 @@ export class Session implements SessionControl {
       throw new Error("select() needs an authenticated session");
     }
     if (this.#selected !== undefined) this.#updates.length = 0;
+    this.#updateSources = [];
     this.#selected?.release?.();
     this.#selected = mailbox;
     this.#state = "selected";
@@ -225,6 +228,7 @@ export class Session implements SessionControl {
     this.#selected?.release?.();
     this.#selected = undefined;
     this.#updates.length = 0;
+    this.#updateSources = [];
     this.#state = "authenticated";
   }
 
@@ -265,12 +269,21 @@ export class Session implements SessionControl {
     return () => this.#updateListeners.delete(listener);
   }
 
+  addUpdateSource(source: UpdateSource): void {
+    if (this.#state === "selected") this.#updateSources.push(source);
+  }
+
   async flushUpdates(options: { readonly holdExpunge?: boolean } = {}): Promise<void> {
     const selected = this.#selected;
+    const holdExpunge = options.holdExpunge === true;
     if (selected?.pendingUpdates !== undefined && !this.#closed) {
-      for (const line of await selected.pendingUpdates({ holdExpunge: options.holdExpunge === true })) {
+      for (const line of await selected.pendingUpdates({ holdExpunge })) {
         await this.#send("* ", line, "\r\n");
       }
+    }
+    for (const source of this.#updateSources) {
+      if (this.#closed || this.#selected !== selected) break;
+      for (const line of await source({ holdExpunge })) await this.#send("* ", line, "\r\n");
     }
     if (this.#updates.length === 0) return;
     const held: UnilateralUpdate[] = [];
@@ -622,8 +635,7 @@ export class Session implements SessionControl {
       maxNestingDepth: this.#host.services.limits.maxNestingDepth,
     });
     if (!parsed.ok) {
-      const status = parsed.code?.startsWith("BADCHARSET") || parsed.code === "TOOBIG" ? "NO" : "BAD";
-      await this.#answer(parsed.tag ?? "*", status, parsed.message, parsed.code);
+      await this.#answer(parsed.tag ?? "*", parsed.status, parsed.message, parsed.code);
       return;
     }
     const command = parsed.command;

@@ -236,6 +236,19 @@ describe("gatekeeper and triage", () => {
     expect(client.session?.enabled.has("CONDSTORE")).toBe(true);
   });
 
+  it("accepts an ID as long as RFC 2971 allows: 30 pairs of 30-octet fields and 1024-octet values", async () => {
+    start();
+    const client = new MemoryImapClient(server);
+    await client.waitFor((t) => t.includes("\r\n"));
+    const pairs = Array.from(
+      { length: 30 },
+      (_, i) => `"${String(i).padStart(30, "f")}" "${"v".repeat(1024)}"`,
+    );
+    const answer = await client.command("i", `ID (${pairs.join(" ")})`);
+    expect(answer.at(-1)).toBe("i OK ID completed");
+    expect(client.session?.clientId?.size).toBe(30);
+  });
+
   it("remembers the client's ID for event metadata", async () => {
     start();
     const client = await loggedIn();
@@ -313,6 +326,17 @@ describe("unilateral updates", () => {
       "b OK FETCH completed",
     ]);
     expect(await client.command("c", "NOOP")).toEqual(["* 2 EXPUNGE", "c OK NOOP completed"]);
+  });
+
+  it("sends nothing between LOGOUT's BYE and its tagged OK, pending updates included", async () => {
+    start();
+    const client = await loggedIn();
+    await client.command("a", "SELECT INBOX");
+    const session = selectedSessions[0]!;
+    session.queueUpdate({ expunge: true, parts: ["1 EXPUNGE"] });
+    session.queueUpdate({ expunge: false, parts: ["1 FETCH (FLAGS (\\Seen))"] });
+    expect(await client.command("z", "LOGOUT")).toEqual(["* BYE logging out", "z OK LOGOUT completed"]);
+    await client.whenClosed();
   });
 });
 

@@ -23,33 +23,54 @@ export function decodeCharset(bytes: Buffer, charset: string | null): string {
   return isUtf8(bytes) ? bytes.toString("utf8") : iconv.decode(bytes, "windows-1252");
 }
 
-/** Quoted-printable decoding (RFC 2045 6.7), tolerant of bare LF and broken escapes. */
+const EQUALS = 0x3d;
+const LF = 0x0a;
+const CR = 0x0d;
+
+function isTransportPadding(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/**
+ * Quoted-printable decoding (RFC 2045 6.7), line by line: whitespace at the end of an encoded
+ * line was added in transport and is deleted (rule 3), and a line ending in "=", padding after
+ * it allowed, is a soft line break that joins it to the next (rule 5). Tolerant of bare LF and
+ * of broken escapes, which are kept as written.
+ */
 export function decodeQuotedPrintable(bytes: Buffer): Buffer {
   const out = Buffer.allocUnsafe(bytes.length);
   let n = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i]!;
-    if (c !== 0x3d) {
-      out[n++] = c;
-      continue;
+  let start = 0;
+  while (start < bytes.length) {
+    const lf = bytes.indexOf(LF, start);
+    const next = lf === -1 ? bytes.length : lf + 1;
+    let end = lf === -1 ? bytes.length : lf > start && bytes[lf - 1] === CR ? lf - 1 : lf;
+    const lineBreak = bytes.subarray(end, next);
+    while (end > start && isTransportPadding(bytes[end - 1])) end--;
+    const soft = end > start && bytes[end - 1] === EQUALS;
+    if (soft) end--;
+    for (let i = start; i < end; i++) {
+      const c = bytes[i]!;
+      const a = bytes[i + 1];
+      const b = bytes[i + 2];
+      if (c === EQUALS && i + 2 < end && isHex(a) && isHex(b)) {
+        out[n++] = Number.parseInt(String.fromCharCode(a, b), 16);
+        i += 2;
+      } else {
+        out[n++] = c; // a literal octet, or an "=" that is not an escape, kept as written
+      }
     }
-    const a = bytes[i + 1];
-    const b = bytes[i + 2];
-    if (a === 0x0d && b === 0x0a) {
-      i += 2; // soft line break
-    } else if (a === 0x0a) {
-      i += 1; // soft line break with a bare LF
-    } else if (a !== undefined && b !== undefined && isHex(a) && isHex(b)) {
-      out[n++] = Number.parseInt(String.fromCharCode(a, b), 16);
-      i += 2;
-    } else {
-      out[n++] = c; // not an escape: keep the "=" as written
+    if (!soft) {
+      lineBreak.copy(out, n);
+      n += lineBreak.length;
     }
+    start = next;
   }
   return out.subarray(0, n);
 }
 
-function isHex(c: number): boolean {
+function isHex(c: number | undefined): c is number {
+  if (c === undefined) return false;
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
 

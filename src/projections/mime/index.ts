@@ -1,6 +1,7 @@
 // The MIME projection: ENVELOPE, BODYSTRUCTURE and section byte ranges derived from a stored
 // blob by pure functions, so a parser fix plus a projection rebuild corrects every old message.
 export { parseAddressList } from "./addressList.ts";
+export { encodeBinaryParts } from "./binaryParts.ts";
 export { decodeCharset, decodeEncodedWords, decodeTransferEncoding } from "./charset.ts";
 export { encodeBodyStructure, encodeEnvelope } from "./encode.ts";
 export { buildEnvelope } from "./envelope.ts";

@@ -38,11 +38,84 @@ function contains(column: FragmentSqlToken, value: string): FragmentSqlToken {
   return sql.fragment`strpos(${column}, ${value.toLowerCase()}) > 0`;
 }
 
-function dateCondition(column: FragmentSqlToken, comparison: string, date: string): FragmentSqlToken {
+/**
+ * FROM, TO, CC and BCC match "the envelope structure's" field (RFC 3501 6.4.4): each parsed
+ * address as `name <mailbox@host>`, so an address written with comments or folding inside it
+ * (`<user (c)@ (c) example.org>`) matches as the address it is. The header text, decoded, is
+ * searched too, for names in encoded words, which ENVELOPE keeps encoded.
+ */
+function addressCondition(field: keyof typeof ADDRESS_COLUMNS, value: string): FragmentSqlToken {
+  const addresses = sql.fragment`m.envelope -> ${field}`;
+  return sql.fragment`(${contains(sql.fragment`${ADDRESS_COLUMNS[field]}`, value)} OR EXISTS (
+    SELECT 1 FROM jsonb_array_elements(
+      CASE jsonb_typeof(${addresses}) WHEN 'array' THEN ${addresses} ELSE '[]'::jsonb END) AS a
+    WHERE strpos(lower(concat(a ->> 'name', ' <', a ->> 'mailbox', '@', a ->> 'host', '>')),
+      ${value.toLowerCase()}) > 0))`;
+}
+
+/** The calendar day of an instant column, in UTC. */
+function utcDay(column: FragmentSqlToken): FragmentSqlToken {
+  return sql.fragment`(${column} AT TIME ZONE 'UTC')::date`;
+}
+
+/**
+ * The day the Date header names, as written: RFC 3501 SENTBEFORE/SENTON/SENTSINCE compare it
+ * "disregarding time and timezone", so 25 Mar 2007 00:00 +0200 is sent on the 25th, although it
+ * is the 24th in UTC. Read from the first Date field (as SEARCH HEADER sees it, lowercased), with
+ * RFC 5322 4.3 two- and three-digit years; the UTC day of the parsed date when the field is not
+ * of that form, or when the message's body could not be read.
+ */
+const SENT_DAY = sql.fragment`coalesce(
+  (SELECT make_date(x.y, x.mo, 1) + (x.d - 1)
+   FROM (
+     SELECT (p[1])::int AS d,
+       array_position(
+         ARRAY['jan','feb','mar','apr','may','jun','jul','aug','sep','oct','nov','dec'], p[2]) AS mo,
+       CASE length(p[3])
+         WHEN 2 THEN (p[3])::int + CASE WHEN (p[3])::int < 50 THEN 2000 ELSE 1900 END
+         WHEN 3 THEN (p[3])::int + 1900
+         ELSE (p[3])::int
+       END AS y
+     FROM (
+       SELECT regexp_match(h ->> 1,
+         '(\\d{1,2})\\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\\.?\\s+(\\d{2,4})(\\D|$)') AS p
+       FROM jsonb_array_elements(m.search_headers) WITH ORDINALITY AS f(h, n)
+       WHERE h ->> 0 = 'date'
+       ORDER BY n
+       LIMIT 1
+     ) AS first_date
+     WHERE p IS NOT NULL
+   ) AS x
+   WHERE x.d BETWEEN 1 AND 31 AND x.y BETWEEN 1 AND 9999),
+  ${utcDay(sql.fragment`m.sent_date`)})`;
+
+/**
+ * How far the day a Date header names can be from its UTC day: a zone offset is at most 99:59
+ * (RFC 5322 3.3), real ones at most 14 hours. Beyond it the UTC day decides on its own.
+ */
+const WRITTEN_DAY_MARGIN_DAYS = 5;
+
+/**
+ * SENTBEFORE/SENTON/SENTSINCE. Reading the written day is a regular expression over the header
+ * fields of each message; the UTC day in the row settles every message more than a few days
+ * from the date asked, so only the few near it pay for the exact answer.
+ */
+function sentDateCondition(comparison: string, date: string): FragmentSqlToken {
+  const exact = dateCondition(SENT_DAY, comparison, date);
+  const utc = utcDay(sql.fragment`m.sent_date`);
+  const margin = WRITTEN_DAY_MARGIN_DAYS;
+  const farBefore = comparison === "before" ? sql.fragment`true` : sql.fragment`false`;
+  const farAfter = comparison === "since" ? sql.fragment`true` : sql.fragment`false`;
+  return sql.fragment`CASE
+    WHEN ${utc} < ${date}::date - ${margin}::int THEN ${farBefore}
+    WHEN ${utc} > ${date}::date + ${margin}::int THEN ${farAfter}
+    ELSE ${exact} END`;
+}
+
+function dateCondition(day: FragmentSqlToken, comparison: string, date: string): FragmentSqlToken {
   if (!DAY.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) {
     throw new SearchCriteriaError(`not a date: ${date}`);
   }
-  const day = sql.fragment`(${column} AT TIME ZONE 'UTC')::date`;
   switch (comparison) {
     case "before":
       return sql.fragment`${day} < ${date}::date`;
@@ -72,7 +145,7 @@ export function compileSearchKey(key: SearchKey, depth = 0): FragmentSqlToken {
       return key.set ? has : sql.fragment`NOT ${has}`;
     }
     case "internalDate":
-      return leaf(dateCondition(sql.fragment`m.internal_date`, key.comparison, key.date));
+      return leaf(dateCondition(utcDay(sql.fragment`m.internal_date`), key.comparison, key.date));
     case "age": {
       if (!Number.isSafeInteger(key.seconds) || key.seconds < 0)
         throw new SearchCriteriaError("an OLDER/YOUNGER interval must be a whole number of seconds");
@@ -86,7 +159,7 @@ export function compileSearchKey(key: SearchKey, depth = 0): FragmentSqlToken {
         throw new SearchCriteriaError("a digest prefix is hex digits");
       return sql.fragment`starts_with(m.blob_digest, ${key.prefix})`;
     case "sentDate":
-      return leaf(dateCondition(sql.fragment`m.sent_date`, key.comparison, key.date));
+      return leaf(sentDateCondition(key.comparison, key.date));
     case "size":
       if (!Number.isSafeInteger(key.octets) || key.octets < 0)
         throw new SearchCriteriaError("size must be a number");
@@ -98,7 +171,7 @@ export function compileSearchKey(key: SearchKey, depth = 0): FragmentSqlToken {
         SELECT 1 FROM jsonb_array_elements(m.search_headers) AS h
         WHERE h ->> 0 = ${key.field.toLowerCase()} AND strpos(h ->> 1, ${key.value.toLowerCase()}) > 0)`;
     case "address":
-      return contains(sql.fragment`${ADDRESS_COLUMNS[key.field]}`, key.value);
+      return addressCondition(key.field, key.value);
     case "subject":
       return contains(sql.fragment`m.search_subject`, key.value);
     case "body":

@@ -54,12 +54,13 @@ export interface SortFields {
 
 export type SortField = Exclude<keyof SortFields, "uid">;
 
-const firstMailbox = (field: string) =>
-  sql.fragment`jsonb_path_query_first(m.envelope -> ${field}, '$[*] ? (@.host != null).mailbox') #>> '{}'`;
+// The first ENVELOPE entry of the field, as RFC 5256 and RFC 5957 say: for a group that is its
+// start marker, whose mailbox is the group's name (RFC 3501 7.4.2).
+const firstMailbox = (field: string) => sql.fragment`(m.envelope -> ${field} -> 0 ->> 'mailbox')`;
 
 const firstDisplay = (field: string) =>
-  sql.fragment`(SELECT coalesce(nullif(a ->> 'name', ''), (a ->> 'mailbox') || '@' || (a ->> 'host'))
-    FROM jsonb_path_query_first(m.envelope -> ${field}, '$[*] ? (@.host != null)') AS a)`;
+  sql.fragment`(SELECT coalesce(nullif(a ->> 'name', ''), (a ->> 'mailbox') || coalesce('@' || (a ->> 'host'), ''))
+    FROM (SELECT m.envelope -> ${field} -> 0 AS a) AS first)`;
 
 const SORT_COLUMNS: Record<SortField, FragmentSqlToken> = {
   internalDate: sql.fragment`(extract(epoch FROM m.internal_date) * 1000)::float8`,
@@ -354,7 +355,8 @@ function derivedColumnsOf(key: SearchKey, into = new Set<DerivedColumn>()): Set<
       into.add("search_headers");
       break;
     case "address":
-      into.add(`search_${key.field}`);
+      // The header text, and the envelope's parsed addresses (compileSearch's addressCondition).
+      into.add(`search_${key.field}`).add("envelope");
       break;
     case "subject":
       into.add("search_subject");

@@ -3,21 +3,41 @@
 // temporary file while they arrive and streamed from it into the blob store, so a 50 MB message
 // is never held in memory.
 //
+// CATENATE (RFC 4469) joins text and parts of the user's own messages, named by IMAP URLs, into
+// the message to append (../catenate.ts).
+//
+// A message sent as a literal8 (RFC 3516 BINARY) is stored with its binary parts in base64, so
+// BODY[...] never has to put a NUL in a literal (encodeBinaryParts).
+//
 // MULTIAPPEND is all or nothing (RFC 3502): the command side checks the target and every
 // message's declared size before it stores the first body, and appends the messages in one
 // transaction, so a failure at any point (the mailbox deleted meanwhile, a database failure)
 // appends none of them.
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
-import { unlink } from "node:fs/promises";
+import { readFile, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { type AppendMessageInput, appendMessages } from "../../../commands/index.ts";
-import type { AppendMessage, LiteralValue, StreamedLiteralInfo } from "../../codec/index.ts";
+import { encodeBinaryParts } from "../../../projections/mime/index.ts";
+import type {
+  AppendLiteral,
+  AppendMessage,
+  CatenatePart,
+  LiteralValue,
+  StreamedLiteralInfo,
+} from "../../codec/index.ts";
 import { encodeSequenceNumbers } from "../../codec/index.ts";
-import { AUTHENTICATED_OR_SELECTED, defineCommand, type SessionLiteralSink } from "../../module.ts";
+import { no } from "../../errors.ts";
+import {
+  AUTHENTICATED_OR_SELECTED,
+  type CommandContext,
+  defineCommand,
+  type SessionLiteralSink,
+} from "../../module.ts";
+import { catenate } from "../catenate.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { domainContext, type MailServices } from "../services.ts";
 import { domainCall, userIdOf } from "../session.ts";
@@ -87,15 +107,59 @@ interface PreparedBody {
   readonly size: number;
 }
 
-async function prepareBody(literal: LiteralValue): Promise<PreparedBody> {
-  if (literal.kind === "buffered") return { body: literal.data, size: literal.data.length };
-  if (!(literal.handle instanceof LiteralSpool)) throw new Error("APPEND literal was streamed elsewhere");
-  await literal.handle.written();
-  return { body: literal.handle.read(), size: literal.size };
+function spoolOf(literal: LiteralValue): LiteralSpool {
+  if (literal.kind !== "streamed" || !(literal.handle instanceof LiteralSpool)) {
+    throw new Error("APPEND literal was streamed elsewhere");
+  }
+  return literal.handle;
+}
+
+/** A literal's bytes in memory, spooled or not. */
+async function literalBytes({ literal }: AppendLiteral): Promise<Buffer> {
+  if (literal.kind === "buffered") return literal.data;
+  const spool = spoolOf(literal);
+  await spool.written();
+  return readFile(spool.path);
+}
+
+async function prepareLiteral(message: AppendLiteral): Promise<PreparedBody> {
+  const { literal, binary } = message;
+  // Binary content (literal8, RFC 3516) is re-encoded before it is stored, which needs the whole
+  // message: then a large APPEND is read into memory (bounded by APPENDLIMIT).
+  if (literal.kind === "buffered" || binary) {
+    const data = await literalBytes(message);
+    return { body: binary ? encodeBinaryParts(data) : data, size: data.length };
+  }
+  const spool = spoolOf(literal);
+  await spool.written();
+  return { body: spool.read(), size: literal.size };
+}
+
+/**
+ * A CATENATE (RFC 4469) is joined in memory, bounded by APPENDLIMIT as a literal is. Its target
+ * is checked first: a missing mailbox is NO [TRYCREATE] whatever its URLs say.
+ */
+async function prepareCatenate(
+  services: MailServices,
+  context: CommandContext,
+  mailbox: string,
+  parts: readonly CatenatePart[],
+): Promise<PreparedBody> {
+  const user = context.session.user;
+  if (user === undefined) throw no("not authenticated");
+  const target = await services.queries.mailboxStatus(user.userId, mailbox);
+  if (target === null || !target.selectable) throw no(`no mailbox named "${mailbox}"`, "TRYCREATE");
+  const { body, binary } = await catenate(services, user, parts, literalBytes);
+  return { body: binary ? encodeBinaryParts(body) : body, size: body.length };
 }
 
 function spoolsOf(messages: readonly AppendMessage[]): LiteralSpool[] {
-  return messages.flatMap(({ literal }) =>
+  const literals = messages.flatMap(({ content }) =>
+    content.kind === "literal"
+      ? [content.literal]
+      : content.parts.flatMap((part) => (part.kind === "text" ? [part.literal] : [])),
+  );
+  return literals.flatMap((literal) =>
     literal.kind === "streamed" && literal.handle instanceof LiteralSpool ? [literal.handle] : [],
   );
 }
@@ -107,6 +171,7 @@ export function appendCommand(services: MailServices) {
     capabilities: () => [
       "UIDPLUS",
       "MULTIAPPEND",
+      "CATENATE",
       // RFC 7889 section 3: without a value, the limit is per mailbox (STATUS APPENDLIMIT).
       services.appendLimit === null ? "APPENDLIMIT" : `APPENDLIMIT=${services.appendLimit}`,
     ],
@@ -119,7 +184,11 @@ export function appendCommand(services: MailServices) {
       try {
         const userId = userIdOf(context.session);
         for (const message of messages) {
-          const { body, size } = await prepareBody(message.literal);
+          const { content } = message;
+          const { body, size } =
+            content.kind === "literal"
+              ? await prepareLiteral(content)
+              : await prepareCatenate(services, context, mailbox, content.parts);
           bodies.push({
             body,
             declaredSize: size,

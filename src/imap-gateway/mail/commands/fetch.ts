@@ -1,5 +1,6 @@
 // FETCH and UID FETCH (RFC 3501 6.4.5, 6.4.8), with CONDSTORE's CHANGEDSINCE and MODSEQ
-// (RFC 7162 3.1.4) and QRESYNC's VANISHED modifier (RFC 7162 3.2.6).
+// (RFC 7162 3.1.4), QRESYNC's VANISHED modifier (RFC 7162 3.2.6) and the PARTIAL modifier
+// (RFC 9394) that fetches one page of the messages the set names.
 
 import { storeFlags, storeFlagsFrom } from "../../../commands/messages/store.ts";
 import type { FetchedMessage, FetchItem as QueryItem, UidSet } from "../../../projections/queries/index.ts";
@@ -14,9 +15,17 @@ import {
   setsSeen,
 } from "../../fetch/renderFetch.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
+import { resultWindow } from "../esearch.ts";
 import { messageBytes } from "../messageBytes.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, lookFirstIfUnknown, resolveUids, selectedOf, userIdOf } from "../session.ts";
+import {
+  domainCall,
+  enableCondstore,
+  lookFirstIfUnknown,
+  resolveUids,
+  selectedOf,
+  userIdOf,
+} from "../session.ts";
 
 /** Messages read from the view per query: bounds memory on `FETCH 1:*` of a large mailbox. */
 const FETCH_CHUNK = 500;
@@ -50,13 +59,38 @@ function queryItemsFor(items: readonly FetchItem[]): QueryItem[] {
   return [...wanted];
 }
 
+/**
+ * The UIDs whose MODSEQ is above CHANGEDSINCE, when one is given: what a PARTIAL page counts
+ * (RFC 9394 with RFC 7162), read before the page is cut.
+ */
+async function changedUids(
+  services: MailServices,
+  userId: string,
+  mailboxId: string,
+  uids: readonly number[],
+  changedSince: bigint | undefined,
+): Promise<readonly number[]> {
+  if (changedSince === undefined) return uids;
+  const since = Number(changedSince);
+  const changed: number[] = [];
+  for (let i = 0; i < uids.length; i += METADATA_FETCH_CHUNK) {
+    const rows = await services.queries.fetchMetadata(
+      userId,
+      mailboxId,
+      toUidSet(uids.slice(i, i + METADATA_FETCH_CHUNK)),
+    );
+    for (const row of rows.messages) if ((row.modseq ?? 0) > since) changed.push(row.uid);
+  }
+  return changed;
+}
+
 export function fetchCommand(services: MailServices) {
   return defineCommand({
     names: ["FETCH"],
     selectedView: "compares-itself",
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["BINARY", "OBJECTID"],
+    capabilities: () => ["BINARY", "OBJECTID", "PARTIAL"],
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
@@ -64,12 +98,20 @@ export function fetchCommand(services: MailServices) {
       const args = command.args;
       // Non-UID FETCH must not see EXPUNGEs: it keeps the numbering the client has (RFC 3501 7.4.1).
       await lookFirstIfUnknown(context, controller, args.sequenceSet, command.uid);
-      const uids = resolveUids(controller, args.sequenceSet, command.uid);
+      let uids = resolveUids(controller, args.sequenceSet, command.uid);
+      if (args.partial !== undefined) {
+        uids = resultWindow(
+          await changedUids(services, userId, controller.mailboxId, uids, args.changedSince),
+          args.partial,
+        );
+      }
       const items: FetchItem[] = [...args.items];
+      if (args.changedSince !== undefined || items.some((item) => item.type === "MODSEQ")) {
+        await enableCondstore(context);
+      }
       if (command.uid && !items.some((item) => item.type === "UID")) items.unshift({ type: "UID" });
-      if (args.changedSince !== undefined) {
-        session.enable(["CONDSTORE"]);
-        if (!items.some((item) => item.type === "MODSEQ")) items.push({ type: "MODSEQ" });
+      if (args.changedSince !== undefined && !items.some((item) => item.type === "MODSEQ")) {
+        items.push({ type: "MODSEQ" });
       }
       if (args.vanished && !session.enabled.has("QRESYNC"))
         throw no("VANISHED needs ENABLE QRESYNC (RFC 7162 3.2.6)");
@@ -162,6 +204,7 @@ export function fetchCommand(services: MailServices) {
       }
 
       const metadataOnly = isMetadataOnly(items);
+      const showsFlags = items.some((item) => item.type === "FLAGS");
       // Consecutive responses go out together ("* " is already written by untagged() for the first).
       let batch: ResponsePart[] = [];
       let batchBytes = 0;
@@ -194,6 +237,14 @@ export function fetchCommand(services: MailServices) {
           }
           if (args.changedSince !== undefined && (row.modseq ?? 0) <= Number(args.changedSince)) continue;
           const latest = flagsNow.get(uid);
+          // A keyword the client meets for the first time is announced first (RFC 3501 7.2.6).
+          const flagsLine = showsFlags
+            ? controller.state.announceKeywords([latest?.flags ?? row.flags ?? []])
+            : undefined;
+          if (flagsLine !== undefined) {
+            if (batch.length > 0) batch.push("\r\n* ");
+            batch.push(flagsLine);
+          }
           if (metadataOnly) {
             const line = `${seq} FETCH (${renderMetadataItems(
               {

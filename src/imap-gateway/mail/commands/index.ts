@@ -2,6 +2,7 @@
 import type { AnyCommandModule } from "../../module.ts";
 import type { MailServices } from "../services.ts";
 import { appendCommand } from "./append.ts";
+import { cancelUpdateCommand } from "./cancelUpdate.ts";
 import { copyCommand } from "./copy.ts";
 import { createCommand } from "./create.ts";
 import { deleteCommand } from "./delete.ts";
@@ -35,6 +36,7 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     fetchCommand(services),
     storeCommand(services),
     searchCommand(services),
+    cancelUpdateCommand(),
     sortCommand(services),
     getQuotaRootCommand(services),
     getQuotaCommand(services),

@@ -7,7 +7,7 @@ import { type ListedMailbox, listPatternRegExp } from "../../../projections/quer
 import { encodeMailbox, type ListArgs, type StatusItem } from "../../codec/index.ts";
 import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from "../../module.ts";
 import type { MailServices } from "../services.ts";
-import { userIdOf } from "../session.ts";
+import { enableCondstore, userIdOf } from "../session.ts";
 import { sendStatus, statusFacts } from "./status.ts";
 
 const SEP = MAILBOX_HIERARCHY_SEPARATOR;
@@ -122,13 +122,16 @@ export function listEntries(request: ListRequest, namespace: Namespace): ListEnt
 
   const candidates = new Set<string>(existing.keys());
   if (subscribedSelection) for (const name of namespace.subscriptions) candidates.add(name);
-  // RFC 5258 3.5: with RECURSIVEMATCH, a name whose inferior meets the selection is listed
-  // (CHILDINFO) even if it does not meet it itself.
+  // RFC 5258 3.1 and 3.5: with RECURSIVEMATCH, a name whose inferior meets the selection is
+  // listed (CHILDINFO) even if it does not meet it itself. An inferior the patterns list is
+  // reported by its own line, and one that is not by its nearest listed superior only, so no
+  // name is reported twice (as Dovecot and Cyrus answer RFC 5258's examples).
   const childInfoOf = new Set<string>();
   if (recursive) {
     for (const name of candidates) {
-      if (!selected(name)) continue;
-      for (const superior of superiorsOf(name)) childInfoOf.add(superior);
+      if (!selected(name) || matches(name)) continue;
+      const reporter = superiorsOf(name).reverse().find(matches);
+      if (reporter !== undefined) childInfoOf.add(reporter);
     }
   }
   for (const name of candidates) {
@@ -191,7 +194,7 @@ async function answerList(
   const userId = userIdOf(context.session);
   const utf8 = context.session.enabled.has("UTF8=ACCEPT");
   const needsNonExistent = request.command === "LSUB" || request.selection.includes("SUBSCRIBED");
-  if (request.patterns.every((pattern) => pattern === "")) {
+  if (request.patterns.length > 0 && request.patterns.every((pattern) => pattern === "")) {
     await context.untagged(delimiterLine(request.command));
     return;
   }
@@ -223,7 +226,7 @@ export function listCommand(services: MailServices) {
         const request: ListRequest = {
           command: "LSUB",
           reference: command.args.reference,
-          patterns: [command.args.pattern],
+          patterns: command.args.patterns,
           selection: [],
           returnOptions: [],
           extended: false,
@@ -232,7 +235,7 @@ export function listCommand(services: MailServices) {
         return { text: "LSUB completed" };
       }
       const args: ListArgs = command.args;
-      if (args.returnStatus?.includes("HIGHESTMODSEQ")) context.session.enable(["CONDSTORE"]);
+      if (args.returnStatus?.includes("HIGHESTMODSEQ")) await enableCondstore(context);
       const request: ListRequest = {
         command: "LIST",
         reference: args.reference,

@@ -73,6 +73,28 @@ describe("listEntries", () => {
     ]);
   });
 
+  it("RECURSIVEMATCH reports a subscribed inferior once: by its own line, else by its nearest listed superior", () => {
+    const deep: Namespace = {
+      mailboxes: [
+        mailbox("Projects", "\\HasChildren"),
+        mailbox("Projects/Alpha", "\\HasChildren"),
+        mailbox("Projects/Alpha/Notes", "\\HasNoChildren", "\\Subscribed"),
+      ],
+      subscriptions: new Set(["Projects/Alpha/Notes"]),
+    };
+    const childInfo = (patterns: string[]) =>
+      listEntries(
+        request({ selection: ["SUBSCRIBED", "RECURSIVEMATCH"], patterns, extended: true }),
+        deep,
+      ).map((e) => [e.name, e.childInfo]);
+    // The inferior is listed itself: no superior is listed for it.
+    expect(childInfo(["*"])).toEqual([["Projects/Alpha/Notes", []]]);
+    expect(childInfo(["Projects/Alpha", "Projects/Alpha/Notes"])).toEqual([["Projects/Alpha/Notes", []]]);
+    // It is not: the nearest superior the patterns list reports it, and only that one.
+    expect(childInfo(["Projects", "Projects/Alpha"])).toEqual([["Projects/Alpha", ["SUBSCRIBED"]]]);
+    expect(childInfo(["%"])).toEqual([["Projects", ["SUBSCRIBED"]]]);
+  });
+
   it("RETURN (SUBSCRIBED) marks subscribed names; SPECIAL-USE selection keeps only special-use ones", () => {
     const returned = listEntries(request({ returnOptions: ["SUBSCRIBED"], extended: true }), namespace);
     expect(returned.find((e) => e.name === "Archive/2023")!.attributes).toContain("\\Subscribed");

@@ -4,13 +4,17 @@
 
 import type { SearchKey, UidSet } from "../../../projections/queries/index.ts";
 import type { SearchKey as WireKey } from "../../codec/index.ts";
-import { encodeSequenceNumbers } from "../../codec/index.ts";
 import { bad } from "../../errors.ts";
-import { defineCommand, SELECTED } from "../../module.ts";
+import { type CommandContext, defineCommand, SELECTED } from "../../module.ts";
 import type { SelectedMailboxState } from "../../selected/selectedMailbox.ts";
+import { esearchLine, returnedResults } from "../esearch.ts";
+import type { MailboxController } from "../mailboxController.ts";
 import type { MailServices } from "../services.ts";
-import { selectedOf, userIdOf } from "../session.ts";
+import { enableCondstore, selectedOf, userIdOf } from "../session.ts";
 import { toUidSet } from "./fetch.ts";
+
+/** Messages whose MODSEQ is read per query when an ESEARCH reports it. */
+const MODSEQ_CHUNK = 5_000;
 
 const NOTHING: SearchKey = { type: "not", key: { type: "all" } };
 
@@ -30,18 +34,8 @@ export function toCriteria(key: WireKey, state: SelectedMailboxState): SearchKey
     case "all":
       return { type: "all" };
     case "seq":
-    case "uid": {
-      const resolved = state.resolve(key.set, key.type === "uid");
-      if (!resolved.ok) {
-        // A search over numbers that do not exist matches nothing rather than failing (RFC 3501 6.4.4).
-        return key.type === "seq" && state.exists === 0
-          ? NOTHING
-          : (() => {
-              throw bad(resolved.message);
-            })();
-      }
-      return uidKey(resolved.uids);
-    }
+    case "uid":
+      return uidKey(state.matching(key.set, key.type === "uid"));
     case "flag":
       if (key.flag === "\\Recent") {
         const recent = state.uids.filter((uid) => state.isRecent(uid));
@@ -50,6 +44,10 @@ export function toCriteria(key: WireKey, state: SelectedMailboxState): SearchKey
       return { type: "flag", flag: key.flag, set: key.present };
     case "header": {
       const field = key.field.toLowerCase();
+      // HEADER field "" matches every message that has the field (RFC 3501 6.4.4), which only
+      // the header key asks; the address and subject columns hold a field's text, not whether
+      // it is there.
+      if (key.value === "") return { type: "header", field: key.field, value: "" };
       if (ADDRESS_FIELDS.has(field))
         return { type: "address", field: field as "from" | "to" | "cc" | "bcc", value: key.value };
       if (field === "subject") return { type: "subject", value: key.value };
@@ -104,26 +102,99 @@ function usesModSeq(key: WireKey): boolean {
   }
 }
 
+/** The highest MODSEQ of these messages (UIDs), read in chunks; null for none. */
+export async function highestModSeqOf(
+  services: MailServices,
+  userId: string,
+  mailboxId: string,
+  uids: readonly number[],
+): Promise<number | null> {
+  let highest: number | null = null;
+  for (let i = 0; i < uids.length; i += MODSEQ_CHUNK) {
+    const rows = await services.queries.fetchMetadata(
+      userId,
+      mailboxId,
+      toUidSet(uids.slice(i, i + MODSEQ_CHUNK)),
+    );
+    for (const row of rows.messages) highest = Math.max(highest ?? 0, row.modseq ?? 0);
+  }
+  return highest;
+}
+
+/** Live searches one session may keep at once (RFC 5267 4.2: beyond, NOUPDATE). */
+export const MAX_LIVE_SEARCHES = 16;
+
+/** Controllers whose session already has the live-search update source. */
+const withLiveSearches = new WeakSet<MailboxController>();
+
+/**
+ * SEARCH RETURN (UPDATE) (RFC 5267 4): the result stays live. The session's tracker drops
+ * expunged messages from it (REMOVEFROM before their EXPUNGE); this source looks again at the
+ * messages that are new or have new flags, once they are announced, and sends what changed.
+ */
+async function keepLive(
+  services: MailServices,
+  context: CommandContext,
+  controller: MailboxController,
+  criteria: SearchKey,
+  found: readonly number[],
+  uid: boolean,
+): Promise<void> {
+  const { state } = controller;
+  if (state.searchContexts.size >= MAX_LIVE_SEARCHES) {
+    await context.untagged(`NO [NOUPDATE "${context.tag}"] at most ${MAX_LIVE_SEARCHES} live searches`);
+    return;
+  }
+  state.addSearchContext({ tag: context.tag, uid, criteria, results: found });
+  if (withLiveSearches.has(controller)) return;
+  withLiveSearches.add(controller);
+  const userId = controller.userId;
+  context.session.addUpdateSource(async () => {
+    if (state.searchContexts.size === 0) return [];
+    const looked = state.takeContextDirty();
+    if (looked.length === 0) return [];
+    const lines: string[] = [];
+    for (const live of state.searchContexts.values()) {
+      const matching = await services.queries.search(userId, controller.mailboxId, {
+        type: "and",
+        keys: [live.criteria as SearchKey, uidKey(looked)],
+      });
+      const line = state.updateSearchContext(live.tag, looked, new Set(matching.uids));
+      if (line !== undefined) lines.push(line);
+    }
+    return lines;
+  });
+}
+
 export function searchCommand(services: MailServices) {
   return defineCommand({
     names: ["SEARCH"],
     selectedView: "compares-itself",
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["ESEARCH", "WITHIN", "SEARCHRES"],
+    // PARTIAL (RFC 9394) is SEARCH's RETURN option, also taken by ESORT's SORT and UID FETCH.
+    // CONTEXT=SEARCH (RFC 5267 4): UPDATE here, CANCELUPDATE in its own module, PARTIAL.
+    capabilities: () => ["ESEARCH", "WITHIN", "SEARCHRES", "PARTIAL", "CONTEXT=SEARCH"],
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
       const controller = selectedOf(session);
-      const { criteria, returnOptions } = command.args;
+      const { criteria, returnOptions, partial } = command.args;
       const save = returnOptions?.includes("SAVE") === true;
       const withModSeq = usesModSeq(criteria);
-      if (withModSeq) session.enable(["CONDSTORE"]);
+      const update = returnOptions?.includes("UPDATE") === true;
+      if (update && controller.state.searchContexts.has(context.tag)) {
+        throw bad(`a live search already has the tag ${context.tag} (RFC 5267 4.2)`);
+      }
+      if (withModSeq) await enableCondstore(context);
 
       let result: Awaited<ReturnType<typeof services.queries.search>>;
+      let searched: SearchKey = { type: "all" };
       try {
-        const search = () =>
-          services.queries.search(userId, controller.mailboxId, toCriteria(criteria, controller.state));
+        const search = async () => {
+          searched = toCriteria(criteria, controller.state);
+          return services.queries.search(userId, controller.mailboxId, searched);
+        };
         result = await search();
         // Contract 9: the mailbox moved since the session looked (another node's change), or a
         // doorbell queued new messages the session has not announced (they have no number yet):
@@ -145,18 +216,7 @@ export function searchCommand(services: MailServices) {
       // Only messages this session knows of, in its numbering.
       const found = result.uids.filter((uid) => controller.state.sequenceNumberOf(uid) !== undefined);
       const numbers = command.uid ? found : found.map((uid) => controller.state.sequenceNumberOf(uid)!);
-      if (save) {
-        // With MIN and/or MAX, only those are saved (RFC 5182 2.4).
-        const extremes = returnOptions!.filter((option) => option === "MIN" || option === "MAX");
-        const saved =
-          extremes.length === 0 || found.length === 0
-            ? found
-            : [...new Set(extremes.map((option) => (option === "MIN" ? found[0]! : found.at(-1)!)))];
-        controller.state.saveSearchResult(saved);
-        // SAVE alone: no ESEARCH response.
-        if (returnOptions!.length === 1) return undefined;
-      }
-
+      if (update) await keepLive(services, context, controller, searched, found, command.uid);
       if (returnOptions === undefined) {
         const modseq =
           withModSeq && found.length > 0 && result.highestModSeq !== null
@@ -165,18 +225,26 @@ export function searchCommand(services: MailServices) {
         await context.untagged(`SEARCH${numbers.length > 0 ? ` ${numbers.join(" ")}` : ""}${modseq}`);
         return undefined;
       }
-      const options = returnOptions.length === 0 ? ["ALL"] : returnOptions;
-      const parts = [`(TAG "${context.tag}")`];
-      if (command.uid) parts.push("UID");
-      if (numbers.length > 0) {
-        if (options.includes("MIN")) parts.push(`MIN ${Math.min(...numbers)}`);
-        if (options.includes("MAX")) parts.push(`MAX ${Math.max(...numbers)}`);
-        if (options.includes("ALL")) parts.push(`ALL ${encodeSequenceNumbers(numbers)}`);
+      // What the ESEARCH returns: all of it with ALL or COUNT, else what MIN, MAX and PARTIAL name.
+      const returned = returnedResults(found, returnOptions, partial);
+      if (save) {
+        // RFC 5182 2.4: with MIN, MAX (or PARTIAL), only what they return is saved.
+        controller.state.saveSearchResult(returned);
+        // SAVE alone: no ESEARCH response.
+        if (returnOptions.length === 1 && partial === undefined) return undefined;
       }
-      if (options.includes("COUNT")) parts.push(`COUNT ${numbers.length}`);
-      if (withModSeq && found.length > 0 && result.highestModSeq !== null)
-        parts.push(`MODSEQ ${result.highestModSeq}`);
-      await context.untagged(`ESEARCH ${parts.join(" ")}`);
+      let modseq: number | null = null;
+      if (withModSeq && returned.length > 0) {
+        // RFC 4731 3.2 with RFC 7162 3.1.5: the highest MODSEQ of the messages returned; the
+        // query's own is over every match, right when the session knows them all.
+        modseq =
+          returned.length === result.uids.length
+            ? result.highestModSeq
+            : await highestModSeqOf(services, userId, controller.mailboxId, returned);
+      }
+      await context.untagged(
+        esearchLine({ tag: context.tag, uid: command.uid, results: numbers, returnOptions, partial, modseq }),
+      );
       return undefined;
     },
   });

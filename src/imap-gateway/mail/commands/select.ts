@@ -4,12 +4,10 @@
 import { encodeSequenceNumbers } from "../../codec/index.ts";
 import { no } from "../../errors.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
+import { SYSTEM_FLAGS } from "../../selected/selectedMailbox.ts";
 import { MailboxController } from "../mailboxController.ts";
 import type { MailServices } from "../services.ts";
 import { userIdOf } from "../session.ts";
-
-/** RFC 3501 2.3.2 system flags; keywords are allowed too (\* in PERMANENTFLAGS). */
-export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"] as const;
 
 export function selectCommand(services: MailServices) {
   return defineCommand({
@@ -45,7 +43,7 @@ export function selectCommand(services: MailServices) {
           ? undefined
           : state.sequenceNumberOf(firstUnseenUid);
 
-      await context.untagged(`FLAGS (${SYSTEM_FLAGS.join(" ")})`);
+      await context.untagged(state.flagsResponse());
       await ok(
         `PERMANENTFLAGS (${readOnly ? "" : `${SYSTEM_FLAGS.join(" ")} \\*`})`,
         readOnly ? "no permanent flags in read-only mode" : "flags permitted",
@@ -66,6 +64,8 @@ export function selectCommand(services: MailServices) {
         const changes = await services.queries.changesSince(userId, status.mailboxId, Number(qresync.modSeq));
         if (changes.vanished.length > 0)
           await context.untagged(`VANISHED (EARLIER) ${encodeSequenceNumbers(changes.vanished)}`);
+        const flagsLine = state.announceKeywords(changes.changed.map((message) => message.flags));
+        if (flagsLine !== undefined) await context.untagged(flagsLine);
         for (const message of changes.changed.sort((a, b) => a.uid - b.uid)) {
           const seq = state.sequenceNumberOf(message.uid);
           if (seq === undefined) continue;

@@ -1,11 +1,12 @@
 // SORT and UID SORT (RFC 5256): the messages SEARCH would find, ordered by the sort criteria,
-// ties in mailbox order. The query module finds them and reads what the keys are made of; the
+// ties in mailbox order; with RETURN (ESORT, RFC 5267 3) answered as an ESEARCH in sort order. The query module finds them and reads what the keys are made of; the
 // keys themselves (base subject, i;ascii-casemap) are made here.
 
 import { decodeEncodedWords } from "../../../projections/mime/index.ts";
 import type { SortField, SortFields } from "../../../projections/queries/index.ts";
 import type { SortArgs, SortKey } from "../../codec/index.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
+import { esearchLine, returnedResults } from "../esearch.ts";
 import type { MailServices } from "../services.ts";
 import { selectedOf, userIdOf } from "../session.ts";
 import { asciiCasemapKey, baseSubject } from "../sortKeys.ts";
@@ -98,7 +99,7 @@ export function sortCommand(services: MailServices) {
     selectedView: "looks-first",
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["SORT", "SORT=DISPLAY"],
+    capabilities: () => ["SORT", "SORT=DISPLAY", "ESORT"],
     async handle(command, context) {
       const { session } = context;
       const controller = selectedOf(session);
@@ -112,7 +113,21 @@ export function sortCommand(services: MailServices) {
       const known = found.filter((message) => controller.state.sequenceNumberOf(message.uid) !== undefined);
       const uids = sortMessages(known, command.args.criteria);
       const numbers = command.uid ? uids : uids.map((uid) => controller.state.sequenceNumberOf(uid)!);
-      await context.untagged(`SORT${numbers.length > 0 ? ` ${numbers.join(" ")}` : ""}`);
+      const { returnOptions, partial } = command.args;
+      if (returnOptions === undefined) {
+        await context.untagged(`SORT${numbers.length > 0 ? ` ${numbers.join(" ")}` : ""}`);
+        return undefined;
+      }
+      // ESORT (RFC 5267 3): an ESEARCH in sort order; SAVE keeps what it returns (RFC 5182).
+      if (returnOptions.includes("SAVE")) {
+        controller.state.saveSearchResult(
+          returnedResults(uids, returnOptions, partial).sort((a, b) => a - b),
+        );
+        if (returnOptions.length === 1 && partial === undefined) return undefined;
+      }
+      await context.untagged(
+        esearchLine({ tag: context.tag, uid: command.uid, results: numbers, returnOptions, partial }),
+      );
       return undefined;
     },
   });

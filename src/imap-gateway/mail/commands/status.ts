@@ -10,7 +10,7 @@ import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from ".
 import type { GatewayLimits } from "../../options.ts";
 import { MailboxController } from "../mailboxController.ts";
 import type { MailServices } from "../services.ts";
-import { userIdOf } from "../session.ts";
+import { enableCondstore, userIdOf } from "../session.ts";
 
 /** What the items of one STATUS response are computed from. */
 export interface StatusFacts {
@@ -131,7 +131,7 @@ export function statusCommand(services: MailServices) {
       if (!status.selectable)
         throw no(`"${status.name}" has no status: it cannot be selected (\\Noselect)`, "CANNOT");
       // RFC 7162 3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE-enabling command.
-      if (items.includes("HIGHESTMODSEQ")) context.session.enable(["CONDSTORE"]);
+      if (items.includes("HIGHESTMODSEQ")) await enableCondstore(context);
       await sendStatus(context, status, items, await statusFacts(services, context, userId, status, items));
       return { text: "STATUS completed" };
     },

@@ -5,6 +5,7 @@ import { defineCommand, SELECTED } from "../../module.ts";
 import { domainContext, type MailServices } from "../services.ts";
 import {
   domainCall,
+  enableCondstore,
   lookFirstIfUnknown,
   requireWritable,
   resolveUids,
@@ -26,7 +27,7 @@ export function storeCommand(services: MailServices) {
       const args = command.args;
       await lookFirstIfUnknown(context, controller, args.sequenceSet, command.uid);
       const uids = resolveUids(controller, args.sequenceSet, command.uid);
-      if (args.unchangedSince !== undefined) session.enable(["CONDSTORE"]);
+      if (args.unchangedSince !== undefined) await enableCondstore(context);
       const condstore = session.enabled.has("CONDSTORE") || session.enabled.has("QRESYNC");
       if (uids.length === 0) return undefined;
 
@@ -55,6 +56,8 @@ export function storeCommand(services: MailServices) {
         const uidPart = command.uid ? `UID ${message.uid} ` : "";
         const flags = controller.state.isRecent(message.uid) ? [...message.flags, "\\Recent"] : message.flags;
         const flagsPart = args.silent ? "" : `FLAGS ${encodeFlagList(flags)}`;
+        const flagsLine = args.silent ? undefined : controller.state.announceKeywords([message.flags]);
+        if (flagsLine !== undefined) await context.untagged(flagsLine);
         const modseqPart = condstore ? `MODSEQ (${message.modseq})` : "";
         await context.untagged(
           `${seq} FETCH (${[uidPart.trim(), flagsPart, modseqPart].filter(Boolean).join(" ")})`,

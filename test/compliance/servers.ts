@@ -1,0 +1,111 @@
+// The servers the compliance suite runs against: mailledger's embedded default exactly as a user
+// starts it (`mailledger serve`, an account made with `mailledger user create`), or a throwaway
+// Dovecot as the reference reading of the RFCs.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { startDovecot } from "../../bench/imap/dovecot.ts";
+import type { Target } from "./imaptest.ts";
+
+const SERVER_START_TIMEOUT_MS = 60_000;
+
+export interface RunningServer {
+  target: Target;
+  stop(): Promise<void>;
+}
+
+const USER = "imaptest";
+const PASSWORD = "imaptest-secret";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+    probe.once("error", reject);
+  });
+}
+
+async function waitForPort(port: number, server: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error(`the server exited (${server.exitCode}):\n${output()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`the server did not listen on ${port}:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function runToExit(child: ChildProcess, output: () => string, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${what} exited with ${code}:\n${output()}`)),
+    );
+  });
+}
+
+export async function startMailledger(repositoryRoot: string): Promise<RunningServer> {
+  const main = path.join(repositoryRoot, "src/main.ts");
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "ml-compliance-"));
+  const port = await freePort();
+  // Only what the embedded default needs; nothing from the caller's environment points it at a
+  // shared database or broker.
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATA_DIR: dataDir,
+    IMAP_HOST: "127.0.0.1",
+    IMAP_PORT: String(port),
+    ALLOW_INSECURE_AUTH: "true",
+    LOG_LEVEL: "warn",
+  };
+  let output = "";
+  const server = spawn(process.execPath, [main, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  server.stdout?.on("data", (chunk) => (output += chunk));
+  server.stderr?.on("data", (chunk) => (output += chunk));
+  const stop = async () => {
+    if (server.exitCode === null) {
+      const exited = new Promise((resolve) => server.once("exit", resolve));
+      server.kill("SIGTERM");
+      await exited;
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(port, server, () => output);
+    const create = spawn(process.execPath, [main, "user", "create", USER, "--password-stdin"], {
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let createOutput = "";
+    create.stdout?.on("data", (chunk) => (createOutput += chunk));
+    create.stderr?.on("data", (chunk) => (createOutput += chunk));
+    create.stdin?.end(`${PASSWORD}\n`);
+    await runToExit(create, () => createOutput, "mailledger user create");
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { target: { host: "127.0.0.1", port, user: USER, password: PASSWORD }, stop };
+}
+
+export async function startReferenceDovecot(): Promise<RunningServer> {
+  const port = await freePort();
+  const dovecot = await startDovecot(port, [{ name: USER, password: PASSWORD }]);
+  return {
+    target: { host: dovecot.host, port, user: USER, password: PASSWORD },
+    stop: () => dovecot.stop(),
+  };
+}
