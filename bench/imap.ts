@@ -9,10 +9,18 @@
 import { parseArgs } from "node:util";
 import { generateCorpus } from "../test/fixtures/mime/corpus.ts";
 import { type BigTimings, populateMailledger, timeBigMailbox } from "./imap/bigMailbox.ts";
+import {
+  backendsOf,
+  type CpuGroup,
+  cpuBetween,
+  cpuSnapshot,
+  descendantsOf,
+  pidsMatching,
+} from "./imap/cpu.ts";
 import { dovecotAvailable, populateMaildir, startDovecot } from "./imap/dovecot.ts";
 import { COMMAND_KINDS, type LoadResult, runLoad, SEED_MESSAGES, seedMailboxes } from "./imap/load.ts";
 import { startMailledger } from "./imap/mailledger.ts";
-import { freePort, percentile } from "./support.ts";
+import { BENCH_POSTGRES_URL, freePort, percentile } from "./support.ts";
 
 /** The whole run is bounded: past this, everything started is stopped and the bench fails. */
 const RUN_LIMIT_MS = 60 * 60_000;
@@ -68,6 +76,8 @@ const runLimit = setTimeout(() => {
 interface TargetResult {
   name: string;
   load: LoadResult;
+  /** CPU ms each component spent during the load. */
+  cpu: Map<string, number>;
   big?: BigTimings & { populate: string };
 }
 
@@ -95,8 +105,13 @@ async function benchTarget(name: "mailledger" | "dovecot"): Promise<TargetResult
       console.log(`dovecot: ${big.toLocaleString("en-US")} messages: ${populate}`);
     }
     await seedMailboxes(dovecot.host, dovecot.port, users, corpus);
-    const load = await runLoad(dovecot.host, dovecot.port, users, seconds, corpus);
-    result = { name, load };
+    const groups: CpuGroup[] = [{ name: "dovecot", pids: () => descendantsOf(dovecot.pid) }];
+    const before = await cpuSnapshot(groups);
+    let after = before;
+    const load = await runLoad(dovecot.host, dovecot.port, users, seconds, corpus, async () => {
+      after = await cpuSnapshot(groups);
+    });
+    result = { name, load, cpu: cpuBetween(before, after) };
     if (big > 0)
       result.big = { ...(await timeBigMailbox(dovecot.host, dovecot.port, bigUser, runs + 1)), populate };
   } else {
@@ -112,8 +127,22 @@ async function benchTarget(name: "mailledger" | "dovecot"): Promise<TargetResult
       console.log(`mailledger: ${big.toLocaleString("en-US")} messages: ${populate}`);
     }
     await seedMailboxes(node.host, node.port, users, corpus);
-    const load = await runLoad(node.host, node.port, users, seconds, corpus);
-    result = { name, load };
+    const database = new URL(node.databaseUrl).pathname.slice(1);
+    const groups: CpuGroup[] = [
+      ...node.pids.map(({ roles, pid }) => ({
+        name: roles === "gateway" ? "gateway" : roles === "all" ? "node (all roles)" : "pipeline",
+        pids: async () => [pid],
+      })),
+      { name: "PostgreSQL", pids: () => backendsOf(BENCH_POSTGRES_URL, database) },
+      // The broker is shared with whatever else uses it meanwhile.
+      { name: "Kafka", pids: () => pidsMatching("kafka.Kafka") },
+    ];
+    const before = await cpuSnapshot(groups);
+    let after = before;
+    const load = await runLoad(node.host, node.port, users, seconds, corpus, async () => {
+      after = await cpuSnapshot(groups);
+    });
+    result = { name, load, cpu: cpuBetween(before, after) };
     if (big > 0)
       result.big = { ...(await timeBigMailbox(node.host, node.port, bigUser, runs + 1)), populate };
   }
@@ -159,6 +188,20 @@ function report(results: TargetResult[]): void {
     results.map(() => ""),
     results.map(() => ""),
   );
+  console.log(
+    "\nCPU per command (ms of CPU time, user + system: holds on a busy machine where rates do not)",
+  );
+  const totals: number[] = [];
+  for (const r of results) {
+    const commands = Object.values(r.load.counts).reduce((a, b) => a + b, 0);
+    const parts = [...r.cpu].map(([group, spent]) => `${group} ${(spent / commands).toFixed(2)}`);
+    const total = [...r.cpu.values()].reduce((a, b) => a + b, 0) / commands;
+    totals.push(total);
+    console.log(`  ${r.name.padEnd(12)} ${total.toFixed(2)} ms  (${parts.join(", ")})`);
+  }
+  if (totals.length === 2) {
+    console.log(`  ratio ml/dc  ${(totals[0]! / totals[1]!).toFixed(1)}x the CPU per command`);
+  }
   for (const r of results) {
     if (!r.big) continue;
     const [coldSelect, ...warmSelect] = r.big.selectMs;

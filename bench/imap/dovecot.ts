@@ -8,6 +8,8 @@ import os from "node:os";
 import path from "node:path";
 
 export interface DovecotInstance {
+  /** The master process: its descendants are every Dovecot process of the instance. */
+  pid: number;
   host: string;
   port: number;
   /** The Maildir of a user (mail_location = maildir:<mail>/%u), for writing messages directly. */
@@ -112,6 +114,7 @@ protocol imap {
   return {
     host: "127.0.0.1",
     port,
+    pid: child.pid!,
     maildirOf: (user) => path.join(mail, user),
     async stop() {
       try {

@@ -73,6 +73,8 @@ export async function runLoad(
   users: { name: string; password: string }[],
   seconds: number,
   corpus: readonly Buffer[],
+  /** Called when the load ends, before the sessions close (their server processes may go then). */
+  atEnd?: () => Promise<void>,
 ): Promise<LoadResult> {
   const counts = Object.fromEntries(COMMAND_KINDS.map((k) => [k, 0])) as Record<CommandKind, number>;
   const latencies = Object.fromEntries(COMMAND_KINDS.map((k) => [k, [] as number[]])) as Record<
@@ -114,6 +116,7 @@ export async function runLoad(
     }),
   );
   const elapsedMs = performance.now() - started;
+  await atEnd?.();
   await Promise.all(clients.map((client) => client.close()));
   for (const list of Object.values(latencies)) list.sort((a, b) => a - b);
   return { elapsedMs, counts, latencies, failures };

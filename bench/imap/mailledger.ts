@@ -26,6 +26,8 @@ export interface MailledgerInstance {
   port: number;
   ports: number[];
   databaseUrl: string;
+  /** The node processes, by their roles ("gateway", "relay,projector,notifier" or "all"). */
+  pids: { roles: string; pid: number }[];
   stop(): Promise<void>;
 }
 
@@ -95,7 +97,7 @@ export async function startMailledger(
   const launch = (roles: string, imapPort = ports[0]!) => {
     // BENCH_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": profile the server under load.
     const nodeOptions = (process.env.BENCH_NODE_OPTIONS ?? "").split(" ").filter(Boolean);
-    const child = spawn(process.execPath, [...nodeOptions, NODE_ENTRY], {
+    const child = spawn(process.execPath, [...nodeOptions, NODE_ENTRY, roles], {
       env: { ...env, BENCH_ROLE: roles, IMAP_PORT: String(imapPort) },
       stdio: ["pipe", "pipe", "inherit"],
     });
@@ -133,7 +135,14 @@ export async function startMailledger(
           ])
         ).slice(1)
       : [await launch("all")];
-    return { host: "127.0.0.1", port: listening[0]!, ports: listening, databaseUrl: url.toString(), stop };
+    return {
+      host: "127.0.0.1",
+      port: listening[0]!,
+      ports: listening,
+      databaseUrl: url.toString(),
+      pids: children.map((child) => ({ roles: child.spawnargs.at(-1) ?? "", pid: child.pid! })),
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -90,12 +90,10 @@ export async function createRedisNoticeBus(options: RedisNoticeBusOptions): Prom
     },
     async publish(notices) {
       if (notices.length === 0) return;
-      // This process's listeners (the gateway beside a projector) hear without the round trip
+      // This process's listeners (a gateway beside the notifier) hear without the round trip
       // back through the channel, but only once Redis has taken the message: by then Redis has
-      // written it to every other node's subscription, so a read-your-writes wait answered here
-      // cannot send its OK before another node can know. (Delivered first, a client could read
-      // that OK and poll another node before the notice reached it.) If Redis fails, the
-      // listeners still hear; the other nodes' waiters fall back to PostgreSQL.
+      // written it to every other node's subscription, so no node's sessions hear it first. If
+      // Redis fails, the listeners still hear; the other nodes' sessions look for themselves.
       const pipeline = publisher.pipeline();
       for (const notice of notices) pipeline.publish(channel, JSON.stringify({ ...notice, origin: self }));
       let results: Awaited<ReturnType<typeof pipeline.exec>>;
