@@ -342,6 +342,10 @@ export interface MailboxQueriesOptions {
 
 /** Bodies derived on demand per pass of a query: bounds the memory of a search over a lagging view. */
 export const ON_DEMAND_BATCH = 200;
+/** ... and about this much derived text per pass. */
+const ON_DEMAND_PASS_BYTES = 16 * 1024 * 1024;
+/** Blobs read and derived at once for a pass. */
+const DERIVE_CONCURRENCY = 8;
 
 type DerivedColumn = Exclude<keyof DerivedRow, "blob_digest">;
 
@@ -475,20 +479,38 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
                                  WHERE v.mailbox_id = mb.id), 0) AS modseq) AS applied
      WHERE mb.id = ${mailboxId} AND mb.user_id = ${userId})`;
 
-  async function derivedRows(
+  /**
+   * The digests' derived rows, carrying only `columns`, in passes of at most `batchSize` bodies
+   * and about ON_DEMAND_PASS_BYTES of derived text (a body's search text can be megabytes), its
+   * blobs read DERIVE_CONCURRENCY at a time: memory stays bounded however far the view lags.
+   */
+  async function* derivedPasses(
     digests: readonly string[],
     columns: ReadonlySet<DerivedColumn>,
-  ): Promise<Partial<DerivedRow>[]> {
-    const derived = await deriver.deriveAll(digests);
-    const rows: Partial<DerivedRow>[] = [];
-    for (const [digest, message] of derived) {
-      const row = derivedRowOf(digest, message);
-      if (row === null) continue;
-      const pruned: Partial<DerivedRow> = { blob_digest: row.blob_digest };
-      for (const column of columns) (pruned as Record<string, unknown>)[column] = row[column];
-      rows.push(pruned);
+  ): AsyncGenerator<{ digests: string[]; rows: Partial<DerivedRow>[] }> {
+    let pass: { digests: string[]; rows: Partial<DerivedRow>[] } = { digests: [], rows: [] };
+    let bytes = 0;
+    for (let i = 0; i < digests.length; i += DERIVE_CONCURRENCY) {
+      const derived = await deriver.deriveAll(digests.slice(i, i + DERIVE_CONCURRENCY));
+      for (const [digest, message] of derived) {
+        pass.digests.push(digest);
+        const row = derivedRowOf(digest, message);
+        if (row === null) continue;
+        const pruned: Partial<DerivedRow> = { blob_digest: row.blob_digest };
+        for (const column of columns) {
+          const value = row[column];
+          (pruned as Record<string, unknown>)[column] = value;
+          bytes += typeof value === "string" ? value.length : 256;
+        }
+        pass.rows.push(pruned);
+        if (pass.digests.length >= batchSize || bytes >= ON_DEMAND_PASS_BYTES) {
+          yield pass;
+          pass = { digests: [], rows: [] };
+          bytes = 0;
+        }
+      }
     }
-    return rows;
+    if (pass.digests.length > 0) yield pass;
   }
 
   /**
@@ -524,24 +546,29 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     // very database). Each statement is consistent in itself; a change concurrent with the
     // command may show in one pass and not another, which the UID union below absorbs.
     const missing = fast.lacking;
-    if (missing.length <= batchSize) {
-      const extra = await derivedRows(missing, derived);
+    const passes = derivedPasses(missing, derived);
+    const first = await passes.next();
+    const second = first.done ? first : await passes.next();
+    if (second.done) {
+      // One pass holds them all: the view's rows and these together, in one statement.
+      const extra = first.done ? [] : first.value.rows;
       const rows = (await run({ view: true, extra }, sql.fragment`true`)).rows ?? [];
       return { rows, mailboxHighestModSeq };
     }
-    // The messages with the bodies the view has, then those it lacks, a batch of bodies at a time.
+    // The messages with the bodies the view has, then those it lacks, a pass of bodies at a time.
     const byUid = new Map<number, (number | string | null)[]>();
     const others = sql.fragment`NOT (m.blob_digest = ANY(${sql.array(missing, "text")}))`;
     for (const row of (await run({ view: true, extra: [] }, others)).rows ?? [])
       byUid.set(row[0] as number, row);
-    for (let i = 0; i < missing.length; i += batchSize) {
-      const batch = missing.slice(i, i + batchSize);
-      const extra = await derivedRows(batch, derived);
-      const restrict = sql.fragment`m.blob_digest = ANY(${sql.array(batch, "text")})`;
-      for (const row of (await run({ view: false, extra }, restrict)).rows ?? []) {
+    const passOver = async (pass: { digests: string[]; rows: Partial<DerivedRow>[] }) => {
+      const restrict = sql.fragment`m.blob_digest = ANY(${sql.array(pass.digests, "text")})`;
+      for (const row of (await run({ view: false, extra: pass.rows }, restrict)).rows ?? []) {
         byUid.set(row[0] as number, row);
       }
-    }
+    };
+    await passOver(first.value!);
+    await passOver(second.value);
+    for await (const pass of passes) await passOver(pass);
     const rows = [...byUid.values()].sort((a, b) => (a[0] as number) - (b[0] as number));
     return { rows, mailboxHighestModSeq };
   }
