@@ -200,6 +200,35 @@ describe("mailledger import mbox", () => {
     expect(await listed("Undatable")).toEqual([]);
   });
 
+  it("runs again after an interruption and appends only what is missing, duplicates counted", async () => {
+    // 250 messages cross a batch (IMPORT_BATCH_MESSAGES); two of them are the same message twice.
+    const message = (i: number) =>
+      [`From list@example.org Mon Jan  1 10:00:00 2024`, `Subject: Item ${i % 249}`, "", `item ${i % 249}`, ""].join("\n");
+    const all = Array.from({ length: 250 }, (_, i) => message(i));
+    const part = path.join(dir, "part.mbox");
+    const whole = path.join(dir, "whole.mbox");
+    // An import that stopped after 120 messages left them in the mailbox.
+    await writeFile(part, all.slice(0, 120).join("\n"));
+    await writeFile(whole, all.join("\n"));
+    expect((await run(["mbox", "bob", part, "--mailbox", "Restart"])).stdout).toBe(
+      "created mailbox Restart\nimported 120 messages into Restart, failed 0\n",
+    );
+    const rerun = await run(["mbox", "bob", whole, "--mailbox", "Restart"]);
+    expect(rerun).toMatchObject({
+      code: 0,
+      stdout: "imported 130 messages into Restart, 120 already there, failed 0\n",
+    });
+    const messages = await listed("Restart");
+    expect(messages).toHaveLength(250);
+    expect(messages.filter((m) => m.subject === "Item 0")).toHaveLength(2);
+    expect(messages.map((m) => m.uid)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+    // A third run finds everything there, the twin included.
+    expect((await run(["mbox", "bob", whole, "--mailbox", "Restart"])).stdout).toBe(
+      "imported 0 messages into Restart, 250 already there, failed 0\n",
+    );
+    expect(await listed("Restart")).toHaveLength(250);
+  });
+
   it("reads standard input, and refuses a file that is not an mbox", async () => {
     const result = await run(["mbox", "bob", "-", "--mailbox", "FromStdin"], {
       stdin: Buffer.from("From x Sat Jan  1 00:00:00 2000\nSubject: S\n\nx\n"),
