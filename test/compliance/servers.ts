@@ -29,7 +29,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, server: ChildProcess, output: () => string): Promise<void> {
+export async function waitForPort(port: number, server: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
   for (;;) {
     if (server.exitCode !== null) throw new Error(`the server exited (${server.exitCode}):\n${output()}`);
