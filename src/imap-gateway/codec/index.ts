@@ -35,6 +35,10 @@ export type {
   FetchItem,
   ImapDate,
   ListArgs,
+  NotifyArgs,
+  NotifyEventGroup,
+  NotifyEventName,
+  NotifyFilter,
   ParseResult,
   PartialRange,
   QresyncParams,
@@ -74,6 +78,7 @@ export * from "./limits.ts";
 export { decodeMailboxName, encodeMailboxName, type MailboxNameResult } from "./mutf7.ts";
 export { parseCommand } from "./parseCommand.ts";
 export { parseSectionSpec } from "./parseFetch.ts";
+export { MESSAGE_EVENTS } from "./parseNotify.ts";
 export {
   CommandReader,
   type CommandReaderOptions,

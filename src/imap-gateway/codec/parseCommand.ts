@@ -6,6 +6,7 @@ import type { CommandFrame } from "./frame.ts";
 import { parseAppend } from "./parseAppend.ts";
 import { parseFetch } from "./parseFetch.ts";
 import { parseList, parseLsub } from "./parseList.ts";
+import { parseNotify } from "./parseNotify.ts";
 import { parseSearch, parseSort, parseThread } from "./parseSearch.ts";
 import { parseSelect } from "./parseSelect.ts";
 import {
@@ -132,6 +133,8 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
       return { tag, uid, name, args: parseCompress(s) };
     case "CANCELUPDATE":
       return { tag, uid, name, args: parseCancelUpdate(s) };
+    case "NOTIFY":
+      return { tag, uid, name, args: parseNotify(s) };
     default:
       return undefined;
   }

@@ -33,6 +33,8 @@ export interface FlushOptions {
   qresync: boolean;
   /** CONDSTORE is enabled: flag updates carry MODSEQ (RFC 7162 3.1.4). */
   condstore: boolean;
+  /** Flag changes stay pending (NOTIFY without FlagChange, while the client waits). */
+  holdFlags?: boolean;
 }
 
 export type SequenceResolution = { ok: true; uids: number[] } | { ok: false; message: string };
@@ -69,6 +71,7 @@ export class SelectedMailboxState {
   #pendingExpunges = new Set<number>();
   #pendingAppends: (MessageFlagsState & { recent?: boolean })[] = [];
   #pendingFlags = new Map<number, MessageFlagsState>();
+  #lastAnnounced: readonly number[] = [];
   /** MODSEQ of flags this session already reported (its own STORE), so they are not repeated. */
   #reported = new Map<number, number>();
   #announcedExists: number;
@@ -362,6 +365,11 @@ export class SelectedMailboxState {
     return parts.join(" ");
   }
 
+  /** The new messages the last flush announced (its EXISTS), ascending: NOTIFY's MessageNew FETCH. */
+  get lastAnnounced(): readonly number[] {
+    return this.#lastAnnounced;
+  }
+
   /** True when something is waiting to be announced. */
   get hasPending(): boolean {
     return this.#pendingExpunges.size > 0 || this.#pendingAppends.length > 0 || this.#pendingFlags.size > 0;
@@ -403,6 +411,7 @@ export class SelectedMailboxState {
       this.#announcedExists = this.#uids.length;
     }
 
+    this.#lastAnnounced = this.#pendingAppends.map((message) => message.uid);
     if (this.#pendingAppends.length > 0) {
       for (const message of this.#pendingAppends) {
         this.#uids.push(message.uid);
@@ -420,6 +429,7 @@ export class SelectedMailboxState {
       this.#announcedRecent = this.#recent.size;
     }
 
+    if (options.holdFlags) return lines;
     const flagChanges = [...this.#pendingFlags.values()]
       .sort((a, b) => a.uid - b.uid)
       .filter(

@@ -102,6 +102,12 @@ export interface MailboxStatus {
   appendLimit: number | null;
 }
 
+export interface NamespaceSnapshot {
+  /** Not deleted ones, by name. */
+  mailboxes: MailboxStatus[];
+  subscriptions: string[];
+}
+
 export interface ListedMailbox {
   name: string;
   delimiter: string;
@@ -173,6 +179,7 @@ const openedMailboxRow = mailboxRow.extend({
   first_unseen_uid: z.number().nullable(),
 });
 const listedMailboxRow = mailboxRow.extend({ subscribed: z.boolean() });
+const namespaceSnapshotRow = z.object({ mailboxes: z.array(mailboxRow), subscriptions: z.array(z.string()) });
 const packedMetadataRow = z.object({
   mailbox_modseq: z.number().nullable(),
   uids: z.instanceof(Buffer).nullable(),
@@ -313,6 +320,13 @@ export interface MailboxQueries {
   changesSince(userId: string, mailboxId: string, modseq: number): Promise<Changes>;
   /** The octets all the user's messages take (RFC 9208 STORAGE usage), from the index's counters. */
   storageUsed(userId: string): Promise<number>;
+  /**
+   * Every mailbox of the user with its counters, and the names the user subscribed to, in one
+   * snapshot: what a NOTIFY session compares with what it last reported (RFC 5465).
+   */
+  namespaceSnapshot(userId: string): Promise<NamespaceSnapshot>;
+  /** Does a message below UID `belowUid` have a MODSEQ above `modseq` (its flags changed)? */
+  flagsChangedSince(userId: string, mailboxId: string, modseq: number, belowUid: number): Promise<boolean>;
   /** The messages matching `criteria`, ascending by UID, with the `fields` SORT orders them by. */
   sortFields(
     userId: string,
@@ -742,6 +756,28 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         highestModSeq = Math.max(highestModSeq ?? 0, row[1] as number);
       });
       return { uids, highestModSeq, mailboxHighestModSeq };
+    },
+
+    async namespaceSnapshot(userId) {
+      const row = await connection.one(sql.type(namespaceSnapshotRow)`
+        SELECT
+          (SELECT coalesce(json_agg(json_build_object(
+              'mailbox_id', mb.id, 'name', mb.name, 'status', mb.status, 'uid_validity', mb.uid_validity,
+              'uid_next', mb.uid_next, 'highest_modseq', mb.highest_modseq, 'message_count', mb.message_count,
+              'unseen_count', mb.unseen_count, 'total_size', mb.total_size, 'special_use', mb.special_use,
+              'append_limit', mb.append_limit) ORDER BY mb.name), '[]'::json)
+             FROM mailboxes AS mb WHERE mb.user_id = ${userId} AND mb.status <> 'deleted') AS mailboxes,
+          (SELECT coalesce(json_agg(s.name ORDER BY s.name), '[]'::json)
+             FROM subscriptions AS s WHERE s.user_id = ${userId}) AS subscriptions`);
+      return { mailboxes: row.mailboxes.map(toStatus), subscriptions: row.subscriptions };
+    },
+
+    async flagsChangedSince(userId, mailboxId, modseq, belowUid) {
+      return connection.oneFirst(sql.type(z.object({ changed: z.boolean() }))`
+        SELECT EXISTS (
+          SELECT 1 FROM messages AS m
+          WHERE m.mailbox_id = ${owned(userId, mailboxId)} AND m.uid < ${belowUid} AND m.modseq > ${modseq}
+        ) AS changed`);
     },
 
     async storageUsed(userId) {

@@ -11,6 +11,7 @@ import { fetchCommand } from "./fetch.ts";
 import { idleCommand } from "./idle.ts";
 import { listCommand } from "./list.ts";
 import { namespaceCommand } from "./namespace.ts";
+import { notifyCommand } from "./notify.ts";
 import { getQuotaCommand, getQuotaRootCommand } from "./quota.ts";
 import { renameCommand } from "./rename.ts";
 import { searchCommand } from "./search.ts";
@@ -46,5 +47,6 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     unselectCommand(),
     checkCommand(),
     idleCommand(services.idleCheckMs),
+    notifyCommand(services),
   ];
 }
