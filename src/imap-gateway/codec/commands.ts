@@ -274,6 +274,13 @@ export interface NotifyArgs {
   readonly groups: readonly NotifyEventGroup[];
 }
 
+/** One URL of URLFETCH, with RFC 5524's parameters when given in parentheses. */
+export interface UrlFetchItem {
+  readonly url: string;
+  /** undefined: the plain form, answered with the content as an nstring. */
+  readonly params: readonly ("BODYPARTSTRUCTURE" | "BINARY" | "BODY")[] | undefined;
+}
+
 type Cmd<N extends string, A> = {
   readonly tag: string;
   readonly name: N;
@@ -323,7 +330,11 @@ export type Command =
   | Cmd<"GETQUOTAROOT", { readonly mailbox: string }>
   /** RFC 5267 4.2: the tags of the live searches to end. */
   | Cmd<"CANCELUPDATE", { readonly tags: readonly string[] }>
-  | Cmd<"NOTIFY", NotifyArgs>;
+  | Cmd<"NOTIFY", NotifyArgs>
+  /** RFC 4467 URLAUTH. */
+  | Cmd<"GENURLAUTH", { readonly urls: readonly { readonly url: string; readonly mechanism: string }[] }>
+  | Cmd<"RESETKEY", { readonly mailbox: string | undefined; readonly mechanisms: readonly string[] }>
+  | Cmd<"URLFETCH", { readonly items: readonly UrlFetchItem[] }>;
 
 export type CommandName = Command["name"];
 

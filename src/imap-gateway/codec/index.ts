@@ -56,6 +56,7 @@ export type {
   StatusItem,
   StoreArgs,
   ThreadArgs,
+  UrlFetchItem,
 } from "./commands.ts";
 export { dateFromString, dateTimeFromString } from "./dates.ts";
 export {

@@ -102,6 +102,16 @@ export interface MailboxStatus {
   appendLimit: number | null;
 }
 
+export interface AccessKeyMaterial {
+  userId: string;
+  mailboxId: string;
+  uidValidity: number;
+  /** RESETKEY without a mailbox changes this one. */
+  userSalt: string;
+  /** RESETKEY of the mailbox changes this one. */
+  mailboxSalt: string;
+}
+
 export interface NamespaceSnapshot {
   /** Not deleted ones, by name. */
   mailboxes: MailboxStatus[];
@@ -179,6 +189,13 @@ const openedMailboxRow = mailboxRow.extend({
   first_unseen_uid: z.number().nullable(),
 });
 const listedMailboxRow = mailboxRow.extend({ subscribed: z.boolean() });
+const accessKeyRow = z.object({
+  user_id: z.string(),
+  user_salt: z.string(),
+  mailbox_id: z.string(),
+  uid_validity: z.number().nullable(),
+  mailbox_salt: z.string(),
+});
 const namespaceSnapshotRow = z.object({ mailboxes: z.array(mailboxRow), subscriptions: z.array(z.string()) });
 const packedMetadataRow = z.object({
   mailbox_modseq: z.number().nullable(),
@@ -325,6 +342,13 @@ export interface MailboxQueries {
    * snapshot: what a NOTIFY session compares with what it last reported (RFC 5465).
    */
   namespaceSnapshot(userId: string): Promise<NamespaceSnapshot>;
+  /**
+   * What a URLAUTH URL's token is checked with (RFC 4467): the mailbox `mailboxName` of the user
+   * named `username` (lower-cased, as user names are kept), and the salts of its access key.
+   * This one query reads across users: URLFETCH may fetch another user's message with a valid
+   * token, and only then is that message read.
+   */
+  accessKeyOf(username: string, mailboxName: string): Promise<AccessKeyMaterial | null>;
   /** Does a message below UID `belowUid` have a MODSEQ above `modseq` (its flags changed)? */
   flagsChangedSince(userId: string, mailboxId: string, modseq: number, belowUid: number): Promise<boolean>;
   /** The messages matching `criteria`, ascending by UID, with the `fields` SORT orders them by. */
@@ -770,6 +794,23 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
           (SELECT coalesce(json_agg(s.name ORDER BY s.name), '[]'::json)
              FROM subscriptions AS s WHERE s.user_id = ${userId}) AS subscriptions`);
       return { mailboxes: row.mailboxes.map(toStatus), subscriptions: row.subscriptions };
+    },
+
+    async accessKeyOf(username, mailboxName) {
+      const row = await connection.maybeOne(sql.type(accessKeyRow)`
+        SELECT u.id AS user_id, u.urlauth_salt AS user_salt, mb.id AS mailbox_id, mb.uid_validity,
+          mb.urlauth_salt AS mailbox_salt
+        FROM users AS u JOIN mailboxes AS mb ON mb.user_id = u.id
+        WHERE u.username = ${username} AND u.deleted_at IS NULL
+          AND mb.name = ${canonicalMailboxName(mailboxName)} AND mb.status = 'selectable'`);
+      if (row === null) return null;
+      return {
+        userId: row.user_id,
+        mailboxId: row.mailbox_id,
+        uidValidity: row.uid_validity ?? 0,
+        userSalt: row.user_salt,
+        mailboxSalt: row.mailbox_salt,
+      };
     },
 
     async flagsChangedSince(userId, mailboxId, modseq, belowUid) {

@@ -21,6 +21,7 @@ import { statusCommand } from "./status.ts";
 import { storeCommand } from "./store.ts";
 import { subscribeCommand } from "./subscribe.ts";
 import { threadCommand } from "./thread.ts";
+import { urlauthCommand } from "./urlauth.ts";
 
 export function mailboxCommands(services: MailServices): AnyCommandModule[] {
   return [
@@ -48,5 +49,6 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     checkCommand(),
     idleCommand(services.idleCheckMs),
     notifyCommand(services),
+    urlauthCommand(services),
   ];
 }
