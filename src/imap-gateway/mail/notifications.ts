@@ -293,13 +293,12 @@ export class MailboxNotifications implements SessionNotifications {
     const after = new Map(next.mailboxes.map((mailbox) => [mailbox.mailboxId, mailbox]));
     const subscribedBefore = new Set(previous.subscriptions);
     const subscribedAfter = new Set(next.subscriptions);
+    // A subscription change matches SUBSCRIBED whether the name was subscribed before or after.
+    const subscribedEither = new Set([...subscribedBefore, ...subscribedAfter]);
     const wants = (name: string, event: Event, mailboxId?: string) =>
       this.#filters.wants(name, event, {
         selected: mailboxId !== undefined && mailboxId === selectedId,
-        subscriptions:
-          event === "SubscriptionChange"
-            ? new Set([...subscribedBefore, ...subscribedAfter])
-            : subscribedAfter,
+        subscriptions: event === "SubscriptionChange" ? subscribedEither : subscribedAfter,
       });
     const attributesOf = (mailbox: MailboxStatus) => [
       ...(mailbox.selectable ? [] : ["\\Noselect"]),
