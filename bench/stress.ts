@@ -235,9 +235,12 @@ async function main(): Promise<number> {
   }
 }
 
-try {
-  process.exitCode = await main();
-} catch (error) {
-  process.stderr.write(`stress: ${(error as Error).stack ?? error}\n`);
-  process.exitCode = 2;
+// Run as a script; imported (its helpers), it does nothing.
+if (import.meta.main) {
+  try {
+    process.exitCode = await main();
+  } catch (error) {
+    process.stderr.write(`stress: ${(error as Error).stack ?? error}\n`);
+    process.exitCode = 2;
+  }
 }

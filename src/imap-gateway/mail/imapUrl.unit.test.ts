@@ -56,7 +56,8 @@ describe("parseImapUrl (RFC 5092)", () => {
 
 describe("parseUrlauthUrl (RFC 4467 7)", () => {
   it("reads a rump: the message URL, an expiry and who may fetch it", () => {
-    const rump = "imap://joe@example.com/INBOX/;uid=20/;section=1.2;expire=2030-01-01T12:00:00Z;urlauth=user+fred";
+    const rump =
+      "imap://joe@example.com/INBOX/;uid=20/;section=1.2;expire=2030-01-01T12:00:00Z;urlauth=user+fred";
     expect(parseUrlauthUrl(rump)).toEqual({
       ok: true,
       url: {

@@ -465,6 +465,15 @@ export class SelectedMailboxState {
     return this.#lastAnnounced;
   }
 
+  /**
+   * Messages of the session's view are expunged in storage and not yet announced: a search over
+   * the index no longer finds them, whatever it asked.
+   */
+  get expungedUnannounced(): boolean {
+    for (const uid of this.#pendingExpunges) if (this.sequenceNumberOf(uid) !== undefined) return true;
+    return false;
+  }
+
   /** True when something is waiting to be announced. */
   get hasPending(): boolean {
     return this.#pendingExpunges.size > 0 || this.#pendingAppends.length > 0 || this.#pendingFlags.size > 0;

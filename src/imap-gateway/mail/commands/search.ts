@@ -10,7 +10,7 @@ import type { SelectedMailboxState, SortKeys } from "../../selected/selectedMail
 import { esearchLine, returnedResults } from "../esearch.ts";
 import type { MailboxController } from "../mailboxController.ts";
 import type { MailServices } from "../services.ts";
-import { enableCondstore, selectedOf, userIdOf } from "../session.ts";
+import { enableCondstore, expungedMeanwhile, selectedOf, userIdOf } from "../session.ts";
 import { toUidSet } from "./fetch.ts";
 import { compareSortKeys, sortFieldsOf, sortKeysOf } from "./sort.ts";
 
@@ -256,7 +256,7 @@ export function searchCommand(services: MailServices) {
             ? ` (MODSEQ ${result.highestModSeq})`
             : "";
         await context.untagged(`SEARCH${numbers.length > 0 ? ` ${numbers.join(" ")}` : ""}${modseq}`);
-        return undefined;
+        return expungedMeanwhile(controller, "SEARCH");
       }
       // What the ESEARCH returns: all of it with ALL or COUNT, else what MIN, MAX and PARTIAL name.
       const returned = returnedResults(found, returnOptions, partial);
@@ -264,7 +264,8 @@ export function searchCommand(services: MailServices) {
         // RFC 5182 2.4: with MIN, MAX (or PARTIAL), only what they return is saved.
         controller.state.saveSearchResult(returned);
         // SAVE alone: no ESEARCH response.
-        if (returnOptions.length === 1 && partial === undefined) return undefined;
+        if (returnOptions.length === 1 && partial === undefined)
+          return expungedMeanwhile(controller, "SEARCH");
       }
       let modseq: number | null = null;
       if (withModSeq && returned.length > 0) {
@@ -278,7 +279,7 @@ export function searchCommand(services: MailServices) {
       await context.untagged(
         esearchLine({ tag: context.tag, uid: command.uid, results: numbers, returnOptions, partial, modseq }),
       );
-      return undefined;
+      return expungedMeanwhile(controller, "SEARCH");
     },
   });
 }

@@ -9,7 +9,7 @@ import { bad } from "../../errors.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { esearchLine, returnedResults } from "../esearch.ts";
 import type { MailServices } from "../services.ts";
-import { selectedOf, userIdOf } from "../session.ts";
+import { expungedMeanwhile, selectedOf, userIdOf } from "../session.ts";
 import { asciiCasemapKey, baseSubject } from "../sortKeys.ts";
 import { keepLive, toCriteria } from "./search.ts";
 
@@ -148,19 +148,19 @@ export function sortCommand(services: MailServices) {
       }
       if (returnOptions === undefined) {
         await context.untagged(`SORT${numbers.length > 0 ? ` ${numbers.join(" ")}` : ""}`);
-        return undefined;
+        return expungedMeanwhile(controller, "SORT");
       }
       // ESORT (RFC 5267 3): an ESEARCH in sort order; SAVE keeps what it returns (RFC 5182).
       if (returnOptions.includes("SAVE")) {
         controller.state.saveSearchResult(
           returnedResults(uids, returnOptions, partial).sort((a, b) => a - b),
         );
-        if (returnOptions.length === 1 && partial === undefined) return undefined;
+        if (returnOptions.length === 1 && partial === undefined) return expungedMeanwhile(controller, "SORT");
       }
       await context.untagged(
         esearchLine({ tag: context.tag, uid: command.uid, results: numbers, returnOptions, partial }),
       );
-      return undefined;
+      return expungedMeanwhile(controller, "SORT");
     },
   });
 }
