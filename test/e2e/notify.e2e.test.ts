@@ -91,6 +91,10 @@ describe("NOTIFY", () => {
       ),
     ).toMatch(/^T\d+ BAD /);
     expect((await listener.run("NOTIFY SET (nowhere (MessageNew))")).at(-1)).toMatch(/^T\d+ BAD /);
+    const names = Array.from({ length: 1_001 }, (_, i) => `M${i}`).join(" ");
+    expect(
+      (await listener.run(`NOTIFY SET (mailboxes (${names}) (MessageNew MessageExpunge))`)).at(-1),
+    ).toMatch(/^T\d+ NO \[NOTIFICATIONOVERFLOW\]/);
     writer.close();
     listener.close();
   });
