@@ -16,6 +16,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { ulid } from "ulid";
+import { RawImapClient } from "../src/imap-gateway/testing/rawClient.ts";
 import { ensureImaptest, type Target } from "../test/compliance/imaptest.ts";
 import {
   freePort,
@@ -202,6 +203,26 @@ export function summaryOf(output: string, seconds: number): { summary: string; e
   return { summary, errors };
 }
 
+/**
+ * With `copybox=NAME`, imaptest's clients COPY there and, told TRYCREATE, all CREATE it at once:
+ * every CREATE but the first is answered NO [ALREADYEXISTS], as it must be, and imaptest counts
+ * each as an error, on any server. The mailbox is made before the run instead.
+ */
+async function createCopyBox(target: Target, args: readonly string[]): Promise<void> {
+  const copybox = args.find((arg) => arg.startsWith("copybox="))?.slice("copybox=".length);
+  if (copybox === undefined) return;
+  const client = await RawImapClient.connect(target.port, target.host);
+  try {
+    await client.greeting(10_000);
+    await client.command("L", `LOGIN "${target.user}" "${target.password}"`, 10_000);
+    const created = await client.command("C", `CREATE "${copybox}"`, 10_000);
+    if (!/^C (OK|NO \[ALREADYEXISTS\])/.test(created.at(-1) ?? ""))
+      throw new Error(`CREATE ${copybox}: ${created.at(-1)}`);
+  } finally {
+    client.close();
+  }
+}
+
 async function main(): Promise<number> {
   const imaptest = ensureImaptest(repositoryRoot);
   const work = await mkdtemp(path.join(os.tmpdir(), "ml-stress-"));
@@ -219,6 +240,7 @@ async function main(): Promise<number> {
       `secs=${values.secs}`,
       ...positionals,
     ];
+    await createCopyBox(target, positionals);
     process.stdout.write(`imaptest ${args.filter((arg) => !arg.startsWith("pass=")).join(" ")}\n`);
     const { code, output } = await runImaptest(imaptest.binary, args);
     const { summary, errors } = summaryOf(output, Number(values.secs));

@@ -256,7 +256,7 @@ export function searchCommand(services: MailServices) {
             ? ` (MODSEQ ${result.highestModSeq})`
             : "";
         await context.untagged(`SEARCH${numbers.length > 0 ? ` ${numbers.join(" ")}` : ""}${modseq}`);
-        return expungedMeanwhile(controller, "SEARCH");
+        return expungedMeanwhile(controller, "SEARCH", result.mailboxHighestModSeq);
       }
       // What the ESEARCH returns: all of it with ALL or COUNT, else what MIN, MAX and PARTIAL name.
       const returned = returnedResults(found, returnOptions, partial);
@@ -265,7 +265,7 @@ export function searchCommand(services: MailServices) {
         controller.state.saveSearchResult(returned);
         // SAVE alone: no ESEARCH response.
         if (returnOptions.length === 1 && partial === undefined)
-          return expungedMeanwhile(controller, "SEARCH");
+          return expungedMeanwhile(controller, "SEARCH", result.mailboxHighestModSeq);
       }
       let modseq: number | null = null;
       if (withModSeq && returned.length > 0) {
@@ -279,7 +279,7 @@ export function searchCommand(services: MailServices) {
       await context.untagged(
         esearchLine({ tag: context.tag, uid: command.uid, results: numbers, returnOptions, partial, modseq }),
       );
-      return expungedMeanwhile(controller, "SEARCH");
+      return expungedMeanwhile(controller, "SEARCH", result.mailboxHighestModSeq);
     },
   });
 }
