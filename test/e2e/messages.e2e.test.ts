@@ -476,6 +476,10 @@ describe("EXPUNGE and other sessions", () => {
       "* SEARCH 1 4",
       expect.stringMatching(/^Q OK \[EXPUNGEISSUED\] /),
     ]);
+    expect(await watcher.command("R", "SORT (ARRIVAL) UTF-8 ALL")).toEqual([
+      "* SORT 1 4",
+      expect.stringMatching(/^R OK \[EXPUNGEISSUED\] /),
+    ]);
     // NOOP delivers them.
     const noop = await watcher.command("N", "NOOP");
     expect(noop).toEqual(expect.arrayContaining(["* 2 EXPUNGE", "* 2 EXPUNGE"]));
