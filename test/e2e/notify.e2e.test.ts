@@ -222,6 +222,17 @@ describe("NOTIFY", () => {
     listener.close();
   });
 
+  it("tells an IDLE client with no mailbox selected, and IDLE's DONE ends it as usual", async () => {
+    const { writer, listener } = await sessions();
+    await listener.ok("NOTIFY SET (personal (MailboxName))");
+    const idling = await listener.idle();
+    await writer.ok("CREATE WhileIdle");
+    expect(await idling.next(/^\* LIST /, NOTICE_MS)).toBe('* LIST () "/" WhileIdle');
+    await idling.done();
+    writer.close();
+    listener.close();
+  });
+
   it("a node that hears no doorbell tells at the next NOOP, from the index", async () => {
     user += 1;
     const name = `notify${user}`;
