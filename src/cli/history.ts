@@ -73,6 +73,8 @@ function mailboxIdsOf(event: UserEvent): string[] {
     case "MailboxSpecialUseSet":
     case "MailboxAppendLimitSet":
       return [event.data.mailboxId];
+    case "MailboxAccessKeyReset":
+      return event.data.mailboxId === null ? [] : [event.data.mailboxId];
     case "MailboxRenamed":
       return event.data.renames.map((rename) => rename.mailboxId);
     default:
@@ -135,6 +137,10 @@ function describe(event: RecordedEvent, names: NameTracker): string {
         return `set special use of ${names.nameOf(user.data.mailboxId)} to ${user.data.specialUse ?? "none"}`;
       case "MailboxAppendLimitSet":
         return `set append limit of ${names.nameOf(user.data.mailboxId)} to ${user.data.appendLimit ?? "none"}`;
+      case "MailboxAccessKeyReset":
+        return user.data.mailboxId === null
+          ? "reset the URLAUTH access keys of every mailbox"
+          : `reset the URLAUTH access key of ${names.nameOf(user.data.mailboxId)}`;
       default:
         return event.type;
     }

@@ -11,6 +11,7 @@ export * from "./messages/expunge.ts";
 export * from "./messages/store.ts";
 export * from "./messages/transfer.ts";
 export * from "./names.ts";
+export * from "./serverSecret.ts";
 export * as userAggregate from "./user/decider.ts";
 export * from "./user/handlers.ts";
 export * from "./user/password.ts";

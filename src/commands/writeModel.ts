@@ -432,6 +432,14 @@ export async function applyUserEvents(
         await db.query(sql.unsafe`
           UPDATE mailboxes SET append_limit = ${event.data.appendLimit} WHERE id = ${event.data.mailboxId}`);
         break;
+      case "MailboxAccessKeyReset":
+        await db.query(
+          event.data.mailboxId === null
+            ? sql.unsafe`UPDATE users SET urlauth_salt = ${event.data.salt} WHERE id = ${userId}`
+            : sql.unsafe`UPDATE mailboxes SET urlauth_salt = ${event.data.salt}
+                WHERE id = ${event.data.mailboxId} AND user_id = ${userId}`,
+        );
+        break;
       default: {
         const unknown: never = event;
         throw new Error(`no write-model rule for ${(unknown as { type: string }).type}`);

@@ -4,7 +4,14 @@
 
 import type { Authenticator } from "./auth/authenticator.ts";
 import type { LoginThrottle } from "./auth/loginThrottle.ts";
-import type { Command, CommandName, LiteralSink, ResponsePart, StreamedLiteralInfo } from "./codec/index.ts";
+import type {
+  Command,
+  CommandName,
+  FetchItem,
+  LiteralSink,
+  ResponsePart,
+  StreamedLiteralInfo,
+} from "./codec/index.ts";
 import type { Logger } from "./logger.ts";
 import type { MetricsRegistry } from "./metrics.ts";
 import type { GatewayLimits } from "./options.ts";
@@ -32,7 +39,11 @@ export interface SelectedMailbox {
    * The untagged updates to send now (each without `* ` and CRLF), computed at the moment they
    * are sent so their sequence numbers are right; EXPUNGEs stay pending while `holdExpunge`.
    */
-  readonly pendingUpdates?: (options: { readonly holdExpunge: boolean }) => Promise<string[]>;
+  readonly pendingUpdates?: (options: {
+    readonly holdExpunge: boolean;
+    /** Flag changes stay pending too (NOTIFY without FlagChange, between commands). */
+    readonly holdFlags?: boolean;
+  }) => Promise<string[]>;
   /**
    * Before each command (DESIGN.md contract 9): compare the index's HIGHESTMODSEQ with what the
    * session knows and queue what changed, so a command that starts after another's OK, on any
@@ -56,6 +67,26 @@ export interface UnilateralUpdate {
 
 /** See SessionControl.addUpdateSource. */
 export type UpdateSource = (options: { readonly holdExpunge: boolean }) => Promise<readonly string[]>;
+
+/**
+ * What a NOTIFY (RFC 5465) asked the session to tell without being asked: the selected mailbox's
+ * changes between commands, and STATUS and LIST responses about the user's other mailboxes.
+ */
+export interface SessionNotifications {
+  /**
+   * What goes out about the selected mailbox between commands and in IDLE (SELECTED or
+   * SELECTED-DELAYED with events): null for nothing, its changes then wait for a command's end.
+   */
+  readonly selected: { readonly expunges: boolean; readonly flags: boolean } | null;
+  /** MessageNew's fetch attributes for the selected mailbox (RFC 5465 5.2), if asked. */
+  readonly newMessageItems: readonly FetchItem[] | undefined;
+  /** The lines (without `* `) about other mailboxes to send now; taken once returned. */
+  take(): string[];
+  /** Look at the index now, whatever the doorbell said (contract 9); resolves once looked. */
+  look(): Promise<void>;
+  /** NOTIFY is replaced, or the session ends. */
+  release(): void;
+}
 
 /** Metadata every event appended on behalf of this session carries (DESIGN.md, Events). */
 export interface SessionEventMetadata {
@@ -89,6 +120,8 @@ export interface SessionInfo {
   /** Extensions turned on with ENABLE (RFC 5161), upper-cased: CONDSTORE, QRESYNC, UTF8=ACCEPT, ... */
   readonly enabled: ReadonlySet<string>;
   readonly selected: SelectedMailbox | undefined;
+  /** What the last NOTIFY asked for (RFC 5465); undefined when the client never sent one. */
+  readonly notifications: SessionNotifications | undefined;
 }
 
 export type LoginOutcome =
@@ -110,9 +143,14 @@ export interface SessionControl extends SessionInfo {
   /** Extensions that ENABLE can turn on (declared by the registered modules). */
   enableable(): ReadonlySet<string>;
   setClientId(params: ReadonlyArray<readonly [string, string | null]> | null): void;
+  /** NOTIFY SET or NONE (RFC 5465): replaces (and releases) what an earlier NOTIFY asked for. */
+  setNotifications(notifications: SessionNotifications): void;
   /** Queue an unilateral update for this session (the doorbell side calls this). */
   queueUpdate(update: UnilateralUpdate): void;
-  /** The selected mailbox has updates for pendingUpdates(): wakes the listeners (IDLE). */
+  /**
+   * The selected mailbox (or NOTIFY) has updates for flushUpdates(): wakes the listeners (IDLE),
+   * and under NOTIFY sends them at once when no command is running (RFC 5465 3).
+   */
   signalUpdates(): void;
   /** Called whenever an update is queued (IDLE sends it at once). Returns an unsubscribe function. */
   onUpdate(listener: () => void): () => void;
@@ -122,8 +160,11 @@ export interface SessionControl extends SessionInfo {
    * send (without `* `). Dropped when the session leaves the mailbox.
    */
   addUpdateSource(source: UpdateSource): void;
-  /** Sends queued updates now (IDLE, NOOP); EXPUNGEs too unless holdExpunge. */
-  flushUpdates(options?: { readonly holdExpunge?: boolean }): Promise<void>;
+  /**
+   * Sends queued updates now (IDLE, NOOP); EXPUNGEs too unless holdExpunge. `unsolicited`: sent
+   * while the client waits (IDLE, or between commands under NOTIFY), so only what NOTIFY allows.
+   */
+  flushUpdates(options?: { readonly holdExpunge?: boolean; readonly unsolicited?: boolean }): Promise<void>;
   /** In STARTTLS's handler, before the OK: stop reading clear text and drop pipelined input. */
   prepareStartTls(): void;
   /** After the tagged OK of STARTTLS: upgrade the connection in place. */

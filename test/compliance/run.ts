@@ -4,7 +4,7 @@
 // per script and a totals line; exits 1 if any script failed.
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ensureImaptest, listScripts, runScript } from "./imaptest.ts";
+import { ensureImaptest, listScripts, runScript, SCRIPT_CORRECTIONS } from "./imaptest.ts";
 import type { ScriptResult } from "./imaptestReport.ts";
 import { type RunningServer, startMailledger, startReferenceDovecot } from "./servers.ts";
 
@@ -54,7 +54,9 @@ async function main(): Promise<number> {
       const result = await runScript(imaptest, server.target, script);
       counts[result.status]++;
       const seconds = ((performance.now() - scriptStarted) / 1000).toFixed(2);
-      process.stdout.write(`${result.status.padEnd(5)} ${script.padEnd(34)} ${seconds}s\n`);
+      const corrected = SCRIPT_CORRECTIONS[script];
+      const note = corrected === undefined ? "" : `  (corrected copy: ${corrected.why})`;
+      process.stdout.write(`${result.status.padEnd(5)} ${script.padEnd(34)} ${seconds}s${note}\n`);
       if (result.status === "fail") printDetails(result, values.verbose);
     }
   } finally {

@@ -17,6 +17,10 @@ export interface RunningServer {
 }
 
 const USER = "imaptest";
+/** The second account scripts with two users log in as (urlauth2: `user 2: $user2`), same password. */
+const USER2 = "imaptest2";
+/** The mailbox imaptest's scripts work in (its `box=` default for compliance tests). */
+const SCRIPT_MAILBOX = "imaptest";
 const PASSWORD = "imaptest-secret";
 
 export function freePort(): Promise<number> {
@@ -29,7 +33,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, server: ChildProcess, output: () => string): Promise<void> {
+export async function waitForPort(port: number, server: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
   for (;;) {
     if (server.exitCode !== null) throw new Error(`the server exited (${server.exitCode}):\n${output()}`);
@@ -85,27 +89,42 @@ export async function startMailledger(repositoryRoot: string): Promise<RunningSe
   };
   try {
     await waitForPort(port, server, () => output);
-    const create = spawn(process.execPath, [main, "user", "create", USER, "--password-stdin"], {
+    for (const user of [USER, USER2]) {
+      const create = spawn(process.execPath, [main, "user", "create", user, "--password-stdin"], {
+        env,
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let createOutput = "";
+      create.stdout?.on("data", (chunk) => (createOutput += chunk));
+      create.stderr?.on("data", (chunk) => (createOutput += chunk));
+      create.stdin?.end(`${PASSWORD}\n`);
+      await runToExit(create, () => createOutput, "mailledger user create");
+    }
+    // Every connection of a script SELECTs the script's mailbox, the second user's too (urlauth2):
+    // the first user's is made by imaptest, the second's here.
+    const mailbox = spawn(process.execPath, [main, "mailbox", "create", USER2, SCRIPT_MAILBOX], {
       env,
-      stdio: ["pipe", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
-    let createOutput = "";
-    create.stdout?.on("data", (chunk) => (createOutput += chunk));
-    create.stderr?.on("data", (chunk) => (createOutput += chunk));
-    create.stdin?.end(`${PASSWORD}\n`);
-    await runToExit(create, () => createOutput, "mailledger user create");
+    let mailboxOutput = "";
+    mailbox.stdout?.on("data", (chunk) => (mailboxOutput += chunk));
+    mailbox.stderr?.on("data", (chunk) => (mailboxOutput += chunk));
+    await runToExit(mailbox, () => mailboxOutput, "mailledger mailbox create");
   } catch (error) {
     await stop();
     throw error;
   }
-  return { target: { host: "127.0.0.1", port, user: USER, password: PASSWORD }, stop };
+  return { target: { host: "127.0.0.1", port, user: USER, user2: USER2, password: PASSWORD }, stop };
 }
 
 export async function startReferenceDovecot(): Promise<RunningServer> {
   const port = await freePort();
-  const dovecot = await startDovecot(port, [{ name: USER, password: PASSWORD }]);
+  const dovecot = await startDovecot(port, [
+    { name: USER, password: PASSWORD },
+    { name: USER2, password: PASSWORD },
+  ]);
   return {
-    target: { host: dovecot.host, port, user: USER, password: PASSWORD },
+    target: { host: dovecot.host, port, user: USER, user2: USER2, password: PASSWORD },
     stop: () => dovecot.stop(),
   };
 }

@@ -469,7 +469,17 @@ describe("EXPUNGE and other sessions", () => {
       "* 1 FETCH (UID 1)",
       "* 4 FETCH (UID 4)",
     ]);
-    expect(during.at(-1)).toMatch(/^F NO \[EXPUNGEISSUED\]/);
+    // Worded as Dovecot words it: imaptest (and clients like it) tell an expunge race by the text.
+    expect(during.at(-1)).toMatch(/^F NO \[EXPUNGEISSUED\] .*no longer exist/);
+    // A SEARCH cannot find them either, and says so (RFC 5530), its numbers still the old ones.
+    expect(await watcher.command("Q", "SEARCH ALL")).toEqual([
+      "* SEARCH 1 4",
+      expect.stringMatching(/^Q OK \[EXPUNGEISSUED\] /),
+    ]);
+    expect(await watcher.command("R", "SORT (ARRIVAL) UTF-8 ALL")).toEqual([
+      "* SORT 1 4",
+      expect.stringMatching(/^R OK \[EXPUNGEISSUED\] /),
+    ]);
     // NOOP delivers them.
     const noop = await watcher.command("N", "NOOP");
     expect(noop).toEqual(expect.arrayContaining(["* 2 EXPUNGE", "* 2 EXPUNGE"]));

@@ -1,5 +1,6 @@
 // Mailbox namespace commands (the user stream) and the mailbox streams they start or empty:
 // CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, special use, per-mailbox APPENDLIMIT.
+import { randomBytes } from "node:crypto";
 import type { DatabaseTransactionConnection } from "slonik";
 import { ulid } from "ulid";
 import type { SpecialUse } from "../../events/domain/common.ts";
@@ -257,6 +258,19 @@ export async function unsubscribeMailbox(ctx: CommandContext, input: { userId: s
   const { committed } = await simpleNamespaceCommand(ctx, input.userId, {
     type: "UnsubscribeMailbox",
     name: input.name,
+  });
+  return { lastGlobalPosition: committed.lastGlobalPosition };
+}
+
+/**
+ * RESETKEY (RFC 4467 5.1): a new access key for one mailbox, or for every mailbox of the user
+ * (name null); the URLs made with the old one fetch nothing from now on.
+ */
+export async function resetAccessKey(ctx: CommandContext, input: { userId: string; name: string | null }) {
+  const { committed } = await simpleNamespaceCommand(ctx, input.userId, {
+    type: "ResetAccessKey",
+    name: input.name,
+    salt: randomBytes(16).toString("hex"),
   });
   return { lastGlobalPosition: committed.lastGlobalPosition };
 }

@@ -3,6 +3,7 @@
 // command, drawn by the handler, so deciding stays deterministic.
 import { MAX_UID, type SpecialUse } from "../../events/domain/common.ts";
 import {
+  mailboxAccessKeyReset,
   mailboxAppendLimitSet,
   mailboxCreated,
   mailboxDeleted,
@@ -92,7 +93,9 @@ export type UserCommand =
   | { type: "SubscribeMailbox"; name: string }
   | { type: "UnsubscribeMailbox"; name: string }
   | { type: "SetMailboxSpecialUse"; name: string; specialUse: SpecialUse | null }
-  | { type: "SetMailboxAppendLimit"; name: string; appendLimit: number | null };
+  | { type: "SetMailboxAppendLimit"; name: string; appendLimit: number | null }
+  /** RESETKEY (RFC 4467): of one mailbox, or of all (name null); `salt` is fresh and random. */
+  | { type: "ResetAccessKey"; name: string | null; salt: string };
 
 export function initialState(): UserState {
   return {
@@ -181,6 +184,9 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       subscriptions.delete(event.data.name);
       return { ...state, subscriptions };
     }
+    // The salts live in the index alone: no decision reads them.
+    case "MailboxAccessKeyReset":
+      return state;
     case "MailboxSpecialUseSet":
     case "MailboxAppendLimitSet": {
       const mailboxes = new Map(state.mailboxes);
@@ -379,6 +385,14 @@ export function decide(command: UserCommand, state: UserState): UserEvent[] {
       if (entry.status !== "selectable") throw new DomainError("CANNOT", `"${entry.name}" holds no messages`);
       if (entry.appendLimit === command.appendLimit) return [];
       return [event(mailboxAppendLimitSet, { mailboxId: entry.mailboxId, appendLimit: command.appendLimit })];
+    }
+    case "ResetAccessKey": {
+      requireActive(state);
+      if (command.name === null)
+        return [event(mailboxAccessKeyReset, { mailboxId: null, salt: command.salt })];
+      const entry = requireMailbox(state, canonicalMailboxName(command.name));
+      if (entry.status !== "selectable") throw new DomainError("CANNOT", `"${entry.name}" holds no messages`);
+      return [event(mailboxAccessKeyReset, { mailboxId: entry.mailboxId, salt: command.salt })];
     }
     default: {
       const unknown: never = command;

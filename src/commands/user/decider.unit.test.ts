@@ -93,6 +93,20 @@ describe("user decider: the account", () => {
     given([]).when({ type: "SubscribeMailbox", name: "a" }).thenFails("NONEXISTENT");
   });
 
+  it("resets the URLAUTH access key of one mailbox, or of all (RFC 4467 RESETKEY)", () => {
+    const salt = "0123456789abcdef0123456789abcdef";
+    given(account)
+      .when({ type: "ResetAccessKey", name: "inbox", salt })
+      .thenEvents([
+        { type: "MailboxAccessKeyReset", schemaVersion: 1, data: { mailboxId: "mbx-INBOX", salt } },
+      ]);
+    given(account)
+      .when({ type: "ResetAccessKey", name: null, salt })
+      .thenEvents([{ type: "MailboxAccessKeyReset", schemaVersion: 1, data: { mailboxId: null, salt } }]);
+    given(account).when({ type: "ResetAccessKey", name: "Nowhere", salt }).thenFails("NONEXISTENT");
+    given([]).when({ type: "ResetAccessKey", name: null, salt }).thenFails("NONEXISTENT");
+  });
+
   it("sets the user's append limit once", () => {
     given(account)
       .when({ type: "SetUserAppendLimit", appendLimit: 1024 })

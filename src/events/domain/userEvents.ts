@@ -135,6 +135,19 @@ export const mailboxAppendLimitSet = defineEvent(
   z.object({ mailboxId: mailboxIdSchema, appendLimit: appendLimitSchema }),
 );
 
+/**
+ * RESETKEY (RFC 4467 5.1): the mailbox access key of one mailbox (mailboxId), or of every mailbox
+ * of the account (null), is replaced, so every URLAUTH URL made with the old one stops working.
+ * The event names a new random salt, not a key: a URL's token is an HMAC under the server's own
+ * secret (kept out of the log and the topic) of the salts in force and the URL, so whoever reads
+ * the log cannot make tokens.
+ */
+export const mailboxAccessKeyReset = defineEvent(
+  "MailboxAccessKeyReset",
+  1,
+  z.object({ mailboxId: mailboxIdSchema.nullable(), salt: z.string().min(16) }),
+);
+
 export const userEventDefinitions = [
   userCreated,
   userPasswordChanged,
@@ -148,6 +161,7 @@ export const userEventDefinitions = [
   mailboxUnsubscribed,
   mailboxSpecialUseSet,
   mailboxAppendLimitSet,
+  mailboxAccessKeyReset,
 ] as const;
 
 export type UserEvent = EventOf<(typeof userEventDefinitions)[number]>;

@@ -238,6 +238,49 @@ export interface ListArgs {
   readonly extended: boolean;
 }
 
+/** RFC 5465 5 events; an unknown event-ext keeps its spelling (answered NO [BADEVENT]). */
+export type NotifyEventName =
+  | "MessageNew"
+  | "MessageExpunge"
+  | "FlagChange"
+  | "AnnotationChange"
+  | "MailboxName"
+  | "SubscriptionChange"
+  | "MailboxMetadataChange"
+  | "ServerMetadataChange";
+
+/** RFC 5465 6 filter-mailboxes. */
+export type NotifyFilter =
+  | { readonly kind: "selected"; readonly delayed: boolean }
+  | { readonly kind: "inboxes" }
+  | { readonly kind: "personal" }
+  | { readonly kind: "subscribed" }
+  | { readonly kind: "subtree"; readonly mailboxes: readonly string[] }
+  | { readonly kind: "mailboxes"; readonly mailboxes: readonly string[] };
+
+export interface NotifyEventGroup {
+  readonly filter: NotifyFilter;
+  /** Empty for NONE: nothing of these mailboxes. */
+  readonly events: readonly (NotifyEventName | (string & {}))[];
+  /** MessageNew's fetch attributes (RFC 5465 5.2), if given. */
+  readonly fetchItems: readonly FetchItem[] | undefined;
+}
+
+export interface NotifyArgs {
+  /** False for NOTIFY NONE. */
+  readonly set: boolean;
+  /** SET STATUS: a STATUS of each mailbox watched for message events, at once (RFC 5465 3.1). */
+  readonly status: boolean;
+  readonly groups: readonly NotifyEventGroup[];
+}
+
+/** One URL of URLFETCH, with RFC 5524's parameters when given in parentheses. */
+export interface UrlFetchItem {
+  readonly url: string;
+  /** undefined: the plain form, answered with the content as an nstring. */
+  readonly params: readonly ("BODYPARTSTRUCTURE" | "BINARY" | "BODY")[] | undefined;
+}
+
 type Cmd<N extends string, A> = {
   readonly tag: string;
   readonly name: N;
@@ -286,7 +329,12 @@ export type Command =
   | Cmd<"GETQUOTA", { readonly root: string }>
   | Cmd<"GETQUOTAROOT", { readonly mailbox: string }>
   /** RFC 5267 4.2: the tags of the live searches to end. */
-  | Cmd<"CANCELUPDATE", { readonly tags: readonly string[] }>;
+  | Cmd<"CANCELUPDATE", { readonly tags: readonly string[] }>
+  | Cmd<"NOTIFY", NotifyArgs>
+  /** RFC 4467 URLAUTH. */
+  | Cmd<"GENURLAUTH", { readonly urls: readonly { readonly url: string; readonly mechanism: string }[] }>
+  | Cmd<"RESETKEY", { readonly mailbox: string | undefined; readonly mechanisms: readonly string[] }>
+  | Cmd<"URLFETCH", { readonly items: readonly UrlFetchItem[] }>;
 
 export type CommandName = Command["name"];
 

@@ -35,6 +35,10 @@ export type {
   FetchItem,
   ImapDate,
   ListArgs,
+  NotifyArgs,
+  NotifyEventGroup,
+  NotifyEventName,
+  NotifyFilter,
   ParseResult,
   PartialRange,
   QresyncParams,
@@ -52,6 +56,7 @@ export type {
   StatusItem,
   StoreArgs,
   ThreadArgs,
+  UrlFetchItem,
 } from "./commands.ts";
 export { dateFromString, dateTimeFromString } from "./dates.ts";
 export {
@@ -74,6 +79,7 @@ export * from "./limits.ts";
 export { decodeMailboxName, encodeMailboxName, type MailboxNameResult } from "./mutf7.ts";
 export { parseCommand } from "./parseCommand.ts";
 export { parseSectionSpec } from "./parseFetch.ts";
+export { MESSAGE_EVENTS } from "./parseNotify.ts";
 export {
   CommandReader,
   type CommandReaderOptions,

@@ -6,6 +6,7 @@ import type { CommandFrame } from "./frame.ts";
 import { parseAppend } from "./parseAppend.ts";
 import { parseFetch } from "./parseFetch.ts";
 import { parseList, parseLsub } from "./parseList.ts";
+import { parseNotify } from "./parseNotify.ts";
 import { parseSearch, parseSort, parseThread } from "./parseSearch.ts";
 import { parseSelect } from "./parseSelect.ts";
 import {
@@ -24,6 +25,7 @@ import {
 } from "./parseSimple.ts";
 import { parseStatus } from "./parseStatus.ts";
 import { parseStore } from "./parseStore.ts";
+import { parseGenUrlauth, parseResetKey, parseUrlFetch } from "./parseUrlauth.ts";
 import { isValidTag } from "./reader.ts";
 import { ParseError, type ParseOptions, Scanner } from "./scanner.ts";
 
@@ -132,6 +134,14 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
       return { tag, uid, name, args: parseCompress(s) };
     case "CANCELUPDATE":
       return { tag, uid, name, args: parseCancelUpdate(s) };
+    case "NOTIFY":
+      return { tag, uid, name, args: parseNotify(s) };
+    case "GENURLAUTH":
+      return { tag, uid, name, args: parseGenUrlauth(s) };
+    case "RESETKEY":
+      return { tag, uid, name, args: parseResetKey(s) };
+    case "URLFETCH":
+      return { tag, uid, name, args: parseUrlFetch(s) };
     default:
       return undefined;
   }

@@ -93,7 +93,7 @@ export function parseFetch(s: Scanner, uid: boolean): FetchArgs {
 }
 
 /** One fetch-att; `alreadyRead` is its name when the caller had to read it to rule out a macro. */
-function parseFetchItem(s: Scanner, alreadyRead?: string): FetchItem {
+export function parseFetchItem(s: Scanner, alreadyRead?: string): FetchItem {
   const name = alreadyRead ?? s.takeWhile(isItemNameChar).toUpperCase();
   if (name.length === 0) s.fail(`expected a fetch data item, got ${s.describeHere()}`);
   if (s.peek() === 0x5b) {

@@ -62,12 +62,9 @@ export function parseResultWindow(s: Scanner): ResultWindow {
 /**
  * RETURN (...) of SEARCH and ESORT's SORT: RFC 4731 MIN MAX ALL COUNT, RFC 5182 SAVE, RFC 9394
  * PARTIAL range (part of what ALL gives, so not with it) and RFC 5267 CONTEXT (a hint with no
- * effect here, dropped) and UPDATE (SEARCH only: a live SORT would need CONTEXT=SORT).
+ * effect here, dropped) and UPDATE (a live result: CONTEXT=SEARCH and CONTEXT=SORT).
  */
-function parseReturnOptions(
-  s: Scanner,
-  command: "SEARCH" | "SORT",
-): {
+function parseReturnOptions(s: Scanner): {
   returnOptions: SearchReturnOption[];
   partial: ResultWindow | undefined;
 } {
@@ -82,8 +79,6 @@ function parseReturnOptions(
         partial = parseResultWindow(s);
       } else if (option === "CONTEXT") {
         // RFC 5267 4.1: the client may come back for more; nothing to keep for that here.
-      } else if (option === "UPDATE" && command === "SORT") {
-        s.fail("UPDATE of a SORT needs CONTEXT=SORT, which this server does not offer");
       } else if (option === "UPDATE" && returnOptions.includes("UPDATE")) {
         s.fail("UPDATE given twice");
       } else if (RETURN_OPTIONS.has(option)) {
@@ -104,7 +99,7 @@ export function parseSearch(s: Scanner): SearchArgs {
   let returned: ReturnType<typeof parseReturnOptions> | undefined;
   if (s.tryKeyword("RETURN")) {
     s.sp();
-    returned = parseReturnOptions(s, "SEARCH");
+    returned = parseReturnOptions(s);
     s.sp();
   }
   let charset: string | undefined;
@@ -156,7 +151,7 @@ export function parseSort(s: Scanner): SortArgs {
   let returned: ReturnType<typeof parseReturnOptions> | undefined;
   if (s.tryKeyword("RETURN")) {
     s.sp();
-    returned = parseReturnOptions(s, "SORT");
+    returned = parseReturnOptions(s);
     s.sp();
   }
   const criteria = s.list(() => {

@@ -3,6 +3,7 @@
 // sets \Seen before rendering.
 
 import {
+  type BodyPart,
   decodeTransferEncoding,
   encodeBodyStructure,
   encodeEnvelope,
@@ -149,6 +150,59 @@ async function renderBinary(
   const part = resolvePart(structure.body, path);
   if (part === null || part.type === "multipart") return null;
   return decodeTransferEncoding(await collect(bytes.read(part.bodyStart, part.bodyEnd)), part.encoding);
+}
+
+/** Content-Transfer-Encodings whose content differs from the octets they carry. */
+const ENCODED = new Set(["base64", "quoted-printable"]);
+
+/** The leaf parts of an entity, nested messages' included, in the order their bytes come. */
+function leavesOf(part: BodyPart): BodyPart[] {
+  if (part.type === "multipart") return part.children.flatMap(leavesOf);
+  if (part.message !== null) return leavesOf(part.message.body);
+  return [part];
+}
+
+/** A header with its Content-Transfer-Encoding field (and its folded lines) saying binary. */
+function binaryHeader(header: Buffer): Buffer {
+  const text = header
+    .toString("latin1")
+    .replace(/^(Content-Transfer-Encoding:)[^\r\n]*(\r?\n[ \t][^\r\n]*)*/gim, "$1 binary");
+  return Buffer.from(text, "latin1");
+}
+
+/**
+ * The content of a part with every transfer encoding undone (RFC 3516, RFC 5524 BINARY): a leaf's
+ * body decoded; for a message (a message/rfc822 part, or the whole message at path []) or a
+ * multipart, its octets with each encoded leaf's body decoded and its Content-Transfer-Encoding
+ * made binary, as Dovecot does. null when there is no such part.
+ */
+export async function binaryContent(
+  structure: MessageStructure,
+  bytes: MessageBytes,
+  path: readonly number[],
+): Promise<Buffer | null> {
+  const part = path.length === 0 ? structure.body : resolvePart(structure.body, path);
+  if (part === null) return null;
+  // A message/rfc822 part's content is the message in it; the whole message is its own.
+  const entity = path.length === 0 ? structure.body : (part.message?.body ?? part);
+  const from = path.length === 0 ? 0 : part.bodyStart;
+  const to = path.length === 0 ? structure.size : part.bodyEnd;
+  if (entity === part && part.type !== "multipart") {
+    return decodeTransferEncoding(await collect(bytes.read(part.bodyStart, part.bodyEnd)), part.encoding);
+  }
+  const chunks: Buffer[] = [];
+  let cursor = from;
+  for (const leaf of leavesOf(entity)) {
+    if (!ENCODED.has(leaf.encoding)) continue;
+    chunks.push(await collect(bytes.read(cursor, leaf.headerStart)));
+    chunks.push(binaryHeader(await collect(bytes.read(leaf.headerStart, leaf.headerEnd))));
+    chunks.push(
+      decodeTransferEncoding(await collect(bytes.read(leaf.bodyStart, leaf.bodyEnd)), leaf.encoding),
+    );
+    cursor = leaf.bodyEnd;
+  }
+  chunks.push(await collect(bytes.read(cursor, to)));
+  return Buffer.concat(chunks);
 }
 
 /** Items answered from the message's row alone, without its structure or bytes. */

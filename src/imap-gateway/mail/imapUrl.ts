@@ -62,7 +62,7 @@ export function parseImapUrl(raw: string): ParsedImapUrl {
   } else {
     return fail("a URL is absolute (imap://) or starts with / and the mailbox");
   }
-  if (/;urlauth=/i.test(path)) return fail("URLAUTH URLs are not supported");
+  if (/;urlauth=/i.test(path)) return fail("a URLAUTH URL names a message to fetch, not to copy");
   // "/" + enc-mailbox [uidvalidity] "/;UID=" n ["/;SECTION=" s] ["/;PARTIAL=" p]
   const uidAt = path.toUpperCase().indexOf("/;UID=");
   if (uidAt === -1) return fail("the URL names no message (/;UID=)");
@@ -92,4 +92,75 @@ export function parseImapUrl(raw: string): ParsedImapUrl {
     }
   }
   return { ok: true, url: { user, mailbox, uidValidity, uid, section, partial } };
+}
+
+/** Who may fetch a URLAUTH URL (RFC 4467 3): one user, any user of the server, anyone. */
+export type UrlAccess =
+  | { readonly kind: "user" | "submit"; readonly user: string }
+  | { readonly kind: "authuser" }
+  | { readonly kind: "anonymous" };
+
+/** A URLAUTH-authorized URL (RFC 4467 2): a message URL with an access and, when full, a token. */
+export interface UrlauthUrl {
+  /** Everything up to and with the access: what GENURLAUTH is given, and what the token signs. */
+  readonly rump: string;
+  readonly message: ImapMessageUrl & { readonly user: string };
+  /** ;EXPIRE= (RFC 4467 3): after it, the URL fetches nothing. */
+  readonly expire: Date | undefined;
+  readonly access: UrlAccess;
+  /** Lower-cased ("internal"); undefined for a rump. */
+  readonly mechanism: string | undefined;
+  readonly token: string | undefined;
+}
+
+export type ParsedUrlauthUrl = { ok: true; url: UrlauthUrl } | { ok: false; error: string };
+
+/**
+ * authimapurl [";EXPIRE=" date-time] ";URLAUTH=" access [":" mechanism ":" token] (RFC 4467 7),
+ * where authimapurl is an absolute message URL with its user: imap://user@host/mailbox/;uid=n...
+ */
+export function parseUrlauthUrl(raw: string): ParsedUrlauthUrl {
+  const fail = (error: string): ParsedUrlauthUrl => ({ ok: false, error });
+  const at = raw.toUpperCase().lastIndexOf(";URLAUTH=");
+  if (at === -1) return fail("the URL has no ;URLAUTH=");
+  let base = raw.slice(0, at);
+  const [accessText = "", mechanism, token, ...extra] = raw.slice(at + ";URLAUTH=".length).split(":");
+  if (extra.length > 0 || (mechanism !== undefined && token === undefined))
+    return fail("the URL's authorization is not access[:mechanism:token]");
+  let expire: Date | undefined;
+  const expireAt = base.toUpperCase().lastIndexOf(";EXPIRE=");
+  if (expireAt !== -1) {
+    const text = decodeURIComponent(base.slice(expireAt + ";EXPIRE=".length));
+    // RFC 3339 date-time.
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(text))
+      return fail("EXPIRE is not an RFC 3339 date-time");
+    expire = new Date(text);
+    if (Number.isNaN(expire.getTime())) return fail("EXPIRE is not a date");
+    base = base.slice(0, expireAt);
+  }
+  const message = parseImapUrl(base);
+  if (!message.ok) return message;
+  if (message.url.user === undefined || !/^imap:\/\//i.test(raw))
+    return fail("a URLAUTH URL is absolute and names its user (imap://user@host/...)");
+  let access: UrlAccess;
+  const lower = accessText.toLowerCase();
+  if (lower === "authuser" || lower === "anonymous") access = { kind: lower };
+  else if (lower.startsWith("user+") || lower.startsWith("submit+")) {
+    const plus = accessText.indexOf("+");
+    const user = percentDecode(accessText.slice(plus + 1));
+    if (user === undefined || user === "") return fail("the access names no user");
+    access = { kind: lower.startsWith("user+") ? "user" : "submit", user };
+  } else return fail(`unknown access ${JSON.stringify(accessText.slice(0, 40))}`);
+  if (token !== undefined && !/^[0-9a-f]{32,}$/i.test(token)) return fail("the token is not hexadecimal");
+  return {
+    ok: true,
+    url: {
+      rump: raw.slice(0, at + ";URLAUTH=".length + accessText.length),
+      message: { ...message.url, user: message.url.user },
+      expire,
+      access,
+      mechanism: mechanism?.toLowerCase(),
+      token: token?.toLowerCase(),
+    },
+  };
 }

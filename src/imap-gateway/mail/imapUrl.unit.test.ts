@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseImapUrl } from "./imapUrl.ts";
+import { parseImapUrl, parseUrlauthUrl } from "./imapUrl.ts";
 
 describe("parseImapUrl (RFC 5092)", () => {
   it("reads a relative URL of a message, its section and a partial range, keywords in any case", () => {
@@ -51,5 +51,69 @@ describe("parseImapUrl (RFC 5092)", () => {
       "/%FF/;UID=1",
     ])
       expect(parseImapUrl(url).ok, url).toBe(false);
+  });
+});
+
+describe("parseUrlauthUrl (RFC 4467 7)", () => {
+  it("reads a rump: the message URL, an expiry and who may fetch it", () => {
+    const rump =
+      "imap://joe@example.com/INBOX/;uid=20/;section=1.2;expire=2030-01-01T12:00:00Z;urlauth=user+fred";
+    expect(parseUrlauthUrl(rump)).toEqual({
+      ok: true,
+      url: {
+        rump,
+        message: {
+          user: "joe",
+          mailbox: "INBOX",
+          uidValidity: undefined,
+          uid: 20,
+          section: "1.2",
+          partial: undefined,
+        },
+        expire: new Date("2030-01-01T12:00:00Z"),
+        access: { kind: "user", user: "fred" },
+        mechanism: undefined,
+        token: undefined,
+      },
+    });
+  });
+
+  it("reads a full URL: the rump it signs, the mechanism and the token, any case", () => {
+    const parsed = parseUrlauthUrl(
+      "imap://joe@example.com/Sent;UIDVALIDITY=7/;UID=3;URLAUTH=authuser:INTERNAL:91354A473744909DE610943775F92038",
+    );
+    expect(parsed).toMatchObject({
+      ok: true,
+      url: {
+        rump: "imap://joe@example.com/Sent;UIDVALIDITY=7/;UID=3;URLAUTH=authuser",
+        message: { user: "joe", mailbox: "Sent", uidValidity: 7, uid: 3 },
+        access: { kind: "authuser" },
+        mechanism: "internal",
+        token: "91354a473744909de610943775f92038",
+      },
+    });
+    expect(parseUrlauthUrl("imap://joe@h/INBOX/;uid=1;urlauth=anonymous")).toMatchObject({
+      ok: true,
+      url: { access: { kind: "anonymous" } },
+    });
+    expect(parseUrlauthUrl("imap://joe@h/INBOX/;uid=1;urlauth=submit+joe%40example.com")).toMatchObject({
+      ok: true,
+      url: { access: { kind: "submit", user: "joe@example.com" } },
+    });
+  });
+
+  it("refuses URLs that name no user, no access, a bad expiry or a token that is not hex", () => {
+    for (const url of [
+      "imap://joe@h/INBOX/;uid=1",
+      "/INBOX/;uid=1;urlauth=anonymous",
+      "imap://h/INBOX/;uid=1;urlauth=anonymous",
+      "imap://joe@h/INBOX/;uid=1;urlauth=everyone",
+      "imap://joe@h/INBOX/;uid=1;urlauth=user+",
+      "imap://joe@h/INBOX/;uid=1;expire=tomorrow;urlauth=anonymous",
+      "imap://joe@h/INBOX/;uid=1;urlauth=anonymous:internal",
+      "imap://joe@h/INBOX/;uid=1;urlauth=anonymous:internal:xyz",
+    ]) {
+      expect(parseUrlauthUrl(url).ok, url).toBe(false);
+    }
   });
 });

@@ -7,6 +7,7 @@ import type { MailboxStatus } from "../../projections/queries/index.ts";
 import type { SequenceSet } from "../codec/index.ts";
 import type { SelectedMailbox, SessionControl } from "../module.ts";
 import { type MessageFlagsState, SelectedMailboxState } from "../selected/selectedMailbox.ts";
+import { newMessageFetches } from "./newMessageFetch.ts";
 import type { MailServices } from "./services.ts";
 
 export interface OpenMailboxOptions {
@@ -284,14 +285,26 @@ export class MailboxController implements SelectedMailbox {
     await this.refresh();
   };
 
-  readonly pendingUpdates = async (options: { readonly holdExpunge: boolean }): Promise<string[]> => {
+  readonly pendingUpdates = async (options: {
+    readonly holdExpunge: boolean;
+    readonly holdFlags?: boolean;
+  }): Promise<string[]> => {
     await this.refresh();
     const enabled = this.#session.enabled;
-    return this.state.flush({
+    const condstore = enabled.has("CONDSTORE") || enabled.has("QRESYNC");
+    const lines = this.state.flush({
       holdExpunge: options.holdExpunge,
       qresync: enabled.has("QRESYNC"),
-      condstore: enabled.has("CONDSTORE") || enabled.has("QRESYNC"),
+      condstore,
+      ...(options.holdFlags ? { holdFlags: true } : {}),
     });
+    // NOTIFY's MessageNew with fetch attributes: each new message's FETCH after its EXISTS.
+    const items = this.#session.notifications?.newMessageItems;
+    const announced = this.state.lastAnnounced;
+    if (items !== undefined && announced.length > 0) {
+      lines.push(...(await newMessageFetches(this.#services, this, announced, items, condstore)));
+    }
+    return lines;
   };
 
   readonly release = (): void => {

@@ -2,7 +2,7 @@
 import { DomainError, imapResponseCode } from "../../commands/errors.ts";
 import type { SequenceSet } from "../codec/index.ts";
 import { bad, ImapError, no } from "../errors.ts";
-import type { CommandContext, SessionControl } from "../module.ts";
+import type { CommandContext, CommandOutcome, SessionControl } from "../module.ts";
 import { MailboxController } from "./mailboxController.ts";
 
 export function userIdOf(session: SessionControl): string {
@@ -77,3 +77,27 @@ export async function domainCall<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export type { CommandContext };
+
+/**
+ * The tagged OK of a SEARCH, SORT or THREAD whose result may lack messages the client still has
+ * (expunged by another session, their EXPUNGE held back until a command that may carry it):
+ * OK [EXPUNGEISSUED] (RFC 5530), so the client knows to look again after the next NOOP. The
+ * query may have seen an expunge the session had not read yet (committed after it last looked):
+ * the session reads what changed first, unless the query saw the mailbox as the session knows
+ * it (`seenHighestModSeq`, when the query reports it). What it reads stays pending.
+ */
+export async function expungedMeanwhile(
+  controller: MailboxController,
+  name: string,
+  seenHighestModSeq?: number | null,
+): Promise<CommandOutcome | undefined> {
+  const moved =
+    seenHighestModSeq === undefined ||
+    (seenHighestModSeq !== null && seenHighestModSeq > controller.state.highestModSeq);
+  if (moved) await controller.sync();
+  if (!controller.state.expungedUnannounced) return undefined;
+  return {
+    code: "EXPUNGEISSUED",
+    text: `${name} completed; messages expunged meanwhile are not in the result`,
+  };
+}

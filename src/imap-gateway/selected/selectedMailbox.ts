@@ -5,6 +5,7 @@
 // so until then the expunged message keeps its number in this session.
 import type { SequenceSet } from "../codec/index.ts";
 import { encodeSequenceNumbers } from "../codec/index.ts";
+import { encodeOrderedSet } from "../mail/esearch.ts";
 
 /** RFC 3501 2.3.2 system flags; keywords are allowed too (\* in PERMANENTFLAGS). */
 export const SYSTEM_FLAGS = ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"] as const;
@@ -33,6 +34,8 @@ export interface FlushOptions {
   qresync: boolean;
   /** CONDSTORE is enabled: flag updates carry MODSEQ (RFC 7162 3.1.4). */
   condstore: boolean;
+  /** Flag changes stay pending (NOTIFY without FlagChange, while the client waits). */
+  holdFlags?: boolean;
 }
 
 export type SequenceResolution = { ok: true; uids: number[] } | { ok: false; message: string };
@@ -46,6 +49,79 @@ export interface SearchContext {
   readonly uid: boolean;
   readonly criteria: object;
   readonly results: Set<number>;
+  /** A SORT RETURN (UPDATE) (CONTEXT=SORT): its result in sort order, and how to place new ones. */
+  readonly order?: SortedResult;
+}
+
+/** What a message sorts by (numbers and byte strings, compared in turn); opaque here. */
+export type SortKeys = readonly (number | Buffer)[];
+
+/** A live SORT's result: UIDs in sort order, each with its keys, and the order itself. */
+export interface SortedResult {
+  readonly uids: number[];
+  readonly keys: Map<number, SortKeys>;
+  /** Negative when `a` sorts before `b`; ties are broken by UID (mailbox order, RFC 5256). */
+  readonly compare: (a: SortKeys, b: SortKeys) => number;
+}
+
+/** Messages leaving or joining a sorted result: at `position` (1 the first), these UIDs in order. */
+interface PositionedRun {
+  readonly position: number;
+  readonly uids: number[];
+}
+
+/**
+ * Takes `removed` out of a sorted result: runs of messages that stood together, each at the
+ * position its first message has once the runs before it are gone.
+ */
+export function removeFromOrder(order: SortedResult, removed: readonly number[]): PositionedRun[] {
+  const gone = new Set(removed);
+  const runs: PositionedRun[] = [];
+  let kept = 0;
+  let current: PositionedRun | undefined;
+  for (const uid of order.uids) {
+    if (!gone.has(uid)) {
+      kept += 1;
+      current = undefined;
+      continue;
+    }
+    if (current === undefined) {
+      current = { position: kept + 1, uids: [] };
+      runs.push(current);
+    }
+    current.uids.push(uid);
+  }
+  const left = order.uids.filter((uid) => !gone.has(uid));
+  order.uids.splice(0, order.uids.length, ...left);
+  for (const uid of removed) order.keys.delete(uid);
+  return runs;
+}
+
+/**
+ * Puts `added` (their keys already in order.keys) where they sort: runs of new messages that
+ * stand together, each at the position its first message takes in the result as it is with the
+ * runs before it in.
+ */
+export function insertIntoOrder(order: SortedResult, added: readonly number[]): PositionedRun[] {
+  const keyOf = (uid: number) => order.keys.get(uid)!;
+  const sortsBefore = (a: number, b: number) => order.compare(keyOf(a), keyOf(b)) || a - b;
+  const fresh = new Set(added);
+  const merged = [...order.uids, ...added].sort(sortsBefore);
+  const runs: PositionedRun[] = [];
+  let current: PositionedRun | undefined;
+  merged.forEach((uid, index) => {
+    if (!fresh.has(uid)) {
+      current = undefined;
+      return;
+    }
+    if (current === undefined) {
+      current = { position: index + 1, uids: [] };
+      runs.push(current);
+    }
+    current.uids.push(uid);
+  });
+  order.uids.splice(0, order.uids.length, ...merged);
+  return runs;
 }
 
 function lowerBound(sorted: readonly number[], value: number): number {
@@ -69,6 +145,7 @@ export class SelectedMailboxState {
   #pendingExpunges = new Set<number>();
   #pendingAppends: (MessageFlagsState & { recent?: boolean })[] = [];
   #pendingFlags = new Map<number, MessageFlagsState>();
+  #lastAnnounced: readonly number[] = [];
   /** MODSEQ of flags this session already reported (its own STORE), so they are not repeated. */
   #reported = new Map<number, number>();
   #announcedExists: number;
@@ -294,6 +371,7 @@ export class SelectedMailboxState {
     uid: boolean;
     criteria: object;
     results: readonly number[];
+    order?: SortedResult;
   }): void {
     this.#searchContexts.set(context.tag, { ...context, results: new Set(context.results) });
     // Messages not announced yet were not searched: they are looked at once they are.
@@ -331,6 +409,8 @@ export class SelectedMailboxState {
     tag: string,
     looked: readonly number[],
     matching: ReadonlySet<number>,
+    /** The sort keys of the matching messages, for a live SORT. */
+    keysOf?: ReadonlyMap<number, SortKeys>,
   ): string | undefined {
     const context = this.#searchContexts.get(tag);
     if (context === undefined) return undefined;
@@ -338,6 +418,9 @@ export class SelectedMailboxState {
     const removed: number[] = [];
     for (const uid of looked) {
       if (matching.has(uid) && !context.results.has(uid)) {
+        const keys = keysOf?.get(uid);
+        if (context.order !== undefined && keys === undefined) continue;
+        if (keys !== undefined) context.order?.keys.set(uid, keys);
         context.results.add(uid);
         added.push(uid);
       } else if (!matching.has(uid) && context.results.delete(uid)) {
@@ -347,19 +430,48 @@ export class SelectedMailboxState {
     return this.#contextLine(context, removed, added);
   }
 
+  /**
+   * The ESEARCH that tells of `removed` and `added` (RFC 5267 4.3): REMOVEFROM first, then ADDTO.
+   * A SEARCH result has no order of its own: position 0. A SORT result is told as runs, each at
+   * the position (1 the first) it has in the result as the runs before it left it; then the new
+   * messages as runs at the position they take once the runs before them joined, each run's
+   * messages listed in sort order.
+   */
   #contextLine(
     context: SearchContext,
     removed: readonly number[],
     added: readonly number[],
   ): string | undefined {
     if (removed.length === 0 && added.length === 0) return undefined;
-    const numbers = (uids: readonly number[]) =>
-      encodeSequenceNumbers(context.uid ? uids : uids.map((uid) => this.sequenceNumberOf(uid)!));
+    const number = (uid: number) => (context.uid ? uid : this.sequenceNumberOf(uid)!);
     const parts = [`ESEARCH (TAG "${context.tag}")`];
     if (context.uid) parts.push("UID");
-    if (removed.length > 0) parts.push(`REMOVEFROM (0 ${numbers(removed)})`);
-    if (added.length > 0) parts.push(`ADDTO (0 ${numbers(added)})`);
+    const order = context.order;
+    if (order === undefined) {
+      const numbers = (uids: readonly number[]) => encodeSequenceNumbers(uids.map(number));
+      if (removed.length > 0) parts.push(`REMOVEFROM (0 ${numbers(removed)})`);
+      if (added.length > 0) parts.push(`ADDTO (0 ${numbers(added)})`);
+      return parts.join(" ");
+    }
+    const runs = (list: readonly PositionedRun[]) =>
+      list.map((run) => `${run.position} ${encodeOrderedSet(run.uids.map(number))}`).join(" ");
+    if (removed.length > 0) parts.push(`REMOVEFROM (${runs(removeFromOrder(order, removed))})`);
+    if (added.length > 0) parts.push(`ADDTO (${runs(insertIntoOrder(order, added))})`);
     return parts.join(" ");
+  }
+
+  /** The new messages the last flush announced (its EXISTS), ascending: NOTIFY's MessageNew FETCH. */
+  get lastAnnounced(): readonly number[] {
+    return this.#lastAnnounced;
+  }
+
+  /**
+   * Messages of the session's view are expunged in storage and not yet announced: a search over
+   * the index no longer finds them, whatever it asked.
+   */
+  get expungedUnannounced(): boolean {
+    for (const uid of this.#pendingExpunges) if (this.sequenceNumberOf(uid) !== undefined) return true;
+    return false;
   }
 
   /** True when something is waiting to be announced. */
@@ -384,6 +496,7 @@ export class SelectedMailboxState {
       // Live searches lose expunged messages first, while their numbers still name them.
       for (const context of this.#searchContexts.values()) {
         const gone = expunged.filter((uid) => context.results.delete(uid)).sort((a, b) => a - b);
+        for (const uid of gone) context.order?.keys.delete(uid);
         const line = this.#contextLine(context, gone, []);
         if (line !== undefined) lines.push(line);
       }
@@ -403,6 +516,7 @@ export class SelectedMailboxState {
       this.#announcedExists = this.#uids.length;
     }
 
+    this.#lastAnnounced = this.#pendingAppends.map((message) => message.uid);
     if (this.#pendingAppends.length > 0) {
       for (const message of this.#pendingAppends) {
         this.#uids.push(message.uid);
@@ -420,6 +534,7 @@ export class SelectedMailboxState {
       this.#announcedRecent = this.#recent.size;
     }
 
+    if (options.holdFlags) return lines;
     const flagChanges = [...this.#pendingFlags.values()]
       .sort((a, b) => a.uid - b.uid)
       .filter(

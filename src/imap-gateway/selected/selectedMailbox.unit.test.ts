@@ -240,3 +240,61 @@ describe("SelectedMailboxState live searches (RFC 5267 CONTEXT=SEARCH)", () => {
     expect([...l.searchContexts.keys()]).toEqual(["A2"]);
   });
 });
+
+describe("SelectedMailboxState live sorts (RFC 5267 CONTEXT=SORT)", () => {
+  /** A live UID SORT by size (the one key), with these sizes by UID. */
+  function sortedBySize(sizes: Record<number, number>, reverse = false) {
+    const keys = new Map(Object.entries(sizes).map(([uid, size]) => [Number(uid), [size]]));
+    const compare = (a: readonly (number | Buffer)[], b: readonly (number | Buffer)[]) =>
+      ((a[0] as number) - (b[0] as number)) * (reverse ? -1 : 1);
+    const uids = [...keys.keys()].sort((x, y) => compare(keys.get(x)!, keys.get(y)!) || x - y);
+    return { uids, keys, compare };
+  }
+
+  it("puts new messages where they sort: runs, each at its position once the runs before it are in", () => {
+    const s = new SelectedMailboxState([3, 5, 7, 8, 9, 10, 11], 10);
+    const order = sortedBySize({ 3: 10, 5: 20, 7: 30 });
+    s.addSearchContext({ tag: "S1", uid: true, criteria: {}, results: order.uids, order });
+    const keys = new Map([
+      [8, [15]],
+      [9, [40]],
+    ]);
+    expect(s.updateSearchContext("S1", [8, 9], new Set([8, 9]), keys)).toBe(
+      'ESEARCH (TAG "S1") UID ADDTO (2 8 5 9)',
+    );
+    expect(order.uids).toEqual([3, 8, 5, 7, 9]);
+    // Two that sort together form one run, listed in sort order.
+    const more = new Map([
+      [11, [16]],
+      [10, [17]],
+    ]);
+    expect(s.updateSearchContext("S1", [10, 11], new Set([10, 11]), more)).toBe(
+      'ESEARCH (TAG "S1") UID ADDTO (3 11,10)',
+    );
+    expect(order.uids).toEqual([3, 8, 11, 10, 5, 7, 9]);
+  });
+
+  it("takes leaving messages out at the positions they had, the earlier runs already gone, before new ones join", () => {
+    const s = new SelectedMailboxState([3, 5, 7, 8, 9], 10);
+    const order = sortedBySize({ 3: 10, 8: 15, 5: 20, 7: 30 });
+    s.addSearchContext({ tag: "S2", uid: false, criteria: {}, results: order.uids, order });
+    // 8 (2nd) and 5 (3rd) stand together: one run at 2. Then 9 joins at the end.
+    expect(s.updateSearchContext("S2", [5, 8, 9], new Set([9]), new Map([[9, [99]]]))).toBe(
+      'ESEARCH (TAG "S2") REMOVEFROM (2 4,2) ADDTO (3 5)',
+    );
+    expect(order.uids).toEqual([3, 7, 9]);
+  });
+
+  it("ties sort in mailbox order whatever REVERSE says, and an expunge leaves with its position", () => {
+    const s = new SelectedMailboxState([1, 2, 3, 4], 10);
+    const order = sortedBySize({ 1: 5, 2: 5, 3: 9 }, true);
+    expect(order.uids).toEqual([3, 1, 2]);
+    s.addSearchContext({ tag: "S3", uid: false, criteria: {}, results: order.uids, order });
+    expect(s.updateSearchContext("S3", [4], new Set([4]), new Map([[4, [5]]]))).toBe(
+      'ESEARCH (TAG "S3") ADDTO (4 4)',
+    );
+    s.record({ highestModSeq: 11, appended: [], expunged: [1], flagsChanged: [] });
+    expect(s.flush(plain)).toEqual(['ESEARCH (TAG "S3") REMOVEFROM (2 1)', "1 EXPUNGE"]);
+    expect(order.uids).toEqual([3, 2, 4]);
+  });
+});

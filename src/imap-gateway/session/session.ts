@@ -30,6 +30,7 @@ import type {
   SessionControl,
   SessionEventMetadata,
   SessionLiteralSink,
+  SessionNotifications,
   SessionState,
   UnilateralUpdate,
   UpdateSource,
@@ -107,6 +108,10 @@ export class Session implements SessionControl {
   #clientId: Map<string, string | null> | undefined;
   readonly #enabled = new Set<string>();
   #selected: SelectedMailbox | undefined;
+  #notifications: SessionNotifications | undefined;
+  /** Updates being sent between commands (NOTIFY): the next command waits for them. */
+  #pushing: Promise<void> | undefined;
+  #pushAgain = false;
 
   readonly #inbox: InboxItem[] = [];
   #inboxBytes = 0;
@@ -179,6 +184,9 @@ export class Session implements SessionControl {
   }
   get selected(): SelectedMailbox | undefined {
     return this.#selected;
+  }
+  get notifications(): SessionNotifications | undefined {
+    return this.#notifications;
   }
   get closed(): boolean {
     return this.#closed;
@@ -253,6 +261,13 @@ export class Session implements SessionControl {
     this.#clientId = new Map((params ?? []).map(([field, value]) => [field.toLowerCase(), value]));
   }
 
+  setNotifications(notifications: SessionNotifications): void {
+    const previous = this.#notifications;
+    this.#notifications = notifications;
+    if (previous !== notifications) previous?.release();
+    if (this.#closed) notifications.release();
+  }
+
   queueUpdate(update: UnilateralUpdate): void {
     if (this.#closed || this.#state !== "selected") return;
     this.#updates.push(update);
@@ -260,8 +275,38 @@ export class Session implements SessionControl {
   }
 
   signalUpdates(): void {
-    if (this.#closed || this.#state !== "selected") return;
+    if (this.#closed) return;
+    if (this.#state !== "selected" && this.#notifications === undefined) return;
     for (const listener of this.#updateListeners) listener();
+    if (this.#notifications !== undefined) this.#push();
+  }
+
+  /**
+   * Under NOTIFY, what there is to tell goes out at once while no command runs (RFC 5465 3: the
+   * client asked for it); a command's end, or IDLE's listener, sends it otherwise.
+   */
+  #push(): void {
+    if (this.#closed || this.#state === "not-authenticated") return;
+    if (this.#processing || this.#pushing !== undefined) {
+      this.#pushAgain = true;
+      return;
+    }
+    this.#pushing = (async () => {
+      do {
+        this.#pushAgain = false;
+        await this.flushUpdates({ unsolicited: true });
+        await this.#releaseOutput();
+      } while (this.#pushAgain && !this.#closed && !this.#processing);
+    })()
+      .catch((error: unknown) => {
+        this.#host.services.logger.debug("unsolicited updates failed", {
+          sessionId: this.id,
+          error: String(error),
+        });
+      })
+      .finally(() => {
+        this.#pushing = undefined;
+      });
   }
 
   onUpdate(listener: () => void): () => void {
@@ -273,23 +318,34 @@ export class Session implements SessionControl {
     if (this.#state === "selected") this.#updateSources.push(source);
   }
 
-  async flushUpdates(options: { readonly holdExpunge?: boolean } = {}): Promise<void> {
+  async flushUpdates(
+    options: { readonly holdExpunge?: boolean; readonly unsolicited?: boolean } = {},
+  ): Promise<void> {
     const selected = this.#selected;
-    const holdExpunge = options.holdExpunge === true;
-    if (selected?.pendingUpdates !== undefined && !this.#closed) {
-      for (const line of await selected.pendingUpdates({ holdExpunge })) {
-        await this.#send("* ", line, "\r\n");
+    const notifications = this.#notifications;
+    // Unsolicited under NOTIFY: only what its SELECTED group asked for (RFC 5465 5).
+    const allowed = options.unsolicited && notifications !== undefined ? notifications.selected : undefined;
+    const holdExpunge = options.holdExpunge === true || allowed?.expunges === false;
+    const holdFlags = allowed?.flags === false;
+    if (allowed !== null) {
+      if (selected?.pendingUpdates !== undefined && !this.#closed) {
+        for (const line of await selected.pendingUpdates({ holdExpunge, holdFlags })) {
+          await this.#send("* ", line, "\r\n");
+        }
+      }
+      for (const source of this.#updateSources) {
+        if (this.#closed || this.#selected !== selected) break;
+        for (const line of await source({ holdExpunge })) await this.#send("* ", line, "\r\n");
       }
     }
-    for (const source of this.#updateSources) {
-      if (this.#closed || this.#selected !== selected) break;
-      for (const line of await source({ holdExpunge })) await this.#send("* ", line, "\r\n");
+    if (notifications !== undefined && !this.#closed) {
+      for (const line of notifications.take()) await this.#send("* ", line, "\r\n");
     }
-    if (this.#updates.length === 0) return;
+    if (this.#updates.length === 0 || allowed === null) return;
     const held: UnilateralUpdate[] = [];
     const ready = this.#updates.splice(0);
     for (const update of ready) {
-      if (update.expunge && options.holdExpunge) held.push(update);
+      if (update.expunge && holdExpunge) held.push(update);
       else await this.#send("* ", ...update.parts, "\r\n");
     }
     this.#updates.unshift(...held);
@@ -366,6 +422,7 @@ export class Session implements SessionControl {
     this.#inboxBytes = 0;
     this.#updateListeners.clear();
     this.#selected?.release?.();
+    this.#notifications?.release();
     if (this.#user !== undefined) this.#host.releaseUserConnection(this.#user.userId);
     this.#host.services.metrics.addGauge(METRIC.sessionsActive, -1);
     this.#host.sessionClosed(this);
@@ -594,6 +651,8 @@ export class Session implements SessionControl {
         const item = this.#takeItem();
         if (item === undefined) break;
         if (this.#paused && !this.#waitingForSink) this.#pump();
+        // Updates sent between commands (NOTIFY) are finished before the command reads anything.
+        if (this.#pushing !== undefined) await this.#pushing;
         // A command's responses go out together, at its tagged answer (see #releaseOutput).
         this.#writer.hold();
         await this.#process(item);
@@ -606,6 +665,8 @@ export class Session implements SessionControl {
       this.#bye("internal server error", "SERVERBUG");
     } finally {
       this.#processing = false;
+      // Updates signalled after the last command's own flush go out now.
+      if (this.#pushAgain) this.#push();
     }
   }
 
@@ -684,6 +745,8 @@ export class Session implements SessionControl {
    * and NOOP right after another node's OK include that node's change.
    */
   async #syncSelected(): Promise<void> {
+    // NOTIFY's other mailboxes too: a lost doorbell is made up by the next NOOP or IDLE.
+    await this.#notifications?.look();
     if (this.#state !== "selected" || this.#selected?.sync === undefined) return;
     await this.#selected.sync();
     await this.flushUpdates({ holdExpunge: true });

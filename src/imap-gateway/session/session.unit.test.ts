@@ -328,6 +328,42 @@ describe("unilateral updates", () => {
     expect(await client.command("c", "NOOP")).toEqual(["* 2 EXPUNGE", "c OK NOOP completed"]);
   });
 
+  it("under NOTIFY, sends what it allows between commands, and the rest at the next command", async () => {
+    start();
+    const client = await loggedIn();
+    await client.command("a", "SELECT INBOX");
+    const session = selectedSessions[0]!;
+    const lines: string[] = ["STATUS Other (MESSAGES 1)"];
+    session.setNotifications({
+      // SELECTED-DELAYED: expunges of the selected mailbox wait for a command.
+      selected: { expunges: false, flags: true },
+      newMessageItems: undefined,
+      take: () => lines.splice(0),
+      look: async () => {},
+      release: () => {},
+    });
+    session.queueUpdate({ expunge: true, parts: ["1 EXPUNGE"] });
+    session.queueUpdate({ expunge: false, parts: ["2 EXISTS"] });
+    session.signalUpdates();
+    await client.waitFor((text) => text.includes("* STATUS Other (MESSAGES 1)\r\n"));
+    await client.waitFor((text) => text.includes("* 2 EXISTS\r\n"));
+    expect(client.received).not.toContain("EXPUNGE");
+    expect(await client.command("b", "NOOP")).toEqual(["* 1 EXPUNGE", "b OK NOOP completed"]);
+    // NOTIFY NONE: nothing goes out unasked, not even the selected mailbox's news.
+    session.setNotifications({
+      selected: null,
+      newMessageItems: undefined,
+      take: () => [],
+      look: async () => {},
+      release: () => {},
+    });
+    session.queueUpdate({ expunge: false, parts: ["3 EXISTS"] });
+    session.signalUpdates();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(client.received).not.toContain("3 EXISTS");
+    expect(await client.command("c", "NOOP")).toEqual(["* 3 EXISTS", "c OK NOOP completed"]);
+  });
+
   it("sends nothing between LOGOUT's BYE and its tagged OK, pending updates included", async () => {
     start();
     const client = await loggedIn();

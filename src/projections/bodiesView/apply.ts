@@ -231,6 +231,7 @@ class BodiesViewWriter {
       case "MailboxUnsubscribed":
       case "MailboxSpecialUseSet":
       case "MailboxAppendLimitSet":
+      case "MailboxAccessKeyReset":
         return;
       case "UserDeleted": {
         const owned = sql.fragment`SELECT mailbox_id FROM ${this.table("mailboxes")} WHERE user_id = ${userId}`;

@@ -102,6 +102,22 @@ export interface MailboxStatus {
   appendLimit: number | null;
 }
 
+export interface AccessKeyMaterial {
+  userId: string;
+  mailboxId: string;
+  uidValidity: number;
+  /** RESETKEY without a mailbox changes this one. */
+  userSalt: string;
+  /** RESETKEY of the mailbox changes this one. */
+  mailboxSalt: string;
+}
+
+export interface NamespaceSnapshot {
+  /** Not deleted ones, by name. */
+  mailboxes: MailboxStatus[];
+  subscriptions: string[];
+}
+
 export interface ListedMailbox {
   name: string;
   delimiter: string;
@@ -173,6 +189,14 @@ const openedMailboxRow = mailboxRow.extend({
   first_unseen_uid: z.number().nullable(),
 });
 const listedMailboxRow = mailboxRow.extend({ subscribed: z.boolean() });
+const accessKeyRow = z.object({
+  user_id: z.string(),
+  user_salt: z.string(),
+  mailbox_id: z.string(),
+  uid_validity: z.number().nullable(),
+  mailbox_salt: z.string(),
+});
+const namespaceSnapshotRow = z.object({ mailboxes: z.array(mailboxRow), subscriptions: z.array(z.string()) });
 const packedMetadataRow = z.object({
   mailbox_modseq: z.number().nullable(),
   uids: z.instanceof(Buffer).nullable(),
@@ -313,6 +337,20 @@ export interface MailboxQueries {
   changesSince(userId: string, mailboxId: string, modseq: number): Promise<Changes>;
   /** The octets all the user's messages take (RFC 9208 STORAGE usage), from the index's counters. */
   storageUsed(userId: string): Promise<number>;
+  /**
+   * Every mailbox of the user with its counters, and the names the user subscribed to, in one
+   * snapshot: what a NOTIFY session compares with what it last reported (RFC 5465).
+   */
+  namespaceSnapshot(userId: string): Promise<NamespaceSnapshot>;
+  /**
+   * What a URLAUTH URL's token is checked with (RFC 4467): the mailbox `mailboxName` of the user
+   * named `username` (lower-cased, as user names are kept), and the salts of its access key.
+   * This one query reads across users: URLFETCH may fetch another user's message with a valid
+   * token, and only then is that message read.
+   */
+  accessKeyOf(username: string, mailboxName: string): Promise<AccessKeyMaterial | null>;
+  /** Does a message below UID `belowUid` have a MODSEQ above `modseq` (its flags changed)? */
+  flagsChangedSince(userId: string, mailboxId: string, modseq: number, belowUid: number): Promise<boolean>;
   /** The messages matching `criteria`, ascending by UID, with the `fields` SORT orders them by. */
   sortFields(
     userId: string,
@@ -769,6 +807,45 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         highestModSeq = Math.max(highestModSeq ?? 0, row[1] as number);
       });
       return { uids, highestModSeq, mailboxHighestModSeq };
+    },
+
+    async namespaceSnapshot(userId) {
+      const row = await connection.one(sql.type(namespaceSnapshotRow)`
+        SELECT
+          (SELECT coalesce(json_agg(json_build_object(
+              'mailbox_id', mb.id, 'name', mb.name, 'status', mb.status, 'uid_validity', mb.uid_validity,
+              'uid_next', mb.uid_next, 'highest_modseq', mb.highest_modseq, 'message_count', mb.message_count,
+              'unseen_count', mb.unseen_count, 'total_size', mb.total_size, 'special_use', mb.special_use,
+              'append_limit', mb.append_limit) ORDER BY mb.name), '[]'::json)
+             FROM mailboxes AS mb WHERE mb.user_id = ${userId} AND mb.status <> 'deleted') AS mailboxes,
+          (SELECT coalesce(json_agg(s.name ORDER BY s.name), '[]'::json)
+             FROM subscriptions AS s WHERE s.user_id = ${userId}) AS subscriptions`);
+      return { mailboxes: row.mailboxes.map(toStatus), subscriptions: row.subscriptions };
+    },
+
+    async accessKeyOf(username, mailboxName) {
+      const row = await connection.maybeOne(sql.type(accessKeyRow)`
+        SELECT u.id AS user_id, u.urlauth_salt AS user_salt, mb.id AS mailbox_id, mb.uid_validity,
+          mb.urlauth_salt AS mailbox_salt
+        FROM users AS u JOIN mailboxes AS mb ON mb.user_id = u.id
+        WHERE u.username = ${username} AND u.deleted_at IS NULL
+          AND mb.name = ${canonicalMailboxName(mailboxName)} AND mb.status = 'selectable'`);
+      if (row === null) return null;
+      return {
+        userId: row.user_id,
+        mailboxId: row.mailbox_id,
+        uidValidity: row.uid_validity ?? 0,
+        userSalt: row.user_salt,
+        mailboxSalt: row.mailbox_salt,
+      };
+    },
+
+    async flagsChangedSince(userId, mailboxId, modseq, belowUid) {
+      return connection.oneFirst(sql.type(z.object({ changed: z.boolean() }))`
+        SELECT EXISTS (
+          SELECT 1 FROM messages AS m
+          WHERE m.mailbox_id = ${owned(userId, mailboxId)} AND m.uid < ${belowUid} AND m.modseq > ${modseq}
+        ) AS changed`);
     },
 
     async storageUsed(userId) {

@@ -292,7 +292,8 @@ export function fetchCommand(services: MailServices) {
       }
       await flushBatch();
       if (missing > 0 && !command.uid) {
-        throw no("some of the requested messages were expunged meanwhile", "EXPUNGEISSUED");
+        // Worded as Dovecot words it: clients (imaptest among them) recognise an expunge race by "no longer exist".
+        throw no("some of the requested messages no longer exist", "EXPUNGEISSUED");
       }
       return undefined;
     },

@@ -16,15 +16,17 @@ export function idleCommand(checkMs: number) {
       const { session } = context;
       let flushing = Promise.resolve();
       const flush = () => {
-        flushing = flushing.then(() => session.flushUpdates()).catch(() => {});
+        flushing = flushing.then(() => session.flushUpdates({ unsolicited: true })).catch(() => {});
       };
       const unsubscribe = session.onUpdate(flush);
       const check = setInterval(() => {
         const selected = session.selected;
-        if (selected?.sync === undefined) return;
+        const notifications = session.notifications;
+        if (selected?.sync === undefined && notifications === undefined) return;
         flushing = flushing
-          .then(() => selected.sync?.())
-          .then(() => session.flushUpdates())
+          .then(() => notifications?.look())
+          .then(() => selected?.sync?.())
+          .then(() => session.flushUpdates({ unsolicited: true }))
           .catch(() => {});
       }, checkMs);
       check.unref();

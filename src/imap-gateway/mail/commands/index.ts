@@ -11,6 +11,7 @@ import { fetchCommand } from "./fetch.ts";
 import { idleCommand } from "./idle.ts";
 import { listCommand } from "./list.ts";
 import { namespaceCommand } from "./namespace.ts";
+import { notifyCommand } from "./notify.ts";
 import { getQuotaCommand, getQuotaRootCommand } from "./quota.ts";
 import { renameCommand } from "./rename.ts";
 import { searchCommand } from "./search.ts";
@@ -20,6 +21,7 @@ import { statusCommand } from "./status.ts";
 import { storeCommand } from "./store.ts";
 import { subscribeCommand } from "./subscribe.ts";
 import { threadCommand } from "./thread.ts";
+import { urlauthCommand } from "./urlauth.ts";
 
 export function mailboxCommands(services: MailServices): AnyCommandModule[] {
   return [
@@ -46,5 +48,7 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     unselectCommand(),
     checkCommand(),
     idleCommand(services.idleCheckMs),
+    notifyCommand(services),
+    urlauthCommand(services),
   ];
 }

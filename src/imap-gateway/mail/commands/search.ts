@@ -3,15 +3,16 @@
 // belongs to the session (sequence numbers, \Recent) into UID sets first.
 
 import type { SearchKey, UidSet } from "../../../projections/queries/index.ts";
-import type { SearchKey as WireKey } from "../../codec/index.ts";
+import type { SortArgs, SearchKey as WireKey } from "../../codec/index.ts";
 import { bad } from "../../errors.ts";
 import { type CommandContext, defineCommand, SELECTED } from "../../module.ts";
-import type { SelectedMailboxState } from "../../selected/selectedMailbox.ts";
+import type { SelectedMailboxState, SortKeys } from "../../selected/selectedMailbox.ts";
 import { esearchLine, returnedResults } from "../esearch.ts";
 import type { MailboxController } from "../mailboxController.ts";
 import type { MailServices } from "../services.ts";
-import { enableCondstore, selectedOf, userIdOf } from "../session.ts";
+import { enableCondstore, expungedMeanwhile, selectedOf, userIdOf } from "../session.ts";
 import { toUidSet } from "./fetch.ts";
+import { compareSortKeys, sortFieldsOf, sortKeysOf } from "./sort.ts";
 
 /** Messages whose MODSEQ is read per query when an ESEARCH reports it. */
 const MODSEQ_CHUNK = 5_000;
@@ -127,25 +128,44 @@ export const MAX_LIVE_SEARCHES = 16;
 /** Controllers whose session already has the live-search update source. */
 const withLiveSearches = new WeakSet<MailboxController>();
 
+/** What a live SORT looks at again: its search, and the order it keeps. */
+interface LiveSortCriteria {
+  readonly search: SearchKey;
+  readonly sort: SortArgs["criteria"];
+}
+
 /**
- * SEARCH RETURN (UPDATE) (RFC 5267 4): the result stays live. The session's tracker drops
+ * SEARCH or SORT RETURN (UPDATE) (RFC 5267 4): the result stays live. The session's tracker drops
  * expunged messages from it (REMOVEFROM before their EXPUNGE); this source looks again at the
- * messages that are new or have new flags, once they are announced, and sends what changed.
+ * messages that are new or have new flags, once they are announced, and sends what changed. A
+ * live SORT also reads the sort keys of the messages that join it, to tell where they go.
  */
-async function keepLive(
+export async function keepLive(
   services: MailServices,
   context: CommandContext,
   controller: MailboxController,
   criteria: SearchKey,
   found: readonly number[],
   uid: boolean,
+  sort?: { readonly criteria: SortArgs["criteria"]; readonly keys: Map<number, SortKeys> },
 ): Promise<void> {
   const { state } = controller;
   if (state.searchContexts.size >= MAX_LIVE_SEARCHES) {
     await context.untagged(`NO [NOUPDATE "${context.tag}"] at most ${MAX_LIVE_SEARCHES} live searches`);
     return;
   }
-  state.addSearchContext({ tag: context.tag, uid, criteria, results: found });
+  if (sort === undefined) {
+    state.addSearchContext({ tag: context.tag, uid, criteria, results: found });
+  } else {
+    const live: LiveSortCriteria = { search: criteria, sort: sort.criteria };
+    state.addSearchContext({
+      tag: context.tag,
+      uid,
+      criteria: live,
+      results: found,
+      order: { uids: [...found], keys: sort.keys, compare: compareSortKeys(sort.criteria) },
+    });
+  }
   if (withLiveSearches.has(controller)) return;
   withLiveSearches.add(controller);
   const userId = controller.userId;
@@ -155,11 +175,24 @@ async function keepLive(
     if (looked.length === 0) return [];
     const lines: string[] = [];
     for (const live of state.searchContexts.values()) {
-      const matching = await services.queries.search(userId, controller.mailboxId, {
-        type: "and",
-        keys: [live.criteria as SearchKey, uidKey(looked)],
-      });
-      const line = state.updateSearchContext(live.tag, looked, new Set(matching.uids));
+      let line: string | undefined;
+      if (live.order === undefined) {
+        const matching = await services.queries.search(userId, controller.mailboxId, {
+          type: "and",
+          keys: [live.criteria as SearchKey, uidKey(looked)],
+        });
+        line = state.updateSearchContext(live.tag, looked, new Set(matching.uids));
+      } else {
+        const { search, sort } = live.criteria as LiveSortCriteria;
+        const matching = await services.queries.sortFields(
+          userId,
+          controller.mailboxId,
+          { type: "and", keys: [search, uidKey(looked)] },
+          sortFieldsOf(sort),
+        );
+        const keys = sortKeysOf(matching, sort);
+        line = state.updateSearchContext(live.tag, looked, new Set(keys.keys()), keys);
+      }
       if (line !== undefined) lines.push(line);
     }
     return lines;
@@ -223,7 +256,7 @@ export function searchCommand(services: MailServices) {
             ? ` (MODSEQ ${result.highestModSeq})`
             : "";
         await context.untagged(`SEARCH${numbers.length > 0 ? ` ${numbers.join(" ")}` : ""}${modseq}`);
-        return undefined;
+        return expungedMeanwhile(controller, "SEARCH", result.mailboxHighestModSeq);
       }
       // What the ESEARCH returns: all of it with ALL or COUNT, else what MIN, MAX and PARTIAL name.
       const returned = returnedResults(found, returnOptions, partial);
@@ -231,7 +264,8 @@ export function searchCommand(services: MailServices) {
         // RFC 5182 2.4: with MIN, MAX (or PARTIAL), only what they return is saved.
         controller.state.saveSearchResult(returned);
         // SAVE alone: no ESEARCH response.
-        if (returnOptions.length === 1 && partial === undefined) return undefined;
+        if (returnOptions.length === 1 && partial === undefined)
+          return expungedMeanwhile(controller, "SEARCH", result.mailboxHighestModSeq);
       }
       let modseq: number | null = null;
       if (withModSeq && returned.length > 0) {
@@ -245,7 +279,7 @@ export function searchCommand(services: MailServices) {
       await context.untagged(
         esearchLine({ tag: context.tag, uid: command.uid, results: numbers, returnOptions, partial, modseq }),
       );
-      return undefined;
+      return expungedMeanwhile(controller, "SEARCH", result.mailboxHighestModSeq);
     },
   });
 }

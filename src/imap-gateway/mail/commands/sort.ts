@@ -5,12 +5,13 @@
 import { decodeEncodedWords } from "../../../projections/mime/index.ts";
 import type { SortField, SortFields } from "../../../projections/queries/index.ts";
 import type { SortArgs, SortKey } from "../../codec/index.ts";
+import { bad } from "../../errors.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { esearchLine, returnedResults } from "../esearch.ts";
 import type { MailServices } from "../services.ts";
-import { selectedOf, userIdOf } from "../session.ts";
+import { expungedMeanwhile, selectedOf, userIdOf } from "../session.ts";
 import { asciiCasemapKey, baseSubject } from "../sortKeys.ts";
-import { toCriteria } from "./search.ts";
+import { keepLive, toCriteria } from "./search.ts";
 
 type Comparable = number | Buffer;
 
@@ -36,8 +37,11 @@ function compare(a: Comparable, b: Comparable): number {
   return Buffer.compare(a as Buffer, b as Buffer);
 }
 
-/** The UIDs of `messages` (ascending by UID) in the order of `criteria`. */
-export function sortMessages(messages: readonly SortFields[], criteria: SortArgs["criteria"]): number[] {
+/** Each message's sort keys (RFC 5256, RFC 5957), in the order of `criteria`. */
+export function sortKeysOf(
+  messages: readonly SortFields[],
+  criteria: SortArgs["criteria"],
+): Map<number, Comparable[]> {
   // Many messages share a subject (a thread) or a sender: each distinct text is keyed once.
   const subjects = new Map<string, Buffer>();
   const texts = new Map<string, Buffer>();
@@ -78,19 +82,30 @@ export function sortMessages(messages: readonly SortFields[], criteria: SortArgs
         );
     }
   };
-  const keyed = messages.map((message) => ({
-    uid: message.uid,
-    keys: criteria.map((criterion) => keyOf(criterion.key, message)),
-  }));
-  keyed.sort((x, y) => {
+  return new Map(
+    messages.map((message) => [message.uid, criteria.map((criterion) => keyOf(criterion.key, message))]),
+  );
+}
+
+/** The order of `criteria` over keys made by sortKeysOf; 0 for exactly equal keys. */
+export function compareSortKeys(
+  criteria: SortArgs["criteria"],
+): (a: readonly Comparable[], b: readonly Comparable[]) => number {
+  return (a, b) => {
     for (let i = 0; i < criteria.length; i += 1) {
-      const order = compare(x.keys[i]!, y.keys[i]!);
+      const order = compare(a[i]!, b[i]!);
       if (order !== 0) return criteria[i]!.reverse ? -order : order;
     }
-    // Exactly equal: in the order they have in the mailbox (REVERSE does not apply).
-    return x.uid - y.uid;
-  });
-  return keyed.map((message) => message.uid);
+    return 0;
+  };
+}
+
+/** The UIDs of `messages` (ascending by UID) in the order of `criteria`. */
+export function sortMessages(messages: readonly SortFields[], criteria: SortArgs["criteria"]): number[] {
+  const keys = sortKeysOf(messages, criteria);
+  const byKeys = compareSortKeys(criteria);
+  // Exactly equal: in the order they have in the mailbox (REVERSE does not apply).
+  return messages.map((message) => message.uid).sort((x, y) => byKeys(keys.get(x)!, keys.get(y)!) || x - y);
 }
 
 export function sortCommand(services: MailServices) {
@@ -99,36 +114,53 @@ export function sortCommand(services: MailServices) {
     selectedView: "looks-first",
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["SORT", "SORT=DISPLAY", "ESORT"],
+    // CONTEXT=SORT (RFC 5267 4): RETURN (UPDATE) keeps the sorted result live, ADDTO with positions.
+    capabilities: () => ["SORT", "SORT=DISPLAY", "ESORT", "CONTEXT=SORT"],
     async handle(command, context) {
       const { session } = context;
       const controller = selectedOf(session);
+      const { returnOptions, partial } = command.args;
+      const update = returnOptions?.includes("UPDATE") === true;
+      if (update && controller.state.searchContexts.has(context.tag)) {
+        throw bad(`a live search already has the tag ${context.tag} (RFC 5267 4.2)`);
+      }
+      const searched = toCriteria(command.args.search, controller.state);
       const found = await services.queries.sortFields(
         userIdOf(session),
         controller.mailboxId,
-        toCriteria(command.args.search, controller.state),
+        searched,
         sortFieldsOf(command.args.criteria),
       );
       // Only messages this session knows of, in its numbering.
       const known = found.filter((message) => controller.state.sequenceNumberOf(message.uid) !== undefined);
-      const uids = sortMessages(known, command.args.criteria);
+      const keys = sortKeysOf(known, command.args.criteria);
+      const byKeys = compareSortKeys(command.args.criteria);
+      // Exactly equal: in the order they have in the mailbox (REVERSE does not apply).
+      const uids = known
+        .map((message) => message.uid)
+        .sort((x, y) => byKeys(keys.get(x)!, keys.get(y)!) || x - y);
       const numbers = command.uid ? uids : uids.map((uid) => controller.state.sequenceNumberOf(uid)!);
-      const { returnOptions, partial } = command.args;
+      if (update) {
+        await keepLive(services, context, controller, searched, uids, command.uid, {
+          criteria: command.args.criteria,
+          keys,
+        });
+      }
       if (returnOptions === undefined) {
         await context.untagged(`SORT${numbers.length > 0 ? ` ${numbers.join(" ")}` : ""}`);
-        return undefined;
+        return expungedMeanwhile(controller, "SORT");
       }
       // ESORT (RFC 5267 3): an ESEARCH in sort order; SAVE keeps what it returns (RFC 5182).
       if (returnOptions.includes("SAVE")) {
         controller.state.saveSearchResult(
           returnedResults(uids, returnOptions, partial).sort((a, b) => a - b),
         );
-        if (returnOptions.length === 1 && partial === undefined) return undefined;
+        if (returnOptions.length === 1 && partial === undefined) return expungedMeanwhile(controller, "SORT");
       }
       await context.untagged(
         esearchLine({ tag: context.tag, uid: command.uid, results: numbers, returnOptions, partial }),
       );
-      return undefined;
+      return expungedMeanwhile(controller, "SORT");
     },
   });
 }

@@ -4,7 +4,7 @@
 import { bad } from "../../errors.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import type { MailServices } from "../services.ts";
-import { selectedOf, userIdOf } from "../session.ts";
+import { expungedMeanwhile, selectedOf, userIdOf } from "../session.ts";
 import { encodeThreads, orderedSubjectThreads, referencesThreads, type ThreadMessage } from "../thread.ts";
 import { toCriteria } from "./search.ts";
 
@@ -51,7 +51,7 @@ export function threadCommand(services: MailServices) {
       }
       const encoded = encodeThreads(threads(messages));
       await context.untagged(`THREAD${encoded === "" ? "" : ` ${encoded}`}`);
-      return undefined;
+      return expungedMeanwhile(controller, "THREAD");
     },
   });
 }
