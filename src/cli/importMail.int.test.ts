@@ -203,7 +203,13 @@ describe("mailledger import mbox", () => {
   it("runs again after an interruption and appends only what is missing, duplicates counted", async () => {
     // 250 messages cross a batch (IMPORT_BATCH_MESSAGES); two of them are the same message twice.
     const message = (i: number) =>
-      [`From list@example.org Mon Jan  1 10:00:00 2024`, `Subject: Item ${i % 249}`, "", `item ${i % 249}`, ""].join("\n");
+      [
+        `From list@example.org Mon Jan  1 10:00:00 2024`,
+        `Subject: Item ${i % 249}`,
+        "",
+        `item ${i % 249}`,
+        "",
+      ].join("\n");
     const all = Array.from({ length: 250 }, (_, i) => message(i));
     const part = path.join(dir, "part.mbox");
     const whole = path.join(dir, "whole.mbox");
