@@ -1,6 +1,7 @@
 // Finds, builds and runs Dovecot's imaptest. The build script is not in this repository: it is
 // the project's shared tool, in the shared folder that sits beside the repository (../shared),
-// in a clean clone as in CI. Its build is cached outside the repository, as Kafka's jars are.
+// in a clean clone as in CI. Its build is cached outside the repository, as Kafka's jars are, and
+// a cached build that runs is used as it is, wherever the clone sits.
 import { execFile, spawnSync } from "node:child_process";
 import {
   copyFileSync,
@@ -32,18 +33,31 @@ export function imaptestDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(env.MAILLEDGER_CACHE ?? path.join(os.homedir(), ".cache/mailledger"), "imaptest");
 }
 
-/** Builds imaptest unless it is built already (the script checks that itself, in milliseconds). */
+/** A build in the cache that runs: the binary, the scripts, and every library it links found. */
+function builtAlready(dir: string): boolean {
+  const binary = path.join(dir, "imaptest");
+  if (!existsSync(binary) || !existsSync(path.join(dir, "tests", "fetch"))) return false;
+  const linked = spawnSync("ldd", [binary], { encoding: "utf8" });
+  return linked.status === 0 && !linked.stdout.includes("not found");
+}
+
+/**
+ * Builds imaptest unless the cache holds a build already (a clone elsewhere, without ../shared
+ * beside it, then uses that build). The script checks its own build too, in milliseconds.
+ */
 export function ensureImaptest(repositoryRoot: string, dir: string = imaptestDir()): Imaptest {
+  const built = { binary: path.join(dir, "imaptest"), testsDir: path.join(dir, "tests") };
+  if (builtAlready(dir)) return built;
   const script = buildScriptPath(repositoryRoot);
   if (!existsSync(script)) {
     throw new Error(
-      `imaptest's build script is not at ${script}: the project's shared folder (with ` +
-        `tools/build-imaptest.sh) must sit beside the repository, as ../shared`,
+      `imaptest is not built in ${dir}, and its build script is not at ${script}: the project's ` +
+        `shared folder (with tools/build-imaptest.sh) must sit beside the repository, as ../shared`,
     );
   }
   const build = spawnSync("bash", [script, dir], { stdio: ["ignore", "inherit", "inherit"] });
   if (build.status !== 0) throw new Error(`${script} failed (exit ${build.status ?? build.signal})`);
-  return { binary: path.join(dir, "imaptest"), testsDir: path.join(dir, "tests") };
+  return built;
 }
 
 /** The compliance scripts, by name; `*.mbox` files are the messages they load, not scripts. */
