@@ -1,5 +1,3 @@
-// Shared by the bench scripts: a scratch database of their own, dropped afterwards.
-import net from "node:net";
 import pg from "pg";
 import { ulid } from "ulid";
 import { createDatabasePool, type DatabasePool } from "../src/events/db.ts";
@@ -51,14 +49,4 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../test/support/freePort.ts";

@@ -7,6 +7,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { startDovecot } from "../../bench/imap/dovecot.ts";
+import { freePort } from "../support/freePort.ts";
 import type { Target } from "./imaptest.ts";
 
 const SERVER_START_TIMEOUT_MS = 60_000;
@@ -23,15 +24,7 @@ const USER2 = "imaptest2";
 const SCRIPT_MAILBOX = "imaptest";
 const PASSWORD = "imaptest-secret";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.once("error", reject);
-  });
-}
+export { freePort };
 
 export async function waitForPort(port: number, server: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + SERVER_START_TIMEOUT_MS;

@@ -9,6 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
+import { freePort } from "../support/freePort.ts";
 
 const execFileAsync = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -19,15 +20,6 @@ let server: ChildProcess;
 let port: number;
 let metricsPort: number;
 let serverOutput = "";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port: free } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(free));
-    });
-  });
-}
 
 async function waitForPort(target: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -45,9 +45,7 @@ beforeAll(async () => {
       env: { REDIS_URL: proxied.toString(), DOORBELL_POLL_MS: String(DOORBELL_POLL_MS) },
     }),
     cluster.start("gateway-c", ["gateway"], { env: { IDLE_CHECK_MS: String(IDLE_CHECK_MS) } }),
-    cluster.start("relay", ["relay"]),
-    cluster.start("projector", ["projector"]),
-    cluster.start("notifier", ["notifier"]),
+    cluster.startPipeline(),
     cluster.createUser(USER, PASSWORD),
   ]);
   redisAdmin = new Redis(TEST_REDIS_URL);

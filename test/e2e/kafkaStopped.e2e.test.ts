@@ -37,9 +37,7 @@ beforeAll(async () => {
   await Promise.all([
     cluster.start("gateway-a", ["gateway"], { env: NO_IDLE_CHECK }),
     cluster.start("gateway-b", ["gateway"], { env: NO_IDLE_CHECK }),
-    cluster.start("relay", ["relay"]),
-    cluster.start("projector", ["projector"]),
-    cluster.start("notifier", ["notifier"]),
+    cluster.startPipeline(),
     cluster.createUser(USER, PASSWORD).then((id) => {
       userId = id;
     }),

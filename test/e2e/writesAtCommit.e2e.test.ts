@@ -36,9 +36,7 @@ beforeAll(async () => {
   await Promise.all([
     cluster.start("gateway-a", ["gateway"]),
     cluster.start("gateway-b", ["gateway"]),
-    cluster.start("relay", ["relay"]),
-    cluster.start("projector", ["projector"]),
-    cluster.start("notifier", ["notifier"]),
+    cluster.startPipeline(),
     cluster.createUser(USER, PASSWORD).then((id) => {
       userId = id;
     }),

@@ -6,7 +6,6 @@
 // the database, the topic and the consumer groups.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { ulid } from "ulid";
 import { Kafka, logLevel } from "../../src/events/kafka.ts";
@@ -14,6 +13,7 @@ import { notifierGroupOf } from "../../src/projections/notifier/notifier.ts";
 import { projectionsGroupOf } from "../../src/projections/runner/kafkaTransport.ts";
 import type { Role } from "../../src/serve/serve.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
+import { freePort } from "./freePort.ts";
 import { TEST_KAFKA_BROKERS, TEST_REDIS_URL } from "./services.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -39,16 +39,7 @@ process.once("exit", () => {
   for (const child of living) child.kill("SIGKILL");
 });
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface ExitStatus {
   code: number | null;
@@ -296,6 +287,15 @@ export class ProcessCluster {
         throw error;
       }
     }
+  }
+
+  /** The pipeline an operator runs beside the gateways: relay, projector and notifier, each its own process. */
+  async startPipeline(): Promise<void> {
+    await Promise.all([
+      this.start("relay", ["relay"]),
+      this.start("projector", ["projector"]),
+      this.start("notifier", ["notifier"]),
+    ]);
   }
 
   /** SIGTERM (after SIGCONT if paused) and the exit; SIGKILL when it does not stop in time. */
