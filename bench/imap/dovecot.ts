@@ -6,6 +6,7 @@ import { chmod, link, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { hashPassword } from "../../src/commands/user/password.ts";
 
 export interface DovecotInstance {
   /** The master process: its descendants are every Dovecot process of the instance. */
@@ -58,7 +59,11 @@ export async function startDovecot(
   // Dovecot will not run a mail process as root: the Maildirs belong to its own system user.
   execFileSync("chown", ["dovecot:dovecot", mail]);
   await mkdir(path.join(dir, "run"), { recursive: true });
-  const passwd = users.map((u) => `${u.name}:{PLAIN}${u.password}::::::`).join("\n");
+  // The same argon2id hash mailledger stores (same parameters, PHC form, which Dovecot's ARGON2ID
+  // scheme reads), so a LOGIN costs both servers the same: a plain password would flatter Dovecot
+  // wherever a load logs in often (imaptest's stress mix logs in and out every cycle).
+  const hashes = await Promise.all(users.map((u) => hashPassword(u.password)));
+  const passwd = users.map((u, i) => `${u.name}:{ARGON2ID}${hashes[i]}::::::`).join("\n");
   await writeFile(path.join(dir, "passwd"), `${passwd}\n`);
   const config = `
 protocols = imap
