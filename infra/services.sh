@@ -3,10 +3,12 @@
 #
 #   infra/services.sh up       make sure all three answer on 127.0.0.1, starting what is down
 #   infra/services.sh down     stop what `up` started (never a service that was already running)
+#   infra/services.sh reset    `down`, then delete Kafka's data (topics and consumer offsets)
 #   infra/services.sh status   say what runs
 #
 # Idempotent. The Kafka jars come from Maven Central (infra/kafka/pom.xml) and are cached in
-# $MAILLEDGER_CACHE (default ~/.cache/mailledger); broker data lives under a temp directory.
+# $MAILLEDGER_CACHE (default ~/.cache/mailledger); broker data lives under a temp directory and is
+# kept across `down` and `up` (a restarted broker has its topics and offsets); only `reset` wipes it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -99,7 +101,6 @@ start_kafka() {
     fail "something listens on 127.0.0.1:$KAFKA_PORT but does not answer as a Kafka broker"
   fi
   fetch_kafka
-  rm -rf "$KAFKA_DIR"
   mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
   cat >"$KAFKA_DIR/server.properties" <<PROPS
 process.roles=broker,controller
@@ -132,12 +133,16 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka=INFO
 log4j.logger.org.apache.kafka=INFO
 PROPS
-  local cluster_id
-  cluster_id=$(java -cp "$KAFKA_LIB/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
-  java -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" -cp "$KAFKA_LIB/*" \
-    kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/logs/format.log" 2>&1 \
-    || { cat "$KAFKA_DIR/logs/format.log" >&2; fail "kafka StorageTool format failed"; }
-  log "starting Kafka $KAFKA_VERSION (KRaft, data in $KAFKA_DIR)"
+  if [ -f "$KAFKA_DIR/data/meta.properties" ]; then
+    log "starting Kafka $KAFKA_VERSION on its existing data in $KAFKA_DIR (infra/services.sh reset wipes it)"
+  else
+    local cluster_id
+    cluster_id=$(java -cp "$KAFKA_LIB/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+    java -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" -cp "$KAFKA_LIB/*" \
+      kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/logs/format.log" 2>&1 \
+      || { cat "$KAFKA_DIR/logs/format.log" >&2; fail "kafka StorageTool format failed"; }
+    log "starting Kafka $KAFKA_VERSION (KRaft, new data in $KAFKA_DIR)"
+  fi
   nohup java -Xmx512m -Xms256m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" -Dkafka.logs.dir="$KAFKA_DIR/logs" \
     -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/logs/stdout.log" 2>&1 </dev/null &
@@ -159,7 +164,15 @@ stop_kafka() {
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$pid" 2>/dev/null || true
   fi
-  rm -rf "$KAFKA_DIR" "$STATE/started-kafka"
+  rm -f "$STATE/started-kafka" "$KAFKA_DIR/kafka.pid"
+}
+
+reset_kafka() {
+  if kafka_up && [ ! -f "$STATE/started-kafka" ]; then
+    fail "a Kafka this script did not start answers on 127.0.0.1:$KAFKA_PORT; not deleting its data"
+  fi
+  log "deleting Kafka's data in $KAFKA_DIR"
+  rm -rf "$KAFKA_DIR"
 }
 
 stop_redis() {
@@ -187,6 +200,7 @@ status() {
 case "${1:-}" in
   up) start_postgres; start_redis; start_kafka ;;
   down) stop_kafka; stop_redis; stop_postgres ;;
+  reset) stop_kafka; stop_redis; stop_postgres; reset_kafka ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|reset|status" >&2; exit 2 ;;
 esac
