@@ -9,9 +9,10 @@ import {
 } from "slonik";
 import { type AppendSuccess, appendToStream } from "../events/appendToStream.ts";
 import { appendToStreams, type StreamAppend } from "../events/appendToStreams.ts";
+import { mayHaveCommitted, noteEventWritten, resolveLostCommit } from "../events/commitOutcome.ts";
 import type { MailboxEvent } from "../events/domain/mailboxEvents.ts";
 import type { UserEvent } from "../events/domain/userEvents.ts";
-import { type EventMetadata, mailboxStreamId, userStreamId } from "../events/envelope.ts";
+import { type EventMetadata, mailboxStreamId, newEventId, userStreamId } from "../events/envelope.ts";
 import { StreamConflict } from "./context.ts";
 import { evolveAll, type MailboxState } from "./mailbox/decider.ts";
 import {
@@ -84,6 +85,7 @@ export async function commitChanges(
     if (!result.ok) throw new StreamConflict(result.streamId);
     appended = result.streams;
   }
+  noteEventWritten(tx, appended[0]!.eventIds[0]!);
 
   // User events first: they insert the rows of mailboxes created in this same commit.
   if (user && user.events.length > 0) {
@@ -121,6 +123,8 @@ export async function commitOptimistically(
     appendLimit?: number | null;
     /** Further statements of the command (APPEND's bodies), committed with it. */
     statements?: readonly { name: string; body: FragmentSqlToken }[];
+    /** How long a lost reply waits for the database to say whether it committed. */
+    resolveMs?: number;
   } = {},
 ): Promise<Committed | null> {
   if (change.events.length === 0) return { lastGlobalPosition: null, mailboxes: new Map() };
@@ -130,11 +134,13 @@ export async function commitOptimistically(
     sql.fragment`EXISTS (SELECT 1 FROM gate)`,
   );
   if (statements.length !== 1) return null;
+  // Ids drawn here, so that a statement whose reply is lost can be looked up in the log.
+  const events = change.events.map((event) => ({ ...event, eventId: newEventId() }));
   const result = await appendToStream(
     pool,
     mailboxStreamId(change.before.mailboxId),
     change.before.highestModSeq,
-    change.events,
+    events,
     { ...metadata, userId },
     {
       precondition: {
@@ -152,7 +158,13 @@ export async function commitOptimistically(
       },
       alongside: [...(options.statements ?? []), ...statements[0]!.ctes],
     },
-  );
+  ).catch(async (error: unknown) => {
+    if (!mayHaveCommitted(error)) throw error;
+    // Sent, then the connection went: committed or not, the log tells once the database answers.
+    const position = await resolveLostCommit(pool, events[0]!.eventId, options.resolveMs);
+    if (position === null) throw error;
+    return { ok: true as const, lastGlobalPosition: position + events.length - 1 };
+  });
   if (!result.ok) return null;
   const after = evolveAll(change.before, change.events);
   return { lastGlobalPosition: result.lastGlobalPosition, mailboxes: new Map([[after.mailboxId, after]]) };

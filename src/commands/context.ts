@@ -6,6 +6,7 @@ import {
   UniqueIntegrityConstraintViolationError,
 } from "slonik";
 import type { BlobStore } from "../events/blobs/blobStore.ts";
+import { eventWrittenIn, mayHaveCommitted, resolveLostCommit } from "../events/commitOutcome.ts";
 import { postgresErrorCode } from "../events/db.ts";
 import type { EventMetadata } from "../events/envelope.ts";
 import { DomainError } from "./errors.ts";
@@ -49,17 +50,32 @@ export async function inTransaction<T>(
   work: (tx: DatabaseTransactionConnection) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    // What the work produced, kept in case the COMMIT's reply is lost (commitOutcome.ts).
+    let produced = undefined as { value: T; eventId: string | undefined } | undefined;
+    let result: T;
     try {
-      const result = await ctx.pool.transaction(work);
-      ctx.onCommitted?.();
-      return result;
+      result = await ctx.pool.transaction(async (tx) => {
+        const value = await work(tx);
+        produced = { value, eventId: eventWrittenIn(tx) };
+        return value;
+      });
     } catch (error) {
-      const retryable = error instanceof StreamConflict || isRetryableDatabaseError(error);
-      if (!retryable) throw error;
-      if (attempt >= MAX_TRANSACTION_ATTEMPTS) {
-        throw new DomainError("INUSE", "the mailbox is being changed by someone else; try again");
+      if (produced?.eventId !== undefined && mayHaveCommitted(error)) {
+        // The work was done and COMMIT sent when the connection went: the log tells which it was.
+        if ((await resolveLostCommit(ctx.pool, produced.eventId)) === null) throw error;
+        result = produced.value;
+      } else {
+        const retryable = error instanceof StreamConflict || isRetryableDatabaseError(error);
+        if (!retryable) throw error;
+        if (attempt >= MAX_TRANSACTION_ATTEMPTS) {
+          throw new DomainError("INUSE", "the mailbox is being changed by someone else; try again");
+        }
+        continue;
       }
     }
+    // Only a transaction that wrote events wakes the relay and counts as the command's commit.
+    if (produced?.eventId !== undefined) ctx.onCommitted?.();
+    return result;
   }
 }
 

@@ -124,3 +124,47 @@ export async function createDatabasePool(
     ...(options.driverFactory ? { driverFactory: options.driverFactory } : {}),
   });
 }
+
+/** SQLSTATE classes and codes that say the server cannot be used now, not that the query was wrong. */
+const UNAVAILABLE_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "53400"]);
+/** Node's socket errors, as pg reports them when it cannot reach the server or loses it. */
+const UNAVAILABLE_ERRNOS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+const UNAVAILABLE_NAMES = new Set([
+  "ConnectionError",
+  "BackendTerminatedError",
+  "BackendTerminatedUnexpectedlyError",
+]);
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)/i;
+
+/**
+ * Whether an error says PostgreSQL cannot be reached or went away (a restart, a lost connection,
+ * no connection slot), rather than that the statement was refused: the client gets
+ * NO [UNAVAILABLE] and may try again. Looks along the error's causes, as slonik wraps pg's.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let depth = 0, current = error as Record<string, unknown> | undefined; current && depth < 8; depth++) {
+    if (typeof current !== "object") return false;
+    const code = current.code;
+    if (typeof code === "string") {
+      if (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith("08") || UNAVAILABLE_ERRNOS.has(code))
+        return true;
+    }
+    if (typeof current.name === "string" && UNAVAILABLE_NAMES.has(current.name)) return true;
+    if (current.constructor?.name && UNAVAILABLE_NAMES.has(current.constructor.name)) return true;
+    if (typeof current.message === "string" && UNAVAILABLE_MESSAGE.test(current.message)) return true;
+    if (Array.isArray(current.errors) && current.errors.some((inner) => isDatabaseUnavailable(inner)))
+      return true;
+    current = current.cause as Record<string, unknown> | undefined;
+  }
+  return false;
+}

@@ -1,6 +1,10 @@
 // Errors a command handler may throw, and the one triage that turns any error into an answer
-// (model: go-imap v2 imapserver/conn.go): a ImapError → its own status and code; anything else →
-// logged, NO [SERVERBUG]. Parse errors never get here: the session answers them with BAD directly.
+// (model: go-imap v2 imapserver/conn.go): a ImapError → its own status and code; the database
+// unreachable → NO [UNAVAILABLE] (RFC 5530), or BYE when a commit's outcome could not be learnt;
+// anything else → logged, NO [SERVERBUG]. Parse errors never get here: the session answers them
+// with BAD directly.
+import { CommitOutcomeUnknown } from "../events/commitOutcome.ts";
+import { isDatabaseUnavailable } from "../events/db.ts";
 
 /** A refusal the client should see: NO [CODE] text, or BAD text. */
 export class ImapError extends Error {
@@ -44,11 +48,30 @@ export interface TriagedError {
   readonly text: string;
   /** true: unexpected, to be logged and counted as a server bug. */
   readonly bug: boolean;
+  /**
+   * true: the session cannot go on and says BYE instead: a write was sent and the database went
+   * away before saying whether it was committed. NO would say "not done", which may be false.
+   */
+  readonly bye?: boolean;
 }
+
+export const DATABASE_UNAVAILABLE_TEXT = "the mail store cannot be reached just now; try again shortly";
 
 export function triageError(error: unknown): TriagedError {
   if (error instanceof ImapError) {
     return { status: error.status, code: error.code, text: error.message, bug: false };
+  }
+  if (error instanceof CommitOutcomeUnknown) {
+    return {
+      status: "NO",
+      code: "UNAVAILABLE",
+      text: "the mail store went away while your command was being committed; whether it was done is unknown: look before you try again",
+      bug: false,
+      bye: true,
+    };
+  }
+  if (isDatabaseUnavailable(error)) {
+    return { status: "NO", code: "UNAVAILABLE", text: DATABASE_UNAVAILABLE_TEXT, bug: false };
   }
   if (isCodedError(error) && !("errno" in error)) {
     // Node system errors (ECONNRESET, ...) also have a code: they are not domain errors.

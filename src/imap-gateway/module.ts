@@ -202,6 +202,11 @@ export interface CommandContext {
   continuation(text?: string): Promise<string>;
   /** The metadata an event appended by this command must carry. */
   eventMetadata(): SessionEventMetadata;
+  /**
+   * Called after each commit of the command's writes: from then on the command answers OK
+   * whatever fails later (NO would tell the client its write was not done).
+   */
+  noteCommitted(): void;
 }
 
 /** What a handler returns for the tagged OK; nothing means `OK <NAME> completed`. */

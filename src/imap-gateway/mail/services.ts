@@ -32,7 +32,10 @@ export function domainContext(services: MailServices, context: CommandContext): 
     pool: services.pool,
     blobStore: services.blobStore,
     appendLimit: services.appendLimit,
-    onCommitted: services.onCommitted,
+    onCommitted: () => {
+      context.noteCommitted();
+      services.onCommitted();
+    },
     now: () => new Date(),
     metadata: {
       actor: context.session.user?.username,

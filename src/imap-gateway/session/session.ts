@@ -121,6 +121,8 @@ export class Session implements SessionControl {
   #waitingForSink = false;
   #currentSink: SessionLiteralSink | undefined;
   #currentCommand: string | undefined;
+  /** The command in progress committed a write (CommandContext.noteCommitted): it may not answer NO. */
+  #currentCommitted = false;
   #shuttingDown = false;
   #closed = false;
   readonly #abort = new AbortController();
@@ -711,6 +713,7 @@ export class Session implements SessionControl {
     }
     metrics.increment(METRIC.commands);
     this.#currentCommand = `${command.tag} ${command.name}`;
+    this.#currentCommitted = false;
     let outcome: CommandOutcome | undefined;
     try {
       if (module.selectedView === "looks-first") await this.#syncSelected();
@@ -719,6 +722,26 @@ export class Session implements SessionControl {
       this.#currentCommand = undefined;
       if (this.#closed) return;
       const triaged = triageError(error);
+      if (triaged.bye) {
+        this.#host.services.logger.warn("commit outcome unknown; closing the session", {
+          sessionId: this.id,
+          command: command.name,
+          error: String(error),
+        });
+        this.#bye(triaged.text, triaged.code);
+        return;
+      }
+      if (this.#currentCommitted && triaged.status === "NO") {
+        // NO means not done, and this command's write is committed: what failed came after it
+        // (reading back its result). The client learns the rest on its next command (contract 9).
+        this.#host.services.logger.warn("command failed after its commit; answered OK", {
+          sessionId: this.id,
+          command: command.name,
+          error: String(error),
+        });
+        await this.#answer(command.tag, "OK", `${command.name} completed; its result could not be read back`);
+        return;
+      }
       if (triaged.bug) this.#reportBug(command.name, error);
       await this.#answerTriaged(command.tag, triaged);
       return;
@@ -761,6 +784,9 @@ export class Session implements SessionControl {
       untagged: (...parts) => this.#send("* ", ...parts, "\r\n"),
       continuation: (text) => this.#continuation(text),
       eventMetadata: () => this.#eventMetadata(),
+      noteCommitted: () => {
+        this.#currentCommitted = true;
+      },
     };
   }
 

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { CommitOutcomeUnknown } from "../../events/commitOutcome.ts";
 import { ImapError, no } from "../errors.ts";
 import { silentLogger } from "../logger.ts";
 import { METRIC } from "../metrics.ts";
@@ -25,6 +26,16 @@ const selectModule = defineCommand({
     if (command.args.mailbox === "Crash") throw new Error("storage exploded");
     if (command.args.mailbox === "Coded")
       throw Object.assign(new Error("quota exceeded"), { code: "OVERQUOTA" });
+    if (command.args.mailbox === "Unreachable")
+      throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), {
+        code: "ECONNREFUSED",
+        errno: -111,
+      });
+    if (command.args.mailbox === "CommittedThenLost") {
+      context.noteCommitted();
+      throw new Error("Connection terminated unexpectedly");
+    }
+    if (command.args.mailbox === "OutcomeUnknown") throw new CommitOutcomeUnknown("01J", new Error("gone"));
     context.session.select({ name: command.args.mailbox, readOnly: false });
     selectedSessions.push(context.session);
     await context.untagged("0 EXISTS");
@@ -214,6 +225,17 @@ describe("gatekeeper and triage", () => {
     expect((await client.command("c", "SELECT Crash")).at(-1)).toMatch(/^c NO \[SERVERBUG\]/);
     expect(server.metrics.counter(METRIC.serverBugs)).toBe(1);
     expect((await client.command("d", "SELECT INBOX")).at(-1)).toBe("d OK [READ-WRITE] SELECT completed");
+  });
+
+  it("NO means not done: the database unreachable is NO [UNAVAILABLE], a failure after the commit is OK, an unknown commit is BYE", async () => {
+    start();
+    const client = await loggedIn();
+    expect((await client.command("a", "SELECT Unreachable")).at(-1)).toMatch(/^a NO \[UNAVAILABLE\] /);
+    expect((await client.command("b", "SELECT CommittedThenLost")).at(-1)).toMatch(/^b OK SELECT completed/);
+    expect(server.metrics.counter(METRIC.serverBugs)).toBe(0);
+    client.send("c SELECT OutcomeUnknown\r\n");
+    await client.whenClosed();
+    expect(client.lines.at(-1)).toMatch(/^\* BYE \[UNAVAILABLE\] .*unknown/);
   });
 
   it("answers a parse error with a tagged BAD naming the problem", async () => {
