@@ -95,6 +95,12 @@ const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 10
 /** Accepts plain bytes or a K/M/G suffix ("50M"); 0 means no limit. */
 /** IDLE_CHECK_MS's default: Dovecot's mailbox_idle_check_interval. */
 export const DEFAULT_IDLE_CHECK_MS = 30_000;
+/**
+ * A consumer killed without leaving its group (kill -9, a lost host) holds its partitions this
+ * long: a restarted projector or notifier rejoins only then. kafkajs has no static membership
+ * (KIP-345), so the bound is this timeout; heartbeats go every tenth of it.
+ */
+export const DEFAULT_KAFKA_SESSION_TIMEOUT_MS = 10_000;
 
 /** DOORBELL_POLL_MS's default. */
 export const DEFAULT_DOORBELL_POLL_MS = 1_000;
@@ -201,7 +207,12 @@ export function loadConfig(env: Env = process.env): Config {
   const doorbellPollMs = milliseconds(env, "DOORBELL_POLL_MS", DEFAULT_DOORBELL_POLL_MS, 10);
   const idleCheckMs = milliseconds(env, "IDLE_CHECK_MS", DEFAULT_IDLE_CHECK_MS, 100);
   // The broker refuses less than its group.min.session.timeout.ms (6 s by default).
-  const kafkaSessionTimeoutMs = milliseconds(env, "KAFKA_SESSION_TIMEOUT_MS", 30_000, 6_000);
+  const kafkaSessionTimeoutMs = milliseconds(
+    env,
+    "KAFKA_SESSION_TIMEOUT_MS",
+    DEFAULT_KAFKA_SESSION_TIMEOUT_MS,
+    6_000,
+  );
 
   const logLevel = (text(env, "LOG_LEVEL") ?? "info").toLowerCase();
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {

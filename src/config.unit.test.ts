@@ -24,7 +24,7 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toMatchObject({
       doorbellPollMs: 1_000,
       idleCheckMs: 30_000,
-      kafkaSessionTimeoutMs: 30_000,
+      kafkaSessionTimeoutMs: 10_000,
     });
     expect(loadConfig({ DOORBELL_POLL_MS: "250", IDLE_CHECK_MS: "5000" })).toMatchObject({
       doorbellPollMs: 250,

@@ -5,6 +5,7 @@
 // "look": one lost or repeated costs a delay or a read, never an update, so the notifier keeps
 // no checkpoint of its own and starts at the head.
 import type { CommonQueryMethods } from "slonik";
+import { DEFAULT_KAFKA_SESSION_TIMEOUT_MS } from "../../config.ts";
 import { type Consumer, type EachBatchPayload, type Kafka, logLevel } from "../../events/kafka.ts";
 import type { LogWakeup } from "../../events/logWakeup.ts";
 import { logHead } from "../../events/readAll.ts";
@@ -37,7 +38,7 @@ const PARTITIONS_CONCURRENTLY = 8;
 export async function startKafkaNotifier(options: KafkaNotifierOptions): Promise<RunningTransport> {
   const consumer: Consumer = options.kafka.consumer({
     groupId: options.groupId ?? notifierGroupOf(options.topic),
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_KAFKA_SESSION_TIMEOUT_MS,
     heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
     // The broker answers a fetch as soon as one event arrives; this only bounds an idle fetch.
     maxWaitTimeInMs: 100,

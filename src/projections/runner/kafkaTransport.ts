@@ -4,6 +4,7 @@
 // in order; offsets are committed only after the batch's transaction committed. A redelivered
 // batch (crash between commit and offset commit, rebalance) is skipped by the user positions.
 
+import { DEFAULT_KAFKA_SESSION_TIMEOUT_MS } from "../../config.ts";
 import type { RecordedEvent } from "../../events/envelope.ts";
 import { type Consumer, type EachBatchPayload, type Kafka, logLevel } from "../../events/kafka.ts";
 import { fromWireEnvelope } from "../../events/relay/wireEnvelope.ts";
@@ -42,7 +43,7 @@ export interface KafkaTransportOptions {
 export async function startKafkaTransport(options: KafkaTransportOptions): Promise<RunningTransport> {
   const consumer: Consumer = options.kafka.consumer({
     groupId: options.groupId ?? projectionsGroupOf(options.topic),
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_KAFKA_SESSION_TIMEOUT_MS,
     heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
     // Nothing waits for the view (reads derive what it lacks), so the broker gathers a batch
     // first: a transaction per BATCH_WAIT_MS under load instead of one per event, which cost
