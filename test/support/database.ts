@@ -12,8 +12,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+async function admin<T>(run: (client: pg.Client) => Promise<T>, serverUrl = TEST_POSTGRES_URL): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
     return await run(client);
@@ -23,11 +23,16 @@ async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 export async function createTestDatabase(
-  options: { migrate?: boolean; poolSize?: number } = {},
+  options: {
+    migrate?: boolean;
+    poolSize?: number /** Another server than the shared one. */;
+    serverUrl?: string;
+  } = {},
 ): Promise<TestDatabase> {
+  const serverUrl = options.serverUrl ?? TEST_POSTGRES_URL;
   const name = `mailledger_test_${ulid().toLowerCase()}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(TEST_POSTGRES_URL);
+  await admin((client) => client.query(`CREATE DATABASE ${name}`), serverUrl);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const pool = await createDatabasePool(url.toString(), { maximumPoolSize: options.poolSize ?? 20 });
   if (options.migrate !== false) await migrateDatabase(url.toString());
@@ -37,7 +42,7 @@ export async function createTestDatabase(
     pool,
     async drop() {
       await pool.end();
-      await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`), serverUrl);
     },
   };
 }

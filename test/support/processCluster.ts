@@ -193,6 +193,8 @@ export interface ProcessClusterOptions {
   kafkaBrokers?: string[];
   /** Environment for every process of the cluster (LOG_LEVEL, DOORBELL_POLL_MS, ...). */
   env?: Record<string, string>;
+  /** The PostgreSQL server of the deployment's database; default the shared test server. */
+  postgresUrl?: string;
 }
 
 export interface StartOptions {
@@ -236,7 +238,7 @@ export class ProcessCluster {
 
   /** A fresh, migrated database; no process runs yet. */
   static async create(options: ProcessClusterOptions = {}): Promise<ProcessCluster> {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase(options.postgresUrl ? { serverUrl: options.postgresUrl } : {});
     return new ProcessCluster(db, ulid().toLowerCase(), options);
   }
 
