@@ -170,7 +170,9 @@ async function readBack(port: number, users: readonly string[]): Promise<Map<str
 function tally(samples: readonly CommandSample[], from: number, to: number): string {
   const counts = new Map<string, number>();
   for (const sample of samples) {
-    if (sample.answer === "OK" || sample.at < from || sample.at > to) continue;
+    // Answered (or broken) during the fault, wherever it started.
+    const ended = sample.at + sample.ms;
+    if (sample.answer === "OK" || ended < from || sample.at > to) continue;
     counts.set(sample.answer, (counts.get(sample.answer) ?? 0) + 1);
   }
   return [...counts].map(([answer, n]) => `${n}× ${answer}`).join(", ") || "none";
