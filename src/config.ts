@@ -1,5 +1,6 @@
 // Configuration from environment variables (DESIGN.md, Configuration). Bad values stop the
 // process at start with a message naming the setting; nothing is guessed.
+import { GatewayConfigError, type GatewayLimits, resolveLimits } from "./imap-gateway/options.ts";
 
 export type Mode = "embedded" | "distributed";
 export type BlobStoreSetting = { kind: "postgres" } | { kind: "fs"; dir: string };
@@ -26,6 +27,8 @@ export interface Config {
   /** Offer COMPRESS=DEFLATE (RFC 4978) to authenticated clients (IMAP_COMPRESS). */
   imapCompress: boolean;
   blobStore: BlobStoreSetting;
+  /** The gateway's limits set by IMAP_MAX_* and the like (GATEWAY_LIMIT_VARIABLES); the rest default. */
+  gatewayLimits: Partial<GatewayLimits>;
   /** Global APPENDLIMIT in bytes (RFC 7889); undefined means no limit beyond the literal cap. */
   appendLimit: number | undefined;
   /** Bytes of recently handled message bodies each node keeps in memory (BLOB_CACHE); 0: none. */
@@ -112,6 +115,50 @@ export function parseSize(name: string, value: string): number {
   const match = /^(\d+)\s*([kmg]?)i?b?$/i.exec(value.trim());
   if (!match) throw new ConfigError(name, `expected a size such as 52428800 or 50M, got "${value}"`);
   return Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!;
+}
+
+/**
+ * The gateway's limits an operator sets, one variable each (sizes take K/M/G, durations are
+ * milliseconds); unset ones keep the defaults in src/imap-gateway/options.ts.
+ */
+export const GATEWAY_LIMIT_VARIABLES = {
+  IMAP_MAX_LINE_LENGTH: { limit: "maxLineLength", size: true },
+  IMAP_MAX_LITERAL_SIZE: { limit: "maxLiteralSize", size: true },
+  IMAP_MAX_APPEND_LITERAL_SIZE: { limit: "maxAppendLiteralSize", size: true },
+  IMAP_MAX_NESTING_DEPTH: { limit: "maxNestingDepth", size: false },
+  IMAP_MAX_CONNECTIONS: { limit: "maxConnections", size: false },
+  IMAP_MAX_CONNECTIONS_PER_USER: { limit: "maxConnectionsPerUser", size: false },
+  IMAP_MAX_PIPELINED_COMMANDS: { limit: "maxPipelinedCommands", size: false },
+  IMAP_MAX_COMMANDS_PER_SECOND_BEFORE_AUTH: { limit: "maxCommandsPerSecondBeforeAuth", size: false },
+  IMAP_MAX_CONSECUTIVE_BAD_BEFORE_AUTH: { limit: "maxConsecutiveBadBeforeAuth", size: false },
+  IMAP_IDLE_TIMEOUT_BEFORE_AUTH_MS: { limit: "idleTimeoutBeforeAuthMs", size: false },
+  IMAP_IDLE_TIMEOUT_MS: { limit: "idleTimeoutAuthenticatedMs", size: false },
+  IMAP_SHUTDOWN_GRACE_MS: { limit: "shutdownGraceMs", size: false },
+  IMAP_MAX_FAILED_LOGINS_PER_ADDRESS: { limit: "maxFailedLoginsPerAddress", size: false },
+  IMAP_MAX_FAILED_LOGINS_PER_USER: { limit: "maxFailedLoginsPerUser", size: false },
+  IMAP_FAILED_LOGIN_WINDOW_MS: { limit: "failedLoginWindowMs", size: false },
+  IMAP_FAILED_LOGIN_LOCKOUT_MS: { limit: "failedLoginLockoutMs", size: false },
+} as const satisfies Record<string, { limit: keyof GatewayLimits; size: boolean }>;
+
+function gatewayLimits(env: Env): Partial<GatewayLimits> {
+  const limits: Record<string, number> = {};
+  for (const [name, { limit, size }] of Object.entries(GATEWAY_LIMIT_VARIABLES)) {
+    const value = text(env, name);
+    if (value === undefined) continue;
+    if (size) limits[limit] = parseSize(name, value);
+    else if (/^\d+$/.test(value)) limits[limit] = Number(value);
+    else throw new ConfigError(name, `expected a whole number, got "${value}"`);
+  }
+  try {
+    resolveLimits(limits);
+  } catch (error) {
+    if (!(error instanceof GatewayConfigError)) throw error;
+    const limit = /^limits\.(\w+)/.exec(error.message)?.[1];
+    const name =
+      Object.entries(GATEWAY_LIMIT_VARIABLES).find(([, v]) => v.limit === limit)?.[0] ?? "IMAP limits";
+    throw new ConfigError(name, error.message.replace(/^limits\.\w+/, "it"));
+  }
+  return limits as Partial<GatewayLimits>;
 }
 
 function url(env: Env, name: string, protocols: string[]): string | undefined {
@@ -235,6 +282,7 @@ export function loadConfig(env: Env = process.env): Config {
     imapCompress: bool(env, "IMAP_COMPRESS", true),
     blobStore,
     appendLimit: appendLimit === 0 ? undefined : appendLimit,
+    gatewayLimits: gatewayLimits(env),
     blobCacheBytes,
     doorbellPollMs,
     idleCheckMs,

@@ -32,6 +32,25 @@ describe("loadConfig", () => {
     });
   });
 
+  it("takes the gateway's limits from IMAP_MAX_* and the like, the rest left to their defaults", () => {
+    expect(loadConfig({}).gatewayLimits).toEqual({});
+    expect(
+      loadConfig({
+        IMAP_MAX_CONNECTIONS: "500",
+        IMAP_MAX_LITERAL_SIZE: "1M",
+        IMAP_MAX_APPEND_LITERAL_SIZE: "100M",
+        IMAP_MAX_NESTING_DEPTH: "20",
+        IMAP_IDLE_TIMEOUT_MS: "3600000",
+      }).gatewayLimits,
+    ).toEqual({
+      maxConnections: 500,
+      maxLiteralSize: 1024 * 1024,
+      maxAppendLiteralSize: 100 * 1024 * 1024,
+      maxNestingDepth: 20,
+      idleTimeoutAuthenticatedMs: 3_600_000,
+    });
+  });
+
   it("takes the distributed mode when database, Kafka and Redis are all set", () => {
     const config = loadConfig({
       DATABASE_URL: "postgres://postgres@127.0.0.1:5432/mail",
@@ -66,6 +85,10 @@ describe("loadConfig", () => {
     [{ TLS_CERT: "/c.pem" }, "TLS_KEY"],
     [{ IMAPS_PORT: "993" }, "IMAPS_PORT"],
     [{ DATABASE_URL: "postgres://x/db", REDIS_URL: "redis://r", KAFKA_BROKERS: "nohost" }, "KAFKA_BROKERS"],
+    [{ IMAP_MAX_LINE_LENGTH: "100" }, "IMAP_MAX_LINE_LENGTH"],
+    [{ IMAP_MAX_CONNECTIONS: "0" }, "IMAP_MAX_CONNECTIONS"],
+    [{ IMAP_MAX_NESTING_DEPTH: "deep" }, "IMAP_MAX_NESTING_DEPTH"],
+    [{ IMAP_MAX_LITERAL_SIZE: "big" }, "IMAP_MAX_LITERAL_SIZE"],
   ])("refuses %j naming %s", (env, setting) => {
     let error: unknown;
     try {

@@ -69,6 +69,7 @@ export async function startGateway(
     ...(tls ? { tls } : {}),
     allowInsecureAuth: config.allowInsecureAuth,
     compression: config.imapCompress,
+    limits: config.gatewayLimits,
     authenticator: storeAuthenticator(runtime),
     modules: mailboxCommands(services),
     logger,
