@@ -2,6 +2,12 @@
 import { CliError, processIo } from "./cli/io.ts";
 import { runCli } from "./cli/run.ts";
 
+/**
+ * After a command returns, whatever still holds the event loop (a client library's timer, a socket
+ * a role did not close) must not keep the process: it exits with the command's code this much later.
+ */
+const EXIT_GRACE_MS = 2_000;
+
 try {
   process.exitCode = await runCli(process.argv.slice(2), processIo);
 } catch (error) {
@@ -13,3 +19,4 @@ try {
     process.exitCode = 1;
   }
 }
+setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();

@@ -3,6 +3,7 @@
 import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
 import { type EventMetadata, type NewEvent, newEventId } from "./envelope.ts";
+import { eventsAppended } from "./metrics.ts";
 
 const versionRow = z.object({ version: z.number() });
 
@@ -186,6 +187,7 @@ export async function appendToStream(
       actualVersion: await readStreamVersion(connection, streamId),
     };
   }
+  for (const event of events) eventsAppended.inc({ type: event.type });
   const ordered = [...rows].sort((a, b) => a.stream_version - b.stream_version);
   const globalPositions = ordered.map((row) => row.global_position);
   return {

@@ -6,8 +6,6 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { PgliteSocketServer } from "./pgliteSocketServer.ts";
 
 /** PostgreSQL's socket file name for port 5432, so `pg` finds it from the directory alone. */
 const SOCKET_NAME = ".s.PGSQL.5432";
@@ -91,6 +89,11 @@ export async function openEmbeddedDatabase(dataDir: string): Promise<EmbeddedDat
   await writeFile(lockPath, String(process.pid), { mode: 0o600 });
   await rm(socketPath, { force: true });
 
+  // Loaded only by the owner: a CLI call that joins a running server never pays for the WebAssembly.
+  const [{ PGlite }, { PgliteSocketServer }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("./pgliteSocketServer.ts"),
+  ]);
   const db = await PGlite.create({ dataDir: pgDir });
   // Many connections share PGlite's one session: the server runs one exchange at a time and keeps
   // a transaction's statements together, so transactions stay atomic and isolated.
