@@ -10,9 +10,11 @@ import { CliError, type CliIo } from "./io.ts";
 export const USAGE = `usage: mailledger <command> [options]
 
 commands:
-  serve [--role all|gateway|projector|relay]   run the server
+  serve [--role all|gateway|relay|projector|notifier]
+                                               run the server (roles combine: --role relay,projector)
   migrate                                      apply pending database migrations
-  user create|delete|list|passwd|appendlimit   manage accounts (mailledger user --help)
+  user create|delete|list|passwd|appendlimit|quota ...
+                                               manage accounts (mailledger user --help)
   mailbox list|create|delete|rename|subscribe|unsubscribe|appendlimit USER ...
                                                a user's mailboxes (mailledger mailbox --help)
   message add|list|dump|flags|copy|move|remove USER MAILBOX ...
@@ -23,7 +25,8 @@ commands:
                                                append a Maildir's or an mbox file's messages
   export mbox USER MAILBOX FILE|-              a mailbox's messages as an mboxrd file
   blobs gc [--grace-seconds N]                 remove bodies no message refers to any more
-  projections status|rebuild NAME              projection versions, positions, blue/green rebuild
+  projections status|rebuild|verify ...        projection versions, positions, blue/green rebuild,
+                                               verification against the log
   replay --from-position N [--to-position M] [--to stdout|kafka]
                                                the log's events again, as the relay publishes them
   help                                         show this text
