@@ -41,8 +41,17 @@ export function createLogger(level: LogLevel, options: LoggerOptions = {}): Logg
     },
     destination,
   );
-  const emit = (name: LogLevel) => (message: string, fields?: LogFields) => log[name](fields ?? {}, message);
+  const emit = (name: LogLevel) => (message: string, fields?: LogFields | unknown) =>
+    log[name](asFields(fields), message);
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+}
+
+/** Callers pass fields, or (RuntimeLogger) an error or any detail: always a field object for pino. */
+function asFields(detail: unknown): object {
+  if (detail === undefined) return {};
+  if (detail instanceof Error) return { error: detail.message };
+  if (typeof detail === "object" && detail !== null && !Array.isArray(detail)) return detail;
+  return { detail: String(detail) };
 }
 
 /** pino-pretty is loaded only for a terminal: a process writing JSON never pays for it. */

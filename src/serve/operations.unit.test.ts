@@ -46,6 +46,17 @@ describe("createLogger", () => {
     });
   });
 
+  it("takes an error or a string as the detail of a line", () => {
+    const lines: string[] = [];
+    const logger = createLogger("info", { write: (line) => lines.push(line) });
+    (logger.warn as (message: string, detail: unknown) => void)("redis notices", new Error("ECONNREFUSED"));
+    (logger.warn as (message: string, detail: unknown) => void)("while closing", "already closed %s");
+    expect(lines.map((line) => JSON.parse(line))).toMatchObject([
+      { message: "redis notices", error: "ECONNREFUSED" },
+      { message: "while closing", detail: "already closed %s" },
+    ]);
+  });
+
   it("never writes a password, whoever passes one", () => {
     const lines: string[] = [];
     const logger = createLogger("info", { write: (line) => lines.push(line) });
