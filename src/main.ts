@@ -1,6 +1,11 @@
 // `mailledger <command>`: the server and the operator's tools in one executable (DESIGN.md, Command line).
-import { CliError, processIo } from "./cli/io.ts";
-import { runCli } from "./cli/run.ts";
+import module from "node:module";
+
+// Node keeps the compiled (and type-stripped) modules in its compile cache (os.tmpdir(), or
+// NODE_COMPILE_CACHE): a CLI call after the first loads its modules without compiling them again.
+// It must be on before the modules load, hence the dynamic imports below.
+module.enableCompileCache?.();
+const [{ CliError, processIo }, { runCli }] = await Promise.all([import("./cli/io.ts"), import("./cli/run.ts")]);
 
 /**
  * After a command returns, whatever still holds the event loop (a client library's timer, a socket
