@@ -12,6 +12,12 @@ const SOCKET_NAME = ".s.PGSQL.5432";
 const LOCK_NAME = "mailledger.pid";
 /** Unix socket paths are limited to about 107 bytes (sockaddr_un). */
 const MAX_SOCKET_PATH = 100;
+/**
+ * PostgreSQL's buffer cache inside PGlite. PGlite's default (128 MB) is touched at start and stays
+ * resident: about 100 MB of the embedded server's idle RSS. Its files go through the operating
+ * system's page cache anyway, so a small cache costs a single-node trial little.
+ */
+const EMBEDDED_SHARED_BUFFERS = "16MB";
 /** How long a second process waits for a starting owner's socket. */
 const JOIN_WAIT_MS = 20_000;
 
@@ -94,7 +100,10 @@ export async function openEmbeddedDatabase(dataDir: string): Promise<EmbeddedDat
     import("@electric-sql/pglite"),
     import("./pgliteSocketServer.ts"),
   ]);
-  const db = await PGlite.create({ dataDir: pgDir });
+  const db = await PGlite.create({
+    dataDir: pgDir,
+    startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+  });
   // Many connections share PGlite's one session: the server runs one exchange at a time and keeps
   // a transaction's statements together, so transactions stay atomic and isolated.
   const server = new PgliteSocketServer({ db, path: socketPath });
