@@ -2,8 +2,8 @@
 // version gate and the event rows commit together or not at all.
 import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
+import { appended } from "./appendObserver.ts";
 import { type EventMetadata, type NewEvent, newEventId } from "./envelope.ts";
-import { eventsAppended } from "./metrics.ts";
 
 const versionRow = z.object({ version: z.number() });
 
@@ -187,7 +187,7 @@ export async function appendToStream(
       actualVersion: await readStreamVersion(connection, streamId),
     };
   }
-  for (const event of events) eventsAppended.inc({ type: event.type });
+  appended(events.map((event) => event.type));
   const ordered = [...rows].sort((a, b) => a.stream_version - b.stream_version);
   const globalPositions = ordered.map((row) => row.global_position);
   return {

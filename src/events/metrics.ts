@@ -3,11 +3,15 @@
 // src/imap-gateway/metrics.ts). Lags that only the database knows are read at scrape time from
 // the sources the serving process registers (registerLagSource).
 import { Counter, Gauge, Histogram } from "prom-client";
+import { observeAppends } from "./appendObserver.ts";
 
 export const eventsAppended = new Counter({
   name: "mailledger_events_appended_total",
   help: "events this process wrote to the log, by event type (a transaction rolled back afterwards, rare, counts too)",
   labelNames: ["type"] as const,
+});
+observeAppends((types) => {
+  for (const type of types) eventsAppended.inc({ type });
 });
 
 /** What the database says about how far each consumer is behind the log's head. */
