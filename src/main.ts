@@ -5,7 +5,10 @@ import module from "node:module";
 // NODE_COMPILE_CACHE): a CLI call after the first loads its modules without compiling them again.
 // It must be on before the modules load, hence the dynamic imports below.
 module.enableCompileCache?.();
-const [{ CliError, processIo }, { runCli }] = await Promise.all([import("./cli/io.ts"), import("./cli/run.ts")]);
+const [{ CliError, processIo }, { runCli }] = await Promise.all([
+  import("./cli/io.ts"),
+  import("./cli/run.ts"),
+]);
 
 /**
  * After a command returns, whatever still holds the event loop (a client library's timer, a socket
