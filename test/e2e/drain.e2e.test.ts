@@ -1,11 +1,15 @@
 // Graceful drain: SIGTERM reaches a gateway process with 50 sessions in IDLE and 10 APPENDs whose
 // literals are still arriving. Every client gets BYE, every APPEND the server acknowledged is
 // there after a restart, and the process exits 0; the relay, the projector and the notifier,
-// stopped the same way, store their positions and exit 0 too.
+// stopped the same way, store their positions and exit 0 too. On the way, each process's /metrics
+// shows what it did: the gateway's sessions by state, the relay's and projection's lag, the doorbells.
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
+import type { Role } from "../../src/serve/serve.ts";
+import { freePort } from "../support/freePort.ts";
+import { sample, scrape, sumOf } from "../support/metrics.ts";
 import { ProcessCluster } from "../support/processCluster.ts";
 
 const IDLE_SESSIONS = 50;
@@ -17,10 +21,20 @@ const PASSWORD = "drain-secret";
 const IDLE_USERS = ["idle1", "idle2"];
 
 let cluster: ProcessCluster;
+/** Each process's METRICS_PORT: its /metrics is scraped during the run. */
+const metricsPorts = new Map<string, number>();
 
 beforeAll(async () => {
   cluster = await ProcessCluster.create();
-  await Promise.all([cluster.start("gateway", ["gateway"]), cluster.startPipeline()]);
+  for (const name of ["gateway", "relay", "projector", "notifier"]) metricsPorts.set(name, await freePort());
+  const start = (name: string, role: Role) =>
+    cluster.start(name, [role], { env: { METRICS_PORT: String(metricsPorts.get(name)) } });
+  await Promise.all([
+    start("gateway", "gateway"),
+    start("relay", "relay"),
+    start("projector", "projector"),
+    start("notifier", "notifier"),
+  ]);
   for (const user of [...IDLE_USERS, "writer"]) await cluster.createUser(user, PASSWORD);
 }, 180_000);
 
@@ -66,6 +80,14 @@ describe("SIGTERM on a busy gateway", () => {
       }),
     );
 
+    // Mid-run, the node's metrics show its sessions by state and what the pipeline did.
+    const gatewayMetrics = await scrape(metricsPorts.get("gateway")!);
+    expect(sample(gatewayMetrics, 'mailledger_imap_sessions{state="idle"}')).toBe(IDLE_SESSIONS);
+    expect(sample(gatewayMetrics, 'mailledger_imap_sessions{state="authenticated"}')).toBe(APPENDS);
+    expect(sumOf(gatewayMetrics, "mailledger_imap_logins_total", 'result="success"')).toBe(
+      IDLE_SESSIONS + APPENDS,
+    );
+
     const gateway = cluster.process("gateway");
     const logFrom = gateway.log.length;
     gateway.child.kill("SIGTERM");
@@ -95,6 +117,25 @@ describe("SIGTERM on a busy gateway", () => {
       expect(client.lines.at(-1)).toMatch(/^\* BYE/);
     }
     expect(acknowledged).toHaveLength(APPENDS);
+
+    // The relay, the projector and the notifier saw the ten messages.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const [relay, projector, notifier] = await Promise.all(
+        ["relay", "projector", "notifier"].map((name) => scrape(metricsPorts.get(name)!)),
+      );
+      const settled =
+        sample(relay!, "mailledger_relay_lag_events") === 0 &&
+        sample(projector!, 'mailledger_projection_lag_events{projection="bodies"}') === 0 &&
+        sample(notifier!, "mailledger_doorbell_latency_seconds_count") >= APPENDS;
+      if (settled) break;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the pipeline's metrics did not settle: relay lag ${sample(relay!, "mailledger_relay_lag_events")}, projection lag ${sample(projector!, 'mailledger_projection_lag_events{projection="bodies"}')}, doorbells ${sample(notifier!, "mailledger_doorbell_latency_seconds_count")}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
 
     // The pipeline stores its positions and exits 0 on SIGTERM too.
     for (const name of ["relay", "projector", "notifier"]) {
