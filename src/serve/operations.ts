@@ -58,7 +58,13 @@ function asFields(detail: unknown): object {
 function prettyStream(): pino.DestinationStream {
   const require = createRequire(import.meta.url);
   const pretty = require("pino-pretty") as (options: object) => pino.DestinationStream;
-  return pretty({ destination: 2, sync: true, messageKey: "message", translateTime: "SYS:HH:MM:ss.l" });
+  return pretty({
+    destination: 2,
+    sync: true,
+    messageKey: "message",
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "nodeId",
+  });
 }
 
 /** Why the node should get no traffic now; an empty list means ready. */
