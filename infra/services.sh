@@ -86,8 +86,15 @@ fetch_kafka() {
   log "fetching Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_LIB"
   local tmp="$KAFKA_LIB.tmp.$$"
   rm -rf "$tmp"
+  # Maven 3.8 writes colour resets (ESC[0m) even with -B and style.color=never: what it says is
+  # shown without them, and only when it says something.
+  local said fetched=0
+  said=$(mktemp)
   mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" dependency:copy-dependencies -DoutputDirectory="$tmp" \
-    || fail "could not fetch the Kafka jars (mvn dependency:copy-dependencies)"
+    >"$said" 2>&1 && fetched=1
+  sed 's/\x1b\[[0-9;]*m//g' "$said" | grep -v '^[[:space:]]*$' >&2 || true
+  rm -f "$said"
+  [ "$fetched" = 1 ] || fail "could not fetch the Kafka jars (mvn dependency:copy-dependencies)"
   mkdir -p "$(dirname "$KAFKA_LIB")"
   rm -rf "$KAFKA_LIB"
   mv "$tmp" "$KAFKA_LIB"

@@ -44,6 +44,8 @@ export interface Config {
   idleCheckMs: number;
   nodeId: string;
   metricsPort: number | undefined;
+  /** /readyz answers 503 when the relay or a projection of this node is further behind (READY_MAX_LAG). */
+  readyMaxLag: number;
   logLevel: LogLevel;
   /** Where the embedded mode keeps its PGlite database and blobs. */
   dataDir: string;
@@ -59,6 +61,49 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** Every environment variable loadConfig reads (deployment files are checked against it). */
+export const CONFIG_VARIABLES = [
+  "DATABASE_URL",
+  "KAFKA_BROKERS",
+  "KAFKA_TOPIC",
+  "KAFKA_SESSION_TIMEOUT_MS",
+  "REDIS_URL",
+  "REDIS_PREFIX",
+  "IMAP_HOST",
+  "IMAP_PORT",
+  "IMAPS_PORT",
+  "TLS_CERT",
+  "TLS_KEY",
+  "ALLOW_INSECURE_AUTH",
+  "IMAP_COMPRESS",
+  "BLOB_STORE",
+  "APPEND_LIMIT",
+  "BLOB_CACHE",
+  "DOORBELL_POLL_MS",
+  "IDLE_CHECK_MS",
+  "NODE_ID",
+  "METRICS_PORT",
+  "READY_MAX_LAG",
+  "LOG_LEVEL",
+  "DATA_DIR",
+  "IMAP_MAX_LINE_LENGTH",
+  "IMAP_MAX_LITERAL_SIZE",
+  "IMAP_MAX_APPEND_LITERAL_SIZE",
+  "IMAP_MAX_NESTING_DEPTH",
+  "IMAP_MAX_CONNECTIONS",
+  "IMAP_MAX_CONNECTIONS_PER_USER",
+  "IMAP_MAX_PIPELINED_COMMANDS",
+  "IMAP_MAX_COMMANDS_PER_SECOND_BEFORE_AUTH",
+  "IMAP_MAX_CONSECUTIVE_BAD_BEFORE_AUTH",
+  "IMAP_IDLE_TIMEOUT_BEFORE_AUTH_MS",
+  "IMAP_IDLE_TIMEOUT_MS",
+  "IMAP_SHUTDOWN_GRACE_MS",
+  "IMAP_MAX_FAILED_LOGINS_PER_ADDRESS",
+  "IMAP_MAX_FAILED_LOGINS_PER_USER",
+  "IMAP_FAILED_LOGIN_WINDOW_MS",
+  "IMAP_FAILED_LOGIN_LOCKOUT_MS",
+] as const;
 
 function text(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
@@ -85,6 +130,13 @@ function milliseconds(env: Env, name: string, fallback: number, min: number): nu
   return ms;
 }
 
+function count(env: Env, name: string, fallback: number): number {
+  const value = text(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d{1,12}$/.test(value)) throw new ConfigError(name, `expected a whole number, got "${value}"`);
+  return Number(value);
+}
+
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const value = text(env, name)?.toLowerCase();
   if (value === undefined) return fallback;
@@ -96,6 +148,9 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
 /** Accepts plain bytes or a K/M/G suffix ("50M"); 0 means no limit. */
+/** READY_MAX_LAG's default: events a node's relay or projection may trail the log and stay ready. */
+export const DEFAULT_READY_MAX_LAG = 10_000;
+
 /** IDLE_CHECK_MS's default: Dovecot's mailbox_idle_check_interval. */
 export const DEFAULT_IDLE_CHECK_MS = 30_000;
 /**
@@ -289,6 +344,7 @@ export function loadConfig(env: Env = process.env): Config {
     kafkaSessionTimeoutMs,
     nodeId: text(env, "NODE_ID") ?? `node-${process.pid}`,
     metricsPort: port(env, "METRICS_PORT"),
+    readyMaxLag: count(env, "READY_MAX_LAG", DEFAULT_READY_MAX_LAG),
     logLevel: logLevel as LogLevel,
     dataDir: text(env, "DATA_DIR") ?? "./data",
   };

@@ -10,6 +10,7 @@ import { createUser } from "../commands/user/handlers.ts";
 import { asctime, mboxSender, runExportCommand } from "./exportMbox.ts";
 import { runImportCommand } from "./importMail.ts";
 import type { AdminCommandDeps } from "./mailbox.ts";
+import { takeMboxFlags, withMboxFlags } from "./mboxStatus.ts";
 import { type MessageListing, runMessageCommand } from "./message.ts";
 
 let db: TestDatabase;
@@ -52,6 +53,7 @@ const expected = [
   "From ann@example.org Wed Jan  3 01:05:34 1996",
   "From: Ann Example <ann@example.org>",
   "Subject: First",
+  "Status: RO",
   "",
   "Hello",
   ">From the start of a line",
@@ -59,6 +61,7 @@ const expected = [
   "",
   "From MAILER-DAEMON Wed Dec 25 18:30:00 2024",
   "Subject: No sender",
+  "Status: O",
   "",
   "body",
   "",
@@ -95,9 +98,56 @@ describe("mailledger export mbox", () => {
       ) as MessageListing[];
     const original = await list("INBOX");
     const restored = await list("Restored");
-    expect(restored.map((m) => [m.blobDigest, m.internalDate, m.size])).toEqual(
-      original.map((m) => [m.blobDigest, m.internalDate, m.size]),
+    expect(restored.map((m) => [m.blobDigest, m.internalDate, m.size, m.flags])).toEqual(
+      original.map((m) => [m.blobDigest, m.internalDate, m.size, m.flags]),
     );
+  });
+
+  it("keeps every flag and keyword through an mboxrd round trip (Status, X-Status, X-Keywords)", async () => {
+    const flags = ["$Forwarded", "Work", "\\Answered", "\\Deleted", "\\Draft", "\\Flagged", "\\Seen"];
+    const ctx = testCommandContext(db.pool);
+    const { userId } = await createUser(ctx, { username: "flagged", password: "pw" });
+    for (const set of [flags, ["\\Flagged", "Later"], []]) {
+      await appendMessage(ctx, {
+        userId,
+        mailboxName: "INBOX",
+        body: Buffer.from(`Subject: ${set.join(" ") || "none"}\r\n\r\nbody\r\n`),
+        flags: set,
+        internalDate: new Date("2025-05-05T05:05:05Z"),
+      });
+    }
+    const file = path.join(dir, "flags.mbox");
+    expect((await run(["mbox", "flagged", "INBOX", file])).code).toBe(0);
+    const text = await readFile(file, "latin1");
+    expect(text).toContain("Status: RO\nX-Status: ADFT\nX-Keywords: $Forwarded Work\n");
+    expect((await run(["mbox", "flagged", file, "--mailbox", "Back"], runImportCommand)).code).toBe(0);
+    const list = async (mailbox: string) =>
+      JSON.parse(
+        (await run(["list", "flagged", mailbox, "--json"], runMessageCommand)).stdout,
+      ) as MessageListing[];
+    const original = await list("INBOX");
+    const back = await list("Back");
+    expect(back.map((m) => [m.blobDigest, [...m.flags].sort()])).toEqual(
+      original.map((m) => [m.blobDigest, [...m.flags].sort()]),
+    );
+    expect(back[0]!.flags).toEqual(expect.arrayContaining(flags));
+  });
+
+  it("reads flags that mutt or Dovecot wrote, folded or comma-separated, and stores the message without them", () => {
+    const read = takeMboxFlags(
+      Buffer.from(
+        "Subject: x\r\nstatus: RO\r\nX-Keywords: one,\r\n two\r\nX-Status: AF\r\n\r\nStatus: R in the body\r\n",
+      ),
+    );
+    expect(read.flags).toEqual(["\\Answered", "\\Flagged", "\\Seen", "one", "two"]);
+    expect(read.body.toString()).toBe("Subject: x\r\n\r\nStatus: R in the body\r\n");
+    const plain = Buffer.from("Subject: y\r\n\r\nbody\r\n");
+    expect(takeMboxFlags(plain)).toEqual({ body: plain, flags: [] });
+    // A message that is only a header, or only a body, keeps its bytes through the pair.
+    for (const body of ["Subject: z\r\n", "\r\nonly a body\r\n"]) {
+      const written = withMboxFlags(Buffer.from(body), ["\\Seen", "kw"]);
+      expect(takeMboxFlags(written)).toEqual({ body: Buffer.from(body), flags: ["\\Seen", "kw"] });
+    }
   });
 
   it("refuses a missing mailbox (1), an unknown format or missing arguments (2), an unwritable file (2)", async () => {

@@ -1,7 +1,9 @@
 // `mailledger export mbox USER MAILBOX FILE|-`: a mailbox's messages, in UID order, as an mboxrd
 // file (RFC 4155 with mboxrd quoting): each message after a "From SENDER ASCTIME" line, its lines
 // in the local (LF) convention, lines matching /^>*From / quoted with one more ">", a blank line
-// after each message. `mailledger import mbox` reads it back (CRLF restored) byte for byte.
+// after each message; each message's flags in Status, X-Status and X-Keywords fields at the end of
+// its header (src/cli/mboxStatus.ts). `mailledger import mbox` reads it back (CRLF restored, those
+// fields taken back as flags) byte for byte.
 import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
@@ -21,6 +23,7 @@ import {
   UsageError,
   write,
 } from "./mailbox.ts";
+import { withMboxFlags } from "./mboxStatus.ts";
 
 export const EXPORT_USAGE = `usage:
   mailledger export mbox USER MAILBOX FILE|-      (-: standard output)
@@ -93,7 +96,11 @@ async function exportMessages(
   let count = 0;
   for (const message of messages) {
     const body = await readBody(deps, message.blob_digest);
-    const entry = mboxEntry(body, mboxSender(message.header_summary.from), new Date(message.internal_date));
+    const entry = mboxEntry(
+      withMboxFlags(body, message.flags),
+      mboxSender(message.header_summary.from),
+      new Date(message.internal_date),
+    );
     if (!(await writeChunk(target, entry))) break;
     count += 1;
   }

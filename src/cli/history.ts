@@ -150,7 +150,7 @@ function describe(event: RecordedEvent, names: NameTracker): string {
     case "MailboxInitialized":
       return `mailbox stream started (UIDVALIDITY ${mailbox.data.uidValidity}, UIDNEXT ${mailbox.data.uidNext})`;
     case "MessageAppended":
-      return `appended UID ${mailbox.data.uid} ${quoted(mailbox.data.headerSummary)} (${mailbox.data.size} octets) ${flagList(mailbox.data.flags)}`;
+      return `appended UID ${mailbox.data.uid} ${quoted(mailbox.data.headerSummary)} (${mailbox.data.size} octets)${mailbox.data.flags.length === 0 ? "" : ` ${flagList(mailbox.data.flags)}`}`;
     case "MessageFlagsChanged": {
       const operation = { add: "+FLAGS", remove: "-FLAGS", replace: "FLAGS" }[mailbox.data.operation];
       return `${operation} ${flagList(mailbox.data.requestedFlags)} on UID ${encodeSequenceNumbers(mailbox.data.messages.map((m) => m.uid))}`;

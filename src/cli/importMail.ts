@@ -31,6 +31,7 @@ import {
   UsageError,
   write,
 } from "./mailbox.ts";
+import { takeMboxFlags } from "./mboxStatus.ts";
 
 export const IMPORT_USAGE = `usage:
   mailledger import maildir USER PATH [--mailbox NAME]   (PATH/cur and PATH/new; flags from ":2,DFRST")
@@ -208,13 +209,19 @@ export async function* mboxMessages(
     const lines = entry.lines;
     if (lines.length > 0 && (lines.at(-1)!.length === 0 || lines.at(-1)!.equals(Buffer.from("\r"))))
       lines.pop();
-    const body = Buffer.concat(
-      lines.flatMap((line) => [line.subarray(0, line.at(-1) === 0x0d ? -1 : undefined), Buffer.from("\r\n")]),
+    // Flags from the Status, X-Status and X-Keywords fields, which leave the stored message.
+    const { body, flags } = takeMboxFlags(
+      Buffer.concat(
+        lines.flatMap((line) => [
+          line.subarray(0, line.at(-1) === 0x0d ? -1 : undefined),
+          Buffer.from("\r\n"),
+        ]),
+      ),
     );
     return {
       source: `${name} message at line ${entry.line} (${entry.fromLine.replace(/\r$/, "").slice(0, 80)})`,
       body,
-      flags: [],
+      flags,
       ...(entry.date ? { internalDate: entry.date } : {}),
     };
   };

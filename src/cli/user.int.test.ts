@@ -62,13 +62,20 @@ describe("mailledger user", () => {
   });
 
   it("shows, sets and removes a storage quota, with sizes in octets or with a unit", async () => {
-    expect((await run(["quota", "carol"])).stdout).toBe("0 of none\n");
-    expect((await run(["quota", "carol", "500M"])).stdout).toBe("storage quota of carol: 524288000\n");
-    expect((await run(["quota", "carol"])).stdout).toBe("0 of 524288000\n");
+    expect((await run(["quota", "carol"])).stdout).toBe("0 B of no quota\n");
+    expect((await run(["quota", "carol", "500M"])).stdout).toBe(
+      "storage quota of carol: 500 MiB (524288000 octets)\n",
+    );
+    expect((await run(["quota", "carol"])).stdout).toBe("0 B of 500 MiB\n");
+    expect(JSON.parse((await run(["quota", "carol", "--json"])).stdout)).toEqual({
+      username: "carol",
+      used: 0,
+      quota: 524288000,
+    });
     expect((await run(["list"])).stdout).toBe("carol\tappendlimit=1000\tquota=524288000\n");
     expect(JSON.parse((await run(["list", "--json"])).stdout)[0].storageLimit).toBe(524288000);
     expect((await run(["quota", "carol", "none"])).code).toBe(0);
-    expect((await run(["quota", "carol"])).stdout).toBe("0 of none\n");
+    expect((await run(["quota", "carol"])).stdout).toBe("0 B of no quota\n");
     const bad = await run(["quota", "carol", "lots"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('"lots" is not a size');

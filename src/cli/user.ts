@@ -18,6 +18,7 @@ import {
 import { storageUsed } from "../commands/writeModel.ts";
 import { parseSize } from "../config.ts";
 import { createPostgresBlobStore } from "../events/blobs/postgresBlobStore.ts";
+import { humanSize } from "./humanSize.ts";
 
 export interface UserCommandDeps {
   pool: DatabasePool;
@@ -32,7 +33,8 @@ export const USER_USAGE = `usage:
   mailledger user list [--json]
   mailledger user passwd USERNAME --password-stdin
   mailledger user appendlimit USERNAME [OCTETS|none]   (no value: show the current limit)
-  mailledger user quota USERNAME [SIZE|none]           (SIZE: octets or 500M, 2G; no value: show use and quota)`;
+  mailledger user quota USERNAME [SIZE|none] [--json]  (SIZE: octets or 500M, 2G; no value: show use and quota,
+                                                        in KiB/MiB/GiB, or exact octets with --json)`;
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
@@ -69,12 +71,16 @@ function parseLimit(value: string): number | null {
 }
 
 /** USERNAME [VALUE]: the shape of the subcommands that show a setting, or set it. */
-function usernameAndValue(args: string[]): { username: string; value: string | undefined } {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+function usernameAndValue(args: string[]): { username: string; value: string | undefined; json: boolean } {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: "boolean" } },
+  });
   const [username, value, ...extra] = positionals;
   if (!username) throw new UsageError("a USERNAME is needed");
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  return { username, value };
+  return { username, value, json: values.json === true };
 }
 
 async function existingUser(ctx: { pool: DatabasePool }, username: string) {
@@ -182,11 +188,16 @@ export async function runUserCommand(argv: string[], deps: UserCommandDeps): Pro
         return EXIT_OK;
       }
       case "quota": {
-        const { username, value } = usernameAndValue(rest);
+        const { username, value, json } = usernameAndValue(rest);
         if (value === undefined) {
           const user = await existingUser(ctx, username);
           const used = await storageUsed(ctx.pool, user.userId);
-          write(deps.stdout, `${used} of ${user.storageLimit ?? "none"}`);
+          write(
+            deps.stdout,
+            json
+              ? JSON.stringify({ username: user.username, used, quota: user.storageLimit })
+              : `${humanSize(used)} of ${user.storageLimit === null ? "no quota" : humanSize(user.storageLimit)}`,
+          );
           return EXIT_OK;
         }
         let storageLimit: number | null;
@@ -196,7 +207,10 @@ export async function runUserCommand(argv: string[], deps: UserCommandDeps): Pro
           throw new UsageError(`"${value}" is not a size such as 524288000 or 500M (or "none")`);
         }
         await setUserQuota(ctx, { username, storageLimit });
-        write(deps.stdout, `storage quota of ${username.toLowerCase()}: ${storageLimit ?? "none"}`);
+        write(
+          deps.stdout,
+          `storage quota of ${username.toLowerCase()}: ${storageLimit === null ? "none" : `${humanSize(storageLimit)} (${storageLimit} octets)`}`,
+        );
         return EXIT_OK;
       }
       case undefined:

@@ -2,6 +2,7 @@
 // version gate and the event rows commit together or not at all.
 import { type CommonQueryMethods, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
+import { appended } from "./appendObserver.ts";
 import { type EventMetadata, type NewEvent, newEventId } from "./envelope.ts";
 
 const versionRow = z.object({ version: z.number() });
@@ -186,6 +187,7 @@ export async function appendToStream(
       actualVersion: await readStreamVersion(connection, streamId),
     };
   }
+  appended(events.map((event) => event.type));
   const ordered = [...rows].sort((a, b) => a.stream_version - b.stream_version);
   const globalPositions = ordered.map((row) => row.global_position);
   return {

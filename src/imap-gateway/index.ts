@@ -5,7 +5,7 @@ export { createRedisLoginThrottle } from "./auth/redisLoginThrottle.ts";
 export { coreCommands } from "./commands/index.ts";
 export { bad, ImapError, no, triageError } from "./errors.ts";
 export { type Logger, silentLogger, stderrLogger } from "./logger.ts";
-export { METRIC, MetricsRegistry } from "./metrics.ts";
+export * as gatewayMetrics from "./metrics.ts";
 export * from "./module.ts";
 export * from "./options.ts";
 export { CommandRegistry } from "./registry.ts";

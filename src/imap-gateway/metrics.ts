@@ -1,57 +1,115 @@
-// A minimal metrics registry: named counters and gauges the gateway bumps; an exporter
-// (Prometheus on METRICS_PORT, say) can read snapshot() later.
+// The gateway's metrics: prom-client metrics defined once, at module level, on prom-client's
+// default register (tests start several servers in one process; a metric registered twice
+// throws). `/metrics` on METRICS_PORT serves `register.metrics()`, so every role's metrics,
+// and the process's default ones, come out of one scrape.
+import { Counter, Gauge, Histogram } from "prom-client";
 
-export class MetricsRegistry {
-  readonly #counters = new Map<string, number>();
-  readonly #gauges = new Map<string, number>();
+/** Latency buckets in seconds: a NOOP answers in well under a millisecond, a big FETCH in seconds. */
+const COMMAND_SECONDS_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
-  increment(name: string, by = 1): void {
-    this.#counters.set(name, (this.#counters.get(name) ?? 0) + by);
-  }
+export const imapConnections = new Counter({
+  name: "mailledger_imap_connections_total",
+  help: "IMAP connections, by result (accepted, refused_node_limit, refused_shutting_down)",
+  labelNames: ["result"] as const,
+});
 
-  counter(name: string): number {
-    return this.#counters.get(name) ?? 0;
-  }
+export type SessionStateCounts = Readonly<Record<string, number>>;
+const sessionSources = new Set<() => SessionStateCounts>();
 
-  setGauge(name: string, value: number): void {
-    this.#gauges.set(name, value);
-  }
-
-  addGauge(name: string, delta: number): void {
-    this.#gauges.set(name, (this.#gauges.get(name) ?? 0) + delta);
-  }
-
-  gauge(name: string): number {
-    return this.#gauges.get(name) ?? 0;
-  }
-
-  snapshot(): { counters: Record<string, number>; gauges: Record<string, number> } {
-    return { counters: Object.fromEntries(this.#counters), gauges: Object.fromEntries(this.#gauges) };
-  }
+/** A server adds the counter of its open sessions by state; the gauge sums them at scrape time. */
+export function trackSessions(source: () => SessionStateCounts): () => void {
+  sessionSources.add(source);
+  return () => sessionSources.delete(source);
 }
 
-/** Counter and gauge names, in one place so dashboards and tests agree. */
-export const METRIC = {
-  connectionsAccepted: "imap_connections_accepted_total",
-  connectionsRefusedNodeLimit: "imap_connections_refused_node_limit_total",
-  loginsRefusedUserLimit: "imap_logins_refused_user_connection_limit_total",
-  sessionsActive: "imap_sessions_active",
-  commands: "imap_commands_total",
-  responsesBad: "imap_responses_bad_total",
-  responsesNo: "imap_responses_no_total",
-  serverBugs: "imap_server_bugs_total",
-  literalTooBig: "imap_literal_too_big_total",
-  lineTooLong: "imap_line_too_long_total",
-  preauthGarbage: "imap_preauth_garbage_bye_total",
-  preauthRate: "imap_preauth_rate_limit_bye_total",
-  preauthBad: "imap_preauth_consecutive_bad_bye_total",
-  loginsSucceeded: "imap_logins_succeeded_total",
-  loginsFailed: "imap_logins_failed_total",
-  loginsThrottled: "imap_logins_throttled_total",
-  loginsPrivacyRequired: "imap_logins_privacy_required_total",
-  idleLogouts: "imap_idle_logouts_total",
-  startTls: "imap_starttls_total",
-  compress: "imap_compress_total",
-  tlsErrors: "imap_tls_errors_total",
-  maxBufferedBytes: "imap_session_max_buffered_bytes",
-} as const;
+export const imapSessions = new Gauge({
+  name: "mailledger_imap_sessions",
+  help: "open IMAP sessions, by state (not-authenticated, authenticated, selected, idle)",
+  labelNames: ["state"] as const,
+  collect() {
+    const totals: Record<string, number> = {
+      "not-authenticated": 0,
+      authenticated: 0,
+      selected: 0,
+      idle: 0,
+    };
+    for (const source of sessionSources)
+      for (const [state, count] of Object.entries(source())) totals[state] = (totals[state] ?? 0) + count;
+    for (const [state, count] of Object.entries(totals)) this.set({ state }, count);
+  },
+});
+
+export const imapCommands = new Counter({
+  name: "mailledger_imap_commands_total",
+  help: "IMAP commands answered, by command name and result (OK, NO, BAD); unparsable ones as (invalid)",
+  labelNames: ["command", "result"] as const,
+});
+
+export const imapCommandSeconds = new Histogram({
+  name: "mailledger_imap_command_duration_seconds",
+  help: "time from a command's last byte to its tagged answer, by command name and result",
+  labelNames: ["command", "result"] as const,
+  buckets: COMMAND_SECONDS_BUCKETS,
+});
+
+export const imapLogins = new Counter({
+  name: "mailledger_imap_logins_total",
+  help: "LOGIN and AUTHENTICATE attempts, by result (success, failure, throttled, privacy_required, user_connection_limit)",
+  labelNames: ["result"] as const,
+});
+
+/** Every explicit limit a client can hit (README: Limits are explicit), by name. */
+export type LimitName =
+  | "node_connections"
+  | "user_connections"
+  | "literal_too_big"
+  | "line_too_long"
+  | "preauth_garbage"
+  | "preauth_rate"
+  | "preauth_bad_commands"
+  | "idle_timeout"
+  | "failed_logins";
+
+export const imapLimitsHit = new Counter({
+  name: "mailledger_imap_limits_hit_total",
+  help: "limits a client reached, by limit",
+  labelNames: ["limit"] as const,
+});
+
+export const imapServerBugs = new Counter({
+  name: "mailledger_imap_server_bugs_total",
+  help: "commands or sessions that failed unexpectedly (answered NO [SERVERBUG] or BYE)",
+});
+
+export const imapTls = new Counter({
+  name: "mailledger_imap_tls_total",
+  help: "TLS on IMAP connections, by event (starttls, handshake_error)",
+  labelNames: ["event"] as const,
+});
+
+export const imapCompress = new Counter({
+  name: "mailledger_imap_compress_total",
+  help: "connections that turned COMPRESS=DEFLATE on",
+});
+
+export const imapMaxBufferedBytes = new Gauge({
+  name: "mailledger_imap_session_max_buffered_bytes",
+  help: "the most input bytes one session has held for commands not yet executed, since start",
+});
+
+/** The current value of a metric's series with exactly these labels (0 when it has none yet). */
+export async function metricValue(
+  metric: Counter | Gauge,
+  labels: Readonly<Record<string, string>> = {},
+): Promise<number> {
+  const { values } = await metric.get();
+  const wanted = Object.entries(labels);
+  const match = values.find(
+    (value) =>
+      Object.keys(value.labels).length === wanted.length &&
+      wanted.every(([key, text]) => value.labels[key] === text),
+  );
+  return match?.value ?? 0;
+}

@@ -13,7 +13,6 @@ import type {
   StreamedLiteralInfo,
 } from "./codec/index.ts";
 import type { Logger } from "./logger.ts";
-import type { MetricsRegistry } from "./metrics.ts";
 import type { GatewayLimits } from "./options.ts";
 
 export type SessionState = "not-authenticated" | "authenticated" | "selected" | "logout";
@@ -182,7 +181,6 @@ export interface GatewayServices {
   readonly authenticator: Authenticator;
   readonly loginThrottle: LoginThrottle;
   readonly limits: GatewayLimits;
-  readonly metrics: MetricsRegistry;
   readonly logger: Logger;
   readonly serverId: Readonly<Record<string, string>>;
 }

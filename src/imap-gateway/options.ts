@@ -9,7 +9,6 @@ import {
   DEFAULT_MAX_NESTING_DEPTH,
 } from "./codec/index.ts";
 import type { Logger } from "./logger.ts";
-import type { MetricsRegistry } from "./metrics.ts";
 import type { AnyCommandModule } from "./module.ts";
 
 /** RFC 3501 section 5.4: an autologout timer for authenticated clients must be at least 30 minutes. */
@@ -106,8 +105,6 @@ export interface GatewayOptions {
   readonly debugSink?: (line: string) => void;
   /** Sent as the server's ID (RFC 2971). */
   readonly serverId?: Readonly<Record<string, string>>;
-  /** Shared with the storage side so its counters land in the same registry. */
-  readonly metrics?: MetricsRegistry;
   /**
    * Makes the failed-login throttle from the resolved limits; the server closes it on close.
    * Default: counts kept in this process (MemoryLoginThrottle).

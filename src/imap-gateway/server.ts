@@ -9,7 +9,13 @@ import { MemoryLoginThrottle } from "./auth/loginThrottle.ts";
 import { coreCommands } from "./commands/index.ts";
 import { ConnectionLimits } from "./limits/connectionLimits.ts";
 import { type Logger, stderrLogger } from "./logger.ts";
-import { METRIC, MetricsRegistry } from "./metrics.ts";
+import {
+  imapConnections,
+  imapLimitsHit,
+  imapTls,
+  type SessionStateCounts,
+  trackSessions,
+} from "./metrics.ts";
 import type { GatewayServices } from "./module.ts";
 import {
   GatewayConfigError,
@@ -33,7 +39,6 @@ export interface ImapServer {
   /** Graceful: BYE to every session (after its command in progress), then close the listeners. */
   close(): Promise<void>;
   setDebug(setting: DebugSetting): void;
-  readonly metrics: MetricsRegistry;
   /** Open sessions (diagnostics, tests). */
   sessions(): readonly Session[];
   /** Runs a session on any duplex stream (in-memory tests, the fuzzer); counts toward the node limit. */
@@ -62,13 +67,11 @@ export function createImapServer(options: GatewayOptions): ImapServer {
     ...coreCommands({ compression: options.compression }),
     ...(options.modules ?? []),
   ]);
-  const metrics = options.metrics ?? new MetricsRegistry();
   const connections = new ConnectionLimits(limits.maxConnections, limits.maxConnectionsPerUser);
   const services: GatewayServices = {
     authenticator: options.authenticator,
     loginThrottle: options.loginThrottle?.(limits) ?? new MemoryLoginThrottle(limits),
     limits,
-    metrics,
     logger,
     serverId: options.serverId ?? { name: "mailledger", version: "0.1.0" },
   };
@@ -97,15 +100,17 @@ export function createImapServer(options: GatewayOptions): ImapServer {
   function attach(stream: Duplex, info: { remoteAddress: string; secure: boolean }): Session | undefined {
     stream.on("error", () => {}); // errors are handled by the session; this covers the refusal paths
     if (closing) {
+      imapConnections.inc({ result: "refused_shutting_down" });
       stream.end(SHUTDOWN_BYE);
       return undefined;
     }
     if (!connections.tryOpen()) {
-      metrics.increment(METRIC.connectionsRefusedNodeLimit);
+      imapConnections.inc({ result: "refused_node_limit" });
+      imapLimitsHit.inc({ limit: "node_connections" });
       stream.end(NODE_LIMIT_BYE);
       return undefined;
     }
-    metrics.increment(METRIC.connectionsAccepted);
+    imapConnections.inc({ result: "accepted" });
     const session = new Session(
       {
         socket: stream,
@@ -138,13 +143,16 @@ export function createImapServer(options: GatewayOptions): ImapServer {
           },
         );
   tlsServer?.on("tlsClientError", (error) => {
-    metrics.increment(METRIC.tlsErrors);
+    imapTls.inc({ event: "handshake_error" });
     logger.debug("TLS handshake failed", { error: error.message });
   });
   for (const server of [plainServer, tlsServer]) {
     server?.on("error", (error) => logger.error("listener error", { error: error.message }));
     // Accept errors (EMFILE under load) must not take the process down.
-    server?.on("drop", () => metrics.increment(METRIC.connectionsRefusedNodeLimit));
+    server?.on("drop", () => {
+      imapConnections.inc({ result: "refused_node_limit" });
+      imapLimitsHit.inc({ limit: "node_connections" });
+    });
   }
   plainServer.maxConnections = limits.maxConnections + 1024;
 
@@ -166,8 +174,16 @@ export function createImapServer(options: GatewayOptions): ImapServer {
     });
   }
 
+  const untrackSessions = trackSessions(() => {
+    const counts: Record<string, number> = {};
+    for (const session of sessions) {
+      const state = session.idling ? "idle" : session.state;
+      counts[state] = (counts[state] ?? 0) + 1;
+    }
+    return counts satisfies SessionStateCounts;
+  });
+
   return {
-    metrics,
     async listen() {
       const port = await listenOn(plainServer, options.port ?? DEFAULT_PORT);
       if (tlsServer === undefined) return { port };
@@ -187,6 +203,7 @@ export function createImapServer(options: GatewayOptions): ImapServer {
       clearTimeout(graceTimer);
       for (const session of sessions) session.destroy();
       await listenersClosed;
+      untrackSessions();
       await services.loginThrottle.close?.();
     },
     setDebug(setting) {

@@ -8,7 +8,6 @@ import { createRedisLoginThrottle } from "../imap-gateway/auth/redisLoginThrottl
 import type { Logger } from "../imap-gateway/logger.ts";
 import { mailboxCommands } from "../imap-gateway/mail/commands/index.ts";
 import type { MailServices } from "../imap-gateway/mail/services.ts";
-import { MetricsRegistry } from "../imap-gateway/metrics.ts";
 import type { GatewayOptions } from "../imap-gateway/options.ts";
 import { createImapServer, type ImapServer } from "../imap-gateway/server.ts";
 import { createNoticeRouter } from "../projections/notices/noticeRouter.ts";
@@ -37,7 +36,6 @@ export async function startGateway(
   overrides: Partial<GatewayOptions> = {},
 ): Promise<GatewayRole> {
   const { config } = runtime;
-  const metrics = overrides.metrics ?? new MetricsRegistry();
   const services: MailServices = {
     pool: runtime.pool,
     blobStore: runtime.blobStore,
@@ -47,7 +45,6 @@ export async function startGateway(
     idleCheckMs: config.idleCheckMs,
     onCommitted: runtime.onCommitted,
     logger,
-    metrics,
   };
   let tlsFiles = config.tlsCert && config.tlsKey ? { cert: config.tlsCert, key: config.tlsKey } : undefined;
   if (!tlsFiles && config.mode === "embedded") {
@@ -58,6 +55,11 @@ export async function startGateway(
       );
     }
     tlsFiles = generated;
+  }
+  if (config.allowInsecureAuth) {
+    logger.warn(
+      "ALLOW_INSECURE_AUTH is on: LOGIN and AUTHENTICATE accept passwords on clear-text connections; use it only on a network you trust",
+    );
   }
   const tls = tlsFiles
     ? { cert: await readFile(tlsFiles.cert), key: await readFile(tlsFiles.key) }
@@ -74,7 +76,6 @@ export async function startGateway(
     modules: mailboxCommands(services),
     logger,
     nodeId: config.nodeId,
-    metrics,
     // Distributed: failed logins count on every node alike, whichever node a client reaches.
     ...(config.mode === "embedded"
       ? {}

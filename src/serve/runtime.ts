@@ -3,12 +3,8 @@
 //
 //   embedded:    PGlite in DATA_DIR | fan-out by tailing the log in process | in-process notices
 //   distributed: PostgreSQL         | Kafka (relay + consumer group)        | Redis pub/sub
-import path from "node:path";
 import type { Config } from "../config.ts";
 import type { BlobStore } from "../events/blobs/blobStore.ts";
-import { createCachingBlobStore } from "../events/blobs/cachingBlobStore.ts";
-import { createFsBlobStore } from "../events/blobs/fsBlobStore.ts";
-import { createPostgresBlobStore } from "../events/blobs/postgresBlobStore.ts";
 import { createDatabasePool, type DatabasePool } from "../events/db.ts";
 import { type EmbeddedDatabase, openEmbeddedDatabase } from "../events/embedded/embeddedDatabase.ts";
 import {
@@ -24,6 +20,7 @@ import { createMemoryNoticeBus } from "../projections/notices/memoryNoticeBus.ts
 import type { NoticeBus } from "../projections/notices/notice.ts";
 import { createRedisNoticeBus } from "../projections/notices/redisNoticeBus.ts";
 import { createMailboxQueries, type MailboxQueries } from "../projections/queries/index.ts";
+import { blobStoreFor } from "./blobStoreFor.ts";
 
 export interface RuntimeLogger {
   info(message: string): void;
@@ -60,13 +57,7 @@ export interface OpenRuntimeOptions {
   poolSize?: number;
 }
 
-export function blobStoreFor(config: Config, pool: DatabasePool): BlobStore {
-  const store =
-    config.blobStore.kind === "fs"
-      ? createFsBlobStore(path.resolve(config.blobStore.dir))
-      : createPostgresBlobStore(pool);
-  return createCachingBlobStore(store, { maxBytes: config.blobCacheBytes });
-}
+export { blobStoreFor };
 
 export async function openRuntime(
   config: Config,

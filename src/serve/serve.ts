@@ -3,16 +3,20 @@
 // process). No role waits for another: the gateway reads the mailbox index, committed with the
 // events, and derives what the projector has not reached yet.
 
+import { sql } from "slonik";
+import { z } from "zod";
 import { type Config, ConfigError } from "../config.ts";
 import { Kafka, logLevel } from "../events/kafka.ts";
-import { ensureEventsTopic, startOutboxRelay } from "../events/relay/outboxRelay.ts";
+import { type LagReading, registerLagSource } from "../events/metrics.ts";
+import { ensureEventsTopic, RELAY_CHECKPOINT, startOutboxRelay } from "../events/relay/outboxRelay.ts";
 import type { Logger } from "../imap-gateway/logger.ts";
 import type { GatewayOptions } from "../imap-gateway/options.ts";
 import { blobSourceFromStore } from "../projections/bodiesView/storeBlobSource.ts";
 import { startKafkaNotifier, startLogNotifier } from "../projections/notifier/notifier.ts";
+import { projectionStatus } from "../projections/rebuild/status.ts";
 import { startEmbeddedTransport } from "../projections/runner/embeddedTransport.ts";
 import { startKafkaTransport } from "../projections/runner/kafkaTransport.ts";
-import { createBodiesProjection } from "../projections/runner/projection.ts";
+import { createBodiesProjection, type Projection } from "../projections/runner/projection.ts";
 import { createProjector } from "../projections/runner/projector.ts";
 import { type GatewayRole, startGateway } from "./gateway.ts";
 import { type OpenRuntimeOptions, openRuntime, type Runtime } from "./runtime.ts";
@@ -53,8 +57,19 @@ export interface ServeOptions extends OpenRuntimeOptions {
 export interface RunningNode {
   runtime: Runtime;
   gateway: GatewayRole | undefined;
+  /** Why this node should get no traffic now (/readyz); empty when ready. */
+  readiness(): Promise<string[]>;
+  /**
+   * Graceful stop (SIGTERM): the gateway accepts no more connections, sends BYE to idle sessions
+   * and lets running commands finish within its grace period; the relay, the projector and the
+   * notifier store their positions and stop. /readyz answers "draining" from the first moment.
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How long /readyz waits for the database to answer. */
+export const READINESS_DATABASE_TIMEOUT_MS = 2_000;
 
 export async function startNode(
   config: Config,
@@ -70,6 +85,9 @@ export async function startNode(
   }
   const runtime = await openRuntime(config, logger, options);
   const stops: (() => Promise<void>)[] = [() => runtime.close()];
+  let draining = false;
+  let relayRole: { readonly state: string } | undefined;
+  let projectionRole: Projection<unknown> | undefined;
   const close = async () => {
     for (const stop of stops.reverse())
       await stop().catch((error) => logger.warn("while stopping", { error: String(error) }));
@@ -106,15 +124,17 @@ export async function startNode(
         onStateChange: (state) => logger.info(`relay is ${state}`),
       });
       stops.push(() => relay.stop());
+      relayRole = relay;
       // Only the active relay tails the log when Kafka fans out: while it is this one, the
       // commits of this node wake it in process and send no NOTIFY.
       if (fanOut === "kafka") runtime.setLocalReader(() => relay.state === "active");
     }
 
     if (roles.has("projector")) {
+      projectionRole = createBodiesProjection(blobSourceFromStore(runtime.blobStore));
       const projector = createProjector({
         pool: runtime.pool,
-        projection: createBodiesProjection(blobSourceFromStore(runtime.blobStore)),
+        projection: projectionRole,
         onWarning: (message, detail) => logger.warn(message, { detail: String(detail) }),
       });
       const transport = kafka
@@ -168,9 +188,83 @@ export async function startNode(
         `IMAP listening on ${config.imapHost}:${gateway.port}${gateway.tlsPort ? ` (IMAPS ${gateway.tlsPort})` : ""}`,
       );
     }
-    return { runtime, gateway, close };
+    const lagOf = lagReader(runtime, relayRole !== undefined, projectionRole);
+    const unregisterLag = registerLagSource(lagOf);
+    stops.push(async () => unregisterLag());
+    const readiness = async (): Promise<string[]> => {
+      if (draining) return ["draining: this node is stopping"];
+      const problems: string[] = [];
+      let lag: LagReading | undefined;
+      try {
+        lag = await withTimeout(lagOf(), READINESS_DATABASE_TIMEOUT_MS);
+      } catch (error) {
+        problems.push(`database: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (
+        config.mode === "distributed" &&
+        (roles.has("gateway") || roles.has("notifier")) &&
+        !runtime.notices.healthy
+      )
+        problems.push("redis: notices can be neither sent nor heard (REDIS_URL)");
+      if (relayRole?.state === "active" && (lag?.relayEvents ?? 0) > config.readyMaxLag)
+        problems.push(
+          `relay: ${lag?.relayEvents} events not yet in Kafka (READY_MAX_LAG ${config.readyMaxLag})`,
+        );
+      for (const [name, events] of Object.entries(lag?.projections ?? {}))
+        if (events > config.readyMaxLag)
+          problems.push(
+            `projection ${name}: ${events} events behind the log (READY_MAX_LAG ${config.readyMaxLag})`,
+          );
+      return problems;
+    };
+    const drain = async () => {
+      draining = true;
+      await close();
+    };
+    return { runtime, gateway, readiness, drain, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+const lagRow = z.object({
+  head: z.number(),
+  relay: z.number().nullable(),
+  oldest_unrelayed: z.number().nullable(),
+});
+
+/** One round trip: the log's head, the relay's checkpoint and its oldest unpublished event's age. */
+function lagReader(
+  runtime: Runtime,
+  relay: boolean,
+  projection: Projection<unknown> | undefined,
+): () => Promise<LagReading> {
+  return async () => {
+    const row = await runtime.pool.one(sql.type(lagRow)`
+      WITH r AS (SELECT global_position FROM checkpoints WHERE consumer = ${RELAY_CHECKPOINT})
+      SELECT (SELECT coalesce(max(global_position), 0) FROM events) AS head,
+             (SELECT global_position FROM r) AS relay,
+             (SELECT extract(epoch FROM clock_timestamp() - recorded_at)::float8 FROM events
+               WHERE global_position > coalesce((SELECT global_position FROM r), 0)
+               ORDER BY global_position LIMIT 1) AS oldest_unrelayed`);
+    const reading: LagReading = {};
+    if (relay) {
+      reading.relayEvents = Math.max(0, row.head - (row.relay ?? 0));
+      reading.relaySeconds = Math.max(0, row.oldest_unrelayed ?? 0);
+    }
+    if (projection) {
+      const statuses = await projectionStatus(runtime.pool, [projection]);
+      reading.projections = Object.fromEntries(statuses.map((status) => [status.name, status.lag]));
+    }
+    return reading;
+  };
 }

@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
 import { freePort } from "../support/freePort.ts";
+import { sample, scrape, sumOf } from "../support/metrics.ts";
 
 const execFileAsync = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -70,7 +71,8 @@ afterAll(async () => {
 });
 
 describe("embedded default", () => {
-  it("creates an account from a second process and serves it to imaplib", async () => {
+  it("creates an account from a second process and serves it to imaplib; /metrics shows it", async () => {
+    const before = await scrape(metricsPort);
     const create = spawn(process.execPath, [bin, "user", "create", "dana", "--password-stdin"], {
       env: env(),
     });
@@ -111,8 +113,41 @@ describe("embedded default", () => {
     );
     expect(seen.status).toBe("INBOX (MESSAGES 1 UIDNEXT 3)");
 
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(metrics).toMatch(/^imap_logins_succeeded_total 1$/m);
+    // The scrape during the run: counters and histograms moved by what imaplib did.
+    const after = await scrape(metricsPort);
+    const moved = (name: string, ...labels: string[]) =>
+      sumOf(after, name, ...labels) - sumOf(before, name, ...labels);
+    expect(moved("mailledger_imap_logins_total", 'result="success"')).toBe(1);
+    expect(moved("mailledger_imap_commands_total", 'command="APPEND"', 'result="OK"')).toBe(2);
+    expect(moved("mailledger_imap_command_duration_seconds_count", 'command="APPEND"', 'result="OK"')).toBe(
+      2,
+    );
+    expect(moved("mailledger_imap_command_duration_seconds_sum", 'command="APPEND"')).toBeGreaterThan(0);
+    expect(
+      moved("mailledger_imap_command_duration_seconds_bucket", 'command="SELECT"', 'le="+Inf"'),
+    ).toBeGreaterThan(0);
+    expect(moved("mailledger_imap_connections_total", 'result="accepted"')).toBeGreaterThanOrEqual(1);
+    expect(moved("mailledger_events_appended_total", 'type="MessageAppended"')).toBe(2);
+    expect(moved("mailledger_doorbell_latency_seconds_count")).toBeGreaterThan(0);
+    expect(sample(after, 'mailledger_projection_lag_events{projection="bodies"}')).toBeGreaterThanOrEqual(0);
+    expect(after.has('mailledger_projection_lag_events{projection="bodies"}')).toBe(true);
+    expect(sample(after, "process_resident_memory_bytes")).toBeGreaterThan(0);
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
+    // The login and logout lines: who, from where, which client, how long, how many commands.
+    const logoutLine = () =>
+      serverOutput
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((entry) => entry.message === "logout" && entry.user === "dana");
+    for (let waited = 0; logoutLine() === undefined && waited < 5_000; waited += 50)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    const logout = logoutLine();
+    expect(logout).toMatchObject({ level: "info", remoteAddress: "127.0.0.1", user: "dana" });
+    expect(logout?.commands).toBeGreaterThan(10);
+    expect(logout?.durationMs).toBeGreaterThanOrEqual(0);
+    expect(serverOutput).not.toContain("dana-secret");
   });
 
   it("speaks STARTTLS out of the box and refuses clear-text LOGIN without ALLOW_INSECURE_AUTH", async () => {

@@ -2,7 +2,7 @@
 // throttling, autologout, pipelining, graceful shutdown.
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/imap-gateway/logger.ts";
-import { METRIC } from "../../src/imap-gateway/metrics.ts";
+import { imapConnections, imapMaxBufferedBytes, metricValue } from "../../src/imap-gateway/metrics.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../src/imap-gateway/module.ts";
 import type { GatewayLimits } from "../../src/imap-gateway/options.ts";
 import { createImapServer, type ImapServer } from "../../src/imap-gateway/server.ts";
@@ -100,7 +100,7 @@ describe("literal limits", () => {
     );
     // The session never held more than a line and a socket chunk. (Process RSS is not asserted: client
     // and server share this process, and discarded socket chunks are garbage the GC frees lazily.)
-    expect(server!.metrics.gauge(METRIC.maxBufferedBytes)).toBeLessThan(2 * MB);
+    expect(await metricValue(imapMaxBufferedBytes)).toBeLessThan(2 * MB);
     expect(server!.sessions()[0]!.bufferedBytes).toBeLessThan(64 * 1024);
     client.close();
   }, 60_000);
@@ -115,13 +115,14 @@ describe("literal limits", () => {
     await client.write("\r\n");
     await client.waitFor((l) => l.startsWith("a "), 30_000, from);
     expect(client.lines.at(-1)).toBe(`a OK APPEND stored ${20 * MB} octets`);
-    expect(server!.metrics.gauge(METRIC.maxBufferedBytes)).toBeLessThan(2 * MB);
+    expect(await metricValue(imapMaxBufferedBytes)).toBeLessThan(2 * MB);
     client.close();
   }, 60_000);
 });
 
 describe("connection limits", () => {
   it("refuses connections beyond the node limit with BYE, and logins beyond the user limit with NO [LIMIT]", async () => {
+    const refusedBefore = await metricValue(imapConnections, { result: "refused_node_limit" });
     const port = await start({ maxConnections: 3, maxConnectionsPerUser: 2 });
     const a = await loggedIn(port);
     const b = await loggedIn(port);
@@ -133,7 +134,7 @@ describe("connection limits", () => {
     const d = await RawImapClient.connect(port);
     await d.whenClosed();
     expect(d.lines).toEqual(["* BYE [UNAVAILABLE] too many connections on this server; try again later"]);
-    expect(server!.metrics.counter(METRIC.connectionsRefusedNodeLimit)).toBe(1);
+    expect((await metricValue(imapConnections, { result: "refused_node_limit" })) - refusedBefore).toBe(1);
     // Other sessions are unaffected.
     expect((await a.command("n", "NOOP")).at(-1)).toBe("n OK NOOP completed");
     b.close();

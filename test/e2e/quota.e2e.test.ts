@@ -35,7 +35,7 @@ describe("QUOTA", () => {
     const set = await captureCli((io) =>
       runUserCommand(["quota", "quinn", "4096"], { pool: server.db.pool, ...io }),
     );
-    expect(set.stdout).toBe("storage quota of quinn: 4096\n");
+    expect(set.stdout).toBe("storage quota of quinn: 4 KiB (4096 octets)\n");
     const client = await login("quinn");
     const capabilities = (await client.command("C", "CAPABILITY"))[0]!;
     expect(capabilities).toContain(" QUOTA ");
@@ -81,7 +81,11 @@ describe("QUOTA", () => {
     const shown = await captureCli((io) =>
       runUserCommand(["quota", "quinn"], { pool: server.db.pool, ...io }),
     );
-    expect(shown.stdout).toBe("3000 of 4096\n");
+    expect(shown.stdout).toBe("2.9 KiB of 4 KiB\n");
+    const exact = await captureCli((io) =>
+      runUserCommand(["quota", "quinn", "--json"], { pool: server.db.pool, ...io }),
+    );
+    expect(JSON.parse(exact.stdout)).toMatchObject({ used: 3000, quota: 4096 });
     client.close();
   });
 

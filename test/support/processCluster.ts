@@ -30,7 +30,7 @@ const CLI_TIMEOUT_MS = 120_000;
 /** Log lines kept per process, for a failing test's message. */
 const LOG_LINES_KEPT = 5_000;
 /** What the CLI prints on standard error once every role of `serve` has started (src/cli/run.ts). */
-const SERVING = "mailledger: serving (";
+const SERVING = '"message":"mailledger: serving (';
 const IMAP_LISTENING = /"message":"IMAP listening on [^"]*:(\d+)/;
 
 /** Children still running when the test process exits (a crash, an interrupted run) die with it. */
@@ -143,7 +143,7 @@ export class ClusterProcess {
   }
 
   async ready(): Promise<void> {
-    await this.waitForLog((line) => line.startsWith(SERVING), PROCESS_START_TIMEOUT_MS);
+    await this.waitForLog((line) => line.includes(SERVING), PROCESS_START_TIMEOUT_MS);
     if (this.roles.includes("gateway")) {
       const listening = await this.waitForLog((line) => IMAP_LISTENING.test(line), 1_000);
       this.imapPort = Number(IMAP_LISTENING.exec(listening)![1]);

@@ -6,14 +6,18 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { PGlite } from "@electric-sql/pglite";
-import { PgliteSocketServer } from "./pgliteSocketServer.ts";
 
 /** PostgreSQL's socket file name for port 5432, so `pg` finds it from the directory alone. */
 const SOCKET_NAME = ".s.PGSQL.5432";
 const LOCK_NAME = "mailledger.pid";
 /** Unix socket paths are limited to about 107 bytes (sockaddr_un). */
 const MAX_SOCKET_PATH = 100;
+/**
+ * PostgreSQL's buffer cache inside PGlite. PGlite's default (128 MB) is touched at start and stays
+ * resident: about 100 MB of the embedded server's idle RSS. Its files go through the operating
+ * system's page cache anyway, so a small cache costs a single-node trial little.
+ */
+const EMBEDDED_SHARED_BUFFERS = "16MB";
 /** How long a second process waits for a starting owner's socket. */
 const JOIN_WAIT_MS = 20_000;
 
@@ -91,7 +95,15 @@ export async function openEmbeddedDatabase(dataDir: string): Promise<EmbeddedDat
   await writeFile(lockPath, String(process.pid), { mode: 0o600 });
   await rm(socketPath, { force: true });
 
-  const db = await PGlite.create({ dataDir: pgDir });
+  // Loaded only by the owner: a CLI call that joins a running server never pays for the WebAssembly.
+  const [{ PGlite }, { PgliteSocketServer }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("./pgliteSocketServer.ts"),
+  ]);
+  const db = await PGlite.create({
+    dataDir: pgDir,
+    startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${EMBEDDED_SHARED_BUFFERS}`],
+  });
   // Many connections share PGlite's one session: the server runs one exchange at a time and keeps
   // a transaction's statements together, so transactions stay atomic and isolated.
   const server = new PgliteSocketServer({ db, path: socketPath });

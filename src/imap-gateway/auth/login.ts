@@ -3,13 +3,13 @@
 // connection limit, and the answers each outcome gets (RFC 5530 response codes).
 
 import { no } from "../errors.ts";
-import { METRIC } from "../metrics.ts";
+import { imapLimitsHit, imapLogins } from "../metrics.ts";
 import type { CommandContext, CommandOutcome } from "../module.ts";
 
 /** RFC 3501 6.2.3 / RFC 5530: refuse clear-text credentials with PRIVACYREQUIRED. */
 export function requirePrivacy(context: CommandContext): void {
   if (!context.session.authAllowed) {
-    context.services.metrics.increment(METRIC.loginsPrivacyRequired);
+    imapLogins.inc({ result: "privacy_required" });
     throw no(
       context.session.canStartTls
         ? "authentication is not allowed on a clear-text connection; use STARTTLS first"
@@ -41,17 +41,18 @@ export async function checkCredentials(
   commandName: string,
 ): Promise<CommandOutcome> {
   const { session, services } = context;
-  const { loginThrottle, metrics, authenticator, logger } = services;
+  const { loginThrottle, authenticator, logger } = services;
   const verdict = await loginThrottle.check(session.remoteAddress, username);
   if (!verdict.allowed) {
-    metrics.increment(METRIC.loginsThrottled);
+    imapLogins.inc({ result: "throttled" });
+    imapLimitsHit.inc({ limit: "failed_logins" });
     const seconds = Math.ceil(verdict.retryAfterMs / 1000);
     const who = verdict.scope === "address" ? "from your address" : "for this user";
     throw no(`too many failed logins ${who}; try again in ${seconds} s`, "UNAVAILABLE");
   }
   const result = await authenticator.verify(username, password, session.remoteAddress);
   if (!result.ok) {
-    metrics.increment(METRIC.loginsFailed);
+    imapLogins.inc({ result: "failure" });
     const delay = await loginThrottle.recordFailure(session.remoteAddress, username);
     logger.info("login failed", { sessionId: session.id, remoteAddress: session.remoteAddress, username });
     await sleep(delay, context.signal);
@@ -62,6 +63,6 @@ export async function checkCredentials(
     throw no(`too many connections for this user (limit ${services.limits.maxConnectionsPerUser})`, "LIMIT");
   }
   await loginThrottle.recordSuccess(session.remoteAddress);
-  metrics.increment(METRIC.loginsSucceeded);
+  imapLogins.inc({ result: "success" });
   return { text: `${commandName} completed`, code: `CAPABILITY ${session.capabilities().join(" ")}` };
 }

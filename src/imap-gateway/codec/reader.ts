@@ -177,6 +177,11 @@ export class CommandReader {
     return this.#lineLength + this.#tail.length + this.#commandBytes;
   }
 
+  /** A command has begun to arrive and is not complete yet (a literal upload, a partial line). */
+  get midCommand(): boolean {
+    return this.#phase.kind !== "line" || this.#lineLength > 0 || this.#segments.length > 0;
+  }
+
   /** Bytes pushed but not yet examined (e.g. while a continuation is outstanding). */
   get unreadBytes(): number {
     return this.#input.length - this.#pos;

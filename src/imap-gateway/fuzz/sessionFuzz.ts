@@ -6,7 +6,7 @@
 
 import fc from "fast-check";
 import { silentLogger } from "../logger.ts";
-import { METRIC } from "../metrics.ts";
+import { imapServerBugs, metricValue } from "../metrics.ts";
 import { createImapServer, type ImapServer } from "../server.ts";
 import { MemoryImapClient } from "../testing/memoryClient.ts";
 import { TEST_USER, testAuthenticator } from "../testing/testUsers.ts";
@@ -216,7 +216,7 @@ export async function checkSession(server: ImapServer, input: FuzzInput): Promis
       if (!loggedOut && !last.startsWith("* BYE "))
         throw new Error(`closed without BYE after ${JSON.stringify(last)}`);
     }
-    if (server.metrics.counter(METRIC.serverBugs) > 0) throw new Error("server bug counted");
+    if ((await metricValue(imapServerBugs)) > 0) throw new Error("server bug counted");
   } finally {
     client.close();
   }

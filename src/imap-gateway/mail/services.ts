@@ -7,7 +7,6 @@ import type { DatabasePool } from "../../events/db.ts";
 import type { NoticeRouter } from "../../projections/notices/noticeRouter.ts";
 import type { MailboxQueries } from "../../projections/queries/index.ts";
 import type { Logger } from "../logger.ts";
-import type { MetricsRegistry } from "../metrics.ts";
 import type { CommandContext } from "../module.ts";
 
 export interface MailServices {
@@ -22,7 +21,6 @@ export interface MailServices {
   idleCheckMs: number;
   onCommitted: () => void;
   logger: Logger;
-  metrics: MetricsRegistry;
 }
 
 /** The command side's context for one IMAP command, carrying the session's event metadata. */

@@ -18,7 +18,16 @@ import {
 } from "../codec/index.ts";
 import { bad, type TriagedError, triageError } from "../errors.ts";
 import { PreauthGuard } from "../limits/preauthGuard.ts";
-import { METRIC } from "../metrics.ts";
+import {
+  imapCommandSeconds,
+  imapCommands,
+  imapCompress,
+  imapLimitsHit,
+  imapLogins,
+  imapMaxBufferedBytes,
+  imapServerBugs,
+  imapTls,
+} from "../metrics.ts";
 import type {
   AnyCommandModule,
   AuthenticatedUser,
@@ -127,6 +136,10 @@ export class Session implements SessionControl {
   #closed = false;
   readonly #abort = new AbortController();
   #idleTimer: NodeJS.Timeout | undefined;
+  #loggedInAt = 0;
+  #commandsSinceLogin = 0;
+  /** The command being answered, for its count and latency (set in #process, read in #answer). */
+  #timing: { command: string; started: number } | undefined;
   readonly #guard: PreauthGuard;
   readonly #updates: UnilateralUpdate[] = [];
   #updateSources: UpdateSource[] = [];
@@ -148,7 +161,6 @@ export class Session implements SessionControl {
     this.#closedPromise = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    host.services.metrics.addGauge(METRIC.sessionsActive, 1);
   }
 
   /** Sends the greeting and starts reading. */
@@ -213,11 +225,15 @@ export class Session implements SessionControl {
     if (this.#state !== "not-authenticated")
       throw new Error("authenticate() outside not-authenticated state");
     if (!this.#host.claimUserConnection(user.userId)) {
-      this.#host.services.metrics.increment(METRIC.loginsRefusedUserLimit);
+      imapLogins.inc({ result: "user_connection_limit" });
+      imapLimitsHit.inc({ limit: "user_connections" });
       return { ok: false, reason: "user-connection-limit" };
     }
     this.#user = user;
     this.#state = "authenticated";
+    this.#loggedInAt = performance.now();
+    this.#commandsSinceLogin = 0;
+    this.#host.services.logger.info("login", this.#sessionFields());
     this.#armIdleTimer();
     return { ok: true };
   }
@@ -387,7 +403,7 @@ export class Session implements SessionControl {
     if (this.#compressed) throw new Error("COMPRESS is active already");
     this.#useLayer(deflateDuplex(this.#socket));
     this.#compressed = true;
-    this.#host.services.metrics.increment(METRIC.compress);
+    imapCompress.inc();
   }
 
   /** Reads and writes through `layer` (TLS, DEFLATE) from now on, the old socket under it. */
@@ -407,7 +423,7 @@ export class Session implements SessionControl {
     raw.on("error", () => {});
     this.#useLayer(this.#upgradeToTls(raw));
     this.#secure = true;
-    this.#host.services.metrics.increment(METRIC.startTls);
+    imapTls.inc({ event: "starttls" });
   }
 
   close(reason = "closed"): void {
@@ -425,8 +441,15 @@ export class Session implements SessionControl {
     this.#updateListeners.clear();
     this.#selected?.release?.();
     this.#notifications?.release();
-    if (this.#user !== undefined) this.#host.releaseUserConnection(this.#user.userId);
-    this.#host.services.metrics.addGauge(METRIC.sessionsActive, -1);
+    if (this.#user !== undefined) {
+      this.#host.releaseUserConnection(this.#user.userId);
+      this.#host.services.logger.info("logout", {
+        ...this.#sessionFields(),
+        durationMs: Math.round(performance.now() - this.#loggedInAt),
+        commands: this.#commandsSinceLogin,
+        reason,
+      });
+    }
     this.#host.sessionClosed(this);
     const socket = this.#socket;
     const destroyTimer = setTimeout(() => socket.destroy(), CLOSE_FLUSH_TIMEOUT_MS);
@@ -446,7 +469,18 @@ export class Session implements SessionControl {
   shutdown(text = "server shutting down"): void {
     if (this.#closed) return;
     this.#shuttingDown = true;
-    if (this.#currentCommand === undefined) this.#bye(text);
+    // A command that waits for the client (IDLE's DONE, a SASL response) is idle: BYE now
+    // (RFC 2177 lets a server end IDLE so). One whose literal is arriving, or that runs, finishes
+    // first (#processLoop sends the BYE after its answer), within the server's grace period.
+    const receiving = this.#reader.midCommand;
+    const running = this.#currentCommand !== undefined && this.#lineWaiter === undefined;
+    if (!receiving && !running && !this.#processing) this.#bye(text);
+    else if (this.#lineWaiter !== undefined) this.#bye(text);
+  }
+
+  /** In IDLE, waiting for DONE. */
+  get idling(): boolean {
+    return this.#lineWaiter !== undefined && this.#currentCommand?.endsWith(" IDLE") === true;
   }
 
   /** Closes at once without BYE (the server's grace period ran out). */
@@ -503,8 +537,7 @@ export class Session implements SessionControl {
   };
 
   readonly #onError = (error: Error): void => {
-    if (error.message.includes("SSL") || "library" in error)
-      this.#host.services.metrics.increment(METRIC.tlsErrors);
+    if (error.message.includes("SSL") || "library" in error) imapTls.inc({ event: "handshake_error" });
     this.#host.services.logger.debug("connection error", { sessionId: this.id, error: error.message });
     this.#socket.destroy();
     this.close("connection error");
@@ -541,7 +574,7 @@ export class Session implements SessionControl {
           sessionId: this.id,
           error: String(error),
         });
-        this.#host.services.metrics.increment(METRIC.serverBugs);
+        imapServerBugs.inc();
         this.#bye("internal error while reading your command", "SERVERBUG");
         return;
       }
@@ -584,10 +617,11 @@ export class Session implements SessionControl {
   }
 
   #recordBuffered(): void {
-    const metrics = this.#host.services.metrics;
     const buffered = this.bufferedBytes;
-    if (buffered > metrics.gauge(METRIC.maxBufferedBytes))
-      metrics.setGauge(METRIC.maxBufferedBytes, buffered);
+    if (buffered > maxBufferedBytes) {
+      maxBufferedBytes = buffered;
+      imapMaxBufferedBytes.set(buffered);
+    }
   }
 
   #pause(): void {
@@ -663,7 +697,7 @@ export class Session implements SessionControl {
       }
     } catch (error) {
       this.#host.services.logger.error("session failed", { sessionId: this.id, error: String(error) });
-      this.#host.services.metrics.increment(METRIC.serverBugs);
+      imapServerBugs.inc();
       this.#bye("internal server error", "SERVERBUG");
     } finally {
       this.#processing = false;
@@ -675,11 +709,13 @@ export class Session implements SessionControl {
   // ---- one command: guard, parse, gatekeeper, dispatch, triage -----------------------------
 
   async #process(item: InboxItem): Promise<void> {
-    const metrics = this.#host.services.metrics;
+    // Unparsable, unknown and refused commands count under one name: labels stay bounded.
+    const timing = { command: INVALID_COMMAND, started: performance.now() };
+    this.#timing = timing;
     if (item.kind === "error") {
       this.#wire("C", `<command refused while reading: ${item.message}>`);
-      if (item.code === "TOOBIG") metrics.increment(METRIC.literalTooBig);
-      if (item.message.includes("line too long")) metrics.increment(METRIC.lineTooLong);
+      if (item.code === "TOOBIG") imapLimitsHit.inc({ limit: "literal_too_big" });
+      if (item.message.includes("line too long")) imapLimitsHit.inc({ limit: "line_too_long" });
       await this.#answer(item.tag ?? "*", item.status, item.message, item.code);
       return;
     }
@@ -688,7 +724,7 @@ export class Session implements SessionControl {
     if (this.#state === "not-authenticated") {
       const verdict = this.#guard.onCommand(frame);
       if (verdict.kind === "bye") {
-        metrics.increment(verdict.reason === "rate" ? METRIC.preauthRate : METRIC.preauthGarbage);
+        imapLimitsHit.inc({ limit: verdict.reason === "rate" ? "preauth_rate" : "preauth_garbage" });
         this.#bye(verdict.text);
         return;
       }
@@ -711,7 +747,8 @@ export class Session implements SessionControl {
       await this.#answer(command.tag, "BAD", `${command.name} is not allowed ${describeState(this.#state)}`);
       return;
     }
-    metrics.increment(METRIC.commands);
+    timing.command = command.name;
+    this.#commandsSinceLogin++;
     this.#currentCommand = `${command.tag} ${command.name}`;
     this.#currentCommitted = false;
     let outcome: CommandOutcome | undefined;
@@ -802,6 +839,18 @@ export class Session implements SessionControl {
     return item.frame.segments[0]?.toString("latin1") ?? "";
   }
 
+  /** Who this session is, for its login and logout lines: never a password, never a body. */
+  #sessionFields(): Record<string, unknown> {
+    const metadata = this.#eventMetadata();
+    return {
+      sessionId: this.id,
+      user: this.#user?.username,
+      remoteAddress: this.remoteAddress,
+      clientId: metadata.clientId ?? null,
+      secure: this.#secure,
+    };
+  }
+
   #eventMetadata(): SessionEventMetadata {
     const name = this.#clientId?.get("name");
     const version = this.#clientId?.get("version");
@@ -816,7 +865,7 @@ export class Session implements SessionControl {
   }
 
   #reportBug(name: string, error: unknown): void {
-    this.#host.services.metrics.increment(METRIC.serverBugs);
+    imapServerBugs.inc();
     this.#host.services.logger.error("command failed unexpectedly", {
       sessionId: this.id,
       command: name,
@@ -830,8 +879,14 @@ export class Session implements SessionControl {
 
   /** The one place status answers are written; BADs before authentication count toward the guard. */
   async #answer(tag: string, status: "OK" | "NO" | "BAD", text: string, code?: string): Promise<void> {
-    const metrics = this.#host.services.metrics;
     const line = tag === "*" ? untaggedStatus(status, text, code) : taggedStatus(tag, status, text, code);
+    const timing = this.#timing;
+    if (timing !== undefined && tag !== "*") {
+      this.#timing = undefined;
+      const labels = { command: timing.command, result: status };
+      imapCommands.inc(labels);
+      imapCommandSeconds.observe(labels, (performance.now() - timing.started) / 1000);
+    }
     // Written, not only queued, when this returns: STARTTLS wraps the socket right after its OK.
     void this.#send(line).catch(() => {});
     await this.#releaseOutput();
@@ -839,11 +894,10 @@ export class Session implements SessionControl {
       if (this.#state === "not-authenticated") this.#guard.onGood();
       return;
     }
-    metrics.increment(status === "BAD" ? METRIC.responsesBad : METRIC.responsesNo);
     if (status === "BAD" && this.#state === "not-authenticated") {
       const verdict = this.#guard.onBad();
       if (verdict.kind === "bye") {
-        metrics.increment(METRIC.preauthBad);
+        imapLimitsHit.inc({ limit: "preauth_bad_commands" });
         this.#bye(verdict.text);
       }
     }
@@ -912,10 +966,15 @@ export class Session implements SessionControl {
       this.#idleTimer?.refresh();
       return;
     }
-    this.#host.services.metrics.increment(METRIC.idleLogouts);
+    imapLimitsHit.inc({ limit: "idle_timeout" });
     this.#bye("autologout; idle for too long");
   }
 }
+
+const INVALID_COMMAND = "(invalid)";
+
+/** The most input one session has held, across the process (the gauge only rises). */
+let maxBufferedBytes = 0;
 
 function describeState(state: SessionState): string {
   switch (state) {

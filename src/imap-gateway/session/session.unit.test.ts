@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CommitOutcomeUnknown } from "../../events/commitOutcome.ts";
 import { ImapError, no } from "../errors.ts";
 import { silentLogger } from "../logger.ts";
-import { METRIC } from "../metrics.ts";
+import { imapLimitsHit, imapLogins, imapServerBugs, metricValue } from "../metrics.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand, SELECTED, type SessionControl } from "../module.ts";
 import type { GatewayLimits } from "../options.ts";
 import { createImapServer, type ImapServer } from "../server.ts";
@@ -177,6 +177,7 @@ describe("LOGIN and AUTHENTICATE", () => {
   });
 
   it("throttles failed logins per address: refused with NO [UNAVAILABLE] after the limit", async () => {
+    const before = await metricValue(imapLogins, { result: "throttled" });
     start({ limits: { maxFailedLoginsPerAddress: 3 } });
     const client = new MemoryImapClient(server, "198.51.100.7");
     for (const tag of ["a", "b", "c"]) {
@@ -187,7 +188,7 @@ describe("LOGIN and AUTHENTICATE", () => {
     // Another address is not affected.
     const other = new MemoryImapClient(server, "198.51.100.8");
     expect((await other.command("e", `LOGIN alice "${PASSWORD}"`)).at(-1)).toMatch(/^e OK /);
-    expect(server.metrics.counter(METRIC.loginsThrottled)).toBe(1);
+    expect((await metricValue(imapLogins, { result: "throttled" })) - before).toBe(1);
   });
 
   it("limits connections per user with NO [LIMIT]", async () => {
@@ -218,21 +219,23 @@ describe("gatekeeper and triage", () => {
   });
 
   it("sorts handler errors: ImapError → NO [CODE], coded domain error → NO [CODE], other → NO [SERVERBUG]", async () => {
+    const before = await metricValue(imapServerBugs);
     start();
     const client = await loggedIn();
     expect((await client.command("a", "SELECT Missing")).at(-1)).toBe("a NO [NONEXISTENT] no such mailbox");
     expect((await client.command("b", "SELECT Coded")).at(-1)).toBe("b NO [OVERQUOTA] quota exceeded");
     expect((await client.command("c", "SELECT Crash")).at(-1)).toMatch(/^c NO \[SERVERBUG\]/);
-    expect(server.metrics.counter(METRIC.serverBugs)).toBe(1);
+    expect((await metricValue(imapServerBugs)) - before).toBe(1);
     expect((await client.command("d", "SELECT INBOX")).at(-1)).toBe("d OK [READ-WRITE] SELECT completed");
   });
 
   it("NO means not done: the database unreachable is NO [UNAVAILABLE], a failure after the commit is OK, an unknown commit is BYE", async () => {
     start();
     const client = await loggedIn();
+    const bugsBefore = await metricValue(imapServerBugs);
     expect((await client.command("a", "SELECT Unreachable")).at(-1)).toMatch(/^a NO \[UNAVAILABLE\] /);
     expect((await client.command("b", "SELECT CommittedThenLost")).at(-1)).toMatch(/^b OK SELECT completed/);
-    expect(server.metrics.counter(METRIC.serverBugs)).toBe(0);
+    expect(await metricValue(imapServerBugs)).toBe(bugsBefore);
     client.send("c SELECT OutcomeUnknown\r\n");
     await client.whenClosed();
     expect(client.lines.at(-1)).toMatch(/^\* BYE \[UNAVAILABLE\] .*unknown/);
@@ -284,13 +287,14 @@ describe("gatekeeper and triage", () => {
 
 describe("pre-authentication guard", () => {
   it("closes the connection with BYE on an HTTP request line", async () => {
+    const before = await metricValue(imapLimitsHit, { limit: "preauth_garbage" });
     start();
     const client = new MemoryImapClient(server);
     client.send("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
     await client.whenClosed();
     expect(client.received).toMatch(/\* BYE this is an IMAP server/);
     expect(client.received).not.toMatch(/BAD/);
-    expect(server.metrics.counter(METRIC.preauthGarbage)).toBe(1);
+    expect((await metricValue(imapLimitsHit, { limit: "preauth_garbage" })) - before).toBe(1);
   });
 
   it("closes after consecutive BADs before authentication", async () => {
@@ -419,11 +423,12 @@ describe("literals and lines", () => {
 
 describe("autologout and shutdown", () => {
   it("logs out an idle client with BYE", async () => {
+    const before = await metricValue(imapLimitsHit, { limit: "idle_timeout" });
     start({ limits: { idleTimeoutBeforeAuthMs: 100 } });
     const client = new MemoryImapClient(server);
     await client.whenClosed(2000);
     expect(client.lines.at(-1)).toBe("* BYE autologout; idle for too long");
-    expect(server.metrics.counter(METRIC.idleLogouts)).toBe(1);
+    expect((await metricValue(imapLimitsHit, { limit: "idle_timeout" })) - before).toBe(1);
   });
 
   it("says BYE to every session on close", async () => {

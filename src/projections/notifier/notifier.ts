@@ -6,8 +6,10 @@
 // no checkpoint of its own and starts at the head.
 import type { CommonQueryMethods } from "slonik";
 import { DEFAULT_KAFKA_SESSION_TIMEOUT_MS } from "../../config.ts";
+import type { RecordedEvent } from "../../events/envelope.ts";
 import { type Consumer, type EachBatchPayload, type Kafka, logLevel } from "../../events/kafka.ts";
 import type { LogWakeup } from "../../events/logWakeup.ts";
+import { doorbellSeconds, notifierLagSeconds } from "../../events/metrics.ts";
 import { logHead } from "../../events/readAll.ts";
 import { fromWireEnvelope } from "../../events/relay/wireEnvelope.ts";
 import { subscribe } from "../../events/subscribe.ts";
@@ -62,11 +64,7 @@ export async function startKafkaNotifier(options: KafkaNotifierOptions): Promise
           options.onError?.(error);
         }
       }
-      if (events.length > 0) {
-        await options.notices
-          .publish(doorbellNotices(events))
-          .catch((error: unknown) => options.onError?.(error));
-      }
+      if (events.length > 0) await ring(options.notices, events, options.onError);
     },
   });
   return {
@@ -93,11 +91,25 @@ export async function startLogNotifier(options: LogNotifierOptions): Promise<Run
     ...(options.upcasters ? { upcasters: options.upcasters } : {}),
     ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
-    onBatch: async (events) => {
-      await options.notices
-        .publish(doorbellNotices(events))
-        .catch((error: unknown) => options.onError?.(error));
-    },
+    onBatch: (events) => ring(options.notices, events, options.onError),
   });
   return { stop: () => subscription.stop() };
+}
+
+/** Publishes the batch's doorbells; measures commit → doorbell for each event it rang for. */
+async function ring(
+  notices: NoticeBus,
+  events: readonly RecordedEvent[],
+  onError: ((error: unknown) => void) | undefined,
+): Promise<void> {
+  try {
+    await notices.publish(doorbellNotices(events));
+  } catch (error) {
+    onError?.(error);
+    return;
+  }
+  const now = Date.now();
+  for (const event of events) doorbellSeconds.observe(Math.max(0, now - event.recordedAt.getTime()) / 1000);
+  const last = events.at(-1);
+  if (last !== undefined) notifierLagSeconds.set(Math.max(0, now - last.recordedAt.getTime()) / 1000);
 }
