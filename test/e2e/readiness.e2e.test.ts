@@ -6,14 +6,14 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DedicatedService, startDedicatedPostgres } from "../support/dedicatedServices.ts";
 import { freePort } from "../support/freePort.ts";
 import { TEST_KAFKA_BROKERS, TEST_REDIS_URL } from "../support/services.ts";
-import { startThrowawayPostgres, type ThrowawayPostgres } from "../support/throwawayPostgres.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 const run = promisify(execFile);
 
-let postgres: ThrowawayPostgres;
+let postgres: DedicatedService;
 let gateway: ChildProcess;
 let metricsPort: number;
 let output = "";
@@ -38,7 +38,7 @@ async function until(status: number, timeoutMs: number): Promise<{ status: numbe
 }
 
 beforeAll(async () => {
-  postgres = await startThrowawayPostgres();
+  postgres = await startDedicatedPostgres();
   metricsPort = await freePort();
   const env = {
     PATH: process.env.PATH ?? "",
@@ -69,7 +69,7 @@ afterAll(async () => {
   if (gateway && gateway.exitCode === null) {
     gateway.kill("SIGKILL");
   }
-  await postgres?.destroy();
+  await postgres?.close();
 });
 
 describe("/readyz", () => {
