@@ -101,6 +101,9 @@ export async function startNode(
             clientId: `mailledger-${config.nodeId}`,
             brokers: config.kafkaBrokers,
             logLevel: logLevel.NOTHING,
+            // Reconnections at most 3 s apart (kafkajs's default backs off to 30 s): a broker
+            // that is back is found within 3 s, and the pipeline catches up from there.
+            retry: { initialRetryTime: 300, maxRetryTime: 3_000, retries: 40 },
           })
         : undefined;
 
