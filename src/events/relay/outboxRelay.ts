@@ -77,6 +77,27 @@ export function toKafkaMessage(event: RecordedEvent) {
   };
 }
 
+/** Errors of a topic that another process is creating at the same moment: look again shortly. */
+const TOPIC_RACE_ERRORS = new Set([
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "LEADER_NOT_AVAILABLE",
+  "TOPIC_ALREADY_EXISTS",
+  "NOT_CONTROLLER",
+]);
+const TOPIC_ATTEMPTS = 40;
+
+function topicRace(error: unknown): boolean {
+  const { type, errors } = error as { type?: string; errors?: unknown[] };
+  if (typeof type === "string" && TOPIC_RACE_ERRORS.has(type)) return true;
+  return Array.isArray(errors) && errors.length > 0 && errors.every(topicRace);
+}
+
+/**
+ * Makes the events topic if it is missing and returns once every partition has a leader. The
+ * relay, the projector and the notifier all call it as they start, often at the same moment: a
+ * topic another process has just made may not be served yet ("does not host this
+ * topic-partition"), which is waited out, not fatal.
+ */
 export async function ensureEventsTopic(
   kafka: Kafka,
   topic: string,
@@ -86,12 +107,23 @@ export async function ensureEventsTopic(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const existing = await admin.listTopics();
-    if (!existing.includes(topic)) {
-      await admin.createTopics({
-        topics: [{ topic, numPartitions: partitions, replicationFactor }],
-        waitForLeaders: true,
-      });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const existing = await admin.listTopics();
+        if (!existing.includes(topic)) {
+          await admin.createTopics({
+            topics: [{ topic, numPartitions: partitions, replicationFactor }],
+            waitForLeaders: true,
+          });
+        }
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        const served = topics[0]?.partitions ?? [];
+        if (served.length > 0 && served.every((partition) => partition.leader >= 0)) return;
+      } catch (error) {
+        if (attempt >= TOPIC_ATTEMPTS || !topicRace(error)) throw error;
+      }
+      if (attempt >= TOPIC_ATTEMPTS) throw new Error(`topic ${topic} has partitions without a leader`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   } finally {
     await admin.disconnect();
