@@ -137,6 +137,11 @@ export interface SessionControl extends SessionInfo {
   select(mailbox: SelectedMailbox): void;
   /** selected → authenticated; pending updates of the old mailbox are dropped. */
   unselect(): void;
+  /**
+   * authenticated/selected → not authenticated (RFC 8437 UNAUTHENTICATE): leaves the mailbox
+   * without expunging, forgets the user, ENABLEd extensions and NOTIFY; TLS and COMPRESS stay.
+   */
+  unauthenticate(): void;
   /** Records extensions as enabled; returns those newly enabled. */
   enable(extensions: readonly string[]): string[];
   /** Extensions that ENABLE can turn on (declared by the registered modules). */

@@ -175,4 +175,22 @@ describe("isolation between users", () => {
     );
     expect(after.find((line) => line.startsWith("* STATUS Secret "))).toMatch(/MESSAGES 2 /);
   });
+
+  it("after UNAUTHENTICATE (RFC 8437) and a LOGIN as Bob, the connection shows nothing of Alice", async () => {
+    const raw = await rawLoggedIn(server, alice);
+    expect(tagged(await answer(raw, "s", "SELECT Secret"))).toMatch(/^s OK/);
+    expect(await answer(raw, "u", "UNAUTHENTICATE")).toEqual(["u OK UNAUTHENTICATE completed"]);
+    expect(tagged(await answer(raw, "f", "FETCH 1 BODY[]"))).toMatch(/^f BAD/);
+    expect(tagged(await answer(raw, "l", `LOGIN ${bob.user} "${bob.pass}"`))).toMatch(/^l OK/);
+    const list = await answer(raw, "ls", 'LIST "" "*"');
+    expect(list.filter((line) => line.startsWith("* LIST")).map((line) => line.split(" ").at(-1))).toEqual([
+      "INBOX",
+    ]);
+    expect(tagged(await answer(raw, "x", "EXAMINE Secret"))).toMatch(/^x NO \[NONEXISTENT\]/);
+    const inbox = await answer(raw, "e", "EXAMINE INBOX");
+    expect(inbox).toContain("* 1 EXISTS");
+    const body = await answer(raw, "b", "FETCH 1 BODY.PEEK[]");
+    expect(body.join("\n")).not.toMatch(/private to alice/);
+    raw.close();
+  });
 });

@@ -310,6 +310,7 @@ export type Command =
   | Cmd<"CHECK", NoArgs>
   | Cmd<"CLOSE", NoArgs>
   | Cmd<"UNSELECT", NoArgs>
+  | Cmd<"UNAUTHENTICATE", NoArgs>
   /** uids is set for UID EXPUNGE (RFC 4315). */
   | Cmd<"EXPUNGE", { readonly uids: SequenceSet | undefined }>
   | Cmd<"SEARCH", SearchArgs>

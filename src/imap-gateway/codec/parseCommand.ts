@@ -80,6 +80,7 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
     case "CHECK":
     case "CLOSE":
     case "UNSELECT":
+    case "UNAUTHENTICATE":
     case "IDLE":
     case "NAMESPACE":
       return { ...base, name };

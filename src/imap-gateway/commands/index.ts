@@ -9,6 +9,7 @@ import { loginCommand } from "./login.ts";
 import { logoutCommand } from "./logout.ts";
 import { noopCommand } from "./noop.ts";
 import { starttlsCommand } from "./starttls.ts";
+import { unauthenticateCommand } from "./unauthenticate.ts";
 
 /** `compression: false` leaves COMPRESS=DEFLATE out (GatewayOptions.compression). */
 export function coreCommands(options: { compression?: boolean } = {}): AnyCommandModule[] {
@@ -22,5 +23,6 @@ export function coreCommands(options: { compression?: boolean } = {}): AnyComman
     authenticateCommand,
     idCommand,
     enableCommand,
+    unauthenticateCommand,
   ];
 }

@@ -258,6 +258,29 @@ export class Session implements SessionControl {
     this.#state = "authenticated";
   }
 
+  unauthenticate(): void {
+    if (this.#state !== "authenticated" && this.#state !== "selected") {
+      throw new Error("unauthenticate() needs an authenticated session");
+    }
+    this.unselect();
+    this.#notifications?.release();
+    this.#notifications = undefined;
+    this.#enabled.clear();
+    const user = this.#user;
+    if (user !== undefined) {
+      this.#host.releaseUserConnection(user.userId);
+      this.#host.services.logger.info("logout", {
+        ...this.#sessionFields(),
+        durationMs: Math.round(performance.now() - this.#loggedInAt),
+        commands: this.#commandsSinceLogin,
+        reason: "unauthenticate",
+      });
+    }
+    this.#user = undefined;
+    this.#state = "not-authenticated";
+    this.#armIdleTimer();
+  }
+
   enable(extensions: readonly string[]): string[] {
     const enableable = this.enableable();
     const newlyEnabled: string[] = [];

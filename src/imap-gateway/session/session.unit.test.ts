@@ -241,6 +241,31 @@ describe("gatekeeper and triage", () => {
     expect(client.lines.at(-1)).toMatch(/^\* BYE \[UNAVAILABLE\] .*unknown/);
   });
 
+  it("UNAUTHENTICATE (RFC 8437) leaves the mailbox, forgets the user and ENABLE, and allows a new LOGIN", async () => {
+    start({ limits: { maxConnectionsPerUser: 1 } });
+    const client = await loggedIn();
+    expect((await client.command("c", "CAPABILITY"))[0]).toMatch(/ UNAUTHENTICATE/);
+    expect(await client.command("e", "ENABLE CONDSTORE")).toEqual([
+      "* ENABLED CONDSTORE",
+      "e OK ENABLE completed",
+    ]);
+    expect((await client.command("s", "SELECT INBOX")).at(-1)).toMatch(/^s OK/);
+    expect(await client.command("u", "UNAUTHENTICATE")).toEqual(["u OK UNAUTHENTICATE completed"]);
+    expect((await client.command("f", "FETCH 1 FLAGS")).at(-1)).toMatch(/^f BAD .*not allowed/);
+    expect((await client.command("u2", "UNAUTHENTICATE")).at(-1)).toMatch(/^u2 BAD/);
+    expect((await client.command("c2", "CAPABILITY"))[0]).not.toMatch(/UNAUTHENTICATE/);
+    // The user's connection slot is free again: another client may log in as the same user.
+    const other = await loggedIn();
+    other.close();
+    await other.whenClosed();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await client.command("l", `LOGIN alice "${PASSWORD}"`)).at(-1)).toMatch(/^l OK/);
+    expect(await client.command("e2", "ENABLE CONDSTORE")).toEqual([
+      "* ENABLED CONDSTORE",
+      "e2 OK ENABLE completed",
+    ]);
+  });
+
   it("answers a parse error with a tagged BAD naming the problem", async () => {
     start();
     const client = await loggedIn();
