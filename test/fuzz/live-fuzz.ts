@@ -1,0 +1,352 @@
+// `npm run fuzz -- [--minutes N] [--mode embedded|distributed] [--clients N] [--seed S]`
+//
+// Drives a live server, with its real storage, by mutated command streams: real commands of every
+// kind on a mailbox with messages (FETCH, STORE, SEARCH, SORT, THREAD, APPEND with literals, COPY,
+// MOVE, EXPUNGE, LIST, STATUS, CREATE/RENAME/DELETE, IDLE, ENABLE, NOTIFY, ...), each sent as is
+// or mutated (bytes inserted, deleted, replaced, duplicated), pipelined in bursts of up to ten,
+// with connections dropped at random points. Every byte the server sends is read by a strict
+// response parser (src/imap-gateway/testing/responseParser.ts). It reports the commands sent,
+// the tagged answers, the protocol errors (responses that break the grammar, with the command
+// that caused them), answers of NO [SERVERBUG], whether the server process died, and its peak RSS.
+// Exit 1 on a crash, a protocol error or a server bug.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { parseResponses, ResponseSyntaxError } from "../../src/imap-gateway/testing/responseParser.ts";
+import { freePort } from "../support/freePort.ts";
+import { ProcessCluster } from "../support/processCluster.ts";
+
+const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+const PASSWORD = "fuzz-password";
+const IMAP_LISTENING = /"message":"IMAP listening on [^"]*:(\d+)/;
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: "string", default: "1" },
+    mode: { type: "string", default: "distributed" },
+    clients: { type: "string", default: "6" },
+    seed: { type: "string" },
+  },
+});
+const minutes = Number(values.minutes);
+const clients = Number.parseInt(values.clients, 10);
+let seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
+
+/** A small, seedable generator (mulberry32), so a run can be repeated. */
+function random(): number {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const int = (max: number) => Math.floor(random() * max);
+
+const MESSAGE = (n: number) =>
+  `From: Fuzz <fuzz@example.org>\r\nTo: a@example.org\r\nSubject: fuzz ${n} =?UTF-8?B?w6k=?=\r\n` +
+  `Date: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <${n}@fuzz>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n` +
+  `--b\r\nContent-Type: text/plain\r\n\r\nhello ${n}\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n--b--\r\n`;
+
+const set = () => pick(["1", "1:*", "*", "2:4", "1,3,5:7", "$", `${int(40)}`, `${int(9)}:${int(40)}`]);
+const COMMANDS: (() => string)[] = [
+  () => "NOOP",
+  () => "CHECK",
+  () => "CAPABILITY",
+  () => `FETCH ${set()} (FLAGS UID RFC822.SIZE INTERNALDATE)`,
+  () => `UID FETCH ${set()} (ENVELOPE BODYSTRUCTURE)`,
+  () => `FETCH ${set()} (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)] BODY.PEEK[1]<0.10>)`,
+  () => `FETCH ${set()} (BINARY.PEEK[2] BINARY.SIZE[2] EMAILID MODSEQ)`,
+  () => `FETCH ${set()} BODY[]`,
+  () =>
+    `STORE ${set()} ${pick(["+", "-", ""])}FLAGS${pick(["", ".SILENT"])} (${pick(["\\Seen", "\\Flagged", "$Work", "\\Deleted", "k1 k2"])})`,
+  () => `UID STORE ${set()} +FLAGS (\\Answered) (UNCHANGEDSINCE ${int(50)})`,
+  () =>
+    `SEARCH ${pick(["ALL", "UNSEEN", "FROM fuzz", "SUBJECT caf", "TEXT hello", "OR SEEN FLAGGED", "SINCE 1-Jan-2020", "LARGER 10", "NOT DELETED", "MODSEQ 3"])}`,
+  () =>
+    `UID SEARCH RETURN (${pick(["MIN MAX COUNT", "ALL", "SAVE", "PARTIAL 1:10"])}) ${pick(["ALL", "UNSEEN", "BODY hello"])}`,
+  () => `SORT (${pick(["DATE", "REVERSE ARRIVAL", "SUBJECT FROM", "SIZE", "DISPLAYFROM"])}) UTF-8 ALL`,
+  () => `THREAD ${pick(["REFERENCES", "ORDEREDSUBJECT"])} UTF-8 ALL`,
+  () =>
+    `APPEND ${pick(["INBOX", "Fuzz", "Nope"])} (${pick(["", "\\Seen", "$x"])}) {${MESSAGE(1).length}+}\r\n${MESSAGE(int(1000))}`,
+  () => `COPY ${set()} ${pick(["Fuzz", "INBOX", "Nope"])}`,
+  () => `UID MOVE ${set()} Fuzz`,
+  () => "EXPUNGE",
+  () => `UID EXPUNGE ${set()}`,
+  () => `LIST "" ${pick(['"*"', '"%"', "Fuzz*", '"INBOX/*"'])}`,
+  () => `LIST (SUBSCRIBED) "" "*" RETURN (CHILDREN STATUS (MESSAGES UNSEEN))`,
+  () => `STATUS ${pick(["INBOX", "Fuzz", "Nope"])} (MESSAGES UIDNEXT UNSEEN HIGHESTMODSEQ SIZE)`,
+  () => `CREATE ${pick(["Fuzz", "Fuzz/Sub", "Tmp", "&AOk-t&AOk-"])}`,
+  () => `RENAME ${pick(["Tmp", "Fuzz/Sub"])} ${pick(["Tmp2", "Fuzz/Sub2"])}`,
+  () => `DELETE ${pick(["Tmp", "Tmp2", "Fuzz/Sub2"])}`,
+  () => `SUBSCRIBE ${pick(["Fuzz", "Tmp"])}`,
+  () => `SELECT ${pick(["INBOX", "Fuzz"])}${pick(["", " (CONDSTORE)", " (QRESYNC (1 1))"])}`,
+  () => "EXAMINE INBOX",
+  () => "UNSELECT",
+  () => `ENABLE ${pick(["CONDSTORE", "QRESYNC", "UTF8=ACCEPT"])}`,
+  () => "NAMESPACE",
+  () => "GETQUOTAROOT INBOX",
+  () => `ID ("name" "fuzz")`,
+  () => `NOTIFY SET (SELECTED (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (PERSONAL (MessageNew))`,
+  () => "NOTIFY NONE",
+  () => "IDLE",
+];
+
+type Mutation = (bytes: number[]) => void;
+const MUTATIONS: Mutation[] = [
+  (b) =>
+    b.splice(
+      int(b.length + 1),
+      0,
+      pick([0x0d, 0x0a, 0x7b, 0x7d, 0x28, 0x29, 0x22, 0x5c, 0x2a, 0x20, 0x00, 0xff, int(256)]),
+    ),
+  (b) => b.splice(int(b.length), 1),
+  (b) => {
+    b[int(b.length)] = int(256);
+  },
+  (b) => {
+    const at = int(b.length);
+    b.splice(at, 0, ...b.slice(at, at + 1 + int(30)));
+  },
+];
+
+function commandBytes(tag: string): { text: string; bytes: Buffer; mutated: boolean } {
+  const text = `${tag} ${pick(COMMANDS)()}`;
+  if (random() < 0.8) return { text, bytes: Buffer.from(`${text}\r\n`, "utf8"), mutated: false };
+  const bytes = [...Buffer.from(text, "utf8")];
+  for (let i = 0, n = 1 + int(4); i < n; i++) MUTATIONS[int(MUTATIONS.length)]!(bytes);
+  return {
+    text: Buffer.from(bytes).toString("latin1"),
+    bytes: Buffer.concat([Buffer.from(bytes), Buffer.from("\r\n")]),
+    mutated: true,
+  };
+}
+
+interface Totals {
+  commands: number;
+  tagged: number;
+  responses: number;
+  connections: number;
+  drops: number;
+  protocolErrors: string[];
+  serverBugs: string[];
+}
+
+const totals: Totals = {
+  commands: 0,
+  tagged: 0,
+  responses: 0,
+  connections: 0,
+  drops: 0,
+  protocolErrors: [],
+  serverBugs: [],
+};
+
+/** One connection's life: login, select, bursts of commands, until a drop or a timeout. */
+async function session(port: number, deadline: number): Promise<void> {
+  const socket = net.connect(port, "127.0.0.1");
+  totals.connections++;
+  let buffer = Buffer.alloc(0);
+  let tagged = new Set<string>();
+  let waiting: (() => void) | undefined;
+  let failed = false;
+  const sent: string[] = [];
+  socket.on("data", (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    try {
+      const { responses, consumed } = parseResponses(buffer);
+      buffer = buffer.subarray(consumed);
+      for (const response of responses) {
+        totals.responses++;
+        if (response.kind === "tagged" && response.tag !== undefined) {
+          tagged.add(response.tag);
+          totals.tagged++;
+        }
+        if (response.text.includes("[SERVERBUG]"))
+          totals.serverBugs.push(`${response.text.trim()} after ${sent.at(-1)}`);
+        if (response.kind === "continuation" && random() < 0.9) socket.write("DONE\r\n");
+      }
+    } catch (error) {
+      if (!(error instanceof ResponseSyntaxError)) throw error;
+      failed = true;
+      totals.protocolErrors.push(
+        `${error.message}\n    after: ${sent
+          .slice(-3)
+          .map((s) => JSON.stringify(s.slice(0, 200)))
+          .join(" | ")}`,
+      );
+      socket.destroy();
+    }
+    waiting?.();
+  });
+  const closed = new Promise<void>((resolve) => {
+    socket.once("close", () => {
+      waiting?.();
+      resolve();
+    });
+    socket.once("error", () => {});
+  });
+  const until = async (done: () => boolean, ms: number) => {
+    const end = Date.now() + ms;
+    while (!done() && !socket.destroyed && Date.now() < end) {
+      await new Promise<void>((resolve) => {
+        waiting = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+    return done();
+  };
+  const send = (tag: string, line: string) => {
+    sent.push(line);
+    socket.write(`${tag} ${line}\r\n`);
+  };
+  send("L", `LOGIN fuzz "${PASSWORD}"`);
+  send("S", "SELECT INBOX");
+  await until(() => tagged.has("S"), 10_000);
+  let n = 0;
+  while (!socket.destroyed && !failed && Date.now() < deadline) {
+    tagged = new Set();
+    const burst = 1 + int(10);
+    const tags: string[] = [];
+    for (let i = 0; i < burst; i++) {
+      const tag = `t${++n}`;
+      const command = commandBytes(tag);
+      sent.push(command.text);
+      tags.push(tag);
+      socket.write(command.bytes);
+      totals.commands++;
+    }
+    if (random() < 0.02) {
+      // A drop mid-stream: part of a command, then gone.
+      socket.write(`x${n} APPEND INBOX {500}\r\npartial`);
+      totals.drops++;
+      socket.destroy();
+      break;
+    }
+    // Mutated commands may leave a literal or an IDLE open: give up on the burst after a while.
+    const answered = await until(() => tags.every((tag) => tagged.has(tag)), 3_000);
+    if (!answered) {
+      socket.write("DONE\r\n");
+      if (!(await until(() => tags.every((tag) => tagged.has(tag)), 1_000))) {
+        totals.drops++;
+        socket.destroy();
+      }
+    }
+  }
+  socket.destroy();
+  await closed;
+}
+
+async function peakRss(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  return Number(/VmHWM:\s+(\d+) kB/.exec(text)?.[1] ?? 0) * 1024;
+}
+
+async function startEmbedded(): Promise<{
+  port: number;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), "ml-fuzz-"));
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    IMAP_PORT: String(port),
+    IMAP_HOST: "127.0.0.1",
+    ALLOW_INSECURE_AUTH: "true",
+  };
+  const child = spawn(process.execPath, [MAIN, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  await new Promise<void>((resolve, reject) => {
+    let log = "";
+    const onData = (chunk: Buffer) => {
+      log += chunk;
+      if (IMAP_LISTENING.test(log)) resolve();
+    };
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`embedded server exited ${code}: ${log.slice(-2000)}`)));
+  });
+  const create = spawn(process.execPath, [MAIN, "user", "create", "fuzz", "--password-stdin"], {
+    env,
+    stdio: ["pipe", "inherit", "inherit"],
+  });
+  create.stdin!.end(PASSWORD);
+  await new Promise((resolve) => create.once("exit", resolve));
+  return {
+    port,
+    pid: child.pid!,
+    child,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startDistributed() {
+  const cluster = await ProcessCluster.create();
+  await cluster.start("gateway", ["gateway"]);
+  await cluster.startPipeline();
+  await cluster.createUser("fuzz", PASSWORD);
+  const gateway = cluster.process("gateway");
+  return {
+    port: cluster.imapPort("gateway"),
+    pid: gateway.pid,
+    child: gateway.child,
+    stop: () => cluster.close(),
+  };
+}
+
+const startedSeed = seed;
+console.log(`live fuzz: ${values.mode} mode, ${clients} clients, ${minutes} min, seed ${startedSeed}`);
+const server = values.mode === "embedded" ? await startEmbedded() : await startDistributed();
+let crashed = "";
+server.child.once("exit", (code, signal) => {
+  crashed = `the server exited (${code ?? signal})`;
+});
+// A mailbox with messages to work on.
+{
+  const socket = net.connect(server.port, "127.0.0.1");
+  socket.write(`a LOGIN fuzz "${PASSWORD}"\r\nb CREATE Fuzz\r\n`);
+  for (let i = 0; i < 30; i++)
+    socket.write(`c${i} APPEND INBOX {${MESSAGE(i).length}+}\r\n${MESSAGE(i)}\r\n`);
+  socket.write("z LOGOUT\r\n");
+  await new Promise((resolve) => socket.once("close", resolve));
+}
+const started = Date.now();
+const deadline = started + minutes * 60_000;
+let lastReport = started;
+await Promise.all(
+  Array.from({ length: clients }, async () => {
+    while (Date.now() < deadline && !crashed) {
+      await session(server.port, deadline);
+      if (Date.now() - lastReport > 30_000) {
+        lastReport = Date.now();
+        console.log(
+          `  ${((Date.now() - started) / 1000).toFixed(0)} s: ${totals.commands} commands, ${totals.protocolErrors.length} protocol errors, peak RSS ${((await peakRss(server.pid)) / 2 ** 20).toFixed(0)} MiB`,
+        );
+      }
+    }
+  }),
+);
+const rss = await peakRss(server.pid);
+const seconds = (Date.now() - started) / 1000;
+await server.stop();
+console.log(
+  `commands sent ${totals.commands} (${(totals.commands / seconds).toFixed(0)}/s), tagged answers ${totals.tagged}, responses ${totals.responses}, ` +
+    `connections ${totals.connections}, dropped on purpose ${totals.drops}`,
+);
+console.log(`crashes: ${crashed ? 1 : 0}${crashed ? ` (${crashed})` : ""}`);
+console.log(`protocol errors: ${totals.protocolErrors.length}`);
+for (const error of totals.protocolErrors.slice(0, 10)) console.log(`  ${error}`);
+console.log(`server bugs (NO [SERVERBUG]): ${totals.serverBugs.length}`);
+for (const bug of totals.serverBugs.slice(0, 10)) console.log(`  ${bug}`);
+console.log(`peak RSS of the server: ${(rss / 2 ** 20).toFixed(0)} MiB; seed ${startedSeed}`);
+if (crashed || totals.protocolErrors.length > 0 || totals.serverBugs.length > 0) process.exitCode = 1;
