@@ -13,10 +13,10 @@ import { Presets, SingleBar } from "cli-progress";
 import { sql } from "slonik";
 import { z } from "zod";
 import { isDomainError } from "../commands/errors.ts";
-import { createMailbox } from "../commands/mailbox/handlers.ts";
+import { createMailbox, subscribeMailbox } from "../commands/mailbox/handlers.ts";
 import { appendMessage, appendMessages } from "../commands/messages/append.ts";
-import { canonicalMailboxName } from "../commands/names.ts";
-import { findMailboxByName } from "../commands/writeModel.ts";
+import { canonicalMailboxName, INBOX } from "../commands/names.ts";
+import { findMailboxByName, type MailboxRow, type UserRow } from "../commands/writeModel.ts";
 import { sha256Hex } from "../events/blobs/blobStore.ts";
 import {
   type AdminCommandDeps,
@@ -31,11 +31,28 @@ import {
   UsageError,
   write,
 } from "./mailbox.ts";
+import {
+  KEYWORDS_FILE,
+  keywordLetters,
+  maildirBaseName,
+  maildirFolders,
+  parseKeywords,
+  parseSubscriptions,
+  parseUidList,
+  readOptional,
+  SUBSCRIPTIONS_FILE,
+  UIDLIST_FILE,
+  type UidList,
+} from "./maildirTree.ts";
 
 export const IMPORT_USAGE = `usage:
-  mailledger import maildir USER PATH [--mailbox NAME]   (PATH/cur and PATH/new; flags from ":2,DFRST")
+  mailledger import maildir USER PATH [--mailbox NAME]   (a Maildir++ tree: PATH/cur and PATH/new, and
+                                                         .Sub.Folder directories as mailboxes Sub/Folder;
+                                                         flags from ":2,DFRST", keywords from dovecot-keywords,
+                                                         UIDs and UIDVALIDITY from dovecot-uidlist)
   mailledger import mbox USER PATH [--mailbox NAME]      (mboxrd or mboxo; - : standard input)
-NAME: the target mailbox, created when missing (default INBOX).`;
+NAME: the target mailbox, created when missing (default INBOX); a Maildir's folders go under it
+unless it is INBOX. A message whose body the mailbox already holds is not appended again.`;
 
 /** One message to import: where it came from (for the report), its bytes, flags and date. */
 export interface ImportItem {
@@ -43,6 +60,8 @@ export interface ImportItem {
   body: Buffer;
   flags: string[];
   internalDate?: Date;
+  /** The UID it had (dovecot-uidlist), kept when the target mailbox is new. */
+  uid?: number;
 }
 
 const MAILDIR_FLAGS: Readonly<Record<string, string>> = {
@@ -251,19 +270,41 @@ export async function* mboxMessages(
   if (current) yield finish(current);
 }
 
+/**
+ * The messages of one Maildir: those the dovecot-uidlist names first, by UID (kept when
+ * `uids` is given), then the others oldest first; keyword letters read through `keywords`.
+ */
 async function* maildirMessages(
   dir: string,
   failures: { source: string; reason: string }[],
+  options: { label?: string; uids?: UidList; keywords?: ReadonlyMap<string, string> } = {},
 ): AsyncGenerator<ImportItem> {
-  for (const entry of await maildirFiles(dir)) {
+  const entries = (await maildirFiles(dir)).map((entry) => ({
+    ...entry,
+    uid: options.uids?.uids.get(maildirBaseName(path.basename(entry.file))),
+  }));
+  const listed = entries.filter((entry) => entry.uid !== undefined).sort((a, b) => a.uid! - b.uid!);
+  const unlisted = entries.filter((entry) => entry.uid === undefined);
+  for (const entry of [...listed, ...unlisted]) {
+    const source = options.label ? `${options.label}/${entry.name}` : entry.name;
     let body: Buffer;
     try {
       body = await readFile(entry.file);
     } catch (error) {
-      failures.push({ source: entry.name, reason: `cannot read: ${(error as Error).message}` });
+      failures.push({ source, reason: `cannot read: ${(error as Error).message}` });
       continue;
     }
-    yield { source: entry.name, body: toCrlf(body), flags: entry.flags, internalDate: entry.mtime };
+    const keywords = keywordLetters(entry.name).flatMap((letter) => {
+      const keyword = options.keywords?.get(letter);
+      return keyword === undefined ? [] : [keyword];
+    });
+    yield {
+      source,
+      body: toCrlf(body),
+      flags: [...entry.flags, ...keywords],
+      internalDate: entry.mtime,
+      ...(entry.uid !== undefined ? { uid: entry.uid } : {}),
+    };
   }
 }
 
@@ -324,6 +365,183 @@ async function bodiesPresent(deps: AdminCommandDeps, mailboxId: string): Promise
   return new Map(rows.map((row) => [row.blob_digest, row.copies]));
 }
 
+type Progress = ReturnType<typeof progressOn>;
+
+interface ImportTotals {
+  imported: number;
+  alreadyThere: number;
+  failures: { source: string; reason: string }[];
+}
+
+/**
+ * Appends the items missing from the mailbox, in batches; `keepUids`: with the UIDs the items
+ * carry (those at least the mailbox's UIDNEXT). Returns this mailbox's counts.
+ */
+async function importInto(
+  ctx: ReturnType<typeof adminContext>,
+  deps: AdminCommandDeps,
+  userId: string,
+  mailbox: MailboxRow,
+  items: AsyncIterable<ImportItem>,
+  keepUids: boolean,
+  totals: ImportTotals,
+  progress: Progress,
+): Promise<{ imported: number; alreadyThere: number }> {
+  const present = await bodiesPresent(deps, mailbox.id);
+  let imported = 0;
+  let alreadyThere = 0;
+  let batch: ImportItem[] = [];
+  let batchOctets = 0;
+  let uidNext = mailbox.uid_next;
+  const failures = totals.failures;
+  const append = (item: ImportItem, withUid = keepUids) => ({
+    body: item.body,
+    declaredSize: item.body.length,
+    flags: item.flags,
+    ...(item.internalDate ? { internalDate: item.internalDate } : {}),
+    ...(withUid && item.uid !== undefined ? { uid: item.uid } : {}),
+  });
+  const counted = (count: number) => {
+    imported += count;
+    totals.imported += count;
+  };
+  /** One transaction for the batch; when one of it is refused, each on its own, the refusal noted. */
+  const flush = async () => {
+    const items = batch;
+    batch = [];
+    batchOctets = 0;
+    if (items.length === 0) return;
+    try {
+      await appendMessages(ctx, {
+        userId,
+        mailboxName: mailbox.name,
+        messages: items.map((item) => append(item)),
+      });
+      counted(items.length);
+    } catch (error) {
+      if (!isDomainError(error)) throw error;
+      for (const item of items) {
+        try {
+          await appendMessage(ctx, { userId, mailboxName: mailbox.name, ...append(item) });
+          counted(1);
+        } catch (refusal) {
+          if (!isDomainError(refusal)) throw refusal;
+          // A UID another appender went past meanwhile: the message still goes in, with the next.
+          if (refusal.code === "CANNOT" && item.uid !== undefined && keepUids) {
+            await appendMessage(ctx, { userId, mailboxName: mailbox.name, ...append(item, false) });
+            counted(1);
+            continue;
+          }
+          failures.push({ source: item.source, reason: `${refusal.code}: ${refusal.message}` });
+        }
+      }
+    }
+    progress.update(totals.imported, totals.alreadyThere, failures.length);
+  };
+  for await (const item of items) {
+    const digest = sha256Hex(item.body);
+    const copies = present.get(digest) ?? 0;
+    if (copies > 0) {
+      present.set(digest, copies - 1);
+      alreadyThere += 1;
+      totals.alreadyThere += 1;
+      progress.update(totals.imported, totals.alreadyThere, failures.length);
+      continue;
+    }
+    // A UID below what this mailbox has reached is not kept (UIDs only increase): the next one.
+    const keptItem =
+      keepUids && item.uid !== undefined && item.uid < uidNext ? { ...item, uid: undefined } : item;
+    if (keepUids && keptItem.uid !== undefined) uidNext = keptItem.uid + 1;
+    else uidNext += 1;
+    batch.push(keptItem);
+    batchOctets += item.body.length;
+    if (batch.length >= IMPORT_BATCH_MESSAGES || batchOctets >= IMPORT_BATCH_OCTETS) await flush();
+  }
+  await flush();
+  return { imported, alreadyThere };
+}
+
+function reportLine(mailbox: string, counts: { imported: number; alreadyThere: number }, failed: number) {
+  const { imported, alreadyThere } = counts;
+  return `imported ${imported} message${imported === 1 ? "" : "s"} into ${mailbox}, ${
+    alreadyThere > 0 ? `${alreadyThere} already there, ` : ""
+  }failed ${failed}`;
+}
+
+/** The mailbox a Maildir++ folder goes to: the root is `base`, ".A.B" is "A/B" (under `base` unless INBOX). */
+function targetOf(base: string, folder: string): string {
+  if (folder === "") return base;
+  return canonicalMailboxName(base === INBOX ? folder : `${base}/${folder}`);
+}
+
+async function importMaildirTree(
+  ctx: ReturnType<typeof adminContext>,
+  deps: AdminCommandDeps,
+  user: UserRow,
+  root: string,
+  base: string,
+  totals: ImportTotals,
+  progress: Progress,
+): Promise<void> {
+  const folders = await maildirFolders(root);
+  if (folders.length === 0) {
+    throw new UsageError(`${root} is not a Maildir (it has neither cur/ nor new/, nor .Folder directories)`);
+  }
+  for (const folder of folders) {
+    const name = targetOf(base, folder.name);
+    const uidListText = await readOptional(path.join(folder.dir, UIDLIST_FILE));
+    const uids = uidListText === undefined ? null : parseUidList(uidListText);
+    if (uidListText !== undefined && uids === null) {
+      write(
+        deps.stdout,
+        `${folder.dir}/${UIDLIST_FILE}: not a dovecot-uidlist this importer reads; UIDs not kept`,
+      );
+    }
+    const keywordsText = await readOptional(path.join(folder.dir, KEYWORDS_FILE));
+    const keywords = keywordsText === undefined ? new Map<string, string>() : parseKeywords(keywordsText);
+    let mailbox = await findMailboxByName(deps.pool, user.id, name);
+    if (mailbox?.status !== "selectable") {
+      const created = await createMailbox(ctx, {
+        userId: user.id,
+        name,
+        ...(uids ? { uidValidity: uids.uidValidity } : {}),
+      });
+      for (const createdName of created.created) write(deps.stdout, `created mailbox ${createdName}`);
+      mailbox = await requireMailbox(deps.pool, user, name);
+    }
+    // UIDs are kept in a mailbox that has the list's UIDVALIDITY (made by this import, now or
+    // in a run that was interrupted) or has never held a message (a new account's INBOX).
+    const keepUids = uids !== null && (mailbox.uid_validity === uids.uidValidity || mailbox.uid_next === 1);
+    const failedBefore = totals.failures.length;
+    const counts = await importInto(
+      ctx,
+      deps,
+      user.id,
+      mailbox,
+      maildirMessages(folder.dir, totals.failures, {
+        ...(folder.name === "" ? {} : { label: path.basename(folder.dir) }),
+        ...(uids ? { uids } : {}),
+        keywords,
+      }),
+      keepUids,
+      totals,
+      progress,
+    );
+    write(deps.stdout, reportLine(mailbox.name, counts, totals.failures.length - failedBefore));
+  }
+  const subscriptions = await readOptional(path.join(root, SUBSCRIPTIONS_FILE));
+  for (const subscribed of subscriptions === undefined ? [] : parseSubscriptions(subscriptions)) {
+    let name: string;
+    try {
+      name = targetOf(base, subscribed === INBOX ? "" : subscribed);
+    } catch {
+      continue;
+    }
+    if (!(await findMailboxByName(deps.pool, user.id, name))) continue;
+    await subscribeMailbox(ctx, { userId: user.id, name });
+  }
+}
+
 export async function runImportCommand(argv: string[], deps: AdminCommandDeps): Promise<number> {
   const [format, ...rest] = argv;
   const ctx = adminContext(deps, `import ${format ?? ""}`.trim());
@@ -342,96 +560,47 @@ export async function runImportCommand(argv: string[], deps: AdminCommandDeps): 
     });
     const [username, source] = positionalsOf(positionals, ["USER", "PATH"]);
     const user = await requireUser(deps.pool, username!);
-    const failures: { source: string; reason: string }[] = [];
-    let items: AsyncIterable<ImportItem>;
+    const totals: ImportTotals = { imported: 0, alreadyThere: 0, failures: [] };
+    const base = canonicalMailboxName(values.mailbox);
+
     if (format === "maildir") {
-      items = maildirMessages(source!, failures);
-    } else if (source === "-") {
-      items = mboxMessages(deps.stdin, "standard input");
+      const progress = progressOn(deps.stderr);
+      try {
+        await importMaildirTree(ctx, deps, user, source!, base, totals, progress);
+      } finally {
+        progress.done();
+      }
     } else {
-      try {
-        if (!(await stat(source!)).isFile()) throw new Error("not a file");
-      } catch (error) {
-        throw new UsageError(`cannot read ${source}: ${(error as Error).message}`);
-      }
-      const head = await firstBytes(source!, FROM_LINE.length);
-      if (head.length > 0 && !head.equals(FROM_LINE)) {
-        throw new UsageError(`${source} is not an mbox file (it does not begin with a "From " line)`);
-      }
-      items = mboxMessages(createReadStream(source!), path.basename(source!));
-    }
-
-    const name = canonicalMailboxName(values.mailbox);
-    if (!(await findMailboxByName(deps.pool, user.id, name))) {
-      const created = await createMailbox(ctx, { userId: user.id, name, specialUse: null });
-      for (const createdName of created.created) write(deps.stdout, `created mailbox ${createdName}`);
-    }
-    const mailbox = await requireMailbox(deps.pool, user, name);
-
-    const progress = progressOn(deps.stderr);
-    const present = await bodiesPresent(deps, mailbox.id);
-    let imported = 0;
-    let alreadyThere = 0;
-    let batch: ImportItem[] = [];
-    let batchOctets = 0;
-    const append = (item: ImportItem) => ({
-      body: item.body,
-      declaredSize: item.body.length,
-      flags: item.flags,
-      ...(item.internalDate ? { internalDate: item.internalDate } : {}),
-    });
-    /** One transaction for the batch; when one of it is refused, each on its own, the refusal noted. */
-    const flush = async () => {
-      const items = batch;
-      batch = [];
-      batchOctets = 0;
-      if (items.length === 0) return;
-      try {
-        await appendMessages(ctx, {
-          userId: user.id,
-          mailboxName: mailbox.name,
-          messages: items.map(append),
-        });
-        imported += items.length;
-      } catch (error) {
-        if (!isDomainError(error)) throw error;
-        for (const item of items) {
-          try {
-            await appendMessage(ctx, { userId: user.id, mailboxName: mailbox.name, ...append(item) });
-            imported += 1;
-          } catch (refusal) {
-            if (!isDomainError(refusal)) throw refusal;
-            failures.push({ source: item.source, reason: `${refusal.code}: ${refusal.message}` });
-          }
+      let items: AsyncIterable<ImportItem>;
+      if (source === "-") {
+        items = mboxMessages(deps.stdin, "standard input");
+      } else {
+        try {
+          if (!(await stat(source!)).isFile()) throw new Error("not a file");
+        } catch (error) {
+          throw new UsageError(`cannot read ${source}: ${(error as Error).message}`);
         }
-      }
-      progress.update(imported, alreadyThere, failures.length);
-    };
-    try {
-      for await (const item of items) {
-        const digest = sha256Hex(item.body);
-        const copies = present.get(digest) ?? 0;
-        if (copies > 0) {
-          present.set(digest, copies - 1);
-          alreadyThere += 1;
-          progress.update(imported, alreadyThere, failures.length);
-          continue;
+        const head = await firstBytes(source!, FROM_LINE.length);
+        if (head.length > 0 && !head.equals(FROM_LINE)) {
+          throw new UsageError(`${source} is not an mbox file (it does not begin with a "From " line)`);
         }
-        batch.push(item);
-        batchOctets += item.body.length;
-        if (batch.length >= IMPORT_BATCH_MESSAGES || batchOctets >= IMPORT_BATCH_OCTETS) await flush();
+        items = mboxMessages(createReadStream(source!), path.basename(source!));
       }
-      await flush();
-    } finally {
-      progress.done();
+      if (!(await findMailboxByName(deps.pool, user.id, base))) {
+        const created = await createMailbox(ctx, { userId: user.id, name: base, specialUse: null });
+        for (const createdName of created.created) write(deps.stdout, `created mailbox ${createdName}`);
+      }
+      const mailbox = await requireMailbox(deps.pool, user, base);
+      const progress = progressOn(deps.stderr);
+      let counts: { imported: number; alreadyThere: number };
+      try {
+        counts = await importInto(ctx, deps, user.id, mailbox, items, false, totals, progress);
+      } finally {
+        progress.done();
+      }
+      write(deps.stdout, reportLine(mailbox.name, counts, totals.failures.length));
     }
-    write(
-      deps.stdout,
-      `imported ${imported} message${imported === 1 ? "" : "s"} into ${mailbox.name}, ${
-        alreadyThere > 0 ? `${alreadyThere} already there, ` : ""
-      }failed ${failures.length}`,
-    );
-    for (const failure of failures) write(deps.stdout, `  ${failure.source}: ${failure.reason}`);
-    return failures.length === 0 ? EXIT_OK : EXIT_FAILED;
+    for (const failure of totals.failures) write(deps.stdout, `  ${failure.source}: ${failure.reason}`);
+    return totals.failures.length === 0 ? EXIT_OK : EXIT_FAILED;
   });
 }

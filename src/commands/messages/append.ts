@@ -22,6 +22,8 @@ export interface AppendInput {
   declaredSize?: number;
   flags?: readonly string[];
   internalDate?: Date;
+  /** The UID to keep (imports from a store that had one): at least UIDNEXT, else CANNOT. */
+  uid?: number;
 }
 
 export interface AppendOutcome {
@@ -95,6 +97,7 @@ export async function appendMessage(ctx: CommandContext, input: AppendInput): Pr
         ...(declaredSize !== undefined ? { declaredSize } : {}),
         ...(flags ? { flags } : {}),
         ...(internalDate ? { internalDate } : {}),
+        ...(input.uid !== undefined ? { uid: input.uid } : {}),
       },
     ],
   });
@@ -181,6 +184,7 @@ export async function appendMessages(
             blobDigest: stored.digest,
             headerSummary: summarizeHeader(head),
             appendLimit,
+            ...(message.uid !== undefined ? { uid: message.uid } : {}),
           },
           state,
           now,
