@@ -34,6 +34,7 @@ commands:
   import maildir|mbox USER PATH [--mailbox NAME]
                                                append a Maildir's or an mbox file's messages
   export mbox USER MAILBOX FILE|-              a mailbox's messages as an mboxrd file
+  export maildir USER DIR [--mailbox NAME]     the mailboxes as a Maildir++ tree (Dovecot's layout)
   blobs gc [--grace-seconds N]                 remove bodies no message refers to any more
   projections status|rebuild NAME              projection versions, positions, blue/green rebuild
   replay --from-position N [--to-position M] [--to stdout|kafka]
