@@ -227,9 +227,16 @@ export async function* mboxMessages(
     const lines = entry.lines;
     if (lines.length > 0 && (lines.at(-1)!.length === 0 || lines.at(-1)!.equals(Buffer.from("\r"))))
       lines.pop();
-    const body = Buffer.concat(
-      lines.flatMap((line) => [line.subarray(0, line.at(-1) === 0x0d ? -1 : undefined), Buffer.from("\r\n")]),
-    );
+    // One allocation for the body: the lines, each without its CR, each followed by CRLF.
+    let length = 0;
+    for (const line of lines) length += line.length - (line.at(-1) === 0x0d ? 1 : 0) + 2;
+    const body = Buffer.allocUnsafe(length);
+    let offset = 0;
+    for (const line of lines) {
+      offset += line.copy(body, offset, 0, line.at(-1) === 0x0d ? line.length - 1 : line.length);
+      body[offset++] = 0x0d;
+      body[offset++] = 0x0a;
+    }
     return {
       source: `${name} message at line ${entry.line} (${entry.fromLine.replace(/\r$/, "").slice(0, 80)})`,
       body,

@@ -98,7 +98,9 @@ export async function runCli(
       return withDatabase(config, (pool) =>
         runAdminCommand(rest, {
           pool,
-          blobStore: blobStoreFor(config, pool),
+          // No body cache: an admin command reads or writes each body once (an import of
+          // 100,000 messages would only fill it, BLOB_CACHE bytes of RSS for nothing).
+          blobStore: blobStoreFor({ ...config, blobCacheBytes: 0 }, pool),
           appendLimit: config.appendLimit ?? null,
           ...io,
         }),

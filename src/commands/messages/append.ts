@@ -193,7 +193,9 @@ export async function appendMessages(
         throw which(index)(error);
       }
       events.push(...decided);
-      state = evolveAll(state, decided);
+      // Only UIDNEXT and HIGHESTMODSEQ decide the next append: the messages map stays as read,
+      // not copied once per message (quadratic in a batch of an import's size).
+      state = { ...evolveAll({ ...state, messages: new Map() }, decided), messages: state.messages };
     }
     return events;
   };
