@@ -189,74 +189,89 @@ function dateOf(
   return Number.isNaN(parsed.getTime()) ? null : parsed;
 }
 
-/** The lines of a stream, each without its "\n" (a "\r" before it stays). */
-async function* linesOf(source: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
-  let rest = Buffer.alloc(0);
-  for await (const chunk of source) {
-    let buffer = Buffer.concat([rest, Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)]);
-    let newline = buffer.indexOf(0x0a);
-    while (newline !== -1) {
-      yield buffer.subarray(0, newline);
-      buffer = buffer.subarray(newline + 1);
-      newline = buffer.indexOf(0x0a);
-    }
-    rest = Buffer.from(buffer);
-  }
-  if (rest.length > 0) yield rest;
-}
-
 const FROM_LINE = Buffer.from("From ");
 /** Undated "From " lines after blank lines within one message, from which it is refused. */
 const UNDATED_SEPARATORS_REFUSED = 3;
 const QUOTED_FROM = /^>+From /;
 
 /**
+ * The bytes of the message being read, in one buffer reused from message to message: the reader
+ * allocates one Buffer per message, not one per line (an archive of 100,000 messages has
+ * millions of lines, and each short-lived object costs the garbage collector).
+ */
+class BodyBuilder {
+  private bytes = Buffer.allocUnsafe(64 * 1024);
+  length = 0;
+
+  append(source: Buffer, start: number, end: number): void {
+    const needed = this.length + (end - start) + 2;
+    if (needed > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.bytes.length * 2));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    this.length += source.copy(this.bytes, this.length, start, end);
+  }
+
+  /** Appends CRLF (room for it is made by append). */
+  crlf(): void {
+    this.bytes[this.length++] = 0x0d;
+    this.bytes[this.length++] = 0x0a;
+  }
+
+  /** A copy of the bytes so far; the builder starts over. */
+  take(): Buffer {
+    const body = Buffer.allocUnsafeSlow(this.length);
+    this.bytes.copy(body, 0, 0, this.length);
+    this.length = 0;
+    return body;
+  }
+}
+
+/**
  * The messages of an mbox file. A "From " line separates messages at the start of the file, or
  * after a blank line when it carries a date (an unquoted "From " in a body seldom does); the
  * blank line before it belongs to the separator. ">From " lines lose one ">" (mboxrd; for
- * mboxo, the only reading there is).
+ * mboxo, the only reading there is). Lines end in CRLF, whether they ended in LF or CRLF.
  */
 export async function* mboxMessages(
   source: AsyncIterable<Buffer | string>,
   name: string,
 ): AsyncGenerator<ImportItem> {
-  let current: { line: number; fromLine: string; date: Date | null; lines: Buffer[] } | undefined;
+  let current: { line: number; fromLine: string; date: Date | null } | undefined;
+  const body = new BodyBuilder();
+  /** Whether the last line of the current message is blank: it belongs to the next separator. */
+  let lastBlank = false;
   let previousBlank = true;
   let lineNumber = 0;
+  /** "From " lines after a blank line that carry no date this reader knows, in the current message. */
+  let undated: number[] = [];
   const finish = (entry: NonNullable<typeof current>): ImportItem => {
-    const lines = entry.lines;
-    if (lines.length > 0 && (lines.at(-1)!.length === 0 || lines.at(-1)!.equals(Buffer.from("\r"))))
-      lines.pop();
-    // One allocation for the body: the lines, each without its CR, each followed by CRLF.
-    let length = 0;
-    for (const line of lines) length += line.length - (line.at(-1) === 0x0d ? 1 : 0) + 2;
-    const body = Buffer.allocUnsafe(length);
-    let offset = 0;
-    for (const line of lines) {
-      offset += line.copy(body, offset, 0, line.at(-1) === 0x0d ? line.length - 1 : line.length);
-      body[offset++] = 0x0d;
-      body[offset++] = 0x0a;
-    }
+    if (lastBlank) body.length -= 2;
+    lastBlank = false;
     return {
       source: `${name} message at line ${entry.line} (${entry.fromLine.replace(/\r$/, "").slice(0, 80)})`,
-      body,
+      body: body.take(),
       flags: [],
       ...(entry.date ? { internalDate: entry.date } : {}),
     };
   };
-  /** "From " lines after a blank line that carry no date this reader knows, in the current message. */
-  let undated: number[] = [];
-  for await (const line of linesOf(source)) {
+  /** Reads the line buffer[start, end) (without its LF); returns the message it ends, if any. */
+  const line = (buffer: Buffer, start: number, end: number): ImportItem | undefined => {
     lineNumber += 1;
-    if (line.subarray(0, FROM_LINE.length).equals(FROM_LINE)) {
-      const text = line.toString("latin1");
+    let finished: ImportItem | undefined;
+    if (
+      end - start >= FROM_LINE.length &&
+      buffer.compare(FROM_LINE, 0, FROM_LINE.length, start, start + FROM_LINE.length) === 0
+    ) {
+      const text = buffer.toString("latin1", start, end);
       const parsed = parseFromLine(text);
       if (current === undefined || (previousBlank && parsed?.date)) {
-        if (current) yield finish(current);
-        current = { line: lineNumber, fromLine: text, date: parsed?.date ?? null, lines: [] };
+        if (current) finished = finish(current);
+        current = { line: lineNumber, fromLine: text, date: parsed?.date ?? null };
         undated = [];
         previousBlank = false;
-        continue;
+        return finished;
       }
       // One such line is a body that says "From ..."; several are separators in a form this
       // reader cannot date, which would run many messages into one: refused, not imported.
@@ -270,9 +285,30 @@ export async function* mboxMessages(
     if (current === undefined) {
       throw new UsageError(`${name} is not an mbox file (it does not begin with a "From " line)`);
     }
-    const quoted = line[0] === 0x3e && QUOTED_FROM.test(line.subarray(0, 64).toString("latin1"));
-    current.lines.push(quoted ? line.subarray(1) : line);
-    previousBlank = line.length === 0 || (line.length === 1 && line[0] === 0x0d);
+    const quoted =
+      buffer[start] === 0x3e && QUOTED_FROM.test(buffer.toString("latin1", start, Math.min(end, start + 64)));
+    const contentEnd = end > start && buffer[end - 1] === 0x0d ? end - 1 : end;
+    body.append(buffer, quoted ? start + 1 : start, contentEnd);
+    body.crlf();
+    previousBlank = contentEnd === start;
+    lastBlank = previousBlank;
+    return undefined;
+  };
+  let rest: Buffer | undefined;
+  for await (const chunk of source) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    const buffer = rest ? Buffer.concat([rest, bytes]) : bytes;
+    let start = 0;
+    for (let newline = buffer.indexOf(0x0a); newline !== -1; newline = buffer.indexOf(0x0a, start)) {
+      const finished = line(buffer, start, newline);
+      start = newline + 1;
+      if (finished) yield finished;
+    }
+    rest = start < buffer.length ? Buffer.from(buffer.subarray(start)) : undefined;
+  }
+  if (rest) {
+    const finished = line(rest, 0, rest.length);
+    if (finished) yield finished;
   }
   if (current) yield finish(current);
 }

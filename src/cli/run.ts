@@ -1,12 +1,13 @@
 // Dispatches `mailledger <command> ...` to its subcommand.
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { assertDistributedServices, ConfigError, loadConfig } from "../config.ts";
+import { createFsBlobStore } from "../events/blobs/fsBlobStore.ts";
+import { createPostgresBlobStore } from "../events/blobs/postgresBlobStore.ts";
+import type { DatabasePool } from "../events/db.ts";
 import { migrateDatabase } from "../events/migrations.ts";
-import { MetricsRegistry } from "../imap-gateway/metrics.ts";
 import { blobSourceFromStore } from "../projections/bodiesView/storeBlobSource.ts";
-import { createLogger, installWireLogToggle, startMetricsServer } from "../serve/operations.ts";
-import { blobStoreFor } from "../serve/runtime.ts";
-import { parseRoles, startNode } from "../serve/serve.ts";
+import type { createLogger } from "../serve/operations.ts";
 import { BLOBS_USAGE, runBlobsCommand } from "./blobs.ts";
 import { withDatabase } from "./database.ts";
 import { EXPORT_USAGE, runExportCommand } from "./exportMbox.ts";
@@ -98,9 +99,7 @@ export async function runCli(
       return withDatabase(config, (pool) =>
         runAdminCommand(rest, {
           pool,
-          // No body cache: an admin command reads or writes each body once (an import of
-          // 100,000 messages would only fill it, BLOB_CACHE bytes of RSS for nothing).
-          blobStore: blobStoreFor({ ...config, blobCacheBytes: 0 }, pool),
+          blobStore: adminBlobStore(config, pool),
           appendLimit: config.appendLimit ?? null,
           ...io,
         }),
@@ -109,7 +108,11 @@ export async function runCli(
     case "projections": {
       const config = loadConfigOrExplain(env);
       return withDatabase(config, (pool) =>
-        runProjectionsCommand(rest, { pool, blobs: blobSourceFromStore(blobStoreFor(config, pool)), ...io }),
+        runProjectionsCommand(rest, {
+          pool,
+          blobs: blobSourceFromStore(adminBlobStore(config, pool)),
+          ...io,
+        }),
       );
     }
     case "replay": {
@@ -141,7 +144,29 @@ export function loadConfigOrExplain(env: NodeJS.ProcessEnv) {
   }
 }
 
+/**
+ * The blob store of an admin command: BLOB_STORE's, without the body cache of a serving node (an
+ * admin command reads or writes each body once; an import of 100,000 messages would only fill
+ * it, BLOB_CACHE bytes of memory for nothing).
+ */
+function adminBlobStore(config: ReturnType<typeof loadConfig>, pool: DatabasePool) {
+  return config.blobStore.kind === "fs"
+    ? createFsBlobStore(path.resolve(config.blobStore.dir))
+    : createPostgresBlobStore(pool);
+}
+
 async function serve(argv: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
+  // Loaded here, not at the top: admin commands (an import of a big archive) need none of the
+  // server's modules, which would cost every one of them their memory.
+  const [
+    { MetricsRegistry },
+    { createLogger, installWireLogToggle, startMetricsServer },
+    { parseRoles, startNode },
+  ] = await Promise.all([
+    import("../imap-gateway/metrics.ts"),
+    import("../serve/operations.ts"),
+    import("../serve/serve.ts"),
+  ]);
   let roleText: string | undefined;
   try {
     const { values } = parseArgs({ args: argv, options: { role: { type: "string" } }, strict: true });
@@ -150,7 +175,7 @@ async function serve(argv: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise
     throw new CliError(`serve: ${(error as Error).message}`, 2);
   }
   const config = loadConfigOrExplain(env);
-  let roles: ReturnType<typeof parseRoles>;
+  let roles: Awaited<ReturnType<typeof parseRoles>>;
   try {
     roles = parseRoles(roleText);
     assertDistributedServices(config);

@@ -10,7 +10,7 @@ import { MAX_HEADER_BYTES, summarizeHeader } from "../../events/messageSummary.t
 import { commitChanges, commitOptimistically } from "../commit.ts";
 import { type CommandContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
-import { decide, evolveAll, type MailboxState } from "../mailbox/decider.ts";
+import { decide, type MailboxState } from "../mailbox/decider.ts";
 import { canonicalMailboxName } from "../names.ts";
 import { findAppendTarget, lockMailboxes, mailboxState, requireStorageQuota } from "../writeModel.ts";
 
@@ -195,7 +195,14 @@ export async function appendMessages(
       events.push(...decided);
       // Only UIDNEXT and HIGHESTMODSEQ decide the next append: the messages map stays as read,
       // not copied once per message (quadratic in a batch of an import's size).
-      state = { ...evolveAll({ ...state, messages: new Map() }, decided), messages: state.messages };
+      for (const event of decided) {
+        if (event.type !== "MessageAppended") continue;
+        state = {
+          ...state,
+          uidNext: Math.max(state.uidNext, event.data.uid + 1),
+          highestModSeq: event.data.modseq,
+        };
+      }
     }
     return events;
   };
