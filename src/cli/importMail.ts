@@ -482,10 +482,12 @@ async function importInto(
     progress.update(totals.imported, totals.alreadyThere, failures.length);
   };
   for await (const item of items) {
-    const digest = sha256Hex(item.body);
-    const copies = present.get(digest) ?? 0;
-    if (copies > 0) {
-      present.set(digest, copies - 1);
+    // The digest only matters while the mailbox holds bodies this run has not matched yet.
+    const digest = present.size === 0 ? undefined : sha256Hex(item.body);
+    const copies = digest === undefined ? 0 : (present.get(digest) ?? 0);
+    if (digest !== undefined && copies > 0) {
+      if (copies === 1) present.delete(digest);
+      else present.set(digest, copies - 1);
       alreadyThere += 1;
       totals.alreadyThere += 1;
       progress.update(totals.imported, totals.alreadyThere, failures.length);
