@@ -243,6 +243,18 @@ describe("mailledger import mbox", () => {
     expect(await listed("Restart")).toHaveLength(250);
   });
 
+  it("imports the same message twice in one batch as two messages (one body stored)", async () => {
+    const twice = "From x Sat Jan  1 00:00:00 2000\nSubject: Twin\n\nsame\n\n".repeat(2);
+    const result = await run(["mbox", "bob", "-", "--mailbox", "Twins"], { stdin: Buffer.from(twice) });
+    expect(result.stdout).toBe("created mailbox Twins\nimported 2 messages into Twins, failed 0\n");
+    const messages = await listed("Twins");
+    expect(messages.map((m) => [m.uid, m.subject])).toEqual([
+      [1, "Twin"],
+      [2, "Twin"],
+    ]);
+    expect(await dumped("Twins", 2)).toBe("Subject: Twin\r\n\r\nsame\r\n");
+  });
+
   it("reads standard input, and refuses a file that is not an mbox", async () => {
     const result = await run(["mbox", "bob", "-", "--mailbox", "FromStdin"], {
       stdin: Buffer.from("From x Sat Jan  1 00:00:00 2000\nSubject: S\n\nx\n"),
