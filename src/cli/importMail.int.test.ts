@@ -419,6 +419,27 @@ describe("a Maildir++ tree, as Dovecot lays it out", () => {
     expect(await contentOf("dana")).toEqual(before);
   });
 
+  it("keeps the listed UIDs when an interrupted import of a folder is run again", async () => {
+    await account("gale");
+    const root = path.join(dir, "tree-gale");
+    await mkdir(path.join(root, ".Lists", "cur"), { recursive: true });
+    await writeFile(
+      path.join(root, ".Lists", "dovecot-uidlist"),
+      "3 V777 N40\n10 :1600000000.M1P1.host\n30 :1600000100.M2P1.host\n",
+    );
+    // The first run saw only the first file (the second came, or was read, after the crash).
+    await writeFile(path.join(root, ".Lists", "cur", "1600000000.M1P1.host:2,S"), "Subject: A\n\na\n");
+    expect((await run(["maildir", "gale", root])).code).toBe(0);
+    await writeFile(path.join(root, ".Lists", "cur", "1600000100.M2P1.host:2,"), "Subject: B\n\nb\n");
+    const again = await run(["maildir", "gale", root]);
+    expect(again.stdout).toBe("imported 1 message into Lists, 1 already there, failed 0\n");
+    expect((await listedOf("gale", "Lists")).map((m) => [m.uid, m.subject])).toEqual([
+      [10, "A"],
+      [30, "B"],
+    ]);
+    expect((await mailboxesOf("gale")).find((m) => m.name === "Lists")?.uidValidity).toBe(777);
+  });
+
   it("exports the same layout, which imports back to the same mailboxes, UIDs, flags and bodies", async () => {
     await account("erin");
     await account("finn");
