@@ -12,6 +12,7 @@ import { DomainError } from "../commands/errors.ts";
 import { loadAllMessages, type MessageRow } from "../commands/writeModel.ts";
 import { BlobNotFoundError } from "../events/blobs/blobStore.ts";
 import { createPostgresBlobStore } from "../events/blobs/postgresBlobStore.ts";
+import { runExportMaildir } from "./exportMaildir.ts";
 import {
   type AdminCommandDeps,
   EXIT_OK,
@@ -27,7 +28,11 @@ import { withMboxFlags } from "./mboxStatus.ts";
 
 export const EXPORT_USAGE = `usage:
   mailledger export mbox USER MAILBOX FILE|-      (-: standard output)
-Writes the messages in UID order as mboxrd, with their INTERNALDATE on each "From " line.`;
+  mailledger export maildir USER DIR [--mailbox NAME]
+mbox: the messages in UID order as mboxrd, with their INTERNALDATE on each "From " line.
+maildir: a Maildir++ tree in DIR (missing or empty): NAME (default INBOX) in DIR, the other
+mailboxes (with INBOX, all of them; else NAME's inferiors) as .Sub.Folder directories, with
+dovecot-uidlist (UIDVALIDITY and UIDs), dovecot-keywords and subscriptions.`;
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -62,7 +67,7 @@ export function mboxEntry(body: Buffer, sender: string, internalDate: Date): Buf
   );
 }
 
-async function readBody(deps: AdminCommandDeps, digest: string): Promise<Buffer> {
+export async function readBody(deps: AdminCommandDeps, digest: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of (deps.blobStore ?? createPostgresBlobStore(deps.pool)).read(digest)) {
@@ -140,13 +145,15 @@ export async function runExportCommand(argv: string[], deps: AdminCommandDeps): 
         );
         return EXIT_OK;
       }
+      case "maildir":
+        return runExportMaildir(rest, deps);
       case undefined:
       case "help":
       case "--help":
         write(format === undefined ? deps.stderr : deps.stdout, EXPORT_USAGE);
         return format === undefined ? EXIT_USAGE : EXIT_OK;
       default:
-        throw new UsageError(`"${format}" is not an export format (mbox)`);
+        throw new UsageError(`"${format}" is not an export format (mbox or maildir)`);
     }
   });
 }

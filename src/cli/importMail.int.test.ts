@@ -1,11 +1,15 @@
-import { mkdir, mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { testCommandContext } from "../commands/testing/context.ts";
 import { createUser } from "../commands/user/handlers.ts";
+import { runExportCommand } from "./exportMbox.ts";
 import { maildirFlags, parseFromLine, runImportCommand } from "./importMail.ts";
 import { type AdminCommandDeps, runMailboxCommand } from "./mailbox.ts";
 import { type MessageListing, runMessageCommand } from "./message.ts";
@@ -45,7 +49,11 @@ async function listed(mailbox: string): Promise<MessageListing[]> {
 }
 
 async function dumped(mailbox: string, uid: number): Promise<string> {
-  return (await run(["dump", "bob", mailbox, String(uid)], { command: runMessageCommand })).stdout;
+  return dumpedOf("bob", mailbox, uid);
+}
+
+async function dumpedOf(user: string, mailbox: string, uid: number): Promise<string> {
+  return (await run(["dump", user, mailbox, String(uid)], { command: runMessageCommand })).stdout;
 }
 
 describe("import helpers", () => {
@@ -235,6 +243,18 @@ describe("mailledger import mbox", () => {
     expect(await listed("Restart")).toHaveLength(250);
   });
 
+  it("imports the same message twice in one batch as two messages (one body stored)", async () => {
+    const twice = "From x Sat Jan  1 00:00:00 2000\nSubject: Twin\n\nsame\n\n".repeat(2);
+    const result = await run(["mbox", "bob", "-", "--mailbox", "Twins"], { stdin: Buffer.from(twice) });
+    expect(result.stdout).toBe("created mailbox Twins\nimported 2 messages into Twins, failed 0\n");
+    const messages = await listed("Twins");
+    expect(messages.map((m) => [m.uid, m.subject])).toEqual([
+      [1, "Twin"],
+      [2, "Twin"],
+    ]);
+    expect(await dumped("Twins", 2)).toBe("Subject: Twin\r\n\r\nsame\r\n");
+  });
+
   it("reads standard input, and refuses a file that is not an mbox", async () => {
     const result = await run(["mbox", "bob", "-", "--mailbox", "FromStdin"], {
       stdin: Buffer.from("From x Sat Jan  1 00:00:00 2000\nSubject: S\n\nx\n"),
@@ -249,4 +269,279 @@ describe("mailledger import mbox", () => {
     const boxes = await run(["list", "bob"], { command: runMailboxCommand });
     expect(boxes.stdout).not.toContain("Never");
   });
+});
+
+describe("a Maildir++ tree, as Dovecot lays it out", () => {
+  /** A Dovecot-style tree: INBOX, Work with an inferior, Archive/2020 without its superior. */
+  async function writeTree(root: string) {
+    const put = async (folder: string, name: string, body: string, time: string) => {
+      await mkdir(path.join(root, folder, "cur"), { recursive: true });
+      await mkdir(path.join(root, folder, "new"), { recursive: true });
+      const file = path.join(root, folder, name);
+      await writeFile(file, body);
+      await utimes(file, new Date(time), new Date(time));
+    };
+    await put(
+      "",
+      "cur/1600000000.M1P1.host,S=40:2,Sa",
+      "Subject: Inbox one\n\nfirst\n",
+      "2020-09-13T12:26:40Z",
+    );
+    await put(
+      "",
+      "cur/1600000100.M2P1.host,S=40:2,FSbc",
+      "Subject: Inbox two\n\nsecond\n",
+      "2020-09-13T12:28:20Z",
+    );
+    await put("", "new/1600000200.M3P1.host", "Subject: Inbox new\n\nthird\n", "2020-09-13T12:30:00Z");
+    await writeFile(
+      path.join(root, "dovecot-uidlist"),
+      "3 V1234 N20 G0123456789abcdef\n3 :1600000000.M1P1.host,S=40\n7 W41 :1600000100.M2P1.host,S=40\n",
+    );
+    await writeFile(path.join(root, "dovecot-keywords"), "0 $Junk\n1 Project\n2 later\n");
+    await put(".Work", "cur/1600001000.M4P1.host:2,R", "Subject: Work one\n\nwork\n", "2020-09-13T12:43:20Z");
+    await put(
+      ".Work",
+      "cur/1600001100.M5P1.host:2,a",
+      "Subject: Work two\n\nmore work\n",
+      "2020-09-13T12:45:00Z",
+    );
+    await writeFile(
+      path.join(root, ".Work", "dovecot-uidlist"),
+      "3 V555 N9\n4 :1600001000.M4P1.host\n8 :1600001100.M5P1.host\n",
+    );
+    await writeFile(path.join(root, ".Work", "dovecot-keywords"), "0 Urgent\n");
+    await put(
+      ".Work.Reports",
+      "cur/1600002000.M6P1.host:2,S",
+      "Subject: Report\n\nq3\n",
+      "2020-09-13T13:00:00Z",
+    );
+    await writeFile(path.join(root, ".Work.Reports", "dovecot-uidlist"), "1 556 3\n2 1600002000.M6P1.host\n");
+    await put(
+      ".Archive.2020",
+      "cur/1600003000.M7P1.host:2,",
+      "Subject: Old\n\nold\n",
+      "2020-09-13T13:16:40Z",
+    );
+    await mkdir(path.join(root, ".Archive.2020", "tmp"), { recursive: true });
+    await writeFile(path.join(root, "subscriptions"), "V\t2\n\nWork\nWork\tReports\n");
+  }
+
+  async function account(username: string) {
+    await createUser(testCommandContext(db.pool), { username, password: "pw" });
+  }
+
+  async function listedOf(user: string, mailbox: string): Promise<MessageListing[]> {
+    const result = await run(["list", user, mailbox, "--json"], { command: runMessageCommand });
+    expect(result.code).toBe(0);
+    return JSON.parse(result.stdout) as MessageListing[];
+  }
+
+  async function mailboxesOf(user: string) {
+    const result = await run(["list", user, "--json"], { command: runMailboxCommand });
+    expect(result.code).toBe(0);
+    return (JSON.parse(result.stdout) as { name: string; uidValidity: number; subscribed: boolean }[]).map(
+      (m) => ({ name: m.name, uidValidity: m.uidValidity, subscribed: m.subscribed }),
+    );
+  }
+
+  /** What a client sees of every message: UID, flags, date and body, per mailbox. */
+  async function contentOf(user: string) {
+    const content: Record<string, [number, string[], string, string][]> = {};
+    for (const { name } of await mailboxesOf(user)) {
+      const messages = await listedOf(user, name);
+      content[name] = [];
+      for (const m of messages) {
+        const body = (await run(["dump", user, name, String(m.uid)], { command: runMessageCommand })).stdout;
+        content[name]!.push([m.uid, m.flags, m.internalDate, body]);
+      }
+    }
+    return content;
+  }
+
+  it("imports the folders with hierarchy, keywords, UIDs and UIDVALIDITY; a second run adds nothing", async () => {
+    await account("dana");
+    const root = path.join(dir, "tree");
+    await writeTree(root);
+    const result = await run(["maildir", "dana", root]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        "imported 3 messages into INBOX, failed 0",
+        "created mailbox Archive",
+        "created mailbox Archive/2020",
+        "imported 1 message into Archive/2020, failed 0",
+        "created mailbox Work",
+        "imported 2 messages into Work, failed 0",
+        "created mailbox Work/Reports",
+        "imported 1 message into Work/Reports, failed 0",
+        "",
+      ].join("\n"),
+    );
+    const boxes = await mailboxesOf("dana");
+    expect(boxes.find((m) => m.name === "Work")).toEqual({
+      name: "Work",
+      uidValidity: 555,
+      subscribed: true,
+    });
+    expect(boxes.find((m) => m.name === "Work/Reports")).toEqual({
+      name: "Work/Reports",
+      uidValidity: 556,
+      subscribed: true,
+    });
+    expect(boxes.find((m) => m.name === "Archive/2020")?.subscribed).toBe(false);
+    // INBOX came with the account (its UIDVALIDITY stays), empty: the UIDs are kept.
+    const inbox = await listedOf("dana", "INBOX");
+    expect(inbox.map((m) => [m.uid, m.flags, m.subject])).toEqual([
+      [3, ["$Junk", "\\Seen"], "Inbox one"],
+      [7, ["Project", "\\Flagged", "\\Seen", "later"], "Inbox two"],
+      [8, [], "Inbox new"],
+    ]);
+    expect((await listedOf("dana", "Work")).map((m) => [m.uid, m.flags])).toEqual([
+      [4, ["\\Answered"]],
+      [8, ["Urgent"]],
+    ]);
+    expect((await listedOf("dana", "Work/Reports")).map((m) => [m.uid, m.flags])).toEqual([[2, ["\\Seen"]]]);
+    expect(await dumpedOf("dana", "Work", 8)).toBe("Subject: Work two\r\n\r\nmore work\r\n");
+
+    const before = await contentOf("dana");
+    const again = await run(["maildir", "dana", root]);
+    expect(again.stdout).toBe(
+      [
+        "imported 0 messages into INBOX, 3 already there, failed 0",
+        "imported 0 messages into Archive/2020, 1 already there, failed 0",
+        "imported 0 messages into Work, 2 already there, failed 0",
+        "imported 0 messages into Work/Reports, 1 already there, failed 0",
+        "",
+      ].join("\n"),
+    );
+    expect(await contentOf("dana")).toEqual(before);
+  });
+
+  it("keeps the listed UIDs when an interrupted import of a folder is run again", async () => {
+    await account("gale");
+    const root = path.join(dir, "tree-gale");
+    await mkdir(path.join(root, ".Lists", "cur"), { recursive: true });
+    await writeFile(
+      path.join(root, ".Lists", "dovecot-uidlist"),
+      "3 V777 N40\n10 :1600000000.M1P1.host\n30 :1600000100.M2P1.host\n",
+    );
+    // The first run saw only the first file (the second came, or was read, after the crash).
+    await writeFile(path.join(root, ".Lists", "cur", "1600000000.M1P1.host:2,S"), "Subject: A\n\na\n");
+    expect((await run(["maildir", "gale", root])).code).toBe(0);
+    await writeFile(path.join(root, ".Lists", "cur", "1600000100.M2P1.host:2,"), "Subject: B\n\nb\n");
+    const again = await run(["maildir", "gale", root]);
+    expect(again.stdout).toBe("imported 1 message into Lists, 1 already there, failed 0\n");
+    expect((await listedOf("gale", "Lists")).map((m) => [m.uid, m.subject])).toEqual([
+      [10, "A"],
+      [30, "B"],
+    ]);
+    expect((await mailboxesOf("gale")).find((m) => m.name === "Lists")?.uidValidity).toBe(777);
+  });
+
+  it("exports the same layout, which imports back to the same mailboxes, UIDs, flags and bodies", async () => {
+    await account("erin");
+    await account("finn");
+    const root = path.join(dir, "tree-erin");
+    await writeTree(root);
+    expect((await run(["maildir", "erin", root])).code).toBe(0);
+    const out = path.join(dir, "exported");
+    const exported = await run(["maildir", "erin", out], { command: runExportCommand });
+    expect(exported.stderr).toBe("");
+    expect(exported.code).toBe(0);
+    expect(exported.stdout).toContain("exported 2 messages from Work to");
+
+    // Dovecot's files: folders, uidlist with the mailbox's UIDVALIDITY and UIDs, keywords by letter.
+    expect((await readdir(out)).sort()).toEqual([
+      ".Archive",
+      ".Archive.2020",
+      ".Work",
+      ".Work.Reports",
+      "cur",
+      "dovecot-keywords",
+      "dovecot-uidlist",
+      "new",
+      "subscriptions",
+      "tmp",
+    ]);
+    const workList = await readFile(path.join(out, ".Work", "dovecot-uidlist"), "utf8");
+    expect(workList.split("\n")[0]).toBe("3 V555 N9");
+    expect(workList).toMatch(/^8 :\d+\.M8P\d+\.mailledger,S=29,W=32$/m);
+    expect(await readFile(path.join(out, ".Work", "dovecot-keywords"), "utf8")).toBe("0 Urgent\n");
+    const workFiles = (await readdir(path.join(out, ".Work", "cur"))).sort();
+    expect(workFiles.map((name) => name.replace(/^.*:2,/, ""))).toEqual(["R", "a"]);
+    expect(await readFile(path.join(out, ".Work", "cur", workFiles[1]!), "utf8")).toBe(
+      "Subject: Work two\n\nmore work\n",
+    );
+    expect(await readFile(path.join(out, "subscriptions"), "utf8")).toBe("V\t2\n\nWork\nWork\tReports\n");
+
+    // Back in through import (a new account): everything a client sees is the same.
+    expect((await run(["maildir", "finn", out])).code).toBe(0);
+    const erin = await contentOf("erin");
+    const finn = await contentOf("finn");
+    expect(finn).toEqual(erin);
+    const uidValidities = (boxes: Awaited<ReturnType<typeof mailboxesOf>>) =>
+      boxes
+        .filter((m) => m.name !== "INBOX" && m.name !== "Archive")
+        .map((m) => [m.name, m.uidValidity, m.subscribed]);
+    expect(uidValidities(await mailboxesOf("finn"))).toEqual(uidValidities(await mailboxesOf("erin")));
+    // An export never writes over what is there.
+    const refused = await run(["maildir", "erin", out], { command: runExportCommand });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("is not empty");
+  });
+});
+
+describe("an import killed with kill -9", () => {
+  it("runs again and ends with every message exactly once", async () => {
+    const count = 4000;
+    const file = path.join(dir, "killed.mbox");
+    const filler = "x".repeat(2000);
+    await writeFile(
+      file,
+      Array.from({ length: count }, (_, i) =>
+        [
+          `From list@example.org Mon Jan  1 10:00:00 2024`,
+          `Subject: Killed ${i}`,
+          "",
+          `item ${i}`,
+          filler,
+          "",
+        ].join("\n"),
+      ).join("\n"),
+    );
+    const bin = path.join(import.meta.dirname, "../../bin/mailledger.js");
+    const env = { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: "", REDIS_URL: "" };
+    const argv = [bin, "import", "mbox", "bob", file, "--mailbox", "Killed"];
+    const child = spawn(process.execPath, argv, { env, stdio: "ignore" });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once("exit", (_, signal) => resolve(signal)),
+    );
+    const inMailbox = async () =>
+      db.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
+        SELECT count(*)::int AS n FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+        WHERE b.name = 'Killed' AND b.status = 'selectable'`);
+    // Killed once a few batches are in, in the middle of the file.
+    let atKill = 0;
+    for (let waited = 0; atKill < 600 && waited < 60_000; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      atKill = await inMailbox();
+    }
+    child.kill("SIGKILL");
+    expect(await exited).toBe("SIGKILL");
+    atKill = await inMailbox();
+    expect(atKill).toBeGreaterThan(0);
+    expect(atKill).toBeLessThan(count);
+
+    const rerun = spawnSync(process.execPath, argv, { env, encoding: "utf8" });
+    expect(rerun.stderr).toBe("");
+    expect(rerun.stdout).toBe(
+      `imported ${count - atKill} messages into Killed, ${atKill} already there, failed 0\n`,
+    );
+    const messages = await listed("Killed");
+    expect(messages).toHaveLength(count);
+    expect(new Set(messages.map((m) => m.subject)).size).toBe(count);
+    expect(messages.map((m) => m.uid)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+  }, 120_000);
 });

@@ -24,6 +24,7 @@ commands:
   import maildir|mbox USER PATH [--mailbox NAME]
                                                append a Maildir's or an mbox file's messages
   export mbox USER MAILBOX FILE|-              a mailbox's messages as an mboxrd file
+  export maildir USER DIR [--mailbox NAME]     the mailboxes as a Maildir++ tree (Dovecot's layout)
   blobs gc [--grace-seconds N]                 remove bodies no message refers to any more
   projections status|rebuild|verify ...        projection versions, positions, blue/green rebuild,
                                                verification against the log
@@ -79,11 +80,11 @@ export async function runCli(
       const [usageText, runAdminCommand] = await adminCommand(command);
       if (wantsUsage) return usage(usageText);
       const config = loadConfigOrExplain(env);
-      const { blobStoreFor } = await import("../serve/blobStoreFor.ts");
+      const { adminBlobStoreFor } = await import("../serve/blobStoreFor.ts");
       return onDatabase(config, (pool) =>
         runAdminCommand(rest, {
           pool,
-          blobStore: blobStoreFor(config, pool),
+          blobStore: adminBlobStoreFor(config, pool),
           appendLimit: config.appendLimit ?? null,
           ...io,
         }),
@@ -91,13 +92,13 @@ export async function runCli(
     }
     case "projections": {
       const config = loadConfigOrExplain(env);
-      const [{ runProjectionsCommand }, { blobStoreFor }, { blobSourceFromStore }] = await Promise.all([
+      const [{ runProjectionsCommand }, { adminBlobStoreFor }, { blobSourceFromStore }] = await Promise.all([
         import("./projections.ts"),
         import("../serve/blobStoreFor.ts"),
         import("../projections/bodiesView/storeBlobSource.ts"),
       ]);
       return onDatabase(config, (pool) =>
-        runProjectionsCommand(rest, { pool, blobs: blobSourceFromStore(blobStoreFor(config, pool)), ...io }),
+        runProjectionsCommand(rest, { pool, blobs: blobSourceFromStore(adminBlobStoreFor(config, pool)), ...io }),
       );
     }
     case "replay": {

@@ -64,6 +64,11 @@ export type MailboxCommand =
       headerSummary: HeaderSummary;
       /** The append limit in force (mailbox > user > global), null for none. */
       appendLimit: number | null;
+      /**
+       * The UID to keep (an import from a store that had one): at least UIDNEXT, so UIDs still
+       * strictly increase and none is reused; the next UID when absent.
+       */
+      uid?: number;
     }
   | {
       type: "StoreFlags";
@@ -193,12 +198,18 @@ export function decide(command: MailboxCommand, state: MailboxState, now: Date):
         );
       }
       requireUidSpace(state, 1);
+      if (command.uid !== undefined && (command.uid < state.uidNext || command.uid > MAX_UID)) {
+        throw new DomainError(
+          "CANNOT",
+          `UID ${command.uid} cannot be kept: the mailbox's next UID is ${state.uidNext} (UIDs only increase)`,
+        );
+      }
       return [
         {
           type: messageAppended.type,
           schemaVersion: messageAppended.schemaVersion,
           data: {
-            uid: state.uidNext,
+            uid: command.uid ?? state.uidNext,
             modseq: state.highestModSeq + 1,
             flags: canonicalFlags(command.flags),
             internalDate: (command.internalDate ?? now).toISOString(),

@@ -110,6 +110,22 @@ describe("mailbox decider: APPEND", () => {
       .thenMatch([{ data: { uid: 500, modseq: 2 } }]);
   });
 
+  it("keeps a UID an import asks for when it is at least UIDNEXT, and refuses one below", () => {
+    given([initialized, appended(1, 2)])
+      .when(append({ uid: 40 }))
+      .thenMatch([{ data: { uid: 40, modseq: 3 } }]);
+    // The next one without a UID continues above the kept one.
+    given([initialized, appended(40, 2)])
+      .when(append())
+      .thenMatch([{ data: { uid: 41, modseq: 3 } }]);
+    given([initialized, appended(1, 2), appended(5, 3)])
+      .when(append({ uid: 5 }))
+      .thenFails("CANNOT");
+    given([initialized, appended(1, 2), appended(5, 3)])
+      .when(append({ uid: 3 }))
+      .thenFails("CANNOT");
+  });
+
   it("refuses a message above the append limit, accepts one at the limit", () => {
     given([initialized])
       .when(append({ size: 11, appendLimit: 10 }))

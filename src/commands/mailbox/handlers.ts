@@ -102,13 +102,14 @@ export interface CreatedMailbox extends CommandOutcome {
 
 export async function createMailbox(
   ctx: CommandContext,
-  input: { userId: string; name: string; specialUse?: SpecialUse | null },
+  input: { userId: string; name: string; specialUse?: SpecialUse | null; uidValidity?: number },
 ): Promise<CreatedMailbox> {
   const { events, committed } = await simpleNamespaceCommand(ctx, input.userId, {
     type: "CreateMailbox",
     name: input.name,
     specialUse: input.specialUse ?? null,
     identities: freshIdentities(),
+    ...(input.uidValidity !== undefined ? { uidValidity: input.uidValidity } : {}),
   });
   const created = events.flatMap((event) => (event.type === "MailboxCreated" ? [event.data] : []));
   const target = created.at(-1)!;

@@ -4,13 +4,13 @@
 // appended in one statement, all or none, decided from the mailbox as read; when concurrent
 // appenders moved it meanwhile, they are decided again under the mailbox's row lock.
 import type { FragmentSqlToken } from "slonik";
-import { type BlobBody, chunksOf, type StoredBlob } from "../../events/blobs/blobStore.ts";
+import { type BlobBody, chunksOf, type StoredBlob, sha256Hex } from "../../events/blobs/blobStore.ts";
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
 import { MAX_HEADER_BYTES, summarizeHeader } from "../../events/messageSummary.ts";
 import { commitChanges, commitOptimistically } from "../commit.ts";
 import { type CommandContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
-import { decide, evolveAll, type MailboxState } from "../mailbox/decider.ts";
+import { decide, type MailboxState } from "../mailbox/decider.ts";
 import { canonicalMailboxName } from "../names.ts";
 import { findAppendTarget, lockMailboxes, mailboxState, requireStorageQuota } from "../writeModel.ts";
 
@@ -22,6 +22,8 @@ export interface AppendInput {
   declaredSize?: number;
   flags?: readonly string[];
   internalDate?: Date;
+  /** The UID to keep (imports from a store that had one): at least UIDNEXT, else CANNOT. */
+  uid?: number;
 }
 
 export interface AppendOutcome {
@@ -56,14 +58,25 @@ export const STAGED_BODY_LIMIT = 1024 * 1024;
 interface PreparedBody {
   stored: StoredBlob;
   head: Buffer;
-  /** The body's store, to run in the append's statement; absent once stored. */
-  staged?: { statement: FragmentSqlToken; content: Buffer };
+  /**
+   * The body's store, to run in the append's statement; absent once stored. Without a
+   * statement of its own, it goes in the one statement of all the command's bodies.
+   */
+  staged?: { statement?: FragmentSqlToken; content: Buffer };
 }
 
 /** Stores (or stages) the body while keeping its first bytes for the header summary. */
 async function storeBody(ctx: CommandContext, body: BlobBody): Promise<PreparedBody> {
   if (Buffer.isBuffer(body)) {
     const head = body.subarray(0, MAX_HEADER_BYTES);
+    // stageManyInStatement extends stageInStatement: a store without the one does not stage.
+    if (
+      ctx.blobStore.stageInStatement &&
+      ctx.blobStore.stageManyInStatement &&
+      body.length <= STAGED_BODY_LIMIT
+    ) {
+      return { stored: { digest: sha256Hex(body), size: body.length }, head, staged: { content: body } };
+    }
     if (ctx.blobStore.stageInStatement && body.length <= STAGED_BODY_LIMIT) {
       const { stored, statement } = ctx.blobStore.stageInStatement(body);
       return { stored, head, staged: { statement, content: body } };
@@ -84,6 +97,22 @@ async function storeBody(ctx: CommandContext, body: BlobBody): Promise<PreparedB
   return { stored: await ctx.blobStore.put(capture()), head: Buffer.concat(head) };
 }
 
+/** The statements that store the staged bodies: one for all when the store can, else one each. */
+function stagedStatements(
+  ctx: CommandContext,
+  prepared: readonly PreparedBody[],
+): { name: string; body: FragmentSqlToken }[] {
+  const together = prepared.filter(({ staged }) => staged !== undefined && staged.statement === undefined);
+  const statements = prepared.flatMap(({ staged }, i) =>
+    staged?.statement ? [{ name: `blob_${i}`, body: staged.statement }] : [],
+  );
+  if (together.length > 0 && ctx.blobStore.stageManyInStatement) {
+    const { statement } = ctx.blobStore.stageManyInStatement(together.map(({ staged }) => staged!.content));
+    statements.push({ name: "blobs_staged", body: statement });
+  }
+  return statements;
+}
+
 export async function appendMessage(ctx: CommandContext, input: AppendInput): Promise<AppendOutcome> {
   const { body, declaredSize, flags, internalDate } = input;
   const outcome = await appendMessages(ctx, {
@@ -95,6 +124,7 @@ export async function appendMessage(ctx: CommandContext, input: AppendInput): Pr
         ...(declaredSize !== undefined ? { declaredSize } : {}),
         ...(flags ? { flags } : {}),
         ...(internalDate ? { internalDate } : {}),
+        ...(input.uid !== undefined ? { uid: input.uid } : {}),
       },
     ],
   });
@@ -181,6 +211,7 @@ export async function appendMessages(
             blobDigest: stored.digest,
             headerSummary: summarizeHeader(head),
             appendLimit,
+            ...(message.uid !== undefined ? { uid: message.uid } : {}),
           },
           state,
           now,
@@ -189,7 +220,16 @@ export async function appendMessages(
         throw which(index)(error);
       }
       events.push(...decided);
-      state = evolveAll(state, decided);
+      // Only UIDNEXT and HIGHESTMODSEQ decide the next append: the messages map stays as read,
+      // not copied once per message (quadratic in a batch of an import's size).
+      for (const event of decided) {
+        if (event.type !== "MessageAppended") continue;
+        state = {
+          ...state,
+          uidNext: Math.max(state.uidNext, event.data.uid + 1),
+          highestModSeq: event.data.modseq,
+        };
+      }
     }
     return events;
   };
@@ -226,9 +266,7 @@ export async function appendMessages(
     { before: read, events: decided },
     {
       appendLimit: mailbox.append_limit,
-      statements: prepared.flatMap(({ staged }, i) =>
-        staged ? [{ name: `blob_${i}`, body: staged.statement }] : [],
-      ),
+      statements: stagedStatements(ctx, prepared),
     },
   );
   if (fast) {

@@ -87,6 +87,11 @@ export type UserCommand =
       name: string;
       specialUse?: SpecialUse | null;
       identities: readonly NewMailboxIdentity[];
+      /**
+       * The UIDVALIDITY to give the named mailbox (an import keeping a store's), instead of its
+       * identity's random one; a value this name had before is still never given again.
+       */
+      uidValidity?: number;
     }
   | { type: "DeleteMailbox"; name: string }
   | { type: "RenameMailbox"; from: string; to: string; identities: readonly NewMailboxIdentity[] }
@@ -245,6 +250,7 @@ function creationEvents(
   cause: "create" | "inbox-rename" | null,
   identities: readonly NewMailboxIdentity[],
   specialUse: SpecialUse | null,
+  uidValidity?: number,
 ): UserEvent[] {
   const events: UserEvent[] = [];
   let next = 0;
@@ -258,7 +264,10 @@ function creationEvents(
         mailboxId: identity.mailboxId,
         name: mailboxName,
         parentName: parentName(mailboxName),
-        uidValidity: freshUidValidity(identity.uidValidity, retired),
+        uidValidity: freshUidValidity(
+          mailboxCause !== "superior" && uidValidity !== undefined ? uidValidity : identity.uidValidity,
+          retired,
+        ),
         uidNext: Math.max(retired?.uidNext ?? 1, replaced?.uidNext ?? 1),
         cause: mailboxCause,
         replacesMailboxId: replaced?.mailboxId ?? null,
@@ -305,7 +314,14 @@ export function decide(command: UserCommand, state: UserState): UserEvent[] {
       if (state.mailboxes.get(name)?.status === "selectable" || name === INBOX) {
         throw new DomainError("ALREADYEXISTS", `a mailbox named "${name}" already exists`);
       }
-      return creationEvents(state, name, "create", command.identities, command.specialUse ?? null);
+      return creationEvents(
+        state,
+        name,
+        "create",
+        command.identities,
+        command.specialUse ?? null,
+        command.uidValidity,
+      );
     }
     case "DeleteMailbox": {
       requireActive(state);

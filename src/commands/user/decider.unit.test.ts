@@ -142,6 +142,15 @@ describe("user decider: CREATE", () => {
       ]);
   });
 
+  it("gives the named mailbox a UIDVALIDITY an import asks for, never one the name had", () => {
+    given(account)
+      .when({ type: "CreateMailbox", name: "a/b", identities: ids("a", "a/b"), uidValidity: 4242 })
+      .thenEvents([
+        created("a", { uidValidity: 1000, cause: "superior" }),
+        created("a/b", { uidValidity: 4242 }),
+      ]);
+  });
+
   it("refuses a name that exists, INBOX in any case included", () => {
     given([...account, created("a")])
       .when({ type: "CreateMailbox", name: "a", identities: ids("a") })

@@ -42,6 +42,11 @@ export interface BlobStore {
    * Returns the data-modifying statement (to run as a CTE) and what `put` would have answered.
    */
   stageInStatement?(content: Buffer): { stored: StoredBlob; statement: FragmentSqlToken };
+  /**
+   * stageInStatement for many bodies in ONE data-modifying statement (a batch of MULTIAPPEND or
+   * of an import): one set-based INSERT instead of one CTE per body for the database to plan.
+   */
+  stageManyInStatement?(contents: readonly Buffer[]): { stored: StoredBlob[]; statement: FragmentSqlToken };
 }
 
 export class BlobNotFoundError extends Error {

@@ -76,6 +76,15 @@ export function createCachingBlobStore(inner: BlobStore, options: BlobCacheOptio
           },
         }
       : {}),
+    ...(inner.stageManyInStatement
+      ? {
+          stageManyInStatement(contents: readonly Buffer[]) {
+            const staged = inner.stageManyInStatement!(contents);
+            for (const [index, { digest }] of staged.stored.entries()) remember(digest, contents[index]!);
+            return staged;
+          },
+        }
+      : {}),
     has: (digest) => inner.has(digest),
     read(digest, range) {
       const content = lookup(digest);

@@ -70,6 +70,42 @@ export function createPostgresBlobStore(db: CommonQueryMethods): BlobStore {
 
   return {
     put,
+    stageManyInStatement(contents) {
+      const stored = contents.map((content) => ({
+        digest: createHash("sha256").update(content).digest("hex"),
+        size: content.length,
+      }));
+      // Each body once (ON CONFLICT cannot touch a row twice), all in one binary parameter that
+      // the statement cuts by offset: no per-body parameter or CTE, no hex text.
+      const seen = new Set<string>();
+      const unique: { digest: string; content: Buffer }[] = [];
+      stored.forEach(({ digest }, index) => {
+        if (seen.has(digest)) return;
+        seen.add(digest);
+        unique.push({ digest, content: contents[index]! });
+      });
+      const starts: number[] = [];
+      let offset = 1;
+      for (const { content } of unique) {
+        starts.push(offset);
+        offset += content.length;
+      }
+      const all = Buffer.concat(unique.map(({ content }) => content));
+      return {
+        stored,
+        statement: sql.fragment`
+          INSERT INTO blobs (digest, size, content)
+          SELECT b.digest, b.size, substring(${sql.binary(all)}::bytea FROM b.start FOR b.size::int4)
+          FROM unnest(${sql.array(
+            unique.map(({ digest }) => digest),
+            "text",
+          )}, ${sql.array(starts, "int4")}, ${sql.array(
+            unique.map(({ content }) => content.length),
+            "int8",
+          )}) AS b(digest, start, size)
+          ON CONFLICT (digest) DO UPDATE SET last_put_at = now()`,
+      };
+    },
     stageInStatement(content) {
       const digest = createHash("sha256").update(content).digest("hex");
       return {
