@@ -31,7 +31,6 @@ import {
   UsageError,
   write,
 } from "./mailbox.ts";
-import { takeMboxFlags } from "./mboxStatus.ts";
 import {
   KEYWORDS_FILE,
   keywordLetters,
@@ -45,6 +44,7 @@ import {
   UIDLIST_FILE,
   type UidList,
 } from "./maildirTree.ts";
+import { takeMboxFlags } from "./mboxStatus.ts";
 
 export const IMPORT_USAGE = `usage:
   mailledger import maildir USER PATH [--mailbox NAME]   (a Maildir++ tree: PATH/cur and PATH/new, and

@@ -23,8 +23,8 @@ commands:
                                                audit trail; a mailbox as it was at T
   import maildir|mbox USER PATH [--mailbox NAME]
                                                append a Maildir's or an mbox file's messages
-  export mbox USER MAILBOX FILE|-              a mailbox's messages as an mboxrd file
-  export maildir USER DIR [--mailbox NAME]     the mailboxes as a Maildir++ tree (Dovecot's layout)
+  export mbox|maildir USER ...                 a mailbox as an mboxrd file, or the mailboxes as a
+                                               Maildir++ tree (Dovecot's layout)
   blobs gc [--grace-seconds N]                 remove bodies no message refers to any more
   projections status|rebuild|verify ...        projection versions, positions, blue/green rebuild,
                                                verification against the log
@@ -98,7 +98,11 @@ export async function runCli(
         import("../projections/bodiesView/storeBlobSource.ts"),
       ]);
       return onDatabase(config, (pool) =>
-        runProjectionsCommand(rest, { pool, blobs: blobSourceFromStore(adminBlobStoreFor(config, pool)), ...io }),
+        runProjectionsCommand(rest, {
+          pool,
+          blobs: blobSourceFromStore(adminBlobStoreFor(config, pool)),
+          ...io,
+        }),
       );
     }
     case "replay": {
