@@ -5,6 +5,7 @@
 import {
   type BodyPart,
   decodeTransferEncoding,
+  type Envelope,
   encodeBodyStructure,
   encodeEnvelope,
   filterHeaderFields,
@@ -246,6 +247,77 @@ export function renderMetadataItems(
     }
   }
   return out.join(" ");
+}
+
+/** Items answered from the index's columns and the bodies view's ENVELOPE, without a MIME tree. */
+const INDEXED_ITEMS = new Set([...METADATA_ITEMS, "ENVELOPE", "EMAILID", "THREADID"]);
+
+export function isIndexedOnly(items: readonly FetchItem[]): boolean {
+  return items.every((item) => INDEXED_ITEMS.has(item.type));
+}
+
+/** One message as FETCH of indexed items reads it: flags joined by spaces, the date in ms. */
+export interface IndexedMessage {
+  uid: number;
+  flagsText: string;
+  modSeq: number;
+  internalDate: number;
+  size: number;
+  envelope: Envelope | null;
+  blobDigest: string;
+}
+
+/** ENVELOPE of a message whose body could not be read: every field NIL. */
+const NIL_ENVELOPE = "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
+
+/**
+ * `<seq> FETCH (...)`'s inside for indexed items (isIndexedOnly), synchronously and as one
+ * string: a FETCH 1:* of a large mailbox renders hundreds of thousands of these.
+ */
+export function renderIndexedItems(
+  message: IndexedMessage,
+  items: readonly FetchItem[],
+  recent: boolean,
+): string {
+  let out = "";
+  let uidDone = false;
+  for (const item of items) {
+    let part: string;
+    switch (item.type) {
+      case "UID":
+        if (uidDone) continue;
+        uidDone = true;
+        part = `UID ${message.uid}`;
+        break;
+      case "FLAGS": {
+        const flags = message.flagsText;
+        part = recent ? `FLAGS (${flags === "" ? "\\Recent" : `${flags} \\Recent`})` : `FLAGS (${flags})`;
+        break;
+      }
+      case "INTERNALDATE":
+        part = `INTERNALDATE ${encodeDateTime(new Date(message.internalDate))}`;
+        break;
+      case "RFC822.SIZE":
+        part = `RFC822.SIZE ${message.size}`;
+        break;
+      case "MODSEQ":
+        part = `MODSEQ (${message.modSeq})`;
+        break;
+      case "ENVELOPE":
+        part = `ENVELOPE ${message.envelope === null ? NIL_ENVELOPE : encodeEnvelope(message.envelope)}`;
+        break;
+      case "EMAILID":
+        part = `EMAILID (${emailIdOf(message.blobDigest)})`;
+        break;
+      case "THREADID":
+        part = "THREADID NIL";
+        break;
+      default:
+        throw new Error(`${item.type} is not an indexed item`);
+    }
+    out = out === "" ? part : `${out} ${part}`;
+  }
+  return out;
 }
 
 /**

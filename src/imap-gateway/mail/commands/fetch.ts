@@ -3,19 +3,28 @@
 // (RFC 9394) that fetches one page of the messages the set names.
 
 import { storeFlags, storeFlagsFrom } from "../../../commands/messages/store.ts";
-import type { FetchedMessage, FetchItem as QueryItem, UidSet } from "../../../projections/queries/index.ts";
+import type {
+  FetchedMessage,
+  IndexBatch,
+  IndexColumn,
+  FetchItem as QueryItem,
+  UidSet,
+} from "../../../projections/queries/index.ts";
 import type { FetchItem, ResponsePart } from "../../codec/index.ts";
 import { encodeSequenceNumbers } from "../../codec/index.ts";
 import { no } from "../../errors.ts";
 import {
+  isIndexedOnly,
   isMetadataOnly,
   needsStructure,
   renderFetchItems,
+  renderIndexedItems,
   renderMetadataItems,
   setsSeen,
 } from "../../fetch/renderFetch.ts";
-import { defineCommand, SELECTED } from "../../module.ts";
+import { type CommandContext, defineCommand, SELECTED } from "../../module.ts";
 import { resultWindow } from "../esearch.ts";
+import type { MailboxController } from "../mailboxController.ts";
 import { messageBytes } from "../messageBytes.ts";
 import { domainContext, type MailServices } from "../services.ts";
 import {
@@ -31,6 +40,11 @@ import {
 const FETCH_CHUNK = 500;
 /** Per query when only small per-message columns are wanted (FLAGS, UID, dates, sizes). */
 const METADATA_FETCH_CHUNK = 5_000;
+/**
+ * Per query when FETCH asks indexed items with ENVELOPE: a chunk's envelopes are parsed at once
+ * (about 1 KiB each).
+ */
+const ENVELOPE_FETCH_CHUNK = 2_000;
 /** Responses of in-memory messages are gathered up to this size and written at once. */
 const RESPONSE_BATCH_BYTES = 64 * 1024;
 
@@ -82,6 +96,95 @@ async function changedUids(
     for (const row of rows.messages) if ((row.modseq ?? 0) > since) changed.push(row.uid);
   }
   return changed;
+}
+
+/** The index columns indexed items (isIndexedOnly) are answered from. */
+function indexColumnsFor(items: readonly FetchItem[]): IndexColumn[] {
+  const columns = new Set<IndexColumn>();
+  for (const item of items) {
+    if (item.type === "FLAGS") columns.add("flags");
+    if (item.type === "MODSEQ") columns.add("modseq");
+    if (item.type === "INTERNALDATE") columns.add("internalDate");
+    if (item.type === "RFC822.SIZE") columns.add("size");
+    if (item.type === "EMAILID") columns.add("blobDigest");
+    if (item.type === "ENVELOPE") columns.add("envelope");
+  }
+  return [...columns];
+}
+
+/**
+ * FETCH of indexed items (no MIME tree, no body bytes) streamed over any number of messages: a
+ * chunk's columns are read, only those asked for, while the chunk before is written, and the
+ * next read waits for the socket to take what was written (back-pressure): at most two chunks
+ * are in memory whatever the mailbox's size. Returns how many of `uids` were not found.
+ */
+async function streamIndexed(
+  services: MailServices,
+  context: CommandContext,
+  controller: MailboxController,
+  uids: readonly number[],
+  items: readonly FetchItem[],
+  changedSince: number | undefined,
+): Promise<number> {
+  const userId = controller.userId;
+  const columns = indexColumnsFor(items);
+  const chunkSize = columns.includes("envelope") ? ENVELOPE_FETCH_CHUNK : METADATA_FETCH_CHUNK;
+  const encoding = columns.includes("envelope") ? "utf8" : "latin1";
+  const state = controller.state;
+  const read = (from: number): Promise<IndexBatch> => {
+    const pending = services.queries.fetchIndex(
+      userId,
+      controller.mailboxId,
+      toUidSet(uids.slice(from, from + chunkSize)),
+      columns,
+    );
+    // Read ahead: a failure surfaces when the chunk is awaited, never as an unhandled rejection.
+    pending.catch(() => {});
+    return pending;
+  };
+  let missing = 0;
+  let next = uids.length > 0 ? read(0) : undefined;
+  for (let from = 0; next !== undefined; from += chunkSize) {
+    const batch = await next;
+    next = from + chunkSize < uids.length ? read(from + chunkSize) : undefined;
+    // Contract 9: the mailbox moved since the session looked → it looks before the tagged OK.
+    controller.noteIndexAt(batch.highestModSeq);
+    const lines: string[] = [];
+    const found = batch.uids;
+    const to = Math.min(uids.length, from + chunkSize);
+    let row = 0;
+    for (let i = from; i < to; i++) {
+      const uid = uids[i]!;
+      // Both ascending: the chunk's UIDs and the rows found for them.
+      while (row < found.length && found[row]! < uid) row++;
+      const seq = state.sequenceNumberOf(uid);
+      if (row >= found.length || found[row] !== uid || seq === undefined) {
+        missing += 1;
+        continue;
+      }
+      const modSeq = batch.modseqs?.[row] ?? 0;
+      if (changedSince !== undefined && modSeq <= changedSince) continue;
+      const flagsText = batch.flags?.[row] ?? "";
+      // A keyword the client meets for the first time is announced first (RFC 3501 7.2.6).
+      if (flagsText !== "" && (flagsText.charCodeAt(0) !== 92 || flagsText.includes(" "))) {
+        const flagsLine = state.announceKeywords([flagsText.split(" ")]);
+        if (flagsLine !== undefined) lines.push(flagsLine);
+      }
+      const message = {
+        uid,
+        flagsText,
+        modSeq,
+        internalDate: batch.internalDates?.[row] ?? 0,
+        size: batch.sizes?.[row] ?? 0,
+        envelope: batch.envelopes?.[row] ?? null,
+        blobDigest: batch.blobDigests?.[row] ?? "",
+      };
+      lines.push(`${seq} FETCH (${renderIndexedItems(message, items, state.isRecent(uid))})`);
+    }
+    // One write per chunk (a few hundred KiB): it resolves once the socket has taken it.
+    if (lines.length > 0) await context.untagged(Buffer.from(lines.join("\r\n* "), encoding));
+  }
+  return missing;
 }
 
 export function fetchCommand(services: MailServices) {
@@ -203,6 +306,14 @@ export function fetchCommand(services: MailServices) {
         }
       }
 
+      if (isIndexedOnly(items) && flagsNow.size === 0) {
+        const changedSince = args.changedSince === undefined ? undefined : Number(args.changedSince);
+        const missing = await streamIndexed(services, context, controller, uids, items, changedSince);
+        if (missing > 0 && !command.uid) {
+          throw no("some of the requested messages no longer exist", "EXPUNGEISSUED");
+        }
+        return undefined;
+      }
       const metadataOnly = isMetadataOnly(items);
       const showsFlags = items.some((item) => item.type === "FLAGS");
       // Consecutive responses go out together ("* " is already written by untagged() for the first).
