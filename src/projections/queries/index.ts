@@ -228,6 +228,7 @@ const packedIndexRow = z.object({
   blob_digests: z.string().nullable().optional(),
   /** A JSON array text, parsed once for the chunk rather than a value per row. */
   envelopes: z.string().nullable().optional(),
+  lacking_digests: z.string().nullable().optional(),
 });
 
 /**
@@ -242,7 +243,9 @@ const PACKED_INDEX_COLUMNS: Record<IndexColumn, FragmentSqlToken> = {
   internalDate: sql.fragment`string_agg(float8send(round(date_part('epoch', o.internal_date) * 1000)), '') AS internal_dates`,
   size: sql.fragment`string_agg(float8send(o.size::float8), '') AS sizes`,
   blobDigest: sql.fragment`string_agg(o.blob_digest, '') AS blob_digests`,
-  envelope: sql.fragment`json_agg(o.envelope)::text AS envelopes`,
+  // With the digests of the bodies the view lacks, which are derived on demand.
+  envelope: sql.fragment`json_agg(o.envelope)::text AS envelopes,
+    string_agg(o.blob_digest, '') FILTER (WHERE o.envelope IS NULL) AS lacking_digests`,
 };
 
 /** Big-endian float8s, as float8send packs them, into numbers. */
@@ -676,8 +679,6 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
   ): Promise<IndexBatch> {
     if (uids.length === 0) return { uids: new Uint32Array(0), highestModSeq: null };
     const wanted = new Set(columns);
-    // The digest is what a body the view lacks is derived from.
-    if (wanted.has("envelope")) wanted.add("blobDigest");
     const { lowest, highest } = boundsOf(uids);
     const inner = [...wanted].map((column) => PACKED_INDEX_COLUMNS[column]);
     const row = await connection.one(sql.type(packedIndexRow)`
@@ -711,15 +712,18 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     }
     if (wanted.has("envelope")) {
       const envelopes = JSON.parse(row.envelopes ?? "[]") as (Envelope | null)[];
-      const lacking: string[] = [];
-      envelopes.forEach((envelope, i) => {
-        if (envelope === null) lacking.push(batch.blobDigests![i]!);
-      });
       // Bodies the view has not derived yet (or whose blob is gone): derived here, not waited for.
-      if (lacking.length > 0) {
-        const derived = await deriver.deriveAll(lacking);
+      const packed = row.lacking_digests ?? "";
+      if (packed !== "") {
+        const digestAt = (i: number) => packed.slice(i * 64, i * 64 + 64);
+        const derived = await deriver.deriveAll(
+          Array.from({ length: packed.length / 64 }, (_, i) => digestAt(i)),
+        );
+        let next = 0;
         envelopes.forEach((envelope, i) => {
-          if (envelope === null) envelopes[i] = derived.get(batch.blobDigests![i]!)?.envelope ?? null;
+          if (envelope !== null) return;
+          envelopes[i] = derived.get(digestAt(next))?.envelope ?? null;
+          next += 1;
         });
       }
       batch.envelopes = envelopes;
