@@ -441,6 +441,71 @@ export async function renderFetchItems(
   return out;
 }
 
+/**
+ * The byte ranges of the message that rendering `items` reads (end exclusive), null when an item
+ * reads the whole message: what a FETCH of many messages reads in one batch beforehand.
+ */
+export function byteRangesOf(
+  structure: MessageStructure,
+  items: readonly FetchItem[],
+): { start: number; end: number }[] {
+  const ranges: { start: number; end: number }[] = [];
+  const whole = { start: 0, end: structure.size };
+  const section = (text: string) => {
+    const range = sectionRange(structure, text);
+    if (range !== null) ranges.push(range);
+  };
+  for (const item of items) {
+    switch (item.type) {
+      case "RFC822":
+        ranges.push(whole);
+        break;
+      case "RFC822.HEADER":
+        section("HEADER");
+        break;
+      case "RFC822.TEXT":
+        section("TEXT");
+        break;
+      case "BODY[]": {
+        const fields = item.section.text === "HEADER.FIELDS" || item.section.text === "HEADER.FIELDS.NOT";
+        const specifier = fields ? "HEADER" : (item.section.text ?? "");
+        section([item.section.part.join("."), specifier].filter((s) => s !== "").join("."));
+        break;
+      }
+      case "BINARY[]":
+      case "BINARY.SIZE": {
+        if (item.part.length === 0) {
+          ranges.push(whole);
+          break;
+        }
+        const part = resolvePart(structure.body, item.part);
+        if (part !== null) ranges.push({ start: part.headerStart, end: part.bodyEnd });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return ranges;
+}
+
+/**
+ * A message's bytes from a range read beforehand (`from`, starting at `offset`), the rest from
+ * `fallback`: a FETCH of many messages reads each one's ranges in one batch, not a round trip each.
+ */
+export function prefetchedBytes(offset: number, from: Buffer, fallback: MessageBytes): MessageBytes {
+  return {
+    read(start, end) {
+      if (start >= offset && end <= offset + from.length) {
+        return (async function* () {
+          yield from.subarray(start - offset, end - offset);
+        })();
+      }
+      return fallback.read(start, end);
+    },
+  };
+}
+
 /** Items that need the parsed structure (and so the projection's structure column). */
 export function needsStructure(items: readonly FetchItem[]): boolean {
   return items.some((item) =>
