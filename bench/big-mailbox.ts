@@ -30,6 +30,12 @@ function memoryOf(pid: number): { rss: number; peak: number } {
 const mib = (value: number) => `${value.toFixed(0)} MiB`;
 
 const node = await startMailledger(await freePort(), [user], { pipeline: false });
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping the gateway and dropping its database`);
+    void node.stop().finally(() => process.exit(130));
+  });
+}
 try {
   const gateway = node.pids[0]!.pid;
   console.log(`gateway listening on ${node.port}: RSS ${mib(memoryOf(gateway).rss)}`);
