@@ -218,6 +218,11 @@ const accessKeyRow = z.object({
   mailbox_salt: z.string(),
 });
 const namespaceSnapshotRow = z.object({ mailboxes: z.array(mailboxRow), subscriptions: z.array(z.string()) });
+const packedSearchRow = z.object({
+  mailbox_modseq: z.number().nullable(),
+  uids: z.instanceof(Buffer).nullable(),
+  highest_modseq: z.number().nullable(),
+});
 const packedIndexRow = z.object({
   mailbox_modseq: z.number().nullable(),
   uids: z.instanceof(Buffer).nullable(),
@@ -895,12 +900,30 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     },
 
     async search(userId, mailboxId, criteria) {
+      const derived = derivedColumnsOf(criteria);
+      if (derived.size === 0) {
+        // The index alone answers (flags, dates, sizes, UIDs, the header summary): the UIDs packed
+        // 4 bytes each and the highest MODSEQ computed here, not a JSON array per message.
+        const row = await connection.one(sql.type(packedSearchRow)`
+          SELECT (SELECT highest_modseq FROM mailboxes WHERE id = ${mailboxId} AND user_id = ${userId}) AS mailbox_modseq,
+            string_agg(int4send((o.uid - ${UID_BIAS})::int4), '') AS uids, max(o.modseq)::float8 AS highest_modseq
+          FROM (
+            SELECT m.uid, m.modseq FROM ${messagesRelation(owned(userId, mailboxId), VIEW_ONLY)}
+            WHERE ${compileSearchKey(criteria)}
+            ORDER BY m.uid
+          ) AS o`);
+        return {
+          uids: Array.from(unpackUids(row.uids)),
+          highestModSeq: row.highest_modseq,
+          mailboxHighestModSeq: row.mailbox_modseq,
+        };
+      }
       const { rows, mailboxHighestModSeq } = await packedRows(
         userId,
         mailboxId,
         sql.fragment`json_build_array(m.uid, m.modseq)`,
         compileSearchKey(criteria),
-        derivedColumnsOf(criteria),
+        derived,
       );
       let highestModSeq: number | null = null;
       const uids = new Array<number>(rows.length);
