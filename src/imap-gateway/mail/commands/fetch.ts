@@ -385,19 +385,33 @@ export function fetchCommand(services: MailServices) {
         await context.untagged(...parts);
       };
       let missing = 0;
-      for (let i = 0; i < uids.length; i += chunkSize) {
-        const chunk = uids.slice(i, i + chunkSize);
+      /** A chunk's rows and the section bytes its items read, loaded while the chunk before is written. */
+      const load = async (from: number) => {
         let rows = prefetched;
         if (rows === undefined) {
+          const chunk = toUidSet(uids.slice(from, from + chunkSize));
           const read = metadataOnly
-            ? await services.queries.fetchMetadata(userId, controller.mailboxId, toUidSet(chunk))
-            : await services.queries.fetchMessages(userId, controller.mailboxId, toUidSet(chunk), queryItems);
+            ? await services.queries.fetchMetadata(userId, controller.mailboxId, chunk)
+            : await services.queries.fetchMessages(userId, controller.mailboxId, chunk, queryItems);
           // Contract 9: the mailbox moved since the session looked → it looks before the tagged OK.
           controller.noteIndexAt(read.highestModSeq);
           rows = read.messages;
         }
-        const byUid = new Map<number, FetchedMessage>(rows.map((row) => [row.uid, row]));
         const readAhead = metadataOnly ? undefined : await sectionBytes(services, rows, items);
+        return { rows, readAhead };
+      };
+      const loadAhead = (from: number) => {
+        const loading = load(from);
+        // Read ahead: a failure surfaces when the chunk is awaited, never as an unhandled rejection.
+        loading.catch(() => {});
+        return loading;
+      };
+      let next = uids.length > 0 ? loadAhead(0) : undefined;
+      for (let i = 0; i < uids.length; i += chunkSize) {
+        const chunk = uids.slice(i, i + chunkSize);
+        const { rows, readAhead } = await next!;
+        next = i + chunkSize < uids.length ? loadAhead(i + chunkSize) : undefined;
+        const byUid = new Map<number, FetchedMessage>(rows.map((row) => [row.uid, row]));
         for (const uid of chunk) {
           const row = byUid.get(uid);
           const seq = controller.state.sequenceNumberOf(uid);
