@@ -24,7 +24,7 @@ import {
   pidsMatching,
 } from "./imap/cpu.ts";
 import { dovecotAvailable, populateMaildir, startDovecot } from "./imap/dovecot.ts";
-import { generatedFlags, generateMailbox } from "./imap/generateMailbox.ts";
+import { generatedFlags, generateMailbox, waitForBodiesView } from "./imap/generateMailbox.ts";
 import { COMMAND_KINDS, type LoadResult, runLoad, SEED_MESSAGES, seedMailboxes } from "./imap/load.ts";
 import { startMailledger } from "./imap/mailledger.ts";
 import { BENCH_POSTGRES_URL, freePort, percentile } from "./support.ts";
@@ -158,7 +158,8 @@ async function benchTarget(name: "mailledger" | "dovecot"): Promise<TargetResult
       const took = await generateMailbox(node.databaseUrl, bigUser.name, "INBOX", corpus, big, {
         seenFraction: SEEN_FRACTION,
       });
-      populate = `written straight into the log and index: ${seconds1(took.ms)}`;
+      const derived = await waitForBodiesView(node.databaseUrl, bigUser.name, "INBOX");
+      populate = `written straight into the log and index: ${seconds1(took.ms)}, bodies view caught up ${seconds1(derived)} later`;
       console.log(`mailledger: ${big.toLocaleString("en-US")} messages: ${populate}`);
     }
     if (withLoad) {

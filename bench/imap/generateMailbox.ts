@@ -3,6 +3,8 @@
 // commitChanges, `batch` messages a transaction. Bodies are the corpus's, stored once each, as
 // COPY and re-delivery share them. What 1,000,000 APPENDs over IMAP would take hours to build.
 
+import { sql } from "slonik";
+import { z } from "zod";
 import { commitChanges } from "../../src/commands/commit.ts";
 import {
   findMailboxByName,
@@ -96,4 +98,35 @@ export async function generateMailbox(
     await pool.end();
   }
   return { count, ms: performance.now() - started };
+}
+
+/** How long the pipeline may take to derive the bodies of a generated mailbox. */
+const BODIES_VIEW_TIMEOUT_MS = 15 * 60_000;
+
+/**
+ * Waits until the bodies view (fed through Kafka) has applied every event of the user's mailbox
+ * `mailboxName`: what reads of ENVELOPE or SORT then find derived. Returns the ms it waited.
+ */
+export async function waitForBodiesView(
+  databaseUrl: string,
+  userName: string,
+  mailboxName: string,
+): Promise<number> {
+  const pool = await createDatabasePool(databaseUrl, { maximumPoolSize: 1 });
+  const started = performance.now();
+  try {
+    for (;;) {
+      const caughtUp = await pool.oneFirst(sql.type(z.object({ caught_up: z.boolean() }))`
+        SELECT coalesce((SELECT v.highest_modseq FROM proj_bodies.mailboxes AS v WHERE v.mailbox_id = mb.id), 0)
+          >= mb.highest_modseq AS caught_up
+        FROM mailboxes AS mb JOIN users AS u ON u.id = mb.user_id
+        WHERE u.username = ${userName} AND u.deleted_at IS NULL AND mb.name = ${mailboxName} AND mb.status <> 'deleted'`);
+      if (caughtUp) return performance.now() - started;
+      if (performance.now() - started > BODIES_VIEW_TIMEOUT_MS)
+        throw new Error("the bodies view did not catch up");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  } finally {
+    await pool.end();
+  }
 }
