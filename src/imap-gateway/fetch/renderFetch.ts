@@ -5,7 +5,6 @@
 import {
   type BodyPart,
   decodeTransferEncoding,
-  type Envelope,
   encodeBodyStructure,
   encodeEnvelope,
   filterHeaderFields,
@@ -263,12 +262,10 @@ export interface IndexedMessage {
   modSeq: number;
   internalDate: number;
   size: number;
-  envelope: Envelope | null;
+  /** The ENVELOPE as IMAP text (encodeEnvelope), when asked. */
+  envelope: string;
   blobDigest: string;
 }
-
-/** ENVELOPE of a message whose body could not be read: every field NIL. */
-const NIL_ENVELOPE = "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
 
 /**
  * `<seq> FETCH (...)`'s inside for indexed items (isIndexedOnly), synchronously and as one
@@ -304,7 +301,7 @@ export function renderIndexedItems(
         part = `MODSEQ (${message.modSeq})`;
         break;
       case "ENVELOPE":
-        part = `ENVELOPE ${message.envelope === null ? NIL_ENVELOPE : encodeEnvelope(message.envelope)}`;
+        part = `ENVELOPE ${message.envelope}`;
         break;
       case "EMAILID":
         part = `EMAILID (${emailIdOf(message.blobDigest)})`;

@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { parseMessageStructure } from "../../projections/mime/index.ts";
+import { encodeEnvelope, parseMessageStructure } from "../../projections/mime/index.ts";
 import { type FetchItem, type ResponsePart, ResponseWriter } from "../codec/index.ts";
 import {
   type FetchableMessage,
@@ -143,7 +143,7 @@ describe("renderIndexedItems", () => {
     modSeq: message.modSeq,
     internalDate: message.internalDate.getTime(),
     size: message.size,
-    envelope: message.structure!.envelope,
+    envelope: encodeEnvelope(message.structure!.envelope),
     blobDigest: "ab".repeat(32),
   };
 
@@ -166,10 +166,10 @@ describe("renderIndexedItems", () => {
     }
   });
 
-  it("shows \\Recent alone on a message without flags, and every field NIL without an envelope", () => {
-    const bare = { ...indexed, flagsText: "", envelope: null };
-    expect(renderIndexedItems(bare, [{ type: "FLAGS" }, { type: "ENVELOPE" }], true)).toBe(
-      "FLAGS (\\Recent) ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
+  it("shows \\Recent alone on a message without flags", () => {
+    const bare = { ...indexed, flagsText: "" };
+    expect(renderIndexedItems(bare, [{ type: "FLAGS" }, { type: "UID" }], true)).toBe(
+      "FLAGS (\\Recent) UID 42",
     );
   });
 });

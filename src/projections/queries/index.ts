@@ -10,7 +10,7 @@ import { z } from "zod";
 import { MAILBOX_HIERARCHY_SEPARATOR } from "../../events/domain/common.ts";
 import { DERIVED_ROW_COLUMNS, type DerivedRow, derivedRowOf } from "../bodiesView/apply.ts";
 import { type BlobSource, MessageDeriver, type MessageDeriverOptions } from "../bodiesView/derive.ts";
-import type { Envelope, MessageStructure } from "../mime/index.ts";
+import { type Envelope, encodeEnvelope, type MessageStructure } from "../mime/index.ts";
 import { compileSearchKey, uidMultirange } from "./compileSearch.ts";
 import type { SearchKey, UidSet } from "./searchCriteria.ts";
 
@@ -176,8 +176,11 @@ export interface IndexBatch {
   internalDates?: Float64Array;
   sizes?: Float64Array;
   blobDigests?: string[];
-  /** From the bodies view, or derived on demand where it lacks the body; null: no body to read. */
-  envelopes?: (Envelope | null)[];
+  /**
+   * Each ENVELOPE as IMAP text (RFC 3501 7.4.2), from the bodies view or derived on demand where
+   * it lacks the body; every field NIL where there is no body to read.
+   */
+  envelopes?: string[];
   /** The mailbox's HIGHESTMODSEQ in the same snapshot (null: no such mailbox of the user). */
   highestModSeq: number | null;
 }
@@ -232,10 +235,14 @@ const packedIndexRow = z.object({
   internal_dates: z.instanceof(Buffer).nullable().optional(),
   sizes: z.instanceof(Buffer).nullable().optional(),
   blob_digests: z.string().nullable().optional(),
-  /** A JSON array text, parsed once for the chunk rather than a value per row. */
-  envelopes: z.string().nullable().optional(),
-  lacking_digests: z.string().nullable().optional(),
 });
+const envelopeRow = z.object({ blob_digest: z.string(), envelope: z.custom<Envelope>() });
+
+/** ENVELOPE of a message whose body could not be read: every field NIL. */
+export const NIL_ENVELOPE = "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
+
+/** Octets of ENVELOPE texts a node keeps by body digest (MailboxQueriesOptions.envelopeCacheBytes). */
+export const ENVELOPE_CACHE_BYTES = 32 * 1024 * 1024;
 
 /**
  * Each index column packed over a chunk (alias o, ascending by UID): fixed-width binary for
@@ -243,15 +250,12 @@ const packedIndexRow = z.object({
  * digits each). INTERNALDATE is whole milliseconds from date_part, a float8: extract() is
  * numeric since PostgreSQL 14, several times slower over 100,000 rows.
  */
-const PACKED_INDEX_COLUMNS: Record<IndexColumn, FragmentSqlToken> = {
+const PACKED_INDEX_COLUMNS: Record<Exclude<IndexColumn, "envelope">, FragmentSqlToken> = {
   flags: sql.fragment`string_agg(array_to_string(o.flags, ' '), E'\n') AS flags`,
   modseq: sql.fragment`string_agg(float8send(o.modseq::float8), '') AS modseqs`,
   internalDate: sql.fragment`string_agg(float8send(round(date_part('epoch', o.internal_date) * 1000)), '') AS internal_dates`,
   size: sql.fragment`string_agg(float8send(o.size::float8), '') AS sizes`,
   blobDigest: sql.fragment`string_agg(o.blob_digest, '') AS blob_digests`,
-  // With the digests of the bodies the view lacks, which are derived on demand.
-  envelope: sql.fragment`json_agg(o.envelope)::text AS envelopes,
-    string_agg(o.blob_digest, '') FILTER (WHERE o.envelope IS NULL) AS lacking_digests`,
 };
 
 /** Big-endian float8s, as float8send packs them, into numbers. */
@@ -440,6 +444,8 @@ export interface MailboxQueriesOptions {
   blobs: BlobSource;
   /** Bounds of the on-demand derivations remembered. */
   derivations?: MessageDeriverOptions;
+  /** Octets of ENVELOPE texts kept by body digest (default ENVELOPE_CACHE_BYTES; 0: none). */
+  envelopeCacheBytes?: number;
   /** Bodies derived on demand per pass of one query (default ON_DEMAND_BATCH). */
   onDemandBatch?: number;
 }
@@ -677,6 +683,54 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     return { rows, mailboxHighestModSeq };
   }
 
+  /**
+   * ENVELOPE texts by body digest, most recently used last: a body never changes, so neither
+   * does its ENVELOPE (until a rebuild of the bodies view with a fixed parser, which a restart
+   * of the node picks up). What Dovecot's cache file is to its FETCH ENVELOPE, in memory.
+   */
+  const envelopeCache = new Map<string, string>();
+  let envelopeCacheBytes = 0;
+  const envelopeCacheLimit = options.envelopeCacheBytes ?? ENVELOPE_CACHE_BYTES;
+
+  /** The ENVELOPE text of each digest: cached, else read from the bodies view, else derived. */
+  async function envelopeTexts(digests: readonly string[]): Promise<string[]> {
+    const missing = new Set<string>();
+    for (const digest of digests) if (!envelopeCache.has(digest)) missing.add(digest);
+    const read = new Map<string, string>();
+    if (missing.size > 0) {
+      const rows = await connection.any(sql.type(envelopeRow)`
+        SELECT blob_digest, envelope FROM proj_bodies.message_bodies
+        WHERE blob_digest = ANY(${sql.array([...missing], "text")})`);
+      for (const row of rows) read.set(row.blob_digest, encodeEnvelope(row.envelope));
+      // Bodies the view has not derived yet (or whose blob is gone): derived here, not waited for.
+      const lacking = [...missing].filter((digest) => !read.has(digest));
+      if (lacking.length > 0) {
+        for (const [digest, derived] of await deriver.deriveAll(lacking)) {
+          read.set(digest, derived.envelope === null ? NIL_ENVELOPE : encodeEnvelope(derived.envelope));
+        }
+      }
+      for (const [digest, text] of read) {
+        if (envelopeCacheLimit <= 0 || envelopeCache.has(digest)) continue;
+        envelopeCache.set(digest, text);
+        envelopeCacheBytes += text.length + digest.length;
+        for (const [oldest, old] of envelopeCache) {
+          if (envelopeCacheBytes <= envelopeCacheLimit) break;
+          envelopeCache.delete(oldest);
+          envelopeCacheBytes -= old.length + oldest.length;
+        }
+      }
+    }
+    return digests.map((digest) => {
+      const fresh = read.get(digest);
+      if (fresh !== undefined) return fresh;
+      const cached = envelopeCache.get(digest) ?? NIL_ENVELOPE;
+      // Most recently used last: the first key is the one to forget.
+      envelopeCache.delete(digest);
+      envelopeCache.set(digest, cached);
+      return cached;
+    });
+  }
+
   async function fetchIndex(
     userId: string,
     mailboxId: string,
@@ -685,20 +739,20 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
   ): Promise<IndexBatch> {
     if (uids.length === 0) return { uids: new Uint32Array(0), highestModSeq: null };
     const wanted = new Set(columns);
+    // ENVELOPE comes by body digest.
+    if (wanted.has("envelope")) wanted.add("blobDigest");
     const { lowest, highest } = boundsOf(uids);
-    const inner = [...wanted].map((column) => PACKED_INDEX_COLUMNS[column]);
+    // ENVELOPE is read by digest beside the chunk, for the bodies not in the cache (envelopeTexts).
+    const inner = [...wanted].flatMap((column) =>
+      column === "envelope" ? [] : [PACKED_INDEX_COLUMNS[column]],
+    );
     const row = await connection.one(sql.type(packedIndexRow)`
         SELECT (SELECT highest_modseq FROM mailboxes WHERE id = ${mailboxId} AND user_id = ${userId}) AS mailbox_modseq,
           string_agg(int4send((o.uid - ${UID_BIAS})::int4), '') AS uids
           ${inner.length > 0 ? sql.fragment`, ${sql.join(inner, sql.fragment`, `)}` : sql.fragment``}
         FROM (
           SELECT m.uid, m.flags, m.modseq, m.internal_date, m.size, m.blob_digest
-            ${wanted.has("envelope") ? sql.fragment`, m.envelope` : sql.fragment``}
-          FROM ${
-            wanted.has("envelope")
-              ? messagesRelation(owned(userId, mailboxId), VIEW_ONLY)
-              : sql.fragment`messages AS m`
-          }
+          FROM messages AS m
           WHERE m.mailbox_id = ${owned(userId, mailboxId)}
             AND m.uid BETWEEN ${lowest} AND ${highest}
             AND ${uidMultirange(uids)}::int8multirange @> m.uid
@@ -716,24 +770,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
       const packed = row.blob_digests ?? "";
       batch.blobDigests = Array.from({ length: count }, (_, i) => packed.slice(i * 64, i * 64 + 64));
     }
-    if (wanted.has("envelope")) {
-      const envelopes = JSON.parse(row.envelopes ?? "[]") as (Envelope | null)[];
-      // Bodies the view has not derived yet (or whose blob is gone): derived here, not waited for.
-      const packed = row.lacking_digests ?? "";
-      if (packed !== "") {
-        const digestAt = (i: number) => packed.slice(i * 64, i * 64 + 64);
-        const derived = await deriver.deriveAll(
-          Array.from({ length: packed.length / 64 }, (_, i) => digestAt(i)),
-        );
-        let next = 0;
-        envelopes.forEach((envelope, i) => {
-          if (envelope !== null) return;
-          envelopes[i] = derived.get(digestAt(next))?.envelope ?? null;
-          next += 1;
-        });
-      }
-      batch.envelopes = envelopes;
-    }
+    if (wanted.has("envelope")) batch.envelopes = await envelopeTexts(batch.blobDigests!);
     return batch;
   }
 

@@ -234,7 +234,7 @@ async function streamIndexed(
         modSeq,
         internalDate: batch.internalDates?.[row] ?? 0,
         size: batch.sizes?.[row] ?? 0,
-        envelope: batch.envelopes?.[row] ?? null,
+        envelope: batch.envelopes?.[row] ?? "",
         blobDigest: batch.blobDigests?.[row] ?? "",
       };
       lines.push(`${seq} FETCH (${renderIndexedItems(message, items, state.isRecent(uid))})`);
