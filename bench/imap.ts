@@ -2,13 +2,19 @@
 // APPEND, SELECT, FETCH 1:* (FLAGS), FETCH n BODY[], SEARCH, STORE, EXPUNGE one command at a
 // time) on mailledger in the distributed mode (PostgreSQL + Kafka + Redis, a child process) and
 // on Debian's dovecot-imapd, both on their own 127.0.0.1 ports; commands/s per kind, total and
-// the ratio. Then SELECT and UID FETCH 1:* (FLAGS) on a --big message mailbox (median of --runs).
+// the ratio. Then, on a --big message mailbox (the oldest 90% \Seen), SELECT, UID FETCH 1:*
+// (FLAGS), FETCH 1:* (ENVELOPE), UID SEARCH UNSEEN, UID SORT and THREAD (median of --runs) and the
+// time the mailbox took to fill: on mailledger through the APPEND command handler (--fill append)
+// or written straight into the log and index (--fill generate, bench/imap/generateMailbox.ts); on
+// Dovecot as Maildir files. --no-load skips the load and times the big mailbox alone.
 // Usage: node bench/imap.ts [--clients 8] [--seconds 10] [--target both|mailledger|dovecot]
-//                           [--big 100000] [--runs 5]
+//                           [--big 100000] [--runs 5] [--fill append|generate] [--no-load]
 // Targets (issue 6): at least Dovecot's throughput; SELECT of 100,000 messages under 100 ms.
+// Targets (issue 13), 100,000 messages: SELECT at most Dovecot's, UID FETCH 1:* (FLAGS) at most
+// 1.0x Dovecot's time, FETCH 1:* (ENVELOPE) at most 2x.
 import { parseArgs } from "node:util";
 import { generateCorpus } from "../test/fixtures/mime/corpus.ts";
-import { type BigTimings, populateMailledger, timeBigMailbox } from "./imap/bigMailbox.ts";
+import { BIG_COMMANDS, type BigTimings, populateMailledger, timeBigMailbox } from "./imap/bigMailbox.ts";
 import {
   backendsOf,
   type CpuGroup,
@@ -18,6 +24,7 @@ import {
   pidsMatching,
 } from "./imap/cpu.ts";
 import { dovecotAvailable, populateMaildir, startDovecot } from "./imap/dovecot.ts";
+import { generatedFlags, generateMailbox, waitForBodiesView } from "./imap/generateMailbox.ts";
 import { COMMAND_KINDS, type LoadResult, runLoad, SEED_MESSAGES, seedMailboxes } from "./imap/load.ts";
 import { startMailledger } from "./imap/mailledger.ts";
 import { BENCH_POSTGRES_URL, freePort, percentile } from "./support.ts";
@@ -32,8 +39,16 @@ const { values } = parseArgs({
     target: { type: "string", default: "both" },
     big: { type: "string", default: "100000" },
     runs: { type: "string", default: "5" },
+    fill: { type: "string", default: "append" },
+    "no-load": { type: "boolean", default: false },
   },
 });
+const fill = values.fill!;
+if (!["append", "generate"].includes(fill)) throw new Error("--fill is append or generate");
+const withLoad = !values["no-load"];
+/** The oldest 90% of the big mailbox are \Seen, the newest unseen, on both servers. */
+const SEEN_FRACTION = 0.9;
+const seenOf = (index: number) => generatedFlags(index, big, SEEN_FRACTION);
 const clients = Number(values.clients);
 const seconds = Number(values.seconds);
 const big = Number(values.big);
@@ -75,7 +90,7 @@ const runLimit = setTimeout(() => {
 
 interface TargetResult {
   name: string;
-  load: LoadResult;
+  load?: LoadResult;
   /** CPU ms each component spent during the load. */
   cpu: Map<string, number>;
   big?: BigTimings & { populate: string };
@@ -100,18 +115,23 @@ async function benchTarget(name: "mailledger" | "dovecot"): Promise<TargetResult
     console.log(`dovecot: listening on 127.0.0.1:${port} after ${seconds1(performance.now() - started)}`);
     let populate = "";
     if (big > 0) {
-      const took = await populateMaildir(dovecot.maildirOf(bigUser.name), corpus, big);
+      const took = await populateMaildir(dovecot.maildirOf(bigUser.name), corpus, big, (i) =>
+        seenOf(i).length > 0 ? "S" : "",
+      );
       populate = `Maildir files written directly (hard links for repeats): ${seconds1(took)}`;
       console.log(`dovecot: ${big.toLocaleString("en-US")} messages: ${populate}`);
     }
-    await seedMailboxes(dovecot.host, dovecot.port, users, corpus);
-    const groups: CpuGroup[] = [{ name: "dovecot", pids: () => descendantsOf(dovecot.pid) }];
-    const before = await cpuSnapshot(groups);
-    let after = before;
-    const load = await runLoad(dovecot.host, dovecot.port, users, seconds, corpus, async () => {
-      after = await cpuSnapshot(groups);
-    });
-    result = { name, load, cpu: cpuBetween(before, after) };
+    result = { name, cpu: new Map() };
+    if (withLoad) {
+      await seedMailboxes(dovecot.host, dovecot.port, users, corpus);
+      const groups: CpuGroup[] = [{ name: "dovecot", pids: () => descendantsOf(dovecot.pid) }];
+      const before = await cpuSnapshot(groups);
+      let after = before;
+      const load = await runLoad(dovecot.host, dovecot.port, users, seconds, corpus, async () => {
+        after = await cpuSnapshot(groups);
+      });
+      result = { name, load, cpu: cpuBetween(before, after) };
+    }
     if (big > 0)
       result.big = { ...(await timeBigMailbox(dovecot.host, dovecot.port, bigUser, runs + 1)), populate };
   } else {
@@ -121,33 +141,53 @@ async function benchTarget(name: "mailledger" | "dovecot"): Promise<TargetResult
       `mailledger: migrated, users created and listening on 127.0.0.1:${node.port} after ${seconds1(performance.now() - started)}`,
     );
     let populate = "";
-    if (big > 0) {
-      const took = await populateMailledger(node.databaseUrl, node.host, node.port, bigUser, corpus, big);
+    if (big > 0 && fill === "append") {
+      const took = await populateMailledger(
+        node.databaseUrl,
+        node.host,
+        node.port,
+        bigUser,
+        corpus,
+        big,
+        6,
+        seenOf,
+      );
       populate = `APPEND command handler in-process (6 writers): ${seconds1(took.commandMs)} committed, ${seconds1(took.visibleMs)} until visible over IMAP`;
       console.log(`mailledger: ${big.toLocaleString("en-US")} messages: ${populate}`);
+    } else if (big > 0) {
+      const took = await generateMailbox(node.databaseUrl, bigUser.name, "INBOX", corpus, big, {
+        seenFraction: SEEN_FRACTION,
+      });
+      const derived = await waitForBodiesView(node.databaseUrl, bigUser.name, "INBOX");
+      populate = `written straight into the log and index: ${seconds1(took.ms)}, bodies view caught up ${seconds1(derived)} later`;
+      console.log(`mailledger: ${big.toLocaleString("en-US")} messages: ${populate}`);
     }
-    await seedMailboxes(node.host, node.port, users, corpus);
-    const database = new URL(node.databaseUrl).pathname.slice(1);
-    const groups: CpuGroup[] = [
-      ...node.pids.map(({ roles, pid }) => ({
-        name: roles === "gateway" ? "gateway" : roles === "all" ? "node (all roles)" : "pipeline",
-        pids: async () => [pid],
-      })),
-      { name: "PostgreSQL", pids: () => backendsOf(BENCH_POSTGRES_URL, database) },
-      // The broker is shared with whatever else uses it meanwhile.
-      { name: "Kafka", pids: () => pidsMatching("kafka.Kafka") },
-    ];
-    const before = await cpuSnapshot(groups);
-    let after = before;
-    const load = await runLoad(node.host, node.port, users, seconds, corpus, async () => {
-      after = await cpuSnapshot(groups);
-    });
-    result = { name, load, cpu: cpuBetween(before, after) };
+    if (withLoad) {
+      await seedMailboxes(node.host, node.port, users, corpus);
+      const database = new URL(node.databaseUrl).pathname.slice(1);
+      const groups: CpuGroup[] = [
+        ...node.pids.map(({ roles, pid }) => ({
+          name: roles === "gateway" ? "gateway" : roles === "all" ? "node (all roles)" : "pipeline",
+          pids: async () => [pid],
+        })),
+        { name: "PostgreSQL", pids: () => backendsOf(BENCH_POSTGRES_URL, database) },
+        // The broker is shared with whatever else uses it meanwhile.
+        { name: "Kafka", pids: () => pidsMatching("kafka.Kafka") },
+      ];
+      const before = await cpuSnapshot(groups);
+      let after = before;
+      const load = await runLoad(node.host, node.port, users, seconds, corpus, async () => {
+        after = await cpuSnapshot(groups);
+      });
+      result = { name, load, cpu: cpuBetween(before, after) };
+    } else {
+      result = { name, cpu: new Map() };
+    }
     if (big > 0)
       result.big = { ...(await timeBigMailbox(node.host, node.port, bigUser, runs + 1)), populate };
   }
   await cleanUp();
-  for (const failure of result.load.failures) console.log(`${name}: failed: ${failure}`);
+  for (const failure of result.load?.failures ?? []) console.log(`${name}: failed: ${failure}`);
   return result;
 }
 
@@ -155,7 +195,7 @@ function rate(load: LoadResult, count: number): number {
   return (count / load.elapsedMs) * 1000;
 }
 
-function report(results: TargetResult[]): void {
+function reportLoad(results: (TargetResult & { load: LoadResult })[]): void {
   console.log(
     `\nload: ${clients} clients (one account each, ${SEED_MESSAGES} corpus messages seeded), one command at a time, ${seconds} s`,
   );
@@ -202,20 +242,44 @@ function report(results: TargetResult[]): void {
   if (totals.length === 2) {
     console.log(`  ratio ml/dc  ${(totals[0]! / totals[1]!).toFixed(1)}x the CPU per command`);
   }
-  for (const r of results) {
-    if (!r.big) continue;
-    const [coldSelect, ...warmSelect] = r.big.selectMs;
-    const [coldFetch, ...warmFetch] = r.big.uidFetchMs;
-    const [coldSort, ...warmSort] = r.big.sortMs;
-    const [coldThread, ...warmThread] = r.big.threadMs;
+}
+
+/** The big mailbox's figures, the servers side by side: median of the warm runs (the first is cold). */
+function reportBig(results: TargetResult[]): void {
+  const bigs = results.filter((r) => r.big !== undefined);
+  if (bigs.length === 0) return;
+  console.log(
+    `\nmailbox of ${big.toLocaleString("en-US")} messages (oldest ${SEEN_FRACTION * 100}% \\Seen), median of ${runs} warm runs, first (cold) run in brackets`,
+  );
+  for (const r of bigs) {
     console.log(
-      `\n${r.name}: mailbox of ${r.big.exists.toLocaleString("en-US")} messages (${r.big.populate})\n` +
-        `  SELECT               median ${ms(median(warmSelect))} of ${warmSelect.length} runs (first, cold: ${ms(coldSelect!)})  target < 100 ms\n` +
-        `  UID FETCH 1:* FLAGS  median ${ms(median(warmFetch))} of ${warmFetch.length} runs (first: ${ms(coldFetch!)}), ${(r.big.uidFetchBytes / 1024 / 1024).toFixed(1)} MiB\n` +
-        `  UID SORT (REVERSE DATE SUBJECT)  median ${ms(median(warmSort))} of ${warmSort.length} runs (first: ${ms(coldSort!)})\n` +
-        `  UID THREAD REFERENCES            median ${ms(median(warmThread))} of ${warmThread.length} runs (first: ${ms(coldThread!)})`,
+      `  ${r.name}: ${r.big!.exists.toLocaleString("en-US")} EXISTS, UNSEEN ${r.big!.firstUnseen}; filled by ${r.big!.populate}`,
     );
   }
+  const header = ["command".padEnd(34)];
+  for (const r of bigs) header.push(r.name.padStart(26));
+  if (bigs.length === 2) header.push("ml/dc".padStart(8));
+  console.log(header.join(""));
+  const row = (label: string, list: (r: TargetResult) => number[]) => {
+    const cells = [label.padEnd(34)];
+    const medians: number[] = [];
+    for (const r of bigs) {
+      const [cold, ...warm] = list(r);
+      const value = median(warm.length > 0 ? warm : [cold!]);
+      medians.push(value);
+      cells.push(`${ms(value)} (${ms(cold!)})`.padStart(26));
+    }
+    if (medians.length === 2) cells.push(`${(medians[0]! / medians[1]!).toFixed(2)}x`.padStart(8));
+    console.log(cells.join(""));
+  };
+  row("SELECT INBOX", (r) => r.big!.selectMs);
+  for (const { label } of BIG_COMMANDS) row(label, (r) => r.big!.commands.get(label)!.ms);
+}
+
+function report(results: TargetResult[]): void {
+  const loaded = results.filter((r): r is TargetResult & { load: LoadResult } => r.load !== undefined);
+  if (loaded.length > 0) reportLoad(loaded);
+  reportBig(results);
 }
 
 try {

@@ -9,15 +9,29 @@ import { RawImapClient } from "./rawClient.ts";
 /** How long the projection may take to show the last appended message over IMAP. */
 const CATCH_UP_TIMEOUT_MS = 15 * 60_000;
 
+/** The commands timed on the big mailbox, in order, after SELECT INBOX. */
+export const BIG_COMMANDS = [
+  { label: "UID FETCH 1:* (FLAGS)", command: "UID FETCH 1:* (FLAGS)", answers: "fetch" },
+  { label: "FETCH 1:* (ENVELOPE)", command: "FETCH 1:* (ENVELOPE)", answers: "fetch" },
+  { label: "UID SEARCH UNSEEN", command: "UID SEARCH UNSEEN", answers: "search" },
+  { label: "UID SORT (DATE)", command: "UID SORT (DATE) UTF-8 ALL", answers: "sort" },
+  /** What a webmail's message list asks. */
+  {
+    label: "UID SORT (REVERSE DATE SUBJECT)",
+    command: "UID SORT (REVERSE DATE SUBJECT) UTF-8 ALL",
+    answers: "sort",
+  },
+  /** A webmail's conversation view. */
+  { label: "UID THREAD REFERENCES", command: "UID THREAD REFERENCES UTF-8 ALL", answers: "thread" },
+] as const;
+
 export interface BigTimings {
   exists: number;
+  /** The UNSEEN the SELECT answered (the first unseen message's number), null when none. */
+  firstUnseen: number | null;
   selectMs: number[];
-  uidFetchMs: number[];
-  uidFetchBytes: number;
-  /** UID SORT (REVERSE DATE SUBJECT) UTF-8 ALL: what a webmail's message list asks. */
-  sortMs: number[];
-  /** UID THREAD REFERENCES UTF-8 ALL: a webmail's conversation view. */
-  threadMs: number[];
+  /** By BIG_COMMANDS label: the time of each run, and the bytes of the last one's answer. */
+  commands: Map<string, { ms: number[]; bytes: number }>;
 }
 
 /**
@@ -34,6 +48,7 @@ export async function populateMailledger(
   messages: readonly Buffer[],
   count: number,
   writers = 6,
+  flagsOf: (index: number) => string[] = () => [],
 ): Promise<{ commandMs: number; visibleMs: number }> {
   const pool = await createDatabasePool(databaseUrl, { maximumPoolSize: writers + 2 });
   const started = performance.now();
@@ -55,6 +70,7 @@ export async function populateMailledger(
             userId: account.id,
             mailboxName: "INBOX",
             body: messages[i % messages.length]!,
+            flags: flagsOf(i),
           });
         }
       }),
@@ -80,7 +96,7 @@ export async function populateMailledger(
   return { commandMs, visibleMs: performance.now() - started };
 }
 
-/** SELECT INBOX, UID FETCH 1:* (FLAGS), UID SORT and UID THREAD, `runs` times each on one connection. */
+/** SELECT INBOX then every BIG_COMMANDS command, `runs` times each on one connection. */
 export async function timeBigMailbox(
   host: string,
   port: number,
@@ -88,39 +104,36 @@ export async function timeBigMailbox(
   runs: number,
 ): Promise<BigTimings> {
   const client = await RawImapClient.connect(host, port);
-  const timings: BigTimings = {
-    exists: 0,
-    selectMs: [],
-    uidFetchMs: [],
-    uidFetchBytes: 0,
-    sortMs: [],
-    threadMs: [],
-  };
+  const timings: BigTimings = { exists: 0, firstUnseen: null, selectMs: [], commands: new Map() };
+  for (const { label } of BIG_COMMANDS) timings.commands.set(label, { ms: [], bytes: 0 });
   try {
     await client.expectOk(`LOGIN ${user.name} ${user.password}`);
     for (let run = 0; run < runs; run++) {
-      let t = performance.now();
+      const t = performance.now();
       const select = await client.expectOk("SELECT INBOX");
       timings.selectMs.push(performance.now() - t);
       for (const line of select.untagged) {
-        const match = /^\* (\d+) EXISTS$/i.exec(line);
-        if (match) timings.exists = Number(match[1]);
+        const exists = /^\* (\d+) EXISTS$/i.exec(line);
+        if (exists) timings.exists = Number(exists[1]);
+        const unseen = /^\* OK \[UNSEEN (\d+)\]/i.exec(line);
+        if (unseen) timings.firstUnseen = Number(unseen[1]);
       }
-      t = performance.now();
-      const fetched = await client.expectOk("UID FETCH 1:* (FLAGS)");
-      timings.uidFetchMs.push(performance.now() - t);
-      timings.uidFetchBytes = fetched.bytes;
-      if (fetched.untagged.length < timings.exists) {
-        throw new Error(`UID FETCH returned ${fetched.untagged.length} of ${timings.exists} messages`);
+      for (const { label, command, answers } of BIG_COMMANDS) {
+        const started = performance.now();
+        const response = await client.expectOk(command);
+        const entry = timings.commands.get(label)!;
+        entry.ms.push(performance.now() - started);
+        entry.bytes = response.bytes;
+        if (answers === "fetch" && response.untagged.length < timings.exists) {
+          throw new Error(`${command} returned ${response.untagged.length} of ${timings.exists} messages`);
+        }
+        if (answers === "sort") {
+          const line = response.untagged.find((l) => /^\* SORT/i.test(l)) ?? "";
+          const count = line.split(" ").length - 2;
+          if (count < timings.exists)
+            throw new Error(`${command} returned ${count} of ${timings.exists} messages`);
+        }
       }
-      t = performance.now();
-      const sorted = await client.expectOk("UID SORT (REVERSE DATE SUBJECT) UTF-8 ALL");
-      timings.sortMs.push(performance.now() - t);
-      const count = (sorted.untagged.find((line) => /^\* SORT/i.test(line)) ?? "").split(" ").length - 2;
-      if (count < timings.exists) throw new Error(`UID SORT returned ${count} of ${timings.exists} messages`);
-      t = performance.now();
-      await client.expectOk("UID THREAD REFERENCES UTF-8 ALL");
-      timings.threadMs.push(performance.now() - t);
     }
   } finally {
     await client.close();

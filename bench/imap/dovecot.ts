@@ -143,13 +143,18 @@ export async function populateMaildir(
   maildir: string,
   messages: readonly Buffer[],
   count: number,
+  /** The Maildir info flags of message `index` ("S" for \\Seen), none by default. */
+  flagsOf: (index: number) => string = () => "",
 ): Promise<number> {
   const started = performance.now();
   const cur = path.join(maildir, "cur");
   for (const sub of ["cur", "new", "tmp"]) await mkdir(path.join(maildir, sub), { recursive: true });
   const now = Math.floor(Date.now() / 1000);
   const fileOf = (i: number) =>
-    path.join(cur, `${now}.M${i}P${process.pid}.bench,S=${messages[i % messages.length]!.length}:2,`);
+    path.join(
+      cur,
+      `${now}.M${i}P${process.pid}.bench,S=${messages[i % messages.length]!.length}:2,${flagsOf(i)}`,
+    );
   const distinct = Math.min(count, messages.length);
   await Promise.all(Array.from({ length: distinct }, (_, i) => writeFile(fileOf(i), messages[i]!)));
   const batch = 500;

@@ -50,6 +50,8 @@ export async function startMailledger(
   /** One port per gateway process: two ports, two gateway nodes. */
   port: number | readonly number[],
   users: { name: string; password: string }[],
+  /** Without the pipeline (relay, projector, notifier): a gateway alone on the database. */
+  options: { pipeline?: boolean } = {},
 ): Promise<MailledgerInstance> {
   const ports = typeof port === "number" ? [port] : [...port];
   const unique = ulid().toLowerCase();
@@ -127,14 +129,17 @@ export async function startMailledger(
     for (const user of users)
       await runCli(["user", "create", user.name, "--password-stdin"], env, `${user.password}\n`);
     const split = (process.env.BENCH_ROLES ?? "split") !== "all" || ports.length > 1;
-    const listening = split
-      ? (
-          await Promise.all([
-            launch("relay,projector,notifier"),
-            ...ports.map((imapPort) => launch("gateway", imapPort)),
-          ])
-        ).slice(1)
-      : [await launch("all")];
+    const listening =
+      options.pipeline === false
+        ? await Promise.all(ports.map((imapPort) => launch("gateway", imapPort)))
+        : split
+          ? (
+              await Promise.all([
+                launch("relay,projector,notifier"),
+                ...ports.map((imapPort) => launch("gateway", imapPort)),
+              ])
+            ).slice(1)
+          : [await launch("all")];
     return {
       host: "127.0.0.1",
       port: listening[0]!,

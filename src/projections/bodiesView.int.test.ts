@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { readAll } from "../events/readAll.ts";
 import { createTableBlobSource } from "./bodiesView/tableBlobSource.ts";
+import { encodeEnvelope } from "./mime/index.ts";
 import { createMailboxQueries, type MailboxQueries } from "./queries/index.ts";
 import { dumpProjectionSchema } from "./rebuild/dumpVersion.ts";
 import { rebuildProjection } from "./rebuild/rebuild.ts";
@@ -184,6 +185,17 @@ describe("the read side and the bodies view", () => {
     expect(metadata.map((m) => m.uid)).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
     expect(metadata[0]!.flags).toEqual(["\\Seen", "\\Flagged"]);
     expect(await queries.fetchMetadata(bob, inbox, everyUid)).toEqual({ messages: [], highestModSeq: null });
+    // FETCH's packed read of the index: the columns asked, and each ENVELOPE as IMAP text, the same
+    // a second time (from the node's cache) as the first (from the bodies view).
+    for (let pass = 0; pass < 2; pass++) {
+      const indexed = await queries.fetchIndex(alice, inbox, everyUid, ["flags", "internalDate", "envelope"]);
+      expect([...indexed.uids]).toEqual(metadata.map((m) => m.uid));
+      expect(indexed.flags).toEqual(metadata.map((m) => m.flags!.join(" ")));
+      expect([...indexed.internalDates!]).toEqual(metadata.map((m) => m.internalDate!.getTime()));
+      expect(indexed.modseqs).toBeUndefined();
+      expect(indexed.envelopes![0]).toBe(encodeEnvelope(fetched[0]!.envelope!));
+      expect(indexed.envelopes![0]).toContain('"Report number 1"');
+    }
 
     // MODSEQs of INBOX: 1 created, 2..13 appends, 14 flags, 15 expunge, 16 the 13th append.
     const changes = await queries.changesSince(alice, inbox, 13);

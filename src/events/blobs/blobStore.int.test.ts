@@ -6,7 +6,7 @@ import { text } from "node:stream/consumers";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test/support/database.ts";
-import { BlobNotFoundError, type BlobStore, sha256Hex } from "./blobStore.ts";
+import { BlobNotFoundError, type BlobStore, readRangesOf, sha256Hex } from "./blobStore.ts";
 import { createCachingBlobStore } from "./cachingBlobStore.ts";
 import { collectGarbage } from "./collectGarbage.ts";
 import { createFsBlobStore } from "./fsBlobStore.ts";
@@ -93,6 +93,25 @@ describe.each(backends)("%s blob store", (backend, makeStore, agePut) => {
     for await (const chunk of store.read(stored.digest, { start: big.length - 10 }))
       tail.push(chunk as Buffer);
     expect(Buffer.concat(tail).equals(big.subarray(big.length - 10))).toBe(true);
+  });
+
+  it("reads ranges of several bodies in one batch, in the order asked, null for an absent body", async () => {
+    const store = makeStore();
+    const first = await store.put(Buffer.from(`From: a\r\n\r\nfirst ${backend}`));
+    const second = await store.put(Buffer.from(`From: b\r\n\r\nsecond ${backend}`));
+    const absent = sha256Hex(Buffer.from(`never stored ${backend}`));
+    const read = await readRangesOf(store, [
+      { digest: second.digest, start: 11, end: 17 },
+      { digest: absent, start: 0, end: 4 },
+      { digest: first.digest, start: 0, end: 7 },
+      { digest: first.digest, start: 11, end: 1000 },
+    ]);
+    expect(read.map((buffer) => buffer?.toString() ?? null)).toEqual([
+      "second",
+      null,
+      "From: a",
+      `first ${backend}`,
+    ]);
   });
 
   it("stores the same body once", async () => {

@@ -27,6 +27,12 @@ export interface BlobStore {
   has(digest: string): Promise<boolean>;
   /** The content (or a range of it), streamed; errors with BlobNotFoundError if absent. */
   read(digest: string, range?: ByteRange): Readable;
+  /**
+   * Several ranges of several bodies at once, in the order asked (null for a body that is
+   * absent): one round trip for a batch where read() costs one per range. Optional: a store
+   * without it is read range by range (readRangesOf).
+   */
+  readRanges?(ranges: readonly BlobRange[]): Promise<(Buffer | null)[]>;
   /** The size in octets, or null if absent. */
   size(digest: string): Promise<number | null>;
   /**
@@ -47,6 +53,34 @@ export interface BlobStore {
    * of an import): one set-based INSERT instead of one CTE per body for the database to plan.
    */
   stageManyInStatement?(contents: readonly Buffer[]): { stored: StoredBlob[]; statement: FragmentSqlToken };
+}
+
+/** A byte range of one body: [start, end), clamped to its size. */
+export interface BlobRange {
+  digest: string;
+  start: number;
+  end: number;
+}
+
+/** Ranges read with the store's readRanges, or one read() each when it has none. */
+export async function readRangesOf(
+  store: BlobStore,
+  ranges: readonly BlobRange[],
+): Promise<(Buffer | null)[]> {
+  if (ranges.length === 0) return [];
+  if (store.readRanges) return store.readRanges(ranges);
+  return Promise.all(
+    ranges.map(async ({ digest, start, end }) => {
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of store.read(digest, { start, end })) chunks.push(Buffer.from(chunk));
+        return Buffer.concat(chunks);
+      } catch (error) {
+        if (error instanceof BlobNotFoundError) return null;
+        throw error;
+      }
+    }),
+  );
 }
 
 export class BlobNotFoundError extends Error {

@@ -4,7 +4,7 @@
 // SHA-256 and never change, so a cached copy is never stale; a deletion evicts it here, and
 // `has` always asks the store, which is the authority on what exists.
 import { Readable } from "node:stream";
-import { type BlobBody, type BlobStore, chunksOf, clampRange } from "./blobStore.ts";
+import { type BlobBody, type BlobStore, chunksOf, clampRange, readRangesOf } from "./blobStore.ts";
 
 export interface BlobCacheOptions {
   /** Bytes held in all; 0 turns the cache off. */
@@ -107,6 +107,28 @@ export function createCachingBlobStore(inner: BlobStore, options: BlobCacheOptio
         if (total <= maxBlobBytes) remember(digest, Buffer.concat(chunks));
       }
       return Readable.from(keeping(), { objectMode: false });
+    },
+    async readRanges(ranges) {
+      // Cached bodies answer here; the others in one batch of the store's.
+      const out: (Buffer | null)[] = ranges.map(() => null);
+      const missing: number[] = [];
+      ranges.forEach((range, i) => {
+        const content = lookup(range.digest);
+        if (content === undefined) {
+          missing.push(i);
+          return;
+        }
+        const { start, end } = clampRange(content.length, range);
+        out[i] = content.subarray(start, end);
+      });
+      const read = await readRangesOf(
+        inner,
+        missing.map((i) => ranges[i]!),
+      );
+      missing.forEach((i, n) => {
+        out[i] = read[n] ?? null;
+      });
+      return out;
     },
     async size(digest) {
       return lookup(digest)?.length ?? inner.size(digest);

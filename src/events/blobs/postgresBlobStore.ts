@@ -26,6 +26,7 @@ const sizeRow = z.object({ size: z.number() });
 const chunkRow = z.object({ chunk: z.instanceof(Buffer) });
 const firstChunkRow = z.object({ size: z.number(), chunk: z.instanceof(Buffer) });
 const digestRow = z.object({ digest: z.string() });
+const rangeRow = z.object({ ordinal: z.number(), chunk: z.instanceof(Buffer) });
 
 export function createPostgresBlobStore(db: CommonQueryMethods): BlobStore {
   async function put(body: BlobBody): Promise<StoredBlob> {
@@ -114,6 +115,28 @@ export function createPostgresBlobStore(db: CommonQueryMethods): BlobStore {
           INSERT INTO blobs (digest, size, content) VALUES (${digest}, ${content.length}, ${sql.binary(content)})
           ON CONFLICT (digest) DO UPDATE SET last_put_at = now()`,
       };
+    },
+    async readRanges(ranges) {
+      for (const { digest } of ranges) assertDigest(digest);
+      // One statement for the batch: each range a substring of its body (EXTERNAL storage reads
+      // only the TOAST chunks it covers), in the order asked.
+      const rows = await db.any(sql.type(rangeRow)`
+        SELECT r.ordinal::int4 AS ordinal,
+          substring(b.content FROM greatest(r.start, 0)::int4 + 1 FOR greatest(r.stop - greatest(r.start, 0), 0)::int4) AS chunk
+        FROM unnest(${sql.array(
+          ranges.map((range) => range.digest),
+          "text",
+        )}, ${sql.array(
+          ranges.map((range) => range.start),
+          "int8",
+        )}, ${sql.array(
+          ranges.map((range) => range.end),
+          "int8",
+        )}) WITH ORDINALITY AS r(digest, start, stop, ordinal)
+        JOIN blobs AS b ON b.digest = r.digest`);
+      const out: (Buffer | null)[] = ranges.map(() => null);
+      for (const row of rows) out[row.ordinal - 1] = row.chunk;
+      return out;
     },
     size,
     async has(digest) {

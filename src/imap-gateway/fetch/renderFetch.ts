@@ -248,6 +248,75 @@ export function renderMetadataItems(
   return out.join(" ");
 }
 
+/** Items answered from the index's columns and the bodies view's ENVELOPE, without a MIME tree. */
+const INDEXED_ITEMS = new Set([...METADATA_ITEMS, "ENVELOPE", "EMAILID", "THREADID"]);
+
+export function isIndexedOnly(items: readonly FetchItem[]): boolean {
+  return items.every((item) => INDEXED_ITEMS.has(item.type));
+}
+
+/** One message as FETCH of indexed items reads it: flags joined by spaces, the date in ms. */
+export interface IndexedMessage {
+  uid: number;
+  flagsText: string;
+  modSeq: number;
+  internalDate: number;
+  size: number;
+  /** The ENVELOPE as IMAP text (encodeEnvelope), when asked. */
+  envelope: string;
+  blobDigest: string;
+}
+
+/**
+ * `<seq> FETCH (...)`'s inside for indexed items (isIndexedOnly), synchronously and as one
+ * string: a FETCH 1:* of a large mailbox renders hundreds of thousands of these.
+ */
+export function renderIndexedItems(
+  message: IndexedMessage,
+  items: readonly FetchItem[],
+  recent: boolean,
+): string {
+  let out = "";
+  let uidDone = false;
+  for (const item of items) {
+    let part: string;
+    switch (item.type) {
+      case "UID":
+        if (uidDone) continue;
+        uidDone = true;
+        part = `UID ${message.uid}`;
+        break;
+      case "FLAGS": {
+        const flags = message.flagsText;
+        part = recent ? `FLAGS (${flags === "" ? "\\Recent" : `${flags} \\Recent`})` : `FLAGS (${flags})`;
+        break;
+      }
+      case "INTERNALDATE":
+        part = `INTERNALDATE ${encodeDateTime(new Date(message.internalDate))}`;
+        break;
+      case "RFC822.SIZE":
+        part = `RFC822.SIZE ${message.size}`;
+        break;
+      case "MODSEQ":
+        part = `MODSEQ (${message.modSeq})`;
+        break;
+      case "ENVELOPE":
+        part = `ENVELOPE ${message.envelope}`;
+        break;
+      case "EMAILID":
+        part = `EMAILID (${emailIdOf(message.blobDigest)})`;
+        break;
+      case "THREADID":
+        part = "THREADID NIL";
+        break;
+      default:
+        throw new Error(`${item.type} is not an indexed item`);
+    }
+    out = out === "" ? part : `${out} ${part}`;
+  }
+  return out;
+}
+
 /**
  * The parts of `<seq> FETCH (...)` after the sequence number, items in the order asked, with
  * UID first when `includeUid` (UID FETCH always returns it).
@@ -367,6 +436,71 @@ export async function renderFetchItems(
     }
   }
   return out;
+}
+
+/**
+ * The byte ranges of the message that rendering `items` reads (end exclusive), null when an item
+ * reads the whole message: what a FETCH of many messages reads in one batch beforehand.
+ */
+export function byteRangesOf(
+  structure: MessageStructure,
+  items: readonly FetchItem[],
+): { start: number; end: number }[] {
+  const ranges: { start: number; end: number }[] = [];
+  const whole = { start: 0, end: structure.size };
+  const section = (text: string) => {
+    const range = sectionRange(structure, text);
+    if (range !== null) ranges.push(range);
+  };
+  for (const item of items) {
+    switch (item.type) {
+      case "RFC822":
+        ranges.push(whole);
+        break;
+      case "RFC822.HEADER":
+        section("HEADER");
+        break;
+      case "RFC822.TEXT":
+        section("TEXT");
+        break;
+      case "BODY[]": {
+        const fields = item.section.text === "HEADER.FIELDS" || item.section.text === "HEADER.FIELDS.NOT";
+        const specifier = fields ? "HEADER" : (item.section.text ?? "");
+        section([item.section.part.join("."), specifier].filter((s) => s !== "").join("."));
+        break;
+      }
+      case "BINARY[]":
+      case "BINARY.SIZE": {
+        if (item.part.length === 0) {
+          ranges.push(whole);
+          break;
+        }
+        const part = resolvePart(structure.body, item.part);
+        if (part !== null) ranges.push({ start: part.headerStart, end: part.bodyEnd });
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return ranges;
+}
+
+/**
+ * A message's bytes from a range read beforehand (`from`, starting at `offset`), the rest from
+ * `fallback`: a FETCH of many messages reads each one's ranges in one batch, not a round trip each.
+ */
+export function prefetchedBytes(offset: number, from: Buffer, fallback: MessageBytes): MessageBytes {
+  return {
+    read(start, end) {
+      if (start >= offset && end <= offset + from.length) {
+        return (async function* () {
+          yield from.subarray(start - offset, end - offset);
+        })();
+      }
+      return fallback.read(start, end);
+    },
+  };
 }
 
 /** Items that need the parsed structure (and so the projection's structure column). */

@@ -1,8 +1,14 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { parseMessageStructure } from "../../projections/mime/index.ts";
+import { encodeEnvelope, parseMessageStructure } from "../../projections/mime/index.ts";
 import { type FetchItem, type ResponsePart, ResponseWriter } from "../codec/index.ts";
-import { type FetchableMessage, type MessageBytes, renderFetchItems, setsSeen } from "./renderFetch.ts";
+import {
+  type FetchableMessage,
+  type MessageBytes,
+  renderFetchItems,
+  renderIndexedItems,
+  setsSeen,
+} from "./renderFetch.ts";
 
 const raw = Buffer.from(
   [
@@ -127,5 +133,43 @@ describe("renderFetchItems", () => {
     expect(setsSeen([body({})])).toBe(false);
     expect(setsSeen([{ type: "RFC822" }])).toBe(true);
     expect(setsSeen([{ type: "RFC822.HEADER" }])).toBe(false);
+  });
+});
+
+describe("renderIndexedItems", () => {
+  const indexed = {
+    uid: message.uid,
+    flagsText: message.flags.join(" "),
+    modSeq: message.modSeq,
+    internalDate: message.internalDate.getTime(),
+    size: message.size,
+    envelope: encodeEnvelope(message.structure!.envelope),
+    blobDigest: "ab".repeat(32),
+  };
+
+  it("renders what renderFetchItems renders for the same items, ENVELOPE included", async () => {
+    const items: FetchItem[] = [
+      { type: "UID" },
+      { type: "FLAGS" },
+      { type: "INTERNALDATE" },
+      { type: "RFC822.SIZE" },
+      { type: "MODSEQ" },
+      { type: "ENVELOPE" },
+      { type: "EMAILID" },
+      { type: "UID" },
+    ];
+    for (const recent of [false, true]) {
+      const expected = await wire(
+        await renderFetchItems({ ...message, blobDigest: indexed.blobDigest }, items, bytes, { recent }),
+      );
+      expect(renderIndexedItems(indexed, items, recent)).toBe(expected);
+    }
+  });
+
+  it("shows \\Recent alone on a message without flags", () => {
+    const bare = { ...indexed, flagsText: "" };
+    expect(renderIndexedItems(bare, [{ type: "FLAGS" }, { type: "UID" }], true)).toBe(
+      "FLAGS (\\Recent) UID 42",
+    );
   });
 });

@@ -135,6 +135,29 @@ function lowerBound(sorted: readonly number[], value: number): number {
   return low;
 }
 
+/**
+ * A set's ranges as ascending, disjoint [low, high] spans (`*` is `largest`): what the ranges
+ * name, in order and once each, without sorting the numbers they name.
+ */
+export function mergedSpans(
+  ranges: readonly { start: number | "*"; stop: number | "*" }[],
+  largest: number,
+): [number, number][] {
+  const spans: [number, number][] = ranges.map((range) => {
+    const a = range.start === "*" ? largest : range.start;
+    const b = range.stop === "*" ? largest : range.stop;
+    return [Math.min(a, b), Math.max(a, b)];
+  });
+  if (spans.length > 1) spans.sort((x, y) => x[0] - y[0]);
+  const merged: [number, number][] = [];
+  for (const span of spans) {
+    const last = merged.at(-1);
+    if (last !== undefined && span[0] <= last[1] + 1) last[1] = Math.max(last[1], span[1]);
+    else merged.push([span[0], span[1]]);
+  }
+  return merged;
+}
+
 export class SelectedMailboxState {
   /** The session's view: ascending UIDs; index + 1 is the sequence number. */
   #uids: number[];
@@ -217,38 +240,47 @@ export class SelectedMailboxState {
     // `$` (RFC 5182): the saved messages this session still has, empty until a SEARCH saved some.
     if (set.kind === "saved")
       return { ok: true, uids: this.#saved.filter((uid) => this.sequenceNumberOf(uid) !== undefined) };
-    const result = new Set<number>();
     if (byUid) {
       const largest = this.#uids.at(-1) ?? 0;
-      for (const range of set.ranges) {
-        const a = range.start === "*" ? largest : range.start;
-        const b = range.stop === "*" ? largest : range.stop;
-        const low = Math.min(a, b);
-        const high = Math.max(a, b);
-        for (let i = lowerBound(this.#uids, low); i < this.#uids.length && this.#uids[i]! <= high; i += 1) {
-          result.add(this.#uids[i]!);
-        }
-      }
-    } else {
-      const count = this.#uids.length;
-      for (const range of set.ranges) {
-        const a = range.start === "*" ? count : range.start;
-        const b = range.stop === "*" ? count : range.stop;
-        const low = Math.min(a, b);
-        const high = Math.max(a, b);
-        if (low < 1 || high > count) {
-          return {
-            ok: false,
-            message:
-              count === 0
-                ? "the mailbox is empty: no sequence numbers exist"
-                : `sequence number ${high > count ? high : low} does not exist (the mailbox has ${count} messages)`,
-          };
-        }
-        for (let seq = low; seq <= high; seq += 1) result.add(this.#uids[seq - 1]!);
+      const spans = mergedSpans(set.ranges, largest);
+      return { ok: true, uids: this.#uidsInSpans(spans) };
+    }
+    const count = this.#uids.length;
+    const spans = mergedSpans(set.ranges, count);
+    for (const [low, high] of spans) {
+      if (low < 1 || high > count) {
+        return {
+          ok: false,
+          message:
+            count === 0
+              ? "the mailbox is empty: no sequence numbers exist"
+              : `sequence number ${high > count ? high : low} does not exist (the mailbox has ${count} messages)`,
+        };
       }
     }
-    return { ok: true, uids: [...result].sort((x, y) => x - y) };
+    return { ok: true, uids: this.#uidsAtSequences(spans) };
+  }
+
+  /** The UIDs within ascending disjoint UID spans: one pass over the list, already in order. */
+  #uidsInSpans(spans: readonly (readonly [number, number])[]): number[] {
+    const uids = this.#uids;
+    const out: number[] = [];
+    for (const [low, high] of spans) {
+      const from = lowerBound(uids, low);
+      const to = lowerBound(uids, high + 1);
+      for (let i = from; i < to; i += 1) out.push(uids[i]!);
+    }
+    return out;
+  }
+
+  /** The UIDs at ascending disjoint sequence-number spans (clamped to the mailbox), in order. */
+  #uidsAtSequences(spans: readonly (readonly [number, number])[]): number[] {
+    const uids = this.#uids;
+    const out: number[] = [];
+    for (const [low, high] of spans) {
+      for (let seq = Math.max(1, low); seq <= Math.min(high, uids.length); seq += 1) out.push(uids[seq - 1]!);
+    }
+    return out;
   }
 
   /**
@@ -261,16 +293,7 @@ export class SelectedMailboxState {
       const resolved = this.resolve(set, byUid);
       return resolved.ok ? resolved.uids : [];
     }
-    const count = this.#uids.length;
-    const result = new Set<number>();
-    for (const range of set.ranges) {
-      const a = range.start === "*" ? count : range.start;
-      const b = range.stop === "*" ? count : range.stop;
-      for (let seq = Math.max(1, Math.min(a, b)); seq <= Math.min(Math.max(a, b), count); seq += 1) {
-        result.add(this.#uids[seq - 1]!);
-      }
-    }
-    return [...result].sort((x, y) => x - y);
+    return this.#uidsAtSequences(mergedSpans(set.ranges, this.#uids.length));
   }
 
   /**
@@ -292,8 +315,7 @@ export class SelectedMailboxState {
       if (message.uid > (this.#pendingAppends.at(-1)?.uid ?? known)) this.#pendingAppends.push(message);
     }
     for (const uid of changes.expunged) {
-      const pendingIndex = this.#pendingAppends.findIndex((m) => m.uid === uid);
-      if (pendingIndex >= 0) {
+      if (this.#pendingAppendOf(uid) !== undefined) {
         // Appended and expunged between two looks: flush drops it unannounced.
         this.#pendingExpunges.add(uid);
       } else if (this.sequenceNumberOf(uid) !== undefined) {
@@ -305,7 +327,7 @@ export class SelectedMailboxState {
       if (this.#pendingExpunges.has(change.uid)) continue;
       const reported = this.#reported.get(change.uid);
       if (reported !== undefined && change.modSeq <= reported) continue;
-      const pendingAppend = this.#pendingAppends.find((m) => m.uid === change.uid);
+      const pendingAppend = this.#pendingAppendOf(change.uid);
       if (pendingAppend) {
         if (change.modSeq >= pendingAppend.modSeq) {
           Object.assign(pendingAppend, { flags: change.flags, modSeq: change.modSeq });
@@ -316,6 +338,20 @@ export class SelectedMailboxState {
       if (!previous || previous.modSeq < change.modSeq) this.#pendingFlags.set(change.uid, change);
     }
     this.#highestModSeq = Math.max(this.#highestModSeq, changes.highestModSeq);
+  }
+
+  /** The queued new message with this UID (they are queued ascending): a binary search. */
+  #pendingAppendOf(uid: number): (MessageFlagsState & { recent?: boolean }) | undefined {
+    const pending = this.#pendingAppends;
+    let low = 0;
+    let high = pending.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (pending[mid]!.uid < uid) low = mid + 1;
+      else high = mid;
+    }
+    const found = pending[low];
+    return found?.uid === uid ? found : undefined;
   }
 
   /**
@@ -487,31 +523,49 @@ export class SelectedMailboxState {
   flush(options: FlushOptions): string[] {
     const lines: string[] = [];
     // Appended and expunged between two looks: the client never knew it, and never will.
-    const vanishedUnseen = this.#pendingAppends.filter((message) => this.#pendingExpunges.has(message.uid));
-    for (const message of vanishedUnseen) this.#pendingExpunges.delete(message.uid);
-    this.#pendingAppends = this.#pendingAppends.filter((message) => !vanishedUnseen.includes(message));
+    if (this.#pendingExpunges.size > 0 && this.#pendingAppends.length > 0) {
+      this.#pendingAppends = this.#pendingAppends.filter((message) => {
+        if (!this.#pendingExpunges.has(message.uid)) return true;
+        this.#pendingExpunges.delete(message.uid);
+        return false;
+      });
+    }
 
     if (!options.holdExpunge && this.#pendingExpunges.size > 0) {
-      const expunged = [...this.#pendingExpunges].filter((uid) => this.sequenceNumberOf(uid) !== undefined);
+      // One pass over the view: the expunged UIDs ascending, each with the number it has once
+      // those before it are gone (what EXPUNGE responses say, RFC 3501 7.4.1), and the view
+      // without them. O(n + k) whatever the number of expunges.
+      const gone = this.#pendingExpunges;
+      const expunged: number[] = [];
+      const numbers: number[] = [];
+      const kept: number[] = [];
+      const uids = this.#uids;
+      for (let i = 0; i < uids.length; i += 1) {
+        const uid = uids[i]!;
+        if (gone.has(uid)) {
+          expunged.push(uid);
+          numbers.push(i + 1 - (expunged.length - 1));
+        } else {
+          kept.push(uid);
+        }
+      }
       // Live searches lose expunged messages first, while their numbers still name them.
       for (const context of this.#searchContexts.values()) {
-        const gone = expunged.filter((uid) => context.results.delete(uid)).sort((a, b) => a - b);
-        for (const uid of gone) context.order?.keys.delete(uid);
-        const line = this.#contextLine(context, gone, []);
+        const lost = expunged.filter((uid) => context.results.delete(uid));
+        for (const uid of lost) context.order?.keys.delete(uid);
+        const line = this.#contextLine(context, lost, []);
         if (line !== undefined) lines.push(line);
       }
       for (const uid of expunged) this.#contextDirty.delete(uid);
       if (options.qresync) {
         if (expunged.length > 0) lines.push(`VANISHED ${encodeSequenceNumbers(expunged)}`);
-        this.#removeAll(expunged);
       } else {
-        // Highest first would also work; ascending with renumbering is what clients expect to see.
-        for (const uid of expunged.sort((a, b) => a - b)) {
-          const seq = this.sequenceNumberOf(uid)!;
-          lines.push(`${seq} EXPUNGE`);
-          this.#removeAll([uid]);
-        }
+        // Ascending with renumbering is what clients expect to see.
+        for (const seq of numbers) lines.push(`${seq} EXPUNGE`);
       }
+      this.#uids = kept;
+      for (const uid of expunged) this.#recent.delete(uid);
+      this.#announcedRecent = this.#recent.size;
       this.#pendingExpunges.clear();
       this.#announcedExists = this.#uids.length;
     }
@@ -551,12 +605,5 @@ export class SelectedMailboxState {
     this.#pendingFlags.clear();
     this.#reported.clear();
     return lines;
-  }
-
-  #removeAll(uids: readonly number[]): void {
-    const gone = new Set(uids);
-    this.#uids = this.#uids.filter((uid) => !gone.has(uid));
-    for (const uid of uids) this.#recent.delete(uid);
-    this.#announcedRecent = this.#recent.size;
   }
 }

@@ -14,6 +14,20 @@ const ADDRESS_COLUMNS = {
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
+/**
+ * The system flags, by lower case, as the index stores them (canonical case, src/commands/flags.ts)
+ * and written as the partial indexes state them (0040, 0043: messages_unseen_idx,
+ * messages_deleted_idx, messages_flagged_idx), so the planner can use those: a fixed literal, not
+ * a parameter, and an exact comparison, not lower() over every flag of every message.
+ */
+const SYSTEM_FLAG_TESTS: ReadonlyMap<string, FragmentSqlToken> = new Map([
+  ["\\seen", sql.fragment`('\\Seen' = ANY (m.flags))`],
+  ["\\deleted", sql.fragment`('\\Deleted' = ANY (m.flags))`],
+  ["\\flagged", sql.fragment`('\\Flagged' = ANY (m.flags))`],
+  ["\\answered", sql.fragment`('\\Answered' = ANY (m.flags))`],
+  ["\\draft", sql.fragment`('\\Draft' = ANY (m.flags))`],
+]);
+
 export class SearchCriteriaError extends Error {
   constructor(message: string) {
     super(message);
@@ -141,6 +155,8 @@ export function compileSearchKey(key: SearchKey, depth = 0): FragmentSqlToken {
       if (key.uids.length === 0) return sql.fragment`false`;
       return sql.fragment`(${uidMultirange(key.uids)}::int8multirange @> m.uid)`;
     case "flag": {
+      const system = SYSTEM_FLAG_TESTS.get(key.flag.toLowerCase());
+      if (system !== undefined) return key.set ? system : sql.fragment`NOT ${system}`;
       const has = sql.fragment`EXISTS (SELECT 1 FROM unnest(m.flags) AS f WHERE lower(f) = ${key.flag.toLowerCase()})`;
       return key.set ? has : sql.fragment`NOT ${has}`;
     }

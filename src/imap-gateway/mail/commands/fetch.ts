@@ -3,19 +3,32 @@
 // (RFC 9394) that fetches one page of the messages the set names.
 
 import { storeFlags, storeFlagsFrom } from "../../../commands/messages/store.ts";
-import type { FetchedMessage, FetchItem as QueryItem, UidSet } from "../../../projections/queries/index.ts";
+import { readRangesOf } from "../../../events/blobs/blobStore.ts";
+import type {
+  FetchedMessage,
+  IndexBatch,
+  IndexColumn,
+  FetchItem as QueryItem,
+  UidSet,
+} from "../../../projections/queries/index.ts";
 import type { FetchItem, ResponsePart } from "../../codec/index.ts";
 import { encodeSequenceNumbers } from "../../codec/index.ts";
 import { no } from "../../errors.ts";
 import {
+  byteRangesOf,
+  isIndexedOnly,
   isMetadataOnly,
+  type MessageBytes,
   needsStructure,
+  prefetchedBytes,
   renderFetchItems,
+  renderIndexedItems,
   renderMetadataItems,
   setsSeen,
 } from "../../fetch/renderFetch.ts";
-import { defineCommand, SELECTED } from "../../module.ts";
+import { type CommandContext, defineCommand, SELECTED } from "../../module.ts";
 import { resultWindow } from "../esearch.ts";
+import type { MailboxController } from "../mailboxController.ts";
 import { messageBytes } from "../messageBytes.ts";
 import { domainContext, type MailServices } from "../services.ts";
 import {
@@ -31,6 +44,11 @@ import {
 const FETCH_CHUNK = 500;
 /** Per query when only small per-message columns are wanted (FLAGS, UID, dates, sizes). */
 const METADATA_FETCH_CHUNK = 5_000;
+/**
+ * Per query when FETCH asks indexed items with ENVELOPE: a chunk's envelopes are parsed at once
+ * (about 1 KiB each).
+ */
+const ENVELOPE_FETCH_CHUNK = 2_000;
 /** Responses of in-memory messages are gathered up to this size and written at once. */
 const RESPONSE_BATCH_BYTES = 64 * 1024;
 
@@ -82,6 +100,149 @@ async function changedUids(
     for (const row of rows.messages) if ((row.modseq ?? 0) > since) changed.push(row.uid);
   }
   return changed;
+}
+
+/**
+ * A message's ranges read in the chunk's batch when they span at most this much (larger ones are
+ * streamed from the blob store as before, a round trip per range).
+ */
+const SECTION_PREFETCH_LIMIT = 64 * 1024;
+/** Bytes of one batched range read: bounds the memory of a chunk's prefetch. */
+const SECTION_BATCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The bytes the items read of each message of a chunk, read beforehand in as few round trips as
+ * the batch bound allows (one for 500 headers), not one or two per message: by UID.
+ */
+async function sectionBytes(
+  services: MailServices,
+  rows: readonly FetchedMessage[],
+  items: readonly FetchItem[],
+): Promise<Map<number, MessageBytes>> {
+  const wanted: { uid: number; digest: string; start: number; end: number }[] = [];
+  for (const row of rows) {
+    if (!row.structure || !row.blobDigest) continue;
+    const ranges = byteRangesOf(row.structure, items);
+    if (ranges.length === 0) continue;
+    const start = Math.min(...ranges.map((range) => range.start));
+    const end = Math.max(...ranges.map((range) => range.end));
+    if (end - start > SECTION_PREFETCH_LIMIT) continue;
+    wanted.push({ uid: row.uid, digest: row.blobDigest, start, end });
+  }
+  const bytes = new Map<number, MessageBytes>();
+  for (let i = 0; i < wanted.length; ) {
+    let batchBytes = 0;
+    let j = i;
+    while (
+      j < wanted.length &&
+      (j === i || batchBytes + wanted[j]!.end - wanted[j]!.start <= SECTION_BATCH_BYTES)
+    ) {
+      batchBytes += wanted[j]!.end - wanted[j]!.start;
+      j++;
+    }
+    const batch = wanted.slice(i, j);
+    const read = await readRangesOf(services.blobStore, batch);
+    batch.forEach((range, n) => {
+      const content = read[n];
+      // An absent body is left to the per-message read, which reports it as before.
+      if (content == null) return;
+      bytes.set(
+        range.uid,
+        prefetchedBytes(range.start, content, messageBytes(services.blobStore, range.digest)),
+      );
+    });
+    i = j;
+  }
+  return bytes;
+}
+
+/** The index columns indexed items (isIndexedOnly) are answered from. */
+function indexColumnsFor(items: readonly FetchItem[]): IndexColumn[] {
+  const columns = new Set<IndexColumn>();
+  for (const item of items) {
+    if (item.type === "FLAGS") columns.add("flags");
+    if (item.type === "MODSEQ") columns.add("modseq");
+    if (item.type === "INTERNALDATE") columns.add("internalDate");
+    if (item.type === "RFC822.SIZE") columns.add("size");
+    if (item.type === "EMAILID") columns.add("blobDigest");
+    if (item.type === "ENVELOPE") columns.add("envelope");
+  }
+  return [...columns];
+}
+
+/**
+ * FETCH of indexed items (no MIME tree, no body bytes) streamed over any number of messages: a
+ * chunk's columns are read, only those asked for, while the chunk before is written, and the
+ * next read waits for the socket to take what was written (back-pressure): at most two chunks
+ * are in memory whatever the mailbox's size. Returns how many of `uids` were not found.
+ */
+async function streamIndexed(
+  services: MailServices,
+  context: CommandContext,
+  controller: MailboxController,
+  uids: readonly number[],
+  items: readonly FetchItem[],
+  changedSince: number | undefined,
+): Promise<number> {
+  const userId = controller.userId;
+  const columns = indexColumnsFor(items);
+  const chunkSize = columns.includes("envelope") ? ENVELOPE_FETCH_CHUNK : METADATA_FETCH_CHUNK;
+  const encoding = columns.includes("envelope") ? "utf8" : "latin1";
+  const state = controller.state;
+  const read = (from: number): Promise<IndexBatch> => {
+    const pending = services.queries.fetchIndex(
+      userId,
+      controller.mailboxId,
+      toUidSet(uids.slice(from, from + chunkSize)),
+      columns,
+    );
+    // Read ahead: a failure surfaces when the chunk is awaited, never as an unhandled rejection.
+    pending.catch(() => {});
+    return pending;
+  };
+  let missing = 0;
+  let next = uids.length > 0 ? read(0) : undefined;
+  for (let from = 0; next !== undefined; from += chunkSize) {
+    const batch = await next;
+    next = from + chunkSize < uids.length ? read(from + chunkSize) : undefined;
+    // Contract 9: the mailbox moved since the session looked → it looks before the tagged OK.
+    controller.noteIndexAt(batch.highestModSeq);
+    const lines: string[] = [];
+    const found = batch.uids;
+    const to = Math.min(uids.length, from + chunkSize);
+    let row = 0;
+    for (let i = from; i < to; i++) {
+      const uid = uids[i]!;
+      // Both ascending: the chunk's UIDs and the rows found for them.
+      while (row < found.length && found[row]! < uid) row++;
+      const seq = state.sequenceNumberOf(uid);
+      if (row >= found.length || found[row] !== uid || seq === undefined) {
+        missing += 1;
+        continue;
+      }
+      const modSeq = batch.modseqs?.[row] ?? 0;
+      if (changedSince !== undefined && modSeq <= changedSince) continue;
+      const flagsText = batch.flags?.[row] ?? "";
+      // A keyword the client meets for the first time is announced first (RFC 3501 7.2.6).
+      if (flagsText !== "" && (flagsText.charCodeAt(0) !== 92 || flagsText.includes(" "))) {
+        const flagsLine = state.announceKeywords([flagsText.split(" ")]);
+        if (flagsLine !== undefined) lines.push(flagsLine);
+      }
+      const message = {
+        uid,
+        flagsText,
+        modSeq,
+        internalDate: batch.internalDates?.[row] ?? 0,
+        size: batch.sizes?.[row] ?? 0,
+        envelope: batch.envelopes?.[row] ?? "",
+        blobDigest: batch.blobDigests?.[row] ?? "",
+      };
+      lines.push(`${seq} FETCH (${renderIndexedItems(message, items, state.isRecent(uid))})`);
+    }
+    // One write per chunk (a few hundred KiB): it resolves once the socket has taken it.
+    if (lines.length > 0) await context.untagged(Buffer.from(lines.join("\r\n* "), encoding));
+  }
+  return missing;
 }
 
 export function fetchCommand(services: MailServices) {
@@ -203,6 +364,14 @@ export function fetchCommand(services: MailServices) {
         }
       }
 
+      if (isIndexedOnly(items) && flagsNow.size === 0) {
+        const changedSince = args.changedSince === undefined ? undefined : Number(args.changedSince);
+        const missing = await streamIndexed(services, context, controller, uids, items, changedSince);
+        if (missing > 0 && !command.uid) {
+          throw no("some of the requested messages no longer exist", "EXPUNGEISSUED");
+        }
+        return undefined;
+      }
       const metadataOnly = isMetadataOnly(items);
       const showsFlags = items.some((item) => item.type === "FLAGS");
       // Consecutive responses go out together ("* " is already written by untagged() for the first).
@@ -216,17 +385,32 @@ export function fetchCommand(services: MailServices) {
         await context.untagged(...parts);
       };
       let missing = 0;
-      for (let i = 0; i < uids.length; i += chunkSize) {
-        const chunk = uids.slice(i, i + chunkSize);
+      /** A chunk's rows and the section bytes its items read, loaded while the chunk before is written. */
+      const load = async (from: number) => {
         let rows = prefetched;
         if (rows === undefined) {
+          const chunk = toUidSet(uids.slice(from, from + chunkSize));
           const read = metadataOnly
-            ? await services.queries.fetchMetadata(userId, controller.mailboxId, toUidSet(chunk))
-            : await services.queries.fetchMessages(userId, controller.mailboxId, toUidSet(chunk), queryItems);
+            ? await services.queries.fetchMetadata(userId, controller.mailboxId, chunk)
+            : await services.queries.fetchMessages(userId, controller.mailboxId, chunk, queryItems);
           // Contract 9: the mailbox moved since the session looked → it looks before the tagged OK.
           controller.noteIndexAt(read.highestModSeq);
           rows = read.messages;
         }
+        const readAhead = metadataOnly ? undefined : await sectionBytes(services, rows, items);
+        return { rows, readAhead };
+      };
+      const loadAhead = (from: number) => {
+        const loading = load(from);
+        // Read ahead: a failure surfaces when the chunk is awaited, never as an unhandled rejection.
+        loading.catch(() => {});
+        return loading;
+      };
+      let next = uids.length > 0 ? loadAhead(0) : undefined;
+      for (let i = 0; i < uids.length; i += chunkSize) {
+        const chunk = uids.slice(i, i + chunkSize);
+        const { rows, readAhead } = await next!;
+        next = i + chunkSize < uids.length ? loadAhead(i + chunkSize) : undefined;
         const byUid = new Map<number, FetchedMessage>(rows.map((row) => [row.uid, row]));
         for (const uid of chunk) {
           const row = byUid.get(uid);
@@ -275,7 +459,7 @@ export function fetchCommand(services: MailServices) {
               blobDigest: row.blobDigest ?? undefined,
             },
             items,
-            messageBytes(services.blobStore, row.blobDigest ?? ""),
+            readAhead?.get(uid) ?? messageBytes(services.blobStore, row.blobDigest ?? ""),
             { recent: controller.state.isRecent(uid) },
           );
           if (parts.some((part) => typeof part !== "string" && !Buffer.isBuffer(part))) {
