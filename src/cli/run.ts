@@ -22,7 +22,7 @@ import { runUserCommand, USER_USAGE } from "./user.ts";
 export const USAGE = `usage: mailledger <command> [options]
 
 commands:
-  serve [--role all|gateway|projector|relay]   run the server
+  serve [--role all|gateway|projector|relay|notifier|lmtp]   run the server
   migrate                                      apply pending database migrations
   user create|delete|list|passwd|appendlimit   manage accounts (mailledger user --help)
   mailbox list|create|delete|rename|subscribe|unsubscribe|appendlimit USER ...

@@ -1,0 +1,80 @@
+// Who an RCPT TO address is: `user@domain` or `user+detail@domain` (LMTP_RECIPIENT_DELIMITER),
+// the local part case-insensitive, the domain under the operator's rule (LMTP_DOMAINS). The
+// account is the whole address when one is named so, else the local part (as Dovecot's
+// auth_username_format %n); the detail picks the user's mailbox of that name when it exists and
+// LMTP_DETAIL_MAILBOX allows it, else INBOX.
+import type { CommonQueryMethods } from "slonik";
+import { canonicalMailboxName, INBOX } from "../commands/names.ts";
+import { canonicalUsername } from "../commands/user/username.ts";
+import { findUserByName, listMailboxRows } from "../commands/writeModel.ts";
+import type { LmtpSettings } from "../config.ts";
+
+export interface ParsedRecipient {
+  /** The local part without its detail, lowercased. */
+  local: string;
+  detail: string | null;
+  /** Lowercased; "" for an address without a domain. */
+  domain: string;
+}
+
+/** Splits an address; null when it has no local part. */
+export function parseRecipient(address: string, delimiter: string): ParsedRecipient | null {
+  const at = address.lastIndexOf("@");
+  const localPart = at < 0 ? address : address.slice(0, at);
+  const domain = at < 0 ? "" : address.slice(at + 1).toLowerCase();
+  if (localPart === "") return null;
+  const split = delimiter === "" ? -1 : localPart.indexOf(delimiter);
+  const local = (split < 0 ? localPart : localPart.slice(0, split)).normalize("NFC").toLowerCase();
+  if (local === "") return null;
+  return { local, detail: split < 0 ? null : localPart.slice(split + 1), domain };
+}
+
+/** The operator's domain rule: any domain, or one of a list (an address without a domain never). */
+export function domainAccepted(domain: string, domains: readonly string[] | null): boolean {
+  if (domains === null) return true;
+  return domains.includes(domain);
+}
+
+export type Resolution =
+  | { ok: true; userId: string; username: string; mailboxName: string }
+  | { ok: false; reason: "no-such-user" | "domain-not-served" | "bad-address" };
+
+export async function resolveRecipient(
+  db: CommonQueryMethods,
+  address: string,
+  settings: Pick<LmtpSettings, "recipientDelimiter" | "domains" | "detailMailbox">,
+): Promise<Resolution> {
+  const parsed = parseRecipient(address, settings.recipientDelimiter);
+  if (!parsed) return { ok: false, reason: "bad-address" };
+  if (!domainAccepted(parsed.domain, settings.domains)) return { ok: false, reason: "domain-not-served" };
+  const candidates =
+    parsed.domain === "" ? [parsed.local] : [`${parsed.local}@${parsed.domain}`, parsed.local];
+  for (const candidate of candidates) {
+    let username: string;
+    try {
+      username = canonicalUsername(candidate);
+    } catch {
+      continue;
+    }
+    const user = await findUserByName(db, username);
+    if (!user) continue;
+    const mailboxName =
+      parsed.detail && settings.detailMailbox ? await detailMailbox(db, user.id, parsed.detail) : INBOX;
+    return { ok: true, userId: user.id, username: user.username, mailboxName };
+  }
+  return { ok: false, reason: "no-such-user" };
+}
+
+/** The user's mailbox the detail names (exactly, else the only one that matches ignoring case), else INBOX. */
+async function detailMailbox(db: CommonQueryMethods, userId: string, detail: string): Promise<string> {
+  let wanted: string;
+  try {
+    wanted = canonicalMailboxName(detail);
+  } catch {
+    return INBOX;
+  }
+  const selectable = (await listMailboxRows(db, userId)).filter((row) => row.status === "selectable");
+  if (selectable.some((row) => row.name === wanted)) return wanted;
+  const folded = selectable.filter((row) => row.name.toLowerCase() === wanted.toLowerCase());
+  return folded.length === 1 ? folded[0]!.name : INBOX;
+}

@@ -1,0 +1,324 @@
+// Mail delivery over LMTP (RFC 2033) with a real client, Python's smtplib.LMTP: per-recipient
+// replies, the delivered bytes under IMAP, +detail, a 20 MiB message, retried deliveries, and
+// malformed sessions that get clear errors while the listener serves others.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { history } from "../../src/cli/history.ts";
+import { createMailbox } from "../../src/commands/mailbox/handlers.ts";
+import { setUserAppendLimit, setUserQuota } from "../../src/commands/user/handlers.ts";
+import type { RunningNode } from "../../src/serve/serve.ts";
+import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
+import { asOperator, imapflowConnected } from "./helpers/clients.ts";
+
+const DRIVER = fileURLToPath(new URL("./py/lmtp_deliver.py", import.meta.url));
+
+let server: TestMailServer;
+let lmtpNode: RunningNode;
+let lmtpPort: number;
+let scratch: string;
+const userIds = new Map<string, string>();
+
+beforeAll(async () => {
+  server = await startTestMailServer({ env: { LMTP_PORT: "0", LMTP_DOMAINS: "example.org" } });
+  lmtpNode = await server.startNode(["lmtp"]);
+  lmtpPort = lmtpNode.lmtp!.port!;
+  scratch = await mkdtemp(path.join(os.tmpdir(), "ml-lmtp-"));
+  for (const user of ["alice", "bob", "olga", "tim"])
+    userIds.set(user, await server.createUser(user, `${user}-pw`));
+  await asOperator(server, (ctx) => setUserQuota(ctx, { username: "olga", storageLimit: 1000 }));
+  await asOperator(server, (ctx) => setUserAppendLimit(ctx, { username: "tim", appendLimit: 4096 }));
+  await asOperator(server, (ctx) => createMailbox(ctx, { userId: userIds.get("alice")!, name: "Lists" }));
+});
+
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+  await server?.close();
+});
+
+interface Replies {
+  lhlo: [number, string];
+  mail: [number, string];
+  rcpt: [number, string][];
+  data: [number, string][];
+  quit: [number, string];
+}
+
+let files = 0;
+async function lmtp(
+  mailFrom: string,
+  rcpts: string[],
+  message: Buffer,
+  extra: { mail_options?: string[] } = {},
+): Promise<Replies> {
+  const file = path.join(scratch, `message-${files++}.eml`);
+  await writeFile(file, message);
+  const child = execFile("python3", [DRIVER], { maxBuffer: 16 * 1024 * 1024, timeout: 120_000 });
+  const output = new Promise<string>((resolve, reject) => {
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (chunk) => (stdout += chunk));
+    child.stderr!.on("data", (chunk) => (stderr += chunk));
+    child.once("exit", (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`driver failed: ${stderr}`)),
+    );
+  });
+  child.stdin!.end(
+    JSON.stringify({
+      host: "127.0.0.1",
+      port: lmtpPort,
+      mail_from: mailFrom,
+      rcpts,
+      message_file: file,
+      ...extra,
+    }),
+  );
+  return JSON.parse(await output) as Replies;
+}
+
+function message(subject: string, body = "Hello.\r\n"): Buffer {
+  return Buffer.from(
+    `From: Sender <sender@example.net>\r\nTo: alice@example.org\r\nSubject: ${subject}\r\n` +
+      `Message-ID: <${subject.replace(/\W/g, "")}.${Date.now()}@example.net>\r\n\r\n${body}`,
+  );
+}
+
+/** The messages of a mailbox as an IMAP client reads them: UID and BODY[]. */
+async function mailbox(user: string, name = "INBOX"): Promise<{ uid: number; source: Buffer }[]> {
+  const client = await imapflowConnected(
+    { host: server.host, port: server.port },
+    { user, pass: `${user}-pw` },
+  );
+  try {
+    await client.mailboxOpen(name, { readOnly: true });
+    const messages: { uid: number; source: Buffer }[] = [];
+    if ((client.mailbox as { exists: number }).exists === 0) return messages;
+    for await (const fetched of client.fetch("1:*", { uid: true, source: true })) {
+      messages.push({ uid: fetched.uid, source: fetched.source! });
+    }
+    return messages;
+  } finally {
+    await client.logout();
+  }
+}
+
+describe("LMTP delivery", () => {
+  it("answers each recipient of one transaction for itself: unknown, over quota, delivered", async () => {
+    const sent = message("Mixed results");
+    const replies = await lmtp(
+      "sender@example.net",
+      ["nobody@example.org", "alice@example.org", "olga@example.org", "alice@elsewhere.net"],
+      Buffer.concat([sent, Buffer.alloc(2000, "x"), Buffer.from("\r\n")]),
+    );
+    expect(replies.lhlo[0]).toBe(250);
+    expect(replies.lhlo[1]).toMatch(/PIPELINING/);
+    expect(replies.lhlo[1]).toMatch(/ENHANCEDSTATUSCODES/);
+    expect(replies.rcpt[0]).toEqual([550, "5.1.1 <nobody@example.org>: no such user here"]);
+    expect(replies.rcpt[1]![0]).toBe(250);
+    expect(replies.rcpt[2]![0]).toBe(250);
+    expect(replies.rcpt[3]).toEqual([
+      550,
+      "5.1.2 <alice@elsewhere.net>: this server does not deliver mail for that domain",
+    ]);
+    expect(replies.data).toHaveLength(2);
+    expect(replies.data[0]![0]).toBe(250);
+    expect(replies.data[0]![1]).toMatch(/^2\.0\.0 <alice@example\.org> delivered to INBOX, UID \d+$/);
+    expect(replies.data[1]).toEqual([552, "5.2.2 <olga@example.org>: mailbox is over quota"]);
+    expect(await mailbox("olga")).toEqual([]);
+  });
+
+  it("stores the message byte for byte, after the Return-Path and Delivered-To it adds", async () => {
+    const sent = message("Byte for byte", "Line one.\r\n..leading dot line\r\n\r\n\tindented\r\n");
+    const replies = await lmtp("sender@example.net", ["Bob@Example.org"], sent);
+    expect(replies.data).toEqual([
+      [250, expect.stringMatching(/^2\.0\.0 <Bob@Example\.org> delivered to INBOX, UID 1$/)],
+    ]);
+    const [stored] = await mailbox("bob");
+    const added = "Return-Path: <sender@example.net>\r\nDelivered-To: Bob@Example.org\r\n";
+    expect(stored!.source.toString("latin1")).toBe(added + sent.toString("latin1"));
+
+    // The log says who delivered it, from where, for which envelope.
+    const entries = [];
+    for await (const entry of history(server.db.pool, "bob", { mailbox: "INBOX" })) entries.push(entry);
+    const appended = entries.find((entry) => entry.type === "MessageAppended")!;
+    expect(appended.actor).toBe("lmtp");
+    expect(appended.description).toMatch(/, delivered from <sender@example\.net> to <Bob@Example\.org>$/);
+    expect(appended.remoteAddress).toBe("127.0.0.1");
+    expect(appended.metadata.delivery).toMatchObject({
+      mailFrom: "sender@example.net",
+      rcptTo: "Bob@Example.org",
+      contentDigest: createHash("sha256").update(sent).digest("hex"),
+    });
+  });
+
+  it("stores one body for all recipients of a transaction, with Return-Path only", async () => {
+    const sent = message("Two recipients");
+    const replies = await lmtp("", ["alice@example.org", "bob@example.org"], sent);
+    expect(replies.data.map(([code]) => code)).toEqual([250, 250]);
+    const alice = (await mailbox("alice")).find((m) => m.source.includes("Two recipients"))!;
+    const bob = (await mailbox("bob")).find((m) => m.source.includes("Two recipients"))!;
+    expect(alice.source.toString("latin1")).toBe(`Return-Path: <>\r\n${sent.toString("latin1")}`);
+    expect(bob.source.equals(alice.source)).toBe(true);
+  });
+
+  it("delivers user+detail to the mailbox the detail names, else to INBOX", async () => {
+    const toLists = message("For the list folder");
+    const toInbox = message("No such folder");
+    expect((await lmtp("s@example.net", ["ALICE+lists@example.org"], toLists)).data[0]![1]).toMatch(
+      /delivered to Lists/,
+    );
+    expect((await lmtp("s@example.net", ["alice+nosuch@example.org"], toInbox)).data[0]![1]).toMatch(
+      /delivered to INBOX/,
+    );
+    const lists = await mailbox("alice", "Lists");
+    expect(lists).toHaveLength(1);
+    expect(lists[0]!.source.toString("latin1")).toBe(
+      `Return-Path: <s@example.net>\r\nDelivered-To: ALICE+lists@example.org\r\n${toLists.toString("latin1")}`,
+    );
+    expect((await mailbox("alice")).some((m) => m.source.includes("No such folder"))).toBe(true);
+  });
+
+  it("delivers a 20 MiB message intact", async () => {
+    const line = `${"0123456789abcdef".repeat(4)}\r\n`;
+    const body = line.repeat(Math.ceil((20 * 1024 * 1024) / line.length));
+    const sent = message("Twenty mebibytes", body);
+    const replies = await lmtp("big@example.net", ["bob@example.org"], sent);
+    expect(replies.data[0]![0]).toBe(250);
+    const stored = (await mailbox("bob")).find((m) =>
+      m.source.subarray(0, 400).includes("Twenty mebibytes"),
+    )!;
+    const added = Buffer.from("Return-Path: <big@example.net>\r\nDelivered-To: bob@example.org\r\n");
+    expect(stored.source.length).toBe(added.length + sent.length);
+    expect(createHash("sha256").update(stored.source.subarray(added.length)).digest("hex")).toBe(
+      createHash("sha256").update(sent).digest("hex"),
+    );
+  }, 120_000);
+
+  it("refuses a message above the recipient's limit at RCPT when MAIL FROM declares its SIZE", async () => {
+    const replies = await lmtp("s@example.net", ["tim@example.org", "bob@example.org"], message("Sized"), {
+      mail_options: ["SIZE=10000"],
+    });
+    expect(replies.rcpt[0]).toEqual([
+      552,
+      "5.3.4 <tim@example.org>: the message is 10000 octets, above this mailbox's limit of 4096",
+    ]);
+    expect(replies.rcpt[1]![0]).toBe(250);
+    expect(replies.data.map(([code]) => code)).toEqual([250]);
+  });
+
+  it("recognises a delivery retried after a lost reply and stores it once", async () => {
+    const sent = message("Retried");
+    const first = await lmtp("retry@example.net", ["alice@example.org"], sent);
+    const again = await lmtp("retry@example.net", ["alice@example.org"], sent);
+    expect(first.data[0]![1]).toMatch(/delivered to INBOX, UID (\d+)$/);
+    const uid = /UID (\d+)$/.exec(first.data[0]![1])![1];
+    expect(again.data[0]).toEqual([
+      250,
+      `2.0.0 <alice@example.org> already delivered to INBOX (UID ${uid}); not stored again`,
+    ]);
+    expect((await mailbox("alice")).filter((m) => m.source.includes("Retried"))).toHaveLength(1);
+    // Another envelope sender is another delivery.
+    expect((await lmtp("other@example.net", ["alice@example.org"], sent)).data[0]![1]).toMatch(
+      /delivered to INBOX/,
+    );
+  });
+});
+
+/**
+ * A raw LMTP session: writes `input` in one go after the greeting (or before it, `early`), returns
+ * every reply line until the server closes or `until` is seen.
+ */
+function rawSession(input: string, until = /^221 /m, early = false): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(lmtpPort, "127.0.0.1");
+    let received = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no end of session in: ${received}`));
+    }, 20_000);
+    let written = false;
+    const send = () => {
+      if (!written) socket.write(input);
+      written = true;
+    };
+    socket.on("data", (chunk) => {
+      received += chunk.toString("latin1");
+      if (received.startsWith("220 ")) send();
+      if (until.test(received)) socket.end();
+    });
+    socket.once("connect", () => early && send());
+    socket.once("close", () => {
+      clearTimeout(timer);
+      resolve(received.split("\r\n").filter((line) => line !== ""));
+    });
+    socket.once("error", reject);
+  });
+}
+
+describe("malformed LMTP sessions", () => {
+  it("DATA without RCPT, a command before LHLO and RCPT without MAIL get clear errors", async () => {
+    const lines = await rawSession(
+      "MAIL FROM:<a@example.net>\r\nLHLO client.example\r\nDATA\r\nRCPT TO:<alice@example.org>\r\nQUIT\r\n",
+    );
+    expect(lines[0]).toMatch(/^220 .* LMTP mailledger/);
+    expect(lines[1]).toMatch(/^503 5\.5\.1 Error: send LHLO first/);
+    expect(lines.find((line) => line.startsWith("503 5.5.1 Error: need RCPT"))).toBeDefined();
+    expect(lines.find((line) => line.startsWith("503 5.5.1 Error: need MAIL"))).toBeDefined();
+    expect(lines.at(-1)).toMatch(/^221 /);
+  });
+
+  it("refuses a body with bare LF line ends for every recipient", async () => {
+    const replies = await lmtp(
+      "s@example.net",
+      ["alice@example.org", "bob@example.org"],
+      Buffer.from("Subject: bare\n\nline\nother\r\n"),
+    );
+    expect(replies.data).toEqual([
+      [
+        550,
+        "5.6.0 <alice@example.org>: the message has a bare CR or LF on line 1; lines end in CRLF (RFC 5321 2.3.8)",
+      ],
+      [
+        550,
+        "5.6.0 <bob@example.org>: the message has a bare CR or LF on line 1; lines end in CRLF (RFC 5321 2.3.8)",
+      ],
+    ]);
+    expect((await mailbox("alice")).some((m) => m.source.includes("Subject: bare"))).toBe(false);
+  });
+
+  it("answers a whole transaction pipelined in one write, body included, and keeps serving others", async () => {
+    const pipelined =
+      "LHLO abuse.example\r\nMAIL FROM:<p@example.net>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<nobody@example.org>\r\n" +
+      "DATA\r\nSubject: pipelined\r\n\r\nbody\r\n.\r\nNOT A COMMAND\r\nRCPT TO:<bob@example.org>\r\nQUIT\r\n";
+    const abusers = Promise.all([
+      rawSession(pipelined),
+      rawSession(pipelined, /^421 /m, true),
+      rawSession("\x00\xff garbage\r\n".repeat(50), /^421 /m),
+    ]);
+    const meanwhile = await lmtp("s@example.net", ["bob@example.org"], message("While others misbehave"));
+    expect(meanwhile.data[0]![0]).toBe(250);
+    const [first, early, garbage] = await abusers;
+    // A client that talks before the greeting is an abuser, not an MTA (smtp-server's early-talker check).
+    expect(early).toEqual([expect.stringMatching(/^421 .*You talk too soon$/)]);
+    expect(
+      first.filter((line) => /^(250|354|550|503|500) /.test(line)).map((line) => line.slice(0, 3)),
+    ).toEqual([
+      "250", // LHLO (last line)
+      "250", // MAIL
+      "250", // RCPT alice
+      "550", // RCPT nobody
+      "354",
+      "250", // alice delivered
+      "500", // NOT A COMMAND
+      "503", // RCPT without MAIL
+    ]);
+    expect(garbage.at(-1)).toMatch(/^421 /);
+    const client = await lmtp("s@example.net", ["bob@example.org"], message("After the abuse"));
+    expect(client.data[0]![0]).toBe(250);
+  });
+});
