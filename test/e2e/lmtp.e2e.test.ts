@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { history } from "../../src/cli/history.ts";
 import { createMailbox } from "../../src/commands/mailbox/handlers.ts";
 import { setUserAppendLimit, setUserQuota } from "../../src/commands/user/handlers.ts";
+import { loadConfig } from "../../src/config.ts";
+import { silentLogger } from "../../src/imap-gateway/logger.ts";
+import { startLmtpServer } from "../../src/lmtp/server.ts";
 import type { RunningNode } from "../../src/serve/serve.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
 import { asOperator, imapflowConnected } from "./helpers/clients.ts";
@@ -54,7 +57,7 @@ async function lmtp(
   mailFrom: string,
   rcpts: string[],
   message: Buffer,
-  extra: { mail_options?: string[] } = {},
+  extra: { mail_options?: string[]; socket?: string; port?: number } = {},
 ): Promise<Replies> {
   const file = path.join(scratch, `message-${files++}.eml`);
   await writeFile(file, message);
@@ -320,5 +323,71 @@ describe("malformed LMTP sessions", () => {
     expect(garbage.at(-1)).toMatch(/^421 /);
     const client = await lmtp("s@example.net", ["bob@example.org"], message("After the abuse"));
     expect(client.data[0]![0]).toBe(250);
+  });
+});
+
+describe("where LMTP listens and who may connect", () => {
+  /** A listener of its own on the test database, with these settings. */
+  async function listener(env: Record<string, string>) {
+    const config = loadConfig({ LMTP_PORT: "0", ...env });
+    return startLmtpServer({
+      settings: config.lmtp,
+      hostname: "lmtp.test",
+      logger: silentLogger,
+      pool: server.db.pool,
+      blobStore: server.node.runtime.blobStore,
+      appendLimit: null,
+      onCommitted: server.node.runtime.onCommitted,
+      nodeId: "lmtp-test",
+      duplicateWindowMs: config.lmtp.duplicateWindowMs,
+    });
+  }
+
+  it("delivers over a Unix socket (LMTP_SOCKET)", async () => {
+    const socket = path.join(scratch, "lmtp.sock");
+    const unix = await listener({ LMTP_SOCKET: socket });
+    try {
+      const replies = await lmtp("s@example.net", ["bob@example.org"], message("Over a Unix socket"), {
+        socket,
+      });
+      expect(replies.data[0]![1]).toMatch(/^2\.0\.0 <bob@example\.org> delivered to INBOX/);
+    } finally {
+      await unix.close();
+    }
+  });
+
+  it("refuses a client outside LMTP_ALLOWED_CLIENTS before anything is said", async () => {
+    const guarded = await listener({ LMTP_ALLOWED_CLIENTS: "10.9.9.0/24" });
+    try {
+      const lines = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(guarded.port!, "127.0.0.1");
+        let received = "";
+        socket.on("data", (chunk) => (received += chunk));
+        socket.once("close", () => resolve(received));
+        socket.once("error", reject);
+      });
+      expect(lines).toBe("554 5.7.1 127.0.0.1 may not deliver mail here\r\n");
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it("answers over quota with 452 4.2.2 when the operator prefers a retry", async () => {
+    const temporary = await listener({ LMTP_QUOTA_REPLY: "temporary" });
+    try {
+      const replies = await lmtp(
+        "s@example.net",
+        ["olga@example.org"],
+        message("Retry later", `${"x".repeat(2000)}\r\n`),
+        {
+          port: temporary.port!,
+        },
+      );
+      expect(replies.data).toEqual([
+        [452, "4.2.2 <olga@example.org>: mailbox is over quota; try again later"],
+      ]);
+    } finally {
+      await temporary.close();
+    }
   });
 });
