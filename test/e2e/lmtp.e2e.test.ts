@@ -13,10 +13,12 @@ import { history } from "../../src/cli/history.ts";
 import { createMailbox } from "../../src/commands/mailbox/handlers.ts";
 import { setUserAppendLimit, setUserQuota } from "../../src/commands/user/handlers.ts";
 import { loadConfig } from "../../src/config.ts";
+import { createDatabasePool } from "../../src/events/db.ts";
 import { silentLogger } from "../../src/imap-gateway/logger.ts";
 import { startLmtpServer } from "../../src/lmtp/server.ts";
 import type { RunningNode } from "../../src/serve/serve.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
+import { startTcpProxy } from "../support/tcpProxy.ts";
 import { asOperator, imapflowConnected } from "./helpers/clients.ts";
 
 const DRIVER = fileURLToPath(new URL("./py/lmtp_deliver.py", import.meta.url));
@@ -326,23 +328,23 @@ describe("malformed LMTP sessions", () => {
   });
 });
 
-describe("where LMTP listens and who may connect", () => {
-  /** A listener of its own on the test database, with these settings. */
-  async function listener(env: Record<string, string>) {
-    const config = loadConfig({ LMTP_PORT: "0", ...env });
-    return startLmtpServer({
-      settings: config.lmtp,
-      hostname: "lmtp.test",
-      logger: silentLogger,
-      pool: server.db.pool,
-      blobStore: server.node.runtime.blobStore,
-      appendLimit: null,
-      onCommitted: server.node.runtime.onCommitted,
-      nodeId: "lmtp-test",
-      duplicateWindowMs: config.lmtp.duplicateWindowMs,
-    });
-  }
+/** A listener of its own on the test database (or through `pool`), with these settings. */
+async function listener(env: Record<string, string>, pool = server.db.pool) {
+  const config = loadConfig({ LMTP_PORT: "0", ...env });
+  return startLmtpServer({
+    settings: config.lmtp,
+    hostname: "lmtp.test",
+    logger: silentLogger,
+    pool,
+    blobStore: server.node.runtime.blobStore,
+    appendLimit: null,
+    onCommitted: server.node.runtime.onCommitted,
+    nodeId: "lmtp-test",
+    duplicateWindowMs: config.lmtp.duplicateWindowMs,
+  });
+}
 
+describe("where LMTP listens and who may connect", () => {
   it("delivers over a Unix socket (LMTP_SOCKET)", async () => {
     const socket = path.join(scratch, "lmtp.sock");
     const unix = await listener({ LMTP_SOCKET: socket });
@@ -388,6 +390,86 @@ describe("where LMTP listens and who may connect", () => {
       ]);
     } finally {
       await temporary.close();
+    }
+  });
+});
+
+/** One LMTP connection driven a step at a time: each step's text, then its replies. */
+async function stepwise(port: number) {
+  const socket = net.connect(port, "127.0.0.1");
+  let buffer = "";
+  const lines: string[] = [];
+  let wake: (() => void) | undefined;
+  socket.on("data", (chunk) => {
+    buffer += chunk.toString("latin1");
+    for (let at = buffer.indexOf("\r\n"); at !== -1; at = buffer.indexOf("\r\n")) {
+      const line = buffer.slice(0, at);
+      buffer = buffer.slice(at + 2);
+      if (line[3] !== "-") lines.push(line);
+    }
+    wake?.();
+  });
+  const replies = async (count: number) => {
+    while (lines.length < count) await new Promise<void>((resolve) => (wake = resolve));
+    return lines.splice(0, count);
+  };
+  await replies(1);
+  return {
+    async send(text: string, count = 1) {
+      socket.write(text);
+      return replies(count);
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+describe("database trouble", () => {
+  it("answers 451 4.3.0 for every recipient, never 250, and delivers again once the database is back", async () => {
+    const url = new URL(server.db.url);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.port = String(proxy.port);
+    const pool = await createDatabasePool(url.toString(), { maximumPoolSize: 2 });
+    const flaky = await listener({}, pool);
+    try {
+      const session = await stepwise(flaky.port!);
+      await session.send("LHLO client.example\r\n");
+      expect(
+        await session.send(
+          "MAIL FROM:<s@example.net>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n",
+          3,
+        ),
+      ).toEqual([
+        expect.stringMatching(/^250 /),
+        expect.stringMatching(/^250 /),
+        expect.stringMatching(/^250 /),
+      ]);
+      proxy.cut();
+      expect(await session.send("DATA\r\n")).toEqual([expect.stringMatching(/^354 /)]);
+      const lost = message("Lost in the outage");
+      expect(await session.send(`${lost.toString("latin1")}.\r\n`, 2)).toEqual([
+        "451 4.3.0 <alice@example.org>: local error while storing the message; try again later",
+        "451 4.3.0 <bob@example.org>: local error while storing the message; try again later",
+      ]);
+      // RCPT needs the database too.
+      expect(await session.send("MAIL FROM:<s@example.net>\r\nRCPT TO:<alice@example.org>\r\n", 2)).toEqual([
+        expect.stringMatching(/^250 /),
+        "451 4.3.0 <alice@example.org>: local error looking up the recipient; try again later",
+      ]);
+      await session.send("RSET\r\n");
+      proxy.restore();
+      const back = message("After the outage");
+      await session.send("MAIL FROM:<s@example.net>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n", 3);
+      expect(await session.send(`${back.toString("latin1")}.\r\n`)).toEqual([
+        expect.stringMatching(/^250 2\.0\.0 <alice@example\.org> delivered to INBOX/),
+      ]);
+      session.close();
+      const inbox = await mailbox("alice");
+      expect(inbox.some((m) => m.source.includes("Lost in the outage"))).toBe(false);
+      expect(inbox.some((m) => m.source.includes("After the outage"))).toBe(true);
+    } finally {
+      await flaky.close();
+      await pool.end();
+      await proxy.close();
     }
   });
 });
