@@ -15,6 +15,7 @@ import { setUserAppendLimit, setUserQuota } from "../../src/commands/user/handle
 import { loadConfig } from "../../src/config.ts";
 import { createDatabasePool } from "../../src/events/db.ts";
 import { silentLogger } from "../../src/imap-gateway/logger.ts";
+import { lmtpDeliveries } from "../../src/lmtp/metrics.ts";
 import { startLmtpServer } from "../../src/lmtp/server.ts";
 import type { RunningNode } from "../../src/serve/serve.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
@@ -114,6 +115,9 @@ async function mailbox(user: string, name = "INBOX"): Promise<{ uid: number; sou
 
 describe("LMTP delivery", () => {
   it("answers each recipient of one transaction for itself: unknown, over quota, delivered", async () => {
+    const counted = async (result: string) =>
+      (await lmtpDeliveries.get()).values.find((value) => value.labels.result === result)?.value ?? 0;
+    const before = { delivered: await counted("delivered"), overQuota: await counted("over_quota") };
     const sent = message("Mixed results");
     const replies = await lmtp(
       "sender@example.net",
@@ -135,6 +139,9 @@ describe("LMTP delivery", () => {
     expect(replies.data[0]![1]).toMatch(/^2\.0\.0 <alice@example\.org> delivered to INBOX, UID \d+$/);
     expect(replies.data[1]).toEqual([552, "5.2.2 <olga@example.org>: mailbox is over quota"]);
     expect(await mailbox("olga")).toEqual([]);
+    // The metrics count each recipient's outcome.
+    expect(await counted("delivered")).toBe(before.delivered + 1);
+    expect(await counted("over_quota")).toBe(before.overQuota + 1);
   });
 
   it("stores the message byte for byte, after the Return-Path and Delivered-To it adds", async () => {
@@ -337,7 +344,7 @@ async function listener(env: Record<string, string>, pool = server.db.pool) {
     logger: silentLogger,
     pool,
     blobStore: server.node.runtime.blobStore,
-    appendLimit: null,
+    appendLimit: config.appendLimit ?? null,
     onCommitted: server.node.runtime.onCommitted,
     nodeId: "lmtp-test",
     duplicateWindowMs: config.lmtp.duplicateWindowMs,
@@ -371,6 +378,29 @@ describe("where LMTP listens and who may connect", () => {
       expect(lines).toBe("554 5.7.1 127.0.0.1 may not deliver mail here\r\n");
     } finally {
       await guarded.close();
+    }
+  });
+
+  it("refuses a message above APPEND_LIMIT at MAIL FROM when its SIZE is declared, else after DATA", async () => {
+    const limited = await listener({ APPEND_LIMIT: "5000" });
+    try {
+      const big = message("Too big", `${"x".repeat(6000)}\r\n`);
+      const declared = await lmtp("s@example.net", ["bob@example.org"], big, {
+        port: limited.port!,
+        mail_options: [`SIZE=${big.length}`],
+      });
+      expect(declared.lhlo[1]).toMatch(/SIZE 5000/);
+      expect(declared.mail).toEqual([552, "5.3.4 Error: message exceeds fixed maximum message size 5000"]);
+      const undeclared = await lmtp("s@example.net", ["bob@example.org", "alice@example.org"], big, {
+        port: limited.port!,
+      });
+      expect(undeclared.data).toEqual([
+        [552, "5.3.4 Error: message exceeds fixed maximum message size 5000"],
+        [552, "5.3.4 Error: message exceeds fixed maximum message size 5000"],
+      ]);
+      expect((await mailbox("bob")).some((m) => m.source.includes("Too big"))).toBe(false);
+    } finally {
+      await limited.close();
     }
   });
 
