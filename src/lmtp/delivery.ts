@@ -14,11 +14,11 @@ import { sql } from "slonik";
 import { z } from "zod";
 import type { CommandContext } from "../commands/context.ts";
 import { appendMessage } from "../commands/messages/append.ts";
-import { findAppendTarget } from "../commands/writeModel.ts";
+import { canonicalMailboxName } from "../commands/names.ts";
 import type { BlobBody, BlobStore, StoredBlob } from "../events/blobs/blobStore.ts";
 import { sha256Hex } from "../events/blobs/blobStore.ts";
 import type { DatabasePool } from "../events/db.ts";
-import { type EventMetadata, mailboxStreamId } from "../events/envelope.ts";
+import type { EventMetadata } from "../events/envelope.ts";
 import { summarizeHeader } from "../events/messageSummary.ts";
 
 /** How far back in a mailbox's stream a retried delivery is looked for. */
@@ -163,20 +163,22 @@ async function findEarlierDelivery(
   delivery: NonNullable<EventMetadata["delivery"]>,
   now: Date,
 ): Promise<number | null> {
-  const mailbox = await findAppendTarget(deps.pool, target.userId, target.mailboxName);
-  if (!mailbox) return null;
   const since = new Date(now.getTime() - deps.duplicateWindowMs);
+  // The mailbox's last events (its stream version is its HIGHESTMODSEQ), in one round trip.
   const row = await deps.pool.maybeOne(sql.type(duplicateRow)`
-    SELECT (data ->> 'uid')::bigint AS uid FROM events
-    WHERE stream_id = ${mailboxStreamId(mailbox.id)}
-      AND stream_version > ${mailbox.highest_modseq - DUPLICATE_LOOKBACK_EVENTS}
-      AND type = 'MessageAppended'
-      AND recorded_at >= ${sql.timestamp(since)}
-      AND metadata ->> 'actor' = 'lmtp'
-      AND metadata -> 'delivery' ->> 'contentDigest' = ${delivery.contentDigest}
-      AND metadata -> 'delivery' ->> 'mailFrom' = ${delivery.mailFrom}
-      AND metadata -> 'delivery' ->> 'messageId' = ${delivery.messageId ?? ""}
-      AND lower(metadata -> 'delivery' ->> 'rcptTo') = ${delivery.rcptTo.toLowerCase()}
-    ORDER BY stream_version DESC LIMIT 1`);
+    SELECT (e.data ->> 'uid')::bigint AS uid
+    FROM mailboxes m
+    JOIN events e ON e.stream_id = 'mailbox-' || m.id
+      AND e.stream_version > m.highest_modseq - ${DUPLICATE_LOOKBACK_EVENTS}
+    WHERE m.user_id = ${target.userId} AND m.name = ${canonicalMailboxName(target.mailboxName)}
+      AND m.status = 'selectable'
+      AND e.type = 'MessageAppended'
+      AND e.recorded_at >= ${sql.timestamp(since)}
+      AND e.metadata ->> 'actor' = 'lmtp'
+      AND e.metadata -> 'delivery' ->> 'contentDigest' = ${delivery.contentDigest}
+      AND e.metadata -> 'delivery' ->> 'mailFrom' = ${delivery.mailFrom}
+      AND e.metadata -> 'delivery' ->> 'messageId' = ${delivery.messageId ?? ""}
+      AND lower(e.metadata -> 'delivery' ->> 'rcptTo') = ${delivery.rcptTo.toLowerCase()}
+    ORDER BY e.stream_version DESC LIMIT 1`);
   return row?.uid ?? null;
 }

@@ -3,10 +3,11 @@
 // account is the whole address when one is named so, else the local part (as Dovecot's
 // auth_username_format %n); the detail picks the user's mailbox of that name when it exists and
 // LMTP_DETAIL_MAILBOX allows it, else INBOX.
-import type { CommonQueryMethods } from "slonik";
+import { type CommonQueryMethods, sql } from "slonik";
+import { z } from "zod";
 import { canonicalMailboxName, INBOX } from "../commands/names.ts";
 import { canonicalUsername } from "../commands/user/username.ts";
-import { findUserByName, listMailboxRows } from "../commands/writeModel.ts";
+import { listMailboxRows } from "../commands/writeModel.ts";
 import type { LmtpSettings } from "../config.ts";
 
 export interface ParsedRecipient {
@@ -35,6 +36,8 @@ export function domainAccepted(domain: string, domains: readonly string[] | null
   return domains.includes(domain);
 }
 
+const accountRow = z.object({ id: z.string(), username: z.string() });
+
 export type Resolution =
   | { ok: true; userId: string; username: string; mailboxName: string }
   | { ok: false; reason: "no-such-user" | "domain-not-served" | "bad-address" };
@@ -47,17 +50,22 @@ export async function resolveRecipient(
   const parsed = parseRecipient(address, settings.recipientDelimiter);
   if (!parsed) return { ok: false, reason: "bad-address" };
   if (!domainAccepted(parsed.domain, settings.domains)) return { ok: false, reason: "domain-not-served" };
-  const candidates =
-    parsed.domain === "" ? [parsed.local] : [`${parsed.local}@${parsed.domain}`, parsed.local];
-  for (const candidate of candidates) {
-    let username: string;
+  const names = parsed.domain === "" ? [parsed.local] : [`${parsed.local}@${parsed.domain}`, parsed.local];
+  const candidates: string[] = [];
+  for (const name of names) {
     try {
-      username = canonicalUsername(candidate);
+      candidates.push(canonicalUsername(name));
     } catch {
-      continue;
+      // Not a name an account can have: no account to find under it.
     }
-    const user = await findUserByName(db, username);
-    if (!user) continue;
+  }
+  if (candidates.length === 0) return { ok: false, reason: "no-such-user" };
+  // Both candidates in one round trip, the whole address first.
+  const user = await db.maybeOne(sql.type(accountRow)`
+    SELECT id, username FROM users
+    WHERE username = ANY(${sql.array(candidates, "text")}) AND deleted_at IS NULL
+    ORDER BY username = ${candidates[0]!} DESC LIMIT 1`);
+  if (user) {
     const mailboxName =
       parsed.detail && settings.detailMailbox ? await detailMailbox(db, user.id, parsed.detail) : INBOX;
     return { ok: true, userId: user.id, username: user.username, mailboxName };
