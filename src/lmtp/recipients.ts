@@ -36,10 +36,23 @@ export function domainAccepted(domain: string, domains: readonly string[] | null
   return domains.includes(domain);
 }
 
-const accountRow = z.object({ id: z.string(), username: z.string() });
+const accountRow = z.object({
+  id: z.string(),
+  username: z.string(),
+  append_limit: z.number().nullable(),
+  inbox_append_limit: z.number().nullable(),
+});
 
 export type Resolution =
-  | { ok: true; userId: string; username: string; mailboxName: string }
+  | {
+      ok: true;
+      userId: string;
+      username: string;
+      mailboxName: string;
+      /** The APPENDLIMITs of the mailbox and of the user (RFC 7889), null where none is set. */
+      mailboxAppendLimit: number | null;
+      userAppendLimit: number | null;
+    }
   | { ok: false; reason: "no-such-user" | "domain-not-served" | "bad-address" };
 
 export async function resolveRecipient(
@@ -60,29 +73,43 @@ export async function resolveRecipient(
     }
   }
   if (candidates.length === 0) return { ok: false, reason: "no-such-user" };
-  // Both candidates in one round trip, the whole address first.
+  // Both candidates in one round trip, the whole address first, with the limits RCPT checks.
   const user = await db.maybeOne(sql.type(accountRow)`
-    SELECT id, username FROM users
-    WHERE username = ANY(${sql.array(candidates, "text")}) AND deleted_at IS NULL
-    ORDER BY username = ${candidates[0]!} DESC LIMIT 1`);
+    SELECT u.id, u.username, u.append_limit, m.append_limit AS inbox_append_limit
+    FROM users u
+    LEFT JOIN mailboxes m ON m.user_id = u.id AND m.name = ${INBOX} AND m.status = 'selectable'
+    WHERE u.username = ANY(${sql.array(candidates, "text")}) AND u.deleted_at IS NULL
+    ORDER BY u.username = ${candidates[0]!} DESC LIMIT 1`);
   if (user) {
-    const mailboxName =
-      parsed.detail && settings.detailMailbox ? await detailMailbox(db, user.id, parsed.detail) : INBOX;
-    return { ok: true, userId: user.id, username: user.username, mailboxName };
+    const detail =
+      parsed.detail && settings.detailMailbox ? await detailMailbox(db, user.id, parsed.detail) : null;
+    return {
+      ok: true,
+      userId: user.id,
+      username: user.username,
+      mailboxName: detail?.name ?? INBOX,
+      mailboxAppendLimit: detail ? detail.appendLimit : user.inbox_append_limit,
+      userAppendLimit: user.append_limit,
+    };
   }
   return { ok: false, reason: "no-such-user" };
 }
 
-/** The user's mailbox the detail names (exactly, else the only one that matches ignoring case), else INBOX. */
-async function detailMailbox(db: CommonQueryMethods, userId: string, detail: string): Promise<string> {
+/** The user's mailbox the detail names (exactly, else the only one that matches ignoring case), or null. */
+async function detailMailbox(
+  db: CommonQueryMethods,
+  userId: string,
+  detail: string,
+): Promise<{ name: string; appendLimit: number | null } | null> {
   let wanted: string;
   try {
     wanted = canonicalMailboxName(detail);
   } catch {
-    return INBOX;
+    return null;
   }
   const selectable = (await listMailboxRows(db, userId)).filter((row) => row.status === "selectable");
-  if (selectable.some((row) => row.name === wanted)) return wanted;
+  const exact = selectable.filter((row) => row.name === wanted);
   const folded = selectable.filter((row) => row.name.toLowerCase() === wanted.toLowerCase());
-  return folded.length === 1 ? folded[0]!.name : INBOX;
+  const found = exact.length === 1 ? exact[0] : folded.length === 1 ? folded[0] : undefined;
+  return found ? { name: found.name, appendLimit: found.append_limit } : null;
 }

@@ -10,7 +10,6 @@ import { BlockList, isIPv4 } from "node:net";
 import type { Readable } from "node:stream";
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import { effectiveAppendLimit } from "../commands/messages/append.ts";
-import { findAppendTarget } from "../commands/writeModel.ts";
 import type { LmtpSettings } from "../config.ts";
 import type { Logger } from "../imap-gateway/logger.ts";
 import { bareLineBreak, type DeliveryDeps, type DeliveryTarget, deliver } from "./delivery.ts";
@@ -138,18 +137,17 @@ export async function startLmtpServer(options: LmtpServerOptions): Promise<LmtpS
           lmtpDeliveries.inc({ result: "unknown_user" });
           return replyError(unknownRecipientReply(rcpt, resolved.reason));
         }
-        const declared = Number(
-          session.envelope.mailFrom && (session.envelope.mailFrom.args as Record<string, string>)?.SIZE,
+        // MAIL FROM's SIZE (RFC 1870) above this recipient's limit: refused before the message is sent.
+        const mailFrom = session.envelope.mailFrom as { args?: Record<string, string> } | false;
+        const declared = Number(mailFrom ? mailFrom.args?.SIZE : undefined);
+        const limit = effectiveAppendLimit(
+          resolved.mailboxAppendLimit,
+          resolved.userAppendLimit,
+          options.appendLimit,
         );
-        if (Number.isFinite(declared) && declared > 0) {
-          const mailbox = await findAppendTarget(options.pool, resolved.userId, resolved.mailboxName);
-          const limit = mailbox
-            ? effectiveAppendLimit(mailbox.append_limit, mailbox.user_append_limit, options.appendLimit)
-            : null;
-          if (limit !== null && declared > limit) {
-            lmtpDeliveries.inc({ result: "too_big" });
-            return replyError(tooBigReply(rcpt, declared, limit));
-          }
+        if (limit !== null && Number.isFinite(declared) && declared > limit) {
+          lmtpDeliveries.inc({ result: "too_big" });
+          return replyError(tooBigReply(rcpt, declared, limit));
         }
         stateOf(session).targets.set(rcpt.toLowerCase(), {
           address: rcpt,
