@@ -193,6 +193,8 @@ async function benchMailledger(users: string[]): Promise<Result> {
       KAFKA_TOPIC: `mailledger.bench.${unique}`,
       LMTP_PORT: String(port),
       LOG_LEVEL: "warn",
+      // e.g. BENCH_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -105,6 +105,8 @@ export async function startLmtpServer(options: LmtpServerOptions): Promise<LmtpS
     maxClients: LMTP_MAX_CLIENTS,
     socketTimeout: LMTP_SOCKET_TIMEOUT_MS,
     closeTimeout: LMTP_CLOSE_TIMEOUT_MS,
+    // The client's name is not used (no Received header is added): no DNS query per connection.
+    disableReverseLookup: true,
     // smtp-server replies 552 5.3.4 to every recipient of a message above `size`.
     ...({ rejectOversized: true, maxRecipients: LMTP_MAX_RECIPIENTS } as object),
 
