@@ -38,7 +38,10 @@ export async function startThrowawayPostfix(options: {
   domains: string[];
   /** `inet:127.0.0.1:24` or `unix:/path/to/socket` */
   lmtpDestination: string;
+  /** Domains delivered elsewhere: domain → transport (`lmtp:unix:/path`), also virtual mailbox domains. */
+  transports?: Record<string, string>;
 }): Promise<ThrowawayPostfix> {
+  const transports = Object.entries(options.transports ?? {});
   const unavailable = postfixUnavailable();
   if (unavailable) throw new Error(`cannot run the Postfix test: ${unavailable}`);
   const dir = await mkdtemp(path.join(os.tmpdir(), "ml-postfix-"));
@@ -68,8 +71,9 @@ mydestination =
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
-virtual_mailbox_domains = ${options.domains.join(", ")}
+virtual_mailbox_domains = ${[...options.domains, ...transports.map(([domain]) => domain)].join(", ")}
 virtual_transport = lmtp:${options.lmtpDestination}
+transport_maps = ${transports.length === 0 ? "" : `inline:{ ${transports.map(([domain, transport]) => `${domain}=${transport}`).join(", ")} }`}
 smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_peername_lookup = no
 alias_maps =
