@@ -72,10 +72,16 @@ function plainAddress(address: string): string {
   return mapped ? mapped[1]! : address;
 }
 
-async function readMessage(stream: Readable): Promise<Buffer> {
+/** The message, or null once it went above `limit` (the rest is read and dropped, never held). */
+async function readMessage(stream: Readable, limit: number): Promise<Buffer | null> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size <= limit) chunks.push(chunk as Buffer);
+    else chunks.length = 0;
+  }
+  return size > limit ? null : Buffer.concat(chunks);
 }
 
 export async function startLmtpServer(options: LmtpServerOptions): Promise<LmtpServer> {
@@ -176,11 +182,11 @@ export async function startLmtpServer(options: LmtpServerOptions): Promise<LmtpS
       const state = stateOf(session);
       state.count += 1;
       void (async () => {
-        const received = await readMessage(stream);
-        lmtpReceivedBytes.inc(received.length);
+        const received = await readMessage(stream, maxMessageSize);
+        lmtpReceivedBytes.inc(stream.byteLength);
         const recipients = session.envelope.rcptTo.map((rcpt) => rcpt.address);
         // Above the size limit: smtp-server answers every recipient 552 5.3.4 itself.
-        if (stream.sizeExceeded) {
+        if (received === null || stream.sizeExceeded) {
           lmtpDeliveries.inc({ result: "too_big" }, recipients.length);
           return recipients.map(() => "");
         }
