@@ -40,6 +40,7 @@ const accountRow = z.object({
   id: z.string(),
   username: z.string(),
   append_limit: z.number().nullable(),
+  storage_limit: z.number().nullable(),
   inbox_append_limit: z.number().nullable(),
 });
 
@@ -52,6 +53,8 @@ export type Resolution =
       /** The APPENDLIMITs of the mailbox and of the user (RFC 7889), null where none is set. */
       mailboxAppendLimit: number | null;
       userAppendLimit: number | null;
+      /** The account's storage quota in octets (RFC 9208), null for none. */
+      storageLimit: number | null;
     }
   | { ok: false; reason: "no-such-user" | "domain-not-served" | "bad-address" };
 
@@ -75,7 +78,7 @@ export async function resolveRecipient(
   if (candidates.length === 0) return { ok: false, reason: "no-such-user" };
   // Both candidates in one round trip, the whole address first, with the limits RCPT checks.
   const user = await db.maybeOne(sql.type(accountRow)`
-    SELECT u.id, u.username, u.append_limit, m.append_limit AS inbox_append_limit
+    SELECT u.id, u.username, u.append_limit, u.storage_limit, m.append_limit AS inbox_append_limit
     FROM users u
     LEFT JOIN mailboxes m ON m.user_id = u.id AND m.name = ${INBOX} AND m.status = 'selectable'
     WHERE u.username = ANY(${sql.array(candidates, "text")}) AND u.deleted_at IS NULL
@@ -90,6 +93,7 @@ export async function resolveRecipient(
       mailboxName: detail?.name ?? INBOX,
       mailboxAppendLimit: detail ? detail.appendLimit : user.inbox_append_limit,
       userAppendLimit: user.append_limit,
+      storageLimit: user.storage_limit,
     };
   }
   return { ok: false, reason: "no-such-user" };

@@ -9,7 +9,9 @@ import { chmod, lstat, unlink } from "node:fs/promises";
 import { BlockList, isIPv4 } from "node:net";
 import type { Readable } from "node:stream";
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import { isDomainError } from "../commands/errors.ts";
 import { effectiveAppendLimit } from "../commands/messages/append.ts";
+import { requireStorageQuota } from "../commands/writeModel.ts";
 import type { LmtpSettings } from "../config.ts";
 import type { Logger } from "../imap-gateway/logger.ts";
 import { bareLineBreak, type DeliveryDeps, type DeliveryTarget, deliver } from "./delivery.ts";
@@ -156,6 +158,25 @@ export async function startLmtpServer(options: LmtpServerOptions): Promise<LmtpS
         if (limit !== null && Number.isFinite(declared) && declared > limit) {
           lmtpDeliveries.inc({ result: "too_big" });
           return replyError(tooBigReply(rcpt, declared, limit));
+        }
+        // ... or above what the account's quota has left (Dovecot's lmtp_rcpt_check_quota).
+        if (resolved.storageLimit !== null && Number.isFinite(declared)) {
+          const overQuota = await requireStorageQuota(options.pool, resolved.userId, declared).then(
+            () => null,
+            (error: unknown) => {
+              if (isDomainError(error) && error.code === "OVERQUOTA") return error;
+              throw error;
+            },
+          );
+          if (overQuota) {
+            const { reply, result } = outcomeReply(
+              rcpt,
+              { status: "failed", error: overQuota },
+              settings.quotaReply,
+            );
+            lmtpDeliveries.inc({ result });
+            return replyError(reply);
+          }
         }
         stateOf(session).targets.set(rcpt.toLowerCase(), {
           address: rcpt,

@@ -211,15 +211,19 @@ describe("LMTP delivery", () => {
     );
   }, 120_000);
 
-  it("refuses a message above the recipient's limit at RCPT when MAIL FROM declares its SIZE", async () => {
-    const replies = await lmtp("s@example.net", ["tim@example.org", "bob@example.org"], message("Sized"), {
-      mail_options: ["SIZE=10000"],
-    });
+  it("refuses at RCPT a message whose declared SIZE is above the recipient's limit or quota", async () => {
+    const replies = await lmtp(
+      "s@example.net",
+      ["tim@example.org", "olga@example.org", "bob@example.org"],
+      message("Sized"),
+      { mail_options: ["SIZE=10000"] },
+    );
     expect(replies.rcpt[0]).toEqual([
       552,
       "5.3.4 <tim@example.org>: the message is 10000 octets, above this mailbox's limit of 4096",
     ]);
-    expect(replies.rcpt[1]![0]).toBe(250);
+    expect(replies.rcpt[1]).toEqual([552, "5.2.2 <olga@example.org>: mailbox is over quota"]);
+    expect(replies.rcpt[2]![0]).toBe(250);
     expect(replies.data.map(([code]) => code)).toEqual([250]);
   });
 
