@@ -7,9 +7,9 @@
 // them get the same bytes, so the body is stored once (one digest) for every recipient.
 //
 // A retried delivery (the MTA lost our reply and sends again) is recognised: the recipient's
-// mailbox already has, among its last DUPLICATE_LOOKBACK_EVENTS events and within the window, a
-// MessageAppended delivered over LMTP with the same envelope sender, recipient, Message-ID and
-// digest of the message as received. Such a recipient gets its 250 and nothing is stored again.
+// mailbox already has, within the window, a MessageAppended delivered over LMTP with the same
+// envelope sender, recipient, Message-ID and digest of the message as received (whatever other
+// recipients the first attempt had). Such a recipient gets its 250 and nothing is stored again.
 import { sql } from "slonik";
 import { z } from "zod";
 import type { CommandContext } from "../commands/context.ts";
@@ -20,9 +20,6 @@ import { sha256Hex } from "../events/blobs/blobStore.ts";
 import type { DatabasePool } from "../events/db.ts";
 import type { EventMetadata } from "../events/envelope.ts";
 import { summarizeHeader } from "../events/messageSummary.ts";
-
-/** How far back in a mailbox's stream a retried delivery is looked for. */
-export const DUPLICATE_LOOKBACK_EVENTS = 1000;
 
 export interface DeliveryDeps {
   pool: DatabasePool;
@@ -164,21 +161,21 @@ async function findEarlierDelivery(
   now: Date,
 ): Promise<number | null> {
   const since = new Date(now.getTime() - deps.duplicateWindowMs);
-  // The mailbox's last events (its stream version is its HIGHESTMODSEQ), in one round trip.
+  // One probe of events_lmtp_delivery_idx (0050_lmtp_deliveries.sql), then the rest of the key.
   const row = await deps.pool.maybeOne(sql.type(duplicateRow)`
     SELECT (e.data ->> 'uid')::bigint AS uid
-    FROM mailboxes m
-    JOIN events e ON e.stream_id = 'mailbox-' || m.id
-      AND e.stream_version > m.highest_modseq - ${DUPLICATE_LOOKBACK_EVENTS}
-    WHERE m.user_id = ${target.userId} AND m.name = ${canonicalMailboxName(target.mailboxName)}
+    FROM events e
+    JOIN mailboxes m ON e.stream_id = 'mailbox-' || m.id
+    WHERE e.metadata -> 'delivery' ->> 'contentDigest' = ${delivery.contentDigest}
+      AND (e.metadata -> 'delivery') IS NOT NULL
+      AND m.user_id = ${target.userId} AND m.name = ${canonicalMailboxName(target.mailboxName)}
       AND m.status = 'selectable'
       AND e.type = 'MessageAppended'
       AND e.recorded_at >= ${sql.timestamp(since)}
       AND e.metadata ->> 'actor' = 'lmtp'
-      AND e.metadata -> 'delivery' ->> 'contentDigest' = ${delivery.contentDigest}
       AND e.metadata -> 'delivery' ->> 'mailFrom' = ${delivery.mailFrom}
       AND e.metadata -> 'delivery' ->> 'messageId' = ${delivery.messageId ?? ""}
       AND lower(e.metadata -> 'delivery' ->> 'rcptTo') = ${delivery.rcptTo.toLowerCase()}
-    ORDER BY e.stream_version DESC LIMIT 1`);
+    ORDER BY e.global_position DESC LIMIT 1`);
   return row?.uid ?? null;
 }
