@@ -238,6 +238,17 @@ describe("LMTP delivery", () => {
       `2.0.0 <alice@example.org> already delivered to INBOX (UID ${uid}); not stored again`,
     ]);
     expect((await mailbox("alice")).filter((m) => m.source.includes("Retried"))).toHaveLength(1);
+    // Retried for one of its recipients only (the MTA had the other's 250): still recognised.
+    const pair = message("Retried for one");
+    expect(
+      (await lmtp("retry@example.net", ["alice@example.org", "bob@example.org"], pair)).data.map(
+        ([code]) => code,
+      ),
+    ).toEqual([250, 250]);
+    expect((await lmtp("retry@example.net", ["bob@example.org"], pair)).data[0]![1]).toMatch(
+      /already delivered to INBOX/,
+    );
+    expect((await mailbox("bob")).filter((m) => m.source.includes("Retried for one"))).toHaveLength(1);
     // Another envelope sender is another delivery.
     expect((await lmtp("other@example.net", ["alice@example.org"], sent)).data[0]![1]).toMatch(
       /delivered to INBOX/,
