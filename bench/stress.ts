@@ -124,6 +124,7 @@ async function startDistributed(): Promise<RunningServer> {
     REDIS_PREFIX: `mailledger-stress-${id}`,
     IMAP_HOST: "127.0.0.1",
     IMAP_PORT: String(port),
+    LMTP_PORT: "0",
     ALLOW_INSECURE_AUTH: "true",
     LOG_LEVEL: "warn",
   };

@@ -1,5 +1,6 @@
 // Configuration from environment variables (DESIGN.md, Configuration). Bad values stop the
 // process at start with a message naming the setting; nothing is guessed.
+import { isIP } from "node:net";
 import { GatewayConfigError, type GatewayLimits, resolveLimits } from "./imap-gateway/options.ts";
 
 export type Mode = "embedded" | "distributed";
@@ -49,7 +50,36 @@ export interface Config {
   logLevel: LogLevel;
   /** Where the embedded mode keeps its PGlite database and blobs. */
   dataDir: string;
+  /** Mail delivery over LMTP (RFC 2033): the `lmtp` role's settings. */
+  lmtp: LmtpSettings;
 }
+
+export interface LmtpSettings {
+  /** LMTP_HOST: the address the TCP listener binds. */
+  host: string;
+  /** LMTP_PORT: the TCP port (0: any free port, for tests); ignored when `socket` is set. */
+  port: number;
+  /** LMTP_SOCKET: a Unix socket path to listen on instead of TCP. */
+  socket: string | undefined;
+  /** LMTP_RECIPIENT_DELIMITER: separates a local part's detail (`alice+lists`); "" for none. */
+  recipientDelimiter: string;
+  /** LMTP_DETAIL_MAILBOX: the detail delivers to the user's mailbox of that name when it exists. */
+  detailMailbox: boolean;
+  /** LMTP_DOMAINS: the recipient domains accepted; null: any. */
+  domains: string[] | null;
+  /** LMTP_ALLOWED_CLIENTS: the addresses and CIDR ranges that may connect over TCP. */
+  allowedClients: string[];
+  /** LMTP_QUOTA_REPLY: over quota is permanent (552 5.2.2) or temporary (452 4.2.2, the MTA retries). */
+  quotaReply: "permanent" | "temporary";
+  /** LMTP_DUPLICATE_WINDOW_MS: a delivery retried within this is recognised and not stored twice; 0: off. */
+  duplicateWindowMs: number;
+}
+
+/** LMTP_PORT's default: 24 is LMTP's registered port, but binding it needs privileges. */
+export const DEFAULT_LMTP_PORT = 2424;
+
+/** LMTP_DUPLICATE_WINDOW_MS's default: longer than an MTA's first retries after a lost reply. */
+export const DEFAULT_LMTP_DUPLICATE_WINDOW_MS = 60 * 60 * 1000;
 
 export class ConfigError extends Error {
   readonly setting: string;
@@ -103,6 +133,15 @@ export const CONFIG_VARIABLES = [
   "IMAP_MAX_FAILED_LOGINS_PER_USER",
   "IMAP_FAILED_LOGIN_WINDOW_MS",
   "IMAP_FAILED_LOGIN_LOCKOUT_MS",
+  "LMTP_HOST",
+  "LMTP_PORT",
+  "LMTP_SOCKET",
+  "LMTP_RECIPIENT_DELIMITER",
+  "LMTP_DETAIL_MAILBOX",
+  "LMTP_DOMAINS",
+  "LMTP_ALLOWED_CLIENTS",
+  "LMTP_QUOTA_REPLY",
+  "LMTP_DUPLICATE_WINDOW_MS",
 ] as const;
 
 function text(env: Env, name: string): string | undefined {
@@ -135,6 +174,73 @@ function count(env: Env, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (!/^\d{1,12}$/.test(value)) throw new ConfigError(name, `expected a whole number, got "${value}"`);
   return Number(value);
+}
+
+function lmtpSettings(env: Env): LmtpSettings {
+  const portText = text(env, "LMTP_PORT");
+  const lmtpPort = portText === "0" ? 0 : port(env, "LMTP_PORT", DEFAULT_LMTP_PORT)!;
+  const delimiter = env.LMTP_RECIPIENT_DELIMITER ?? "+";
+  if (delimiter.length > 1 || /[\s@"\\]/.test(delimiter)) {
+    throw new ConfigError(
+      "LMTP_RECIPIENT_DELIMITER",
+      `expected one character (such as + or -) or nothing, got "${delimiter}"`,
+    );
+  }
+  const domainsText = (text(env, "LMTP_DOMAINS") ?? "*").toLowerCase();
+  const domains =
+    domainsText === "*"
+      ? null
+      : domainsText
+          .split(",")
+          .map((domain) => domain.trim())
+          .filter((domain) => domain !== "");
+  for (const domain of domains ?? []) {
+    if (!/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
+      throw new ConfigError(
+        "LMTP_DOMAINS",
+        `expected * or domain names separated by commas, got "${domain}"`,
+      );
+    }
+  }
+  const allowedClients = (text(env, "LMTP_ALLOWED_CLIENTS") ?? "127.0.0.0/8,::1")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  for (const entry of allowedClients) {
+    const [address, bits, extra] = entry.split("/");
+    const family = isIP(address ?? "");
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsValid = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !bitsValid || extra !== undefined) {
+      throw new ConfigError(
+        "LMTP_ALLOWED_CLIENTS",
+        `expected IP addresses or CIDR ranges separated by commas, got "${entry}"`,
+      );
+    }
+  }
+  const quotaReply = (text(env, "LMTP_QUOTA_REPLY") ?? "permanent").toLowerCase();
+  if (quotaReply !== "permanent" && quotaReply !== "temporary") {
+    throw new ConfigError(
+      "LMTP_QUOTA_REPLY",
+      `expected permanent (552 5.2.2) or temporary (452 4.2.2), got "${quotaReply}"`,
+    );
+  }
+  const windowText = text(env, "LMTP_DUPLICATE_WINDOW_MS");
+  const duplicateWindowMs =
+    windowText === "0"
+      ? 0
+      : milliseconds(env, "LMTP_DUPLICATE_WINDOW_MS", DEFAULT_LMTP_DUPLICATE_WINDOW_MS, 1000);
+  return {
+    host: text(env, "LMTP_HOST") ?? "127.0.0.1",
+    port: lmtpPort,
+    socket: text(env, "LMTP_SOCKET"),
+    recipientDelimiter: delimiter,
+    detailMailbox: bool(env, "LMTP_DETAIL_MAILBOX", true),
+    domains,
+    allowedClients,
+    quotaReply,
+    duplicateWindowMs,
+  };
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -347,5 +453,6 @@ export function loadConfig(env: Env = process.env): Config {
     readyMaxLag: count(env, "READY_MAX_LAG", DEFAULT_READY_MAX_LAG),
     logLevel: logLevel as LogLevel,
     dataDir: text(env, "DATA_DIR") ?? "./data",
+    lmtp: lmtpSettings(env),
   };
 }

@@ -51,6 +51,44 @@ describe("loadConfig", () => {
     });
   });
 
+  it("reads the LMTP listener's settings, loopback-only by default", () => {
+    expect(loadConfig({}).lmtp).toEqual({
+      host: "127.0.0.1",
+      port: 2424,
+      socket: undefined,
+      recipientDelimiter: "+",
+      detailMailbox: true,
+      domains: null,
+      allowedClients: ["127.0.0.0/8", "::1"],
+      quotaReply: "permanent",
+      duplicateWindowMs: 3_600_000,
+    });
+    expect(
+      loadConfig({
+        LMTP_HOST: "10.0.0.5",
+        LMTP_PORT: "24",
+        LMTP_SOCKET: "/run/mailledger/lmtp",
+        LMTP_RECIPIENT_DELIMITER: "",
+        LMTP_DETAIL_MAILBOX: "no",
+        LMTP_DOMAINS: "Example.org, example.net",
+        LMTP_ALLOWED_CLIENTS: "10.0.0.0/24, fd00::1",
+        LMTP_QUOTA_REPLY: "temporary",
+        LMTP_DUPLICATE_WINDOW_MS: "0",
+      }).lmtp,
+    ).toEqual({
+      host: "10.0.0.5",
+      port: 24,
+      socket: "/run/mailledger/lmtp",
+      recipientDelimiter: "",
+      detailMailbox: false,
+      domains: ["example.org", "example.net"],
+      allowedClients: ["10.0.0.0/24", "fd00::1"],
+      quotaReply: "temporary",
+      duplicateWindowMs: 0,
+    });
+    expect(loadConfig({ LMTP_PORT: "0" }).lmtp.port).toBe(0);
+  });
+
   it("takes the distributed mode when database, Kafka and Redis are all set", () => {
     const config = loadConfig({
       DATABASE_URL: "postgres://postgres@127.0.0.1:5432/mail",
@@ -89,6 +127,14 @@ describe("loadConfig", () => {
     [{ IMAP_MAX_CONNECTIONS: "0" }, "IMAP_MAX_CONNECTIONS"],
     [{ IMAP_MAX_NESTING_DEPTH: "deep" }, "IMAP_MAX_NESTING_DEPTH"],
     [{ IMAP_MAX_LITERAL_SIZE: "big" }, "IMAP_MAX_LITERAL_SIZE"],
+    [{ LMTP_PORT: "24x" }, "LMTP_PORT"],
+    [{ LMTP_RECIPIENT_DELIMITER: "++" }, "LMTP_RECIPIENT_DELIMITER"],
+    [{ LMTP_DOMAINS: "example.org, bad domain" }, "LMTP_DOMAINS"],
+    [{ LMTP_ALLOWED_CLIENTS: "10.0.0.0/33" }, "LMTP_ALLOWED_CLIENTS"],
+    [{ LMTP_ALLOWED_CLIENTS: "localhost" }, "LMTP_ALLOWED_CLIENTS"],
+    [{ LMTP_QUOTA_REPLY: "maybe" }, "LMTP_QUOTA_REPLY"],
+    [{ LMTP_DETAIL_MAILBOX: "perhaps" }, "LMTP_DETAIL_MAILBOX"],
+    [{ LMTP_DUPLICATE_WINDOW_MS: "10" }, "LMTP_DUPLICATE_WINDOW_MS"],
   ])("refuses %j naming %s", (env, setting) => {
     let error: unknown;
     try {

@@ -66,6 +66,7 @@ export async function startMailledger(
     REDIS_URL: BENCH_REDIS_URL,
     IMAP_HOST: "127.0.0.1",
     IMAP_PORT: String(ports[0]),
+    LMTP_PORT: "0",
     ALLOW_INSECURE_AUTH: "true",
     NODE_ID: `bench-${unique}`,
     LOG_LEVEL: "warn",

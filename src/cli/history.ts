@@ -266,7 +266,9 @@ export async function* history(
         remoteAddress: metadata.remoteAddress ?? null,
         sessionId: metadata.sessionId ?? null,
         command: metadata.command?.name ?? null,
-        description: describe(event, names),
+        description: metadata.delivery
+          ? `${describe(event, names)}, delivered from <${metadata.delivery.mailFrom}> to <${metadata.delivery.rcptTo}>`
+          : describe(event, names),
         data: redacted(event),
         metadata,
       };

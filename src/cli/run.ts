@@ -10,7 +10,7 @@ import { CliError, type CliIo } from "./io.ts";
 export const USAGE = `usage: mailledger <command> [options]
 
 commands:
-  serve [--role all|gateway|relay|projector|notifier]
+  serve [--role all|gateway|relay|projector|notifier|lmtp]
                                                run the server (roles combine: --role relay,projector)
   migrate                                      apply pending database migrations
   user create|delete|list|passwd|appendlimit|quota ...

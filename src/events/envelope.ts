@@ -15,6 +15,20 @@ export interface EventMetadata {
   command?: { tag: string; name: string };
   correlationId?: string;
   causationId?: string;
+  /** A message delivered by an MTA (actor "lmtp"): its envelope, as the MTA gave it. */
+  delivery?: DeliveryMetadata;
+}
+
+/** What an LMTP delivery's events record of its envelope (src/lmtp). */
+export interface DeliveryMetadata {
+  /** MAIL FROM, "" for the null sender <>. */
+  mailFrom: string;
+  /** The RCPT TO address this event's mailbox was chosen for. */
+  rcptTo: string;
+  /** The message's Message-ID, when it has one. */
+  messageId?: string;
+  /** SHA-256 of the message as received, before Return-Path and Delivered-To were added. */
+  contentDigest: string;
 }
 
 /** An event as a decider produces it: what was decided, not yet positioned in the log. */

@@ -1,4 +1,4 @@
-// `mailledger serve [--role all|gateway|relay|projector|notifier]`: starts the roles of one node.
+// `mailledger serve [--role all|gateway|relay|projector|notifier|lmtp]`: starts the roles of one node.
 // Embedded mode runs everything in one process (the projector and the notifier tail the log in
 // process). No role waits for another: the gateway reads the mailbox index, committed with the
 // events, and derives what the projector has not reached yet.
@@ -11,6 +11,7 @@ import { type LagReading, registerLagSource } from "../events/metrics.ts";
 import { ensureEventsTopic, RELAY_CHECKPOINT, startOutboxRelay } from "../events/relay/outboxRelay.ts";
 import type { Logger } from "../imap-gateway/logger.ts";
 import type { GatewayOptions } from "../imap-gateway/options.ts";
+import type { LmtpServer } from "../lmtp/server.ts";
 import { blobSourceFromStore } from "../projections/bodiesView/storeBlobSource.ts";
 import { startKafkaNotifier, startLogNotifier } from "../projections/notifier/notifier.ts";
 import { projectionStatus } from "../projections/rebuild/status.ts";
@@ -19,9 +20,10 @@ import { startKafkaTransport } from "../projections/runner/kafkaTransport.ts";
 import { createBodiesProjection, type Projection } from "../projections/runner/projection.ts";
 import { createProjector } from "../projections/runner/projector.ts";
 import { type GatewayRole, startGateway } from "./gateway.ts";
+import { startLmtpRole } from "./lmtp.ts";
 import { type OpenRuntimeOptions, openRuntime, type Runtime } from "./runtime.ts";
 
-export const ROLES = ["gateway", "projector", "relay", "notifier"] as const;
+export const ROLES = ["gateway", "projector", "relay", "notifier", "lmtp"] as const;
 export type Role = (typeof ROLES)[number];
 
 export function parseRoles(value: string | undefined): Role[] {
@@ -31,7 +33,7 @@ export function parseRoles(value: string | undefined): Role[] {
     if (!(ROLES as readonly string[]).includes(role)) {
       throw new ConfigError(
         "--role",
-        `expected all, gateway, relay, projector or notifier (comma-separated), got "${role}"`,
+        `expected all, gateway, relay, projector, notifier or lmtp (comma-separated), got "${role}"`,
       );
     }
   }
@@ -65,6 +67,8 @@ export interface RunningNode {
    * notifier store their positions and stop. /readyz answers "draining" from the first moment.
    */
   drain(): Promise<void>;
+  /** The LMTP listener, when the node runs the lmtp role. */
+  lmtp: LmtpServer | undefined;
   close(): Promise<void>;
 }
 
@@ -191,6 +195,12 @@ export async function startNode(
         `IMAP listening on ${config.imapHost}:${gateway.port}${gateway.tlsPort ? ` (IMAPS ${gateway.tlsPort})` : ""}`,
       );
     }
+    let lmtp: LmtpServer | undefined;
+    if (roles.has("lmtp")) {
+      lmtp = await startLmtpRole(runtime, logger);
+      stops.push(() => lmtp!.close());
+      logger.info(`LMTP listening on ${lmtp.address}`);
+    }
     const lagOf = lagReader(runtime, relayRole !== undefined, projectionRole);
     const unregisterLag = registerLagSource(lagOf);
     stops.push(async () => unregisterLag());
@@ -224,7 +234,7 @@ export async function startNode(
       draining = true;
       await close();
     };
-    return { runtime, gateway, readiness, drain, close };
+    return { runtime, gateway, lmtp, readiness, drain, close };
   } catch (error) {
     await close();
     throw error;

@@ -65,6 +65,7 @@ export async function startMailledger(repositoryRoot: string): Promise<RunningSe
     DATA_DIR: dataDir,
     IMAP_HOST: "127.0.0.1",
     IMAP_PORT: String(port),
+    LMTP_PORT: "0",
     ALLOW_INSECURE_AUTH: "true",
     LOG_LEVEL: "warn",
   };

@@ -46,6 +46,7 @@ const env = () => {
     ...clean,
     DATA_DIR: dataDir,
     IMAP_PORT: String(port),
+    LMTP_PORT: "0",
     ALLOW_INSECURE_AUTH: "true",
     METRICS_PORT: String(metricsPort),
   };

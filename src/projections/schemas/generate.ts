@@ -24,6 +24,15 @@ const metadataSchema = z.object({
   command: z.object({ tag: z.string(), name: z.string() }).optional(),
   correlationId: z.string().optional(),
   causationId: z.string().optional(),
+  delivery: z
+    .object({
+      mailFrom: z.string().describe('MAIL FROM; "" for the null sender <>'),
+      rcptTo: z.string(),
+      messageId: z.string().optional(),
+      contentDigest: z.string().describe("SHA-256 of the message as received, lowercase hex"),
+    })
+    .optional()
+    .describe("Set on events of a message an MTA delivered over LMTP (actor lmtp)"),
 });
 
 /** File name → content of every published file. */
