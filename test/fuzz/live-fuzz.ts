@@ -260,6 +260,7 @@ async function startEmbedded(): Promise<{
     IMAP_PORT: String(port),
     IMAP_HOST: "127.0.0.1",
     ALLOW_INSECURE_AUTH: "true",
+    LMTP_PORT: "0",
   };
   const child = spawn(process.execPath, [MAIN, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
   await new Promise<void>((resolve, reject) => {
