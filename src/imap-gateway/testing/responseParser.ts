@@ -165,12 +165,15 @@ class Reader {
       return items;
     }
     for (;;) {
-      items.push(this.value());
+      const item = this.value();
+      items.push(item);
       this.need(1);
       if (this.peek() === 0x29) {
         this.pos++;
         return items;
       }
+      // A multipart BODYSTRUCTURE's parts follow each other with no space (RFC 3501 body-type-mpart).
+      if (Array.isArray(item) && this.peek() === 0x28) continue;
       this.sp();
     }
   }
@@ -391,6 +394,17 @@ function untagged(r: Reader): string {
           r.fail("STATUS item is a name and a number");
       }
       return word;
+    }
+    case "THREAD": {
+      // thread-data = "THREAD" [SP 1*thread-list]: the lists follow each other with no space.
+      r.need(2);
+      if (r.peek() === 0x0d) return word;
+      r.sp();
+      for (;;) {
+        r.list();
+        r.need(1);
+        if (r.peek() !== 0x28) return word;
+      }
     }
     case "SEARCH":
     case "SORT": {

@@ -15,8 +15,10 @@ describe("the strict response parser", () => {
       "* STATUS INBOX (MESSAGES 3 UIDNEXT 4)\r\n" +
       "* SEARCH 1 2 (MODSEQ 7)\r\n" +
       '* ESEARCH (TAG "a") UID ALL 1:3\r\n' +
+      "* THREAD (1)(2 3 (4)(5))\r\n" +
       '* 1 FETCH (UID 1 FLAGS (\\Seen) INTERNALDATE " 1-Jan-2024 10:00:00 +0000" RFC822.SIZE 5 MODSEQ (4) ' +
-      'ENVELOPE (NIL "s" (("A" NIL "a" "x.org")) NIL NIL NIL NIL NIL NIL "<i@x>") BODY[HEADER.FIELDS (SUBJECT)]<0> {5}\r\nhello)\r\n' +
+      'ENVELOPE (NIL "s" (("A" NIL "a" "x.org")) NIL NIL NIL NIL NIL NIL "<i@x>") ' +
+      'BODYSTRUCTURE (("TEXT" "PLAIN" NIL NIL NIL "7BIT" 1 1)("TEXT" "HTML" NIL NIL NIL "7BIT" 1 1) "ALTERNATIVE") BODY[HEADER.FIELDS (SUBJECT)]<0> {5}\r\nhello)\r\n' +
       "+ go ahead\r\n" +
       "a1 OK [READ-WRITE] SELECT completed\r\n" +
       "a2 NO [NONEXISTENT] no such mailbox\r\n" +
@@ -32,6 +34,7 @@ describe("the strict response parser", () => {
       "untagged:STATUS",
       "untagged:SEARCH",
       "untagged:ESEARCH",
+      "untagged:THREAD",
       "untagged:FETCH",
       "continuation:+",
       "tagged:OK",
