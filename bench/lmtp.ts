@@ -17,7 +17,7 @@ import { ulid } from "ulid";
 import { createUser } from "../src/commands/user/handlers.ts";
 import { createPostgresBlobStore } from "../src/events/blobs/postgresBlobStore.ts";
 import { TEST_KAFKA_BROKERS, TEST_REDIS_URL } from "../test/support/services.ts";
-import { createScratchDatabase, formatRate, freePort, percentile } from "./support.ts";
+import { createScratchDatabase, formatRate, freePort, percentile, waitForPort } from "./support.ts";
 
 const { values } = parseArgs({
   options: {
@@ -154,23 +154,6 @@ function report(name: string, result: Result): string {
   return `${name.padEnd(11)} ${formatRate(deliveries, ms).padStart(8)} deliveries/s   p50 ${percentile(latencies, 50).toFixed(2).padStart(7)} ms   p99 ${percentile(latencies, 99).toFixed(2).padStart(7)} ms   (${deliveries} in ${(ms / 1000).toFixed(1)} s)`;
 }
 
-async function waitForPort(port: number, timeoutMs: number, what: string, output: () => string) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port}: ${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function benchMailledger(users: string[]): Promise<Result> {
   const db = await createScratchDatabase(4);
   const ctx = {
@@ -201,7 +184,7 @@ async function benchMailledger(users: string[]): Promise<Result> {
   child.stdout.on("data", (chunk) => (output += chunk));
   child.stderr.on("data", (chunk) => (output += chunk));
   try {
-    await waitForPort(port, 30_000, "mailledger", () => output);
+    await waitForPort(port, { timeoutMs: 30_000, what: "mailledger", output: () => output });
     return await load(port, users);
   } finally {
     const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -258,7 +241,7 @@ protocol lmtp {
   );
   const child = spawn(DOVECOT, ["-F", "-c", configPath], { stdio: "ignore" });
   try {
-    await waitForPort(port, 15_000, "Dovecot", () => `see ${dir}/dovecot.log`);
+    await waitForPort(port, { timeoutMs: 15_000, what: "Dovecot", output: () => `see ${dir}/dovecot.log` });
     return await load(port, users);
   } finally {
     try {

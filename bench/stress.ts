@@ -23,8 +23,8 @@ import {
   type RunningServer,
   startMailledger,
   startReferenceDovecot,
-  waitForPort,
 } from "../test/compliance/servers.ts";
+import { waitForPort } from "../test/support/freePort.ts";
 import { TEST_KAFKA_BROKERS, TEST_POSTGRES_URL, TEST_REDIS_URL } from "../test/support/services.ts";
 
 const repositoryRoot = path.resolve(import.meta.dirname, "..");
@@ -149,7 +149,7 @@ async function startDistributed(): Promise<RunningServer> {
       output += chunk;
       process.stderr.write(chunk);
     });
-    await waitForPort(port, server, () => output);
+    await waitForPort(port, { timeoutMs: 60_000, process: server, output: () => output });
     await mailledger(["user", "create", USER, "--password-stdin"], env, `${PASSWORD}\n`);
   } catch (error) {
     await stop();

@@ -49,4 +49,4 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-export { freePort } from "../test/support/freePort.ts";
+export { freePort, waitForPort } from "../test/support/freePort.ts";

@@ -3,10 +3,10 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, link, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { hashPassword } from "../../src/commands/user/password.ts";
+import { waitForPort } from "../support.ts";
 
 export interface DovecotInstance {
   /** The master process: its descendants are every Dovecot process of the instance. */
@@ -19,25 +19,6 @@ export interface DovecotInstance {
 }
 
 const DOVECOT = "/usr/sbin/dovecot";
-
-function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const socket = net.connect({ host: "127.0.0.1", port });
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once("error", () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`Dovecot did not listen on ${port}`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
 
 export function dovecotAvailable(): boolean {
   return existsSync(DOVECOT);
@@ -111,7 +92,7 @@ protocol imap {
       process.stderr.write(`dovecot exited with ${code}; see ${dir}/dovecot.log\n`);
   });
   try {
-    await waitForPort(port, 15_000);
+    await waitForPort(port, { timeoutMs: 15_000, what: "Dovecot" });
   } catch (error) {
     child.kill("SIGKILL");
     throw error;

@@ -3,11 +3,10 @@
 // Dovecot as the reference reading of the RFCs.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { startDovecot } from "../../bench/imap/dovecot.ts";
-import { freePort } from "../support/freePort.ts";
+import { freePort, waitForPort } from "../support/freePort.ts";
 import type { Target } from "./imaptest.ts";
 
 const SERVER_START_TIMEOUT_MS = 60_000;
@@ -25,24 +24,6 @@ const SCRIPT_MAILBOX = "imaptest";
 const PASSWORD = "imaptest-secret";
 
 export { freePort };
-
-export async function waitForPort(port: number, server: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
-  for (;;) {
-    if (server.exitCode !== null) throw new Error(`the server exited (${server.exitCode}):\n${output()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`the server did not listen on ${port}:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 function runToExit(child: ChildProcess, output: () => string, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -82,7 +63,7 @@ export async function startMailledger(repositoryRoot: string): Promise<RunningSe
     await rm(dataDir, { recursive: true, force: true });
   };
   try {
-    await waitForPort(port, server, () => output);
+    await waitForPort(port, { timeoutMs: SERVER_START_TIMEOUT_MS, process: server, output: () => output });
     for (const user of [USER, USER2]) {
       const create = spawn(process.execPath, [main, "user", "create", user, "--password-stdin"], {
         env,

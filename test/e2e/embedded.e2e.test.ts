@@ -3,13 +3,12 @@
 // then a real client (Python's imaplib) uses it.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
-import { freePort } from "../support/freePort.ts";
+import { freePort, waitForPort } from "../support/freePort.ts";
 import { sample, scrape, sumOf } from "../support/metrics.ts";
 
 const execFileAsync = promisify(execFile);
@@ -21,23 +20,6 @@ let server: ChildProcess;
 let port: number;
 let metricsPort: number;
 let serverOutput = "";
-
-async function waitForPort(target: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(target, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`server did not listen on ${target}: ${serverOutput}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 // Only what a user of the embedded default would set: no DATABASE_URL, KAFKA_BROKERS, REDIS_URL.
 const env = () => {
@@ -59,7 +41,7 @@ beforeAll(async () => {
   server = spawn(process.execPath, [bin, "serve"], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
   server.stdout?.on("data", (chunk) => (serverOutput += chunk));
   server.stderr?.on("data", (chunk) => (serverOutput += chunk));
-  await waitForPort(port, 60_000);
+  await waitForPort(port, { timeoutMs: 60_000, output: () => serverOutput });
 }, 90_000);
 
 afterAll(async () => {
@@ -168,7 +150,7 @@ describe("embedded default", () => {
     let secureOutput = "";
     secure.stderr?.on("data", (chunk) => (secureOutput += chunk));
     try {
-      await waitForPort(securePort, 60_000);
+      await waitForPort(securePort, { timeoutMs: 60_000, output: () => serverOutput });
       expect(secureOutput).toMatch(/self-signed certificate/);
       const create = spawn(process.execPath, [bin, "user", "create", "erin", "--password-stdin"], {
         env: { ...secureEnv, DATA_DIR: secureDir },
@@ -250,7 +232,7 @@ describe("embedded default", () => {
     expect(await exited).toBe(0);
     server = spawn(process.execPath, [bin, "serve"], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
     server.stderr?.on("data", (chunk) => (serverOutput += chunk));
-    await waitForPort(port, 60_000);
+    await waitForPort(port, { timeoutMs: 60_000, output: () => serverOutput });
     const { stdout } = await execFileAsync(process.execPath, [bin, "user", "list", "--json"], { env: env() });
     expect(JSON.parse(stdout).map((user: { username: string }) => user.username)).toEqual(["dana"]);
   });

@@ -2,13 +2,12 @@
 // set runs the lmtp role beside IMAP, so an MTA can deliver to it at once.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { ImapFlow } from "imapflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../support/freePort.ts";
+import { freePort, waitForPort } from "../support/freePort.ts";
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, "../..");
@@ -19,23 +18,6 @@ let server: ChildProcess;
 let imapPort: number;
 let lmtpPort: number;
 let output = "";
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}: ${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 const env = () => ({
   PATH: `${path.join(root, "node_modules/.bin")}:${process.env.PATH}`,
@@ -52,8 +34,8 @@ beforeAll(async () => {
   server = spawn(process.execPath, [bin, "serve"], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
   server.stdout?.on("data", (chunk) => (output += chunk));
   server.stderr?.on("data", (chunk) => (output += chunk));
-  await waitForPort(imapPort, 60_000);
-  await waitForPort(lmtpPort, 10_000);
+  await waitForPort(imapPort, { timeoutMs: 60_000, output: () => output });
+  await waitForPort(lmtpPort, { timeoutMs: 10_000, output: () => output });
 }, 90_000);
 
 afterAll(async () => {
