@@ -132,6 +132,8 @@ interface Totals {
   responses: number;
   connections: number;
   drops: number;
+  /** Connections given up after a burst stayed unanswered (a mutated literal or IDLE left open). */
+  abandoned: number;
   protocolErrors: string[];
   serverBugs: string[];
 }
@@ -142,6 +144,7 @@ const totals: Totals = {
   responses: 0,
   connections: 0,
   drops: 0,
+  abandoned: 0,
   protocolErrors: [],
   serverBugs: [],
 };
@@ -232,7 +235,7 @@ async function session(port: number, deadline: number): Promise<void> {
     if (!answered) {
       socket.write("DONE\r\n");
       if (!(await until(() => tags.every((tag) => tagged.has(tag)), 300))) {
-        totals.drops++;
+        totals.abandoned++;
         socket.destroy();
       }
     }
@@ -347,7 +350,7 @@ stopping = true;
 await server.stop();
 console.log(
   `commands sent ${totals.commands} (${(totals.commands / seconds).toFixed(0)}/s), tagged answers ${totals.tagged}, responses ${totals.responses}, ` +
-    `connections ${totals.connections}, dropped on purpose ${totals.drops}`,
+    `connections ${totals.connections}, dropped mid-command on purpose ${totals.drops}, given up after an unanswered burst ${totals.abandoned}`,
 );
 console.log(`crashes: ${crashed ? 1 : 0}${crashed ? ` (${crashed})` : ""}`);
 console.log(`protocol errors: ${totals.protocolErrors.length}`);
