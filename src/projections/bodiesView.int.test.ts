@@ -58,6 +58,11 @@ beforeAll(async () => {
     sampleMessage(100, { subject: "=?utf-8?q?Caf=C3=A9_menu?=", body: "Crème brûlée" }),
   );
   await writer.append(bobInbox, sampleMessage(200, { subject: "bob only" }));
+  // Written on the 25th east of Greenwich, the 24th in UTC: SENTON goes by the day written.
+  await writer.append(
+    bobInbox,
+    Buffer.from("From: a@example.org\r\nSubject: late\r\nDate: Tue, 25 Mar 2025 00:30:00 +0200\r\n\r\nx\r\n"),
+  );
   await writer.setFlags(inbox, [
     { uid: 1, flags: ["\\Seen", "\\Flagged"] },
     { uid: 2, flags: [] },
@@ -204,6 +209,10 @@ describe("the read side and the bodies view", () => {
   });
 
   it("searches with RFC 3501 keys while no body is derived yet, in one pass or in several", async () => {
+    const sentOn = async (date: string) =>
+      (await queriesOf().search(bob, bobInbox, { type: "sentDate", comparison: "on", date })).uids;
+    expect(await sentOn("2025-03-25")).toEqual([2]);
+    expect(await sentOn("2025-03-24")).toEqual([]);
     await expectSearchResults(queriesOf());
     await expectSearchResults(
       createMailboxQueries(db.pool, { blobs: createTableBlobSource(db.pool), onDemandBatch: 2 }),

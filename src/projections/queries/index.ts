@@ -466,6 +466,8 @@ type DerivedColumn = Exclude<keyof DerivedRow, "blob_digest">;
 function derivedColumnsOf(key: SearchKey, into = new Set<DerivedColumn>()): Set<DerivedColumn> {
   switch (key.type) {
     case "header":
+    // SENTON/SENTBEFORE/SENTSINCE compare the day the Date header names (compileSearch's SENT_DAY).
+    case "sentDate":
       into.add("search_headers");
       break;
     case "address":
