@@ -419,7 +419,8 @@ export async function renderFetchItems(
       }
       case "BINARY.SIZE": {
         const decoded = await renderBinary(message, bytes, item.part);
-        push(`BINARY.SIZE[${item.part.join(".")}] ${decoded === null ? "NIL" : decoded.length}`);
+        // RFC 3516: BINARY.SIZE is a number, never NIL; a part the message lacks has none (0).
+        push(`BINARY.SIZE[${item.part.join(".")}] ${decoded === null ? 0 : decoded.length}`);
         break;
       }
       case "EMAILID":

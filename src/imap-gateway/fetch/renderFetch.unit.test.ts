@@ -118,6 +118,13 @@ describe("renderFetchItems", () => {
       { type: "BINARY[]", peek: true, part: [2], partial: undefined },
     ]);
     expect(text).toBe("BINARY.SIZE[2] 11 BINARY[2] ~{11}\r\nbinary\u0000data");
+    // A part the message lacks: BINARY.SIZE is still a number (RFC 3516 grammar), BINARY[] NIL.
+    expect(
+      await render([
+        { type: "BINARY.SIZE", part: [9] },
+        { type: "BINARY[]", peek: true, part: [9], partial: undefined },
+      ]),
+    ).toBe("BINARY.SIZE[9] 0 BINARY[9] NIL");
   });
 
   it("renders ENVELOPE and BODYSTRUCTURE from the structure", async () => {
