@@ -30,13 +30,17 @@ export class RawImapClient {
   #tagCounter = 0;
   #greeting: Promise<string>;
   #resolveGreeting!: (line: string) => void;
+  #rejectGreeting!: (error: Error) => void;
   capabilities = new Set<string>();
 
   private constructor(socket: net.Socket) {
     this.#socket = socket;
-    this.#greeting = new Promise((resolve) => {
+    this.#greeting = new Promise((resolve, reject) => {
       this.#resolveGreeting = resolve;
+      this.#rejectGreeting = reject;
     });
+    // A connection that closes before its greeting (a server killed as it accepted) fails connect().
+    this.#greeting.catch(() => {});
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("error", (error) => this.#failAll(error));
     socket.on("close", () => this.#failAll(new Error("connection closed")));
@@ -61,6 +65,7 @@ export class RawImapClient {
   }
 
   #failAll(error: Error): void {
+    this.#rejectGreeting(error);
     for (const pending of this.#pending.splice(0)) pending.reject(error);
   }
 
