@@ -25,6 +25,8 @@ import { type Found, judge } from "./model.ts";
 
 const PASSWORD = "fault-suite-password";
 const CONVERGE_TIMEOUT_MS = 240_000;
+/** The longest outage (60 s), the load around it, convergence and the read-back, with room to spare. */
+const SCENARIO_TIMEOUT_MS = 10 * 60_000;
 
 interface Services {
   pg: DedicatedService;
@@ -299,7 +301,19 @@ async function main(): Promise<void> {
       const outageMs = values.quick ? Math.min(scenario.outageMs, 4_000) : scenario.outageMs;
       const started = Date.now();
       console.log(`\n## ${scenario.name} (outage ${outageMs / 1000} s): ${scenario.design}`);
-      const row = await runScenario(scenario, services, clients, outageMs);
+      // A scenario that hangs (a client waiting on a socket nobody answers) fails the suite in
+      // bounded time instead of holding CI until its own limit.
+      let watchdog: NodeJS.Timeout | undefined;
+      const row = await Promise.race([
+        runScenario(scenario, services, clients, outageMs),
+        new Promise<never>((_, reject) => {
+          watchdog = setTimeout(
+            () =>
+              reject(new Error(`${scenario.name} did not finish within ${SCENARIO_TIMEOUT_MS / 60_000} min`)),
+            SCENARIO_TIMEOUT_MS,
+          );
+        }),
+      ]).finally(() => clearTimeout(watchdog));
       rows.push(row);
       console.log(
         `acknowledged ${row.acknowledged}, found ${row.found}, lost ${row.lost}, duplicated ${row.duplicated}, ` +
@@ -332,4 +346,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await main().catch((error: unknown) => {
+  console.error(`fault suite: FAILED: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
+// A scenario given up by its watchdog may leave its clients waiting: nothing else keeps the exit.
+process.exit();
