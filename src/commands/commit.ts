@@ -161,9 +161,13 @@ export async function commitOptimistically(
   ).catch(async (error: unknown) => {
     if (!mayHaveCommitted(error)) throw error;
     // Sent, then the connection went: committed or not, the log tells once the database answers.
-    const position = await resolveLostCommit(pool, events[0]!.eventId, options.resolveMs);
+    const position = await resolveLostCommit(
+      pool,
+      events.map((event) => event.eventId),
+      options.resolveMs,
+    );
     if (position === null) throw error;
-    return { ok: true as const, lastGlobalPosition: position + events.length - 1 };
+    return { ok: true as const, lastGlobalPosition: position };
   });
   if (!result.ok) return null;
   const after = evolveAll(change.before, change.events);

@@ -62,7 +62,7 @@ export async function inTransaction<T>(
     } catch (error) {
       if (produced?.eventId !== undefined && mayHaveCommitted(error)) {
         // The work was done and COMMIT sent when the connection went: the log tells which it was.
-        if ((await resolveLostCommit(ctx.pool, produced.eventId)) === null) throw error;
+        if ((await resolveLostCommit(ctx.pool, [produced.eventId])) === null) throw error;
         result = produced.value;
       } else {
         const retryable = error instanceof StreamConflict || isRetryableDatabaseError(error);

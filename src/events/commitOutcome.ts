@@ -25,7 +25,7 @@ export class CommitOutcomeUnknown extends Error {
   }
 }
 
-const positionRow = z.object({ global_position: z.number() });
+const positionRow = z.object({ global_position: z.number().nullable() });
 
 /** Refusals before any statement could be sent: no connection was made. */
 const NOT_CONNECTED_CODES = new Set([
@@ -57,25 +57,28 @@ export function mayHaveCommitted(error: unknown): boolean {
 }
 
 /**
- * Waits until the database answers, then says whether the event with this id is in the log: its
- * global position if it is, null if it is not (the write was rolled back with its connection).
+ * Waits until the database answers, then says whether the events with these ids (written all or
+ * none) are in the log: the highest global position among them if they are (positions of one
+ * statement need not be contiguous), null if not (the write was rolled back with its connection).
  * Throws CommitOutcomeUnknown when the database is still unreachable after `boundMs`.
  */
 export async function resolveLostCommit(
   pool: CommonQueryMethods,
-  eventId: string,
+  eventIds: readonly string[],
   boundMs: number = DEFAULT_COMMIT_RESOLVE_MS,
 ): Promise<number | null> {
   const deadline = Date.now() + boundMs;
   for (;;) {
     try {
-      const row = await pool.maybeOne(
-        sql.type(positionRow)`SELECT global_position FROM events WHERE event_id = ${eventId}`,
+      const row = await pool.one(
+        sql.type(positionRow)`
+          SELECT max(global_position) AS global_position FROM events
+          WHERE event_id = ANY(${sql.array(eventIds, "text")})`,
       );
-      return row?.global_position ?? null;
+      return row.global_position;
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
-      if (Date.now() >= deadline) throw new CommitOutcomeUnknown(eventId, error);
+      if (Date.now() >= deadline) throw new CommitOutcomeUnknown(eventIds[0] ?? "", error);
       await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
     }
   }
