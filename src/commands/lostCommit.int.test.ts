@@ -9,7 +9,7 @@ import { z } from "zod";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { startTcpProxy, type TcpProxy } from "../../test/support/tcpProxy.ts";
 import { createDatabasePool, type DatabasePool, isDatabaseUnavailable } from "../events/db.ts";
-import { triageError } from "../imap-gateway/errors.ts";
+import { triageHandlerError } from "../imap-gateway/errors.ts";
 import type { CommandContext } from "./context.ts";
 import { createMailbox } from "./mailbox/handlers.ts";
 import { appendMessage } from "./messages/append.ts";
@@ -101,7 +101,11 @@ describe("a write whose reply is lost", () => {
       (failure: unknown) => failure,
     );
     expect(isDatabaseUnavailable(error)).toBe(true);
-    expect(triageError(error)).toMatchObject({ status: "NO", code: "UNAVAILABLE", bug: false });
+    expect(triageHandlerError(error, "APPEND", false)).toMatchObject({
+      kind: "unavailable",
+      status: "NO",
+      code: "UNAVAILABLE",
+    });
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await messagesWithSubject("never sent")).toBe(0);
   });

@@ -1,10 +1,21 @@
-// Errors a command handler may throw, and the one triage that turns any error into an answer
-// (model: go-imap v2 imapserver/conn.go): a ImapError → its own status and code; the database
-// unreachable → NO [UNAVAILABLE] (RFC 5530), or BYE when a commit's outcome could not be learnt;
-// anything else → logged, NO [SERVERBUG]. Parse errors never get here: the session answers them
-// with BAD directly.
+// Errors a command handler may throw, and the one triage that turns every refusal into an answer
+// (model: go-imap v2 imapserver/conn.go readCommand). Each rung recognises its errors by type or
+// by kind, never by message text:
+//   the reader refused the command's bytes      → its status and code (a limit, by its reason);
+//   the parser refused the command's grammar    → BAD, or NO with its code (BADCHARSET, TOOBIG);
+//   an unknown command, or one not allowed now  → BAD;
+//   a handler's ImapError                       → its own status and code;
+//   a handler's DomainError                     → NO with the code of RFC 5530 the domain's maps to;
+//   the commit's outcome could not be learnt    → BYE [UNAVAILABLE] (NO would say "not done");
+//   the database unreachable                    → NO [UNAVAILABLE] (RFC 5530);
+//   anything else                               → logged, counted, NO [SERVERBUG].
+// And one rule above all: a command whose write was committed answers OK whatever failed after it.
+import { DomainError, imapResponseCode } from "../commands/errors.ts";
 import { CommitOutcomeUnknown } from "../events/commitOutcome.ts";
 import { isDatabaseUnavailable } from "../events/db.ts";
+import type { ParseResult, ReaderResult } from "./codec/index.ts";
+import type { LimitName } from "./metrics.ts";
+import type { SessionState } from "./module.ts";
 
 /** A refusal the client should see: NO [CODE] text, or BAD text. */
 export class ImapError extends Error {
@@ -28,59 +39,136 @@ export function bad(message: string, code?: string): ImapError {
   return new ImapError("BAD", message, code);
 }
 
-/** Domain errors from src/commands carry an IMAP response code; they are recognised by shape. */
-interface CodedError {
-  readonly message: string;
-  readonly code: string;
-}
+/** Which rung of the triage an answer came from: the label of its metrics. */
+export type AnswerKind =
+  | "reader"
+  | "parse"
+  | "unknown-command"
+  | "wrong-state"
+  | "refused"
+  | "domain"
+  | "unavailable"
+  | "outcome-unknown"
+  | "after-commit"
+  | "bug";
 
-const RESPONSE_CODE_RE = /^[A-Z][A-Z0-9-]*$/;
-
-function isCodedError(error: unknown): error is CodedError {
-  if (typeof error !== "object" || error === null) return false;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return typeof code === "string" && RESPONSE_CODE_RE.test(code) && typeof message === "string";
-}
-
-export interface TriagedError {
-  readonly status: "NO" | "BAD";
+/** The answer the triage chose. */
+export interface Answer {
+  readonly kind: AnswerKind;
+  readonly status: "OK" | "NO" | "BAD";
   readonly code: string | undefined;
   readonly text: string;
-  /** true: unexpected, to be logged and counted as a server bug. */
-  readonly bug: boolean;
-  /**
-   * true: the session cannot go on and says BYE instead: a write was sent and the database went
-   * away before saying whether it was committed. NO would say "not done", which may be false.
-   */
+  /** The session cannot go on: it says BYE with this text and code instead of a tagged answer. */
   readonly bye?: boolean;
+  /** A limit the client reached (for the limits metric), when the reader refused the command. */
+  readonly limit?: LimitName;
+}
+
+/** The reader's refusal reasons, as the limits metric names them (absent: not a limit). */
+const READER_LIMITS: Record<Extract<ReaderResult, { kind: "error" }>["reason"], LimitName | undefined> = {
+  "line-too-long": "line_too_long",
+  "literal-too-big": "literal_too_big",
+  "command-too-big": "literal_too_big",
+  "non-sync-literal": undefined,
+  "literal-not-stored": undefined,
+};
+
+/** Rung 1: the reader refused the bytes of a command. */
+export function triageReaderRefusal(item: Extract<ReaderResult, { kind: "error" }>): Answer {
+  return {
+    kind: "reader",
+    status: item.status,
+    code: item.code,
+    text: item.message,
+    limit: READER_LIMITS[item.reason],
+  };
+}
+
+/** Rung 2: the parser refused the grammar. */
+export function triageParseFailure(parsed: Extract<ParseResult, { ok: false }>): Answer {
+  return { kind: "parse", status: parsed.status, code: parsed.code, text: parsed.message };
+}
+
+/** Rung 3: no module handles the command. */
+export function triageUnknownCommand(name: string): Answer {
+  return {
+    kind: "unknown-command",
+    status: "BAD",
+    code: undefined,
+    text: `${name} is not supported by this server`,
+  };
+}
+
+/** Rung 3: the command is not allowed in the session's state (the gatekeeper). */
+export function triageWrongState(name: string, state: SessionState): Answer {
+  return {
+    kind: "wrong-state",
+    status: "BAD",
+    code: undefined,
+    text: `${name} is not allowed ${describeState(state)}`,
+  };
 }
 
 export const DATABASE_UNAVAILABLE_TEXT = "the mail store cannot be reached just now; try again shortly";
 
-export function triageError(error: unknown): TriagedError {
-  if (error instanceof ImapError) {
-    return { status: error.status, code: error.code, text: error.message, bug: false };
-  }
+/**
+ * Rung 4: what a handler threw. `committed`: the command's write is committed (NO would tell the
+ * client it was not done), so a failure after it answers OK; the client learns the rest on its
+ * next command (contract 9).
+ */
+export function triageHandlerError(error: unknown, command: string, committed: boolean): Answer {
   if (error instanceof CommitOutcomeUnknown) {
     return {
+      kind: "outcome-unknown",
       status: "NO",
       code: "UNAVAILABLE",
       text: "the mail store went away while your command was being committed; whether it was done is unknown: look before you try again",
-      bug: false,
       bye: true,
     };
   }
-  if (isDatabaseUnavailable(error)) {
-    return { status: "NO", code: "UNAVAILABLE", text: DATABASE_UNAVAILABLE_TEXT, bug: false };
+  const refusal = refusalOf(error);
+  if (committed && refusal.status === "NO") {
+    return {
+      kind: "after-commit",
+      status: "OK",
+      code: undefined,
+      text: `${command} completed; its result could not be read back`,
+    };
   }
-  if (isCodedError(error) && !("errno" in error)) {
-    // Node system errors (ECONNRESET, ...) also have a code: they are not domain errors.
-    return { status: "NO", code: error.code, text: error.message, bug: false };
+  return refusal;
+}
+
+function refusalOf(error: unknown): Answer {
+  if (error instanceof ImapError) {
+    return { kind: "refused", status: error.status, code: error.code, text: error.message };
+  }
+  if (error instanceof DomainError) {
+    return { kind: "domain", status: "NO", code: imapResponseCode(error.code), text: error.message };
+  }
+  if (isDatabaseUnavailable(error)) {
+    return { kind: "unavailable", status: "NO", code: "UNAVAILABLE", text: DATABASE_UNAVAILABLE_TEXT };
   }
   return {
+    kind: "bug",
     status: "NO",
     code: "SERVERBUG",
     text: "internal server error; the failure was logged",
-    bug: true,
   };
+}
+
+export function describeState(state: SessionState): string {
+  switch (state) {
+    case "not-authenticated":
+      return "before authentication";
+    case "authenticated":
+      return "in the authenticated state (no mailbox selected)";
+    case "selected":
+      return "while a mailbox is selected";
+    case "logout":
+      return "after LOGOUT";
+    default: {
+      const unknown: never = state;
+      return String(unknown);
+    }
+  }
 }

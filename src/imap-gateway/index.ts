@@ -3,7 +3,7 @@ export { type AuthenticationResult, type Authenticator, staticAuthenticator } fr
 export { type LoginThrottle, MemoryLoginThrottle } from "./auth/loginThrottle.ts";
 export { createRedisLoginThrottle } from "./auth/redisLoginThrottle.ts";
 export { coreCommands } from "./commands/index.ts";
-export { bad, ImapError, no, triageError } from "./errors.ts";
+export { bad, ImapError, no, triageHandlerError } from "./errors.ts";
 export { type Logger, silentLogger, stderrLogger } from "./logger.ts";
 export * as gatewayMetrics from "./metrics.ts";
 export * from "./module.ts";

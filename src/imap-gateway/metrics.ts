@@ -78,6 +78,12 @@ export const imapLimitsHit = new Counter({
   labelNames: ["limit"] as const,
 });
 
+export const imapRefusals = new Counter({
+  name: "mailledger_imap_refusals_total",
+  help: "commands not answered with a plain OK, by the triage's kind (reader, parse, unknown-command, wrong-state, refused, domain, unavailable, outcome-unknown, after-commit, bug)",
+  labelNames: ["kind"] as const,
+});
+
 export const imapServerBugs = new Counter({
   name: "mailledger_imap_server_bugs_total",
   help: "commands or sessions that failed unexpectedly (answered NO [SERVERBUG] or BYE)",

@@ -86,6 +86,7 @@ export {
   isValidTag,
   type LiteralSink,
   type NonSyncLiteralMode,
+  type ReaderRefusal,
   type ReaderResult,
   readAllFrames,
   type StreamedLiteralInfo,

@@ -76,8 +76,18 @@ export type ReaderResult =
       readonly tag: string | undefined;
       readonly status: "BAD" | "NO";
       readonly code: "TOOBIG" | undefined;
+      /** Which rule refused it, for metrics and the session's triage (never the message text). */
+      readonly reason: ReaderRefusal;
       readonly message: string;
     };
+
+/** Why the reader refused a command. */
+export type ReaderRefusal =
+  | "line-too-long"
+  | "literal-too-big"
+  | "command-too-big"
+  | "non-sync-literal"
+  | "literal-not-stored";
 
 type LiteralMarker = { size: number; kind: "sync" | "plus" | "minus" };
 
@@ -233,7 +243,7 @@ export class CommandReader {
       this.#keepTail(piece);
     } else if (this.#lineLength + piece.length > this.#maxLineLength + 1) {
       // +1: the CR of CRLF is still part of the piece here.
-      error = this.#error("BAD", undefined, "command line too long", piece);
+      error = this.#error("line-too-long", "BAD", undefined, "command line too long", piece);
       // The literal marker that decides how the line ends may straddle what was held and this piece.
       const held = this.#line;
       this.#startSkipping();
@@ -279,8 +289,13 @@ export class CommandReader {
   #startLiteral(marker: LiteralMarker): ReaderResult | undefined {
     const nonSync = marker.kind !== "sync";
     const { size } = marker;
-    const refuse = (status: "BAD" | "NO", code: "TOOBIG" | undefined, message: string): ReaderResult => {
-      const error = this.#error(status, code, message);
+    const refuse = (
+      reason: ReaderRefusal,
+      status: "BAD" | "NO",
+      code: "TOOBIG" | undefined,
+      message: string,
+    ): ReaderResult => {
+      const error = this.#error(reason, status, code, message);
       if (nonSync) {
         // The bytes are coming regardless: drop them as they arrive, then skip the rest of the command.
         this.#startSkipping();
@@ -293,9 +308,10 @@ export class CommandReader {
     };
 
     if (nonSync && this.#nonSync === "none")
-      return refuse("BAD", undefined, "non-synchronizing literals are not supported");
+      return refuse("non-sync-literal", "BAD", undefined, "non-synchronizing literals are not supported");
     if (nonSync && (marker.kind === "minus" || this.#nonSync === "minus") && size > LITERAL_MINUS_MAX) {
       return refuse(
+        "non-sync-literal",
         "BAD",
         "TOOBIG",
         `non-synchronizing literal larger than ${LITERAL_MINUS_MAX} octets (LITERAL-)`,
@@ -303,11 +319,16 @@ export class CommandReader {
     }
     const limit = this.#callLimit() ?? this.#maxLiteralSize;
     if (size > limit)
-      return refuse("NO", "TOOBIG", `literal of ${size} octets exceeds the limit of ${limit}`);
+      return refuse(
+        "literal-too-big",
+        "NO",
+        "TOOBIG",
+        `literal of ${size} octets exceeds the limit of ${limit}`,
+      );
 
     const streamed = this.#openLiteralSink !== undefined && size > this.#streamThreshold;
     if (!streamed && this.#commandBytes + size > this.#maxCommandSize) {
-      return refuse("NO", "TOOBIG", `command larger than ${this.#maxCommandSize} octets`);
+      return refuse("command-too-big", "NO", "TOOBIG", `command larger than ${this.#maxCommandSize} octets`);
     }
     let sink: LiteralSink | undefined;
     if (streamed) {
@@ -320,7 +341,7 @@ export class CommandReader {
           nonSync,
         });
       } catch (cause) {
-        return refuse("NO", undefined, `cannot store literal: ${describe(cause)}`);
+        return refuse("literal-not-stored", "NO", undefined, `cannot store literal: ${describe(cause)}`);
       }
     }
     this.#phase = {
@@ -360,7 +381,12 @@ export class CommandReader {
           backpressure = !phase.sink.write(chunk);
         } catch (cause) {
           phase.sink.abort(describe(cause));
-          const error = this.#error("NO", undefined, `cannot store literal: ${describe(cause)}`);
+          const error = this.#error(
+            "literal-not-stored",
+            "NO",
+            undefined,
+            `cannot store literal: ${describe(cause)}`,
+          );
           this.#startSkipping();
           this.#phase = { kind: "discard", remaining: phase.remaining };
           return error;
@@ -377,7 +403,12 @@ export class CommandReader {
       try {
         phase.sink.end();
       } catch (cause) {
-        const error = this.#error("NO", undefined, `cannot store literal: ${describe(cause)}`);
+        const error = this.#error(
+          "literal-not-stored",
+          "NO",
+          undefined,
+          `cannot store literal: ${describe(cause)}`,
+        );
         this.#startSkipping();
         this.#phase = { kind: "line" };
         return error;
@@ -445,6 +476,7 @@ export class CommandReader {
   }
 
   #error(
+    reason: ReaderRefusal,
     status: "BAD" | "NO",
     code: "TOOBIG" | undefined,
     message: string,
@@ -456,7 +488,7 @@ export class CommandReader {
       const head = Buffer.concat([...this.#line, pendingPiece ?? EMPTY]).subarray(0, 256);
       tag = peekTagAndName(head).tag;
     }
-    return { kind: "error", tag: isValidTag(tag) ? tag : undefined, status, code, message };
+    return { kind: "error", tag: isValidTag(tag) ? tag : undefined, status, code, reason, message };
   }
 
   #resetCommand(): void {

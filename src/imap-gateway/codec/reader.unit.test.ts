@@ -134,6 +134,7 @@ describe("CommandReader limits", () => {
       tag: "a",
       status: "NO",
       code: "TOOBIG",
+      reason: "literal-too-big",
       message: "literal of 101 octets exceeds the limit of 100",
     });
     // The client, refused, sends its next command instead of the literal.

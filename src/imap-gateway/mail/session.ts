@@ -1,7 +1,6 @@
 // Small helpers every mailbox command module uses: who the user is, which mailbox is selected.
-import { DomainError, imapResponseCode } from "../../commands/errors.ts";
 import type { SequenceSet } from "../codec/index.ts";
-import { bad, ImapError, no } from "../errors.ts";
+import { bad, no } from "../errors.ts";
 import type { CommandContext, CommandOutcome, SessionControl } from "../module.ts";
 import { MailboxController } from "./mailboxController.ts";
 
@@ -58,21 +57,6 @@ export async function enableCondstore(context: CommandContext): Promise<void> {
   const selected = session.selected;
   if (selected instanceof MailboxController) {
     await context.untagged(`OK [HIGHESTMODSEQ ${selected.state.highestModSeq}] Highest`);
-  }
-}
-
-/** Turns a domain error into NO with its IMAP response code; anything else passes through. */
-export function asImapError(error: unknown): unknown {
-  if (error instanceof DomainError) return new ImapError("NO", error.message, imapResponseCode(error.code));
-  return error;
-}
-
-/** Runs `work` and maps domain errors to NO [CODE] (RFC 5530). */
-export async function domainCall<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw asImapError(error);
   }
 }
 

@@ -16,7 +16,15 @@ import {
   taggedStatus,
   untaggedStatus,
 } from "../codec/index.ts";
-import { bad, type TriagedError, triageError } from "../errors.ts";
+import {
+  type Answer,
+  bad,
+  triageHandlerError,
+  triageParseFailure,
+  triageReaderRefusal,
+  triageUnknownCommand,
+  triageWrongState,
+} from "../errors.ts";
 import { PreauthGuard } from "../limits/preauthGuard.ts";
 import {
   imapCommandSeconds,
@@ -25,6 +33,7 @@ import {
   imapLimitsHit,
   imapLogins,
   imapMaxBufferedBytes,
+  imapRefusals,
   imapServerBugs,
   imapTls,
 } from "../metrics.ts";
@@ -560,7 +569,9 @@ export class Session implements SessionControl {
   };
 
   readonly #onError = (error: Error): void => {
-    if (error.message.includes("SSL") || "library" in error) imapTls.inc({ event: "handshake_error" });
+    // OpenSSL's errors carry their library and an ERR_SSL_* code: counted by those, not by text.
+    const code = (error as NodeJS.ErrnoException).code;
+    if ("library" in error || code?.startsWith("ERR_SSL") === true) imapTls.inc({ event: "handshake_error" });
     this.#host.services.logger.debug("connection error", { sessionId: this.id, error: error.message });
     this.#socket.destroy();
     this.close("connection error");
@@ -737,9 +748,7 @@ export class Session implements SessionControl {
     this.#timing = timing;
     if (item.kind === "error") {
       this.#wire("C", `<command refused while reading: ${item.message}>`);
-      if (item.code === "TOOBIG") imapLimitsHit.inc({ limit: "literal_too_big" });
-      if (item.message.includes("line too long")) imapLimitsHit.inc({ limit: "line_too_long" });
-      await this.#answer(item.tag ?? "*", item.status, item.message, item.code);
+      await this.#answerWith(item.tag ?? "*", triageReaderRefusal(item));
       return;
     }
     const frame = item.frame;
@@ -757,17 +766,17 @@ export class Session implements SessionControl {
       maxNestingDepth: this.#host.services.limits.maxNestingDepth,
     });
     if (!parsed.ok) {
-      await this.#answer(parsed.tag ?? "*", parsed.status, parsed.message, parsed.code);
+      await this.#answerWith(parsed.tag ?? "*", triageParseFailure(parsed));
       return;
     }
     const command = parsed.command;
     const module = this.#host.registry.lookup(command.name);
     if (module === undefined) {
-      await this.#answer(command.tag, "BAD", `${command.name} is not supported by this server`);
+      await this.#answerWith(command.tag, triageUnknownCommand(command.name));
       return;
     }
     if (!module.states.includes(this.#state)) {
-      await this.#answer(command.tag, "BAD", `${command.name} is not allowed ${describeState(this.#state)}`);
+      await this.#answerWith(command.tag, triageWrongState(command.name, this.#state));
       return;
     }
     timing.command = command.name;
@@ -781,29 +790,17 @@ export class Session implements SessionControl {
     } catch (error) {
       this.#currentCommand = undefined;
       if (this.#closed) return;
-      const triaged = triageError(error);
-      if (triaged.bye) {
-        this.#host.services.logger.warn("commit outcome unknown; closing the session", {
-          sessionId: this.id,
-          command: command.name,
-          error: String(error),
-        });
-        this.#bye(triaged.text, triaged.code);
-        return;
+      const answer = triageHandlerError(error, command.name, this.#currentCommitted);
+      if (answer.kind === "bug") this.#reportBug(command.name, error);
+      else if (answer.bye === true || answer.kind === "after-commit") {
+        this.#host.services.logger.warn(
+          answer.bye === true
+            ? "commit outcome unknown; closing the session"
+            : "command failed after its commit; answered OK",
+          { sessionId: this.id, command: command.name, error: String(error) },
+        );
       }
-      if (this.#currentCommitted && triaged.status === "NO") {
-        // NO means not done, and this command's write is committed: what failed came after it
-        // (reading back its result). The client learns the rest on its next command (contract 9).
-        this.#host.services.logger.warn("command failed after its commit; answered OK", {
-          sessionId: this.id,
-          command: command.name,
-          error: String(error),
-        });
-        await this.#answer(command.tag, "OK", `${command.name} completed; its result could not be read back`);
-        return;
-      }
-      if (triaged.bug) this.#reportBug(command.name, error);
-      await this.#answerTriaged(command.tag, triaged);
+      await this.#answerWith(command.tag, answer);
       return;
     }
     this.#currentCommand = undefined;
@@ -896,8 +893,15 @@ export class Session implements SessionControl {
     });
   }
 
-  async #answerTriaged(tag: string, triaged: TriagedError): Promise<void> {
-    await this.#answer(tag, triaged.status, triaged.text, triaged.code);
+  /** Answers as the triage decided: counts its kind and limit, or says BYE when the session cannot go on. */
+  async #answerWith(tag: string, answer: Answer): Promise<void> {
+    imapRefusals.inc({ kind: answer.kind });
+    if (answer.limit !== undefined) imapLimitsHit.inc({ limit: answer.limit });
+    if (answer.bye === true) {
+      this.#bye(answer.text, answer.code);
+      return;
+    }
+    await this.#answer(tag, answer.status, answer.text, answer.code);
   }
 
   /** The one place status answers are written; BADs before authentication count toward the guard. */
@@ -998,22 +1002,5 @@ const INVALID_COMMAND = "(invalid)";
 
 /** The most input one session has held, across the process (the gauge only rises). */
 let maxBufferedBytes = 0;
-
-function describeState(state: SessionState): string {
-  switch (state) {
-    case "not-authenticated":
-      return "before authentication";
-    case "authenticated":
-      return "in the authenticated state (no mailbox selected)";
-    case "selected":
-      return "while a mailbox is selected";
-    case "logout":
-      return "after LOGOUT";
-    default: {
-      const unknown: never = state;
-      return String(unknown);
-    }
-  }
-}
 
 export type { CommandFrame };

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { DomainError } from "../../commands/errors.ts";
 import { CommitOutcomeUnknown } from "../../events/commitOutcome.ts";
 import { ImapError, no } from "../errors.ts";
 import { silentLogger } from "../logger.ts";
@@ -24,8 +25,7 @@ const selectModule = defineCommand({
   async handle(command, context) {
     if (command.args.mailbox === "Missing") throw no("no such mailbox", "NONEXISTENT");
     if (command.args.mailbox === "Crash") throw new Error("storage exploded");
-    if (command.args.mailbox === "Coded")
-      throw Object.assign(new Error("quota exceeded"), { code: "OVERQUOTA" });
+    if (command.args.mailbox === "Coded") throw new DomainError("OVERQUOTA", "quota exceeded");
     if (command.args.mailbox === "Unreachable")
       throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), {
         code: "ECONNREFUSED",
@@ -218,7 +218,7 @@ describe("gatekeeper and triage", () => {
     );
   });
 
-  it("sorts handler errors: ImapError → NO [CODE], coded domain error → NO [CODE], other → NO [SERVERBUG]", async () => {
+  it("sorts handler errors: ImapError → NO [CODE], DomainError → NO [CODE], other → NO [SERVERBUG]", async () => {
     const before = await metricValue(imapServerBugs);
     start();
     const client = await loggedIn();

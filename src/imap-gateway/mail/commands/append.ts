@@ -40,7 +40,7 @@ import {
 import { catenate } from "../catenate.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, userIdOf } from "../session.ts";
+import { userIdOf } from "../session.ts";
 
 /**
  * A spooled literal nobody consumed (the command failed to parse after its literal, or the
@@ -196,13 +196,11 @@ export function appendCommand(services: MailServices) {
             ...(message.internalDate ? { internalDate: message.internalDate } : {}),
           });
         }
-        const outcome = await domainCall(() =>
-          appendMessages(domainContext(services, context), {
-            userId,
-            mailboxName: mailbox,
-            messages: bodies,
-          }),
-        );
+        const outcome = await appendMessages(domainContext(services, context), {
+          userId,
+          mailboxName: mailbox,
+          messages: bodies,
+        });
         // RFC 3501 6.3.11: a session with the mailbox selected learns of the new messages (EXISTS)
         // before the OK, and records them itself: their doorbell then finds nothing new to read.
         const selected = context.session.selected;

@@ -5,7 +5,7 @@ import { copyMessages, moveMessages } from "../../../commands/index.ts";
 import { encodeSequenceNumbers } from "../../codec/index.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
+import { requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
 
 /** `COPYUID uidvalidity source-uids target-uids`: the two sets pair up in order (RFC 4315 3). */
 export function copyUidCode(
@@ -39,7 +39,7 @@ export function copyCommand(services: MailServices) {
       if (uids.length === 0) return { text: `${name} completed: no messages` };
       const input = { userId, mailboxId: controller.mailboxId, uids, targetName: command.args.mailbox };
       const ctx = domainContext(services, context);
-      const outcome = await domainCall(() => (move ? moveMessages(ctx, input) : copyMessages(ctx, input)));
+      const outcome = await (move ? moveMessages(ctx, input) : copyMessages(ctx, input));
       if (move || outcome.targetMailboxId === controller.mailboxId)
         controller.markDirty(outcome.lastGlobalPosition);
       if (outcome.sourceUids.length === 0) return { text: `${name} completed: no messages` };

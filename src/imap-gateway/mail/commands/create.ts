@@ -6,7 +6,7 @@ import { SPECIAL_USES, type SpecialUse } from "../../../events/domain/common.ts"
 import { no } from "../../errors.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, userIdOf } from "../session.ts";
+import { userIdOf } from "../session.ts";
 
 const SPECIAL_USE_BY_NAME = new Map<string, SpecialUse>(SPECIAL_USES.map((use) => [use.toUpperCase(), use]));
 
@@ -34,9 +34,11 @@ export function createCommand(services: MailServices) {
     async handle(command, context) {
       const userId = userIdOf(context.session);
       const specialUse = specialUseOf(command.args.use);
-      const created = await domainCall(() =>
-        createMailbox(domainContext(services, context), { userId, name: command.args.mailbox, specialUse }),
-      );
+      const created = await createMailbox(domainContext(services, context), {
+        userId,
+        name: command.args.mailbox,
+        specialUse,
+      });
       return { code: `MAILBOXID (${created.mailboxId})`, text: "CREATE completed" };
     },
   });

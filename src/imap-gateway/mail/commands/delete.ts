@@ -4,7 +4,7 @@ import { deleteMailbox } from "../../../commands/index.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, userIdOf } from "../session.ts";
+import { userIdOf } from "../session.ts";
 
 export function deleteCommand(services: MailServices) {
   return defineCommand({
@@ -13,9 +13,10 @@ export function deleteCommand(services: MailServices) {
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
-      const deleted = await domainCall(() =>
-        deleteMailbox(domainContext(services, context), { userId, name: command.args.mailbox }),
-      );
+      const deleted = await deleteMailbox(domainContext(services, context), {
+        userId,
+        name: command.args.mailbox,
+      });
       const selected = session.selected;
       if (selected instanceof MailboxController && selected.mailboxId === deleted.mailboxId) {
         // The session's own mailbox is gone: nothing in it can be addressed any more. The

@@ -4,14 +4,7 @@
 import { expungeMessages } from "../../../commands/messages/expunge.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import {
-  domainCall,
-  lookFirstIfUnknown,
-  requireWritable,
-  resolveUids,
-  selectedOf,
-  userIdOf,
-} from "../session.ts";
+import { lookFirstIfUnknown, requireWritable, resolveUids, selectedOf, userIdOf } from "../session.ts";
 
 export function expungeCommand(services: MailServices) {
   return defineCommand({
@@ -27,13 +20,11 @@ export function expungeCommand(services: MailServices) {
       if (uidSet !== undefined) await lookFirstIfUnknown(context, controller, uidSet, true);
       const uids = uidSet === undefined ? undefined : resolveUids(controller, uidSet, true);
       if (uids !== undefined && uids.length === 0) return undefined;
-      const outcome = await domainCall(() =>
-        expungeMessages(domainContext(services, context), {
-          userId,
-          mailboxId: controller.mailboxId,
-          ...(uids !== undefined ? { uids } : {}),
-        }),
-      );
+      const outcome = await expungeMessages(domainContext(services, context), {
+        userId,
+        mailboxId: controller.mailboxId,
+        ...(uids !== undefined ? { uids } : {}),
+      });
       // Recorded here, so the change's own doorbell finds nothing new to read.
       controller.recordOwnChange({ ...outcome, expunged: outcome.expungedUids });
       return undefined;
@@ -51,9 +42,7 @@ export function closeCommand(services: MailServices) {
       // EXAMINE'd mailboxes are left without expunging (RFC 3501 6.4.2).
       context.session.unselect();
       if (!controller.readOnly) {
-        await domainCall(() =>
-          expungeMessages(domainContext(services, context), { userId, mailboxId: controller.mailboxId }),
-        );
+        await expungeMessages(domainContext(services, context), { userId, mailboxId: controller.mailboxId });
       }
       return undefined;
     },

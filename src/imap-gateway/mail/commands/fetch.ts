@@ -31,14 +31,7 @@ import { resultWindow } from "../esearch.ts";
 import type { MailboxController } from "../mailboxController.ts";
 import { messageBytes } from "../messageBytes.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import {
-  domainCall,
-  enableCondstore,
-  lookFirstIfUnknown,
-  resolveUids,
-  selectedOf,
-  userIdOf,
-} from "../session.ts";
+import { enableCondstore, lookFirstIfUnknown, resolveUids, selectedOf, userIdOf } from "../session.ts";
 
 /** Messages read from the view per query: bounds memory on `FETCH 1:*` of a large mailbox. */
 const FETCH_CHUNK = 500;
@@ -343,17 +336,15 @@ export function fetchCommand(services: MailServices) {
           const ctx = domainContext(services, context);
           const rows = prefetched;
           // Decided from the rows just read when there are some (a round trip less), else afresh.
-          const stored = await domainCall(() =>
-            rows !== undefined && prefetchedAt !== null
-              ? storeFlagsFrom(ctx, input, {
-                  highestModSeq: prefetchedAt,
-                  uidValidity: controller.uidValidity,
-                  messages: new Map(
-                    rows.map((row) => [row.uid, { flags: row.flags ?? [], modseq: row.modseq ?? 0 }]),
-                  ),
-                })
-              : storeFlags(ctx, input),
-          );
+          const stored = await (rows !== undefined && prefetchedAt !== null
+            ? storeFlagsFrom(ctx, input, {
+                highestModSeq: prefetchedAt,
+                uidValidity: controller.uidValidity,
+                messages: new Map(
+                  rows.map((row) => [row.uid, { flags: row.flags ?? [], modseq: row.modseq ?? 0 }]),
+                ),
+              })
+            : storeFlags(ctx, input));
           // Recorded here, so the change's own doorbell finds nothing new to read.
           controller.recordOwnStore(stored);
           for (const message of stored.messages) {

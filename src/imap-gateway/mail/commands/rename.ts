@@ -4,7 +4,7 @@ import { renameMailbox } from "../../../commands/index.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, userIdOf } from "../session.ts";
+import { userIdOf } from "../session.ts";
 
 export function renameCommand(services: MailServices) {
   return defineCommand({
@@ -14,9 +14,7 @@ export function renameCommand(services: MailServices) {
       const { session } = context;
       const userId = userIdOf(session);
       const { from, to } = command.args;
-      const renamed = await domainCall(() =>
-        renameMailbox(domainContext(services, context), { userId, from, to }),
-      );
+      const renamed = await renameMailbox(domainContext(services, context), { userId, from, to });
       // With INBOX selected, RENAME INBOX expunged every message of it: say so before the OK.
       const selected = session.selected;
       if (

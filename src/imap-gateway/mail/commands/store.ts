@@ -4,7 +4,6 @@ import { encodeFlagList, encodeSequenceNumbers } from "../../codec/index.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { domainContext, type MailServices } from "../services.ts";
 import {
-  domainCall,
   enableCondstore,
   lookFirstIfUnknown,
   requireWritable,
@@ -31,16 +30,14 @@ export function storeCommand(services: MailServices) {
       const condstore = session.enabled.has("CONDSTORE") || session.enabled.has("QRESYNC");
       if (uids.length === 0) return undefined;
 
-      const outcome = await domainCall(() =>
-        storeFlags(domainContext(services, context), {
-          userId,
-          mailboxId: controller.mailboxId,
-          uids,
-          operation: args.action === "set" ? "replace" : args.action,
-          flags: [...args.flags],
-          ...(args.unchangedSince !== undefined ? { unchangedSince: Number(args.unchangedSince) } : {}),
-        }),
-      );
+      const outcome = await storeFlags(domainContext(services, context), {
+        userId,
+        mailboxId: controller.mailboxId,
+        uids,
+        operation: args.action === "set" ? "replace" : args.action,
+        flags: [...args.flags],
+        ...(args.unchangedSince !== undefined ? { unchangedSince: Number(args.unchangedSince) } : {}),
+      });
       // Recorded here, so the change's own doorbell finds nothing new to read.
       controller.recordOwnStore(outcome);
 

@@ -3,7 +3,7 @@
 import { subscribeMailbox, unsubscribeMailbox } from "../../../commands/index.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, userIdOf } from "../session.ts";
+import { userIdOf } from "../session.ts";
 
 export function subscribeCommand(services: MailServices) {
   return defineCommand({
@@ -13,9 +13,7 @@ export function subscribeCommand(services: MailServices) {
       const userId = userIdOf(context.session);
       const input = { userId, name: command.args.mailbox };
       const ctx = domainContext(services, context);
-      await domainCall(() =>
-        command.name === "SUBSCRIBE" ? subscribeMailbox(ctx, input) : unsubscribeMailbox(ctx, input),
-      );
+      await (command.name === "SUBSCRIBE" ? subscribeMailbox(ctx, input) : unsubscribeMailbox(ctx, input));
       return { text: `${command.name} completed` };
     },
   });

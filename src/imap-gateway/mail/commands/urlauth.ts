@@ -20,7 +20,7 @@ import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from ".
 import { parseUrlauthUrl, type UrlauthUrl } from "../imapUrl.ts";
 import { messageBytes } from "../messageBytes.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, userIdOf } from "../session.ts";
+import { userIdOf } from "../session.ts";
 
 /** The only URLAUTH mechanism this server offers (RFC 4467 5.2: INTERNAL is the one all must). */
 const MECHANISM = "internal";
@@ -248,7 +248,7 @@ export function urlauthCommand(services: MailServices) {
           const other = mechanisms.find((mechanism) => mechanism.toLowerCase() !== MECHANISM);
           if (other !== undefined) throw no(`the URLAUTH mechanism ${other} is not offered: INTERNAL is`);
           const ctx = domainContext(services, context);
-          await domainCall(() => resetAccessKey(ctx, { userId, name: mailbox ?? null }));
+          await resetAccessKey(ctx, { userId, name: mailbox ?? null });
           return { text: "RESETKEY completed" };
         }
         case "URLFETCH": {
