@@ -1,17 +1,16 @@
-// One IMAP connection: reads and frames commands (reading ahead for pipelining), checks the state
-// (the gatekeeper), dispatches to the registered module, and sorts every failure into one answer
-// (the triage). Commands of one connection run one at a time in arrival order, which RFC 3501
-// section 5.5 always allows; all I/O is asynchronous, so a slow command never blocks other sessions.
+// One IMAP connection: its state and transitions, and the loop that runs its commands one at a
+// time in arrival order (RFC 3501 5.5 always allows it): guard, parse, gatekeeper, dispatch to the
+// registered module, and the triage's answer for every failure (../errors.ts). Beside it: input.ts
+// frames the client's bytes with backpressure, output.ts writes in order, updates.ts holds the
+// unilateral updates until they may go out. All I/O is asynchronous: a slow command never blocks
+// other sessions.
 
 import type { Duplex } from "node:stream";
 import {
   type CommandFrame,
-  CommandReader,
   continuationRequest,
   parseCommand,
-  type ReaderResult,
   type ResponsePart,
-  ResponseWriter,
   type StreamedLiteralInfo,
   taggedStatus,
   untaggedStatus,
@@ -55,6 +54,9 @@ import type {
 } from "../module.ts";
 import type { CommandRegistry } from "../registry.ts";
 import { deflateDuplex } from "./compression.ts";
+import { type InboxItem, type InputHost, SessionInput } from "./input.ts";
+import { SessionOutput } from "./output.ts";
+import { type FlushOptions, type FlushTarget, UpdateQueue } from "./updates.ts";
 import { describeClientFrame, describeServerParts, REDACTED, type WireDirection } from "./wireLog.ts";
 
 /** The connection a session runs on, and how to put TLS under it (absent: STARTTLS not offered). */
@@ -87,8 +89,6 @@ export class ConnectionClosedError extends Error {
   }
 }
 
-type InboxItem = Extract<ReaderResult, { kind: "command" } | { kind: "error" }>;
-
 /** After close(), how long a peer that does not read gets before the socket is destroyed. */
 const CLOSE_FLUSH_TIMEOUT_MS = 2_000;
 
@@ -97,14 +97,6 @@ let sessionCounter = 0;
 function newSessionId(nodeId: string): string {
   sessionCounter = (sessionCounter + 1) % 0x7fffffff;
   return `${nodeId}-${Date.now().toString(36)}-${sessionCounter.toString(36)}`;
-}
-
-function frameSize(item: InboxItem): number {
-  if (item.kind === "error") return 0;
-  let size = 0;
-  for (const segment of item.frame.segments) size += segment.length;
-  for (const literal of item.frame.literals) if (literal.kind === "buffered") size += literal.data.length;
-  return size;
 }
 
 export class Session implements SessionControl {
@@ -117,9 +109,8 @@ export class Session implements SessionControl {
   #socket: Duplex;
   #secure: boolean;
   #compressed = false;
-  #writer: ResponseWriter;
-  #writeChain: Promise<void> = Promise.resolve();
-  #reader: CommandReader;
+  readonly #input: SessionInput;
+  readonly #output: SessionOutput;
 
   #state: SessionState = "not-authenticated";
   #user: AuthenticatedUser | undefined;
@@ -131,13 +122,9 @@ export class Session implements SessionControl {
   #pushing: Promise<void> | undefined;
   #pushAgain = false;
 
-  readonly #inbox: InboxItem[] = [];
-  #inboxBytes = 0;
-  #lineWaiter: ((item: InboxItem | undefined) => void) | undefined;
   #processing = false;
-  #paused = false;
-  #waitingForSink = false;
-  #currentSink: SessionLiteralSink | undefined;
+  /** Resolved when the command queue is empty, or a command waits for the client (#whenIdle). */
+  readonly #idleWaiters: Array<() => void> = [];
   #currentCommand: string | undefined;
   /** The command in progress committed a write (CommandContext.noteCommitted): it may not answer NO. */
   #currentCommitted = false;
@@ -150,9 +137,8 @@ export class Session implements SessionControl {
   /** The command being answered, for its count and latency (set in #process, read in #answer). */
   #timing: { command: string; started: number } | undefined;
   readonly #guard: PreauthGuard;
-  readonly #updates: UnilateralUpdate[] = [];
-  #updateSources: UpdateSource[] = [];
-  readonly #updateListeners = new Set<() => void>();
+  readonly #updates = new UpdateQueue();
+  readonly #flushTarget: FlushTarget;
   readonly #closedPromise: Promise<void>;
   #resolveClosed: () => void = () => {};
 
@@ -164,8 +150,25 @@ export class Session implements SessionControl {
     this.#socket = transport.socket;
     this.#secure = transport.secure;
     this.#upgradeToTls = transport.upgradeToTls;
-    this.#writer = new ResponseWriter(this.#socket);
-    this.#reader = this.#newReader();
+    this.#input = new SessionInput(this.#socket, this.#inputHost());
+    this.#output = new SessionOutput(this.#socket, (error) => {
+      this.#host.services.logger.debug("write failed", { sessionId: this.id, error: String(error) });
+      this.#socket.destroy();
+      this.close("write failed");
+    });
+    const session = this;
+    this.#flushTarget = {
+      get selected() {
+        return session.#selected;
+      },
+      get notifications() {
+        return session.#notifications;
+      },
+      get closed() {
+        return session.#closed;
+      },
+      untagged: (...parts) => this.#send("* ", ...parts, "\r\n"),
+    };
     this.#guard = new PreauthGuard(host.services.limits);
     this.#closedPromise = new Promise((resolve) => {
       this.#resolveClosed = resolve;
@@ -174,7 +177,7 @@ export class Session implements SessionControl {
 
   /** Sends the greeting and starts reading. */
   start(): void {
-    this.#attach(this.#socket);
+    this.#input.attach(this.#socket);
     this.#armIdleTimer();
     void this.#send(untaggedStatus("OK", this.#host.greeting, `CAPABILITY ${this.capabilities().join(" ")}`));
   }
@@ -221,7 +224,7 @@ export class Session implements SessionControl {
 
   /** Bytes this session holds for input not yet executed: the reader's buffers plus read-ahead frames. */
   get bufferedBytes(): number {
-    return this.#reader.bufferedBytes + this.#reader.unreadBytes + this.#inboxBytes;
+    return this.#input.bufferedBytes;
   }
 
   // ---- SessionControl ----------------------------------------------------------------------
@@ -251,8 +254,7 @@ export class Session implements SessionControl {
     if (this.#state !== "authenticated" && this.#state !== "selected") {
       throw new Error("select() needs an authenticated session");
     }
-    if (this.#selected !== undefined) this.#updates.length = 0;
-    this.#updateSources = [];
+    this.#updates.clear();
     this.#selected?.release?.();
     this.#selected = mailbox;
     this.#state = "selected";
@@ -262,8 +264,7 @@ export class Session implements SessionControl {
     if (this.#state !== "selected") return;
     this.#selected?.release?.();
     this.#selected = undefined;
-    this.#updates.length = 0;
-    this.#updateSources = [];
+    this.#updates.clear();
     this.#state = "authenticated";
   }
 
@@ -320,14 +321,13 @@ export class Session implements SessionControl {
 
   queueUpdate(update: UnilateralUpdate): void {
     if (this.#closed || this.#state !== "selected") return;
-    this.#updates.push(update);
-    for (const listener of this.#updateListeners) listener();
+    this.#updates.queue(update);
   }
 
   signalUpdates(): void {
     if (this.#closed) return;
     if (this.#state !== "selected" && this.#notifications === undefined) return;
-    for (const listener of this.#updateListeners) listener();
+    this.#updates.signal();
     if (this.#notifications !== undefined) this.#push();
   }
 
@@ -345,7 +345,7 @@ export class Session implements SessionControl {
       do {
         this.#pushAgain = false;
         await this.flushUpdates({ unsolicited: true });
-        await this.#releaseOutput();
+        await this.#output.release();
       } while (this.#pushAgain && !this.#closed && !this.#processing);
     })()
       .catch((error: unknown) => {
@@ -360,45 +360,15 @@ export class Session implements SessionControl {
   }
 
   onUpdate(listener: () => void): () => void {
-    this.#updateListeners.add(listener);
-    return () => this.#updateListeners.delete(listener);
+    return this.#updates.onUpdate(listener);
   }
 
   addUpdateSource(source: UpdateSource): void {
-    if (this.#state === "selected") this.#updateSources.push(source);
+    if (this.#state === "selected") this.#updates.addSource(source);
   }
 
-  async flushUpdates(
-    options: { readonly holdExpunge?: boolean; readonly unsolicited?: boolean } = {},
-  ): Promise<void> {
-    const selected = this.#selected;
-    const notifications = this.#notifications;
-    // Unsolicited under NOTIFY: only what its SELECTED group asked for (RFC 5465 5).
-    const allowed = options.unsolicited && notifications !== undefined ? notifications.selected : undefined;
-    const holdExpunge = options.holdExpunge === true || allowed?.expunges === false;
-    const holdFlags = allowed?.flags === false;
-    if (allowed !== null) {
-      if (selected?.pendingUpdates !== undefined && !this.#closed) {
-        for (const line of await selected.pendingUpdates({ holdExpunge, holdFlags })) {
-          await this.#send("* ", line, "\r\n");
-        }
-      }
-      for (const source of this.#updateSources) {
-        if (this.#closed || this.#selected !== selected) break;
-        for (const line of await source({ holdExpunge })) await this.#send("* ", line, "\r\n");
-      }
-    }
-    if (notifications !== undefined && !this.#closed) {
-      for (const line of notifications.take()) await this.#send("* ", line, "\r\n");
-    }
-    if (this.#updates.length === 0 || allowed === null) return;
-    const held: UnilateralUpdate[] = [];
-    const ready = this.#updates.splice(0);
-    for (const update of ready) {
-      if (update.expunge && holdExpunge) held.push(update);
-      else await this.#send("* ", ...update.parts, "\r\n");
-    }
-    this.#updates.unshift(...held);
+  flushUpdates(options: FlushOptions = {}): Promise<void> {
+    return this.#updates.flush(this.#flushTarget, options);
   }
 
   /**
@@ -406,20 +376,7 @@ export class Session implements SessionControl {
    * pipelined after the command (RFC 3501 6.2.1, RFC 7817 section 3: it must be discarded).
    */
   prepareStartTls(): void {
-    this.#stopReadingForLayer("STARTTLS");
-  }
-
-  /** Before the OK of a command that puts a layer under the session (STARTTLS, COMPRESS). */
-  #stopReadingForLayer(name: string): void {
-    const socket = this.#socket;
-    this.#detach(socket);
-    socket.pause();
-    // What the stream already buffered was sent before our OK, without the layer: discard it.
-    while (socket.read() !== null) {}
-    this.#reader.close(name);
-    this.#reader = this.#newReader();
-    this.#inbox.length = 0;
-    this.#inboxBytes = 0;
+    this.#input.stopForLayer("STARTTLS");
   }
 
   /**
@@ -427,7 +384,7 @@ export class Session implements SessionControl {
    * after the command (RFC 4978: it must wait for the answer).
    */
   prepareCompression(): void {
-    this.#stopReadingForLayer("COMPRESS");
+    this.#input.stopForLayer("COMPRESS");
   }
 
   /** After the tagged OK of COMPRESS is written: read and write through DEFLATE. */
@@ -441,10 +398,8 @@ export class Session implements SessionControl {
   /** Reads and writes through `layer` (TLS, DEFLATE) from now on, the old socket under it. */
   #useLayer(layer: Duplex): void {
     this.#socket = layer;
-    this.#writer = new ResponseWriter(layer);
-    this.#writeChain = Promise.resolve();
-    this.#paused = false;
-    this.#attach(layer);
+    this.#output.use(layer);
+    this.#input.attach(layer);
   }
 
   /** After the tagged OK of STARTTLS is written: wrap the socket in TLS and read from that. */
@@ -463,14 +418,10 @@ export class Session implements SessionControl {
     this.#closed = true;
     this.#state = "logout";
     this.#abort.abort(new ConnectionClosedError());
-    this.#reader.close(reason);
+    this.#input.close(reason);
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    const waiter = this.#lineWaiter;
-    this.#lineWaiter = undefined;
-    waiter?.(undefined);
-    this.#inbox.length = 0;
-    this.#inboxBytes = 0;
-    this.#updateListeners.clear();
+    this.#wakeIdleWaiters();
+    this.#updates.closeListeners();
     this.#selected?.release?.();
     this.#notifications?.release();
     if (this.#user !== undefined) {
@@ -486,13 +437,7 @@ export class Session implements SessionControl {
     const socket = this.#socket;
     const destroyTimer = setTimeout(() => socket.destroy(), CLOSE_FLUSH_TIMEOUT_MS);
     destroyTimer.unref();
-    const writer = this.#writer;
-    void this.#writeChain
-      .then(() => writer.release())
-      .catch(() => {})
-      .finally(() => {
-        socket.end();
-      });
+    void this.#output.finish().finally(() => socket.end());
     socket.once("close", () => clearTimeout(destroyTimer));
     this.#resolveClosed();
   }
@@ -504,15 +449,16 @@ export class Session implements SessionControl {
     // A command that waits for the client (IDLE's DONE, a SASL response) is idle: BYE now
     // (RFC 2177 lets a server end IDLE so). One whose literal is arriving, or that runs, finishes
     // first (#processLoop sends the BYE after its answer), within the server's grace period.
-    const receiving = this.#reader.midCommand;
-    const running = this.#currentCommand !== undefined && this.#lineWaiter === undefined;
+    const receiving = this.#input.midCommand;
+    const waiting = this.#input.awaitingClient;
+    const running = this.#currentCommand !== undefined && !waiting;
     if (!receiving && !running && !this.#processing) this.#bye(text);
-    else if (this.#lineWaiter !== undefined) this.#bye(text);
+    else if (waiting) this.#bye(text);
   }
 
   /** In IDLE, waiting for DONE. */
   get idling(): boolean {
-    return this.#lineWaiter !== undefined && this.#currentCommand?.endsWith(" IDLE") === true;
+    return this.#input.awaitingClient && this.#currentCommand?.endsWith(" IDLE") === true;
   }
 
   /** Closes at once without BYE (the server's grace period ran out). */
@@ -521,17 +467,53 @@ export class Session implements SessionControl {
     this.close("destroyed");
   }
 
-  // ---- input -------------------------------------------------------------------------------
+  // ---- input (./input.ts) ------------------------------------------------------------------
 
-  #newReader(): CommandReader {
-    const limits = this.#host.services.limits;
-    return new CommandReader({
-      maxLineLength: limits.maxLineLength,
-      maxLiteralSize: limits.maxLiteralSize,
-      literalLimit: (name) => this.#literalLimit(name),
+  #inputHost(): InputHost {
+    return {
+      limits: this.#host.services.limits,
+      literalLimit: (name) => this.#moduleFor(name)?.maxLiteralSize?.(this, this.#host.services.limits),
       openLiteralSink: (info) => this.#openLiteralSink(info),
-      nonSyncLiterals: "plus",
-    });
+      queued: () => {
+        if (!this.#processing) void this.#processLoop();
+      },
+      activity: () => this.#idleTimer?.refresh(),
+      continuationNeeded: () => {
+        void this.#send(continuationRequest("Ready for literal data")).catch(() => {});
+        void this.#output.release();
+      },
+      ended: () => {
+        // The client half-closed: answer what is queued, then close (a pipelined LOGOUT still gets its OK).
+        void this.#whenIdle().then(() => this.close("client closed the connection"));
+      },
+      closed: (error) => {
+        if (error === undefined) {
+          this.close("connection closed");
+          return;
+        }
+        // OpenSSL's errors carry their library and an ERR_SSL_* code: counted by those, not by text.
+        const code = (error as NodeJS.ErrnoException).code;
+        if ("library" in error || code?.startsWith("ERR_SSL") === true)
+          imapTls.inc({ event: "handshake_error" });
+        this.#host.services.logger.debug("connection error", { sessionId: this.id, error: error.message });
+        this.#socket.destroy();
+        this.close("connection error");
+      },
+      readerFailed: (error) => {
+        this.#host.services.logger.error("command reader failed", {
+          sessionId: this.id,
+          error: String(error),
+        });
+        imapServerBugs.inc();
+        this.#bye("internal error while reading your command", "SERVERBUG");
+      },
+      buffered: (bytes) => {
+        if (bytes > maxBufferedBytes) {
+          maxBufferedBytes = bytes;
+          imapMaxBufferedBytes.set(bytes);
+        }
+      },
+    };
   }
 
   #moduleFor(name: string | undefined): AnyCommandModule | undefined {
@@ -539,194 +521,48 @@ export class Session implements SessionControl {
     return module?.states.includes(this.#state) ? module : undefined;
   }
 
-  #literalLimit(name: string | undefined): number | undefined {
-    return this.#moduleFor(name)?.maxLiteralSize?.(this, this.#host.services.limits);
-  }
-
   #openLiteralSink(info: StreamedLiteralInfo): SessionLiteralSink {
     const module = this.#moduleFor(info.name);
     if (module?.openLiteralSink === undefined) throw new Error("this command does not take large literals");
-    const sink = module.openLiteralSink(info, this);
-    this.#currentSink = sink;
-    return sink;
+    return module.openLiteralSink(info, this);
   }
 
-  readonly #onData = (chunk: Buffer): void => {
-    if (this.#closed) return;
-    this.#idleTimer?.refresh();
-    this.#reader.push(chunk);
-    this.#pump();
-  };
-
-  readonly #onEnd = (): void => {
-    // The client half-closed: answer what is queued, then close (a pipelined LOGOUT still gets its OK).
-    if (!this.#processing && this.#inbox.length === 0) this.close("client closed the connection");
-    else void this.#whenIdle().then(() => this.close("client closed the connection"));
-  };
-
-  readonly #onClose = (): void => {
-    this.close("connection closed");
-  };
-
-  readonly #onError = (error: Error): void => {
-    // OpenSSL's errors carry their library and an ERR_SSL_* code: counted by those, not by text.
-    const code = (error as NodeJS.ErrnoException).code;
-    if ("library" in error || code?.startsWith("ERR_SSL") === true) imapTls.inc({ event: "handshake_error" });
-    this.#host.services.logger.debug("connection error", { sessionId: this.id, error: error.message });
-    this.#socket.destroy();
-    this.close("connection error");
-  };
-
-  #attach(socket: Duplex): void {
-    socket.on("data", this.#onData);
-    socket.on("end", this.#onEnd);
-    socket.on("close", this.#onClose);
-    socket.on("error", this.#onError);
-  }
-
-  #detach(socket: Duplex): void {
-    socket.off("data", this.#onData);
-    socket.off("end", this.#onEnd);
-    socket.off("close", this.#onClose);
-    socket.off("error", this.#onError);
-  }
-
-  /** Frames what has arrived, as far as read-ahead allows; pauses the socket when it is far enough ahead. */
-  #pump(): void {
-    const maxAhead = this.#host.services.limits.maxPipelinedCommands;
-    while (!this.#closed) {
-      if (this.#inbox.length >= maxAhead && this.#lineWaiter === undefined) {
-        this.#pause();
-        return;
-      }
-      let result: ReaderResult;
-      try {
-        result = this.#reader.next();
-      } catch (error) {
-        // The reader promises not to throw; if it does, this connection's framing is lost.
-        this.#host.services.logger.error("command reader failed", {
-          sessionId: this.id,
-          error: String(error),
-        });
-        imapServerBugs.inc();
-        this.#bye("internal error while reading your command", "SERVERBUG");
-        return;
-      }
-      switch (result.kind) {
-        case "need-more": {
-          this.#recordBuffered();
-          const sink = this.#currentSink;
-          if (result.backpressure && sink?.drained !== undefined) {
-            this.#waitForSink(sink.drained());
-          } else if (!this.#waitingForSink) {
-            this.#resume();
-          }
-          return;
-        }
-        case "continuation-needed":
-          void this.#send(continuationRequest("Ready for literal data")).catch(() => {});
-          void this.#releaseOutput();
-          break;
-        case "command":
-        case "error":
-          this.#deliver(result);
-          break;
-      }
-    }
-  }
-
-  #waitForSink(drained: Promise<void>): void {
-    this.#waitingForSink = true;
-    this.#pause();
-    drained.then(
-      () => {
-        this.#waitingForSink = false;
-        this.#pump();
-      },
-      () => {
-        this.#waitingForSink = false;
-        this.#pump();
-      },
-    );
-  }
-
-  #recordBuffered(): void {
-    const buffered = this.bufferedBytes;
-    if (buffered > maxBufferedBytes) {
-      maxBufferedBytes = buffered;
-      imapMaxBufferedBytes.set(buffered);
-    }
-  }
-
-  #pause(): void {
-    if (!this.#paused) {
-      this.#paused = true;
-      this.#socket.pause();
-    }
-  }
-
-  #resume(): void {
-    if (this.#paused) {
-      this.#paused = false;
-      this.#socket.resume();
-    }
-  }
-
-  #deliver(item: InboxItem): void {
-    if (item.kind === "command") this.#currentSink = undefined;
-    const waiter = this.#lineWaiter;
-    if (waiter !== undefined) {
-      this.#lineWaiter = undefined;
-      waiter(item);
-      return;
-    }
-    this.#inbox.push(item);
-    this.#inboxBytes += frameSize(item);
-    if (!this.#processing) void this.#processLoop();
-  }
-
-  #takeItem(): InboxItem | undefined {
-    const item = this.#inbox.shift();
-    if (item !== undefined) this.#inboxBytes -= frameSize(item);
-    return item;
-  }
-
-  /** The next frame from the client, for continuation responses (SASL) read inside a command. */
+  /** The next frame from the client, read inside a command; the queue is idle meanwhile. */
   #nextItem(): Promise<InboxItem | undefined> {
-    const queued = this.#takeItem();
-    if (queued !== undefined) return Promise.resolve(queued);
-    if (this.#closed) return Promise.resolve(undefined);
-    const pending = new Promise<InboxItem | undefined>((resolve) => {
-      this.#lineWaiter = resolve;
-    });
-    if (this.#paused && !this.#waitingForSink) this.#pump();
-    return pending;
+    const next = this.#input.next();
+    if (this.#input.awaitingClient) this.#wakeIdleWaiters();
+    return next;
   }
 
   /**
    * Resolves once every queued command is answered; at once when a command waits for more from
    * the client (a SASL response, IDLE's DONE), which after a half-close can never come.
    */
-  async #whenIdle(): Promise<void> {
-    while ((this.#processing || this.#inbox.length > 0) && this.#lineWaiter === undefined) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      if (this.#closed) return;
-    }
+  #whenIdle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #isIdle(): boolean {
+    return this.#closed || this.#input.awaitingClient || (!this.#processing && this.#input.queuedCount === 0);
+  }
+
+  #wakeIdleWaiters(): void {
+    for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   async #processLoop(): Promise<void> {
     this.#processing = true;
     try {
       while (!this.#closed) {
-        const item = this.#takeItem();
+        const item = this.#input.take();
         if (item === undefined) break;
-        if (this.#paused && !this.#waitingForSink) this.#pump();
         // Updates sent between commands (NOTIFY) are finished before the command reads anything.
         if (this.#pushing !== undefined) await this.#pushing;
-        // A command's responses go out together, at its tagged answer (see #releaseOutput).
-        this.#writer.hold();
+        // A command's responses go out together, at its tagged answer (see SessionOutput.hold).
+        this.#output.hold();
         await this.#process(item);
-        void this.#releaseOutput();
+        void this.#output.release();
         if (this.#shuttingDown && !this.#closed) this.#bye("server shutting down");
       }
     } catch (error) {
@@ -735,6 +571,7 @@ export class Session implements SessionControl {
       this.#bye("internal server error", "SERVERBUG");
     } finally {
       this.#processing = false;
+      if (this.#isIdle()) this.#wakeIdleWaiters();
       // Updates signalled after the last command's own flush go out now.
       if (this.#pushAgain) this.#push();
     }
@@ -849,7 +686,7 @@ export class Session implements SessionControl {
 
   async #continuation(text = ""): Promise<string> {
     void this.#send(continuationRequest(text)).catch(() => {});
-    await this.#releaseOutput();
+    await this.#output.release();
     const item = await this.#nextItem();
     if (item === undefined) throw new ConnectionClosedError();
     // Continuation responses are SASL payloads or similar: never log them.
@@ -916,7 +753,7 @@ export class Session implements SessionControl {
     }
     // Written, not only queued, when this returns: STARTTLS wraps the socket right after its OK.
     void this.#send(line).catch(() => {});
-    await this.#releaseOutput();
+    await this.#output.release();
     if (status === "OK") {
       if (this.#state === "not-authenticated") this.#guard.onGood();
       return;
@@ -936,30 +773,7 @@ export class Session implements SessionControl {
   #send(...parts: ResponsePart[]): Promise<void> {
     if (this.#closed) return Promise.reject(new ConnectionClosedError());
     if (this.#host.wireLogEnabled(this.#user?.username)) this.#wire("S", describeServerParts(parts));
-    const writer = this.#writer;
-    const written = this.#writeChain.then(() => writer.write(...parts));
-    this.#writeChain = written.catch((error: unknown) => {
-      this.#host.services.logger.debug("write failed", { sessionId: this.id, error: String(error) });
-      this.#socket.destroy();
-      this.close("write failed");
-    });
-    return written;
-  }
-
-  /**
-   * Writes what the writer holds, after everything queued before: at a command's answer, before
-   * a continuation request the client must see to go on, and before the connection closes.
-   */
-  #releaseOutput(): Promise<void> {
-    const writer = this.#writer;
-    this.#writeChain = this.#writeChain
-      .then(() => writer.release())
-      .catch((error: unknown) => {
-        this.#host.services.logger.debug("write failed", { sessionId: this.id, error: String(error) });
-        this.#socket.destroy();
-        this.close("write failed");
-      });
-    return this.#writeChain;
+    return this.#output.send(...parts);
   }
 
   #bye(text: string, code?: string): void {
@@ -988,7 +802,7 @@ export class Session implements SessionControl {
 
   #onIdle(): void {
     if (this.#closed) return;
-    if (this.#processing && this.#lineWaiter === undefined) {
+    if (this.#processing && !this.#input.awaitingClient) {
       // A command is still being answered (a long FETCH to a slow reader): not the client's idleness.
       this.#idleTimer?.refresh();
       return;
