@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { decodeEncodedWords } from "../mime/charset.ts";
+import { headerBytes, splitAddressList } from "../mime/headerFields.ts";
 import { headerSummarySchema } from "./domain/common.ts";
-import { decodeEncodedWords, headerBytes, splitAddressList, summarizeMessage } from "./messageSummary.ts";
+import { summarizeMessage } from "./messageSummary.ts";
 
 const crlf = (lines: string[]) => Buffer.from(lines.join("\r\n"), "utf8");
 

@@ -56,6 +56,32 @@ export function encodeString(value: string | Buffer, options: StringEncodingOpti
   return isQuotable(bytes, options.utf8 ?? false) ? quoted(bytes) : literal(bytes);
 }
 
+/**
+ * string as text, for the long responses built as strings (ENVELOPE, BODYSTRUCTURE): the same
+ * rules as encodeString, a literal's n counting UTF-8 bytes, so the text is written as UTF-8.
+ * One pass over the characters: an ENVELOPE FETCH of a large mailbox encodes millions of strings.
+ */
+export function encodeStringText(value: string, options: StringEncodingOptions = {}): string {
+  // TEXT-CHAR of RFC 3501 is any 7-bit CHAR except CR and LF (NUL is not a CHAR either).
+  const utf8 = options.utf8 ?? false;
+  let escapes = false;
+  let literal = value.length > MAX_QUOTED_LENGTH;
+  for (let i = 0; i < value.length && !literal; i++) {
+    const code = value.charCodeAt(i);
+    if (code === 0 || code === 10 || code === 13 || (code > 0x7f && !utf8)) literal = true;
+    else if (code === 34 || code === 92) escapes = true;
+  }
+  if (literal || (utf8 && Buffer.byteLength(value, "utf8") > MAX_QUOTED_LENGTH)) {
+    return `{${Buffer.byteLength(value, "utf8")}}${CRLF}${value}`;
+  }
+  return escapes ? `"${value.replace(/[\\"]/g, "\\$&")}"` : `"${value}"`;
+}
+
+/** nstring as text: NIL or encodeStringText. */
+export function encodeNStringText(value: string | null, options: StringEncodingOptions = {}): string {
+  return value === null ? "NIL" : encodeStringText(value, options);
+}
+
 /** astring: a bare atom when the value is one, else a string. */
 export function encodeAString(value: string | Buffer, options: StringEncodingOptions = {}): Buffer {
   const text = typeof value === "string" ? value : value.toString("latin1");

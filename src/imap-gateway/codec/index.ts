@@ -76,6 +76,7 @@ export {
 } from "./encode.ts";
 export { type CommandFrame, frameLine, isIdleDone, type LiteralValue } from "./frame.ts";
 export * from "./limits.ts";
+export { encodeBodyStructure, encodeEnvelope } from "./mimeEncode.ts";
 export { decodeMailboxName, encodeMailboxName, type MailboxNameResult } from "./mutf7.ts";
 export { parseCommand } from "./parseCommand.ts";
 export { parseSectionSpec } from "./parseFetch.ts";

@@ -5,16 +5,16 @@
 import {
   type BodyPart,
   decodeTransferEncoding,
-  encodeBodyStructure,
-  encodeEnvelope,
   filterHeaderFields,
   type MessageStructure,
   resolvePart,
   sectionRange,
-} from "../../projections/mime/index.ts";
+} from "../../mime/index.ts";
 import {
   type BodySection,
+  encodeBodyStructure,
   encodeDateTime,
+  encodeEnvelope,
   encodeFlagList,
   type FetchItem,
   type ResponsePart,

@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { encodeEnvelope, parseMessageStructure } from "../../projections/mime/index.ts";
-import { type FetchItem, type ResponsePart, ResponseWriter } from "../codec/index.ts";
+import { parseMessageStructure } from "../../mime/index.ts";
+import { encodeEnvelope, type FetchItem, type ResponsePart, ResponseWriter } from "../codec/index.ts";
 import {
   type FetchableMessage,
   type MessageBytes,

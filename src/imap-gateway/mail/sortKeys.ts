@@ -1,6 +1,6 @@
 // The sort keys of SORT (RFC 5256 section 3) made in the gateway: the base subject (section 2.1)
 // and the i;ascii-casemap comparator (a-z as A-Z, then octet order of the UTF-8).
-import { decodeEncodedWords } from "../../projections/mime/index.ts";
+import { decodeEncodedWords } from "../../mime/index.ts";
 
 const TRAILER = /(?:\(fwd\)|[ \t])$/i;
 /** subj-leader: *subj-blob subj-refwd, or one WSP. subj-refwd = ("re" / "fw" ["d"]) *WSP [subj-blob] ":". */

@@ -1,14 +1,14 @@
 // What the mailbox view derives from a message's blob rather than from its event: ENVELOPE,
 // BODYSTRUCTURE with section offsets, and the lowercased text SEARCH matches against. Derived
 // here, at projection time, so a parser fix plus a rebuild corrects every old message.
-import { parseHeaderFields } from "../../events/messageSummary.ts";
+import { parseHeaderFields } from "../../mime/headerFields.ts";
 import {
   decodeEncodedWords,
   type Envelope,
   extractSearchText,
   type MessageStructure,
   parseMessageStructure,
-} from "../mime/index.ts";
+} from "../../mime/index.ts";
 
 /** Where the projector reads message bodies: the blob store (src/events/blobs) or a stand-in. */
 export interface BlobSource {

@@ -8,9 +8,11 @@
 import { type CommonQueryMethods, type DatabasePool, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
 import { MAILBOX_HIERARCHY_SEPARATOR } from "../../events/domain/common.ts";
+// The ENVELOPE texts this read model caches are IMAP wire text: written by the codec's encoder.
+import { encodeEnvelope } from "../../imap-gateway/codec/mimeEncode.ts";
+import type { Envelope, MessageStructure } from "../../mime/index.ts";
 import { DERIVED_ROW_COLUMNS, type DerivedRow, derivedRowOf } from "../bodiesView/apply.ts";
 import { type BlobSource, MessageDeriver, type MessageDeriverOptions } from "../bodiesView/derive.ts";
-import { type Envelope, encodeEnvelope, type MessageStructure } from "../mime/index.ts";
 import { compileSearchKey, uidMultirange } from "./compileSearch.ts";
 import type { SearchKey, UidSet } from "./searchCriteria.ts";
 

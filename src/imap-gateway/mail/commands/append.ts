@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { type AppendMessageInput, appendMessages } from "../../../commands/index.ts";
-import { encodeBinaryParts } from "../../../projections/mime/index.ts";
+import { encodeBinaryParts } from "../../../mime/index.ts";
 import type {
   AppendLiteral,
   AppendMessage,

@@ -2,7 +2,7 @@
 // ties in mailbox order; with RETURN (ESORT, RFC 5267 3) answered as an ESEARCH in sort order. The query module finds them and reads what the keys are made of; the
 // keys themselves (base subject, i;ascii-casemap) are made here.
 
-import { decodeEncodedWords } from "../../../projections/mime/index.ts";
+import { decodeEncodedWords } from "../../../mime/index.ts";
 import type { SortField, SortFields } from "../../../projections/queries/index.ts";
 import type { SortArgs, SortKey } from "../../codec/index.ts";
 import { bad } from "../../errors.ts";

@@ -6,14 +6,15 @@
 // URL itself. A URL that does not check out fetches NIL, whatever the reason (RFC 4467 6).
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { canonicalUsername, resetAccessKey, serverSecret } from "../../../commands/index.ts";
-import {
-  type BodyPart,
-  encodeBodyStructure,
-  parseMessageStructure,
-  resolvePart,
-} from "../../../projections/mime/index.ts";
+import { type BodyPart, parseMessageStructure, resolvePart } from "../../../mime/index.ts";
 import type { AccessKeyMaterial } from "../../../projections/queries/index.ts";
-import { encodeAString, parseSectionSpec, type ResponsePart, type UrlFetchItem } from "../../codec/index.ts";
+import {
+  encodeAString,
+  encodeBodyStructure,
+  parseSectionSpec,
+  type ResponsePart,
+  type UrlFetchItem,
+} from "../../codec/index.ts";
 import { bad, no } from "../../errors.ts";
 import { binaryContent, sectionContent } from "../../fetch/renderFetch.ts";
 import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from "../../module.ts";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { encodeBodyStructure, encodeEnvelope } from "./encode.ts";
-import { buildEnvelope } from "./envelope.ts";
-import { imapString } from "./imapString.ts";
-import { parseMessageStructure } from "./parseMessageStructure.ts";
+import { buildEnvelope } from "../../mime/envelope.ts";
+import { parseMessageStructure } from "../../mime/parseMessageStructure.ts";
+import { encodeStringText as imapString } from "./encode.ts";
+import { encodeBodyStructure, encodeEnvelope } from "./mimeEncode.ts";
 
 const crlf = (lines: string[]) => Buffer.from(lines.join("\r\n"), "utf8");
 const body = (raw: Buffer) => encodeBodyStructure(parseMessageStructure(raw), { extensible: false });

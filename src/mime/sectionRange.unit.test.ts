@@ -4,7 +4,7 @@ import { parseMessageStructure } from "./parseMessageStructure.ts";
 import { filterHeaderFields, sectionRange } from "./sectionRange.ts";
 
 // The message of RFC 3501 6.4.5's example, written out in test/fixtures/mime/rfc3501-example.eml.
-const raw = readFileSync(new URL("../../../test/fixtures/mime/rfc3501-example.eml", import.meta.url));
+const raw = readFileSync(new URL("../../test/fixtures/mime/rfc3501-example.eml", import.meta.url));
 const structure = parseMessageStructure(raw);
 
 function section(spec: string): string | null {

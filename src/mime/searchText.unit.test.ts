@@ -1,6 +1,6 @@
 import iconv from "iconv-lite";
 import { describe, expect, it } from "vitest";
-import { generateCorpus } from "../../../test/fixtures/mime/corpus.ts";
+import { generateCorpus } from "../../test/fixtures/mime/corpus.ts";
 import { extractSearchText } from "./searchText.ts";
 
 const crlf = (lines: (string | Buffer)[]) =>

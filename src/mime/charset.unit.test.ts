@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeQuotedPrintable } from "./charset.ts";
+import { decodeEncodedWords, decodeQuotedPrintable } from "./charset.ts";
 
 const qp = (text: string) => decodeQuotedPrintable(Buffer.from(text, "latin1")).toString("latin1");
 
@@ -45,5 +45,28 @@ describe("decodeQuotedPrintable (RFC 2045 6.7)", () => {
   it("decodes escapes in either case and keeps a broken escape as written", () => {
     expect(qp("caf=C3=a9")).toBe("caf\xc3\xa9");
     expect(qp("1=2 and =G1 and =4")).toBe("1=2 and =G1 and =4");
+  });
+});
+
+describe("decodeEncodedWords (RFC 2047), the one decoder the events and the views share", () => {
+  it("decodes B and Q words in the charsets iconv-lite knows, UTF-7 and ISO-8859-1 among them", () => {
+    expect(decodeEncodedWords("=?UTF-7?Q?+AOk-?=")).toBe("é");
+    expect(decodeEncodedWords("=?ISO-8859-1?Q?caf=E9_cr=E8me?=")).toBe("café crème");
+    expect(decodeEncodedWords("=?utf-8?B?w6ljbGFpcg==?=")).toBe("éclair");
+  });
+
+  it("joins adjacent encoded words, keeping the space next to plain text (RFC 2047 6.2)", () => {
+    expect(decodeEncodedWords("=?utf-8?Q?a?= =?utf-8?Q?b?=")).toBe("ab");
+    expect(decodeEncodedWords("x =?utf-8?Q?a?= y")).toBe("x a y");
+  });
+
+  it("takes the charset before an RFC 2231 language suffix", () => {
+    expect(decodeEncodedWords("=?US-ASCII*EN?Q?Keith_Moore?=")).toBe("Keith Moore");
+  });
+
+  it("leaves a damaged B word, or an unknown charset, as written", () => {
+    expect(decodeEncodedWords("=?utf-8?B?w6l*?=")).toBe("=?utf-8?B?w6l*?=");
+    expect(decodeEncodedWords("=?utf-8?B?w?=")).toBe("=?utf-8?B?w?=");
+    expect(decodeEncodedWords("=?x-unknown?Q?abc?= ok")).toBe("=?x-unknown?Q?abc?= ok");
   });
 });

@@ -87,20 +87,40 @@ export function decodeTransferEncoding(bytes: Buffer, encoding: string): Buffer 
   }
 }
 
+/** A charset this library can decode: the ones iconv-lite knows, ISO-2022-JP, and ASCII. */
+export function isKnownCharset(charset: string): boolean {
+  const name = charset.trim().toLowerCase();
+  return /^iso-?2022-?jp/.test(name) || name === "us-ascii" || name === "ascii" || iconv.encodingExists(name);
+}
+
+const ENCODED_WORD = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
+const BETWEEN_ENCODED_WORDS = /(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)/g;
+const BASE64_TEXT = /^[A-Za-z0-9+/]*={0,2}$/;
+
 /**
  * Decodes RFC 2047 encoded words ("=?charset?B|Q?text?="), joining adjacent encoded words as
- * RFC 2047 6.2 requires (the whitespace between them is dropped).
+ * RFC 2047 6.2 requires (the whitespace between them is dropped). A word it cannot decode, in a
+ * charset it does not know or with damaged base64, stays as it was written (RFC 2047 6.2 (a)):
+ * a guess would show garbage where the sender's text can still be read. The one decoder of the
+ * project: the events' header summary, the search and sort keys and the views all use it.
  */
 export function decodeEncodedWords(value: string): string {
-  const pattern = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
+  if (!value.includes("=?")) return value;
   return value
-    .replace(/(=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)/g, "$1")
-    .replace(pattern, (_match, charset: string, kind: string, text: string) => {
-      const bytes =
-        kind.toUpperCase() === "B"
-          ? Buffer.from(text, "base64")
-          : decodeQuotedPrintable(Buffer.from(text.replaceAll("_", " "), "latin1"));
+    .replace(BETWEEN_ENCODED_WORDS, "$1")
+    .replace(ENCODED_WORD, (word, charset: string, kind: string, text: string) => {
       // RFC 2231 5: a language may follow the charset ("utf-8*en").
-      return decodeCharset(bytes, charset.split("*")[0] ?? null);
+      const name = charset.split("*")[0] ?? "";
+      if (!isKnownCharset(name)) return word;
+      let bytes: Buffer;
+      if (kind === "B" || kind === "b") {
+        if (!BASE64_TEXT.test(text) || text.length % 4 === 1) return word;
+        bytes = Buffer.from(text, "base64");
+      } else {
+        // Q (RFC 2047 4.2): "_" is a space, =XX an octet; an 8-bit character (not allowed in Q,
+        // but sent) stands for its UTF-8 bytes.
+        bytes = decodeQuotedPrintable(Buffer.from(text.replaceAll("_", " "), "utf8"));
+      }
+      return decodeCharset(bytes, name);
     });
 }

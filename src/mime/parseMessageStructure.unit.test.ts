@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { simpleParser } from "mailparser";
 import { describe, expect, it } from "vitest";
-import { generateCorpus } from "../../../test/fixtures/mime/corpus.ts";
+import { generateCorpus } from "../../test/fixtures/mime/corpus.ts";
+import { encodeBodyStructure, encodeEnvelope } from "../imap-gateway/codec/mimeEncode.ts";
 import { decodeTransferEncoding } from "./charset.ts";
-import { encodeBodyStructure, encodeEnvelope } from "./encode.ts";
 import { MAX_MIME_DEPTH, MAX_MIME_PARTS, parseMessageStructure } from "./parseMessageStructure.ts";
 import { extractSearchText } from "./searchText.ts";
 import { sectionRange } from "./sectionRange.ts";

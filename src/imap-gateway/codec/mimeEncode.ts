@@ -1,4 +1,5 @@
-import { imapNString, imapString } from "./imapString.ts";
+// The wire encoders of FETCH ENVELOPE and BODY/BODYSTRUCTURE (RFC 3501 7.4.2), from the MIME
+// library's parsed structures, with the codec's one string encoder.
 import type {
   BodyPart,
   ContentDisposition,
@@ -6,7 +7,8 @@ import type {
   EnvelopeAddress,
   MessageStructure,
   MimeParam,
-} from "./types.ts";
+} from "../../mime/types.ts";
+import { encodeNStringText as imapNString, encodeStringText as imapString } from "./encode.ts";
 
 function encodeAddresses(list: EnvelopeAddress[] | null): string {
   if (list === null || list.length === 0) return "NIL";
@@ -48,7 +50,7 @@ function encodeDisposition(disposition: ContentDisposition | null): string {
 function encodeLanguage(language: string[] | null): string {
   if (language === null) return "NIL";
   if (language.length === 1) return imapString(language[0]!);
-  return `(${language.map(imapString).join(" ")})`;
+  return `(${language.map((tag) => imapString(tag)).join(" ")})`;
 }
 
 /** Parameters as reported: a text part without charset has us-ascii (RFC 2046 4.1.2). */

@@ -1,6 +1,6 @@
 import { type AddressObject, simpleParser } from "mailparser";
 import { describe, expect, it } from "vitest";
-import { generateCorpus } from "../../../test/fixtures/mime/corpus.ts";
+import { generateCorpus } from "../../test/fixtures/mime/corpus.ts";
 import { parseAddressList } from "./addressList.ts";
 import { decodeEncodedWords } from "./charset.ts";
 import { buildEnvelope } from "./envelope.ts";
