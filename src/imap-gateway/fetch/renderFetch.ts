@@ -15,11 +15,11 @@ import {
   encodeBodyStructure,
   encodeDateTime,
   encodeEnvelope,
-  encodeFlagList,
   type FetchItem,
   type ResponsePart,
   streamedLiteral,
 } from "../codec/index.ts";
+import { flagsItem, flagsItemFromText } from "./flagUpdate.ts";
 
 export interface FetchableMessage {
   uid: number;
@@ -230,7 +230,7 @@ export function renderMetadataItems(
         uidDone = true;
         break;
       case "FLAGS":
-        out.push(`FLAGS ${encodeFlagList(recent ? [...message.flags, "\\Recent"] : message.flags)}`);
+        out.push(flagsItem(message.flags, recent));
         break;
       case "INTERNALDATE":
         out.push(`INTERNALDATE ${encodeDateTime(message.internalDate)}`);
@@ -286,11 +286,9 @@ export function renderIndexedItems(
         uidDone = true;
         part = `UID ${message.uid}`;
         break;
-      case "FLAGS": {
-        const flags = message.flagsText;
-        part = recent ? `FLAGS (${flags === "" ? "\\Recent" : `${flags} \\Recent`})` : `FLAGS (${flags})`;
+      case "FLAGS":
+        part = flagsItemFromText(message.flagsText, recent);
         break;
-      }
       case "INTERNALDATE":
         part = `INTERNALDATE ${encodeDateTime(new Date(message.internalDate))}`;
         break;

@@ -5,6 +5,7 @@
 // so until then the expunged message keeps its number in this session.
 import type { SequenceSet } from "../codec/index.ts";
 import { encodeSequenceNumbers } from "../codec/index.ts";
+import { flagUpdateLine } from "../fetch/flagUpdate.ts";
 import { encodeOrderedSet } from "../mail/esearch.ts";
 
 /** RFC 3501 2.3.2 system flags; keywords are allowed too (\* in PERMANENTFLAGS). */
@@ -598,9 +599,10 @@ export class SelectedMailboxState {
     if (flagsLine !== undefined) lines.push(flagsLine);
     for (const change of flagChanges) {
       const seq = this.sequenceNumberOf(change.uid)!;
-      const flags = this.#recent.has(change.uid) ? [...change.flags, "\\Recent"] : change.flags;
-      const modSeq = options.condstore || options.qresync ? ` MODSEQ (${change.modSeq})` : "";
-      lines.push(`${seq} FETCH (UID ${change.uid} FLAGS (${flags.join(" ")})${modSeq})`);
+      const update = { ...change, recent: this.#recent.has(change.uid) };
+      lines.push(
+        flagUpdateLine(seq, update, { uid: true, flags: true, modSeq: options.condstore || options.qresync }),
+      );
     }
     this.#pendingFlags.clear();
     this.#reported.clear();

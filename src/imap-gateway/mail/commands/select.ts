@@ -3,6 +3,7 @@
 
 import { encodeSequenceNumbers } from "../../codec/index.ts";
 import { no } from "../../errors.ts";
+import { flagUpdateLine } from "../../fetch/flagUpdate.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { SYSTEM_FLAGS } from "../../selected/selectedMailbox.ts";
 import { MailboxController } from "../mailboxController.ts";
@@ -69,9 +70,8 @@ export function selectCommand(services: MailServices) {
         for (const message of changes.changed.sort((a, b) => a.uid - b.uid)) {
           const seq = state.sequenceNumberOf(message.uid);
           if (seq === undefined) continue;
-          await context.untagged(
-            `${seq} FETCH (UID ${message.uid} FLAGS (${message.flags.join(" ")}) MODSEQ (${message.modseq}))`,
-          );
+          const update = { ...message, recent: state.isRecent(message.uid), modSeq: message.modseq };
+          await context.untagged(flagUpdateLine(seq, update, { uid: true, flags: true, modSeq: true }));
         }
       }
 

@@ -1,6 +1,7 @@
 // STORE and UID STORE (RFC 3501 6.4.6), with CONDSTORE's UNCHANGEDSINCE (RFC 7162 3.1.3).
 import { storeFlags } from "../../../commands/messages/store.ts";
-import { encodeFlagList, encodeSequenceNumbers } from "../../codec/index.ts";
+import { encodeSequenceNumbers } from "../../codec/index.ts";
+import { flagUpdateLine } from "../../fetch/flagUpdate.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { domainContext, type MailServices } from "../services.ts";
 import {
@@ -50,14 +51,16 @@ export function storeCommand(services: MailServices) {
         if (changed) controller.state.noteReported(message.uid, message.modseq);
         // .SILENT still reports MODSEQ changes under CONDSTORE (RFC 7162 3.1.3).
         if (args.silent && !(condstore && changed)) continue;
-        const uidPart = command.uid ? `UID ${message.uid} ` : "";
-        const flags = controller.state.isRecent(message.uid) ? [...message.flags, "\\Recent"] : message.flags;
-        const flagsPart = args.silent ? "" : `FLAGS ${encodeFlagList(flags)}`;
         const flagsLine = args.silent ? undefined : controller.state.announceKeywords([message.flags]);
         if (flagsLine !== undefined) await context.untagged(flagsLine);
-        const modseqPart = condstore ? `MODSEQ (${message.modseq})` : "";
+        const update = {
+          uid: message.uid,
+          flags: message.flags,
+          recent: controller.state.isRecent(message.uid),
+          modSeq: message.modseq,
+        };
         await context.untagged(
-          `${seq} FETCH (${[uidPart.trim(), flagsPart, modseqPart].filter(Boolean).join(" ")})`,
+          flagUpdateLine(seq, update, { uid: command.uid, flags: !args.silent, modSeq: condstore }),
         );
       }
       if (failed.size > 0) {
