@@ -15,8 +15,9 @@ import { canonicalMailboxName } from "../commands/names.ts";
 import { evolveAll as evolveUser, initialState as initialUserState } from "../commands/user/decider.ts";
 import { canonicalUsername } from "../commands/user/username.ts";
 import type { HeaderSummary } from "../events/domain/common.ts";
+import { parseDomainEvent } from "../events/domain/index.ts";
 import type { MailboxEvent } from "../events/domain/mailboxEvents.ts";
-import type { UserEvent } from "../events/domain/userEvents.ts";
+import { type UserEvent, userEventDefinitions } from "../events/domain/userEvents.ts";
 import { mailboxStreamId, type RecordedEvent, userStreamId } from "../events/envelope.ts";
 import { eventColumns, eventRow, toRecordedEvent } from "../events/eventRow.ts";
 import { readStream } from "../events/readStream.ts";
@@ -62,8 +63,21 @@ async function findAccount(pool: DatabasePool, username: string): Promise<Accoun
   return account;
 }
 
-const asUserEvent = (event: RecordedEvent) => event as unknown as UserEvent & RecordedEvent;
-const asMailboxEvent = (event: RecordedEvent) => event as unknown as MailboxEvent & RecordedEvent;
+const USER_EVENT_TYPES: ReadonlySet<string> = new Set(
+  userEventDefinitions.map((definition) => definition.type),
+);
+
+/** A user stream's event, read through the domain's parser: its data checked against its schema. */
+function asUserEvent(event: RecordedEvent): UserEvent & RecordedEvent {
+  if (!USER_EVENT_TYPES.has(event.type)) throw new Error(`${event.type} is not an event of a user stream`);
+  return { ...event, ...parseDomainEvent(event) } as UserEvent & RecordedEvent;
+}
+
+/** A mailbox stream's event, read through the domain's parser. */
+function asMailboxEvent(event: RecordedEvent): MailboxEvent & RecordedEvent {
+  if (USER_EVENT_TYPES.has(event.type)) throw new Error(`${event.type} is not an event of a mailbox stream`);
+  return { ...event, ...parseDomainEvent(event) } as MailboxEvent & RecordedEvent;
+}
 
 /** The mailbox ids a user event concerns. */
 function mailboxIdsOf(event: UserEvent): string[] {
@@ -77,8 +91,18 @@ function mailboxIdsOf(event: UserEvent): string[] {
       return event.data.mailboxId === null ? [] : [event.data.mailboxId];
     case "MailboxRenamed":
       return event.data.renames.map((rename) => rename.mailboxId);
-    default:
+    case "UserCreated":
+    case "UserPasswordChanged":
+    case "UserDeleted":
+    case "UserAppendLimitSet":
+    case "UserQuotaSet":
+    case "MailboxSubscribed":
+    case "MailboxUnsubscribed":
       return [];
+    default: {
+      const unknown: never = event;
+      throw new Error(`no mailbox ids known for ${(unknown as UserEvent).type}`);
+    }
   }
 }
 
@@ -141,8 +165,10 @@ function describe(event: RecordedEvent, names: NameTracker): string {
         return user.data.mailboxId === null
           ? "reset the URLAUTH access keys of every mailbox"
           : `reset the URLAUTH access key of ${names.nameOf(user.data.mailboxId)}`;
-      default:
-        return event.type;
+      default: {
+        const unknown: never = user;
+        return (unknown as UserEvent).type;
+      }
     }
   }
   const mailbox = asMailboxEvent(event);
@@ -164,8 +190,10 @@ function describe(event: RecordedEvent, names: NameTracker): string {
         .join(", ")}`;
     case "MessagesMovedOut":
       return `moved UID ${encodeSequenceNumbers(mailbox.data.uids)} out to ${names.nameOf(mailbox.data.targetMailboxId)}`;
-    default:
-      return event.type;
+    default: {
+      const unknown: never = mailbox;
+      return (unknown as MailboxEvent).type;
+    }
   }
 }
 
