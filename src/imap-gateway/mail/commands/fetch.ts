@@ -238,6 +238,24 @@ async function streamIndexed(
   return missing;
 }
 
+/** What one FETCH works on once its arguments are resolved. */
+interface FetchRun {
+  readonly services: MailServices;
+  readonly context: CommandContext;
+  readonly controller: MailboxController;
+  readonly userId: string;
+  readonly uids: readonly number[];
+  /** The items to answer, with those the command implies (UID, MODSEQ, FLAGS after an implicit \Seen). */
+  readonly items: FetchItem[];
+  readonly changedSince: number | undefined;
+}
+
+/** The flags an implicit \Seen left, and the rows read to decide it (reused for the responses). */
+interface SeenOutcome {
+  readonly flagsNow: ReadonlyMap<number, { flags: string[]; modseq: number }>;
+  readonly prefetched: FetchedMessage[] | undefined;
+}
+
 export function fetchCommand(services: MailServices) {
   return defineCommand({
     names: ["FETCH"],
@@ -250,6 +268,8 @@ export function fetchCommand(services: MailServices) {
       const userId = userIdOf(session);
       const controller = selectedOf(session);
       const args = command.args;
+      if (args.vanished && !session.enabled.has("QRESYNC"))
+        throw no("VANISHED needs ENABLE QRESYNC (RFC 7162 3.2.6)");
       // Non-UID FETCH must not see EXPUNGEs: it keeps the numbering the client has (RFC 3501 7.4.1).
       await lookFirstIfUnknown(context, controller, args.sequenceSet, command.uid);
       let uids = resolveUids(controller, args.sequenceSet, command.uid);
@@ -259,213 +279,18 @@ export function fetchCommand(services: MailServices) {
           args.partial,
         );
       }
-      const items: FetchItem[] = [...args.items];
-      if (args.changedSince !== undefined || items.some((item) => item.type === "MODSEQ")) {
-        await enableCondstore(context);
-      }
-      if (command.uid && !items.some((item) => item.type === "UID")) items.unshift({ type: "UID" });
-      if (args.changedSince !== undefined && !items.some((item) => item.type === "MODSEQ")) {
-        items.push({ type: "MODSEQ" });
-      }
-      if (args.vanished && !session.enabled.has("QRESYNC"))
-        throw no("VANISHED needs ENABLE QRESYNC (RFC 7162 3.2.6)");
-      const condstore = session.enabled.has("CONDSTORE") || session.enabled.has("QRESYNC");
-      // Once CONDSTORE is on, FETCH responses that carry FLAGS carry MODSEQ too (RFC 7162 3.1.4).
-      if (
-        condstore &&
-        items.some((item) => item.type === "FLAGS") &&
-        !items.some((item) => item.type === "MODSEQ")
-      ) {
-        items.push({ type: "MODSEQ" });
-      }
+      const changedSince = args.changedSince === undefined ? undefined : Number(args.changedSince);
+      const items = await impliedItems(context, args.items, command.uid, changedSince);
+      const run: FetchRun = { services, context, controller, userId, uids, items, changedSince };
+      if (args.vanished && changedSince !== undefined) await reportVanished(run, changedSince);
 
-      if (args.vanished && args.changedSince !== undefined) {
-        const changes = await services.queries.changesSince(
-          userId,
-          controller.mailboxId,
-          Number(args.changedSince),
-        );
-        const requested = new Set(uids);
-        const low = uids[0] ?? 0;
-        const high = uids.at(-1) ?? 0;
-        const vanished = changes.vanished.filter((uid) => requested.has(uid) || (uid >= low && uid <= high));
-        if (vanished.length > 0)
-          await context.untagged(`VANISHED (EARLIER) ${encodeSequenceNumbers(vanished)}`);
+      const seen = await setSeenImplicitly(run);
+      let missing: number;
+      if (isIndexedOnly(items) && seen.flagsNow.size === 0) {
+        missing = await streamIndexed(services, context, controller, uids, items, changedSince);
+      } else {
+        missing = await streamResponses(run, seen);
       }
-
-      const queryItems = queryItemsFor(items);
-      const chunkSize = queryItems.includes("structure") ? FETCH_CHUNK : METADATA_FETCH_CHUNK;
-      // \Seen is set implicitly by BODY[...] and RFC822(.TEXT) (RFC 3501 6.4.5), not on EXAMINE.
-      const flagsNow = new Map<number, { flags: string[]; modseq: number }>();
-      /** The rows of a FETCH of one chunk, read once for both the \Seen check and the responses. */
-      let prefetched: FetchedMessage[] | undefined;
-      /** The mailbox's HIGHESTMODSEQ when those rows were read: the implicit \Seen is decided from them. */
-      let prefetchedAt: number | null = null;
-      if (setsSeen(items) && !controller.readOnly && uids.length > 0 && uids.length <= chunkSize) {
-        const read = await services.queries.fetchMessages(
-          userId,
-          controller.mailboxId,
-          toUidSet(uids),
-          queryItems,
-        );
-        controller.noteIndexAt(read.highestModSeq);
-        prefetched = read.messages;
-        prefetchedAt = read.highestModSeq;
-      }
-      if (setsSeen(items) && !controller.readOnly && uids.length > 0) {
-        const unseen: number[] = [];
-        for (const message of prefetched ?? []) {
-          if (!message.flags?.includes("\\Seen")) unseen.push(message.uid);
-        }
-        for (let i = 0; prefetched === undefined && i < uids.length; i += FETCH_CHUNK) {
-          const chunk = uids.slice(i, i + FETCH_CHUNK);
-          for (const message of (
-            await services.queries.fetchMessages(userId, controller.mailboxId, toUidSet(chunk), ["flags"])
-          ).messages) {
-            if (!message.flags?.includes("\\Seen")) unseen.push(message.uid);
-          }
-        }
-        if (unseen.length > 0) {
-          const input = {
-            userId,
-            mailboxId: controller.mailboxId,
-            uids: unseen,
-            operation: "add" as const,
-            flags: ["\\Seen"],
-          };
-          const ctx = domainContext(services, context);
-          const rows = prefetched;
-          // Decided from the rows just read when there are some (a round trip less), else afresh.
-          const stored = await (rows !== undefined && prefetchedAt !== null
-            ? storeFlagsFrom(ctx, input, {
-                highestModSeq: prefetchedAt,
-                uidValidity: controller.uidValidity,
-                messages: new Map(
-                  rows.map((row) => [row.uid, { flags: row.flags ?? [], modseq: row.modseq ?? 0 }]),
-                ),
-              })
-            : storeFlags(ctx, input));
-          // Recorded here, so the change's own doorbell finds nothing new to read.
-          controller.recordOwnStore(stored);
-          for (const message of stored.messages) {
-            flagsNow.set(message.uid, { flags: message.flags, modseq: message.modseq });
-            controller.state.noteReported(message.uid, message.modseq);
-          }
-          if (!items.some((item) => item.type === "FLAGS")) items.push({ type: "FLAGS" });
-        }
-      }
-
-      if (isIndexedOnly(items) && flagsNow.size === 0) {
-        const changedSince = args.changedSince === undefined ? undefined : Number(args.changedSince);
-        const missing = await streamIndexed(services, context, controller, uids, items, changedSince);
-        if (missing > 0 && !command.uid) {
-          throw no("some of the requested messages no longer exist", "EXPUNGEISSUED");
-        }
-        return undefined;
-      }
-      const metadataOnly = isMetadataOnly(items);
-      const showsFlags = items.some((item) => item.type === "FLAGS");
-      // Consecutive responses go out together ("* " is already written by untagged() for the first).
-      let batch: ResponsePart[] = [];
-      let batchBytes = 0;
-      const flushBatch = async () => {
-        if (batch.length === 0) return;
-        const parts = batch;
-        batch = [];
-        batchBytes = 0;
-        await context.untagged(...parts);
-      };
-      let missing = 0;
-      /** A chunk's rows and the section bytes its items read, loaded while the chunk before is written. */
-      const load = async (from: number) => {
-        let rows = prefetched;
-        if (rows === undefined) {
-          const chunk = toUidSet(uids.slice(from, from + chunkSize));
-          const read = metadataOnly
-            ? await services.queries.fetchMetadata(userId, controller.mailboxId, chunk)
-            : await services.queries.fetchMessages(userId, controller.mailboxId, chunk, queryItems);
-          // Contract 9: the mailbox moved since the session looked → it looks before the tagged OK.
-          controller.noteIndexAt(read.highestModSeq);
-          rows = read.messages;
-        }
-        const readAhead = metadataOnly ? undefined : await sectionBytes(services, rows, items);
-        return { rows, readAhead };
-      };
-      const loadAhead = (from: number) => {
-        const loading = load(from);
-        // Read ahead: a failure surfaces when the chunk is awaited, never as an unhandled rejection.
-        loading.catch(() => {});
-        return loading;
-      };
-      let next = uids.length > 0 ? loadAhead(0) : undefined;
-      for (let i = 0; i < uids.length; i += chunkSize) {
-        const chunk = uids.slice(i, i + chunkSize);
-        const { rows, readAhead } = await next!;
-        next = i + chunkSize < uids.length ? loadAhead(i + chunkSize) : undefined;
-        const byUid = new Map<number, FetchedMessage>(rows.map((row) => [row.uid, row]));
-        for (const uid of chunk) {
-          const row = byUid.get(uid);
-          const seq = controller.state.sequenceNumberOf(uid);
-          if (row === undefined || seq === undefined) {
-            missing += 1;
-            continue;
-          }
-          if (args.changedSince !== undefined && (row.modseq ?? 0) <= Number(args.changedSince)) continue;
-          const latest = flagsNow.get(uid);
-          // A keyword the client meets for the first time is announced first (RFC 3501 7.2.6).
-          const flagsLine = showsFlags
-            ? controller.state.announceKeywords([latest?.flags ?? row.flags ?? []])
-            : undefined;
-          if (flagsLine !== undefined) {
-            if (batch.length > 0) batch.push("\r\n* ");
-            batch.push(flagsLine);
-          }
-          if (metadataOnly) {
-            const line = `${seq} FETCH (${renderMetadataItems(
-              {
-                uid,
-                flags: latest?.flags ?? row.flags ?? [],
-                modSeq: latest?.modseq ?? row.modseq ?? 0,
-                internalDate: row.internalDate ?? new Date(0),
-                size: row.size ?? 0,
-                structure: undefined,
-              },
-              items,
-              controller.state.isRecent(uid),
-            )})`;
-            if (batch.length > 0) batch.push("\r\n* ");
-            batch.push(line);
-            batchBytes += line.length;
-            if (batchBytes >= RESPONSE_BATCH_BYTES) await flushBatch();
-            continue;
-          }
-          const parts = await renderFetchItems(
-            {
-              uid,
-              flags: latest?.flags ?? row.flags ?? [],
-              modSeq: latest?.modseq ?? row.modseq ?? 0,
-              internalDate: row.internalDate ?? new Date(0),
-              size: row.size ?? 0,
-              structure: row.structure ?? undefined,
-              blobDigest: row.blobDigest ?? undefined,
-            },
-            items,
-            readAhead?.get(uid) ?? messageBytes(services.blobStore, row.blobDigest ?? ""),
-            { recent: controller.state.isRecent(uid) },
-          );
-          if (parts.some((part) => typeof part !== "string" && !Buffer.isBuffer(part))) {
-            // A streamed literal: send what is gathered, then this response on its own.
-            await flushBatch();
-            await context.untagged(`${seq} FETCH (`, ...parts, ")");
-            continue;
-          }
-          if (batch.length > 0) batch.push("\r\n* ");
-          batch.push(`${seq} FETCH (`, ...parts, ")");
-          for (const part of parts) batchBytes += (part as string | Buffer).length;
-          if (batchBytes >= RESPONSE_BATCH_BYTES) await flushBatch();
-        }
-      }
-      await flushBatch();
       if (missing > 0 && !command.uid) {
         // Worded as Dovecot words it: clients (imaptest among them) recognise an expunge race by "no longer exist".
         throw no("some of the requested messages no longer exist", "EXPUNGEISSUED");
@@ -473,4 +298,212 @@ export function fetchCommand(services: MailServices) {
       return undefined;
     },
   });
+}
+
+/**
+ * The items asked plus those the command implies: UID for UID FETCH (RFC 3501 6.4.8), MODSEQ
+ * for CHANGEDSINCE and, once CONDSTORE is on, beside FLAGS (RFC 7162 3.1.4). Naming MODSEQ or
+ * CHANGEDSINCE turns CONDSTORE on.
+ */
+async function impliedItems(
+  context: CommandContext,
+  asked: readonly FetchItem[],
+  byUid: boolean,
+  changedSince: number | undefined,
+): Promise<FetchItem[]> {
+  const items: FetchItem[] = [...asked];
+  const has = (type: FetchItem["type"]) => items.some((item) => item.type === type);
+  if (changedSince !== undefined || has("MODSEQ")) await enableCondstore(context);
+  if (byUid && !has("UID")) items.unshift({ type: "UID" });
+  if (changedSince !== undefined && !has("MODSEQ")) items.push({ type: "MODSEQ" });
+  const enabled = context.session.enabled;
+  const condstore = enabled.has("CONDSTORE") || enabled.has("QRESYNC");
+  if (condstore && has("FLAGS") && !has("MODSEQ")) items.push({ type: "MODSEQ" });
+  return items;
+}
+
+/** QRESYNC's VANISHED (EARLIER): the UIDs in the set's range expunged since `changedSince`. */
+async function reportVanished(run: FetchRun, changedSince: number): Promise<void> {
+  const { services, userId, controller, uids } = run;
+  const changes = await services.queries.changesSince(userId, controller.mailboxId, changedSince);
+  const requested = new Set(uids);
+  const low = uids[0] ?? 0;
+  const high = uids.at(-1) ?? 0;
+  const vanished = changes.vanished.filter((uid) => requested.has(uid) || (uid >= low && uid <= high));
+  if (vanished.length > 0)
+    await run.context.untagged(`VANISHED (EARLIER) ${encodeSequenceNumbers(vanished)}`);
+}
+
+/**
+ * \Seen is set implicitly by BODY[...] and RFC822(.TEXT) (RFC 3501 6.4.5), not on EXAMINE. A
+ * set small enough for one chunk is read once, for both the \Seen decision and the responses;
+ * the store is decided from those rows (a round trip less) and FLAGS joins the items.
+ */
+async function setSeenImplicitly(run: FetchRun): Promise<SeenOutcome> {
+  const { services, context, controller, userId, uids, items } = run;
+  const flagsNow = new Map<number, { flags: string[]; modseq: number }>();
+  if (!setsSeen(items) || controller.readOnly || uids.length === 0)
+    return { flagsNow, prefetched: undefined };
+  const queryItems = queryItemsFor(items);
+  let prefetched: FetchedMessage[] | undefined;
+  let prefetchedAt: number | null = null;
+  if (uids.length <= chunkSizeFor(queryItems)) {
+    const read = await services.queries.fetchMessages(
+      userId,
+      controller.mailboxId,
+      toUidSet(uids),
+      queryItems,
+    );
+    controller.noteIndexAt(read.highestModSeq);
+    prefetched = read.messages;
+    prefetchedAt = read.highestModSeq;
+  }
+  const unseen: number[] = [];
+  for (const message of prefetched ?? []) {
+    if (!message.flags?.includes("\\Seen")) unseen.push(message.uid);
+  }
+  for (let i = 0; prefetched === undefined && i < uids.length; i += FETCH_CHUNK) {
+    const chunk = uids.slice(i, i + FETCH_CHUNK);
+    const read = await services.queries.fetchMessages(userId, controller.mailboxId, toUidSet(chunk), [
+      "flags",
+    ]);
+    for (const message of read.messages) {
+      if (!message.flags?.includes("\\Seen")) unseen.push(message.uid);
+    }
+  }
+  if (unseen.length === 0) return { flagsNow, prefetched };
+  const input = {
+    userId,
+    mailboxId: controller.mailboxId,
+    uids: unseen,
+    operation: "add" as const,
+    flags: ["\\Seen"],
+  };
+  const ctx = domainContext(services, context);
+  const rows = prefetched;
+  const stored = await (rows !== undefined && prefetchedAt !== null
+    ? storeFlagsFrom(ctx, input, {
+        highestModSeq: prefetchedAt,
+        uidValidity: controller.uidValidity,
+        messages: new Map(rows.map((row) => [row.uid, { flags: row.flags ?? [], modseq: row.modseq ?? 0 }])),
+      })
+    : storeFlags(ctx, input));
+  // Recorded here, so the change's own doorbell finds nothing new to read.
+  controller.recordOwnStore(stored);
+  for (const message of stored.messages) {
+    flagsNow.set(message.uid, { flags: message.flags, modseq: message.modseq });
+    controller.state.noteReported(message.uid, message.modseq);
+  }
+  if (!items.some((item) => item.type === "FLAGS")) items.push({ type: "FLAGS" });
+  return { flagsNow, prefetched };
+}
+
+function chunkSizeFor(queryItems: readonly QueryItem[]): number {
+  return queryItems.includes("structure") ? FETCH_CHUNK : METADATA_FETCH_CHUNK;
+}
+
+/** Consecutive responses written together, up to RESPONSE_BATCH_BYTES. */
+class ResponseBatch {
+  readonly #context: CommandContext;
+  #parts: ResponsePart[] = [];
+  #bytes = 0;
+  constructor(context: CommandContext) {
+    this.#context = context;
+  }
+
+  /** Adds one untagged response ("* " is written by untagged() for the first, here for the others). */
+  async add(...parts: ResponsePart[]): Promise<void> {
+    if (this.#parts.length > 0) this.#parts.push("\r\n* ");
+    this.#parts.push(...parts);
+    for (const part of parts) this.#bytes += (part as string | Buffer).length;
+    if (this.#bytes >= RESPONSE_BATCH_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#parts.length === 0) return;
+    const parts = this.#parts;
+    this.#parts = [];
+    this.#bytes = 0;
+    await this.#context.untagged(...parts);
+  }
+}
+
+/**
+ * The general path: chunks of rows (and the section bytes their items read) loaded while the
+ * chunk before is written, each message rendered in the order of the set. Returns how many
+ * messages of the set no longer exist.
+ */
+async function streamResponses(run: FetchRun, seen: SeenOutcome): Promise<number> {
+  const { services, context, controller, userId, uids, items, changedSince } = run;
+  const queryItems = queryItemsFor(items);
+  const chunkSize = chunkSizeFor(queryItems);
+  const metadataOnly = isMetadataOnly(items);
+  const showsFlags = items.some((item) => item.type === "FLAGS");
+  const batch = new ResponseBatch(context);
+  let missing = 0;
+  const load = async (from: number) => {
+    let rows = seen.prefetched;
+    if (rows === undefined) {
+      const chunk = toUidSet(uids.slice(from, from + chunkSize));
+      const read = metadataOnly
+        ? await services.queries.fetchMetadata(userId, controller.mailboxId, chunk)
+        : await services.queries.fetchMessages(userId, controller.mailboxId, chunk, queryItems);
+      // Contract 9: the mailbox moved since the session looked → it looks before the tagged OK.
+      controller.noteIndexAt(read.highestModSeq);
+      rows = read.messages;
+    }
+    const readAhead = metadataOnly ? undefined : await sectionBytes(services, rows, items);
+    return { rows, readAhead };
+  };
+  const loadAhead = (from: number) => {
+    const loading = load(from);
+    // Read ahead: a failure surfaces when the chunk is awaited, never as an unhandled rejection.
+    loading.catch(() => {});
+    return loading;
+  };
+  let next = uids.length > 0 ? loadAhead(0) : undefined;
+  for (let i = 0; i < uids.length; i += chunkSize) {
+    const chunk = uids.slice(i, i + chunkSize);
+    const { rows, readAhead } = await next!;
+    next = i + chunkSize < uids.length ? loadAhead(i + chunkSize) : undefined;
+    const byUid = new Map<number, FetchedMessage>(rows.map((row) => [row.uid, row]));
+    for (const uid of chunk) {
+      const row = byUid.get(uid);
+      const seq = controller.state.sequenceNumberOf(uid);
+      if (row === undefined || seq === undefined) {
+        missing += 1;
+        continue;
+      }
+      if (changedSince !== undefined && (row.modseq ?? 0) <= changedSince) continue;
+      const latest = seen.flagsNow.get(uid);
+      const message = {
+        uid,
+        flags: latest?.flags ?? row.flags ?? [],
+        modSeq: latest?.modseq ?? row.modseq ?? 0,
+        internalDate: row.internalDate ?? new Date(0),
+        size: row.size ?? 0,
+        structure: metadataOnly ? undefined : (row.structure ?? undefined),
+        blobDigest: row.blobDigest ?? undefined,
+      };
+      // A keyword the client meets for the first time is announced first (RFC 3501 7.2.6).
+      const flagsLine = showsFlags ? controller.state.announceKeywords([message.flags]) : undefined;
+      if (flagsLine !== undefined) await batch.add(flagsLine);
+      const recent = controller.state.isRecent(uid);
+      if (metadataOnly) {
+        await batch.add(`${seq} FETCH (${renderMetadataItems(message, items, recent)})`);
+        continue;
+      }
+      const bytes = readAhead?.get(uid) ?? messageBytes(services.blobStore, row.blobDigest ?? "");
+      const parts = await renderFetchItems(message, items, bytes, { recent });
+      if (parts.some((part) => typeof part !== "string" && !Buffer.isBuffer(part))) {
+        // A streamed literal: send what is gathered, then this response on its own.
+        await batch.flush();
+        await context.untagged(`${seq} FETCH (`, ...parts, ")");
+        continue;
+      }
+      await batch.add(`${seq} FETCH (`, ...parts, ")");
+    }
+  }
+  await batch.flush();
+  return missing;
 }
