@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from "../../test/support/databa
 import { appendMessage } from "../commands/messages/append.ts";
 import { expungeMessages } from "../commands/messages/expunge.ts";
 import { storeFlags } from "../commands/messages/store.ts";
-import { testCommandContext, testMessage } from "../commands/testing/context.ts";
+import { testDomainContext, testMessage } from "../commands/testing/context.ts";
 import { createUser } from "../commands/user/handlers.ts";
 import { createPostgresBlobStore } from "../events/blobs/postgresBlobStore.ts";
 import { runBlobsCommand } from "./blobs.ts";
@@ -19,7 +19,7 @@ const run = (argv: string[]) => captureCli((io) => runBlobsCommand(argv, { pool:
 
 describe("mailledger blobs gc", () => {
   it("removes the body of an expunged message and keeps the others", async () => {
-    const ctx = testCommandContext(db.pool);
+    const ctx = testDomainContext(db.pool);
     const { userId } = await createUser(ctx, { username: "gina", password: "pw" });
     const kept = await appendMessage(ctx, { userId, mailboxName: "INBOX", body: testMessage("kept") });
     const gone = await appendMessage(ctx, { userId, mailboxName: "INBOX", body: testMessage("gone") });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { appendMessage } from "../commands/messages/append.ts";
-import { testCommandContext } from "../commands/testing/context.ts";
+import { testDomainContext } from "../commands/testing/context.ts";
 import { createUser } from "../commands/user/handlers.ts";
 import { asctime, mboxSender, runExportCommand } from "./exportMbox.ts";
 import { runImportCommand } from "./importMail.ts";
@@ -23,7 +23,7 @@ const second = "Subject: No sender\r\n\r\nbody\r\n";
 beforeAll(async () => {
   db = await createTestDatabase();
   dir = await mkdtemp(path.join(tmpdir(), "mailledger-export-"));
-  const ctx = testCommandContext(db.pool);
+  const ctx = testDomainContext(db.pool);
   const { userId } = await createUser(ctx, { username: "bob", password: "pw" });
   await appendMessage(ctx, {
     userId,
@@ -105,7 +105,7 @@ describe("mailledger export mbox", () => {
 
   it("keeps every flag and keyword through an mboxrd round trip (Status, X-Status, X-Keywords)", async () => {
     const flags = ["$Forwarded", "Work", "\\Answered", "\\Deleted", "\\Draft", "\\Flagged", "\\Seen"];
-    const ctx = testCommandContext(db.pool);
+    const ctx = testDomainContext(db.pool);
     const { userId } = await createUser(ctx, { username: "flagged", password: "pw" });
     for (const set of [flags, ["\\Flagged", "Later"], []]) {
       await appendMessage(ctx, {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
-import type { CommandContext } from "../commands/context.ts";
+import type { DomainContext } from "../commands/context.ts";
 import { storeFlags } from "../commands/messages/store.ts";
 import { testMessage } from "../commands/testing/context.ts";
 import { findMailboxByName, findUserByName } from "../commands/writeModel.ts";
@@ -39,7 +39,7 @@ beforeAll(async () => {
   // A change from an IMAP session: actor, address and command are the gateway's.
   const user = (await findUserByName(db.pool, "carol"))!;
   const work = (await findMailboxByName(db.pool, user.id, "Work"))!;
-  const session: CommandContext = {
+  const session: DomainContext = {
     pool: db.pool,
     blobStore: createPostgresBlobStore(db.pool),
     metadata: {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
-import { testCommandContext } from "../commands/testing/context.ts";
+import { testDomainContext } from "../commands/testing/context.ts";
 import { createUser } from "../commands/user/handlers.ts";
 import { runExportCommand } from "./exportMbox.ts";
 import { maildirFlags, parseFromLine, runImportCommand } from "./importMail.ts";
@@ -19,7 +19,7 @@ let dir: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   dir = await mkdtemp(path.join(tmpdir(), "mailledger-import-"));
-  await createUser(testCommandContext(db.pool), { username: "bob", password: "pw" });
+  await createUser(testDomainContext(db.pool), { username: "bob", password: "pw" });
 });
 afterAll(async () => {
   await db.drop();
@@ -329,7 +329,7 @@ describe("a Maildir++ tree, as Dovecot lays it out", () => {
   }
 
   async function account(username: string) {
-    await createUser(testCommandContext(db.pool), { username, password: "pw" });
+    await createUser(testDomainContext(db.pool), { username, password: "pw" });
   }
 
   async function listedOf(user: string, mailbox: string): Promise<MessageListing[]> {

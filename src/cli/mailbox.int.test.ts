@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
-import { testCommandContext } from "../commands/testing/context.ts";
+import { testDomainContext } from "../commands/testing/context.ts";
 import { createUser } from "../commands/user/handlers.ts";
 import { userStreamId } from "../events/envelope.ts";
 import { readStream } from "../events/readStream.ts";
@@ -11,7 +11,7 @@ let db: TestDatabase;
 let userId: string;
 beforeAll(async () => {
   db = await createTestDatabase();
-  userId = (await createUser(testCommandContext(db.pool), { username: "alice", password: "pw" })).userId;
+  userId = (await createUser(testDomainContext(db.pool), { username: "alice", password: "pw" })).userId;
 });
 afterAll(async () => db.drop());
 

@@ -5,7 +5,7 @@ import type { Readable, Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { type DatabasePool, sql } from "slonik";
 import { z } from "zod";
-import type { CommandContext } from "../commands/context.ts";
+import type { DomainContext } from "../commands/context.ts";
 import { DomainError, isDomainError } from "../commands/errors.ts";
 import {
   createMailbox,
@@ -57,7 +57,7 @@ export class UsageError extends Error {}
 export const write = (stream: Writable, text: string) =>
   stream.write(text.endsWith("\n") ? text : `${text}\n`);
 
-export function adminContext(deps: AdminCommandDeps, name: string): CommandContext {
+export function adminContext(deps: AdminCommandDeps, name: string): DomainContext {
   return {
     pool: deps.pool,
     blobStore: deps.blobStore ?? createPostgresBlobStore(deps.pool),

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureCli } from "../../test/support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
-import { testCommandContext, testMessage } from "../commands/testing/context.ts";
+import { testDomainContext, testMessage } from "../commands/testing/context.ts";
 import { createUser } from "../commands/user/handlers.ts";
 import { runMailboxCommand } from "./mailbox.ts";
 import { type MessageListing, parseUidSet, runMessageCommand } from "./message.ts";
@@ -14,7 +14,7 @@ let dir: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   dir = await mkdtemp(path.join(tmpdir(), "mailledger-cli-"));
-  await createUser(testCommandContext(db.pool), { username: "bob", password: "pw" });
+  await createUser(testDomainContext(db.pool), { username: "bob", password: "pw" });
 });
 afterAll(async () => {
   await db.drop();

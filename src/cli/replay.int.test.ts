@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from "../../test/support/databa
 import { TEST_KAFKA_BROKERS } from "../../test/support/services.ts";
 import { createMailbox } from "../commands/mailbox/handlers.ts";
 import { appendMessage } from "../commands/messages/append.ts";
-import { testCommandContext, testMessage } from "../commands/testing/context.ts";
+import { testDomainContext, testMessage } from "../commands/testing/context.ts";
 import { createUser } from "../commands/user/handlers.ts";
 import { Kafka, logLevel } from "../events/kafka.ts";
 import { REDACTED, type WireEnvelope } from "../events/relay/wireEnvelope.ts";
@@ -14,7 +14,7 @@ import { type ReplayDeps, runReplayCommand } from "./replay.ts";
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
-  const ctx = testCommandContext(db.pool);
+  const ctx = testDomainContext(db.pool);
   for (const username of ["ann", "bob"]) {
     const { userId } = await createUser(ctx, { username, password: "pw" });
     await createMailbox(ctx, { userId, name: "Work" });

@@ -4,7 +4,7 @@
 import type { Readable, Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import type { DatabasePool } from "slonik";
-import type { CommandContext } from "../commands/context.ts";
+import type { DomainContext } from "../commands/context.ts";
 import { DomainError, isDomainError } from "../commands/errors.ts";
 import {
   changePassword,
@@ -100,7 +100,7 @@ const write = (stream: Writable, text: string) => stream.write(text.endsWith("\n
 
 export async function runUserCommand(argv: string[], deps: UserCommandDeps): Promise<number> {
   const [subcommand, ...rest] = argv;
-  const ctx: CommandContext = {
+  const ctx: DomainContext = {
     pool: deps.pool,
     blobStore: createPostgresBlobStore(deps.pool),
     metadata: { actor: "admin", command: { tag: "cli", name: `user ${subcommand ?? ""}`.trim() } },

@@ -6,7 +6,7 @@ import { collectGarbage } from "../events/blobs/collectGarbage.ts";
 import { mailboxStreamId, userStreamId } from "../events/envelope.ts";
 import { readStream } from "../events/readStream.ts";
 import { commitOptimistically } from "./commit.ts";
-import { type CommandContext, DomainError, type DomainErrorCode } from "./index.ts";
+import { type DomainContext, DomainError, type DomainErrorCode } from "./index.ts";
 import { decide } from "./mailbox/decider.ts";
 import {
   createMailbox,
@@ -21,7 +21,7 @@ import { appendMessage, appendMessages } from "./messages/append.ts";
 import { expungeMessages } from "./messages/expunge.ts";
 import { storeFlags, storeFlagsFrom } from "./messages/store.ts";
 import { copyMessages, moveMessages } from "./messages/transfer.ts";
-import { testCommandContext, testMessage } from "./testing/context.ts";
+import { testDomainContext, testMessage } from "./testing/context.ts";
 import {
   changePassword,
   createUser,
@@ -34,11 +34,11 @@ import {
 import { findMailboxByName, listMailboxRows, readMailboxForDecision } from "./writeModel.ts";
 
 let db: TestDatabase;
-let ctx: CommandContext;
+let ctx: DomainContext;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ctx = testCommandContext(db.pool);
+  ctx = testDomainContext(db.pool);
 });
 afterAll(async () => db.drop());
 
@@ -339,7 +339,7 @@ describe("messages", () => {
   });
 
   it("append limit: mailbox over user over global; refused before storing when declared", async () => {
-    const limited = testCommandContext(db.pool, { appendLimit: 100 });
+    const limited = testDomainContext(db.pool, { appendLimit: 100 });
     const { userId } = await newUser();
     const username = `user${userCount}@example.org`;
     const big = testMessage("big", 150);
@@ -394,7 +394,7 @@ describe("messages", () => {
     expect(outcome.lastGlobalPosition).toBe(positions[2]);
 
     // Over the limit by what was stored (no declared size): refused, naming the message.
-    const limited = testCommandContext(db.pool, { appendLimit: 200 });
+    const limited = testDomainContext(db.pool, { appendLimit: 200 });
     const refused = appendMessages(limited, {
       userId,
       mailboxName: "INBOX",
@@ -409,7 +409,7 @@ describe("messages", () => {
     // The mailbox's own limit set while the bodies were being stored: the third message is
     // refused under the lock, after the first two were decided; none of them is appended.
     let stored = 0;
-    const racing = testCommandContext(db.pool, {
+    const racing = testDomainContext(db.pool, {
       blobStore: {
         ...ctx.blobStore,
         // Bodies stored before the statement (as a store outside the database does).

@@ -8,7 +8,7 @@ import { parseDomainEvent } from "../events/domain/index.ts";
 import type { MailboxEvent } from "../events/domain/mailboxEvents.ts";
 import { mailboxStreamId } from "../events/envelope.ts";
 import { readStream } from "../events/readStream.ts";
-import type { CommandContext } from "./context.ts";
+import type { DomainContext } from "./context.ts";
 import { evolveAll, initialState } from "./mailbox/decider.ts";
 import { createMailbox } from "./mailbox/handlers.ts";
 import { appendMessage } from "./messages/append.ts";
@@ -16,15 +16,15 @@ import { expungeMessages } from "./messages/expunge.ts";
 import { storeFlags } from "./messages/store.ts";
 import { moveMessages } from "./messages/transfer.ts";
 import { claimRecent } from "./recent.ts";
-import { testCommandContext, testMessage } from "./testing/context.ts";
+import { testDomainContext, testMessage } from "./testing/context.ts";
 import { createUser } from "./user/handlers.ts";
 
 let db: TestDatabase;
-let ctx: CommandContext;
+let ctx: DomainContext;
 
 beforeAll(async () => {
   db = await createTestDatabase({ poolSize: 60 });
-  ctx = testCommandContext(db.pool);
+  ctx = testDomainContext(db.pool);
 });
 afterAll(async () => db.drop());
 

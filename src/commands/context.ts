@@ -11,7 +11,8 @@ import { postgresErrorCode } from "../events/db.ts";
 import type { EventMetadata } from "../events/envelope.ts";
 import { DomainError } from "./errors.ts";
 
-export interface CommandContext {
+/** What a domain command runs with (the gateway's CommandContext, in src/imap-gateway/module.ts, is what an IMAP command module runs with; mail/services.ts makes this from that). */
+export interface DomainContext {
   pool: DatabasePool;
   blobStore: BlobStore;
   /** Who acts, from where; the handler adds the userId of the account concerned. */
@@ -46,7 +47,7 @@ function isRetryableDatabaseError(error: unknown): boolean {
 }
 
 export async function inTransaction<T>(
-  ctx: Pick<CommandContext, "pool" | "onCommitted">,
+  ctx: Pick<DomainContext, "pool" | "onCommitted">,
   work: (tx: DatabaseTransactionConnection) => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {

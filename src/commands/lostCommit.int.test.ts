@@ -10,21 +10,21 @@ import { createTestDatabase, type TestDatabase } from "../../test/support/databa
 import { startTcpProxy, type TcpProxy } from "../../test/support/tcpProxy.ts";
 import { createDatabasePool, type DatabasePool, isDatabaseUnavailable } from "../events/db.ts";
 import { triageHandlerError } from "../imap-gateway/errors.ts";
-import type { CommandContext } from "./context.ts";
+import type { DomainContext } from "./context.ts";
 import { createMailbox } from "./mailbox/handlers.ts";
 import { appendMessage } from "./messages/append.ts";
-import { testCommandContext, testMessage } from "./testing/context.ts";
+import { testDomainContext, testMessage } from "./testing/context.ts";
 import { createUser } from "./user/handlers.ts";
 
 let db: TestDatabase;
 let proxy: TcpProxy;
 let proxied: DatabasePool;
-let direct: CommandContext;
+let direct: DomainContext;
 let userId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  direct = testCommandContext(db.pool);
+  direct = testDomainContext(db.pool);
   ({ userId } = await createUser(direct, { username: "lost", password: "pw" }));
   const url = new URL(db.url);
   proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
@@ -67,7 +67,7 @@ describe("a write whose reply is lost", () => {
   it("is found in the log and answered as done: APPEND, one statement", async () => {
     await slowCommits();
     loseTheReply();
-    const ctx = testCommandContext(proxied);
+    const ctx = testDomainContext(proxied);
     const outcome = await appendMessage(ctx, {
       userId,
       mailboxName: "INBOX",
@@ -80,7 +80,7 @@ describe("a write whose reply is lost", () => {
   it("is found in the log and answered as done: CREATE, a transaction's COMMIT", async () => {
     await slowCommits();
     loseTheReply();
-    const ctx = testCommandContext(proxied);
+    const ctx = testDomainContext(proxied);
     const created = await createMailbox(ctx, { userId, name: "Lost" });
     const rows = await db.pool.any(sql.type(z.object({ id: z.string() }))`
       SELECT id FROM mailboxes WHERE user_id = ${userId} AND name = 'Lost'`);
@@ -90,7 +90,7 @@ describe("a write whose reply is lost", () => {
   it("answers NO [UNAVAILABLE] at once, and writes nothing, when the database cannot be reached", async () => {
     await db.pool.query(sql.unsafe`DROP TRIGGER IF EXISTS test_slow_commit ON events`);
     await proxy.close();
-    const ctx = testCommandContext(proxied);
+    const ctx = testDomainContext(proxied);
     const started = Date.now();
     const error = await appendMessage(ctx, {
       userId,

@@ -1,7 +1,7 @@
 // Mailbox names: UTF-8, hierarchy separator "/" (MAILBOX_HIERARCHY_SEPARATOR), INBOX
 // case-insensitive (RFC 3501 5.1) and stored as "INBOX", as is the "INBOX/" prefix of its
 // inferiors so "inbox/a" and "INBOX/a" are one name.
-import { MAILBOX_HIERARCHY_SEPARATOR } from "../events/domain/common.ts";
+import { MAILBOX_HIERARCHY_SEPARATOR, mailboxLookupName } from "../events/domain/common.ts";
 import { DomainError } from "./errors.ts";
 
 export const INBOX = "INBOX";
@@ -37,8 +37,7 @@ export function canonicalMailboxName(raw: string): string {
   if (levels.length > MAX_MAILBOX_NAME_LEVELS) {
     throw new DomainError("BADNAME", `a mailbox name has at most ${MAX_MAILBOX_NAME_LEVELS} levels`);
   }
-  if (levels[0]!.toUpperCase() === INBOX) levels[0] = INBOX;
-  return levels.join(SEP);
+  return mailboxLookupName(name);
 }
 
 /** The name one level up, or null at the top. */

@@ -12,7 +12,7 @@
 // recipients the first attempt had). Such a recipient gets its 250 and nothing is stored again.
 import { sql } from "slonik";
 import { z } from "zod";
-import type { CommandContext } from "../commands/context.ts";
+import type { DomainContext } from "../commands/context.ts";
 import { appendMessage } from "../commands/messages/append.ts";
 import { canonicalMailboxName } from "../commands/names.ts";
 import type { BlobBody, BlobStore, StoredBlob } from "../events/blobs/blobStore.ts";
@@ -131,7 +131,7 @@ export async function deliver(
         outcomes.push({ status: "duplicate", uid: earlier, mailboxName: target.mailboxName });
         continue;
       }
-      const ctx: CommandContext = {
+      const ctx: DomainContext = {
         pool: deps.pool,
         blobStore: stored ? storeOnce(deps.blobStore, content, () => stored) : deps.blobStore,
         metadata,

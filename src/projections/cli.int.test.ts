@@ -17,7 +17,7 @@ import {
   storeFlags,
   subscribeMailbox,
 } from "../commands/index.ts";
-import { testCommandContext, testMessage } from "../commands/testing/context.ts";
+import { testDomainContext, testMessage } from "../commands/testing/context.ts";
 import { createTableBlobSource } from "./bodiesView/tableBlobSource.ts";
 import { createMailboxQueries } from "./queries/index.ts";
 import { startEmbeddedTransport } from "./runner/embeddedTransport.ts";
@@ -78,7 +78,7 @@ describe("mailledger projections", () => {
   });
 
   it("verifies the index and the bodies view against the log, under traffic, and names what differs", async () => {
-    const ctx = testCommandContext(db.pool);
+    const ctx = testDomainContext(db.pool);
     const { userId } = await createUser(ctx, { username: "vera", password: "pw" });
     await createMailbox(ctx, { userId, name: "Archive/2025" });
     for (let i = 0; i < 12; i++) {

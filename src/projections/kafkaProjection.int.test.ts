@@ -13,10 +13,10 @@ import { createTestDatabase, type TestDatabase } from "../../test/support/databa
 import { TEST_KAFKA_BROKERS, TEST_REDIS_URL } from "../../test/support/services.ts";
 import {
   appendMessage,
-  type CommandContext,
   copyMessages,
   createMailbox,
   createUser,
+  type DomainContext,
   deleteMailbox,
   expungeMessages,
   moveMessages,
@@ -24,7 +24,7 @@ import {
   storeFlags,
   subscribeMailbox,
 } from "../commands/index.ts";
-import { testCommandContext } from "../commands/testing/context.ts";
+import { testDomainContext } from "../commands/testing/context.ts";
 import { Kafka, logLevel } from "../events/kafka.ts";
 import { createPgLogWakeup, type LogWakeup } from "../events/logWakeup.ts";
 import { type OutboxRelay, startOutboxRelay } from "../events/relay/outboxRelay.ts";
@@ -49,7 +49,7 @@ const kafka = new Kafka({
 const topic = `mailledger.test.projection.${ulid().toLowerCase()}`;
 const groupId = `projections-test-${ulid()}`;
 let db: TestDatabase;
-let ctx: CommandContext;
+let ctx: DomainContext;
 let wakeup: LogWakeup;
 let relay: OutboxRelay;
 let bus: NoticeBus;
@@ -76,7 +76,7 @@ async function startProjector() {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ctx = testCommandContext(db.pool);
+  ctx = testDomainContext(db.pool);
   wakeup = createPgLogWakeup(db.url);
   relay = startOutboxRelay({ pool: db.pool, databaseUrl: db.url, kafka, topic, partitions: 4, wakeup });
   const channel = `mailledger:test:${ulid()}`;

@@ -4,7 +4,7 @@
 import { ulid } from "ulid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendMessage } from "../../src/commands/messages/append.ts";
-import { testCommandContext, testMessage } from "../../src/commands/testing/context.ts";
+import { testDomainContext, testMessage } from "../../src/commands/testing/context.ts";
 import { createUser } from "../../src/commands/user/handlers.ts";
 import { loadConfig } from "../../src/config.ts";
 import { Kafka, logLevel } from "../../src/events/kafka.ts";
@@ -63,7 +63,7 @@ afterAll(async () => {
 describe("two deployments on one Kafka", () => {
   it("keep their consumer groups apart and both views up to date", async () => {
     for (const [i, { db }] of deployments.entries()) {
-      const ctx = testCommandContext(db.pool);
+      const ctx = testDomainContext(db.pool);
       const { userId } = await createUser(ctx, { username: `owner${i}`, password: "pw" });
       for (let n = 0; n < 5; n++) {
         await appendMessage(ctx, {

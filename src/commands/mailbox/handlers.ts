@@ -6,7 +6,7 @@ import { ulid } from "ulid";
 import type { SpecialUse } from "../../events/domain/common.ts";
 import type { UserEvent } from "../../events/domain/userEvents.ts";
 import { commitChanges, type MailboxStreamChange } from "../commit.ts";
-import { type CommandContext, inTransaction, randomUidValidity } from "../context.ts";
+import { type DomainContext, inTransaction, randomUidValidity } from "../context.ts";
 import { DomainError } from "../errors.ts";
 import { canonicalMailboxName, INBOX, isInferiorOf, MAX_MAILBOX_NAME_LEVELS } from "../names.ts";
 import {
@@ -77,7 +77,7 @@ async function lockAccount(
   return { user, state: { ...state, mailboxes } };
 }
 
-async function simpleNamespaceCommand(ctx: CommandContext, userId: string, command: UserCommand) {
+async function simpleNamespaceCommand(ctx: DomainContext, userId: string, command: UserCommand) {
   return inTransaction(ctx, async (tx) => {
     const { user, state } = await lockAccount(tx, userId);
     const events = decideUser(command, state);
@@ -101,7 +101,7 @@ export interface CreatedMailbox extends CommandOutcome {
 }
 
 export async function createMailbox(
-  ctx: CommandContext,
+  ctx: DomainContext,
   input: { userId: string; name: string; specialUse?: SpecialUse | null; uidValidity?: number },
 ): Promise<CreatedMailbox> {
   const { events, committed } = await simpleNamespaceCommand(ctx, input.userId, {
@@ -130,7 +130,7 @@ export interface DeletedMailbox extends CommandOutcome {
 
 /** DELETE (RFC 3501 6.3.4): messages expunged; with inferiors the name stays as \Noselect. */
 export async function deleteMailbox(
-  ctx: CommandContext,
+  ctx: DomainContext,
   input: { userId: string; name: string },
 ): Promise<DeletedMailbox> {
   const name = canonicalMailboxName(input.name);
@@ -173,7 +173,7 @@ export interface RenamedMailbox extends CommandOutcome {
 
 /** RENAME (RFC 3501 6.3.5): inferiors follow; INBOX's messages move to a new mailbox instead. */
 export async function renameMailbox(
-  ctx: CommandContext,
+  ctx: DomainContext,
   input: { userId: string; from: string; to: string },
 ): Promise<RenamedMailbox> {
   const from = canonicalMailboxName(input.from);
@@ -247,7 +247,7 @@ export async function renameMailbox(
   });
 }
 
-export async function subscribeMailbox(ctx: CommandContext, input: { userId: string; name: string }) {
+export async function subscribeMailbox(ctx: DomainContext, input: { userId: string; name: string }) {
   const { committed } = await simpleNamespaceCommand(ctx, input.userId, {
     type: "SubscribeMailbox",
     name: input.name,
@@ -255,7 +255,7 @@ export async function subscribeMailbox(ctx: CommandContext, input: { userId: str
   return { lastGlobalPosition: committed.lastGlobalPosition };
 }
 
-export async function unsubscribeMailbox(ctx: CommandContext, input: { userId: string; name: string }) {
+export async function unsubscribeMailbox(ctx: DomainContext, input: { userId: string; name: string }) {
   const { committed } = await simpleNamespaceCommand(ctx, input.userId, {
     type: "UnsubscribeMailbox",
     name: input.name,
@@ -267,7 +267,7 @@ export async function unsubscribeMailbox(ctx: CommandContext, input: { userId: s
  * RESETKEY (RFC 4467 5.1): a new access key for one mailbox, or for every mailbox of the user
  * (name null); the URLs made with the old one fetch nothing from now on.
  */
-export async function resetAccessKey(ctx: CommandContext, input: { userId: string; name: string | null }) {
+export async function resetAccessKey(ctx: DomainContext, input: { userId: string; name: string | null }) {
   const { committed } = await simpleNamespaceCommand(ctx, input.userId, {
     type: "ResetAccessKey",
     name: input.name,
@@ -277,7 +277,7 @@ export async function resetAccessKey(ctx: CommandContext, input: { userId: strin
 }
 
 export async function setMailboxSpecialUse(
-  ctx: CommandContext,
+  ctx: DomainContext,
   input: { userId: string; name: string; specialUse: SpecialUse | null },
 ) {
   const { committed } = await simpleNamespaceCommand(ctx, input.userId, {
@@ -289,7 +289,7 @@ export async function setMailboxSpecialUse(
 }
 
 export async function setMailboxAppendLimit(
-  ctx: CommandContext,
+  ctx: DomainContext,
   input: { userId: string; name: string; appendLimit: number | null },
 ) {
   if (input.appendLimit !== null && (!Number.isSafeInteger(input.appendLimit) || input.appendLimit < 0)) {

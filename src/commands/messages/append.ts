@@ -8,7 +8,7 @@ import { type BlobBody, chunksOf, type StoredBlob, sha256Hex } from "../../event
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
 import { MAX_HEADER_BYTES, summarizeHeader } from "../../events/messageSummary.ts";
 import { commitChanges, commitOptimistically } from "../commit.ts";
-import { type CommandContext, inTransaction } from "../context.ts";
+import { type DomainContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
 import { decide, type MailboxState } from "../mailbox/decider.ts";
 import { canonicalMailboxName } from "../names.ts";
@@ -66,7 +66,7 @@ interface PreparedBody {
 }
 
 /** Stores (or stages) the body while keeping its first bytes for the header summary. */
-async function storeBody(ctx: CommandContext, body: BlobBody): Promise<PreparedBody> {
+async function storeBody(ctx: DomainContext, body: BlobBody): Promise<PreparedBody> {
   if (Buffer.isBuffer(body)) {
     const head = body.subarray(0, MAX_HEADER_BYTES);
     // stageManyInStatement extends stageInStatement: a store without the one does not stage.
@@ -99,7 +99,7 @@ async function storeBody(ctx: CommandContext, body: BlobBody): Promise<PreparedB
 
 /** The statements that store the staged bodies: one for all when the store can, else one each. */
 function stagedStatements(
-  ctx: CommandContext,
+  ctx: DomainContext,
   prepared: readonly PreparedBody[],
 ): { name: string; body: FragmentSqlToken }[] {
   const together = prepared.filter(({ staged }) => staged !== undefined && staged.statement === undefined);
@@ -113,7 +113,7 @@ function stagedStatements(
   return statements;
 }
 
-export async function appendMessage(ctx: CommandContext, input: AppendInput): Promise<AppendOutcome> {
+export async function appendMessage(ctx: DomainContext, input: AppendInput): Promise<AppendOutcome> {
   const { body, declaredSize, flags, internalDate } = input;
   const outcome = await appendMessages(ctx, {
     userId: input.userId,
@@ -158,7 +158,7 @@ export interface AppendMessagesOutcome {
  * appends nothing. A refusal of one message says which one, for more than one.
  */
 export async function appendMessages(
-  ctx: CommandContext,
+  ctx: DomainContext,
   input: { userId: string; mailboxName: string; messages: readonly AppendMessageInput[] },
 ): Promise<AppendMessagesOutcome> {
   const total = input.messages.length;

@@ -4,7 +4,7 @@
 
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
 import type { Committed } from "../commit.ts";
-import type { CommandContext } from "../context.ts";
+import type { DomainContext } from "../context.ts";
 import type { MailboxState } from "../mailbox/decider.ts";
 import { decideOnSelected, validUids } from "./selected.ts";
 
@@ -17,7 +17,7 @@ export interface ExpungeOutcome {
 }
 
 export async function expungeMessages(
-  ctx: CommandContext,
+  ctx: DomainContext,
   input: { userId: string; mailboxId: string; uids?: readonly number[] },
 ): Promise<ExpungeOutcome> {
   const command = input.uids

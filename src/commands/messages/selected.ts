@@ -2,7 +2,7 @@
 import type { DatabaseTransactionConnection } from "slonik";
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
 import { type Committed, commitChanges, commitOptimistically } from "../commit.ts";
-import { type CommandContext, inTransaction } from "../context.ts";
+import { type DomainContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
 import { decide, type MailboxCommand, type MailboxState } from "../mailbox/decider.ts";
 import {
@@ -38,7 +38,7 @@ export function validUids(uids: readonly number[]): number[] {
  * succeeds. `outcome` is given the state decided from, the events, and what was committed.
  */
 export async function decideOnSelected<T>(
-  ctx: CommandContext,
+  ctx: DomainContext,
   target: { userId: string; mailboxId: string; uids: readonly number[] | "deleted" },
   command: MailboxCommand,
   outcome: (before: MailboxState, events: readonly MailboxEvent[], committed: Committed) => T,

@@ -2,7 +2,7 @@
 
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
 import type { Committed } from "../commit.ts";
-import type { CommandContext } from "../context.ts";
+import type { DomainContext } from "../context.ts";
 import type { FlagOperation } from "../flags.ts";
 import {
   conditionalStoreFailures,
@@ -46,7 +46,7 @@ function commandOf(input: StoreFlagsInput): Extract<MailboxCommand, { type: "Sto
 }
 
 /** Decided and committed on the selected mailbox (decideOnSelected). */
-export async function storeFlags(ctx: CommandContext, input: StoreFlagsInput): Promise<StoreFlagsOutcome> {
+export async function storeFlags(ctx: DomainContext, input: StoreFlagsInput): Promise<StoreFlagsOutcome> {
   const command = commandOf(input);
   return decideOnSelected(ctx, { ...input, uids: command.uids }, command, (before, events, committed) =>
     outcomeOf(command, before, events, committed),
@@ -59,7 +59,7 @@ export async function storeFlags(ctx: CommandContext, input: StoreFlagsInput): P
  * same precondition, so rows gone stale are read and decided again.
  */
 export async function storeFlagsFrom(
-  ctx: CommandContext,
+  ctx: DomainContext,
   input: StoreFlagsInput,
   known: { highestModSeq: number; uidValidity: number; messages: ReadonlyMap<number, MessageState> },
 ): Promise<StoreFlagsOutcome> {

@@ -3,7 +3,7 @@
 // mailbox streams; the two rows are locked in id order so opposite moves cannot deadlock.
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
 import { commitChanges, type MailboxStreamChange } from "../commit.ts";
-import { type CommandContext, inTransaction } from "../context.ts";
+import { type DomainContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
 import { decide, evolveAll } from "../mailbox/decider.ts";
 import { canonicalMailboxName } from "../names.ts";
@@ -35,7 +35,7 @@ export interface TransferOutcome {
 }
 
 async function transfer(
-  ctx: CommandContext,
+  ctx: DomainContext,
   input: TransferInput,
   mode: "copy" | "move",
 ): Promise<TransferOutcome> {
@@ -99,10 +99,10 @@ async function transfer(
   });
 }
 
-export async function copyMessages(ctx: CommandContext, input: TransferInput): Promise<TransferOutcome> {
+export async function copyMessages(ctx: DomainContext, input: TransferInput): Promise<TransferOutcome> {
   return transfer(ctx, input, "copy");
 }
 
-export async function moveMessages(ctx: CommandContext, input: TransferInput): Promise<TransferOutcome> {
+export async function moveMessages(ctx: DomainContext, input: TransferInput): Promise<TransferOutcome> {
   return transfer(ctx, input, "move");
 }

@@ -2,12 +2,12 @@
 import type { DatabasePool } from "slonik";
 import type { BlobStore } from "../../events/blobs/blobStore.ts";
 import { createPostgresBlobStore } from "../../events/blobs/postgresBlobStore.ts";
-import type { CommandContext } from "../context.ts";
+import type { DomainContext } from "../context.ts";
 
-export function testCommandContext(
+export function testDomainContext(
   pool: DatabasePool,
   options: { blobStore?: BlobStore; appendLimit?: number | null; now?: () => Date } = {},
-): CommandContext {
+): DomainContext {
   return {
     pool,
     blobStore: options.blobStore ?? createPostgresBlobStore(pool),

@@ -2,7 +2,7 @@
 import type { DatabasePool } from "slonik";
 import { ulid } from "ulid";
 import { commitChanges } from "../commit.ts";
-import { type CommandContext, inTransaction, isUniqueViolation, randomUidValidity } from "../context.ts";
+import { type DomainContext, inTransaction, isUniqueViolation, randomUidValidity } from "../context.ts";
 import { DomainError } from "../errors.ts";
 import { decide as decideMailbox, initialState as initialMailboxState } from "../mailbox/decider.ts";
 import { findUserByName, listUserRows, loadUserState } from "../writeModel.ts";
@@ -35,7 +35,7 @@ export interface CreatedUser extends CommandOutcome {
 }
 
 /** Creates an account and its INBOX. */
-export async function createUser(ctx: CommandContext, input: CreateUserInput): Promise<CreatedUser> {
+export async function createUser(ctx: DomainContext, input: CreateUserInput): Promise<CreatedUser> {
   const username = canonicalUsername(input.username);
   const appendLimit = validAppendLimit(input.appendLimit ?? null);
   const passwordHash = await hashPassword(input.password);
@@ -81,7 +81,7 @@ export async function createUser(ctx: CommandContext, input: CreateUserInput): P
 
 /** Runs a user-stream command on the account named, under its row lock. */
 async function onAccount(
-  ctx: CommandContext,
+  ctx: DomainContext,
   rawUsername: string,
   command: UserCommand,
 ): Promise<CommandOutcome & { userId: string }> {
@@ -102,17 +102,17 @@ async function onAccount(
 }
 
 /** Deletes an account with all its mailboxes; their bodies go at the next garbage collection. */
-export async function deleteUser(ctx: CommandContext, input: { username: string }) {
+export async function deleteUser(ctx: DomainContext, input: { username: string }) {
   return onAccount(ctx, input.username, { type: "DeleteUser" });
 }
 
-export async function changePassword(ctx: CommandContext, input: { username: string; password: string }) {
+export async function changePassword(ctx: DomainContext, input: { username: string; password: string }) {
   const passwordHash = await hashPassword(input.password);
   return onAccount(ctx, input.username, { type: "ChangePassword", passwordHash });
 }
 
 export async function setUserAppendLimit(
-  ctx: CommandContext,
+  ctx: DomainContext,
   input: { username: string; appendLimit: number | null },
 ) {
   return onAccount(ctx, input.username, {
@@ -123,7 +123,7 @@ export async function setUserAppendLimit(
 
 /** The account's storage quota in octets (RFC 9208 STORAGE); null removes it. */
 export async function setUserQuota(
-  ctx: CommandContext,
+  ctx: DomainContext,
   input: { username: string; storageLimit: number | null },
 ) {
   if (input.storageLimit !== null && (!Number.isSafeInteger(input.storageLimit) || input.storageLimit < 0)) {

@@ -8,6 +8,23 @@ import { z } from "zod";
  */
 export const MAILBOX_HIERARCHY_SEPARATOR = "/";
 
+/**
+ * The form a mailbox name is stored in, for looking one up: Unicode NFC, a trailing separator
+ * dropped (it only declares inferiors, RFC 3501 6.3.3), INBOX's spellings and the "INBOX/"
+ * prefix as "INBOX" (RFC 3501 5.1). It never refuses: a name no mailbox can have is simply not
+ * found. The domain's canonicalMailboxName (src/commands/names.ts) checks a name for a write,
+ * then gives this same form, so a lookup finds what a write stored.
+ */
+export function mailboxLookupName(raw: string): string {
+  let name = raw.normalize("NFC");
+  if (name.endsWith(MAILBOX_HIERARCHY_SEPARATOR)) name = name.slice(0, -1);
+  const head = name.slice(0, 5);
+  if (head.toUpperCase() === "INBOX" && (name.length === 5 || name[5] === MAILBOX_HIERARCHY_SEPARATOR)) {
+    return `INBOX${name.slice(5)}`;
+  }
+  return name;
+}
+
 /** RFC 3501 2.3.1.1: UIDs and UIDVALIDITY are non-zero unsigned 32-bit numbers. */
 export const MAX_UID = 0xffff_ffff;
 

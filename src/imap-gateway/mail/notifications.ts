@@ -5,8 +5,9 @@
 // renamed (MailboxName: LIST), a subscription added or removed (SubscriptionChange: LIST), a
 // mailbox that got messages, lost some or had flags changed (MessageNew, MessageExpunge,
 // FlagChange: STATUS). A lost doorbell delays a notification to the next look, never loses it.
+
+import { mailboxLookupName } from "../../events/domain/common.ts";
 import type { MailboxStatus, NamespaceSnapshot } from "../../projections/queries/index.ts";
-import { canonicalMailboxName } from "../../projections/queries/index.ts";
 import { encodeMailbox, type FetchItem, type NotifyEventGroup, type NotifyFilter } from "../codec/index.ts";
 import type { SessionControl, SessionNotifications } from "../module.ts";
 import { MailboxController } from "./mailboxController.ts";
@@ -72,7 +73,7 @@ export class NotifyFilters {
 
 function canonical(filter: NotifyFilter): NotifyFilter {
   if (filter.kind === "subtree" || filter.kind === "mailboxes")
-    return { kind: filter.kind, mailboxes: filter.mailboxes.map(canonicalMailboxName) };
+    return { kind: filter.kind, mailboxes: filter.mailboxes.map(mailboxLookupName) };
   return filter;
 }
 

@@ -1,7 +1,7 @@
 // What the mailbox command modules are given: the command side for writes and the query module
 // for reads. A command answers as soon as its transaction committed: the index it reads is
 // committed with the events, so there is nothing to wait for (DESIGN.md contract 2).
-import type { CommandContext as DomainContext } from "../../commands/context.ts";
+import type { DomainContext } from "../../commands/context.ts";
 import type { BlobStore } from "../../events/blobs/blobStore.ts";
 import type { DatabasePool } from "../../events/db.ts";
 import type { NoticeRouter } from "../../projections/notices/noticeRouter.ts";

@@ -7,7 +7,7 @@
 // Every query is scoped to one user: a mailbox of another user is never found (contract 7).
 import { type CommonQueryMethods, type DatabasePool, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
-import { MAILBOX_HIERARCHY_SEPARATOR } from "../../events/domain/common.ts";
+import { MAILBOX_HIERARCHY_SEPARATOR, mailboxLookupName } from "../../events/domain/common.ts";
 // The ENVELOPE texts this read model caches are IMAP wire text: written by the codec's encoder.
 import { encodeEnvelope } from "../../imap-gateway/codec/mimeEncode.ts";
 import type { Envelope, MessageStructure } from "../../mime/index.ts";
@@ -311,8 +311,11 @@ function toStatus(row: MailboxRow): MailboxStatus {
   };
 }
 
-/** INBOX is case-insensitive (RFC 3501 5.1): its spellings become the stored "INBOX". */
-export function canonicalMailboxName(name: string): string {
+/**
+ * A LIST pattern with INBOX's spellings as the stored "INBOX" (RFC 3501 5.1). Only that: a
+ * pattern is not a name (a trailing separator or "%" means something in it).
+ */
+function inboxCaseFolded(name: string): string {
   const head = name.slice(0, 5);
   if (head.toUpperCase() === "INBOX" && (name.length === 5 || name[5] === MAILBOX_HIERARCHY_SEPARATOR)) {
     return `INBOX${name.slice(5)}`;
@@ -322,7 +325,7 @@ export function canonicalMailboxName(name: string): string {
 
 /** A LIST pattern as a regular expression: `*` any characters, `%` any but the separator. */
 export function listPatternRegExp(reference: string, pattern: string): RegExp {
-  const full = canonicalMailboxName(reference + pattern);
+  const full = inboxCaseFolded(reference + pattern);
   const escaped = [...full]
     .map((char) => {
       if (char === "*") return ".*";
@@ -829,7 +832,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     async mailboxStatus(userId, name) {
       const row = await connection.maybeOne(sql.type(mailboxRow)`
         SELECT ${mailboxColumns} FROM mailboxes AS mb
-        WHERE mb.user_id = ${userId} AND mb.name = ${canonicalMailboxName(name)} AND mb.status <> 'deleted'`);
+        WHERE mb.user_id = ${userId} AND mb.name = ${mailboxLookupName(name)} AND mb.status <> 'deleted'`);
       return row ? toStatus(row) : null;
     },
 
@@ -861,7 +864,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
              WHERE m.mailbox_id = mb.id AND NOT ('\\Seen' = ANY (m.flags))
              ORDER BY m.uid LIMIT 1) AS first_unseen_uid
         FROM mailboxes AS mb
-        WHERE mb.user_id = ${userId} AND mb.name = ${canonicalMailboxName(name)} AND mb.status <> 'deleted'`);
+        WHERE mb.user_id = ${userId} AND mb.name = ${mailboxLookupName(name)} AND mb.status <> 'deleted'`);
       if (row === null) return null;
       return { status: toStatus(row), uids: unpackUids(row.uids), firstUnseenUid: row.first_unseen_uid };
     },
@@ -996,7 +999,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
           mb.urlauth_salt AS mailbox_salt
         FROM users AS u JOIN mailboxes AS mb ON mb.user_id = u.id
         WHERE u.username = ${username} AND u.deleted_at IS NULL
-          AND mb.name = ${canonicalMailboxName(mailboxName)} AND mb.status = 'selectable'`);
+          AND mb.name = ${mailboxLookupName(mailboxName)} AND mb.status = 'selectable'`);
       if (row === null) return null;
       return {
         userId: row.user_id,

@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ImapFlow } from "imapflow";
-import type { CommandContext as DomainContext } from "../../../src/commands/context.ts";
+import type { DomainContext } from "../../../src/commands/context.ts";
 import { RawImapClient } from "../../../src/imap-gateway/testing/rawClient.ts";
 import type { TestMailServer } from "../../support/mailServer.ts";
 
