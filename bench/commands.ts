@@ -5,7 +5,7 @@
 import { createMailbox } from "../src/commands/mailbox/handlers.ts";
 import { appendMessage } from "../src/commands/messages/append.ts";
 import { storeFlags } from "../src/commands/messages/store.ts";
-import { testCommandContext } from "../src/commands/testing/context.ts";
+import { testDomainContext } from "../src/commands/testing/context.ts";
 import { createUser } from "../src/commands/user/handlers.ts";
 import { createTestDatabase } from "../test/support/database.ts";
 
@@ -31,7 +31,7 @@ async function timed(run: () => Promise<number>): Promise<{ count: number; perSe
 }
 
 const db = await createTestDatabase({ poolSize: 24 });
-const ctx = testCommandContext(db.pool);
+const ctx = testDomainContext(db.pool);
 const rows: string[][] = [];
 try {
   const { userId } = await createUser(ctx, { username: "bench", password: "bench" });
