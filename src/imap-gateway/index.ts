@@ -2,7 +2,7 @@
 export { type AuthenticationResult, type Authenticator, staticAuthenticator } from "./auth/authenticator.ts";
 export { type LoginThrottle, MemoryLoginThrottle } from "./auth/loginThrottle.ts";
 export { createRedisLoginThrottle } from "./auth/redisLoginThrottle.ts";
-export { coreCommands } from "./commands/index.ts";
+export { coreCommands } from "./connection/index.ts";
 export { bad, ImapError, no, triageHandlerError } from "./errors.ts";
 export { type Logger, silentLogger, stderrLogger } from "./logger.ts";
 export * as gatewayMetrics from "./metrics.ts";

@@ -12,8 +12,8 @@ import type {
   ResponsePart,
   StreamedLiteralInfo,
 } from "./codec/index.ts";
+import type { GatewayLimits } from "./limits/gatewayLimits.ts";
 import type { Logger } from "./logger.ts";
-import type { GatewayLimits } from "./options.ts";
 
 export type SessionState = "not-authenticated" | "authenticated" | "selected" | "logout";
 
@@ -31,7 +31,7 @@ export interface AuthenticatedUser {
 }
 
 /** The slot a SELECT module fills; the gateway only needs the name and whether writes are allowed. */
-export interface SelectedMailbox {
+export interface Selection {
   readonly name: string;
   readonly readOnly: boolean;
   /**
@@ -118,7 +118,7 @@ export interface SessionInfo {
   readonly clientId: ReadonlyMap<string, string | null> | undefined;
   /** Extensions turned on with ENABLE (RFC 5161), upper-cased: CONDSTORE, QRESYNC, UTF8=ACCEPT, ... */
   readonly enabled: ReadonlySet<string>;
-  readonly selected: SelectedMailbox | undefined;
+  readonly selected: Selection | undefined;
   /** What the last NOTIFY asked for (RFC 5465); undefined when the client never sent one. */
   readonly notifications: SessionNotifications | undefined;
 }
@@ -134,7 +134,7 @@ export interface SessionControl extends SessionInfo {
   /** not-authenticated → authenticated. Refused when the user already has too many connections. */
   authenticate(user: AuthenticatedUser): LoginOutcome;
   /** authenticated/selected → selected (a previously selected mailbox is replaced). */
-  select(mailbox: SelectedMailbox): void;
+  select(mailbox: Selection): void;
   /** selected → authenticated; pending updates of the old mailbox are dropped. */
   unselect(): void;
   /**

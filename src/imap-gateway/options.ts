@@ -8,6 +8,7 @@ import {
   DEFAULT_MAX_LITERAL_SIZE,
   DEFAULT_MAX_NESTING_DEPTH,
 } from "./codec/index.ts";
+import type { GatewayLimits } from "./limits/gatewayLimits.ts";
 import type { Logger } from "./logger.ts";
 import type { AnyCommandModule } from "./module.ts";
 
@@ -37,23 +38,7 @@ export const DEFAULT_MAX_PIPELINED_COMMANDS = 32;
 /** Time a graceful close waits for commands in progress before cutting connections. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 
-export interface GatewayLimits extends LoginThrottleLimits {
-  readonly maxLineLength: number;
-  /** Literals of commands that declare no limit of their own (LOGIN passwords, search strings, ...). */
-  readonly maxLiteralSize: number;
-  /** APPEND's literal limit (advertised as APPENDLIMIT by the APPEND module). */
-  readonly maxAppendLiteralSize: number;
-  readonly maxNestingDepth: number;
-  readonly maxCommandsPerSecondBeforeAuth: number;
-  readonly maxConsecutiveBadBeforeAuth: number;
-  readonly idleTimeoutBeforeAuthMs: number;
-  /** Autologout of authenticated sessions; RFC 3501 wants >= 30 minutes (a smaller value is logged as a warning). */
-  readonly idleTimeoutAuthenticatedMs: number;
-  readonly maxConnections: number;
-  readonly maxConnectionsPerUser: number;
-  readonly maxPipelinedCommands: number;
-  readonly shutdownGraceMs: number;
-}
+export type { GatewayLimits };
 
 export const DEFAULT_LIMITS: GatewayLimits = {
   maxLineLength: DEFAULT_MAX_LINE_LENGTH,

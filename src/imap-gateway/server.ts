@@ -6,7 +6,7 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import tls from "node:tls";
 import { MemoryLoginThrottle } from "./auth/loginThrottle.ts";
-import { coreCommands } from "./commands/index.ts";
+import { coreCommands } from "./connection/index.ts";
 import { ConnectionLimits } from "./limits/connectionLimits.ts";
 import { type Logger, stderrLogger } from "./logger.ts";
 import {

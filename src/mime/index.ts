@@ -4,8 +4,8 @@
 // corrects every old message, and the events' header summary reads headers as FETCH does.
 export { parseAddressList } from "./addressList.ts";
 export { encodeBinaryParts } from "./binaryParts.ts";
+export { buildEnvelope } from "./buildEnvelope.ts";
 export { decodeCharset, decodeEncodedWords, decodeTransferEncoding, isKnownCharset } from "./charset.ts";
-export { buildEnvelope } from "./envelope.ts";
 export { headerBytes, MAX_HEADER_BYTES, parseHeaderFields, splitAddressList } from "./headerFields.ts";
 export { MAX_MIME_DEPTH, MAX_MIME_PARTS, parseMessageStructure } from "./parseMessageStructure.ts";
 export { DEFAULT_SEARCH_TEXT_BYTES, extractSearchText, type SearchTextOptions } from "./searchText.ts";

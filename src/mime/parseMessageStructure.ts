@@ -1,4 +1,4 @@
-import { envelopeFromFields } from "./envelope.ts";
+import { envelopeFromFields } from "./buildEnvelope.ts";
 import {
   countLines,
   firstFieldValue,

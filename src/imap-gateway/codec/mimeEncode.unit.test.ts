@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildEnvelope } from "../../mime/envelope.ts";
+import { buildEnvelope } from "../../mime/buildEnvelope.ts";
 import { parseMessageStructure } from "../../mime/parseMessageStructure.ts";
 import { encodeStringText as imapString } from "./encode.ts";
 import { encodeBodyStructure, encodeEnvelope } from "./mimeEncode.ts";

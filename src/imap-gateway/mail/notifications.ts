@@ -10,7 +10,7 @@ import { mailboxLookupName } from "../../events/domain/common.ts";
 import type { MailboxStatus, NamespaceSnapshot } from "../../projections/queries/index.ts";
 import { encodeMailbox, type FetchItem, type NotifyEventGroup, type NotifyFilter } from "../codec/index.ts";
 import type { SessionControl, SessionNotifications } from "../module.ts";
-import { MailboxController } from "./mailboxController.ts";
+import { SelectedMailbox } from "../selected/mailbox.ts";
 import type { MailServices } from "./services.ts";
 
 /** The events this server sends (RFC 5465 5); BADEVENT names them. */
@@ -265,7 +265,7 @@ export class MailboxNotifications implements SessionNotifications {
 
   #selectedMailboxId(): string | undefined {
     const selected = this.#session.selected;
-    return selected instanceof MailboxController ? selected.mailboxId : undefined;
+    return selected instanceof SelectedMailbox ? selected.mailboxId : undefined;
   }
 
   async #lookOnce(): Promise<void> {

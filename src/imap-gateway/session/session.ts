@@ -43,7 +43,7 @@ import type {
   CommandOutcome,
   GatewayServices,
   LoginOutcome,
-  SelectedMailbox,
+  Selection,
   SessionControl,
   SessionEventMetadata,
   SessionLiteralSink,
@@ -116,7 +116,7 @@ export class Session implements SessionControl {
   #user: AuthenticatedUser | undefined;
   #clientId: Map<string, string | null> | undefined;
   readonly #enabled = new Set<string>();
-  #selected: SelectedMailbox | undefined;
+  #selected: Selection | undefined;
   #notifications: SessionNotifications | undefined;
   /** Updates being sent between commands (NOTIFY): the next command waits for them. */
   #pushing: Promise<void> | undefined;
@@ -208,7 +208,7 @@ export class Session implements SessionControl {
   get enabled(): ReadonlySet<string> {
     return this.#enabled;
   }
-  get selected(): SelectedMailbox | undefined {
+  get selected(): Selection | undefined {
     return this.#selected;
   }
   get notifications(): SessionNotifications | undefined {
@@ -250,7 +250,7 @@ export class Session implements SessionControl {
     return { ok: true };
   }
 
-  select(mailbox: SelectedMailbox): void {
+  select(mailbox: Selection): void {
     if (this.#state !== "authenticated" && this.#state !== "selected") {
       throw new Error("select() needs an authenticated session");
     }

@@ -3,7 +3,7 @@
 // while the client's sequence numbers must stay as they are (RFC 3501 7.4.1: during FETCH, STORE,
 // SEARCH, and before a UID command resolves its set).
 import type { ResponsePart } from "../codec/index.ts";
-import type { SelectedMailbox, SessionNotifications, UnilateralUpdate, UpdateSource } from "../module.ts";
+import type { Selection, SessionNotifications, UnilateralUpdate, UpdateSource } from "../module.ts";
 
 export interface FlushOptions {
   /** EXPUNGE waits: the client's sequence numbers in the command under way are the ones it had. */
@@ -14,7 +14,7 @@ export interface FlushOptions {
 
 /** What a flush writes to and checks. */
 export interface FlushTarget {
-  readonly selected: SelectedMailbox | undefined;
+  readonly selected: Selection | undefined;
   readonly notifications: SessionNotifications | undefined;
   readonly closed: boolean;
   /** Writes one untagged response. */

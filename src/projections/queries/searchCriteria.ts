@@ -10,6 +10,17 @@ export interface UidRange {
 }
 export type UidSet = readonly UidRange[];
 
+/** The ranges of UIDs in ascending order: 1,2,3,5 → 1:3,5. */
+export function toUidSet(uids: readonly number[]): UidSet {
+  const ranges: { start: number; end: number }[] = [];
+  for (const uid of uids) {
+    const last = ranges.at(-1);
+    if (last && uid === last.end + 1) last.end = uid;
+    else ranges.push({ start: uid, end: uid });
+  }
+  return ranges;
+}
+
 /** A calendar day, "YYYY-MM-DD", compared in UTC disregarding time (RFC 3501 BEFORE/ON/SINCE). */
 export type SearchDate = string;
 export type DateComparison = "before" | "on" | "since";

@@ -1,0 +1,26 @@
+// RENAME (RFC 3501 6.3.5): inferiors follow the renamed name; RENAME INBOX moves INBOX's
+// messages to a new mailbox and leaves INBOX empty.
+import { renameMailbox } from "../../commands/index.ts";
+import { userIdOf } from "../mail/commandSupport.ts";
+import { domainContext, type MailServices } from "../mail/services.ts";
+import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../module.ts";
+import { SelectedMailbox } from "../selected/mailbox.ts";
+
+export function renameCommand(services: MailServices) {
+  return defineCommand({
+    names: ["RENAME"],
+    states: AUTHENTICATED_OR_SELECTED,
+    async handle(command, context) {
+      const { session } = context;
+      const userId = userIdOf(session);
+      const { from, to } = command.args;
+      const renamed = await renameMailbox(domainContext(services, context), { userId, from, to });
+      // With INBOX selected, RENAME INBOX expunged every message of it: say so before the OK.
+      const selected = session.selected;
+      if (selected instanceof SelectedMailbox && renamed.inboxMovedTo !== null && selected.name === "INBOX") {
+        selected.markDirty(renamed.lastGlobalPosition);
+      }
+      return { text: "RENAME completed" };
+    },
+  });
+}
