@@ -5,6 +5,7 @@
 import { findUserById } from "../../../commands/index.ts";
 import { encodeMailbox, encodeString } from "../../codec/index.ts";
 import { no } from "../../errors.ts";
+import { utf8Names } from "../../modes.ts";
 import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from "../../module.ts";
 import type { MailServices } from "../services.ts";
 import { userIdOf } from "../session.ts";
@@ -35,7 +36,7 @@ export function getQuotaRootCommand(services: MailServices) {
       const status = await services.queries.mailboxStatus(userId, command.args.mailbox);
       if (status === null) throw no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
       const limit = await storageLimitOf(services, userId);
-      const utf8 = context.session.enabled.has("UTF8=ACCEPT");
+      const utf8 = utf8Names(context.session);
       await context.untagged(
         "QUOTAROOT ",
         encodeMailbox(status.name, { utf8 }),

@@ -6,6 +6,7 @@ import { decodeEncodedWords } from "../../../projections/mime/index.ts";
 import type { SortField, SortFields } from "../../../projections/queries/index.ts";
 import type { SortArgs, SortKey } from "../../codec/index.ts";
 import { bad } from "../../errors.ts";
+import { UTF8_ACCEPT } from "../../modes.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { esearchLine, returnedResults } from "../esearch.ts";
 import type { MailServices } from "../services.ts";
@@ -119,6 +120,10 @@ export function sortCommand(services: MailServices) {
     async handle(command, context) {
       const { session } = context;
       const controller = selectedOf(session);
+      // RFC 6855 3 (erratum 4029): once UTF8=ACCEPT is enabled, a charset other than UTF-8 is BAD.
+      if (session.enabled.has(UTF8_ACCEPT) && command.args.charset !== "UTF-8") {
+        throw bad("SORT takes charset UTF-8 once UTF8=ACCEPT is enabled (RFC 6855 3)");
+      }
       const { returnOptions, partial } = command.args;
       const update = returnOptions?.includes("UPDATE") === true;
       if (update && controller.state.searchContexts.has(context.tag)) {

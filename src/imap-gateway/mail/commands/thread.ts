@@ -2,6 +2,7 @@
 // find. The query module finds them and reads their dates, subjects and Message-ID, In-Reply-To
 // and References headers; the threads are built in src/imap-gateway/mail/thread.ts.
 import { bad } from "../../errors.ts";
+import { UTF8_ACCEPT } from "../../modes.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import type { MailServices } from "../services.ts";
 import { expungedMeanwhile, selectedOf, userIdOf } from "../session.ts";
@@ -23,6 +24,10 @@ export function threadCommand(services: MailServices) {
     async handle(command, context) {
       const { session } = context;
       const controller = selectedOf(session);
+      // RFC 6855 3 (erratum 4029): once UTF8=ACCEPT is enabled, a charset other than UTF-8 is BAD.
+      if (session.enabled.has(UTF8_ACCEPT) && command.args.charset !== "UTF-8") {
+        throw bad("THREAD takes charset UTF-8 once UTF8=ACCEPT is enabled (RFC 6855 3)");
+      }
       const { algorithm } = command.args;
       const threads = ALGORITHMS[algorithm as keyof typeof ALGORITHMS];
       if (threads === undefined)
