@@ -9,8 +9,9 @@ export const enableCommand = defineCommand({
   names: ["ENABLE"],
   // RFC 5161 section 3.1: valid only in the authenticated state.
   states: ["authenticated"],
-  capabilities: (session) =>
-    session.state === "not-authenticated" ? [UTF8_ACCEPT] : ["ENABLE", UTF8_ACCEPT],
+  // Advertised before login too, as Dovecot does: clients that read the list once (Python's
+  // imaplib) look for ENABLE in the one they got before LOGIN.
+  capabilities: () => ["ENABLE", UTF8_ACCEPT],
   enableable: [IMAP4REV2, UTF8_ACCEPT],
   async handle(command, context) {
     const session = context.session;
