@@ -115,6 +115,59 @@ describe("REPLACE", () => {
     expect(await status(alice, "Work")).toBe("* STATUS Work (MESSAGES 2 UIDNEXT 4)");
   });
 
+  it("takes every APPEND form: literal8, CATENATE, and UTF8 data once UTF8=ACCEPT is enabled", async () => {
+    await fill(alice, "Forms", 3);
+    const raw = await rawLoggedIn(server, alice);
+    const text = draft("from a literal8");
+    expect((await raw.command("b", `REPLACE 1 Forms ~{${text.length}+}\r\n${text}`)).at(-1)).toMatch(
+      /^b BAD /,
+    );
+    await raw.command("s", "SELECT Forms");
+    expect((await raw.command("b", `REPLACE 1 Forms ~{${text.length}+}\r\n${text}`)).at(-1)).toBe(
+      "b OK REPLACE completed",
+    );
+    const part = draft("joined");
+    const catenate = await raw.command("c", `UID REPLACE 2 Forms CATENATE (TEXT ${literal(part)})`);
+    expect(catenate.at(-1)).toBe("c OK UID REPLACE completed");
+    const utf8 = "Subject: Grüße\r\n\r\nHallo\r\n";
+    const refused = await raw.command(
+      "d",
+      `UID REPLACE 3 Forms UTF8 (~{${Buffer.byteLength(utf8)}+}\r\n${utf8})`,
+    );
+    expect(refused.at(-1)).toMatch(/^d BAD .*ENABLE UTF8=ACCEPT/);
+    raw.close();
+
+    const accepting = await rawLoggedIn(server, alice);
+    await accepting.command("e", "ENABLE UTF8=ACCEPT");
+    await accepting.command("s", "SELECT Forms");
+    const replaced = await accepting.command(
+      "d",
+      `UID REPLACE 3 Forms UTF8 (~{${Buffer.byteLength(utf8)}+}\r\n${utf8})`,
+    );
+    expect(replaced.at(-1)).toBe("d OK UID REPLACE completed");
+    const subjects = await accepting.command("f", "UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])");
+    expect(
+      subjects
+        .filter((line) => line.startsWith("Subject:"))
+        .map((line) => Buffer.from(line, "latin1").toString()),
+    ).toEqual(["Subject: from a literal8", "Subject: joined", "Subject: Grüße"]);
+    accepting.close();
+  });
+
+  it("two sessions replacing the same message at once: one wins, the other gets NONEXISTENT", async () => {
+    await fill(alice, "Race", 1);
+    const sessions = await Promise.all([1, 2, 3, 4].map(() => rawLoggedIn(server, alice)));
+    for (const raw of sessions) await raw.command("s", "SELECT Race");
+    const answers = await Promise.all(
+      sessions.map((raw, i) => raw.command("r", `UID REPLACE 1 Race ${literal(draft(`version ${i}`))}`)),
+    );
+    const outcomes = answers.map((answer) => answer.at(-1)!.replace(/ UID REPLACE: .*| the message .*/, ""));
+    expect(outcomes.filter((line) => line === "r OK UID REPLACE completed")).toHaveLength(1);
+    expect(outcomes.filter((line) => line === "r NO [NONEXISTENT]")).toHaveLength(3);
+    for (const raw of sessions) raw.close();
+    expect(await status(alice, "Race")).toBe("* STATUS Race (MESSAGES 1 UIDNEXT 3)");
+  });
+
   it("refuses without changing anything: gone UID, bad number, no target, read-only", async () => {
     await fill(alice, "Keep", 2);
     const raw = await rawLoggedIn(server, alice);
