@@ -124,6 +124,11 @@ describe("IMAP4rev2 beside IMAP4rev1", () => {
     const [countRev1, countRev2] = await both("SEARCH RETURN (COUNT MIN) ALL");
     expect(countRev1).toEqual(countRev2);
     expect(countRev2![0]).toBe('* ESEARCH (TAG "Q") MIN 1 COUNT 4');
+    // CHARSET stays as RFC 9051 has it (only UTF8=ACCEPT refuses it).
+    expect(await rev2.command("Q", "SEARCH CHARSET UTF-8 SEEN")).toEqual([
+      '* ESEARCH (TAG "Q") ALL 2',
+      "Q OK SEARCH completed",
+    ]);
     // A bad search is BAD in both.
     for (const answer of await both("SEARCH FROBNICATE")) expect(answer.at(-1)).toMatch(/^Q BAD /);
     rev1.close();
