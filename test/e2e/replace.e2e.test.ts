@@ -7,6 +7,7 @@
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { runHistoryCommand } from "../../src/cli/history.ts";
 import { runUserCommand } from "../../src/cli/user.ts";
 import { captureCli } from "../support/cli.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
@@ -89,6 +90,20 @@ describe("REPLACE", () => {
     expect(events.map((event) => event.type)).toEqual(["MessageAppended", "MessagesExpunged"]);
     expect(events[1]!.data).toMatchObject({ uids: [1], cause: "replace" });
     expect(new Set(events.map((event) => event.transaction_id)).size).toBe(1);
+
+    // What an auditor sees: the append and the expunge, both by the REPLACE command.
+    const audit = await captureCli((io) =>
+      runHistoryCommand(["alice", "Drafts"], { pool: server.db.pool, ...io }),
+    );
+    const replaceLines = audit.stdout
+      .trim()
+      .split("\n")
+      .map((line) => line.split("\t").slice(3))
+      .filter(([command]) => command === "REPLACE");
+    expect(replaceLines).toEqual([
+      ["REPLACE", "Drafts", expect.stringMatching(/^appended UID 3 "second version"/)],
+      ["REPLACE", "Drafts", "expunged UID 1 (replace)"],
+    ]);
   });
 
   it("UID REPLACE into another mailbox; a session in IDLE (imapflow) sees the expunge", async () => {
