@@ -8,6 +8,7 @@ export * as mailboxAggregate from "./mailbox/decider.ts";
 export * from "./mailbox/handlers.ts";
 export * from "./messages/append.ts";
 export * from "./messages/expunge.ts";
+export * from "./messages/replace.ts";
 export * from "./messages/store.ts";
 export * from "./messages/transfer.ts";
 export * from "./names.ts";

@@ -5,8 +5,11 @@ import type { CommandName } from "./codec/index.ts";
 import type { AnyCommandModule, SessionInfo } from "./module.ts";
 import { GatewayConfigError } from "./options.ts";
 
-/** Framing features the session itself implements (RFC 3501 base, RFC 7888 LITERAL+). */
-const SESSION_CAPABILITIES = ["IMAP4rev1", "LITERAL+"] as const;
+/**
+ * What the session itself implements: RFC 3501 base, RFC 9051 IMAP4rev2 beside it (chosen per
+ * session by ENABLE; modes.ts), RFC 7888 LITERAL+.
+ */
+const SESSION_CAPABILITIES = ["IMAP4rev1", "IMAP4rev2", "LITERAL+"] as const;
 
 export class CommandRegistry {
   readonly #byName = new Map<string, AnyCommandModule>();

@@ -82,6 +82,8 @@ export type MailboxCommand =
   | { type: "Expunge"; uids?: readonly number[] }
   /** Every message in the state goes (DELETE of the mailbox). */
   | { type: "ExpungeAll" }
+  /** REPLACE (RFC 8508): the replaced message goes, \Deleted or not. */
+  | { type: "ExpungeReplaced"; uid: number }
   | {
       type: "ReceiveMessages";
       mode: "copy" | "move";
@@ -266,6 +268,18 @@ export function decide(command: MailboxCommand, state: MailboxState, now: Date):
         schemaVersion: messagesExpunged.schemaVersion,
         data: { modseq: state.highestModSeq + 1 + index, uids: part, cause },
       }));
+    }
+    case "ExpungeReplaced": {
+      requireInitialized(state);
+      if (!state.messages.has(command.uid))
+        throw new DomainError("NONEXISTENT", `no message with UID ${command.uid}`);
+      return [
+        {
+          type: messagesExpunged.type,
+          schemaVersion: messagesExpunged.schemaVersion,
+          data: { modseq: state.highestModSeq + 1, uids: [command.uid], cause: "replace" },
+        },
+      ];
     }
     case "ReceiveMessages": {
       requireInitialized(state);

@@ -256,6 +256,17 @@ describe("mailbox decider: EXPUNGE", () => {
     given(three).when({ type: "Expunge" }).thenIdempotent();
   });
 
+  it("REPLACE expunges the replaced message, \\Deleted or not, and refuses one that is gone", () => {
+    given(three)
+      .when({ type: "ExpungeReplaced", uid: 1 })
+      .thenEvents([
+        { type: "MessagesExpunged", schemaVersion: 1, data: { modseq: 5, uids: [1], cause: "replace" } },
+      ]);
+    expect(() =>
+      decide({ type: "ExpungeReplaced", uid: 9 }, evolveAll(initialState("m1"), three), NOW),
+    ).toThrow(/no message with UID 9/);
+  });
+
   it("empties the mailbox when it is deleted", () => {
     given(three)
       .when({ type: "ExpungeAll" })

@@ -45,7 +45,7 @@ export function effectiveAppendLimit(
   return mailboxLimit ?? userLimit ?? globalLimit ?? null;
 }
 
-function tooBig(size: number, limit: number): DomainError {
+export function tooBig(size: number, limit: number): DomainError {
   return new DomainError("TOOBIG", `the message is ${size} octets, above the append limit of ${limit}`);
 }
 
@@ -55,7 +55,7 @@ function tooBig(size: number, limit: number): DomainError {
  */
 export const STAGED_BODY_LIMIT = 1024 * 1024;
 
-interface PreparedBody {
+export interface PreparedBody {
   stored: StoredBlob;
   head: Buffer;
   /**
@@ -66,7 +66,7 @@ interface PreparedBody {
 }
 
 /** Stores (or stages) the body while keeping its first bytes for the header summary. */
-async function storeBody(ctx: DomainContext, body: BlobBody): Promise<PreparedBody> {
+export async function storeBody(ctx: DomainContext, body: BlobBody): Promise<PreparedBody> {
   if (Buffer.isBuffer(body)) {
     const head = body.subarray(0, MAX_HEADER_BYTES);
     // stageManyInStatement extends stageInStatement: a store without the one does not stage.

@@ -56,7 +56,7 @@ export const messagesExpunged = defineEvent(
   z.object({
     modseq: modSeqSchema,
     uids: z.array(uidSchema).min(1),
-    cause: z.enum(["expunge", "uid-expunge", "mailbox-deleted"]),
+    cause: z.enum(["expunge", "uid-expunge", "mailbox-deleted", "replace"]),
   }),
 );
 

@@ -320,6 +320,11 @@ export type Command =
   | Cmd<"STORE", StoreArgs>
   | Cmd<"COPY", { readonly sequenceSet: SequenceSet; readonly mailbox: string }>
   | Cmd<"MOVE", { readonly sequenceSet: SequenceSet; readonly mailbox: string }>
+  /** RFC 8508: one message number (a UID under UID), the target mailbox and the new message. */
+  | Cmd<
+      "REPLACE",
+      { readonly sequenceSet: SequenceSet; readonly mailbox: string; readonly message: AppendMessage }
+    >
   /** params null for `ID NIL`; values may be NIL. */
   | Cmd<"ID", { readonly params: ReadonlyArray<readonly [string, string | null]> | null }>
   | Cmd<"ENABLE", { readonly capabilities: readonly string[] }>

@@ -3,7 +3,7 @@
 
 import type { Command, ParseResult } from "./commands.ts";
 import type { CommandFrame } from "./frame.ts";
-import { parseAppend } from "./parseAppend.ts";
+import { parseAppend, parseReplace } from "./parseAppend.ts";
 import { parseFetch } from "./parseFetch.ts";
 import { parseList, parseLsub } from "./parseList.ts";
 import { parseNotify } from "./parseNotify.ts";
@@ -29,8 +29,21 @@ import { parseGenUrlauth, parseResetKey, parseUrlFetch } from "./parseUrlauth.ts
 import { isValidTag } from "./reader.ts";
 import { ParseError, type ParseOptions, Scanner } from "./scanner.ts";
 
-/** Commands that take a UID prefix (RFC 3501, RFC 4315 UID EXPUNGE, RFC 6851 UID MOVE, RFC 5256 UID SORT and UID THREAD). */
-const UID_COMMANDS = new Set(["COPY", "MOVE", "FETCH", "SEARCH", "SORT", "THREAD", "STORE", "EXPUNGE"]);
+/**
+ * Commands that take a UID prefix (RFC 3501, RFC 4315 UID EXPUNGE, RFC 6851 UID MOVE, RFC 5256
+ * UID SORT and UID THREAD, RFC 8508 UID REPLACE).
+ */
+const UID_COMMANDS = new Set([
+  "COPY",
+  "MOVE",
+  "FETCH",
+  "SEARCH",
+  "SORT",
+  "THREAD",
+  "STORE",
+  "EXPUNGE",
+  "REPLACE",
+]);
 
 export function parseCommand(frame: CommandFrame, options?: ParseOptions): ParseResult {
   const s: Scanner = new Scanner(frame, options);
@@ -127,6 +140,8 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
     case "COPY":
     case "MOVE":
       return { tag, uid, name, args: parseCopyMove(s) };
+    case "REPLACE":
+      return { tag, uid, name, args: parseReplace(s) };
     case "ID":
       return { tag, uid, name, args: parseId(s) };
     case "ENABLE":

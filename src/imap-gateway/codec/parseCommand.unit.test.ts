@@ -317,6 +317,20 @@ describe("APPEND", () => {
     expect(bad('a APPEND Drafts CATENATE (TEXT "inline")').message).toMatch(/TEXT literal/);
   });
 
+  it("reads UTF8 (~{n}) message data only once UTF8=ACCEPT is enabled (RFC 6855 4)", () => {
+    const wire = "a APPEND INBOX (\\Seen) UTF8 (~{5+}\r\nH\xc3\xa9!!)\r\n";
+    const command = ok(Buffer.from(wire, "latin1"), { utf8Accept: true });
+    if (command.name !== "APPEND") throw new Error("not APPEND");
+    expect(command.args.messages[0]!.content).toEqual({
+      kind: "literal",
+      literal: { kind: "buffered", data: Buffer.from("Hé!!"), nonSync: true },
+      binary: false,
+    });
+    expect(bad(Buffer.from(wire, "latin1")).message).toMatch(/UTF8 message data needs ENABLE UTF8=ACCEPT/);
+    expect(bad("a APPEND INBOX UTF8 ({2+}\r\nab)", { utf8Accept: true }).message).toMatch(/literal8/);
+    expect(bad("a APPEND INBOX UTF8 (~{2+}\r\nab", { utf8Accept: true }).message).toMatch(/"\)"/);
+  });
+
   it("refuses bad flags, dates and a missing literal", () => {
     expect(bad("a APPEND INBOX (\\Recent) {1+}\r\nx\r\n").message).toMatch(/\\Recent cannot be set/);
     expect(bad("a APPEND INBOX (\\*) {1+}\r\nx\r\n").message).toMatch(/\\\* is not a flag/);
@@ -627,5 +641,31 @@ describe("ID, ENABLE, IDLE", () => {
   it("parses ENABLE capability names", () => {
     expect(ok("a ENABLE condstore QRESYNC").args).toEqual({ capabilities: ["CONDSTORE", "QRESYNC"] });
     expect(bad("a ENABLE").message).toMatch(/expected a space/);
+  });
+});
+
+describe("REPLACE (RFC 8508)", () => {
+  it("reads a message number or UID, the mailbox and one APPEND message", () => {
+    const command = ok('a UID REPLACE 42 Drafts (\\Draft) "05-Mar-2024 09:01:02 +0000" {5+}\r\nHello\r\n');
+    expect(command).toMatchObject({
+      name: "REPLACE",
+      uid: true,
+      args: {
+        sequenceSet: { kind: "ranges", ranges: [{ start: 42, stop: 42 }] },
+        mailbox: "Drafts",
+        message: { flags: ["\\Draft"], content: { kind: "literal", binary: false } },
+      },
+    });
+    expect(ok("a REPLACE * INBOX ~{1+}\r\nx\r\n")).toMatchObject({
+      uid: false,
+      args: { sequenceSet: { ranges: [{ start: "*", stop: "*" }] }, message: { content: { binary: true } } },
+    });
+  });
+
+  it("refuses sets, zero, a missing message and a second message", () => {
+    expect(bad("a REPLACE 1:2 INBOX {1+}\r\nx\r\n").message).toMatch(/expected a space/);
+    expect(bad("a REPLACE 0 INBOX {1+}\r\nx\r\n").message).toMatch(/must not be 0/);
+    expect(bad("a REPLACE 1 INBOX").message).toMatch(/expected a space/);
+    expect(bad("a REPLACE 1 INBOX {1+}\r\nx {1+}\r\ny\r\n").message).toMatch(/unexpected/);
   });
 });

@@ -9,6 +9,7 @@
 import { mailboxLookupName } from "../../events/domain/common.ts";
 import type { MailboxStatus, NamespaceSnapshot } from "../../projections/queries/index.ts";
 import { encodeMailbox, type FetchItem, type NotifyEventGroup, type NotifyFilter } from "../codec/index.ts";
+import { utf8Names } from "../modes.ts";
 import type { SessionControl, SessionNotifications } from "../module.ts";
 import { SelectedMailbox } from "../selected/mailbox.ts";
 import type { MailServices } from "./services.ts";
@@ -214,7 +215,7 @@ export class MailboxNotifications implements SessionNotifications {
   initialStatus(): string[] {
     const subscriptions = new Set(this.#snapshot.subscriptions);
     const selectedId = this.#selectedMailboxId();
-    const utf8 = this.#session.enabled.has("UTF8=ACCEPT");
+    const utf8 = utf8Names(this.#session);
     const lines: string[] = [];
     for (const mailbox of this.#snapshot.mailboxes) {
       if (!mailbox.selectable || mailbox.mailboxId === selectedId) continue;
@@ -287,7 +288,7 @@ export class MailboxNotifications implements SessionNotifications {
   }
 
   async #differences(previous: NamespaceSnapshot, next: NamespaceSnapshot): Promise<string[]> {
-    const utf8 = this.#session.enabled.has("UTF8=ACCEPT");
+    const utf8 = utf8Names(this.#session);
     const selectedId = this.#selectedMailboxId();
     const lines: string[] = [];
     const before = new Map(previous.mailboxes.map((mailbox) => [mailbox.mailboxId, mailbox]));

@@ -102,7 +102,7 @@ export class LiteralSpool {
   }
 }
 
-interface PreparedBody {
+export interface PreparedBody {
   readonly body: Buffer | Readable;
   readonly size: number;
 }
@@ -122,7 +122,7 @@ async function literalBytes({ literal }: AppendLiteral): Promise<Buffer> {
   return readFile(spool.path);
 }
 
-async function prepareLiteral(message: AppendLiteral): Promise<PreparedBody> {
+export async function prepareLiteral(message: AppendLiteral): Promise<PreparedBody> {
   const { literal, binary } = message;
   // Binary content (literal8, RFC 3516) is re-encoded before it is stored, which needs the whole
   // message: then a large APPEND is read into memory (bounded by APPENDLIMIT).
@@ -139,7 +139,7 @@ async function prepareLiteral(message: AppendLiteral): Promise<PreparedBody> {
  * A CATENATE (RFC 4469) is joined in memory, bounded by APPENDLIMIT as a literal is. Its target
  * is checked first: a missing mailbox is NO [TRYCREATE] whatever its URLs say.
  */
-async function prepareCatenate(
+export async function prepareCatenate(
   services: MailServices,
   context: CommandContext,
   mailbox: string,
@@ -153,7 +153,7 @@ async function prepareCatenate(
   return { body: binary ? encodeBinaryParts(body) : body, size: body.length };
 }
 
-function spoolsOf(messages: readonly AppendMessage[]): LiteralSpool[] {
+export function spoolsOf(messages: readonly AppendMessage[]): LiteralSpool[] {
   const literals = messages.flatMap(({ content }) =>
     content.kind === "literal"
       ? [content.literal]

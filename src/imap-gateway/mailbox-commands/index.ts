@@ -17,6 +17,7 @@ import { namespaceCommand } from "./namespace.ts";
 import { notifyCommand } from "./notify.ts";
 import { getQuotaCommand, getQuotaRootCommand } from "./quota.ts";
 import { renameCommand } from "./rename.ts";
+import { replaceCommand } from "./replace.ts";
 import { searchCommand } from "./search.ts";
 import { selectCommand } from "./select.ts";
 import { sortCommand } from "./sort.ts";
@@ -39,6 +40,7 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     namespaceCommand(),
     appendCommand(services),
     copyCommand(services),
+    replaceCommand(services),
     fetchCommand(services),
     storeCommand(services),
     searchCommand(services),

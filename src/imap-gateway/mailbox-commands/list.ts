@@ -7,8 +7,9 @@ import { type ListedMailbox, listPatternRegExp } from "../../projections/queries
 import { encodeMailbox, type ListArgs, type StatusItem } from "../codec/index.ts";
 import { enableCondstore, userIdOf } from "../mail/commandSupport.ts";
 import type { MailServices } from "../mail/services.ts";
+import { utf8Names } from "../modes.ts";
 import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from "../module.ts";
-import { sendStatus, statusFacts } from "./status.ts";
+import { refuseRecentInRev2, sendStatus, statusFacts } from "./status.ts";
 
 const SEP = MAILBOX_HIERARCHY_SEPARATOR;
 const SPECIAL_USE_ATTRIBUTES: ReadonlySet<string> = new Set(SPECIAL_USES);
@@ -167,7 +168,7 @@ export function delimiterLine(command: "LIST" | "LSUB"): string {
   return `${command} (\\Noselect) "${SEP}" ""`;
 }
 
-async function readNamespace(
+export async function readNamespace(
   services: MailServices,
   userId: string,
   withSubscriptions: boolean,
@@ -192,7 +193,7 @@ async function answerList(
   returnStatus: readonly StatusItem[] | undefined,
 ): Promise<void> {
   const userId = userIdOf(context.session);
-  const utf8 = context.session.enabled.has("UTF8=ACCEPT");
+  const utf8 = utf8Names(context.session);
   const needsNonExistent = request.command === "LSUB" || request.selection.includes("SUBSCRIBED");
   if (request.patterns.length > 0 && request.patterns.every((pattern) => pattern === "")) {
     await context.untagged(delimiterLine(request.command));
@@ -235,6 +236,7 @@ export function listCommand(services: MailServices) {
         return { text: "LSUB completed" };
       }
       const args: ListArgs = command.args;
+      refuseRecentInRev2(context, args.returnStatus ?? []);
       if (args.returnStatus?.includes("HIGHESTMODSEQ")) await enableCondstore(context);
       const request: ListRequest = {
         command: "LIST",
@@ -248,4 +250,26 @@ export function listCommand(services: MailServices) {
       return { text: "LIST completed" };
     },
   });
+}
+
+/**
+ * IMAP4rev2's SELECT and EXAMINE answer with the mailbox's LIST line, its attributes accurate
+ * (RFC 9051 6.3.2): the line `LIST "" name` would give.
+ */
+export async function selectedListLine(
+  services: MailServices,
+  context: CommandContext,
+  name: string,
+): Promise<(string | Buffer)[] | undefined> {
+  const namespace = await readNamespace(services, userIdOf(context.session), false);
+  const request: ListRequest = {
+    command: "LIST",
+    reference: "",
+    patterns: [name],
+    selection: [],
+    returnOptions: [],
+    extended: false,
+  };
+  const entry = listEntries(request, namespace).find((candidate) => candidate.name === name);
+  return entry === undefined ? undefined : listLine("LIST", entry, utf8Names(context.session));
 }

@@ -7,6 +7,7 @@ import { encodeMailbox, encodeString } from "../codec/index.ts";
 import { no } from "../errors.ts";
 import { userIdOf } from "../mail/commandSupport.ts";
 import type { MailServices } from "../mail/services.ts";
+import { utf8Names } from "../modes.ts";
 import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from "../module.ts";
 
 const ROOT = "";
@@ -35,7 +36,7 @@ export function getQuotaRootCommand(services: MailServices) {
       const status = await services.queries.mailboxStatus(userId, command.args.mailbox);
       if (status === null) throw no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
       const limit = await storageLimitOf(services, userId);
-      const utf8 = context.session.enabled.has("UTF8=ACCEPT");
+      const utf8 = utf8Names(context.session);
       await context.untagged(
         "QUOTAROOT ",
         encodeMailbox(status.name, { utf8 }),

@@ -1,5 +1,5 @@
 // SEARCH and UID SEARCH (RFC 3501 6.4.4), CONDSTORE's MODSEQ key (RFC 7162 3.1.5) and ESEARCH
-// RETURN options (RFC 4731). Executed in PostgreSQL by the query module; this module turns what
+// RETURN options (RFC 4731); in IMAP4rev2 every SEARCH answers ESEARCH (RFC 9051 6.4.4). Executed in PostgreSQL by the query module; this module turns what
 // belongs to the session (sequence numbers, \Recent) into UID sets first.
 
 import type { SearchKey, UidSet } from "../../projections/queries/index.ts";
@@ -10,6 +10,7 @@ import { enableCondstore, expungedMeanwhile, selectedOf, userIdOf } from "../mai
 import { esearchLine, returnedResults } from "../mail/esearch.ts";
 import type { MailServices } from "../mail/services.ts";
 import { compareSortKeys, sortFieldsOf, sortKeysOf } from "../mail/sortKeys.ts";
+import { speaksRev2, UTF8_ACCEPT } from "../modes.ts";
 import { type CommandContext, defineCommand, SELECTED } from "../module.ts";
 import type { SelectedMailbox } from "../selected/mailbox.ts";
 import type { SelectedMailboxState, SortKeys } from "../selected/state.ts";
@@ -212,7 +213,14 @@ export function searchCommand(services: MailServices) {
       const { session } = context;
       const userId = userIdOf(session);
       const controller = selectedOf(session);
-      const { criteria, returnOptions, partial } = command.args;
+      const { criteria, partial, charset } = command.args;
+      // RFC 6855 3 (erratum 4029): after ENABLE UTF8=ACCEPT every string is UTF-8; a CHARSET
+      // would contradict that.
+      if (charset !== undefined && session.enabled.has(UTF8_ACCEPT)) {
+        throw bad("SEARCH takes no CHARSET once UTF8=ACCEPT is enabled (RFC 6855 3)");
+      }
+      // IMAP4rev2 answers every SEARCH with ESEARCH, ALL when no RETURN was given (RFC 9051 6.4.4).
+      const returnOptions = command.args.returnOptions ?? (speaksRev2(session) ? [] : undefined);
       const save = returnOptions?.includes("SAVE") === true;
       const withModSeq = usesModSeq(criteria);
       const update = returnOptions?.includes("UPDATE") === true;

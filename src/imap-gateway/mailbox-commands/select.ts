@@ -1,14 +1,17 @@
 // SELECT and EXAMINE (RFC 3501 6.3.1, 6.3.2), with CONDSTORE (RFC 7162 3.1.8) and QRESYNC
-// (RFC 7162 3.2.5) parameters.
+// (RFC 7162 3.2.5) parameters. In IMAP4rev2 (RFC 9051 6.3.2): no RECENT and no \Recent taken,
+// no OK [UNSEEN], and the mailbox's LIST line.
 
 import { encodeSequenceNumbers } from "../codec/index.ts";
 import { no } from "../errors.ts";
 import { flagUpdateLine } from "../fetch/flagUpdate.ts";
 import { userIdOf } from "../mail/commandSupport.ts";
 import type { MailServices } from "../mail/services.ts";
+import { speaksRev2 } from "../modes.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../module.ts";
 import { SelectedMailbox } from "../selected/mailbox.ts";
 import { SYSTEM_FLAGS } from "../selected/state.ts";
+import { selectedListLine } from "./list.ts";
 
 export function selectCommand(services: MailServices) {
   return defineCommand({
@@ -30,8 +33,10 @@ export function selectCommand(services: MailServices) {
       if (command.args.qresync && !session.enabled.has("QRESYNC")) {
         throw no("QRESYNC parameters need ENABLE QRESYNC first (RFC 7162 3.2.5)");
       }
+      const rev2 = speaksRev2(session);
       const opened = await SelectedMailbox.open(services, session, userId, command.args.mailbox, {
         readOnly,
+        withoutRecent: rev2,
       });
       if (opened === null) throw no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
       const { status, controller, firstUnseenUid } = opened;
@@ -50,8 +55,13 @@ export function selectCommand(services: MailServices) {
         readOnly ? "no permanent flags in read-only mode" : "flags permitted",
       );
       await context.untagged(`${state.exists} EXISTS`);
-      await context.untagged(`${state.recentCount} RECENT`);
-      if (firstUnseen !== undefined) await ok(`UNSEEN ${firstUnseen}`, "first unseen");
+      if (rev2) {
+        const list = await selectedListLine(services, context, status.name);
+        if (list !== undefined) await context.untagged(...list);
+      } else {
+        await context.untagged(`${state.recentCount} RECENT`);
+        if (firstUnseen !== undefined) await ok(`UNSEEN ${firstUnseen}`, "first unseen");
+      }
       await ok(`UIDVALIDITY ${status.uidValidity}`, "UIDs valid");
       await ok(`UIDNEXT ${status.uidNext}`, "predicted next UID");
       await ok(`MAILBOXID (${status.mailboxId})`, "mailbox id (RFC 8474)");

@@ -8,6 +8,7 @@ import { expungedMeanwhile, selectedOf, userIdOf } from "../mail/commandSupport.
 import { esearchLine, returnedResults } from "../mail/esearch.ts";
 import type { MailServices } from "../mail/services.ts";
 import { compareSortKeys, sortFieldsOf, sortKeysOf } from "../mail/sortKeys.ts";
+import { UTF8_ACCEPT } from "../modes.ts";
 import { defineCommand, SELECTED } from "../module.ts";
 import { keepLive, toCriteria } from "./search.ts";
 
@@ -22,6 +23,10 @@ export function sortCommand(services: MailServices) {
     async handle(command, context) {
       const { session } = context;
       const controller = selectedOf(session);
+      // RFC 6855 3 (erratum 4029): once UTF8=ACCEPT is enabled, a charset other than UTF-8 is BAD.
+      if (session.enabled.has(UTF8_ACCEPT) && command.args.charset !== "UTF-8") {
+        throw bad("SORT takes charset UTF-8 once UTF8=ACCEPT is enabled (RFC 6855 3)");
+      }
       const { returnOptions, partial } = command.args;
       const update = returnOptions?.includes("UPDATE") === true;
       if (update && controller.state.searchContexts.has(context.tag)) {

@@ -5,9 +5,10 @@ import { effectiveAppendLimit, findUserById } from "../../commands/index.ts";
 import { unclaimedRecentCount } from "../../commands/recent.ts";
 import type { MailboxStatus } from "../../projections/queries/index.ts";
 import { encodeMailbox, type StatusItem } from "../codec/index.ts";
-import { no } from "../errors.ts";
+import { bad, no } from "../errors.ts";
 import { enableCondstore, userIdOf } from "../mail/commandSupport.ts";
 import type { MailServices } from "../mail/services.ts";
+import { speaksRev2, utf8Names } from "../modes.ts";
 import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from "../module.ts";
 import type { GatewayLimits } from "../options.ts";
 import { SelectedMailbox } from "../selected/mailbox.ts";
@@ -110,12 +111,19 @@ export async function sendStatus(
   items: readonly StatusItem[],
   facts: StatusFacts,
 ): Promise<void> {
-  const utf8 = context.session.enabled.has("UTF8=ACCEPT");
+  const utf8 = utf8Names(context.session);
   await context.untagged(
     "STATUS ",
     encodeMailbox(status.name, { utf8 }),
     ` ${formatStatusItems(items, facts)}`,
   );
+}
+
+/** IMAP4rev2 has no \Recent, and no RECENT status item (RFC 9051 E): BAD, as any unknown item. */
+export function refuseRecentInRev2(context: CommandContext, items: readonly StatusItem[]): void {
+  if (speaksRev2(context.session) && items.includes("RECENT")) {
+    throw bad("RECENT is not a STATUS item in IMAP4rev2 (RFC 9051 removed \\Recent)");
+  }
 }
 
 export function statusCommand(services: MailServices) {
@@ -126,6 +134,7 @@ export function statusCommand(services: MailServices) {
     async handle(command, context) {
       const userId = userIdOf(context.session);
       const { mailbox, items } = command.args;
+      refuseRecentInRev2(context, items);
       const status = await services.queries.mailboxStatus(userId, mailbox);
       if (status === null) throw no(`no mailbox named "${mailbox}"`, "NONEXISTENT");
       if (!status.selectable)

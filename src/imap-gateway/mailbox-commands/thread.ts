@@ -10,6 +10,7 @@ import {
   referencesThreads,
   type ThreadMessage,
 } from "../mail/threading.ts";
+import { UTF8_ACCEPT } from "../modes.ts";
 import { defineCommand, SELECTED } from "../module.ts";
 import { toCriteria } from "./search.ts";
 
@@ -28,6 +29,10 @@ export function threadCommand(services: MailServices) {
     async handle(command, context) {
       const { session } = context;
       const controller = selectedOf(session);
+      // RFC 6855 3 (erratum 4029): once UTF8=ACCEPT is enabled, a charset other than UTF-8 is BAD.
+      if (session.enabled.has(UTF8_ACCEPT) && command.args.charset !== "UTF-8") {
+        throw bad("THREAD takes charset UTF-8 once UTF8=ACCEPT is enabled (RFC 6855 3)");
+      }
       const { algorithm } = command.args;
       const threads = ALGORITHMS[algorithm as keyof typeof ALGORITHMS];
       if (threads === undefined)

@@ -12,6 +12,24 @@ import { type MessageFlagsState, SelectedMailboxState } from "./state.ts";
 
 export interface OpenMailboxOptions {
   readOnly: boolean;
+  /** IMAP4rev2 has no \Recent (RFC 9051 E): the session neither claims nor peeks at it. */
+  withoutRecent?: boolean;
+}
+
+/**
+ * \Recent for one session (RFC 3501 2.3.2) up to UID `through`: claimed by SELECT, seen without
+ * taking by EXAMINE, and none at all in IMAP4rev2, whose sessions take it from no one.
+ */
+function recentClaim(
+  services: MailServices,
+  mailboxId: string,
+  through: number,
+  mode: "claim" | "peek" | "none",
+): Promise<{ after: number; through: number }> {
+  if (mode === "none") return Promise.resolve({ after: through, through });
+  return mode === "peek"
+    ? peekRecent(services.pool, mailboxId, through)
+    : claimRecent(services.pool, mailboxId, through);
 }
 
 export interface OpenedController {
@@ -24,6 +42,8 @@ export interface OpenedController {
 export class SelectedMailbox implements Selection {
   readonly name: string;
   readonly readOnly: boolean;
+  /** How this session takes \Recent (recentClaim). */
+  readonly recentMode: "claim" | "peek" | "none";
   readonly mailboxId: string;
   readonly userId: string;
   readonly uidValidity: number;
@@ -44,6 +64,7 @@ export class SelectedMailbox implements Selection {
     status: MailboxStatus,
     state: SelectedMailboxState,
     readOnly: boolean,
+    recentMode: "claim" | "peek" | "none",
   ) {
     this.#services = services;
     this.#session = session;
@@ -52,6 +73,7 @@ export class SelectedMailbox implements Selection {
     this.mailboxId = status.mailboxId;
     this.uidValidity = status.uidValidity;
     this.readOnly = readOnly;
+    this.recentMode = recentMode;
     this.state = state;
   }
 
@@ -82,12 +104,19 @@ export class SelectedMailbox implements Selection {
       const uidList = Array.from(opened.uids);
       const lastUid = uidList.at(-1) ?? 0;
       // EXAMINE must not take \Recent away from anyone, but sees what nobody took (RFC 3501 2.3.2).
-      const claim = options.readOnly
-        ? await peekRecent(services.pool, status.mailboxId, lastUid)
-        : await claimRecent(services.pool, status.mailboxId, lastUid);
+      const recentMode = options.withoutRecent ? "none" : options.readOnly ? "peek" : "claim";
+      const claim = await recentClaim(services, status.mailboxId, lastUid, recentMode);
       const recent = uidList.filter((uid) => uid > claim.after && uid <= claim.through);
       const state = new SelectedMailboxState(uidList, status.highestModSeq, recent);
-      const controller = new SelectedMailbox(services, session, userId, status, state, options.readOnly);
+      const controller = new SelectedMailbox(
+        services,
+        session,
+        userId,
+        status,
+        state,
+        options.readOnly,
+        recentMode,
+      );
       unsubscribe();
       const unsubscribeNotices = services.notices.onMailbox(controller.mailboxId, (notice) =>
         controller.#ring(notice.globalPosition, notice.highestModSeq),
@@ -200,9 +229,7 @@ export class SelectedMailbox implements Selection {
       flagsChanged: [],
     });
     try {
-      const claim = this.readOnly
-        ? await peekRecent(this.#services.pool, this.mailboxId, last.uid)
-        : await claimRecent(this.#services.pool, this.mailboxId, last.uid);
+      const claim = await recentClaim(this.#services, this.mailboxId, last.uid, this.recentMode);
       this.state.markRecent(
         change.appended.map((m) => m.uid).filter((uid) => uid > claim.after && uid <= claim.through),
       );
@@ -239,9 +266,7 @@ export class SelectedMailbox implements Selection {
     let recentAfter = Number.POSITIVE_INFINITY;
     if (appended.length > 0) {
       const through = appended.at(-1)!.uid;
-      const claim = this.readOnly
-        ? await peekRecent(this.#services.pool, this.mailboxId, through)
-        : await claimRecent(this.#services.pool, this.mailboxId, through);
+      const claim = await recentClaim(this.#services, this.mailboxId, through, this.recentMode);
       recentAfter = claim.after;
     }
     const highestModSeq = Math.max(since, changes.highestModSeq);

@@ -36,6 +36,7 @@ import {
   imapServerBugs,
   imapTls,
 } from "../metrics.ts";
+import { utf8Names } from "../modes.ts";
 import type {
   AnyCommandModule,
   AuthenticatedUser,
@@ -599,7 +600,7 @@ export class Session implements SessionControl {
       }
     }
     const parsed = parseCommand(frame, {
-      utf8Accept: this.#enabled.has("UTF8=ACCEPT"),
+      utf8Accept: utf8Names(this),
       maxNestingDepth: this.#host.services.limits.maxNestingDepth,
     });
     if (!parsed.ok) {
