@@ -10,6 +10,8 @@ export * from "./messages/append.ts";
 export * from "./messages/expunge.ts";
 export * from "./messages/store.ts";
 export * from "./messages/transfer.ts";
+export * from "./metadata/decider.ts";
+export * from "./metadata/handlers.ts";
 export * from "./names.ts";
 export * from "./serverSecret.ts";
 export * as userAggregate from "./user/decider.ts";

@@ -281,6 +281,22 @@ export interface UrlFetchItem {
   readonly params: readonly ("BODYPARTSTRUCTURE" | "BINARY" | "BODY")[] | undefined;
 }
 
+/** RFC 5464 GETMETADATA. */
+export interface GetMetadataArgs {
+  /** "" for the server's entries. */
+  readonly mailbox: string;
+  /** The entry names as sent (validated by the command side). */
+  readonly entries: readonly string[];
+  readonly maxSize: number | undefined;
+  readonly depth: "0" | "1" | "infinity" | undefined;
+}
+
+/** RFC 5464 SETMETADATA: each entry with its new value, null (NIL) to remove it. */
+export interface SetMetadataArgs {
+  readonly mailbox: string;
+  readonly entries: readonly { readonly name: string; readonly value: string | null }[];
+}
+
 type Cmd<N extends string, A> = {
   readonly tag: string;
   readonly name: N;
@@ -329,6 +345,8 @@ export type Command =
   | Cmd<"NAMESPACE", NoArgs>
   | Cmd<"GETQUOTA", { readonly root: string }>
   | Cmd<"GETQUOTAROOT", { readonly mailbox: string }>
+  | Cmd<"GETMETADATA", GetMetadataArgs>
+  | Cmd<"SETMETADATA", SetMetadataArgs>
   /** RFC 5267 4.2: the tags of the live searches to end. */
   | Cmd<"CANCELUPDATE", { readonly tags: readonly string[] }>
   | Cmd<"NOTIFY", NotifyArgs>

@@ -233,6 +233,50 @@ describe("mailbox commands", () => {
     expect(ok('a GETQUOTA ""').args).toEqual({ root: "" });
     expect(ok("a GETQUOTAROOT INBOX").args).toEqual({ mailbox: "INBOX" });
   });
+
+  it("parses GETMETADATA with and without options (RFC 5464)", () => {
+    expect(ok('a GETMETADATA "" /shared/comment').args).toEqual({
+      mailbox: "",
+      entries: ["/shared/comment"],
+      maxSize: undefined,
+      depth: undefined,
+    });
+    expect(
+      ok("a getmetadata (maxsize 1024 depth INFINITY) inbox (/shared/comment /private/comment)").args,
+    ).toEqual({
+      mailbox: "INBOX",
+      entries: ["/shared/comment", "/private/comment"],
+      maxSize: 1024,
+      depth: "infinity",
+    });
+    expect(ok("a GETMETADATA INBOX {16}\r\n/private/comment").args).toMatchObject({
+      entries: ["/private/comment"],
+    });
+    expect(bad("a GETMETADATA (DEPTH 2) INBOX /private/a").message).toMatch(/DEPTH/);
+    expect(bad("a GETMETADATA (MAXSIZE 1 MAXSIZE 2) INBOX /private/a").message).toMatch(/twice/);
+    expect(bad("a GETMETADATA (SIZE 1) INBOX /private/a").message).toMatch(/unknown GETMETADATA option SIZE/);
+    expect(bad("a GETMETADATA INBOX").message).toMatch(/expected a space/);
+    expect(bad("a GETMETADATA INBOX ()").message).toMatch(/empty entry names/);
+  });
+
+  it("parses SETMETADATA values: quoted, literal, literal8 and NIL", () => {
+    expect(ok('a SETMETADATA INBOX (/private/comment "My comment" /shared/x NIL)').args).toEqual({
+      mailbox: "INBOX",
+      entries: [
+        { name: "/private/comment", value: "My comment" },
+        { name: "/shared/x", value: null },
+      ],
+    });
+    expect(ok("a SETMETADATA INBOX (/private/comment {12+}\r\nline1\r\nline2)").args).toMatchObject({
+      entries: [{ name: "/private/comment", value: "line1\r\nline2" }],
+    });
+    expect(ok("a SETMETADATA INBOX (/private/comment ~{3+}\r\nabc)").args).toMatchObject({
+      entries: [{ value: "abc" }],
+    });
+    expect(bad("a SETMETADATA INBOX (/private/comment)").message).toMatch(/expected a space/);
+    expect(bad("a SETMETADATA INBOX (/private/comment value)").message).toMatch(/expected a metadata value/);
+    expect(bad("a SETMETADATA INBOX /private/comment NIL").message).toMatch(/"\(" to start entry values/);
+  });
 });
 
 describe("sequence sets", () => {

@@ -232,6 +232,7 @@ class BodiesViewWriter {
       case "MailboxSpecialUseSet":
       case "MailboxAppendLimitSet":
       case "MailboxAccessKeyReset":
+      case "MetadataEntriesSet":
         return;
       case "UserDeleted": {
         const owned = sql.fragment`SELECT mailbox_id FROM ${this.table("mailboxes")} WHERE user_id = ${userId}`;
