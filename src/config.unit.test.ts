@@ -30,6 +30,16 @@ describe("loadConfig", () => {
       doorbellPollMs: 250,
       idleCheckMs: 5_000,
     });
+    expect(loadConfig({}).metadataLimits).toMatchObject({
+      maxValueSize: 16 * 1024,
+      maxEntriesPerMailbox: 100,
+    });
+    expect(
+      loadConfig({ METADATA_MAX_VALUE_SIZE: "1M", METADATA_MAX_ENTRIES: "500" }).metadataLimits,
+    ).toMatchObject({
+      maxValueSize: 1024 * 1024,
+      maxEntriesPerMailbox: 500,
+    });
   });
 
   it("takes the gateway's limits from IMAP_MAX_* and the like, the rest left to their defaults", () => {
@@ -118,6 +128,8 @@ describe("loadConfig", () => {
     [{ DOORBELL_POLL_MS: "1.5" }, "DOORBELL_POLL_MS"],
     [{ IDLE_CHECK_MS: "half a minute" }, "IDLE_CHECK_MS"],
     [{ IDLE_CHECK_MS: "3600001" }, "IDLE_CHECK_MS"],
+    [{ METADATA_MAX_VALUE_SIZE: "512" }, "METADATA_MAX_VALUE_SIZE"],
+    [{ METADATA_MAX_ENTRIES: "9" }, "METADATA_MAX_ENTRIES"],
     [{ KAFKA_SESSION_TIMEOUT_MS: "1000" }, "KAFKA_SESSION_TIMEOUT_MS"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ TLS_CERT: "/c.pem" }, "TLS_KEY"],

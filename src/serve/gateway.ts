@@ -43,6 +43,7 @@ export async function startGateway(
     notices: createNoticeRouter(runtime.notices, { pollIntervalMs: config.doorbellPollMs }),
     appendLimit: config.appendLimit ?? null,
     idleCheckMs: config.idleCheckMs,
+    metadataLimits: config.metadataLimits,
     onCommitted: runtime.onCommitted,
     logger,
   };
