@@ -582,15 +582,18 @@ function appendedStatement(
   const change =
     rows.length === 1
       ? sql.fragment`
-        INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+        INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary,
+                              arrival_modseq)
         SELECT ${mailboxId}, ${only.uid}::int8, ${only.modseq}::int8, ${sql.array(only.flags, "text")},
-          ${only.internalDate}::timestamptz, ${only.size}::int8, ${only.blobDigest}, ${sql.jsonb(only.headerSummary)}
+          ${only.internalDate}::timestamptz, ${only.size}::int8, ${only.blobDigest}, ${sql.jsonb(only.headerSummary)},
+          ${only.modseq}::int8
         WHERE ${guard}
         RETURNING ${added}`
       : sql.fragment`
-        INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+        INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary,
+                              arrival_modseq)
         SELECT ${mailboxId}, r.uid, r.modseq, r.flags, r."internalDate"::timestamptz, r.size, r."blobDigest",
-               r."headerSummary"
+               r."headerSummary", r.modseq
         FROM jsonb_to_recordset(${sql.jsonb(rows)})
              AS r(uid bigint, modseq bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text,
                   "headerSummary" jsonb)
@@ -674,9 +677,10 @@ function eventStatement(mailboxId: string, event: MailboxEvent, guard: FragmentS
           {
             name: "wm_change",
             body: sql.fragment`
-              INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+              INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary,
+                                    arrival_modseq)
               SELECT ${mailboxId}, r.uid, ${event.data.modseq}, r.flags, r."internalDate"::timestamptz, r.size,
-                     r."blobDigest", r."headerSummary"
+                     r."blobDigest", r."headerSummary", ${event.data.modseq}
               FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)})
                    AS r(uid bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text, "headerSummary" jsonb)
               WHERE ${guard}

@@ -49,7 +49,7 @@ export type SearchKey =
   | { readonly type: "text"; readonly value: string }
   | {
       readonly type: "date";
-      readonly field: "internal" | "sent";
+      readonly field: "internal" | "sent" | "saved";
       readonly op: "before" | "on" | "since";
       readonly date: ImapDate;
     }
@@ -64,6 +64,8 @@ export type SearchKey =
       readonly modSeq: bigint;
       readonly entry: { readonly name: string; readonly kind: "priv" | "shared" | "all" } | undefined;
     }
+  /** RFC 8514 SAVEDATESUPPORTED: every message of a mailbox that keeps save dates. */
+  | { readonly type: "savedatesupported" }
   | { readonly type: "not"; readonly key: SearchKey }
   | { readonly type: "or"; readonly left: SearchKey; readonly right: SearchKey }
   /** A parenthesized group, or the implicit AND of the top-level keys. */
@@ -153,6 +155,8 @@ export type FetchItem =
   /** RFC 8474 OBJECTID. */
   | { readonly type: "EMAILID" }
   | { readonly type: "THREADID" }
+  /** RFC 8514 SAVEDATE. */
+  | { readonly type: "SAVEDATE" }
   | {
       readonly type: "BODY[]";
       readonly peek: boolean;

@@ -234,6 +234,27 @@ describe("mailbox commands", () => {
     expect(ok("a GETQUOTAROOT INBOX").args).toEqual({ mailbox: "INBOX" });
   });
 
+  it("parses SAVEDATE in FETCH and the SAVED* search keys (RFC 8514)", () => {
+    expect(ok("a FETCH 1 (SAVEDATE UID)").args).toMatchObject({
+      items: [{ type: "SAVEDATE" }, { type: "UID" }],
+    });
+    expect(ok("a FETCH 1 savedate").args).toMatchObject({ items: [{ type: "SAVEDATE" }] });
+    expect(
+      ok("a SEARCH SAVEDBEFORE 2-Feb-2020 SAVEDON 3-Mar-2021 SAVEDSINCE 4-Apr-2022 SAVEDATESUPPORTED").args,
+    ).toMatchObject({
+      criteria: {
+        type: "and",
+        keys: [
+          { type: "date", field: "saved", op: "before", date: { year: 2020, month: 2, day: 2 } },
+          { type: "date", field: "saved", op: "on", date: { year: 2021, month: 3, day: 3 } },
+          { type: "date", field: "saved", op: "since", date: { year: 2022, month: 4, day: 4 } },
+          { type: "savedatesupported" },
+        ],
+      },
+    });
+    expect(bad("a SEARCH SAVEDON yesterday").message).toMatch(/date/);
+  });
+
   it("parses GETMETADATA with and without options (RFC 5464)", () => {
     expect(ok('a GETMETADATA "" /shared/comment').args).toEqual({
       mailbox: "",

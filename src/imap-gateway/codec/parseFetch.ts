@@ -28,6 +28,7 @@ const SIMPLE_ITEMS = new Set([
   "MODSEQ",
   "EMAILID",
   "THREADID",
+  "SAVEDATE",
 ]);
 
 const MACROS: Readonly<Record<string, readonly FetchItem[]>> = {

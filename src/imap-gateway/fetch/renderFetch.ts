@@ -31,6 +31,8 @@ export interface FetchableMessage {
   structure: MessageStructure | undefined;
   /** The body's digest, for EMAILID (RFC 8474). */
   blobDigest?: string | undefined;
+  /** RFC 8514 SAVEDATE; null when the index does not know it (NIL). */
+  saveDate?: Date | null | undefined;
 }
 
 /**
@@ -425,6 +427,9 @@ export async function renderFetchItems(
       }
       case "EMAILID":
         push(`EMAILID (${emailIdOf(message.blobDigest ?? "")})`);
+        break;
+      case "SAVEDATE":
+        push(`SAVEDATE ${message.saveDate ? encodeDateTime(message.saveDate) : "NIL"}`);
         break;
       case "THREADID":
         // RFC 8474 5.2: NIL from a server that does not keep thread ids (THREAD builds them per call).

@@ -49,6 +49,7 @@ export async function newMessageFetches(
     "size",
     "blobDigest",
     "structure",
+    "saveDate",
   ]);
   const lines: string[] = [];
   for (const row of read.messages) {
@@ -63,6 +64,7 @@ export async function newMessageFetches(
         size: row.size ?? 0,
         structure: row.structure ?? undefined,
         blobDigest: row.blobDigest ?? undefined,
+        saveDate: row.saveDate,
       },
       items,
       messageBytes(services.blobStore, row.blobDigest ?? ""),

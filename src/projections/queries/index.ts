@@ -142,7 +142,9 @@ export type FetchItem =
   | "blobDigest"
   | "envelope"
   /** The MIME tree with byte offsets: BODYSTRUCTURE via encodeBodyStructure, BODY[section] via sectionRange. */
-  | "structure";
+  | "structure"
+  /** RFC 8514 SAVEDATE: when the message came into this mailbox. */
+  | "saveDate";
 
 export interface FetchedMessage {
   uid: number;
@@ -153,6 +155,8 @@ export interface FetchedMessage {
   blobDigest?: string;
   envelope?: Envelope | null;
   structure?: MessageStructure | null;
+  /** null for a row the index has no arrival for (written before SAVEDATE was kept). */
+  saveDate?: Date | null;
 }
 
 /** Messages read from the index, and the mailbox's HIGHESTMODSEQ in the same snapshot (null: no row to tell). */
@@ -342,6 +346,7 @@ const FETCH_COLUMNS: Record<FetchItem, ReturnType<typeof sql.fragment>> = {
   blobDigest: sql.fragment`m.blob_digest`,
   envelope: sql.fragment`m.envelope`,
   structure: sql.fragment`m.structure`,
+  saveDate: sql.fragment`m.save_date`,
 };
 const FETCH_ALIASES: Record<FetchItem, string> = {
   flags: "flags",
@@ -351,6 +356,7 @@ const FETCH_ALIASES: Record<FetchItem, string> = {
   blobDigest: "blob_digest",
   envelope: "envelope",
   structure: "structure",
+  saveDate: "save_date",
 };
 
 const fetchedRow = z.object({
@@ -363,6 +369,7 @@ const fetchedRow = z.object({
   blob_digest: z.string().optional(),
   envelope: z.custom<Envelope>().nullable().optional(),
   structure: z.custom<MessageStructure>().nullable().optional(),
+  save_date: z.number().nullable().optional(),
 });
 
 export interface OpenedMailbox {
@@ -545,6 +552,13 @@ const summaryText = (field: string) =>
   sql.fragment`lower(array_to_string(ARRAY(SELECT jsonb_array_elements_text(i.header_summary -> ${field})), E'\n'))`;
 
 /**
+ * RFC 8514 SAVEDATE: when the event that brought the message into its mailbox was recorded, read
+ * from the log (the index keeps that event's MODSEQ, its version in the mailbox's stream).
+ */
+const SAVE_DATE = sql.fragment`(SELECT e.recorded_at FROM events AS e
+  WHERE e.stream_id = 'mailbox-' || i.mailbox_id AND e.stream_version = i.arrival_modseq)`;
+
+/**
  * The messages of one mailbox as alias m: the index's columns, and beside each what was derived
  * from its body (null where there is none). The planner drops the join when a query reads none
  * of the derived columns.
@@ -553,6 +567,7 @@ function messagesRelation(mailbox: FragmentSqlToken, source: BodiesSource): Frag
   return sql.fragment`(
     SELECT i.mailbox_id, i.uid, i.modseq, i.flags, i.internal_date, i.size, i.blob_digest,
       (i.header_summary ->> 'date')::timestamptz AS sent_date,
+      ${SAVE_DATE} AS save_date,
       i.header_summary ->> 'messageId' AS message_id,
       b.envelope, b.structure,
       coalesce(b.search_from, ${summaryText("from")}, '') AS search_from,
@@ -916,6 +931,8 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         const onDemand = row.structure == null ? lacking.get(row.blob_digest) : undefined;
         if (row.envelope !== undefined) message.envelope = onDemand ? onDemand.envelope : row.envelope;
         if (row.structure !== undefined) message.structure = onDemand ? onDemand.structure : row.structure;
+        if (row.save_date !== undefined)
+          message.saveDate = row.save_date === null ? null : new Date(row.save_date);
         return message;
       });
       return { messages, highestModSeq: rows[0]?.mailbox_modseq ?? null };

@@ -68,6 +68,7 @@ function queryItemsFor(items: readonly FetchItem[]): QueryItem[] {
     if (item.type === "INTERNALDATE") wanted.add("internalDate");
     if (item.type === "RFC822.SIZE") wanted.add("size");
     if (item.type === "EMAILID") wanted.add("blobDigest");
+    if (item.type === "SAVEDATE") wanted.add("saveDate");
   }
   if (needsStructure(items)) {
     wanted.add("structure");
@@ -251,7 +252,7 @@ export function fetchCommand(services: MailServices) {
     selectedView: "compares-itself",
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["BINARY", "OBJECTID", "PARTIAL"],
+    capabilities: () => ["BINARY", "OBJECTID", "PARTIAL", "SAVEDATE"],
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
@@ -457,6 +458,7 @@ export function fetchCommand(services: MailServices) {
               size: row.size ?? 0,
               structure: row.structure ?? undefined,
               blobDigest: row.blobDigest ?? undefined,
+              saveDate: row.saveDate,
             },
             items,
             readAhead?.get(uid) ?? messageBytes(services.blobStore, row.blobDigest ?? ""),
