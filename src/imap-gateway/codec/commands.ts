@@ -157,6 +157,8 @@ export type FetchItem =
   | { readonly type: "THREADID" }
   /** RFC 8514 SAVEDATE. */
   | { readonly type: "SAVEDATE" }
+  /** RFC 8970 PREVIEW; LAZY: NIL rather than wait for a preview not computed yet. */
+  | { readonly type: "PREVIEW"; readonly lazy: boolean }
   | {
       readonly type: "BODY[]";
       readonly peek: boolean;

@@ -16,6 +16,7 @@ import {
   type BodySection,
   encodeDateTime,
   encodeFlagList,
+  encodeNString,
   type FetchItem,
   type ResponsePart,
   streamedLiteral,
@@ -33,6 +34,8 @@ export interface FetchableMessage {
   blobDigest?: string | undefined;
   /** RFC 8514 SAVEDATE; null when the index does not know it (NIL). */
   saveDate?: Date | null | undefined;
+  /** RFC 8970 PREVIEW text; null: not computed yet (PREVIEW (LAZY) answers NIL). */
+  preview?: string | null | undefined;
 }
 
 /**
@@ -427,6 +430,9 @@ export async function renderFetchItems(
       }
       case "EMAILID":
         push(`EMAILID (${emailIdOf(message.blobDigest ?? "")})`);
+        break;
+      case "PREVIEW":
+        push("PREVIEW ", encodeNString(message.preview ?? null));
         break;
       case "SAVEDATE":
         push(`SAVEDATE ${message.saveDate ? encodeDateTime(message.saveDate) : "NIL"}`);

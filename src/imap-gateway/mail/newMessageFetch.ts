@@ -50,6 +50,7 @@ export async function newMessageFetches(
     "blobDigest",
     "structure",
     "saveDate",
+    ...(asked.some((item) => item.type === "PREVIEW") ? (["preview"] as const) : []),
   ]);
   const lines: string[] = [];
   for (const row of read.messages) {
@@ -65,6 +66,7 @@ export async function newMessageFetches(
         structure: row.structure ?? undefined,
         blobDigest: row.blobDigest ?? undefined,
         saveDate: row.saveDate,
+        preview: row.preview,
       },
       items,
       messageBytes(services.blobStore, row.blobDigest ?? ""),

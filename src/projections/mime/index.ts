@@ -7,6 +7,7 @@ export { encodeBodyStructure, encodeEnvelope } from "./encode.ts";
 export { buildEnvelope } from "./envelope.ts";
 export { imapNString, imapString } from "./imapString.ts";
 export { MAX_MIME_DEPTH, MAX_MIME_PARTS, parseMessageStructure } from "./parseMessageStructure.ts";
+export { PREVIEW_MAX_CHARS, previewText } from "./previewText.ts";
 export { DEFAULT_SEARCH_TEXT_BYTES, extractSearchText, type SearchTextOptions } from "./searchText.ts";
 export { filterHeaderFields, resolvePart, sectionRange } from "./sectionRange.ts";
 export type {

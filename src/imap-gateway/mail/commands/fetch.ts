@@ -69,6 +69,7 @@ function queryItemsFor(items: readonly FetchItem[]): QueryItem[] {
     if (item.type === "RFC822.SIZE") wanted.add("size");
     if (item.type === "EMAILID") wanted.add("blobDigest");
     if (item.type === "SAVEDATE") wanted.add("saveDate");
+    if (item.type === "PREVIEW") wanted.add(item.lazy ? "previewLazy" : "preview");
   }
   if (needsStructure(items)) {
     wanted.add("structure");
@@ -252,7 +253,7 @@ export function fetchCommand(services: MailServices) {
     selectedView: "compares-itself",
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["BINARY", "OBJECTID", "PARTIAL", "SAVEDATE"],
+    capabilities: () => ["BINARY", "OBJECTID", "PARTIAL", "SAVEDATE", "PREVIEW"],
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
@@ -459,6 +460,7 @@ export function fetchCommand(services: MailServices) {
               structure: row.structure ?? undefined,
               blobDigest: row.blobDigest ?? undefined,
               saveDate: row.saveDate,
+              preview: row.preview,
             },
             items,
             readAhead?.get(uid) ?? messageBytes(services.blobStore, row.blobDigest ?? ""),
