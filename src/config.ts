@@ -28,6 +28,8 @@ export interface Config {
   allowInsecureAuth: boolean;
   /** Offer COMPRESS=DEFLATE (RFC 4978) to authenticated clients (IMAP_COMPRESS). */
   imapCompress: boolean;
+  /** IMAP_LITERAL_PLUS: offer LITERAL+ beside LITERAL- (RFC 7888); default true. */
+  imapLiteralPlus: boolean;
   blobStore: BlobStoreSetting;
   /** The gateway's limits set by IMAP_MAX_* and the like (GATEWAY_LIMIT_VARIABLES); the rest default. */
   gatewayLimits: Partial<GatewayLimits>;
@@ -110,6 +112,7 @@ export const CONFIG_VARIABLES = [
   "TLS_KEY",
   "ALLOW_INSECURE_AUTH",
   "IMAP_COMPRESS",
+  "IMAP_LITERAL_PLUS",
   "BLOB_STORE",
   "APPEND_LIMIT",
   "BLOB_CACHE",
@@ -466,6 +469,7 @@ export function loadConfig(env: Env = process.env): Config {
     tlsKey,
     allowInsecureAuth: bool(env, "ALLOW_INSECURE_AUTH", false),
     imapCompress: bool(env, "IMAP_COMPRESS", true),
+    imapLiteralPlus: bool(env, "IMAP_LITERAL_PLUS", true),
     blobStore,
     appendLimit: appendLimit === 0 ? undefined : appendLimit,
     gatewayLimits: gatewayLimits(env),

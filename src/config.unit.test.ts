@@ -20,6 +20,8 @@ describe("loadConfig", () => {
     expect(loadConfig({ BLOB_CACHE: "0" }).blobCacheBytes).toBe(0);
     expect(loadConfig({ REDIS_PREFIX: "tenant-b" }).redisPrefix).toBe("tenant-b");
     expect(loadConfig({ IMAP_COMPRESS: "false" }).imapCompress).toBe(false);
+    expect(loadConfig({}).imapLiteralPlus).toBe(true);
+    expect(loadConfig({ IMAP_LITERAL_PLUS: "false" }).imapLiteralPlus).toBe(false);
     expect(loadConfig({ BLOB_CACHE: "8M" }).blobCacheBytes).toBe(8 * 1024 * 1024);
     expect(loadConfig({})).toMatchObject({
       doorbellPollMs: 1_000,
@@ -124,6 +126,7 @@ describe("loadConfig", () => {
     [{ KAFKA_TOPIC: "no spaces" }, "KAFKA_TOPIC"],
     [{ REDIS_PREFIX: "two words" }, "REDIS_PREFIX"],
     [{ IMAP_COMPRESS: "sometimes" }, "IMAP_COMPRESS"],
+    [{ IMAP_LITERAL_PLUS: "sometimes" }, "IMAP_LITERAL_PLUS"],
     [{ DOORBELL_POLL_MS: "5" }, "DOORBELL_POLL_MS"],
     [{ DOORBELL_POLL_MS: "1.5" }, "DOORBELL_POLL_MS"],
     [{ IDLE_CHECK_MS: "half a minute" }, "IDLE_CHECK_MS"],

@@ -5,15 +5,22 @@ import type { CommandName } from "./codec/index.ts";
 import type { AnyCommandModule, SessionInfo } from "./module.ts";
 import { GatewayConfigError } from "./options.ts";
 
-/** Framing features the session itself implements (RFC 3501 base, RFC 7888 LITERAL+). */
-const SESSION_CAPABILITIES = ["IMAP4rev1", "LITERAL+"] as const;
+/**
+ * Framing features the session itself implements: RFC 3501, and RFC 7888's non-synchronizing
+ * literals, LITERAL+ (any size) unless the operator keeps them to LITERAL- (4096 octets).
+ */
+function sessionCapabilities(nonSyncLiterals: "plus" | "minus"): string[] {
+  return nonSyncLiterals === "plus" ? ["IMAP4rev1", "LITERAL+", "LITERAL-"] : ["IMAP4rev1", "LITERAL-"];
+}
 
 export class CommandRegistry {
   readonly #byName = new Map<string, AnyCommandModule>();
   readonly #modules: AnyCommandModule[] = [];
   readonly #enableable = new Set<string>();
+  readonly #sessionCapabilities: readonly string[];
 
-  constructor(modules: readonly AnyCommandModule[]) {
+  constructor(modules: readonly AnyCommandModule[], options: { nonSyncLiterals?: "plus" | "minus" } = {}) {
+    this.#sessionCapabilities = sessionCapabilities(options.nonSyncLiterals ?? "plus");
     for (const module of modules) this.#register(module);
   }
 
@@ -45,7 +52,7 @@ export class CommandRegistry {
   }
 
   capabilities(session: SessionInfo): string[] {
-    const result: string[] = [...SESSION_CAPABILITIES];
+    const result: string[] = [...this.#sessionCapabilities];
     const seen = new Set<string>(result);
     for (const module of this.#modules) {
       for (const capability of module.capabilities?.(session) ?? []) {

@@ -72,6 +72,7 @@ export async function startGateway(
     ...(tls ? { tls } : {}),
     allowInsecureAuth: config.allowInsecureAuth,
     compression: config.imapCompress,
+    literalPlus: config.imapLiteralPlus,
     limits: config.gatewayLimits,
     authenticator: storeAuthenticator(runtime),
     modules: mailboxCommands(services),

@@ -521,7 +521,7 @@ export class Session implements SessionControl {
       maxLiteralSize: limits.maxLiteralSize,
       literalLimit: (name) => this.#literalLimit(name),
       openLiteralSink: (info) => this.#openLiteralSink(info),
-      nonSyncLiterals: "plus",
+      nonSyncLiterals: this.#host.services.nonSyncLiterals ?? "plus",
     });
   }
 
