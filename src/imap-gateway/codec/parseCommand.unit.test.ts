@@ -255,6 +255,23 @@ describe("mailbox commands", () => {
     expect(bad("a SEARCH SAVEDON yesterday").message).toMatch(/date/);
   });
 
+  it("parses PREVIEW and PREVIEW (LAZY), apart from FETCH modifiers (RFC 8970)", () => {
+    expect(ok("a FETCH 1 PREVIEW").args).toMatchObject({ items: [{ type: "PREVIEW", lazy: false }] });
+    expect(ok("a FETCH 1 PREVIEW (LAZY)").args).toMatchObject({
+      items: [{ type: "PREVIEW", lazy: true }],
+      changedSince: undefined,
+    });
+    expect(ok("a FETCH 1 (preview (lazy) UID)").args).toMatchObject({
+      items: [{ type: "PREVIEW", lazy: true }, { type: "UID" }],
+    });
+    expect(ok("a FETCH 1 PREVIEW (CHANGEDSINCE 5)").args).toMatchObject({
+      items: [{ type: "PREVIEW", lazy: false }],
+      changedSince: 5n,
+    });
+    expect(bad("a FETCH 1 (PREVIEW (FAST))").message).toMatch(/expected a fetch data item/);
+    expect(bad("a FETCH 1 (PREVIEW (LAZY FAST))").message).toMatch(/unknown PREVIEW modifier FAST/);
+  });
+
   it("parses GETMETADATA with and without options (RFC 5464)", () => {
     expect(ok('a GETMETADATA "" /shared/comment').args).toEqual({
       mailbox: "",
