@@ -97,6 +97,14 @@ describe("METADATA", () => {
       '* METADATA Filters (/private/filters "top" /private/filters/values/boss "FROM boss" /private/filters/values/boss/extra "deep" /private/filters/values/small "SMALLER 5000")',
       "D2 OK GETMETADATA completed",
     ]);
+    // A whole scope: every private entry, or (none set here) every shared one.
+    expect((await raw.command("D4", "GETMETADATA (DEPTH 1) Filters /private"))[0]).toBe(
+      '* METADATA Filters (/private NIL /private/filters "top")',
+    );
+    expect((await raw.command("D5", "GETMETADATA (DEPTH infinity) Filters /shared"))[0]).toBe(
+      "* METADATA Filters (/shared NIL)",
+    );
+    expect((await raw.command("D6", 'SETMETADATA Filters (/private "x")')).at(-1)).toMatch(/^D6 BAD /);
     expect(await raw.command("D3", "GETMETADATA (DEPTH 0) Filters /private/filters")).toEqual([
       '* METADATA Filters (/private/filters "top")',
       "D3 OK GETMETADATA completed",

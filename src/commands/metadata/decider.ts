@@ -59,8 +59,14 @@ const ENTRY_NAME_RE = /^\/(private|shared)(\/[^/]+)+$/;
  * start with /private/ or /shared/, have no empty component, no trailing "/", no "*" or "%", and
  * no control character.
  */
-export function canonicalEntryName(name: string, limits: MetadataLimits = DEFAULT_METADATA_LIMITS): string {
+export function canonicalEntryName(
+  name: string,
+  limits: MetadataLimits = DEFAULT_METADATA_LIMITS,
+  options: { readonly root?: boolean } = {},
+): string {
   const lower = name.toLowerCase();
+  // GETMETADATA may name a whole scope (with DEPTH, every private or shared entry); SET may not.
+  if (options.root && (lower === "/private" || lower === "/shared")) return lower;
   if (Buffer.byteLength(lower, "utf8") > limits.maxEntryNameLength) {
     throw new MetadataEntryNameError(`entry name longer than ${limits.maxEntryNameLength} octets`);
   }

@@ -16,6 +16,8 @@ const current = new Map([
 describe("metadata decider (RFC 5464 SETMETADATA)", () => {
   it("lower-cases entry names and refuses those no entry can have", () => {
     expect(canonicalEntryName("/Private/Vendor/X")).toBe("/private/vendor/x");
+    expect(canonicalEntryName("/Shared", DEFAULT_METADATA_LIMITS, { root: true })).toBe("/shared");
+    expect(() => canonicalEntryName("/shared")).toThrow(MetadataEntryNameError);
     for (const name of [
       "/comment",
       "/private",

@@ -106,9 +106,8 @@ export async function getMetadata(
     limits?: MetadataLimits;
   },
 ): Promise<MetadataRead> {
-  const names = input.entries.map((name) =>
-    canonicalEntryName(name, input.limits ?? DEFAULT_METADATA_LIMITS),
-  );
+  const limits = input.limits ?? DEFAULT_METADATA_LIMITS;
+  const names = input.entries.map((name) => canonicalEntryName(name, limits, { root: true }));
   const { mailboxId, name: mailbox } = await annotatedMailboxId(deps.pool, input.userId, input.mailbox);
   const stored = await entriesOf(deps.pool, input.userId, mailboxId);
   const depth = input.depth ?? "0";
