@@ -1,6 +1,7 @@
 // Configuration from environment variables (DESIGN.md, Configuration). Bad values stop the
 // process at start with a message naming the setting; nothing is guessed.
 import { isIP } from "node:net";
+import { DEFAULT_METADATA_LIMITS, type MetadataLimits } from "./commands/metadata/decider.ts";
 import { GatewayConfigError, type GatewayLimits, resolveLimits } from "./imap-gateway/options.ts";
 
 export type Mode = "embedded" | "distributed";
@@ -27,6 +28,8 @@ export interface Config {
   allowInsecureAuth: boolean;
   /** Offer COMPRESS=DEFLATE (RFC 4978) to authenticated clients (IMAP_COMPRESS). */
   imapCompress: boolean;
+  /** IMAP_LITERAL_PLUS: offer LITERAL+ beside LITERAL- (RFC 7888); default true. */
+  imapLiteralPlus: boolean;
   blobStore: BlobStoreSetting;
   /** The gateway's limits set by IMAP_MAX_* and the like (GATEWAY_LIMIT_VARIABLES); the rest default. */
   gatewayLimits: Partial<GatewayLimits>;
@@ -43,6 +46,8 @@ export interface Config {
   kafkaSessionTimeoutMs: number;
   /** How often an IDLE session looks at its mailbox whatever the doorbell says (IDLE_CHECK_MS). */
   idleCheckMs: number;
+  /** METADATA (RFC 5464) limits: METADATA_MAX_VALUE_SIZE, METADATA_MAX_ENTRIES. */
+  metadataLimits: MetadataLimits;
   nodeId: string;
   metricsPort: number | undefined;
   /** /readyz answers 503 when the relay or a projection of this node is further behind (READY_MAX_LAG). */
@@ -107,11 +112,14 @@ export const CONFIG_VARIABLES = [
   "TLS_KEY",
   "ALLOW_INSECURE_AUTH",
   "IMAP_COMPRESS",
+  "IMAP_LITERAL_PLUS",
   "BLOB_STORE",
   "APPEND_LIMIT",
   "BLOB_CACHE",
   "DOORBELL_POLL_MS",
   "IDLE_CHECK_MS",
+  "METADATA_MAX_VALUE_SIZE",
+  "METADATA_MAX_ENTRIES",
   "NODE_ID",
   "METRICS_PORT",
   "READY_MAX_LAG",
@@ -174,6 +182,26 @@ function count(env: Env, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (!/^\d{1,12}$/.test(value)) throw new ConfigError(name, `expected a whole number, got "${value}"`);
   return Number(value);
+}
+
+/** RFC 5464 4.1: a server accepts values of at least 1024 octets and at least 10 entries. */
+function metadataLimits(env: Env): MetadataLimits {
+  const sizeText = text(env, "METADATA_MAX_VALUE_SIZE");
+  const maxValueSize =
+    sizeText === undefined
+      ? DEFAULT_METADATA_LIMITS.maxValueSize
+      : parseSize("METADATA_MAX_VALUE_SIZE", sizeText);
+  if (maxValueSize < 1024) {
+    throw new ConfigError("METADATA_MAX_VALUE_SIZE", "RFC 5464 asks for at least 1024 octets");
+  }
+  const maxEntriesPerMailbox = count(
+    env,
+    "METADATA_MAX_ENTRIES",
+    DEFAULT_METADATA_LIMITS.maxEntriesPerMailbox,
+  );
+  if (maxEntriesPerMailbox < 10)
+    throw new ConfigError("METADATA_MAX_ENTRIES", "RFC 5464 asks for at least 10");
+  return { ...DEFAULT_METADATA_LIMITS, maxValueSize, maxEntriesPerMailbox };
 }
 
 function lmtpSettings(env: Env): LmtpSettings {
@@ -441,12 +469,14 @@ export function loadConfig(env: Env = process.env): Config {
     tlsKey,
     allowInsecureAuth: bool(env, "ALLOW_INSECURE_AUTH", false),
     imapCompress: bool(env, "IMAP_COMPRESS", true),
+    imapLiteralPlus: bool(env, "IMAP_LITERAL_PLUS", true),
     blobStore,
     appendLimit: appendLimit === 0 ? undefined : appendLimit,
     gatewayLimits: gatewayLimits(env),
     blobCacheBytes,
     doorbellPollMs,
     idleCheckMs,
+    metadataLimits: metadataLimits(env),
     kafkaSessionTimeoutMs,
     nodeId: text(env, "NODE_ID") ?? `node-${process.pid}`,
     metricsPort: port(env, "METRICS_PORT"),

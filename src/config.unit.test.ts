@@ -20,6 +20,8 @@ describe("loadConfig", () => {
     expect(loadConfig({ BLOB_CACHE: "0" }).blobCacheBytes).toBe(0);
     expect(loadConfig({ REDIS_PREFIX: "tenant-b" }).redisPrefix).toBe("tenant-b");
     expect(loadConfig({ IMAP_COMPRESS: "false" }).imapCompress).toBe(false);
+    expect(loadConfig({}).imapLiteralPlus).toBe(true);
+    expect(loadConfig({ IMAP_LITERAL_PLUS: "false" }).imapLiteralPlus).toBe(false);
     expect(loadConfig({ BLOB_CACHE: "8M" }).blobCacheBytes).toBe(8 * 1024 * 1024);
     expect(loadConfig({})).toMatchObject({
       doorbellPollMs: 1_000,
@@ -29,6 +31,16 @@ describe("loadConfig", () => {
     expect(loadConfig({ DOORBELL_POLL_MS: "250", IDLE_CHECK_MS: "5000" })).toMatchObject({
       doorbellPollMs: 250,
       idleCheckMs: 5_000,
+    });
+    expect(loadConfig({}).metadataLimits).toMatchObject({
+      maxValueSize: 16 * 1024,
+      maxEntriesPerMailbox: 100,
+    });
+    expect(
+      loadConfig({ METADATA_MAX_VALUE_SIZE: "1M", METADATA_MAX_ENTRIES: "500" }).metadataLimits,
+    ).toMatchObject({
+      maxValueSize: 1024 * 1024,
+      maxEntriesPerMailbox: 500,
     });
   });
 
@@ -114,10 +126,13 @@ describe("loadConfig", () => {
     [{ KAFKA_TOPIC: "no spaces" }, "KAFKA_TOPIC"],
     [{ REDIS_PREFIX: "two words" }, "REDIS_PREFIX"],
     [{ IMAP_COMPRESS: "sometimes" }, "IMAP_COMPRESS"],
+    [{ IMAP_LITERAL_PLUS: "sometimes" }, "IMAP_LITERAL_PLUS"],
     [{ DOORBELL_POLL_MS: "5" }, "DOORBELL_POLL_MS"],
     [{ DOORBELL_POLL_MS: "1.5" }, "DOORBELL_POLL_MS"],
     [{ IDLE_CHECK_MS: "half a minute" }, "IDLE_CHECK_MS"],
     [{ IDLE_CHECK_MS: "3600001" }, "IDLE_CHECK_MS"],
+    [{ METADATA_MAX_VALUE_SIZE: "512" }, "METADATA_MAX_VALUE_SIZE"],
+    [{ METADATA_MAX_ENTRIES: "9" }, "METADATA_MAX_ENTRIES"],
     [{ KAFKA_SESSION_TIMEOUT_MS: "1000" }, "KAFKA_SESSION_TIMEOUT_MS"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ TLS_CERT: "/c.pem" }, "TLS_KEY"],

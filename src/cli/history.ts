@@ -88,6 +88,7 @@ function mailboxIdsOf(event: UserEvent): string[] {
     case "MailboxAppendLimitSet":
       return [event.data.mailboxId];
     case "MailboxAccessKeyReset":
+    case "MetadataEntriesSet":
       return event.data.mailboxId === null ? [] : [event.data.mailboxId];
     case "MailboxRenamed":
       return event.data.renames.map((rename) => rename.mailboxId);
@@ -165,6 +166,13 @@ function describe(event: RecordedEvent, names: NameTracker): string {
         return user.data.mailboxId === null
           ? "reset the URLAUTH access keys of every mailbox"
           : `reset the URLAUTH access key of ${names.nameOf(user.data.mailboxId)}`;
+      case "MetadataEntriesSet": {
+        const where = user.data.mailboxId === null ? "the server" : names.nameOf(user.data.mailboxId);
+        const entries = user.data.entries.map((entry) =>
+          entry.value === null ? `removed ${entry.name}` : `${entry.name} = ${JSON.stringify(entry.value)}`,
+        );
+        return `set metadata of ${where}: ${entries.join(", ")}`;
+      }
       default: {
         const unknown: never = user;
         return (unknown as UserEvent).type;

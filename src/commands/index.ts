@@ -11,6 +11,8 @@ export * from "./messages/expunge.ts";
 export * from "./messages/replace.ts";
 export * from "./messages/store.ts";
 export * from "./messages/transfer.ts";
+export * from "./metadata/decider.ts";
+export * from "./metadata/handlers.ts";
 export * from "./names.ts";
 export * from "./serverSecret.ts";
 export * as userAggregate from "./user/decider.ts";

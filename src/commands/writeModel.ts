@@ -46,6 +46,9 @@ export const messageRow = z.object({
 });
 export type MessageRow = z.infer<typeof messageRow>;
 
+/** The mailbox_id of the server's own metadata entries (RFC 5464: the mailbox name ""). */
+export const SERVER_METADATA_MAILBOX_ID = "";
+
 const userColumns = sql.fragment`id, username, password_hash, append_limit, storage_limit, stream_version, created_at`;
 const mailboxColumns = sql.fragment`id, user_id, name, status, uid_validity, uid_next, highest_modseq, append_limit, special_use`;
 const messageColumns = sql.fragment`uid, modseq, flags, internal_date, size, blob_digest, header_summary`;
@@ -369,6 +372,7 @@ export async function applyUserEvents(
         await db.query(sql.unsafe`
           UPDATE mailboxes SET status = 'deleted', deleted_at = now() WHERE user_id = ${userId} AND status <> 'deleted'`);
         await db.query(sql.unsafe`DELETE FROM subscriptions WHERE user_id = ${userId}`);
+        await db.query(sql.unsafe`DELETE FROM metadata_entries WHERE user_id = ${userId}`);
         await db.query(sql.unsafe`UPDATE users SET deleted_at = now() WHERE id = ${userId}`);
         break;
       case "UserAppendLimitSet":
@@ -392,6 +396,14 @@ export async function applyUserEvents(
           INSERT INTO mailboxes (id, user_id, name, status, uid_validity, uid_next, highest_modseq, special_use)
           VALUES (${data.mailboxId}, ${userId}, ${data.name}, 'selectable', ${data.uidValidity}, ${data.uidNext}, 1,
                   ${data.specialUse})`);
+        if (data.cause === "inbox-rename") {
+          // RFC 5464 4.1: INBOX keeps its entries, and the mailbox its messages went to gets a copy.
+          await db.query(sql.unsafe`
+            INSERT INTO metadata_entries (user_id, mailbox_id, name, value)
+            SELECT e.user_id, ${data.mailboxId}, e.name, e.value
+            FROM metadata_entries e JOIN mailboxes m ON m.id = e.mailbox_id
+            WHERE m.user_id = ${userId} AND m.name = 'INBOX' AND m.status = 'selectable'`);
+        }
         break;
       }
       case "MailboxRenamed":
@@ -408,6 +420,8 @@ export async function applyUserEvents(
         const { data } = event;
         await retireName(db, userId, data.name, data.uidValidity, data.uidNext);
         await db.query(sql.unsafe`DELETE FROM tombstones WHERE mailbox_id = ${data.mailboxId}`);
+        // RFC 5464 4.1: a mailbox made later with this name does not inherit them.
+        await db.query(sql.unsafe`DELETE FROM metadata_entries WHERE mailbox_id = ${data.mailboxId}`);
         await db.query(
           data.keptAsNoselect
             ? sql.unsafe`UPDATE mailboxes SET status = 'noselect' WHERE id = ${data.mailboxId}`
@@ -440,6 +454,24 @@ export async function applyUserEvents(
                 WHERE id = ${event.data.mailboxId} AND user_id = ${userId}`,
         );
         break;
+      case "MetadataEntriesSet": {
+        const mailboxId = event.data.mailboxId ?? SERVER_METADATA_MAILBOX_ID;
+        const removed = event.data.entries.filter((entry) => entry.value === null).map((entry) => entry.name);
+        const set = event.data.entries.filter((entry) => entry.value !== null);
+        if (removed.length > 0) {
+          await db.query(sql.unsafe`
+            DELETE FROM metadata_entries
+            WHERE user_id = ${userId} AND mailbox_id = ${mailboxId} AND name = ANY(${sql.array(removed, "text")})`);
+        }
+        if (set.length > 0) {
+          await db.query(sql.unsafe`
+            INSERT INTO metadata_entries (user_id, mailbox_id, name, value)
+            SELECT ${userId}, ${mailboxId}, r.name, r.value
+            FROM jsonb_to_recordset(${sql.jsonb(set)}) AS r(name text, value text)
+            ON CONFLICT (user_id, mailbox_id, name) DO UPDATE SET value = EXCLUDED.value`);
+        }
+        break;
+      }
       default: {
         const unknown: never = event;
         throw new Error(`no write-model rule for ${(unknown as { type: string }).type}`);
@@ -550,15 +582,18 @@ function appendedStatement(
   const change =
     rows.length === 1
       ? sql.fragment`
-        INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+        INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary,
+                              arrival_modseq)
         SELECT ${mailboxId}, ${only.uid}::int8, ${only.modseq}::int8, ${sql.array(only.flags, "text")},
-          ${only.internalDate}::timestamptz, ${only.size}::int8, ${only.blobDigest}, ${sql.jsonb(only.headerSummary)}
+          ${only.internalDate}::timestamptz, ${only.size}::int8, ${only.blobDigest}, ${sql.jsonb(only.headerSummary)},
+          ${only.modseq}::int8
         WHERE ${guard}
         RETURNING ${added}`
       : sql.fragment`
-        INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+        INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary,
+                              arrival_modseq)
         SELECT ${mailboxId}, r.uid, r.modseq, r.flags, r."internalDate"::timestamptz, r.size, r."blobDigest",
-               r."headerSummary"
+               r."headerSummary", r.modseq
         FROM jsonb_to_recordset(${sql.jsonb(rows)})
              AS r(uid bigint, modseq bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text,
                   "headerSummary" jsonb)
@@ -642,9 +677,10 @@ function eventStatement(mailboxId: string, event: MailboxEvent, guard: FragmentS
           {
             name: "wm_change",
             body: sql.fragment`
-              INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+              INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary,
+                                    arrival_modseq)
               SELECT ${mailboxId}, r.uid, ${event.data.modseq}, r.flags, r."internalDate"::timestamptz, r.size,
-                     r."blobDigest", r."headerSummary"
+                     r."blobDigest", r."headerSummary", ${event.data.modseq}
               FROM jsonb_to_recordset(${sql.jsonb(event.data.messages)})
                    AS r(uid bigint, flags text[], "internalDate" text, size bigint, "blobDigest" text, "headerSummary" jsonb)
               WHERE ${guard}

@@ -219,4 +219,51 @@ describe("migrations", () => {
       await other.drop();
     }
   });
+
+  it("0052 gives each message the MODSEQ of the event that brought it into its mailbox (SAVEDATE)", async () => {
+    const all = await loadMigrations();
+    const other = await createTestDatabase({ migrate: false });
+    const runner = await createPgScriptRunner(other.url);
+    try {
+      await migrate(
+        runner,
+        all.filter((m) => m.version < 52),
+      );
+      await other.pool.query(sql.unsafe`
+        INSERT INTO users (id, username, password_hash, stream_version) VALUES ('u1', 'ann', 'x', 3)`);
+      await other.pool.query(sql.unsafe`
+        INSERT INTO mailboxes (id, user_id, name, status, uid_validity, uid_next, highest_modseq)
+        VALUES ('mbx', 'u1', 'INBOX', 'selectable', 7, 10, 8)`);
+      await other.pool.query(sql.unsafe`
+        INSERT INTO messages (mailbox_id, uid, modseq, flags, internal_date, size, blob_digest, header_summary)
+        VALUES ('mbx', 1, 6, '{}', now(), 10, 'd1', '{}'), ('mbx', 2, 3, '{}', now(), 20, 'd2', '{}'),
+               ('mbx', 3, 3, '{}', now(), 20, 'd3', '{}'), ('mbx', 9, 8, '{}', now(), 20, 'd9', '{}')`);
+      const event = (version: number, type: string, data: object) => sql.fragment`
+        (${`e-${version}`}, 'mailbox-mbx', ${version}, ${type}, 1, ${JSON.stringify(data)}::jsonb, '{}'::jsonb)`;
+      await other.pool.query(sql.unsafe`
+        INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, data, metadata)
+        VALUES ${sql.join(
+          [
+            event(2, "MessageAppended", { modseq: 2, uid: 1 }),
+            event(3, "MessagesCopiedIn", { modseq: 3, messages: [{ uid: 2 }, { uid: 3 }] }),
+            event(6, "MessageFlagsChanged", { modseq: 6, messages: [{ uid: 1, flags: [] }] }),
+          ],
+          sql.fragment`, `,
+        )}`);
+
+      await migrate(runner, all);
+
+      expect(
+        await other.pool.any(sql.unsafe`SELECT uid::int, arrival_modseq::int FROM messages ORDER BY uid`),
+      ).toEqual([
+        { uid: 1, arrival_modseq: 2 },
+        { uid: 2, arrival_modseq: 3 },
+        { uid: 3, arrival_modseq: 3 },
+        { uid: 9, arrival_modseq: null },
+      ]);
+    } finally {
+      await runner.close();
+      await other.drop();
+    }
+  });
 });

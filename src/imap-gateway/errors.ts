@@ -6,11 +6,13 @@
 //   an unknown command, or one not allowed now  → BAD;
 //   a handler's ImapError                       → its own status and code;
 //   a handler's DomainError                     → NO with the code of RFC 5530 the domain's maps to;
+//   METADATA's refusals (RFC 5464)              → NO [METADATA MAXSIZE n | TOOMANY], BAD for a name;
 //   the commit's outcome could not be learnt    → BYE [UNAVAILABLE] (NO would say "not done");
 //   the database unreachable                    → NO [UNAVAILABLE] (RFC 5530);
 //   anything else                               → logged, counted, NO [SERVERBUG].
 // And one rule above all: a command whose write was committed answers OK whatever failed after it.
 import { DomainError, imapResponseCode } from "../commands/errors.ts";
+import { MetadataEntryNameError, MetadataLimitError } from "../commands/metadata/decider.ts";
 import { CommitOutcomeUnknown } from "../events/commitOutcome.ts";
 import { isDatabaseUnavailable } from "../events/db.ts";
 import type { ParseResult, ReaderResult } from "./codec/index.ts";
@@ -144,6 +146,13 @@ function refusalOf(error: unknown): Answer {
   }
   if (error instanceof DomainError) {
     return { kind: "domain", status: "NO", code: imapResponseCode(error.code), text: error.message };
+  }
+  if (error instanceof MetadataLimitError) {
+    const code = error.limit === "maxsize" ? `METADATA MAXSIZE ${error.maxSize}` : "METADATA TOOMANY";
+    return { kind: "domain", status: "NO", code, text: error.message };
+  }
+  if (error instanceof MetadataEntryNameError) {
+    return { kind: "domain", status: "BAD", code: undefined, text: error.message };
   }
   if (isDatabaseUnavailable(error)) {
     return { kind: "unavailable", status: "NO", code: "UNAVAILABLE", text: DATABASE_UNAVAILABLE_TEXT };

@@ -1,6 +1,7 @@
 // The triage, one rung at a time: each kind of refusal and the answer a client sees for it.
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../commands/errors.ts";
+import { MetadataEntryNameError, MetadataLimitError } from "../commands/metadata/decider.ts";
 import { CommitOutcomeUnknown } from "../events/commitOutcome.ts";
 import { type ParseResult, parseCommand, type ReaderResult, readAllFrames } from "./codec/index.ts";
 import {
@@ -102,6 +103,24 @@ describe("a handler's errors", () => {
     expect(triageHandlerError(new DomainError("BADNAME", "empty level"), "CREATE", false)).toMatchObject({
       status: "NO",
       code: "CANNOT",
+    });
+  });
+
+  it("METADATA's refusals carry RFC 5464's codes; a bad entry name is BAD", () => {
+    expect(
+      triageHandlerError(new MetadataLimitError("maxsize", "too large", 16384), "SETMETADATA", false),
+    ).toMatchObject({
+      status: "NO",
+      code: "METADATA MAXSIZE 16384",
+    });
+    expect(
+      triageHandlerError(new MetadataLimitError("toomany", "too many"), "SETMETADATA", false),
+    ).toMatchObject({
+      status: "NO",
+      code: "METADATA TOOMANY",
+    });
+    expect(triageHandlerError(new MetadataEntryNameError("no"), "SETMETADATA", false)).toMatchObject({
+      status: "BAD",
     });
   });
 

@@ -188,6 +188,8 @@ export interface GatewayServices {
   readonly limits: GatewayLimits;
   readonly logger: Logger;
   readonly serverId: Readonly<Record<string, string>>;
+  /** RFC 7888: "plus" offers LITERAL+ and LITERAL-, "minus" LITERAL- alone (default "plus"). */
+  readonly nonSyncLiterals?: "plus" | "minus";
 }
 
 export interface CommandContext {

@@ -97,6 +97,12 @@ export interface GatewayOptions {
   readonly loginThrottle?: (limits: LoginThrottleLimits) => LoginThrottle;
   /** Offer COMPRESS=DEFLATE (RFC 4978); default true. About 170 KiB per compressed connection. */
   readonly compression?: boolean;
+  /**
+   * Offer LITERAL+ (RFC 7888): non-synchronizing literals of any size up to the literal limits.
+   * Default true. LITERAL- (at most 4096 octets) is offered either way; without LITERAL+ a larger
+   * non-synchronizing literal gets BAD [TOOBIG] and its octets are read and dropped.
+   */
+  readonly literalPlus?: boolean;
 }
 
 export class GatewayConfigError extends Error {

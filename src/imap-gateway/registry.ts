@@ -7,16 +7,22 @@ import { GatewayConfigError } from "./options.ts";
 
 /**
  * What the session itself implements: RFC 3501 base, RFC 9051 IMAP4rev2 beside it (chosen per
- * session by ENABLE; modes.ts), RFC 7888 LITERAL+.
+ * session by ENABLE; modes.ts), and RFC 7888's non-synchronizing literals, LITERAL+ (any size)
+ * unless the operator keeps them to LITERAL- (4096 octets).
  */
-const SESSION_CAPABILITIES = ["IMAP4rev1", "IMAP4rev2", "LITERAL+"] as const;
+function sessionCapabilities(nonSyncLiterals: "plus" | "minus"): string[] {
+  const base = ["IMAP4rev1", "IMAP4rev2"];
+  return nonSyncLiterals === "plus" ? [...base, "LITERAL+", "LITERAL-"] : [...base, "LITERAL-"];
+}
 
 export class CommandRegistry {
   readonly #byName = new Map<string, AnyCommandModule>();
   readonly #modules: AnyCommandModule[] = [];
   readonly #enableable = new Set<string>();
+  readonly #sessionCapabilities: readonly string[];
 
-  constructor(modules: readonly AnyCommandModule[]) {
+  constructor(modules: readonly AnyCommandModule[], options: { nonSyncLiterals?: "plus" | "minus" } = {}) {
+    this.#sessionCapabilities = sessionCapabilities(options.nonSyncLiterals ?? "plus");
     for (const module of modules) this.#register(module);
   }
 
@@ -48,7 +54,7 @@ export class CommandRegistry {
   }
 
   capabilities(session: SessionInfo): string[] {
-    const result: string[] = [...SESSION_CAPABILITIES];
+    const result: string[] = [...this.#sessionCapabilities];
     const seen = new Set<string>(result);
     for (const module of this.#modules) {
       for (const capability of module.capabilities?.(session) ?? []) {

@@ -63,10 +63,11 @@ export function createImapServer(options: GatewayOptions): ImapServer {
     });
   }
   const tlsContext = options.tls === undefined ? undefined : createTlsContext(options.tls);
-  const registry = new CommandRegistry([
-    ...coreCommands({ compression: options.compression }),
-    ...(options.modules ?? []),
-  ]);
+  const nonSyncLiterals = options.literalPlus === false ? "minus" : "plus";
+  const registry = new CommandRegistry(
+    [...coreCommands({ compression: options.compression }), ...(options.modules ?? [])],
+    { nonSyncLiterals },
+  );
   const connections = new ConnectionLimits(limits.maxConnections, limits.maxConnectionsPerUser);
   const services: GatewayServices = {
     authenticator: options.authenticator,
@@ -74,6 +75,7 @@ export function createImapServer(options: GatewayOptions): ImapServer {
     limits,
     logger,
     serverId: options.serverId ?? { name: "mailledger", version: "0.1.0" },
+    nonSyncLiterals,
   };
   const sessions = new Set<Session>();
   let debugAll = false;

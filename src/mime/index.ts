@@ -8,6 +8,7 @@ export { buildEnvelope } from "./buildEnvelope.ts";
 export { decodeCharset, decodeEncodedWords, decodeTransferEncoding, isKnownCharset } from "./charset.ts";
 export { headerBytes, MAX_HEADER_BYTES, parseHeaderFields, splitAddressList } from "./headerFields.ts";
 export { MAX_MIME_DEPTH, MAX_MIME_PARTS, parseMessageStructure } from "./parseMessageStructure.ts";
+export { PREVIEW_MAX_CHARS, previewText } from "./previewText.ts";
 export { DEFAULT_SEARCH_TEXT_BYTES, extractSearchText, type SearchTextOptions } from "./searchText.ts";
 export { filterHeaderFields, resolvePart, sectionRange } from "./sectionRange.ts";
 export type {

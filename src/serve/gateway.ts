@@ -43,6 +43,7 @@ export async function startGateway(
     notices: createNoticeRouter(runtime.notices, { pollIntervalMs: config.doorbellPollMs }),
     appendLimit: config.appendLimit ?? null,
     idleCheckMs: config.idleCheckMs,
+    metadataLimits: config.metadataLimits,
     onCommitted: runtime.onCommitted,
     logger,
   };
@@ -71,6 +72,7 @@ export async function startGateway(
     ...(tls ? { tls } : {}),
     allowInsecureAuth: config.allowInsecureAuth,
     compression: config.imapCompress,
+    literalPlus: config.imapLiteralPlus,
     limits: config.gatewayLimits,
     authenticator: storeAuthenticator(runtime),
     modules: mailboxCommands(services),

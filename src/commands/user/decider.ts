@@ -189,8 +189,10 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       subscriptions.delete(event.data.name);
       return { ...state, subscriptions };
     }
-    // The salts live in the index alone: no decision reads them.
+    // The salts and the metadata entries live in the index alone: the namespace decisions never
+    // read them (SETMETADATA's limits are checked from the index, commands/metadata).
     case "MailboxAccessKeyReset":
+    case "MetadataEntriesSet":
       return state;
     case "MailboxSpecialUseSet":
     case "MailboxAppendLimitSet": {

@@ -148,6 +148,24 @@ export const mailboxAccessKeyReset = defineEvent(
   z.object({ mailboxId: mailboxIdSchema.nullable(), salt: z.string().min(16) }),
 );
 
+/**
+ * SETMETADATA (RFC 5464): entries of one mailbox (mailboxId), or of the server (null), set or
+ * removed (value null), all or none. Names are lower-cased (entry names compare
+ * case-insensitively) and start with /private/ or /shared/; /private/ entries belong to the
+ * account whose stream records the event. A renamed mailbox keeps its entries (they follow its
+ * id); a deleted one loses them with it (MailboxDeleted).
+ */
+export const metadataEntriesSet = defineEvent(
+  "MetadataEntriesSet",
+  1,
+  z.object({
+    mailboxId: mailboxIdSchema.nullable(),
+    entries: z
+      .array(z.object({ name: z.string().regex(/^\/(private|shared)\/./), value: z.string().nullable() }))
+      .min(1),
+  }),
+);
+
 export const userEventDefinitions = [
   userCreated,
   userPasswordChanged,
@@ -162,6 +180,7 @@ export const userEventDefinitions = [
   mailboxSpecialUseSet,
   mailboxAppendLimitSet,
   mailboxAccessKeyReset,
+  metadataEntriesSet,
 ] as const;
 
 export type UserEvent = EventOf<(typeof userEventDefinitions)[number]>;

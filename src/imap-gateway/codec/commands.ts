@@ -49,7 +49,7 @@ export type SearchKey =
   | { readonly type: "text"; readonly value: string }
   | {
       readonly type: "date";
-      readonly field: "internal" | "sent";
+      readonly field: "internal" | "sent" | "saved";
       readonly op: "before" | "on" | "since";
       readonly date: ImapDate;
     }
@@ -64,6 +64,8 @@ export type SearchKey =
       readonly modSeq: bigint;
       readonly entry: { readonly name: string; readonly kind: "priv" | "shared" | "all" } | undefined;
     }
+  /** RFC 8514 SAVEDATESUPPORTED: every message of a mailbox that keeps save dates. */
+  | { readonly type: "savedatesupported" }
   | { readonly type: "not"; readonly key: SearchKey }
   | { readonly type: "or"; readonly left: SearchKey; readonly right: SearchKey }
   /** A parenthesized group, or the implicit AND of the top-level keys. */
@@ -153,6 +155,10 @@ export type FetchItem =
   /** RFC 8474 OBJECTID. */
   | { readonly type: "EMAILID" }
   | { readonly type: "THREADID" }
+  /** RFC 8514 SAVEDATE. */
+  | { readonly type: "SAVEDATE" }
+  /** RFC 8970 PREVIEW; LAZY: NIL rather than wait for a preview not computed yet. */
+  | { readonly type: "PREVIEW"; readonly lazy: boolean }
   | {
       readonly type: "BODY[]";
       readonly peek: boolean;
@@ -281,6 +287,22 @@ export interface UrlFetchItem {
   readonly params: readonly ("BODYPARTSTRUCTURE" | "BINARY" | "BODY")[] | undefined;
 }
 
+/** RFC 5464 GETMETADATA. */
+export interface GetMetadataArgs {
+  /** "" for the server's entries. */
+  readonly mailbox: string;
+  /** The entry names as sent (validated by the command side). */
+  readonly entries: readonly string[];
+  readonly maxSize: number | undefined;
+  readonly depth: "0" | "1" | "infinity" | undefined;
+}
+
+/** RFC 5464 SETMETADATA: each entry with its new value, null (NIL) to remove it. */
+export interface SetMetadataArgs {
+  readonly mailbox: string;
+  readonly entries: readonly { readonly name: string; readonly value: string | null }[];
+}
+
 type Cmd<N extends string, A> = {
   readonly tag: string;
   readonly name: N;
@@ -334,6 +356,8 @@ export type Command =
   | Cmd<"NAMESPACE", NoArgs>
   | Cmd<"GETQUOTA", { readonly root: string }>
   | Cmd<"GETQUOTAROOT", { readonly mailbox: string }>
+  | Cmd<"GETMETADATA", GetMetadataArgs>
+  | Cmd<"SETMETADATA", SetMetadataArgs>
   /** RFC 5267 4.2: the tags of the live searches to end. */
   | Cmd<"CANCELUPDATE", { readonly tags: readonly string[] }>
   | Cmd<"NOTIFY", NotifyArgs>

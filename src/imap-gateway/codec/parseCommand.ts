@@ -6,6 +6,7 @@ import type { CommandFrame } from "./frame.ts";
 import { parseAppend, parseReplace } from "./parseAppend.ts";
 import { parseFetch } from "./parseFetch.ts";
 import { parseList, parseLsub } from "./parseList.ts";
+import { parseGetMetadata, parseSetMetadata } from "./parseMetadata.ts";
 import { parseNotify } from "./parseNotify.ts";
 import { parseSearch, parseSort, parseThread } from "./parseSearch.ts";
 import { parseSelect } from "./parseSelect.ts";
@@ -115,6 +116,10 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
       return { tag, uid, name, args: parseMailboxOnly(s) };
     case "GETQUOTA":
       return { tag, uid, name, args: parseGetQuota(s) };
+    case "GETMETADATA":
+      return { tag, uid, name, args: parseGetMetadata(s) };
+    case "SETMETADATA":
+      return { tag, uid, name, args: parseSetMetadata(s) };
     case "RENAME":
       return { tag, uid, name, args: parseRename(s) };
     case "LIST":

@@ -233,6 +233,88 @@ describe("mailbox commands", () => {
     expect(ok('a GETQUOTA ""').args).toEqual({ root: "" });
     expect(ok("a GETQUOTAROOT INBOX").args).toEqual({ mailbox: "INBOX" });
   });
+
+  it("parses SAVEDATE in FETCH and the SAVED* search keys (RFC 8514)", () => {
+    expect(ok("a FETCH 1 (SAVEDATE UID)").args).toMatchObject({
+      items: [{ type: "SAVEDATE" }, { type: "UID" }],
+    });
+    expect(ok("a FETCH 1 savedate").args).toMatchObject({ items: [{ type: "SAVEDATE" }] });
+    expect(
+      ok("a SEARCH SAVEDBEFORE 2-Feb-2020 SAVEDON 3-Mar-2021 SAVEDSINCE 4-Apr-2022 SAVEDATESUPPORTED").args,
+    ).toMatchObject({
+      criteria: {
+        type: "and",
+        keys: [
+          { type: "date", field: "saved", op: "before", date: { year: 2020, month: 2, day: 2 } },
+          { type: "date", field: "saved", op: "on", date: { year: 2021, month: 3, day: 3 } },
+          { type: "date", field: "saved", op: "since", date: { year: 2022, month: 4, day: 4 } },
+          { type: "savedatesupported" },
+        ],
+      },
+    });
+    expect(bad("a SEARCH SAVEDON yesterday").message).toMatch(/date/);
+  });
+
+  it("parses PREVIEW and PREVIEW (LAZY), apart from FETCH modifiers (RFC 8970)", () => {
+    expect(ok("a FETCH 1 PREVIEW").args).toMatchObject({ items: [{ type: "PREVIEW", lazy: false }] });
+    expect(ok("a FETCH 1 PREVIEW (LAZY)").args).toMatchObject({
+      items: [{ type: "PREVIEW", lazy: true }],
+      changedSince: undefined,
+    });
+    expect(ok("a FETCH 1 (preview (lazy) UID)").args).toMatchObject({
+      items: [{ type: "PREVIEW", lazy: true }, { type: "UID" }],
+    });
+    expect(ok("a FETCH 1 PREVIEW (CHANGEDSINCE 5)").args).toMatchObject({
+      items: [{ type: "PREVIEW", lazy: false }],
+      changedSince: 5n,
+    });
+    expect(bad("a FETCH 1 (PREVIEW (FAST))").message).toMatch(/expected a fetch data item/);
+    expect(bad("a FETCH 1 (PREVIEW (LAZY FAST))").message).toMatch(/unknown PREVIEW modifier FAST/);
+  });
+
+  it("parses GETMETADATA with and without options (RFC 5464)", () => {
+    expect(ok('a GETMETADATA "" /shared/comment').args).toEqual({
+      mailbox: "",
+      entries: ["/shared/comment"],
+      maxSize: undefined,
+      depth: undefined,
+    });
+    expect(
+      ok("a getmetadata (maxsize 1024 depth INFINITY) inbox (/shared/comment /private/comment)").args,
+    ).toEqual({
+      mailbox: "INBOX",
+      entries: ["/shared/comment", "/private/comment"],
+      maxSize: 1024,
+      depth: "infinity",
+    });
+    expect(ok("a GETMETADATA INBOX {16}\r\n/private/comment").args).toMatchObject({
+      entries: ["/private/comment"],
+    });
+    expect(bad("a GETMETADATA (DEPTH 2) INBOX /private/a").message).toMatch(/DEPTH/);
+    expect(bad("a GETMETADATA (MAXSIZE 1 MAXSIZE 2) INBOX /private/a").message).toMatch(/twice/);
+    expect(bad("a GETMETADATA (SIZE 1) INBOX /private/a").message).toMatch(/unknown GETMETADATA option SIZE/);
+    expect(bad("a GETMETADATA INBOX").message).toMatch(/expected a space/);
+    expect(bad("a GETMETADATA INBOX ()").message).toMatch(/empty entry names/);
+  });
+
+  it("parses SETMETADATA values: quoted, literal, literal8 and NIL", () => {
+    expect(ok('a SETMETADATA INBOX (/private/comment "My comment" /shared/x NIL)').args).toEqual({
+      mailbox: "INBOX",
+      entries: [
+        { name: "/private/comment", value: "My comment" },
+        { name: "/shared/x", value: null },
+      ],
+    });
+    expect(ok("a SETMETADATA INBOX (/private/comment {12+}\r\nline1\r\nline2)").args).toMatchObject({
+      entries: [{ name: "/private/comment", value: "line1\r\nline2" }],
+    });
+    expect(ok("a SETMETADATA INBOX (/private/comment ~{3+}\r\nabc)").args).toMatchObject({
+      entries: [{ value: "abc" }],
+    });
+    expect(bad("a SETMETADATA INBOX (/private/comment)").message).toMatch(/expected a space/);
+    expect(bad("a SETMETADATA INBOX (/private/comment value)").message).toMatch(/expected a metadata value/);
+    expect(bad("a SETMETADATA INBOX /private/comment NIL").message).toMatch(/"\(" to start entry values/);
+  });
 });
 
 describe("sequence sets", () => {

@@ -28,6 +28,7 @@ const SIMPLE_ITEMS = new Set([
   "MODSEQ",
   "EMAILID",
   "THREADID",
+  "SAVEDATE",
 ]);
 
 const MACROS: Readonly<Record<string, readonly FetchItem[]>> = {
@@ -114,11 +115,31 @@ export function parseFetchItem(s: Scanner, alreadyRead?: string): FetchItem {
         return s.fail(`unknown data item ${name}[`);
     }
   }
+  if (name === "PREVIEW") return { type: "PREVIEW", lazy: parsePreviewModifiers(s) };
   if (!SIMPLE_ITEMS.has(name)) {
     if (MACROS[name] !== undefined) s.fail(`macro ${name} cannot be combined with other data items`);
     s.fail(`unknown data item ${name}`);
   }
   return { type: name } as FetchItem;
+}
+
+/**
+ * RFC 8970: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY". Read
+ * only when "(" follows and LAZY starts it: `FETCH 1 PREVIEW (CHANGEDSINCE 5)` is a modifier list.
+ */
+function parsePreviewModifiers(s: Scanner): boolean {
+  if (s.peek() !== 0x20 || s.peek(1) !== 0x28) return false;
+  const word = [2, 3, 4, 5].map((i) => String.fromCharCode(s.peek(i))).join("");
+  if (word.toUpperCase() !== "LAZY") return false;
+  s.sp();
+  let lazy = false;
+  s.list(() => {
+    const modifier = s.keyword("PREVIEW modifier");
+    if (modifier !== "LAZY") s.fail(`unknown PREVIEW modifier ${modifier.slice(0, 40)}`);
+    lazy = true;
+    return modifier;
+  }, "PREVIEW modifiers");
+  return lazy;
 }
 
 /** section = "[" [section-spec] "]"; section-spec = section-msgtext / (section-part ["." section-text]) */

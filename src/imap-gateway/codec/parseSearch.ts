@@ -32,13 +32,18 @@ const FLAG_KEYS: Readonly<Record<string, readonly [string, boolean]>> = {
   UNSEEN: ["\\Seen", false],
 };
 const HEADER_KEYS = new Set(["BCC", "CC", "FROM", "SUBJECT", "TO"]);
-const DATE_KEYS: Readonly<Record<string, readonly ["internal" | "sent", "before" | "on" | "since"]>> = {
+const DATE_KEYS: Readonly<
+  Record<string, readonly ["internal" | "sent" | "saved", "before" | "on" | "since"]>
+> = {
   BEFORE: ["internal", "before"],
   ON: ["internal", "on"],
   SINCE: ["internal", "since"],
   SENTBEFORE: ["sent", "before"],
   SENTON: ["sent", "on"],
   SENTSINCE: ["sent", "since"],
+  SAVEDBEFORE: ["saved", "before"],
+  SAVEDON: ["saved", "on"],
+  SAVEDSINCE: ["saved", "since"],
 };
 
 const MAX_NZ_NUMBER = 0xffff_ffff;
@@ -197,6 +202,8 @@ function parseSearchKey(s: Scanner, depth: number): SearchKey {
   switch (key) {
     case "ALL":
       return { type: "all" };
+    case "SAVEDATESUPPORTED":
+      return { type: "savedatesupported" };
     case "NEW":
       // RFC 3501: NEW is RECENT UNSEEN.
       return {

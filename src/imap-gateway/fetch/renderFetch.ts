@@ -15,6 +15,7 @@ import {
   encodeBodyStructure,
   encodeDateTime,
   encodeEnvelope,
+  encodeNString,
   type FetchItem,
   type ResponsePart,
   streamedLiteral,
@@ -31,6 +32,10 @@ export interface FetchableMessage {
   structure: MessageStructure | undefined;
   /** The body's digest, for EMAILID (RFC 8474). */
   blobDigest?: string | undefined;
+  /** RFC 8514 SAVEDATE; null when the index does not know it (NIL). */
+  saveDate?: Date | null | undefined;
+  /** RFC 8970 PREVIEW text; null: not computed yet (PREVIEW (LAZY) answers NIL). */
+  preview?: string | null | undefined;
 }
 
 /**
@@ -423,6 +428,12 @@ export async function renderFetchItems(
       }
       case "EMAILID":
         push(`EMAILID (${emailIdOf(message.blobDigest ?? "")})`);
+        break;
+      case "PREVIEW":
+        push("PREVIEW ", encodeNString(message.preview ?? null));
+        break;
+      case "SAVEDATE":
+        push(`SAVEDATE ${message.saveDate ? encodeDateTime(message.saveDate) : "NIL"}`);
         break;
       case "THREADID":
         // RFC 8474 5.2: NIL from a server that does not keep thread ids (THREAD builds them per call).

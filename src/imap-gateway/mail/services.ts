@@ -2,6 +2,7 @@
 // for reads. A command answers as soon as its transaction committed: the index it reads is
 // committed with the events, so there is nothing to wait for (DESIGN.md contract 2).
 import type { DomainContext } from "../../commands/context.ts";
+import type { MetadataLimits } from "../../commands/metadata/decider.ts";
 import type { BlobStore } from "../../events/blobs/blobStore.ts";
 import type { DatabasePool } from "../../events/db.ts";
 import type { NoticeRouter } from "../../projections/notices/noticeRouter.ts";
@@ -21,6 +22,8 @@ export interface MailServices {
   idleCheckMs: number;
   onCommitted: () => void;
   logger: Logger;
+  /** METADATA (RFC 5464) limits; DEFAULT_METADATA_LIMITS when not given. */
+  metadataLimits?: MetadataLimits;
 }
 
 /** The command side's context for one IMAP command, carrying the session's event metadata. */

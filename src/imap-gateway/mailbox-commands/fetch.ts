@@ -57,6 +57,8 @@ function queryItemsFor(items: readonly FetchItem[]): QueryItem[] {
     if (item.type === "INTERNALDATE") wanted.add("internalDate");
     if (item.type === "RFC822.SIZE") wanted.add("size");
     if (item.type === "EMAILID") wanted.add("blobDigest");
+    if (item.type === "SAVEDATE") wanted.add("saveDate");
+    if (item.type === "PREVIEW") wanted.add(item.lazy ? "previewLazy" : "preview");
   }
   if (needsStructure(items)) {
     wanted.add("structure");
@@ -258,7 +260,7 @@ export function fetchCommand(services: MailServices) {
     selectedView: "compares-itself",
     states: SELECTED,
     holdsExpunge: true,
-    capabilities: () => ["BINARY", "OBJECTID", "PARTIAL"],
+    capabilities: () => ["BINARY", "OBJECTID", "PARTIAL", "SAVEDATE", "PREVIEW"],
     async handle(command, context) {
       const { session } = context;
       const userId = userIdOf(session);
@@ -480,6 +482,8 @@ async function streamResponses(run: FetchRun, seen: SeenOutcome): Promise<number
         size: row.size ?? 0,
         structure: metadataOnly ? undefined : (row.structure ?? undefined),
         blobDigest: row.blobDigest ?? undefined,
+        saveDate: row.saveDate,
+        preview: row.preview,
       };
       // A keyword the client meets for the first time is announced first (RFC 3501 7.2.6).
       const flagsLine = showsFlags ? controller.state.announceKeywords([message.flags]) : undefined;

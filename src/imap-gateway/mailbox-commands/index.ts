@@ -13,6 +13,7 @@ import { expungeCommand } from "./expunge.ts";
 import { fetchCommand } from "./fetch.ts";
 import { idleCommand } from "./idle.ts";
 import { listCommand } from "./list.ts";
+import { getMetadataCommand, setMetadataCommand } from "./metadata.ts";
 import { namespaceCommand } from "./namespace.ts";
 import { notifyCommand } from "./notify.ts";
 import { getQuotaCommand, getQuotaRootCommand } from "./quota.ts";
@@ -48,6 +49,8 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     sortCommand(services),
     getQuotaRootCommand(services),
     getQuotaCommand(services),
+    getMetadataCommand(services),
+    setMetadataCommand(services),
     threadCommand(services),
     expungeCommand(services),
     closeCommand(services),

@@ -59,9 +59,12 @@ export function toCriteria(key: WireKey, state: SelectedMailboxState): SearchKey
       return { type: "body", value: key.value };
     case "text":
       return { type: "text", value: key.value };
+    case "savedatesupported":
+      // Every mailbox keeps its messages' save dates (RFC 8514 4.2).
+      return { type: "all" };
     case "date":
       return {
-        type: key.field === "internal" ? "internalDate" : "sentDate",
+        type: key.field === "internal" ? "internalDate" : key.field === "sent" ? "sentDate" : "saveDate",
         comparison: key.op,
         date: isoDay(key.date),
       };

@@ -50,6 +50,8 @@ export async function newMessageFetches(
     "size",
     "blobDigest",
     "structure",
+    "saveDate",
+    ...(asked.some((item) => item.type === "PREVIEW") ? (["preview"] as const) : []),
   ]);
   const lines: string[] = [];
   for (const row of read.messages) {
@@ -64,6 +66,8 @@ export async function newMessageFetches(
         size: row.size ?? 0,
         structure: row.structure ?? undefined,
         blobDigest: row.blobDigest ?? undefined,
+        saveDate: row.saveDate,
+        preview: row.preview,
       },
       items,
       messageBytes(services.blobStore, row.blobDigest ?? ""),

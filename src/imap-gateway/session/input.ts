@@ -3,9 +3,14 @@
 // inbox is full or a streamed literal's sink is saturated, and resumed when they drain. A command
 // that waits for more from the client (a SASL response, IDLE's DONE) takes the next frame itself.
 import type { Duplex } from "node:stream";
-import { CommandReader, type ReaderResult, type StreamedLiteralInfo } from "../codec/index.ts";
+import {
+  CommandReader,
+  type NonSyncLiteralMode,
+  type ReaderResult,
+  type StreamedLiteralInfo,
+} from "../codec/index.ts";
+import type { GatewayLimits } from "../limits/gatewayLimits.ts";
 import type { SessionLiteralSink } from "../module.ts";
-import type { GatewayLimits } from "../options.ts";
 
 /** A framed command, or the reader's refusal of one. */
 export type InboxItem = Extract<ReaderResult, { kind: "command" } | { kind: "error" }>;
@@ -13,6 +18,8 @@ export type InboxItem = Extract<ReaderResult, { kind: "command" } | { kind: "err
 /** What the input asks of its session. */
 export interface InputHost {
   readonly limits: GatewayLimits;
+  /** RFC 7888: LITERAL+ (non-synchronizing literals of any size) or LITERAL- (4096 octets at most). */
+  readonly nonSyncLiterals: NonSyncLiteralMode;
   /** The largest literal the named command accepts in the session's state (undefined: the default). */
   literalLimit(name: string | undefined): number | undefined;
   /** A sink for a literal too large to buffer (APPEND bodies); throws if the command takes none. */
@@ -150,7 +157,7 @@ export class SessionInput {
         this.#currentSink = sink;
         return sink;
       },
-      nonSyncLiterals: "plus",
+      nonSyncLiterals: this.#host.nonSyncLiterals,
     });
   }
 

@@ -473,6 +473,7 @@ export class Session implements SessionControl {
   #inputHost(): InputHost {
     return {
       limits: this.#host.services.limits,
+      nonSyncLiterals: this.#host.services.nonSyncLiterals ?? "plus",
       literalLimit: (name) => this.#moduleFor(name)?.maxLiteralSize?.(this, this.#host.services.limits),
       openLiteralSink: (info) => this.#openLiteralSink(info),
       queued: () => {

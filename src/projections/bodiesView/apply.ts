@@ -82,6 +82,8 @@ export interface DerivedRow {
   search_headers: [string, string][];
   search_header_text: string;
   search_body: string;
+  /** RFC 8970 PREVIEW (0053_projection_bodies_preview.sql). */
+  preview: string;
 }
 
 /** The row a derivation is stored as; null for a body whose blob could not be read. */
@@ -99,13 +101,15 @@ export function derivedRowOf(digest: string, derived: DerivedMessage): DerivedRo
     search_headers: derived.searchHeaders,
     search_header_text: derived.searchHeaderText,
     search_body: derived.searchBody,
+    preview: derived.preview,
   };
 }
 
 /** The message_bodies columns but refs, as json_to_recordset's column list. */
 export const DERIVED_ROW_COLUMNS = sql.fragment`
   blob_digest text, envelope jsonb, structure jsonb, search_from text, search_to text, search_cc text,
-  search_bcc text, search_subject text, search_headers jsonb, search_header_text text, search_body text`;
+  search_bcc text, search_subject text, search_headers jsonb, search_header_text text, search_body text,
+  preview text`;
 
 const digestRow = z.object({ blob_digest: z.string() });
 
@@ -173,7 +177,7 @@ class BodiesViewWriter {
       )
       INSERT INTO ${this.table("message_bodies")} AS b (
         blob_digest, envelope, structure, search_from, search_to, search_cc, search_bcc, search_subject,
-        search_headers, search_header_text, search_body, refs)
+        search_headers, search_header_text, search_body, preview, refs)
       SELECT d.*, a.refs FROM json_to_recordset(${JSON.stringify(derivedRows)}::json) AS d(${DERIVED_ROW_COLUMNS})
       JOIN arrived AS a USING (blob_digest)
       ORDER BY d.blob_digest
@@ -232,6 +236,7 @@ class BodiesViewWriter {
       case "MailboxSpecialUseSet":
       case "MailboxAppendLimitSet":
       case "MailboxAccessKeyReset":
+      case "MetadataEntriesSet":
         return;
       case "UserDeleted": {
         const owned = sql.fragment`SELECT mailbox_id FROM ${this.table("mailboxes")} WHERE user_id = ${userId}`;

@@ -8,6 +8,7 @@ import {
   extractSearchText,
   type MessageStructure,
   parseMessageStructure,
+  previewText,
 } from "../../mime/index.ts";
 
 /** Where the projector reads message bodies: the blob store (src/events/blobs) or a stand-in. */
@@ -28,6 +29,8 @@ export interface DerivedMessage {
   searchHeaders: [string, string][];
   searchHeaderText: string;
   searchBody: string;
+  /** RFC 8970 PREVIEW text ("" for a message with no text). */
+  preview: string;
 }
 
 /** A body whose blob is missing: still listed and fetchable by its event data, never searchable by text. */
@@ -42,6 +45,7 @@ export const MISSING_BLOB: DerivedMessage = {
   searchHeaders: [],
   searchHeaderText: "",
   searchBody: "",
+  preview: "",
 };
 
 /** Derivation is a pure function of the blob, so its result is cached by digest (COPY, re-delivery). */
@@ -73,6 +77,7 @@ export function deriveMessage(raw: Buffer): DerivedMessage {
     searchHeaders,
     searchHeaderText: searchHeaders.map(([name, value]) => `${name}: ${value}`).join("\n"),
     searchBody: extractSearchText(raw, { structure }).toLowerCase(),
+    preview: previewText(raw, structure),
   };
 }
 

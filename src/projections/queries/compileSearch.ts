@@ -176,6 +176,8 @@ export function compileSearchKey(key: SearchKey, depth = 0): FragmentSqlToken {
       return sql.fragment`starts_with(m.blob_digest, ${key.prefix})`;
     case "sentDate":
       return leaf(sentDateCondition(key.comparison, key.date));
+    case "saveDate":
+      return leaf(dateCondition(utcDay(sql.fragment`m.save_date`), key.comparison, key.date));
     case "size":
       if (!Number.isSafeInteger(key.octets) || key.octets < 0)
         throw new SearchCriteriaError("size must be a number");

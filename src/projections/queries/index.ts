@@ -144,7 +144,13 @@ export type FetchItem =
   | "blobDigest"
   | "envelope"
   /** The MIME tree with byte offsets: BODYSTRUCTURE via encodeBodyStructure, BODY[section] via sectionRange. */
-  | "structure";
+  | "structure"
+  /** RFC 8514 SAVEDATE: when the message came into this mailbox. */
+  | "saveDate"
+  /** RFC 8970 PREVIEW: from the bodies view, derived on demand where it lacks one. */
+  | "preview"
+  /** PREVIEW (LAZY): from the bodies view only, null where it lacks one. */
+  | "previewLazy";
 
 export interface FetchedMessage {
   uid: number;
@@ -155,6 +161,10 @@ export interface FetchedMessage {
   blobDigest?: string;
   envelope?: Envelope | null;
   structure?: MessageStructure | null;
+  /** null for a row the index has no arrival for (written before SAVEDATE was kept). */
+  saveDate?: Date | null;
+  /** null only for "previewLazy" when the view has none yet. */
+  preview?: string | null;
 }
 
 /** Messages read from the index, and the mailbox's HIGHESTMODSEQ in the same snapshot (null: no row to tell). */
@@ -347,6 +357,9 @@ const FETCH_COLUMNS: Record<FetchItem, ReturnType<typeof sql.fragment>> = {
   blobDigest: sql.fragment`m.blob_digest`,
   envelope: sql.fragment`m.envelope`,
   structure: sql.fragment`m.structure`,
+  saveDate: sql.fragment`m.save_date`,
+  preview: sql.fragment`m.preview`,
+  previewLazy: sql.fragment`m.preview`,
 };
 const FETCH_ALIASES: Record<FetchItem, string> = {
   flags: "flags",
@@ -356,6 +369,9 @@ const FETCH_ALIASES: Record<FetchItem, string> = {
   blobDigest: "blob_digest",
   envelope: "envelope",
   structure: "structure",
+  saveDate: "save_date",
+  preview: "preview",
+  previewLazy: "preview",
 };
 
 const fetchedRow = z.object({
@@ -368,6 +384,8 @@ const fetchedRow = z.object({
   blob_digest: z.string().optional(),
   envelope: z.custom<Envelope>().nullable().optional(),
   structure: z.custom<MessageStructure>().nullable().optional(),
+  save_date: z.number().nullable().optional(),
+  preview: z.string().nullable().optional(),
 });
 
 export interface OpenedMailbox {
@@ -529,7 +547,7 @@ const VIEW_ONLY: BodiesSource = { view: true, extra: [] };
 
 function bodiesRelation(source: BodiesSource): FragmentSqlToken {
   const viewColumns = sql.fragment`blob_digest, envelope, structure, search_from, search_to, search_cc, search_bcc,
-    search_subject, search_headers, search_header_text, search_body`;
+    search_subject, search_headers, search_header_text, search_body, preview`;
   if (source.extra.length === 0) {
     return source.view
       ? sql.fragment`(SELECT ${viewColumns} FROM proj_bodies.message_bodies)`
@@ -550,6 +568,13 @@ const summaryText = (field: string) =>
   sql.fragment`lower(array_to_string(ARRAY(SELECT jsonb_array_elements_text(i.header_summary -> ${field})), E'\n'))`;
 
 /**
+ * RFC 8514 SAVEDATE: when the event that brought the message into its mailbox was recorded, read
+ * from the log (the index keeps that event's MODSEQ, its version in the mailbox's stream).
+ */
+const SAVE_DATE = sql.fragment`(SELECT e.recorded_at FROM events AS e
+  WHERE e.stream_id = 'mailbox-' || i.mailbox_id AND e.stream_version = i.arrival_modseq)`;
+
+/**
  * The messages of one mailbox as alias m: the index's columns, and beside each what was derived
  * from its body (null where there is none). The planner drops the join when a query reads none
  * of the derived columns.
@@ -558,8 +583,9 @@ function messagesRelation(mailbox: FragmentSqlToken, source: BodiesSource): Frag
   return sql.fragment`(
     SELECT i.mailbox_id, i.uid, i.modseq, i.flags, i.internal_date, i.size, i.blob_digest,
       (i.header_summary ->> 'date')::timestamptz AS sent_date,
+      ${SAVE_DATE} AS save_date,
       i.header_summary ->> 'messageId' AS message_id,
-      b.envelope, b.structure,
+      b.envelope, b.structure, b.preview,
       coalesce(b.search_from, ${summaryText("from")}, '') AS search_from,
       coalesce(b.search_to, ${summaryText("to")}, '') AS search_to,
       coalesce(b.search_cc, ${summaryText("cc")}, '') AS search_cc,
@@ -889,10 +915,14 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
 
     async fetchMessages(userId, mailboxId, uids, items) {
       if (uids.length === 0) return { messages: [], highestModSeq: null };
-      const wanted = [...new Set(items)];
+      // PREVIEW (LAZY) takes what the view has; plain PREVIEW derives what it lacks (and wins).
+      const wanted = [...new Set(items)].filter(
+        (item) => item !== "previewLazy" || !items.includes("preview"),
+      );
       const derived = wanted.includes("envelope") || wanted.includes("structure");
+      const derivesPreview = wanted.includes("preview");
       // The digest is needed to derive what the view lacks.
-      if (derived && !wanted.includes("blobDigest")) wanted.push("blobDigest");
+      if ((derived || derivesPreview) && !wanted.includes("blobDigest")) wanted.push("blobDigest");
       const { lowest, highest } = boundsOf(uids);
       const columns = [
         sql.fragment`m.uid`,
@@ -908,9 +938,16 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
           AND ${uidMultirange(uids)}::int8multirange @> m.uid
         ORDER BY m.uid`);
       // Bodies the view has not derived yet (or whose blob is gone): derived here, not waited for.
-      const lacking = derived
-        ? await deriver.deriveAll(rows.filter((row) => row.structure == null).map((row) => row.blob_digest!))
-        : new Map();
+      const lacking =
+        derived || derivesPreview
+          ? await deriver.deriveAll(
+              rows
+                .filter(
+                  (row) => (derived && row.structure == null) || (derivesPreview && row.preview == null),
+                )
+                .map((row) => row.blob_digest!),
+            )
+          : new Map();
       const messages = rows.map((row) => {
         const message: FetchedMessage = { uid: row.uid };
         if (row.flags !== undefined) message.flags = row.flags;
@@ -921,6 +958,12 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         const onDemand = row.structure == null ? lacking.get(row.blob_digest) : undefined;
         if (row.envelope !== undefined) message.envelope = onDemand ? onDemand.envelope : row.envelope;
         if (row.structure !== undefined) message.structure = onDemand ? onDemand.structure : row.structure;
+        if (row.save_date !== undefined)
+          message.saveDate = row.save_date === null ? null : new Date(row.save_date);
+        if (row.preview !== undefined) {
+          const onDemandPreview = derivesPreview ? (lacking.get(row.blob_digest)?.preview ?? "") : null;
+          message.preview = row.preview ?? onDemandPreview;
+        }
         return message;
       });
       return { messages, highestModSeq: rows[0]?.mailbox_modseq ?? null };

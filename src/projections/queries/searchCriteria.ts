@@ -39,6 +39,8 @@ export type SearchKey =
   | { type: "age"; comparison: "older" | "younger"; seconds: number }
   /** RFC 8474 EMAILID: the messages whose body digest starts with these hex digits. */
   | { type: "digestPrefix"; prefix: string }
+  /** RFC 8514 SAVEDBEFORE / SAVEDON / SAVEDSINCE: on the save date (none: no match). */
+  | { type: "saveDate"; comparison: DateComparison; date: SearchDate }
   /** SENTBEFORE / SENTON / SENTSINCE: on the Date header. */
   | { type: "sentDate"; comparison: DateComparison; date: SearchDate }
   | { type: "size"; comparison: "larger" | "smaller"; octets: number }
