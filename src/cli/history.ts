@@ -72,6 +72,8 @@ function mailboxIdsOf(event: UserEvent): string[] {
     case "MailboxDeleted":
     case "MailboxSpecialUseSet":
     case "MailboxAppendLimitSet":
+    case "MailboxAclSet":
+    case "MailboxAclDeleted":
       return [event.data.mailboxId];
     case "MailboxAccessKeyReset":
       return event.data.mailboxId === null ? [] : [event.data.mailboxId];
@@ -141,6 +143,10 @@ function describe(event: RecordedEvent, names: NameTracker): string {
         return user.data.mailboxId === null
           ? "reset the URLAUTH access keys of every mailbox"
           : `reset the URLAUTH access key of ${names.nameOf(user.data.mailboxId)}`;
+      case "MailboxAclSet":
+        return `granted ${user.data.identifier} the rights "${user.data.rights}" on ${names.nameOf(user.data.mailboxId)}`;
+      case "MailboxAclDeleted":
+        return `removed every right of ${user.data.identifier} on ${names.nameOf(user.data.mailboxId)}`;
       default:
         return event.type;
     }

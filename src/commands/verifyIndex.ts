@@ -22,6 +22,7 @@ export const INDEX_TABLES: readonly { table: string; ignore: readonly string[] }
   { table: "subscriptions", ignore: [] },
   { table: "messages", ignore: [] },
   { table: "tombstones", ignore: [] },
+  { table: "mailbox_acl", ignore: [] },
 ];
 
 const REPLAY_PAGE = 2_000;

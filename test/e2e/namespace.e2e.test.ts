@@ -51,7 +51,7 @@ describe("capabilities and NAMESPACE", () => {
   it("answers NAMESPACE with one personal namespace, prefix empty, delimiter /", async () => {
     const raw = await rawLoggedIn(server, alice);
     const answer = await raw.command("n", "NAMESPACE");
-    expect(answer).toEqual(['* NAMESPACE (("" "/")) NIL NIL', "n OK NAMESPACE completed"]);
+    expect(answer).toEqual(['* NAMESPACE (("" "/")) (("Shared/" "/")) NIL', "n OK NAMESPACE completed"]);
     raw.close();
 
     const flow = await imapflowConnected(server, alice);

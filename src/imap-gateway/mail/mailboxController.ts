@@ -1,10 +1,14 @@
 // The selected mailbox of one session, wired to storage: the Redis (or in-process) notice is a
 // doorbell (STYLE.md); on it, the controller reads what changed since the session's MODSEQ and
 // queues it in the session's own tracker, which numbers the updates when they are sent.
+
+import { rightsOn } from "../../commands/acl/handlers.ts";
+import { ALL_RIGHTS } from "../../commands/acl/rights.ts";
 import type { StoreFlagsOutcome } from "../../commands/messages/store.ts";
 import { claimRecent, peekRecent } from "../../commands/recent.ts";
 import type { MailboxStatus } from "../../projections/queries/index.ts";
 import type { SequenceSet } from "../codec/index.ts";
+import { no } from "../errors.ts";
 import type { SelectedMailbox, SessionControl } from "../module.ts";
 import { type MessageFlagsState, SelectedMailboxState } from "../selected/selectedMailbox.ts";
 import { newMessageFetches } from "./newMessageFetch.ts";
@@ -12,7 +16,30 @@ import type { MailServices } from "./services.ts";
 
 export interface OpenMailboxOptions {
   readOnly: boolean;
+  /**
+   * Another user's mailbox shared with the session's user (RFC 4314): who acts, and the name it
+   * has in the actor's namespace (Shared/<owner>/<name>). `userId` is then the owner's.
+   */
+  shared?: { actorId: string; displayName: string };
 }
+
+/**
+ * Commands that read or change the selected mailbox: on a shared one each checks first that the
+ * actor still holds "l" and "r" (a revocation takes effect at the actor's next command).
+ */
+const ACCESS_CHECKED_COMMANDS: ReadonlySet<string> = new Set([
+  "FETCH",
+  "STORE",
+  "SEARCH",
+  "SORT",
+  "THREAD",
+  "COPY",
+  "MOVE",
+  "EXPUNGE",
+  "NOOP",
+  "CHECK",
+  "IDLE",
+]);
 
 export interface OpenedController {
   status: MailboxStatus;
@@ -25,7 +52,10 @@ export class MailboxController implements SelectedMailbox {
   readonly name: string;
   readonly readOnly: boolean;
   readonly mailboxId: string;
+  /** The mailbox's owner: every read and write of the mailbox is made in the owner's name. */
   readonly userId: string;
+  /** Who the session is: the owner, or a user the mailbox is shared with. */
+  readonly actorId: string;
   readonly uidValidity: number;
   readonly state: SelectedMailboxState;
   readonly #services: MailServices;
@@ -44,11 +74,13 @@ export class MailboxController implements SelectedMailbox {
     status: MailboxStatus,
     state: SelectedMailboxState,
     readOnly: boolean,
+    shared: OpenMailboxOptions["shared"],
   ) {
     this.#services = services;
     this.#session = session;
     this.userId = userId;
-    this.name = status.name;
+    this.actorId = shared?.actorId ?? userId;
+    this.name = shared?.displayName ?? status.name;
     this.mailboxId = status.mailboxId;
     this.uidValidity = status.uidValidity;
     this.readOnly = readOnly;
@@ -82,12 +114,22 @@ export class MailboxController implements SelectedMailbox {
       const uidList = Array.from(opened.uids);
       const lastUid = uidList.at(-1) ?? 0;
       // EXAMINE must not take \Recent away from anyone, but sees what nobody took (RFC 3501 2.3.2).
-      const claim = options.readOnly
-        ? await peekRecent(services.pool, status.mailboxId, lastUid)
-        : await claimRecent(services.pool, status.mailboxId, lastUid);
+      // Nor may another user of a shared mailbox take the owner's.
+      const claim =
+        options.readOnly || options.shared
+          ? await peekRecent(services.pool, status.mailboxId, lastUid)
+          : await claimRecent(services.pool, status.mailboxId, lastUid);
       const recent = uidList.filter((uid) => uid > claim.after && uid <= claim.through);
       const state = new SelectedMailboxState(uidList, status.highestModSeq, recent);
-      const controller = new MailboxController(services, session, userId, status, state, options.readOnly);
+      const controller = new MailboxController(
+        services,
+        session,
+        userId,
+        status,
+        state,
+        options.readOnly,
+        options.shared,
+      );
       unsubscribe();
       const unsubscribeNotices = services.notices.onMailbox(controller.mailboxId, (notice) =>
         controller.#ring(notice.globalPosition, notice.highestModSeq),
@@ -200,7 +242,7 @@ export class MailboxController implements SelectedMailbox {
       flagsChanged: [],
     });
     try {
-      const claim = this.readOnly
+      const claim = this.#peeksRecent
         ? await peekRecent(this.#services.pool, this.mailboxId, last.uid)
         : await claimRecent(this.#services.pool, this.mailboxId, last.uid);
       this.state.markRecent(
@@ -230,7 +272,37 @@ export class MailboxController implements SelectedMailbox {
     }
   }
 
+  get shared(): boolean {
+    return this.actorId !== this.userId;
+  }
+
+  get #peeksRecent(): boolean {
+    return this.readOnly || this.shared;
+  }
+
+  /**
+   * The actor's rights on the mailbox now, read from the ACL the ACL commands commit (never a
+   * lagging view); all of them for the owner.
+   */
+  async rights(): Promise<string> {
+    if (!this.shared) return ALL_RIGHTS;
+    return (await rightsOn(this.#services.pool, this.actorId, this.mailboxId)) ?? "";
+  }
+
+  /**
+   * Before a command on a shared mailbox (SelectedMailbox.authorize): a mailbox the actor may no
+   * longer look up is gone for it (as a deleted one), one it may no longer read is refused.
+   */
+  readonly authorize = async (command: string): Promise<void> => {
+    if (!this.shared || !ACCESS_CHECKED_COMMANDS.has(command)) return;
+    const held = await this.rights();
+    if (!held.includes("l")) throw no("the mailbox no longer exists", "NONEXISTENT");
+    if (!held.includes("r")) throw no(`${command} needs the right "r" on this mailbox (RFC 4314)`, "NOPERM");
+  };
+
   async #readChanges(): Promise<void> {
+    // A shared mailbox whose "r" was taken away tells the session nothing more.
+    if (this.shared && !(await this.rights()).includes("r")) return;
     const since = this.state.highestModSeq;
     const changes = await this.#services.queries.changesSince(this.userId, this.mailboxId, since);
     const known = this.state.lastKnownUid;
@@ -239,7 +311,7 @@ export class MailboxController implements SelectedMailbox {
     let recentAfter = Number.POSITIVE_INFINITY;
     if (appended.length > 0) {
       const through = appended.at(-1)!.uid;
-      const claim = this.readOnly
+      const claim = this.#peeksRecent
         ? await peekRecent(this.#services.pool, this.mailboxId, through)
         : await claimRecent(this.#services.pool, this.mailboxId, through);
       recentAfter = claim.after;

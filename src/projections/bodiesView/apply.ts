@@ -232,6 +232,8 @@ class BodiesViewWriter {
       case "MailboxSpecialUseSet":
       case "MailboxAppendLimitSet":
       case "MailboxAccessKeyReset":
+      case "MailboxAclSet":
+      case "MailboxAclDeleted":
         return;
       case "UserDeleted": {
         const owned = sql.fragment`SELECT mailbox_id FROM ${this.table("mailboxes")} WHERE user_id = ${userId}`;

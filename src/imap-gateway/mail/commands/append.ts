@@ -40,7 +40,8 @@ import {
 import { catenate } from "../catenate.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, userIdOf } from "../session.ts";
+import { domainCall } from "../session.ts";
+import { resolveMailboxName } from "../sharedNamespace.ts";
 
 /**
  * A spooled literal nobody consumed (the command failed to parse after its literal, or the
@@ -182,7 +183,10 @@ export function appendCommand(services: MailServices) {
       const { mailbox, messages } = command.args;
       const bodies: AppendMessageInput[] = [];
       try {
-        const userId = userIdOf(context.session);
+        const target = await resolveMailboxName(services, context.session, mailbox);
+        // A name in the other users' namespace that names nothing the user may see: as missing.
+        if (target === null) throw no(`no mailbox named "${mailbox}"`, "TRYCREATE");
+        const userId = target.ownerId;
         for (const message of messages) {
           const { content } = message;
           const { body, size } =
@@ -199,8 +203,9 @@ export function appendCommand(services: MailServices) {
         const outcome = await domainCall(() =>
           appendMessages(domainContext(services, context), {
             userId,
-            mailboxName: mailbox,
+            mailboxName: target.name,
             messages: bodies,
+            ...(target.kind === "shared" ? { actorId: target.actorId } : {}),
           }),
         );
         // RFC 3501 6.3.11: a session with the mailbox selected learns of the new messages (EXISTS)

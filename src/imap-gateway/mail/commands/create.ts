@@ -7,6 +7,7 @@ import { no } from "../../errors.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { domainContext, type MailServices } from "../services.ts";
 import { domainCall, userIdOf } from "../session.ts";
+import { refuseSharedName } from "../sharedNamespace.ts";
 
 const SPECIAL_USE_BY_NAME = new Map<string, SpecialUse>(SPECIAL_USES.map((use) => [use.toUpperCase(), use]));
 
@@ -33,6 +34,7 @@ export function createCommand(services: MailServices) {
     capabilities: () => ["CREATE-SPECIAL-USE"],
     async handle(command, context) {
       const userId = userIdOf(context.session);
+      refuseSharedName(command.args.mailbox, "CREATE");
       const specialUse = specialUseOf(command.args.use);
       const created = await domainCall(() =>
         createMailbox(domainContext(services, context), { userId, name: command.args.mailbox, specialUse }),

@@ -4,14 +4,7 @@
 import { expungeMessages } from "../../../commands/messages/expunge.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import {
-  domainCall,
-  lookFirstIfUnknown,
-  requireWritable,
-  resolveUids,
-  selectedOf,
-  userIdOf,
-} from "../session.ts";
+import { domainCall, lookFirstIfUnknown, requireWritable, resolveUids, selectedOf } from "../session.ts";
 
 export function expungeCommand(services: MailServices) {
   return defineCommand({
@@ -20,8 +13,8 @@ export function expungeCommand(services: MailServices) {
     states: SELECTED,
     capabilities: () => ["UIDPLUS"],
     async handle(command, context) {
-      const userId = userIdOf(context.session);
       const controller = selectedOf(context.session);
+      const userId = controller.userId;
       requireWritable(controller, "EXPUNGE");
       const uidSet = command.args.uids;
       if (uidSet !== undefined) await lookFirstIfUnknown(context, controller, uidSet, true);
@@ -32,6 +25,7 @@ export function expungeCommand(services: MailServices) {
           userId,
           mailboxId: controller.mailboxId,
           ...(uids !== undefined ? { uids } : {}),
+          ...(controller.shared ? { actorId: controller.actorId } : {}),
         }),
       );
       // Recorded here, so the change's own doorbell finds nothing new to read.
@@ -46,13 +40,18 @@ export function closeCommand(services: MailServices) {
     names: ["CLOSE"],
     states: SELECTED,
     async handle(_command, context) {
-      const userId = userIdOf(context.session);
       const controller = selectedOf(context.session);
-      // EXAMINE'd mailboxes are left without expunging (RFC 3501 6.4.2).
+      const userId = controller.userId;
+      // EXAMINE'd mailboxes are left without expunging (RFC 3501 6.4.2), and so are shared ones
+      // the user may not expunge (RFC 4314 4: CLOSE expunges only with "e").
       context.session.unselect();
-      if (!controller.readOnly) {
+      if (!controller.readOnly && (await controller.rights()).includes("e")) {
         await domainCall(() =>
-          expungeMessages(domainContext(services, context), { userId, mailboxId: controller.mailboxId }),
+          expungeMessages(domainContext(services, context), {
+            userId,
+            mailboxId: controller.mailboxId,
+            ...(controller.shared ? { actorId: controller.actorId } : {}),
+          }),
         );
       }
       return undefined;

@@ -31,14 +31,7 @@ import { resultWindow } from "../esearch.ts";
 import type { MailboxController } from "../mailboxController.ts";
 import { messageBytes } from "../messageBytes.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import {
-  domainCall,
-  enableCondstore,
-  lookFirstIfUnknown,
-  resolveUids,
-  selectedOf,
-  userIdOf,
-} from "../session.ts";
+import { domainCall, enableCondstore, lookFirstIfUnknown, resolveUids, selectedOf } from "../session.ts";
 
 /** Messages read from the view per query: bounds memory on `FETCH 1:*` of a large mailbox. */
 const FETCH_CHUNK = 500;
@@ -254,8 +247,9 @@ export function fetchCommand(services: MailServices) {
     capabilities: () => ["BINARY", "OBJECTID", "PARTIAL"],
     async handle(command, context) {
       const { session } = context;
-      const userId = userIdOf(session);
       const controller = selectedOf(session);
+      // The mailbox's owner (another user for a shared mailbox): the index is read in its name.
+      const userId = controller.userId;
       const args = command.args;
       // Non-UID FETCH must not see EXPUNGEs: it keeps the numbering the client has (RFC 3501 7.4.1).
       await lookFirstIfUnknown(context, controller, args.sequenceSet, command.uid);
@@ -308,7 +302,12 @@ export function fetchCommand(services: MailServices) {
       let prefetched: FetchedMessage[] | undefined;
       /** The mailbox's HIGHESTMODSEQ when those rows were read: the implicit \Seen is decided from them. */
       let prefetchedAt: number | null = null;
-      if (setsSeen(items) && !controller.readOnly && uids.length > 0 && uids.length <= chunkSize) {
+      // On another user's mailbox, only with the right to keep \Seen (RFC 4314 4: "s").
+      const marksSeen =
+        setsSeen(items) &&
+        !controller.readOnly &&
+        (!controller.shared || (await controller.rights()).includes("s"));
+      if (marksSeen && uids.length > 0 && uids.length <= chunkSize) {
         const read = await services.queries.fetchMessages(
           userId,
           controller.mailboxId,
@@ -319,7 +318,7 @@ export function fetchCommand(services: MailServices) {
         prefetched = read.messages;
         prefetchedAt = read.highestModSeq;
       }
-      if (setsSeen(items) && !controller.readOnly && uids.length > 0) {
+      if (marksSeen && uids.length > 0) {
         const unseen: number[] = [];
         for (const message of prefetched ?? []) {
           if (!message.flags?.includes("\\Seen")) unseen.push(message.uid);
@@ -339,6 +338,7 @@ export function fetchCommand(services: MailServices) {
             uids: unseen,
             operation: "add" as const,
             flags: ["\\Seen"],
+            ...(controller.shared ? { actorId: controller.actorId } : {}),
           };
           const ctx = domainContext(services, context);
           const rows = prefetched;

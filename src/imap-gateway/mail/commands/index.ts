@@ -1,6 +1,7 @@
 // Every mailbox command module (RFC 3501 authenticated and selected states), given the storage.
 import type { AnyCommandModule } from "../../module.ts";
 import type { MailServices } from "../services.ts";
+import { aclCommand } from "./acl.ts";
 import { appendCommand } from "./append.ts";
 import { cancelUpdateCommand } from "./cancelUpdate.ts";
 import { copyCommand } from "./copy.ts";
@@ -50,5 +51,6 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     idleCommand(services.idleCheckMs),
     notifyCommand(services),
     urlauthCommand(services),
+    aclCommand(services),
   ];
 }

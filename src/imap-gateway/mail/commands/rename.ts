@@ -5,6 +5,7 @@ import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { domainContext, type MailServices } from "../services.ts";
 import { domainCall, userIdOf } from "../session.ts";
+import { refuseSharedName } from "../sharedNamespace.ts";
 
 export function renameCommand(services: MailServices) {
   return defineCommand({
@@ -14,6 +15,7 @@ export function renameCommand(services: MailServices) {
       const { session } = context;
       const userId = userIdOf(session);
       const { from, to } = command.args;
+      refuseSharedName(to, "RENAME");
       const renamed = await domainCall(() =>
         renameMailbox(domainContext(services, context), { userId, from, to }),
       );

@@ -10,7 +10,7 @@ import type { SelectedMailboxState, SortKeys } from "../../selected/selectedMail
 import { esearchLine, returnedResults } from "../esearch.ts";
 import type { MailboxController } from "../mailboxController.ts";
 import type { MailServices } from "../services.ts";
-import { enableCondstore, expungedMeanwhile, selectedOf, userIdOf } from "../session.ts";
+import { enableCondstore, expungedMeanwhile, selectedOf } from "../session.ts";
 import { toUidSet } from "./fetch.ts";
 import { compareSortKeys, sortFieldsOf, sortKeysOf } from "./sort.ts";
 
@@ -210,8 +210,8 @@ export function searchCommand(services: MailServices) {
     capabilities: () => ["ESEARCH", "WITHIN", "SEARCHRES", "PARTIAL", "CONTEXT=SEARCH"],
     async handle(command, context) {
       const { session } = context;
-      const userId = userIdOf(session);
       const controller = selectedOf(session);
+      const userId = controller.userId;
       const { criteria, returnOptions, partial } = command.args;
       const save = returnOptions?.includes("SAVE") === true;
       const withModSeq = usesModSeq(criteria);

@@ -7,7 +7,7 @@ import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { SYSTEM_FLAGS } from "../../selected/selectedMailbox.ts";
 import { MailboxController } from "../mailboxController.ts";
 import type { MailServices } from "../services.ts";
-import { userIdOf } from "../session.ts";
+import { resolveMailboxName } from "../sharedNamespace.ts";
 
 export function selectCommand(services: MailServices) {
   return defineCommand({
@@ -17,7 +17,6 @@ export function selectCommand(services: MailServices) {
     enableable: ["CONDSTORE", "QRESYNC"],
     async handle(command, context) {
       const { session } = context;
-      const userId = userIdOf(session);
       const readOnly = command.name === "EXAMINE";
       const hadSelected = session.selected !== undefined;
       // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
@@ -29,10 +28,21 @@ export function selectCommand(services: MailServices) {
       if (command.args.qresync && !session.enabled.has("QRESYNC")) {
         throw no("QRESYNC parameters need ENABLE QRESYNC first (RFC 7162 3.2.5)");
       }
-      const opened = await MailboxController.open(services, session, userId, command.args.mailbox, {
+      const target = await resolveMailboxName(services, session, command.args.mailbox);
+      const missing = () => no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
+      if (target === null) throw missing();
+      // RFC 4314 4: SELECT and EXAMINE need "r".
+      if (!target.rights.includes("r")) {
+        throw no(`${command.name} needs the right "r" on "${command.args.mailbox}" (RFC 4314)`, "NOPERM");
+      }
+      const userId = target.ownerId;
+      const opened = await MailboxController.open(services, session, userId, target.name, {
         readOnly,
+        ...(target.kind === "shared"
+          ? { shared: { actorId: target.actorId, displayName: target.displayName } }
+          : {}),
       });
-      if (opened === null) throw no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
+      if (opened === null) throw missing();
       const { status, controller, firstUnseenUid } = opened;
       if (!controller) throw no(`"${status.name}" cannot be selected (\\Noselect)`, "CANNOT");
       if (command.args.condstore) session.enable(["CONDSTORE"]);

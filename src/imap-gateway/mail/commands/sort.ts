@@ -9,7 +9,7 @@ import { bad } from "../../errors.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import { esearchLine, returnedResults } from "../esearch.ts";
 import type { MailServices } from "../services.ts";
-import { expungedMeanwhile, selectedOf, userIdOf } from "../session.ts";
+import { expungedMeanwhile, selectedOf } from "../session.ts";
 import { asciiCasemapKey, baseSubject } from "../sortKeys.ts";
 import { keepLive, toCriteria } from "./search.ts";
 
@@ -126,7 +126,7 @@ export function sortCommand(services: MailServices) {
       }
       const searched = toCriteria(command.args.search, controller.state);
       const found = await services.queries.sortFields(
-        userIdOf(session),
+        controller.userId,
         controller.mailboxId,
         searched,
         sortFieldsOf(command.args.criteria),

@@ -10,7 +10,8 @@ import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from ".
 import type { GatewayLimits } from "../../options.ts";
 import { MailboxController } from "../mailboxController.ts";
 import type { MailServices } from "../services.ts";
-import { enableCondstore, userIdOf } from "../session.ts";
+import { enableCondstore } from "../session.ts";
+import { resolveMailboxName } from "../sharedNamespace.ts";
 
 /** What the items of one STATUS response are computed from. */
 export interface StatusFacts {
@@ -124,10 +125,16 @@ export function statusCommand(services: MailServices) {
     states: AUTHENTICATED_OR_SELECTED,
     capabilities: () => ["STATUS=SIZE"],
     async handle(command, context) {
-      const userId = userIdOf(context.session);
       const { mailbox, items } = command.args;
-      const status = await services.queries.mailboxStatus(userId, mailbox);
-      if (status === null) throw no(`no mailbox named "${mailbox}"`, "NONEXISTENT");
+      const target = await resolveMailboxName(services, context.session, mailbox);
+      const userId = target?.ownerId;
+      const found = target && userId ? await services.queries.mailboxStatus(userId, target.name) : null;
+      if (!target || !userId || found === null) throw no(`no mailbox named "${mailbox}"`, "NONEXISTENT");
+      // RFC 4314 4: STATUS needs "r".
+      if (!target.rights.includes("r")) {
+        throw no(`STATUS needs the right "r" on "${mailbox}" (RFC 4314)`, "NOPERM");
+      }
+      const status = target.kind === "shared" ? { ...found, name: target.displayName } : found;
       if (!status.selectable)
         throw no(`"${status.name}" has no status: it cannot be selected (\\Noselect)`, "CANNOT");
       // RFC 7162 3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE-enabling command.

@@ -10,7 +10,6 @@ import {
   requireWritable,
   resolveUids,
   selectedOf,
-  userIdOf,
 } from "../session.ts";
 
 export function storeCommand(services: MailServices) {
@@ -21,8 +20,8 @@ export function storeCommand(services: MailServices) {
     holdsExpunge: true,
     async handle(command, context) {
       const { session } = context;
-      const userId = userIdOf(session);
       const controller = selectedOf(session);
+      const userId = controller.userId;
       requireWritable(controller, "STORE");
       const args = command.args;
       await lookFirstIfUnknown(context, controller, args.sequenceSet, command.uid);
@@ -36,6 +35,7 @@ export function storeCommand(services: MailServices) {
           userId,
           mailboxId: controller.mailboxId,
           uids,
+          ...(controller.shared ? { actorId: controller.actorId } : {}),
           operation: args.action === "set" ? "replace" : args.action,
           flags: [...args.flags],
           ...(args.unchangedSince !== undefined ? { unchangedSince: Number(args.unchangedSince) } : {}),

@@ -4,7 +4,7 @@
 import { bad } from "../../errors.ts";
 import { defineCommand, SELECTED } from "../../module.ts";
 import type { MailServices } from "../services.ts";
-import { expungedMeanwhile, selectedOf, userIdOf } from "../session.ts";
+import { expungedMeanwhile, selectedOf } from "../session.ts";
 import { encodeThreads, orderedSubjectThreads, referencesThreads, type ThreadMessage } from "../thread.ts";
 import { toCriteria } from "./search.ts";
 
@@ -30,7 +30,7 @@ export function threadCommand(services: MailServices) {
           `unknown threading algorithm ${algorithm}; this server offers ORDEREDSUBJECT and REFERENCES`,
         );
       const found = await services.queries.sortFields(
-        userIdOf(session),
+        controller.userId,
         controller.mailboxId,
         toCriteria(command.args.search, controller.state),
         ["sentDate", "internalDate", "subject", "messageId", "inReplyTo", "references"],
