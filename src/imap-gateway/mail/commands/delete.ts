@@ -4,7 +4,9 @@ import { deleteMailbox } from "../../../commands/index.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { domainCall, userIdOf } from "../session.ts";
+import { no } from "../../errors.ts";
+import { domainCall } from "../session.ts";
+import { resolveMailboxName } from "../sharedNamespace.ts";
 
 export function deleteCommand(services: MailServices) {
   return defineCommand({
@@ -12,9 +14,14 @@ export function deleteCommand(services: MailServices) {
     states: AUTHENTICATED_OR_SELECTED,
     async handle(command, context) {
       const { session } = context;
-      const userId = userIdOf(session);
+      const target = await resolveMailboxName(services, session, command.args.mailbox);
+      if (target === null) throw no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
       const deleted = await domainCall(() =>
-        deleteMailbox(domainContext(services, context), { userId, name: command.args.mailbox }),
+        deleteMailbox(domainContext(services, context), {
+          userId: target.ownerId,
+          name: target.name,
+          ...(target.kind === "shared" ? { actorId: target.actorId } : {}),
+        }),
       );
       const selected = session.selected;
       if (selected instanceof MailboxController && selected.mailboxId === deleted.mailboxId) {

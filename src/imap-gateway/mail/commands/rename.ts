@@ -4,8 +4,9 @@ import { renameMailbox } from "../../../commands/index.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { domainContext, type MailServices } from "../services.ts";
+import { no } from "../../errors.ts";
 import { domainCall, userIdOf } from "../session.ts";
-import { refuseSharedName } from "../sharedNamespace.ts";
+import { isSharedName, refuseSharedName, resolveMailboxName } from "../sharedNamespace.ts";
 
 export function renameCommand(services: MailServices) {
   return defineCommand({
@@ -15,6 +16,12 @@ export function renameCommand(services: MailServices) {
       const { session } = context;
       const userId = userIdOf(session);
       const { from, to } = command.args;
+      if (isSharedName(from)) {
+        // Renaming another user's mailbox (RFC 4314 "x" and "k") is not offered.
+        const target = await resolveMailboxName(services, session, from);
+        if (target === null) throw no(`no mailbox named "${from}"`, "NONEXISTENT");
+        throw no(`RENAME of another user's mailbox is not supported; its owner may rename it`, "NOPERM");
+      }
       refuseSharedName(to, "RENAME");
       const renamed = await domainCall(() =>
         renameMailbox(domainContext(services, context), { userId, from, to }),
