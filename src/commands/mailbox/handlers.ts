@@ -1,11 +1,12 @@
 // Mailbox namespace commands (the user stream) and the mailbox streams they start or empty:
 // CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, special use, per-mailbox APPENDLIMIT.
-import { requireRights } from "../acl/handlers.ts";
+
 import { randomBytes } from "node:crypto";
 import type { DatabaseTransactionConnection } from "slonik";
 import { ulid } from "ulid";
 import type { SpecialUse } from "../../events/domain/common.ts";
 import type { UserEvent } from "../../events/domain/userEvents.ts";
+import { requireRights } from "../acl/handlers.ts";
 import { commitChanges, type MailboxStreamChange } from "../commit.ts";
 import { type CommandContext, inTransaction, randomUidValidity } from "../context.ts";
 import { DomainError } from "../errors.ts";
