@@ -48,7 +48,7 @@ describe("capabilities and NAMESPACE", () => {
     raw.close();
   });
 
-  it("answers NAMESPACE with one personal namespace, prefix empty, delimiter /", async () => {
+  it("answers NAMESPACE with the personal namespace (prefix empty, delimiter /) and the other users' Shared/", async () => {
     const raw = await rawLoggedIn(server, alice);
     const answer = await raw.command("n", "NAMESPACE");
     expect(answer).toEqual(['* NAMESPACE (("" "/")) (("Shared/" "/")) NIL', "n OK NAMESPACE completed"]);
@@ -59,7 +59,7 @@ describe("capabilities and NAMESPACE", () => {
     await flow.logout();
 
     const [result] = await imaplib(server, alice, [["namespace"]]);
-    expect(dataLines(result)).toEqual(['(("" "/")) NIL NIL']);
+    expect(dataLines(result)).toEqual(['(("" "/")) (("Shared/" "/")) NIL']);
   });
 });
 
