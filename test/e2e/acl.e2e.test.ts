@@ -115,7 +115,14 @@ describe("ACL commands", () => {
     expect(await last(b, "DELETE Shared/alice/Team")).toMatch(/^NO \[NOPERM\] DELETE needs the right "x"/);
     expect(await last(b, "RENAME Shared/alice/Team Mine")).toMatch(/^NO \[NOPERM\]/);
     expect(await last(b, "CREATE Shared/alice/Team/New")).toMatch(/^NO \[CANNOT\]/);
-    expect(await last(b, "SELECT Shared/alice/Team")).toMatch(/^OK \[READ-WRITE\]/);
+    const selected = await send(b, "SELECT Shared/alice/Team");
+    expect(selected.at(-1)).toMatch(/^OK \[READ-WRITE\]/);
+    expect(selected).toContain("* OK [PERMANENTFLAGS ()] no permanent flags");
+    expect(await last(a, "SETACL Team bob +st")).toMatch(/^OK/);
+    expect(await send(b, "SELECT Shared/alice/Team")).toContain(
+      "* OK [PERMANENTFLAGS (\\Deleted \\Seen)] flags permitted",
+    );
+    expect(await last(a, "SETACL Team bob -st")).toMatch(/^OK/);
     expect(await last(b, "UID MOVE 1 Shared/alice/Team")).toMatch(/^NO \[NOPERM\] MOVE needs the right "te"/);
     expect(await last(a, "SETACL Other bob lr")).toMatch(/^OK/);
     expect(await last(b, "UID COPY 1 Shared/alice/Other")).toMatch(

@@ -62,6 +62,8 @@ describe("a folder alice shares with bob, across two nodes", () => {
     ]);
     const selected = await bob.ok("SELECT Shared/alice/Team");
     expect(selected).toContain("* 2 EXISTS");
+    // RFC 4314 4: no flag bob may change with "lr".
+    expect(selected).toContain("* OK [PERMANENTFLAGS ()] no permanent flags");
     const fetched = await bob.ok("FETCH 1 (FLAGS BODY[HEADER.FIELDS (SUBJECT)])");
     expect(fetched.join("\n")).toContain(`Subject: ${testMessage(1).subject}`);
     // Without "s", reading does not mark the message \Seen for anyone.

@@ -9,6 +9,20 @@ import { MailboxController } from "../mailboxController.ts";
 import type { MailServices } from "../services.ts";
 import { resolveMailboxName } from "../sharedNamespace.ts";
 
+/** \\Seen with "s", \\Deleted with "t", the other flags and new keywords with "w". */
+function permanentFlags(rights: string): string[] {
+  return [
+    ...SYSTEM_FLAGS.filter((flag) =>
+      flag === "\\Seen"
+        ? rights.includes("s")
+        : flag === "\\Deleted"
+          ? rights.includes("t")
+          : rights.includes("w"),
+    ),
+    ...(rights.includes("w") ? ["\\*"] : []),
+  ];
+}
+
 export function selectCommand(services: MailServices) {
   return defineCommand({
     names: ["SELECT", "EXAMINE"],
@@ -54,9 +68,15 @@ export function selectCommand(services: MailServices) {
           : state.sequenceNumberOf(firstUnseenUid);
 
       await context.untagged(state.flagsResponse());
+      // On another user's mailbox, the flags the user's rights let it change (RFC 4314 4).
+      const permanent = readOnly ? [] : permanentFlags(target.rights);
       await ok(
-        `PERMANENTFLAGS (${readOnly ? "" : `${SYSTEM_FLAGS.join(" ")} \\*`})`,
-        readOnly ? "no permanent flags in read-only mode" : "flags permitted",
+        `PERMANENTFLAGS (${permanent.join(" ")})`,
+        readOnly
+          ? "no permanent flags in read-only mode"
+          : permanent.length === 0
+            ? "no permanent flags"
+            : "flags permitted",
       );
       await context.untagged(`${state.exists} EXISTS`);
       await context.untagged(`${state.recentCount} RECENT`);
