@@ -144,6 +144,23 @@ describe("ACL commands", () => {
     expect(await last(b, "UNSELECT")).toMatch(/^OK/);
   });
 
+  it('leave a mailbox of one\'s own named "Shared" alone; only the names under "Shared/" are others\'', async () => {
+    const c = await rawLoggedIn(server, carol);
+    expect(await last(c, "CREATE Shared")).toMatch(/^OK/);
+    expect(await last(c, "CREATE Shared/Mine")).toMatch(/^NO \[CANNOT\] CREATE: the names under "Shared\/"/);
+    expect(await last(c, "RENAME Shared Shared/Mine")).toMatch(/^NO \[CANNOT\]/);
+    expect(await send(c, 'LIST "" "*"')).toEqual([
+      '* LIST (\\HasNoChildren) "/" INBOX',
+      '* LIST (\\HasChildren) "/" Shared',
+      '* LIST (\\Noselect \\HasChildren) "/" Shared/alice',
+      '* LIST (\\HasNoChildren) "/" Shared/alice/Team',
+      "OK LIST completed",
+    ]);
+    expect(await last(c, "SELECT Shared")).toMatch(/^OK \[READ-WRITE\]/);
+    expect(await last(c, "DELETE Shared")).toMatch(/^OK/);
+    c.close();
+  });
+
   it('grant "anyone" to every user, carol included', async () => {
     const c = await rawLoggedIn(server, carol);
     expect(await last(a, "CREATE Announcements")).toMatch(/^OK/);

@@ -16,9 +16,12 @@ import { userIdOf } from "./session.ts";
 export const SHARED_ROOT = "Shared";
 export const SHARED_PREFIX = `${SHARED_ROOT}${MAILBOX_HIERARCHY_SEPARATOR}`;
 
-/** Is this a name in the other users' namespace (or its root)? Case matters, as in LIST's answer. */
+/**
+ * Is this a name in the other users' namespace? Case matters, as in LIST's answer. "Shared"
+ * itself stays a name the user may have of its own; only the names under it are others'.
+ */
 export function isSharedName(name: string): boolean {
-  return name === SHARED_ROOT || name.startsWith(SHARED_PREFIX);
+  return name.startsWith(SHARED_PREFIX);
 }
 
 /** "Shared/alice/Team/x" → alice, Team/x; null for the root, an owner level alone or an empty part. */
@@ -41,7 +44,7 @@ export function sharedName(ownerName: string, name: string): string {
  */
 export function refuseSharedName(name: string, command: string): void {
   if (isSharedName(name)) {
-    throw no(`${command}: "${SHARED_ROOT}" and the names under it are other users' mailboxes`, "CANNOT");
+    throw no(`${command}: the names under "${SHARED_PREFIX}" are other users' mailboxes`, "CANNOT");
   }
 }
 

@@ -1,10 +1,10 @@
 // DELETE (RFC 3501 6.3.4): the messages are expunged; a name with inferiors stays as \Noselect;
 // INBOX cannot be deleted (NO [CANNOT] from the domain).
 import { deleteMailbox } from "../../../commands/index.ts";
+import { no } from "../../errors.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { no } from "../../errors.ts";
 import { domainCall } from "../session.ts";
 import { resolveMailboxName } from "../sharedNamespace.ts";
 

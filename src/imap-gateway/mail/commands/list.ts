@@ -182,6 +182,7 @@ interface UserNamespace extends Namespace {
 function sharedEntries(
   shared: readonly SharedMailbox[],
   subscriptions: ReadonlySet<string>,
+  own: ReadonlySet<string>,
 ): ListedMailbox[] {
   const names = new Set(shared.map((mailbox) => sharedName(mailbox.ownerName, mailbox.name)));
   const hasChildren = (name: string) => {
@@ -194,7 +195,7 @@ function sharedEntries(
   for (const mailbox of shared) {
     const name = sharedName(mailbox.ownerName, mailbox.name);
     for (const level of [SHARED_ROOT, ...superiorsOf(name).slice(1)]) {
-      if (names.has(level) || levels.has(level)) continue;
+      if (names.has(level) || levels.has(level) || own.has(level)) continue;
       levels.add(level);
       entries.push({
         name: level,
@@ -223,7 +224,14 @@ async function readNamespace(
   const shared = new Map(visible.map((mailbox) => [sharedName(mailbox.ownerName, mailbox.name), mailbox]));
   // A mailbox of the user's own under the other users' prefix (made before there was one) is
   // hidden by it: that name reaches other users' mailboxes alone.
-  const mailboxes = own.filter((m) => !m.name.startsWith(SHARED_PREFIX) && m.name !== SHARED_ROOT);
+  // The user's own "Shared", if any, stays; it has the shared mailboxes as inferiors then.
+  const mailboxes = own
+    .filter((m) => !m.name.startsWith(SHARED_PREFIX))
+    .map((m) =>
+      m.name === SHARED_ROOT && visible.length > 0
+        ? { ...m, attributes: m.attributes.map((a) => (a === "\\HasNoChildren" ? "\\HasChildren" : a)) }
+        : m,
+    );
   if (!withSubscriptions && visible.length === 0) {
     return {
       mailboxes,
@@ -236,7 +244,10 @@ async function readNamespace(
   const subscribed = await services.queries.listMailboxes(userId, { pattern: "*", subscribedOnly: true });
   const subscriptions = new Set(subscribed.map((m) => m.name));
   return {
-    mailboxes: [...mailboxes, ...sharedEntries(visible, subscriptions)],
+    mailboxes: [
+      ...mailboxes,
+      ...sharedEntries(visible, subscriptions, new Set(mailboxes.map((m) => m.name))),
+    ],
     subscriptions,
     shared,
   };

@@ -1,10 +1,10 @@
 // RENAME (RFC 3501 6.3.5): inferiors follow the renamed name; RENAME INBOX moves INBOX's
 // messages to a new mailbox and leaves INBOX empty.
 import { renameMailbox } from "../../../commands/index.ts";
+import { no } from "../../errors.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../../module.ts";
 import { MailboxController } from "../mailboxController.ts";
 import { domainContext, type MailServices } from "../services.ts";
-import { no } from "../../errors.ts";
 import { domainCall, userIdOf } from "../session.ts";
 import { isSharedName, refuseSharedName, resolveMailboxName } from "../sharedNamespace.ts";
 
