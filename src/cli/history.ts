@@ -86,6 +86,8 @@ function mailboxIdsOf(event: UserEvent): string[] {
     case "MailboxDeleted":
     case "MailboxSpecialUseSet":
     case "MailboxAppendLimitSet":
+    case "MailboxAclSet":
+    case "MailboxAclDeleted":
       return [event.data.mailboxId];
     case "MailboxAccessKeyReset":
     case "MetadataEntriesSet":
@@ -166,6 +168,10 @@ function describe(event: RecordedEvent, names: NameTracker): string {
         return user.data.mailboxId === null
           ? "reset the URLAUTH access keys of every mailbox"
           : `reset the URLAUTH access key of ${names.nameOf(user.data.mailboxId)}`;
+      case "MailboxAclSet":
+        return `granted ${user.data.identifier} the rights "${user.data.rights}" on ${names.nameOf(user.data.mailboxId)}`;
+      case "MailboxAclDeleted":
+        return `removed every right of ${user.data.identifier} on ${names.nameOf(user.data.mailboxId)}`;
       case "MetadataEntriesSet": {
         const where = user.data.mailboxId === null ? "the server" : names.nameOf(user.data.mailboxId);
         const entries = user.data.entries.map((entry) =>

@@ -17,6 +17,8 @@ commands:
                                                manage accounts (mailledger user --help)
   mailbox list|create|delete|rename|subscribe|unsubscribe|appendlimit USER ...
                                                a user's mailboxes (mailledger mailbox --help)
+  acl get|set|delete USER MAILBOX ...          a mailbox's access control list, RFC 4314
+                                               (mailledger acl --help)
   message add|list|dump|flags|copy|move|remove USER MAILBOX ...
                                                a mailbox's messages (mailledger message --help)
   history USER [MAILBOX] [--since T] [--until T] [--at T] [--json]
@@ -72,6 +74,7 @@ export async function runCli(
       return onDatabase(config, (pool) => runUserCommand(rest, { pool, ...io }));
     }
     case "mailbox":
+    case "acl":
     case "message":
     case "history":
     case "import":
@@ -123,7 +126,7 @@ export async function runCli(
   }
 }
 
-type AdminCommand = "mailbox" | "message" | "history" | "import" | "export" | "blobs";
+type AdminCommand = "mailbox" | "acl" | "message" | "history" | "import" | "export" | "blobs";
 type AdminRunner = (
   argv: string[],
   context: {
@@ -139,6 +142,10 @@ async function adminCommand(command: AdminCommand): Promise<readonly [string, Ad
     case "mailbox": {
       const module = await import("./mailbox.ts");
       return [module.MAILBOX_USAGE, module.runMailboxCommand];
+    }
+    case "acl": {
+      const module = await import("./acl.ts");
+      return [module.ACL_USAGE, module.runAclCommand];
     }
     case "message": {
       const module = await import("./message.ts");

@@ -23,6 +23,7 @@ export const INDEX_TABLES: readonly { table: string; ignore: readonly string[] }
   { table: "messages", ignore: [] },
   { table: "tombstones", ignore: [] },
   { table: "metadata_entries", ignore: [] },
+  { table: "mailbox_acl", ignore: [] },
 ];
 
 const REPLAY_PAGE = 2_000;

@@ -9,7 +9,7 @@ import type { MailboxEvent, MailboxEventOfType } from "../events/domain/mailboxE
 import type { UserEvent } from "../events/domain/userEvents.ts";
 import { DomainError } from "./errors.ts";
 import type { IncomingMessage, MailboxState, MessageState } from "./mailbox/decider.ts";
-import type { MailboxEntry, RetiredName, UserState } from "./user/decider.ts";
+import type { AclEntry, MailboxEntry, RetiredName, UserState } from "./user/decider.ts";
 
 export const userRow = z.object({
   id: z.string(),
@@ -165,6 +165,18 @@ export async function loadUserState(db: CommonQueryMethods, user: UserRow): Prom
     )`
       SELECT name, uid_next, uid_validities FROM retired_mailbox_names WHERE user_id = ${user.id}`),
   ];
+  const aclRows = await db.any(sql.type(
+    z.object({ mailbox_id: z.string(), grantee: z.string(), identifier: z.string(), rights: z.string() }),
+  )`
+    SELECT a.mailbox_id, a.grantee, a.identifier, a.rights FROM mailbox_acl AS a
+    JOIN mailboxes AS mb ON mb.id = a.mailbox_id
+    WHERE mb.user_id = ${user.id} AND mb.status <> 'deleted'`);
+  const acl = new Map<string, Map<string, AclEntry>>();
+  for (const row of aclRows) {
+    const entries = acl.get(row.mailbox_id) ?? new Map<string, AclEntry>();
+    entries.set(row.grantee, { identifier: row.identifier, rights: row.rights });
+    acl.set(row.mailbox_id, entries);
+  }
   return {
     status: "active",
     userId: user.id,
@@ -177,6 +189,7 @@ export async function loadUserState(db: CommonQueryMethods, user: UserRow): Prom
     retiredNames: new Map<string, RetiredName>(
       retired.map((row) => [row.name, { uidNext: row.uid_next, uidValidities: row.uid_validities }]),
     ),
+    acl,
   };
 }
 
@@ -373,6 +386,8 @@ export async function applyUserEvents(
           UPDATE mailboxes SET status = 'deleted', deleted_at = now() WHERE user_id = ${userId} AND status <> 'deleted'`);
         await db.query(sql.unsafe`DELETE FROM subscriptions WHERE user_id = ${userId}`);
         await db.query(sql.unsafe`DELETE FROM metadata_entries WHERE user_id = ${userId}`);
+        await db.query(sql.unsafe`
+          DELETE FROM mailbox_acl WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = ${userId})`);
         await db.query(sql.unsafe`UPDATE users SET deleted_at = now() WHERE id = ${userId}`);
         break;
       case "UserAppendLimitSet":
@@ -422,6 +437,7 @@ export async function applyUserEvents(
         await db.query(sql.unsafe`DELETE FROM tombstones WHERE mailbox_id = ${data.mailboxId}`);
         // RFC 5464 4.1: a mailbox made later with this name does not inherit them.
         await db.query(sql.unsafe`DELETE FROM metadata_entries WHERE mailbox_id = ${data.mailboxId}`);
+        await db.query(sql.unsafe`DELETE FROM mailbox_acl WHERE mailbox_id = ${data.mailboxId}`);
         await db.query(
           data.keptAsNoselect
             ? sql.unsafe`UPDATE mailboxes SET status = 'noselect' WHERE id = ${data.mailboxId}`
@@ -472,6 +488,18 @@ export async function applyUserEvents(
         }
         break;
       }
+      case "MailboxAclSet":
+        await db.query(sql.unsafe`
+          INSERT INTO mailbox_acl (mailbox_id, grantee, identifier, rights)
+          VALUES (${event.data.mailboxId}, ${event.data.granteeUserId ?? event.data.identifier},
+                  ${event.data.identifier}, ${event.data.rights})
+          ON CONFLICT (mailbox_id, grantee) DO UPDATE SET identifier = EXCLUDED.identifier, rights = EXCLUDED.rights`);
+        break;
+      case "MailboxAclDeleted":
+        await db.query(sql.unsafe`
+          DELETE FROM mailbox_acl
+          WHERE mailbox_id = ${event.data.mailboxId} AND grantee = ${event.data.granteeUserId ?? event.data.identifier}`);
+        break;
       default: {
         const unknown: never = event;
         throw new Error(`no write-model rule for ${(unknown as { type: string }).type}`);

@@ -51,6 +51,11 @@ export interface Selection {
   readonly sync?: () => Promise<void>;
   /** The session leaves the mailbox (another SELECT, CLOSE, UNSELECT, LOGOUT, disconnect). */
   readonly release?: () => void;
+  /**
+   * Before each command while the mailbox is selected: throws (NO) when the session's user may no
+   * longer run `command` on it (RFC 4314: another user's mailbox whose rights were taken away).
+   */
+  readonly authorize?: (command: string) => Promise<void>;
 }
 
 /**

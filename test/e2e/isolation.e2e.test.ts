@@ -194,3 +194,149 @@ describe("isolation between users", () => {
     raw.close();
   });
 });
+
+/**
+ * Names in the other users' namespace (RFC 4314 shared mailboxes) that must reach nothing: Bob
+ * sees Alice's "Team" (shared with him, "lr") as Shared/alice/Team and nothing else of hers.
+ */
+const SHARED_TRICKS: string[] = [
+  "Shared/alice/Secret",
+  "Shared/alice/Secret/Inner",
+  "Shared/alice/INBOX",
+  "Shared/alice/inbox",
+  "Shared/alice/../bob/INBOX",
+  "Shared/alice/../alice/Secret",
+  "Shared/alice/Team/../Secret",
+  "Shared/alice/./Secret",
+  "Shared/ALICE/Team",
+  "Shared/Alice/Team",
+  "Shared/alice/team",
+  "Shared/alice//Team",
+  "Shared/alice/",
+  "Shared/alice",
+  "Shared/",
+  "Shared",
+  "Shared//alice/Team",
+  "Shared/alice/Team/Inner",
+  "Shared/alice/Secr&AOk-t",
+  "Shared/alice/Se*",
+  "Shared/alice/%",
+  "Shared/bob/INBOX",
+  "Shared/nobody/INBOX",
+  "Shared/alice/ReadOnlyNoLookup",
+  "Shared/alice/WasShared",
+  "Shared/alice\u0000/Team",
+];
+const MISSING = "Shared/alice/NoSuchMailbox";
+
+/**
+ * A tagged answer with its tag and any quoted text (the name, as given or decoded) taken out:
+ * what the answers for two names are compared by.
+ */
+function shape(lines: string[]): string {
+  return tagged(lines)
+    .replace(/^\S+ /, "")
+    .replace(/"[^"]*"/g, '"<name>"');
+}
+
+describe("isolation in the shared namespace", () => {
+  beforeAll(async () => {
+    const raw = await rawLoggedIn(server, alice);
+    for (const command of [
+      "CREATE Team",
+      "CREATE WasShared",
+      "CREATE ReadOnlyNoLookup",
+      "SETACL Team bob lr",
+      "SETACL WasShared bob lrswi",
+      // "r" without "l": the mailbox may not be looked up, so it is not there for Bob.
+      "SETACL ReadOnlyNoLookup bob r",
+    ]) {
+      expect(tagged(await answer(raw, "c", command))).toMatch(/^c OK/);
+    }
+    expect(tagged(await answer(raw, "a", `APPEND Team ${literal(MESSAGE)}`))).toMatch(/^a OK/);
+    raw.close();
+  });
+
+  it("a mailbox shared, then unshared, is gone for Bob at once, selected or not", async () => {
+    const bobRaw = await rawLoggedIn(server, bob);
+    expect(tagged(await answer(bobRaw, "s", "SELECT Shared/alice/WasShared"))).toMatch(/^s OK/);
+    const aliceRaw = await rawLoggedIn(server, alice);
+    expect(tagged(await answer(aliceRaw, "d", "DELETEACL WasShared bob"))).toMatch(/^d OK/);
+    aliceRaw.close();
+    expect(tagged(await answer(bobRaw, "f", "FETCH 1:* FLAGS"))).toMatch(/^f NO \[NONEXISTENT\]/);
+    expect(tagged(await answer(bobRaw, "n", "NOOP"))).toMatch(/^n NO \[NONEXISTENT\]/);
+    expect(shape(await answer(bobRaw, "x", "EXAMINE Shared/alice/WasShared"))).toBe(
+      shape(await answer(bobRaw, "y", `EXAMINE ${MISSING}`)),
+    );
+    bobRaw.close();
+  });
+
+  it("no name trick under Shared/ reaches more than Team, and each answers as a missing mailbox", async () => {
+    // Unshared (again: this test may run alone).
+    const aliceRaw = await rawLoggedIn(server, alice);
+    expect(tagged(await answer(aliceRaw, "d", "DELETEACL WasShared bob"))).toMatch(/^d OK/);
+    aliceRaw.close();
+    const raw = await rawLoggedIn(server, bob);
+    const commands = (name: string): string[] => {
+      const quoted = literal(name);
+      return [
+        `SELECT ${quoted}`,
+        `EXAMINE ${quoted}`,
+        `STATUS ${quoted} (MESSAGES UIDNEXT UNSEEN)`,
+        `APPEND ${quoted} ${literal(MESSAGE)}`,
+        `DELETE ${quoted}`,
+        `RENAME ${quoted} Taken`,
+        `MYRIGHTS ${quoted}`,
+        `GETACL ${quoted}`,
+        `LISTRIGHTS ${quoted} bob`,
+        `SETACL ${quoted} bob lrswipkxtea`,
+        `DELETEACL ${quoted} bob`,
+      ];
+    };
+    let n = 0;
+    const baseline = [];
+    for (const command of commands(MISSING)) baseline.push(shape(await answer(raw, `t${++n}`, command)));
+    expect(baseline.every((line) => /^NO /.test(line))).toBe(true);
+    const seen: string[] = [];
+    for (const name of SHARED_TRICKS) {
+      const answers = [];
+      for (const command of commands(name)) {
+        const lines = await answer(raw, `t${++n}`, command);
+        seen.push(...lines);
+        answers.push(shape(lines));
+      }
+      // A name the parser refuses (a NUL) is refused before any mailbox is looked at.
+      const unparsable = answers.every((line) =>
+        /^NO \[NONEXISTENT\] [A-Z]+: (existing )?mailbox name: /.test(line),
+      );
+      if (!unparsable) expect(answers, name).toEqual(baseline);
+      seen.push(
+        ...(await answer(raw, `t${++n}`, `LIST "" ${literal(name)} RETURN (MYRIGHTS STATUS (MESSAGES))`)),
+      );
+      seen.push(...(await answer(raw, `t${++n}`, `LIST ${literal(name)} "*"`)));
+    }
+    // From Team itself: nothing of Alice's but Team, and no write.
+    expect(tagged(await answer(raw, "s", "SELECT Shared/alice/Team"))).toMatch(/^s OK/);
+    for (const name of [...SHARED_TRICKS, "Secret", "INBOX"]) {
+      const lines = await answer(raw, `t${++n}`, `UID COPY 1 ${literal(name)}`);
+      expect(tagged(lines), `COPY ${name}`).toMatch(/^t\d+ NO/);
+      seen.push(...lines);
+    }
+    expect(tagged(await answer(raw, "w", "STORE 1 +FLAGS (\\Seen)"))).toMatch(/^w NO \[NOPERM\]/);
+    const all = await answer(raw, "l", 'LIST "" "*"');
+    raw.close();
+    expect(all.filter((line) => line.startsWith("* LIST")).map((line) => line.split(" ").at(-1))).toEqual([
+      "INBOX",
+      "Shared",
+      "Shared/alice",
+      "Shared/alice/Team",
+    ]);
+    const leaks = seen.filter(
+      (line) =>
+        line.startsWith("* ") &&
+        (/private to alice|the secret/.test(line) ||
+          /Secret|WasShared|ReadOnlyNoLookup|NoSuchMailbox/.test(line)),
+    );
+    expect(leaks).toEqual([]);
+  });
+});

@@ -48,10 +48,10 @@ describe("capabilities and NAMESPACE", () => {
     raw.close();
   });
 
-  it("answers NAMESPACE with one personal namespace, prefix empty, delimiter /", async () => {
+  it("answers NAMESPACE with the personal namespace (prefix empty, delimiter /) and the other users' Shared/", async () => {
     const raw = await rawLoggedIn(server, alice);
     const answer = await raw.command("n", "NAMESPACE");
-    expect(answer).toEqual(['* NAMESPACE (("" "/")) NIL NIL', "n OK NAMESPACE completed"]);
+    expect(answer).toEqual(['* NAMESPACE (("" "/")) (("Shared/" "/")) NIL', "n OK NAMESPACE completed"]);
     raw.close();
 
     const flow = await imapflowConnected(server, alice);
@@ -59,7 +59,7 @@ describe("capabilities and NAMESPACE", () => {
     await flow.logout();
 
     const [result] = await imaplib(server, alice, [["namespace"]]);
-    expect(dataLines(result)).toEqual(['(("" "/")) NIL NIL']);
+    expect(dataLines(result)).toEqual(['(("" "/")) (("Shared/" "/")) NIL']);
   });
 });
 

@@ -1,10 +1,12 @@
 // Mailbox namespace commands (the user stream) and the mailbox streams they start or empty:
 // CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, special use, per-mailbox APPENDLIMIT.
+
 import { randomBytes } from "node:crypto";
 import type { DatabaseTransactionConnection } from "slonik";
 import { ulid } from "ulid";
 import type { SpecialUse } from "../../events/domain/common.ts";
 import type { UserEvent } from "../../events/domain/userEvents.ts";
+import { requireRights } from "../acl/handlers.ts";
 import { commitChanges, type MailboxStreamChange } from "../commit.ts";
 import { type DomainContext, inTransaction, randomUidValidity } from "../context.ts";
 import { DomainError } from "../errors.ts";
@@ -131,7 +133,12 @@ export interface DeletedMailbox extends CommandOutcome {
 /** DELETE (RFC 3501 6.3.4): messages expunged; with inferiors the name stays as \Noselect. */
 export async function deleteMailbox(
   ctx: DomainContext,
-  input: { userId: string; name: string },
+  input: {
+    userId: string;
+    name: string;
+    /** Another user deleting the owner's mailbox (RFC 4314 4): needs "x" on it. */
+    actorId?: string;
+  },
 ): Promise<DeletedMailbox> {
   const name = canonicalMailboxName(input.name);
   return inTransaction(ctx, async (tx) => {
@@ -139,6 +146,9 @@ export async function deleteMailbox(
     const events = decideUser({ type: "DeleteMailbox", name }, state);
     const deleted = events.find((event) => event.type === "MailboxDeleted")!;
     const entry = state.mailboxes.get(name)!;
+    if (input.actorId !== undefined && input.actorId !== input.userId) {
+      await requireRights(tx, input.actorId, entry.mailboxId, "x", "DELETE");
+    }
     const mailboxChanges: MailboxStreamChange[] = [];
     let expungedCount = 0;
     if (entry.status === "selectable") {

@@ -7,12 +7,14 @@ import type { FragmentSqlToken } from "slonik";
 import { type BlobBody, chunksOf, type StoredBlob, sha256Hex } from "../../events/blobs/blobStore.ts";
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
 import { MAX_HEADER_BYTES, summarizeHeader } from "../../events/messageSummary.ts";
+import { requireRights } from "../acl/handlers.ts";
 import { commitChanges, commitOptimistically } from "../commit.ts";
 import { type DomainContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
 import { decide, type MailboxState } from "../mailbox/decider.ts";
 import { canonicalMailboxName } from "../names.ts";
 import { findAppendTarget, lockMailboxes, mailboxState, requireStorageQuota } from "../writeModel.ts";
+import { rightsForStore } from "./store.ts";
 
 export interface AppendInput {
   userId: string;
@@ -159,7 +161,16 @@ export interface AppendMessagesOutcome {
  */
 export async function appendMessages(
   ctx: DomainContext,
-  input: { userId: string; mailboxName: string; messages: readonly AppendMessageInput[] },
+  input: {
+    userId: string;
+    mailboxName: string;
+    messages: readonly AppendMessageInput[];
+    /**
+     * Another user appending to the owner's mailbox (RFC 4314 4): needs "i"; a flag it may not
+     * set ("s" for \Seen, "t" for \Deleted, "w" for the others) is dropped.
+     */
+    actorId?: string;
+  },
 ): Promise<AppendMessagesOutcome> {
   const total = input.messages.length;
   if (total === 0) throw new RangeError("appendMessages needs at least one message");
@@ -173,6 +184,18 @@ export async function appendMessages(
   const name = canonicalMailboxName(input.mailboxName);
   const mailbox = await findAppendTarget(ctx.pool, input.userId, name);
   if (!mailbox) throw new DomainError("TRYCREATE", `no mailbox named "${name}"`);
+  if (input.actorId !== undefined && input.actorId !== input.userId) {
+    const held = await requireRights(ctx.pool, input.actorId, mailbox.id, "i", "APPEND");
+    input = {
+      ...input,
+      messages: input.messages.map((message) => ({
+        ...message,
+        ...(message.flags
+          ? { flags: message.flags.filter((flag) => held.includes(rightsForStore("add", [flag]))) }
+          : {}),
+      })),
+    };
+  }
   const userLimit = mailbox.user_append_limit;
   const limitBefore = effectiveAppendLimit(mailbox.append_limit, userLimit, ctx.appendLimit);
   // Every declared size first: nothing is stored for a command that is refused anyway.

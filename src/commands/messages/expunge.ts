@@ -18,12 +18,15 @@ export interface ExpungeOutcome {
 
 export async function expungeMessages(
   ctx: DomainContext,
-  input: { userId: string; mailboxId: string; uids?: readonly number[] },
+  input: { userId: string; mailboxId: string; uids?: readonly number[]; actorId?: string },
 ): Promise<ExpungeOutcome> {
   const command = input.uids
     ? ({ type: "Expunge", uids: validUids(input.uids) } as const)
     : ({ type: "Expunge" } as const);
-  return decideOnSelected(ctx, { ...input, uids: "deleted" }, command, outcomeOf);
+  // RFC 4314 4: EXPUNGE needs "e" on the mailbox.
+  const actor =
+    input.actorId === undefined ? undefined : { actorId: input.actorId, needed: "e", what: "EXPUNGE" };
+  return decideOnSelected(ctx, { ...input, uids: "deleted", actor }, command, outcomeOf);
 }
 
 function outcomeOf(

@@ -1,6 +1,7 @@
 // The mailbox a command works on by id (the session's selected mailbox): read, decided, committed.
 import type { DatabaseTransactionConnection } from "slonik";
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
+import { requireRights } from "../acl/handlers.ts";
 import { type Committed, commitChanges, commitOptimistically } from "../commit.ts";
 import { type DomainContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
@@ -27,6 +28,27 @@ export async function lockSelectedWithMessages(
   return locked;
 }
 
+/**
+ * Who acts on another user's mailbox (RFC 4314), the rights the command needs and what to call it
+ * in a refusal. Absent, or naming the owner: the owner acts, who has every right.
+ */
+export interface ActingUser {
+  actorId: string;
+  needed: string;
+  what: string;
+}
+
+/** Refuses unless the actor holds the rights, read from the ACL committed with its events. */
+export async function requireActorRights(
+  ctx: DomainContext,
+  ownerId: string,
+  mailboxId: string,
+  actor: ActingUser | undefined,
+): Promise<void> {
+  if (actor === undefined || actor.actorId === ownerId) return;
+  await requireRights(ctx.pool, actor.actorId, mailboxId, actor.needed, actor.what);
+}
+
 export function validUids(uids: readonly number[]): number[] {
   return uids.filter((uid) => Number.isInteger(uid) && uid >= 1 && uid <= 0xffff_ffff);
 }
@@ -39,13 +61,19 @@ export function validUids(uids: readonly number[]): number[] {
  */
 export async function decideOnSelected<T>(
   ctx: DomainContext,
-  target: { userId: string; mailboxId: string; uids: readonly number[] | "deleted" },
+  target: {
+    userId: string;
+    mailboxId: string;
+    uids: readonly number[] | "deleted";
+    actor?: ActingUser | undefined;
+  },
   command: MailboxCommand,
   outcome: (before: MailboxState, events: readonly MailboxEvent[], committed: Committed) => T,
   /** What the caller read already, in one snapshot with the mailbox's HIGHESTMODSEQ: no read then. */
   known?: MailboxState,
 ): Promise<T> {
   const { userId, mailboxId, uids } = target;
+  await requireActorRights(ctx, userId, mailboxId, target.actor);
   const read = known ?? (await readMailboxForDecision(ctx.pool, userId, mailboxId, uids));
   if (read === null) throw new DomainError("NONEXISTENT", "the mailbox no longer exists");
   const decided = decide(command, read, ctx.now());

@@ -10,7 +10,7 @@ import {
   type MailboxState,
   type MessageState,
 } from "../mailbox/decider.ts";
-import { decideOnSelected, validUids } from "./selected.ts";
+import { type ActingUser, decideOnSelected, validUids } from "./selected.ts";
 
 export interface StoreFlagsInput {
   userId: string;
@@ -20,6 +20,28 @@ export interface StoreFlagsInput {
   operation: FlagOperation;
   flags: readonly string[];
   unchangedSince?: number;
+  /** Another user acting on a shared mailbox: the rights the flags need are checked (RFC 4314 4). */
+  actorId?: string;
+}
+
+/**
+ * RFC 4314 4: STORE of \Seen needs "s", of \Deleted "t", of any other flag "w". Replacing the
+ * flags may change any of them, so it needs all three.
+ */
+export function rightsForStore(operation: FlagOperation, flags: readonly string[]): string {
+  if (operation === "replace") return "stw";
+  let needed = "";
+  for (const flag of flags) {
+    const lower = flag.toLowerCase();
+    const right = lower === "\\seen" ? "s" : lower === "\\deleted" ? "t" : "w";
+    if (!needed.includes(right)) needed += right;
+  }
+  return needed;
+}
+
+function actorOf(input: StoreFlagsInput): ActingUser | undefined {
+  if (input.actorId === undefined) return undefined;
+  return { actorId: input.actorId, needed: rightsForStore(input.operation, input.flags), what: "STORE" };
 }
 
 export interface StoreFlagsOutcome {
@@ -48,8 +70,11 @@ function commandOf(input: StoreFlagsInput): Extract<MailboxCommand, { type: "Sto
 /** Decided and committed on the selected mailbox (decideOnSelected). */
 export async function storeFlags(ctx: DomainContext, input: StoreFlagsInput): Promise<StoreFlagsOutcome> {
   const command = commandOf(input);
-  return decideOnSelected(ctx, { ...input, uids: command.uids }, command, (before, events, committed) =>
-    outcomeOf(command, before, events, committed),
+  return decideOnSelected(
+    ctx,
+    { ...input, uids: command.uids, actor: actorOf(input) },
+    command,
+    (before, events, committed) => outcomeOf(command, before, events, committed),
   );
 }
 
@@ -76,7 +101,7 @@ export async function storeFlagsFrom(
   };
   return decideOnSelected(
     ctx,
-    { ...input, uids: command.uids },
+    { ...input, uids: command.uids, actor: actorOf(input) },
     command,
     (before, events, committed) => outcomeOf(command, before, events, committed),
     read,

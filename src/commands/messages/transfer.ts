@@ -2,6 +2,7 @@
 // UIDs COPYUID needs (RFC 4315). MOVE commits the copy and the expunge together, over both
 // mailbox streams; the two rows are locked in id order so opposite moves cannot deadlock.
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
+import { requireRights } from "../acl/handlers.ts";
 import { commitChanges, type MailboxStreamChange } from "../commit.ts";
 import { type DomainContext, inTransaction } from "../context.ts";
 import { DomainError } from "../errors.ts";
@@ -23,6 +24,11 @@ export interface TransferInput {
   mailboxId: string;
   uids: readonly number[];
   targetName: string;
+  /**
+   * Another user acting on the owner's mailboxes (RFC 4314 4): the source needs "r" (and "t" and
+   * "e" for MOVE), the target "i".
+   */
+  actorId?: string;
 }
 
 export interface TransferOutcome {
@@ -54,6 +60,11 @@ async function transfer(
     }
     if (targetRow?.status !== "selectable") {
       throw new DomainError("TRYCREATE", `no mailbox named "${targetName}"`);
+    }
+    if (input.actorId !== undefined && input.actorId !== input.userId) {
+      const what = mode === "move" ? "MOVE" : "COPY";
+      await requireRights(tx, input.actorId, sourceRow.id, mode === "move" ? "rte" : "r", what);
+      await requireRights(tx, input.actorId, targetRow.id, "i", `${what} into "${targetName}"`);
     }
     const messages = await loadMessages(tx, sourceRow.id, uids);
     // A COPY adds to what the account stores; a MOVE within it does not (RFC 9208).

@@ -4,6 +4,8 @@
 import { MAX_UID, type SpecialUse } from "../../events/domain/common.ts";
 import {
   mailboxAccessKeyReset,
+  mailboxAclDeleted,
+  mailboxAclSet,
   mailboxAppendLimitSet,
   mailboxCreated,
   mailboxDeleted,
@@ -19,6 +21,7 @@ import {
   userPasswordChanged,
   userQuotaSet,
 } from "../../events/domain/userEvents.ts";
+import { applyRightsChange, type RightsChange } from "../acl/rights.ts";
 import { DomainError } from "../errors.ts";
 import {
   canonicalMailboxName,
@@ -59,6 +62,15 @@ export interface UserState {
   mailboxes: ReadonlyMap<string, MailboxEntry>;
   subscriptions: ReadonlySet<string>;
   retiredNames: ReadonlyMap<string, RetiredName>;
+  /** RFC 4314 ACLs by mailbox id, then by grantee (a user id, or "anyone"). */
+  acl: ReadonlyMap<string, ReadonlyMap<string, AclEntry>>;
+}
+
+export interface AclEntry {
+  /** The user name (or "anyone") as granted. */
+  identifier: string;
+  /** Canonical (rights.ts), never empty. */
+  rights: string;
 }
 
 /** A fresh identity for a mailbox the command may create. */
@@ -100,7 +112,14 @@ export type UserCommand =
   | { type: "SetMailboxSpecialUse"; name: string; specialUse: SpecialUse | null }
   | { type: "SetMailboxAppendLimit"; name: string; appendLimit: number | null }
   /** RESETKEY (RFC 4467): of one mailbox, or of all (name null); `salt` is fresh and random. */
-  | { type: "ResetAccessKey"; name: string | null; salt: string };
+  | { type: "ResetAccessKey"; name: string | null; salt: string }
+  /**
+   * SETACL (RFC 4314 3.1). `grantee` is the account's user id (resolved by the handler) or
+   * "anyone"; `identifier` is how it is named.
+   */
+  | { type: "SetMailboxAcl"; name: string; grantee: string; identifier: string; change: RightsChange }
+  /** DELETEACL (RFC 4314 3.2). */
+  | { type: "DeleteMailboxAcl"; name: string; grantee: string; identifier: string };
 
 export function initialState(): UserState {
   return {
@@ -113,6 +132,7 @@ export function initialState(): UserState {
     mailboxes: new Map(),
     subscriptions: new Set(),
     retiredNames: new Map(),
+    acl: new Map(),
   };
 }
 
@@ -140,7 +160,7 @@ export function evolve(state: UserState, event: UserEvent): UserState {
     case "UserPasswordChanged":
       return { ...state, passwordHash: event.data.passwordHash };
     case "UserDeleted":
-      return { ...state, status: "deleted", mailboxes: new Map(), subscriptions: new Set() };
+      return { ...state, status: "deleted", mailboxes: new Map(), subscriptions: new Set(), acl: new Map() };
     case "UserAppendLimitSet":
       return { ...state, appendLimit: event.data.appendLimit };
     case "UserQuotaSet":
@@ -180,7 +200,10 @@ export function evolve(state: UserState, event: UserEvent): UserState {
       if (keptAsNoselect && entry) mailboxes.set(name, { ...entry, status: "noselect" });
       else mailboxes.delete(name);
       retire(retiredNames, name, event.data.uidValidity, event.data.uidNext);
-      return { ...state, mailboxes, retiredNames };
+      // A deleted mailbox is shared with nobody: its ACL goes with it.
+      const acl = new Map(state.acl);
+      acl.delete(event.data.mailboxId);
+      return { ...state, mailboxes, retiredNames, acl };
     }
     case "MailboxSubscribed":
       return { ...state, subscriptions: new Set([...state.subscriptions, event.data.name]) };
@@ -194,6 +217,18 @@ export function evolve(state: UserState, event: UserEvent): UserState {
     case "MailboxAccessKeyReset":
     case "MetadataEntriesSet":
       return state;
+    case "MailboxAclSet":
+    case "MailboxAclDeleted": {
+      const { mailboxId, identifier } = event.data;
+      const grantee = event.data.granteeUserId ?? identifier;
+      const entries = new Map(state.acl.get(mailboxId));
+      if (event.type === "MailboxAclSet") entries.set(grantee, { identifier, rights: event.data.rights });
+      else entries.delete(grantee);
+      const acl = new Map(state.acl);
+      if (entries.size > 0) acl.set(mailboxId, entries);
+      else acl.delete(mailboxId);
+      return { ...state, acl };
+    }
     case "MailboxSpecialUseSet":
     case "MailboxAppendLimitSet": {
       const mailboxes = new Map(state.mailboxes);
@@ -411,6 +446,26 @@ export function decide(command: UserCommand, state: UserState): UserEvent[] {
       const entry = requireMailbox(state, canonicalMailboxName(command.name));
       if (entry.status !== "selectable") throw new DomainError("CANNOT", `"${entry.name}" holds no messages`);
       return [event(mailboxAccessKeyReset, { mailboxId: entry.mailboxId, salt: command.salt })];
+    }
+    case "SetMailboxAcl":
+    case "DeleteMailboxAcl": {
+      requireActive(state);
+      const name = canonicalMailboxName(command.name);
+      const entry = requireMailbox(state, name);
+      if (command.grantee === state.userId) {
+        throw new DomainError(
+          "CANNOT",
+          "the owner of a mailbox has every right on it; its ACL cannot change that",
+        );
+      }
+      const current = state.acl.get(entry.mailboxId)?.get(command.grantee);
+      const granteeUserId = command.grantee === command.identifier ? null : command.grantee;
+      const rights =
+        command.type === "SetMailboxAcl" ? applyRightsChange(current?.rights ?? "", command.change) : "";
+      const base = { mailboxId: entry.mailboxId, name, identifier: command.identifier, granteeUserId };
+      if (rights === "") return current ? [event(mailboxAclDeleted, base)] : [];
+      if (current?.rights === rights) return [];
+      return [event(mailboxAclSet, { ...base, rights })];
     }
     default: {
       const unknown: never = command;

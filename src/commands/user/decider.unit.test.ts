@@ -372,3 +372,95 @@ describe("user decider: evolve", () => {
     expect(twice.retiredNames).toEqual(once.retiredNames);
   });
 });
+
+describe("user decider: access control lists (RFC 4314)", () => {
+  const aclSet = (rights: string, identifier = "bob", granteeUserId: string | null = "u-bob"): UserEvent => ({
+    type: "MailboxAclSet",
+    schemaVersion: 1,
+    data: { mailboxId: "mbx-Team", name: "Team", identifier, granteeUserId, rights },
+  });
+  const aclDeleted = (identifier = "bob", granteeUserId: string | null = "u-bob"): UserEvent => ({
+    type: "MailboxAclDeleted",
+    schemaVersion: 1,
+    data: { mailboxId: "mbx-Team", name: "Team", identifier, granteeUserId },
+  });
+  const team = [...account, created("Team")];
+  const set = (
+    rights: string,
+    mode: "replace" | "add" | "remove" = "replace",
+  ): Extract<UserCommand, { type: "SetMailboxAcl" }> => ({
+    type: "SetMailboxAcl",
+    name: "Team",
+    grantee: "u-bob",
+    identifier: "bob",
+    change: { mode, rights },
+  });
+
+  it("grants, adds, removes; an entry left with no right is deleted", () => {
+    given(team)
+      .when(set("lr"))
+      .thenEvents([aclSet("lr")]);
+    given([...team, aclSet("lr")])
+      .when(set("ws", "add"))
+      .thenEvents([aclSet("lrsw")]);
+    given([...team, aclSet("lrsw")])
+      .when(set("rs", "remove"))
+      .thenEvents([aclSet("lw")]);
+    given([...team, aclSet("lr")])
+      .when(set("lr", "remove"))
+      .thenEvents([aclDeleted()]);
+    given([...team, aclSet("lr")])
+      .when(set(""))
+      .thenEvents([aclDeleted()]);
+  });
+
+  it("decides nothing when nothing changes", () => {
+    given([...team, aclSet("lr")])
+      .when(set("lr"))
+      .thenEvents([]);
+    given(team)
+      .when({ type: "DeleteMailboxAcl", name: "Team", grantee: "u-bob", identifier: "bob" })
+      .thenEvents([]);
+    given([...team, aclSet("lr"), aclDeleted()])
+      .when(set("l", "remove"))
+      .thenEvents([]);
+  });
+
+  it('grants "anyone" with no account behind it', () => {
+    given(team)
+      .when({
+        type: "SetMailboxAcl",
+        name: "Team",
+        grantee: "anyone",
+        identifier: "anyone",
+        change: { mode: "replace", rights: "l" },
+      })
+      .thenEvents([aclSet("l", "anyone", null)]);
+  });
+
+  it("refuses the owner, and a mailbox that does not exist", () => {
+    given(team)
+      .when({
+        type: "SetMailboxAcl",
+        name: "Team",
+        grantee: "u1",
+        identifier: "alice",
+        change: { mode: "replace", rights: "l" },
+      })
+      .thenFails("CANNOT");
+    given(team)
+      .when({ ...set("lr"), name: "Nope" })
+      .thenFails("NONEXISTENT");
+  });
+
+  it("forgets a deleted mailbox's ACL: a new mailbox of that name is shared with nobody", () => {
+    const deleted: UserEvent = {
+      type: "MailboxDeleted",
+      schemaVersion: 1,
+      data: { mailboxId: "mbx-Team", name: "Team", uidValidity: 7, uidNext: 1, keptAsNoselect: false },
+    };
+    given([...team, aclSet("lr"), deleted, created("Team", { mailboxId: "mbx-Team2" })])
+      .when({ type: "DeleteMailboxAcl", name: "Team", grantee: "u-bob", identifier: "bob" })
+      .thenEvents([]);
+  });
+});

@@ -166,6 +166,36 @@ export const metadataEntriesSet = defineEvent(
   }),
 );
 
+/**
+ * An access control list entry of one mailbox is set (RFC 4314 SETACL): `identifier` (a user
+ * name, or "anyone") now has exactly `rights`, never empty (an entry left with no rights is
+ * MailboxAclDeleted). `granteeUserId` names the account the grant is for, null for "anyone", so a
+ * later account of the same name gets nothing. The actor in the metadata is who granted it.
+ */
+export const mailboxAclSet = defineEvent(
+  "MailboxAclSet",
+  1,
+  z.object({
+    mailboxId: mailboxIdSchema,
+    name: mailboxNameSchema,
+    identifier: z.string().min(1),
+    granteeUserId: z.string().min(1).nullable(),
+    rights: z.string().regex(/^[lrswipkxtea]+$/),
+  }),
+);
+
+/** The ACL entry of `identifier` on one mailbox is gone (DELETEACL, or SETACL to no rights). */
+export const mailboxAclDeleted = defineEvent(
+  "MailboxAclDeleted",
+  1,
+  z.object({
+    mailboxId: mailboxIdSchema,
+    name: mailboxNameSchema,
+    identifier: z.string().min(1),
+    granteeUserId: z.string().min(1).nullable(),
+  }),
+);
+
 export const userEventDefinitions = [
   userCreated,
   userPasswordChanged,
@@ -181,6 +211,8 @@ export const userEventDefinitions = [
   mailboxAppendLimitSet,
   mailboxAccessKeyReset,
   metadataEntriesSet,
+  mailboxAclSet,
+  mailboxAclDeleted,
 ] as const;
 
 export type UserEvent = EventOf<(typeof userEventDefinitions)[number]>;

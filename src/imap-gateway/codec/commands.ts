@@ -364,7 +364,13 @@ export type Command =
   /** RFC 4467 URLAUTH. */
   | Cmd<"GENURLAUTH", { readonly urls: readonly { readonly url: string; readonly mechanism: string }[] }>
   | Cmd<"RESETKEY", { readonly mailbox: string | undefined; readonly mechanisms: readonly string[] }>
-  | Cmd<"URLFETCH", { readonly items: readonly UrlFetchItem[] }>;
+  | Cmd<"URLFETCH", { readonly items: readonly UrlFetchItem[] }>
+  /** RFC 4314 ACL: `rights` as sent, "+" or "-" included. */
+  | Cmd<"SETACL", { readonly mailbox: string; readonly identifier: string; readonly rights: string }>
+  | Cmd<"DELETEACL", { readonly mailbox: string; readonly identifier: string }>
+  | Cmd<"GETACL", { readonly mailbox: string }>
+  | Cmd<"LISTRIGHTS", { readonly mailbox: string; readonly identifier: string }>
+  | Cmd<"MYRIGHTS", { readonly mailbox: string }>;
 
 export type CommandName = Command["name"];
 

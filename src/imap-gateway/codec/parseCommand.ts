@@ -3,6 +3,7 @@
 
 import type { Command, ParseResult } from "./commands.ts";
 import type { CommandFrame } from "./frame.ts";
+import { parseAclIdentifier, parseSetAcl } from "./parseAcl.ts";
 import { parseAppend, parseReplace } from "./parseAppend.ts";
 import { parseFetch } from "./parseFetch.ts";
 import { parseList, parseLsub } from "./parseList.ts";
@@ -163,6 +164,14 @@ function parseArguments(s: Scanner, tag: string, name: string, uid: boolean): Co
       return { tag, uid, name, args: parseResetKey(s) };
     case "URLFETCH":
       return { tag, uid, name, args: parseUrlFetch(s) };
+    case "SETACL":
+      return { tag, uid, name, args: parseSetAcl(s) };
+    case "DELETEACL":
+    case "LISTRIGHTS":
+      return { tag, uid, name, args: parseAclIdentifier(s) };
+    case "GETACL":
+    case "MYRIGHTS":
+      return { tag, uid, name, args: parseMailboxOnly(s) };
     default:
       return undefined;
   }

@@ -32,8 +32,8 @@ import type {
 import { encodeSequenceNumbers } from "../codec/index.ts";
 import { no } from "../errors.ts";
 import { catenate } from "../mail/catenate.ts";
-import { userIdOf } from "../mail/commandSupport.ts";
 import { domainContext, type MailServices } from "../mail/services.ts";
+import { resolveMailboxName } from "../mail/sharedNamespace.ts";
 import {
   AUTHENTICATED_OR_SELECTED,
   type CommandContext,
@@ -182,7 +182,10 @@ export function appendCommand(services: MailServices) {
       const { mailbox, messages } = command.args;
       const bodies: AppendMessageInput[] = [];
       try {
-        const userId = userIdOf(context.session);
+        const target = await resolveMailboxName(services, context.session, mailbox);
+        // A name in the other users' namespace that names nothing the user may see: as missing.
+        if (target === null) throw no(`no mailbox named "${mailbox}"`, "TRYCREATE");
+        const userId = target.ownerId;
         for (const message of messages) {
           const { content } = message;
           const { body, size } =
@@ -198,8 +201,9 @@ export function appendCommand(services: MailServices) {
         }
         const outcome = await appendMessages(domainContext(services, context), {
           userId,
-          mailboxName: mailbox,
+          mailboxName: target.name,
           messages: bodies,
+          ...(target.kind === "shared" ? { actorId: target.actorId } : {}),
         });
         // RFC 3501 6.3.11: a session with the mailbox selected learns of the new messages (EXISTS)
         // before the OK, and records them itself: their doorbell then finds nothing new to read.

@@ -3,8 +3,10 @@
 // dirty and the session flushes its updates (MOVE does not hold EXPUNGE back).
 import { copyMessages, moveMessages } from "../../commands/index.ts";
 import { encodeSequenceNumbers } from "../codec/index.ts";
-import { requireWritable, resolveUids, selectedOf, userIdOf } from "../mail/commandSupport.ts";
+import { no } from "../errors.ts";
+import { requireWritable, resolveUids, selectedOf } from "../mail/commandSupport.ts";
 import { domainContext, type MailServices } from "../mail/services.ts";
+import { resolveMailboxName } from "../mail/sharedNamespace.ts";
 import { defineCommand, SELECTED } from "../module.ts";
 
 /** `COPYUID uidvalidity source-uids target-uids`: the two sets pair up in order (RFC 4315 3). */
@@ -29,15 +31,26 @@ export function copyCommand(services: MailServices) {
     capabilities: () => ["UIDPLUS", "MOVE"],
     async handle(command, context) {
       const { session } = context;
-      const userId = userIdOf(session);
       const controller = selectedOf(session);
+      const userId = controller.userId;
       const move = command.name === "MOVE";
       if (move) requireWritable(controller, "MOVE");
       const uids = resolveUids(controller, command.args.sequenceSet, command.uid);
       const name = `${command.uid ? "UID " : ""}${command.name}`;
       // RFC 4315 4.3: UID COPY of UIDs that no longer exist is not an error; nothing is copied.
       if (uids.length === 0) return { text: `${name} completed: no messages` };
-      const input = { userId, mailboxId: controller.mailboxId, uids, targetName: command.args.mailbox };
+      const target = await resolveMailboxName(services, session, command.args.mailbox);
+      if (target === null) throw no(`no mailbox named "${command.args.mailbox}"`, "TRYCREATE");
+      if (target.ownerId !== userId) {
+        throw no(`${command.name} between two users' mailboxes is not supported`, "CANNOT");
+      }
+      const input = {
+        userId,
+        mailboxId: controller.mailboxId,
+        uids,
+        targetName: target.name,
+        ...(controller.shared ? { actorId: controller.actorId } : {}),
+      };
       const ctx = domainContext(services, context);
       const outcome = await (move ? moveMessages(ctx, input) : copyMessages(ctx, input));
       if (move || outcome.targetMailboxId === controller.mailboxId)

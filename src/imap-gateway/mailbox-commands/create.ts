@@ -6,6 +6,7 @@ import { SPECIAL_USES, type SpecialUse } from "../../events/domain/common.ts";
 import { no } from "../errors.ts";
 import { userIdOf } from "../mail/commandSupport.ts";
 import { domainContext, type MailServices } from "../mail/services.ts";
+import { refuseSharedName } from "../mail/sharedNamespace.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../module.ts";
 
 const SPECIAL_USE_BY_NAME = new Map<string, SpecialUse>(SPECIAL_USES.map((use) => [use.toUpperCase(), use]));
@@ -33,6 +34,7 @@ export function createCommand(services: MailServices) {
     capabilities: () => ["CREATE-SPECIAL-USE"],
     async handle(command, context) {
       const userId = userIdOf(context.session);
+      refuseSharedName(command.args.mailbox, "CREATE");
       const specialUse = specialUseOf(command.args.use);
       const created = await createMailbox(domainContext(services, context), {
         userId,

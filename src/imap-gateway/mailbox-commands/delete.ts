@@ -1,8 +1,9 @@
 // DELETE (RFC 3501 6.3.4): the messages are expunged; a name with inferiors stays as \Noselect;
 // INBOX cannot be deleted (NO [CANNOT] from the domain).
 import { deleteMailbox } from "../../commands/index.ts";
-import { userIdOf } from "../mail/commandSupport.ts";
+import { no } from "../errors.ts";
 import { domainContext, type MailServices } from "../mail/services.ts";
+import { resolveMailboxName } from "../mail/sharedNamespace.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../module.ts";
 import { SelectedMailbox } from "../selected/mailbox.ts";
 
@@ -12,10 +13,12 @@ export function deleteCommand(services: MailServices) {
     states: AUTHENTICATED_OR_SELECTED,
     async handle(command, context) {
       const { session } = context;
-      const userId = userIdOf(session);
+      const target = await resolveMailboxName(services, session, command.args.mailbox);
+      if (target === null) throw no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
       const deleted = await deleteMailbox(domainContext(services, context), {
-        userId,
-        name: command.args.mailbox,
+        userId: target.ownerId,
+        name: target.name,
+        ...(target.kind === "shared" ? { actorId: target.actorId } : {}),
       });
       const selected = session.selected;
       if (selected instanceof SelectedMailbox && selected.mailboxId === deleted.mailboxId) {

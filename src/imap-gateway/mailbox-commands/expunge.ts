@@ -2,13 +2,7 @@
 // the session's own tracker when it answers, like any other change, so their numbers are the
 // session's. CLOSE (a silent expunge) is in close.ts.
 import { expungeMessages } from "../../commands/messages/expunge.ts";
-import {
-  lookFirstIfUnknown,
-  requireWritable,
-  resolveUids,
-  selectedOf,
-  userIdOf,
-} from "../mail/commandSupport.ts";
+import { lookFirstIfUnknown, requireWritable, resolveUids, selectedOf } from "../mail/commandSupport.ts";
 import { domainContext, type MailServices } from "../mail/services.ts";
 import { defineCommand, SELECTED } from "../module.ts";
 
@@ -19,8 +13,8 @@ export function expungeCommand(services: MailServices) {
     states: SELECTED,
     capabilities: () => ["UIDPLUS"],
     async handle(command, context) {
-      const userId = userIdOf(context.session);
       const controller = selectedOf(context.session);
+      const userId = controller.userId;
       requireWritable(controller, "EXPUNGE");
       const uidSet = command.args.uids;
       if (uidSet !== undefined) await lookFirstIfUnknown(context, controller, uidSet, true);
@@ -30,6 +24,7 @@ export function expungeCommand(services: MailServices) {
         userId,
         mailboxId: controller.mailboxId,
         ...(uids !== undefined ? { uids } : {}),
+        ...(controller.shared ? { actorId: controller.actorId } : {}),
       });
       // Recorded here, so the change's own doorbell finds nothing new to read.
       controller.recordOwnChange({ ...outcome, expunged: outcome.expungedUids });

@@ -26,13 +26,7 @@ import {
   renderMetadataItems,
   setsSeen,
 } from "../fetch/renderFetch.ts";
-import {
-  enableCondstore,
-  lookFirstIfUnknown,
-  resolveUids,
-  selectedOf,
-  userIdOf,
-} from "../mail/commandSupport.ts";
+import { enableCondstore, lookFirstIfUnknown, resolveUids, selectedOf } from "../mail/commandSupport.ts";
 import { resultWindow } from "../mail/esearch.ts";
 import { messageBytes } from "../mail/messageBytes.ts";
 import { domainContext, type MailServices } from "../mail/services.ts";
@@ -263,8 +257,9 @@ export function fetchCommand(services: MailServices) {
     capabilities: () => ["BINARY", "OBJECTID", "PARTIAL", "SAVEDATE", "PREVIEW"],
     async handle(command, context) {
       const { session } = context;
-      const userId = userIdOf(session);
       const controller = selectedOf(session);
+      // The mailbox's owner (another user for a shared mailbox): the index is read in its name.
+      const userId = controller.userId;
       const args = command.args;
       if (args.vanished && !session.enabled.has("QRESYNC"))
         throw no("VANISHED needs ENABLE QRESYNC (RFC 7162 3.2.6)");
@@ -342,6 +337,9 @@ async function setSeenImplicitly(run: FetchRun): Promise<SeenOutcome> {
   const flagsNow = new Map<number, { flags: string[]; modseq: number }>();
   if (!setsSeen(items) || controller.readOnly || uids.length === 0)
     return { flagsNow, prefetched: undefined };
+  // On another user's mailbox, only with the right to keep \Seen (RFC 4314 4: "s").
+  if (controller.shared && !(await controller.rights()).includes("s"))
+    return { flagsNow, prefetched: undefined };
   const queryItems = queryItemsFor(items);
   let prefetched: FetchedMessage[] | undefined;
   let prefetchedAt: number | null = null;
@@ -376,6 +374,7 @@ async function setSeenImplicitly(run: FetchRun): Promise<SeenOutcome> {
     uids: unseen,
     operation: "add" as const,
     flags: ["\\Seen"],
+    ...(controller.shared ? { actorId: controller.actorId } : {}),
   };
   const ctx = domainContext(services, context);
   const rows = prefetched;

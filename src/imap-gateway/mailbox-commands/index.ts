@@ -1,7 +1,7 @@
 // Every mailbox command module (RFC 3501 authenticated and selected states), given the storage.
-
 import type { MailServices } from "../mail/services.ts";
 import type { AnyCommandModule } from "../module.ts";
+import { aclCommand } from "./acl.ts";
 import { appendCommand } from "./append.ts";
 import { cancelUpdateCommand } from "./cancelUpdate.ts";
 import { checkCommand } from "./check.ts";
@@ -59,5 +59,6 @@ export function mailboxCommands(services: MailServices): AnyCommandModule[] {
     idleCommand(services.idleCheckMs),
     notifyCommand(services),
     urlauthCommand(services),
+    aclCommand(services),
   ];
 }

@@ -2,11 +2,15 @@
 // SPECIAL-USE (RFC 6154) and LIST-STATUS (RFC 5819). The query module gives every mailbox of the
 // user and every subscription; which of them a command names, and with which attributes, is
 // decided here by pure functions (listEntries), so the rules are tested without a server.
+
+import { mailboxesSharedWith, type SharedMailbox } from "../../commands/acl/handlers.ts";
+import { ALL_RIGHTS } from "../../commands/acl/rights.ts";
 import { MAILBOX_HIERARCHY_SEPARATOR, SPECIAL_USES } from "../../events/domain/common.ts";
 import { type ListedMailbox, listPatternRegExp } from "../../projections/queries/index.ts";
 import { encodeMailbox, type ListArgs, type StatusItem } from "../codec/index.ts";
 import { enableCondstore, userIdOf } from "../mail/commandSupport.ts";
 import type { MailServices } from "../mail/services.ts";
+import { SHARED_PREFIX, SHARED_ROOT, sharedName } from "../mail/sharedNamespace.ts";
 import { utf8Names } from "../modes.ts";
 import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from "../module.ts";
 import { refuseRecentInRev2, sendStatus, statusFacts } from "./status.ts";
@@ -168,22 +172,87 @@ export function delimiterLine(command: "LIST" | "LSUB"): string {
   return `${command} (\\Noselect) "${SEP}" ""`;
 }
 
+/** The user's own namespace, and the other users' mailboxes it may look up ("l"), by shown name. */
+interface UserNamespace extends Namespace {
+  readonly shared: ReadonlyMap<string, SharedMailbox>;
+}
+
+/**
+ * Other users' mailboxes shared with the user, as Shared/<owner>/<name>, under \Noselect levels
+ * "Shared" and "Shared/<owner>" (RFC 4314 and RFC 2342's other users' namespace).
+ */
+function sharedEntries(
+  shared: readonly SharedMailbox[],
+  subscriptions: ReadonlySet<string>,
+  own: ReadonlySet<string>,
+): ListedMailbox[] {
+  const names = new Set(shared.map((mailbox) => sharedName(mailbox.ownerName, mailbox.name)));
+  const hasChildren = (name: string) => {
+    const prefix = name + SEP;
+    for (const other of names) if (other.startsWith(prefix)) return true;
+    return false;
+  };
+  const entries: ListedMailbox[] = [];
+  const levels = new Set<string>();
+  for (const mailbox of shared) {
+    const name = sharedName(mailbox.ownerName, mailbox.name);
+    for (const level of [SHARED_ROOT, ...superiorsOf(name).slice(1)]) {
+      if (names.has(level) || levels.has(level) || own.has(level)) continue;
+      levels.add(level);
+      entries.push({
+        name: level,
+        delimiter: SEP,
+        attributes: ["\\Noselect", "\\HasChildren"],
+        mailboxId: null,
+      });
+    }
+    const attributes = [
+      ...(mailbox.selectable ? [] : ["\\Noselect"]),
+      hasChildren(name) ? "\\HasChildren" : "\\HasNoChildren",
+      ...(subscriptions.has(name) ? ["\\Subscribed"] : []),
+    ];
+    entries.push({ name, delimiter: SEP, attributes, mailboxId: mailbox.mailboxId });
+  }
+  return entries;
+}
+
 export async function readNamespace(
   services: MailServices,
   userId: string,
   withSubscriptions: boolean,
-): Promise<Namespace> {
-  const mailboxes = await services.queries.listMailboxes(userId, { pattern: "*" });
-  if (!withSubscriptions) {
+): Promise<UserNamespace> {
+  const own = await services.queries.listMailboxes(userId, { pattern: "*" });
+  const visible = (await mailboxesSharedWith(services.pool, userId)).filter((m) => m.rights.includes("l"));
+  const shared = new Map(visible.map((mailbox) => [sharedName(mailbox.ownerName, mailbox.name), mailbox]));
+  // A mailbox of the user's own under the other users' prefix (made before there was one) is
+  // hidden by it: that name reaches other users' mailboxes alone.
+  // The user's own "Shared", if any, stays; it has the shared mailboxes as inferiors then.
+  const mailboxes = own
+    .filter((m) => !m.name.startsWith(SHARED_PREFIX))
+    .map((m) =>
+      m.name === SHARED_ROOT && visible.length > 0
+        ? { ...m, attributes: m.attributes.map((a) => (a === "\\HasNoChildren" ? "\\HasChildren" : a)) }
+        : m,
+    );
+  if (!withSubscriptions && visible.length === 0) {
     return {
       mailboxes,
       subscriptions: new Set(
         mailboxes.filter((m) => m.attributes.includes("\\Subscribed")).map((m) => m.name),
       ),
+      shared,
     };
   }
   const subscribed = await services.queries.listMailboxes(userId, { pattern: "*", subscribedOnly: true });
-  return { mailboxes, subscriptions: new Set(subscribed.map((m) => m.name)) };
+  const subscriptions = new Set(subscribed.map((m) => m.name));
+  return {
+    mailboxes: [
+      ...mailboxes,
+      ...sharedEntries(visible, subscriptions, new Set(mailboxes.map((m) => m.name))),
+    ],
+    subscriptions,
+    shared,
+  };
 }
 
 async function answerList(
@@ -200,19 +269,36 @@ async function answerList(
     return;
   }
   const namespace = await readNamespace(services, userId, needsNonExistent);
+  const myRights = request.returnOptions.includes("MYRIGHTS");
+  const existing = new Set(namespace.mailboxes.filter((m) => m.mailboxId !== null).map((m) => m.name));
   for (const entry of listEntries(request, namespace)) {
     await context.untagged(...listLine(request.command, entry, utf8));
+    const shared = namespace.shared.get(entry.name);
     if (returnStatus !== undefined && returnStatus.length > 0 && entry.selectable) {
-      // RFC 5819: a mailbox that vanished in between is simply not reported.
-      const status = await services.queries.mailboxStatus(userId, entry.name);
-      if (status?.selectable) {
+      // RFC 5819: a mailbox that vanished in between is simply not reported; nor is another
+      // user's that the user may not read (RFC 4314 4: STATUS needs "r").
+      const ownerId = shared?.ownerId ?? userId;
+      const found =
+        shared === undefined || shared.rights.includes("r")
+          ? await services.queries.mailboxStatus(ownerId, shared?.name ?? entry.name)
+          : null;
+      if (found?.selectable) {
+        const status = { ...found, name: entry.name };
         await sendStatus(
           context,
           status,
           returnStatus,
-          await statusFacts(services, context, userId, status, returnStatus),
+          await statusFacts(services, context, ownerId, status, returnStatus),
         );
       }
+    }
+    // RFC 8440: the user's rights on each mailbox listed that exists.
+    if (myRights && existing.has(entry.name)) {
+      await context.untagged(
+        "MYRIGHTS ",
+        encodeMailbox(entry.name, { utf8 }),
+        ` ${shared === undefined ? ALL_RIGHTS : shared.rights}`,
+      );
     }
   }
 }

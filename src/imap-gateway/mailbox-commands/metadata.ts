@@ -4,7 +4,6 @@
 // Unsolicited METADATA responses (RFC 5464 4.4.2) are not sent, so ENABLE METADATA is not offered.
 import { DEFAULT_METADATA_LIMITS, getMetadata, setMetadata } from "../../commands/index.ts";
 import { encodeAString, encodeMailbox, encodeNString } from "../codec/index.ts";
-import { bad, no } from "../errors.ts";
 import { userIdOf } from "../mail/commandSupport.ts";
 import { domainContext, type MailServices } from "../mail/services.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../module.ts";

@@ -6,7 +6,7 @@ import type { SearchKey, UidSet } from "../../projections/queries/index.ts";
 import { toUidSet } from "../../projections/queries/index.ts";
 import type { SortArgs, SearchKey as WireKey } from "../codec/index.ts";
 import { bad } from "../errors.ts";
-import { enableCondstore, expungedMeanwhile, selectedOf, userIdOf } from "../mail/commandSupport.ts";
+import { enableCondstore, expungedMeanwhile, selectedOf } from "../mail/commandSupport.ts";
 import { esearchLine, returnedResults } from "../mail/esearch.ts";
 import type { MailServices } from "../mail/services.ts";
 import { compareSortKeys, sortFieldsOf, sortKeysOf } from "../mail/sortKeys.ts";
@@ -214,8 +214,8 @@ export function searchCommand(services: MailServices) {
     capabilities: () => ["ESEARCH", "WITHIN", "SEARCHRES", "PARTIAL", "CONTEXT=SEARCH"],
     async handle(command, context) {
       const { session } = context;
-      const userId = userIdOf(session);
       const controller = selectedOf(session);
+      const userId = controller.userId;
       const { criteria, partial, charset } = command.args;
       // RFC 6855 3 (erratum 4029): after ENABLE UTF8=ACCEPT every string is UTF-8; a CHARSET
       // would contradict that.

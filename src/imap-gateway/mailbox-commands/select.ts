@@ -5,13 +5,27 @@
 import { encodeSequenceNumbers } from "../codec/index.ts";
 import { no } from "../errors.ts";
 import { flagUpdateLine } from "../fetch/flagUpdate.ts";
-import { userIdOf } from "../mail/commandSupport.ts";
 import type { MailServices } from "../mail/services.ts";
+import { resolveMailboxName } from "../mail/sharedNamespace.ts";
 import { speaksRev2 } from "../modes.ts";
 import { AUTHENTICATED_OR_SELECTED, defineCommand } from "../module.ts";
 import { SelectedMailbox } from "../selected/mailbox.ts";
 import { SYSTEM_FLAGS } from "../selected/state.ts";
 import { selectedListLine } from "./list.ts";
+
+/** \\Seen with "s", \\Deleted with "t", the other flags and new keywords with "w". */
+function permanentFlags(rights: string): string[] {
+  return [
+    ...SYSTEM_FLAGS.filter((flag) =>
+      flag === "\\Seen"
+        ? rights.includes("s")
+        : flag === "\\Deleted"
+          ? rights.includes("t")
+          : rights.includes("w"),
+    ),
+    ...(rights.includes("w") ? ["\\*"] : []),
+  ];
+}
 
 export function selectCommand(services: MailServices) {
   return defineCommand({
@@ -21,7 +35,6 @@ export function selectCommand(services: MailServices) {
     enableable: ["CONDSTORE", "QRESYNC"],
     async handle(command, context) {
       const { session } = context;
-      const userId = userIdOf(session);
       const readOnly = command.name === "EXAMINE";
       const hadSelected = session.selected !== undefined;
       // A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1).
@@ -34,11 +47,22 @@ export function selectCommand(services: MailServices) {
         throw no("QRESYNC parameters need ENABLE QRESYNC first (RFC 7162 3.2.5)");
       }
       const rev2 = speaksRev2(session);
-      const opened = await SelectedMailbox.open(services, session, userId, command.args.mailbox, {
+      const target = await resolveMailboxName(services, session, command.args.mailbox);
+      const missing = () => no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
+      if (target === null) throw missing();
+      // RFC 4314 4: SELECT and EXAMINE need "r".
+      if (!target.rights.includes("r")) {
+        throw no(`${command.name} needs the right "r" on "${command.args.mailbox}" (RFC 4314)`, "NOPERM");
+      }
+      const userId = target.ownerId;
+      const opened = await SelectedMailbox.open(services, session, userId, target.name, {
         readOnly,
         withoutRecent: rev2,
+        ...(target.kind === "shared"
+          ? { shared: { actorId: target.actorId, displayName: target.displayName } }
+          : {}),
       });
-      if (opened === null) throw no(`no mailbox named "${command.args.mailbox}"`, "NONEXISTENT");
+      if (opened === null) throw missing();
       const { status, controller, firstUnseenUid } = opened;
       if (!controller) throw no(`"${status.name}" cannot be selected (\\Noselect)`, "CANNOT");
       if (command.args.condstore) session.enable(["CONDSTORE"]);
@@ -50,9 +74,15 @@ export function selectCommand(services: MailServices) {
           : state.sequenceNumberOf(firstUnseenUid);
 
       await context.untagged(state.flagsResponse());
+      // On another user's mailbox, the flags the user's rights let it change (RFC 4314 4).
+      const permanent = readOnly ? [] : permanentFlags(target.rights);
       await ok(
-        `PERMANENTFLAGS (${readOnly ? "" : `${SYSTEM_FLAGS.join(" ")} \\*`})`,
-        readOnly ? "no permanent flags in read-only mode" : "flags permitted",
+        `PERMANENTFLAGS (${permanent.join(" ")})`,
+        readOnly
+          ? "no permanent flags in read-only mode"
+          : permanent.length === 0
+            ? "no permanent flags"
+            : "flags permitted",
       );
       await context.untagged(`${state.exists} EXISTS`);
       if (rev2) {

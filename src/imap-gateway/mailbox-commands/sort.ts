@@ -4,7 +4,7 @@
 // subject, i;ascii-casemap) are made by mail/sortKeys.ts.
 
 import { bad } from "../errors.ts";
-import { expungedMeanwhile, selectedOf, userIdOf } from "../mail/commandSupport.ts";
+import { expungedMeanwhile, selectedOf } from "../mail/commandSupport.ts";
 import { esearchLine, returnedResults } from "../mail/esearch.ts";
 import type { MailServices } from "../mail/services.ts";
 import { compareSortKeys, sortFieldsOf, sortKeysOf } from "../mail/sortKeys.ts";
@@ -34,7 +34,7 @@ export function sortCommand(services: MailServices) {
       }
       const searched = toCriteria(command.args.search, controller.state);
       const found = await services.queries.sortFields(
-        userIdOf(session),
+        controller.userId,
         controller.mailboxId,
         searched,
         sortFieldsOf(command.args.criteria),

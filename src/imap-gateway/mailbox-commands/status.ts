@@ -6,8 +6,9 @@ import { unclaimedRecentCount } from "../../commands/recent.ts";
 import type { MailboxStatus } from "../../projections/queries/index.ts";
 import { encodeMailbox, type StatusItem } from "../codec/index.ts";
 import { bad, no } from "../errors.ts";
-import { enableCondstore, userIdOf } from "../mail/commandSupport.ts";
+import { enableCondstore } from "../mail/commandSupport.ts";
 import type { MailServices } from "../mail/services.ts";
+import { resolveMailboxName } from "../mail/sharedNamespace.ts";
 import { speaksRev2, utf8Names } from "../modes.ts";
 import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from "../module.ts";
 import type { GatewayLimits } from "../options.ts";
@@ -132,11 +133,17 @@ export function statusCommand(services: MailServices) {
     states: AUTHENTICATED_OR_SELECTED,
     capabilities: () => ["STATUS=SIZE"],
     async handle(command, context) {
-      const userId = userIdOf(context.session);
       const { mailbox, items } = command.args;
       refuseRecentInRev2(context, items);
-      const status = await services.queries.mailboxStatus(userId, mailbox);
-      if (status === null) throw no(`no mailbox named "${mailbox}"`, "NONEXISTENT");
+      const target = await resolveMailboxName(services, context.session, mailbox);
+      const userId = target?.ownerId;
+      const found = target && userId ? await services.queries.mailboxStatus(userId, target.name) : null;
+      if (!target || !userId || found === null) throw no(`no mailbox named "${mailbox}"`, "NONEXISTENT");
+      // RFC 4314 4: STATUS needs "r".
+      if (!target.rights.includes("r")) {
+        throw no(`STATUS needs the right "r" on "${mailbox}" (RFC 4314)`, "NOPERM");
+      }
+      const status = target.kind === "shared" ? { ...found, name: target.displayName } : found;
       if (!status.selectable)
         throw no(`"${status.name}" has no status: it cannot be selected (\\Noselect)`, "CANNOT");
       // RFC 7162 3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE-enabling command.

@@ -8,7 +8,6 @@ import {
   requireWritable,
   resolveUids,
   selectedOf,
-  userIdOf,
 } from "../mail/commandSupport.ts";
 import { domainContext, type MailServices } from "../mail/services.ts";
 import { defineCommand, SELECTED } from "../module.ts";
@@ -21,8 +20,8 @@ export function storeCommand(services: MailServices) {
     holdsExpunge: true,
     async handle(command, context) {
       const { session } = context;
-      const userId = userIdOf(session);
       const controller = selectedOf(session);
+      const userId = controller.userId;
       requireWritable(controller, "STORE");
       const args = command.args;
       await lookFirstIfUnknown(context, controller, args.sequenceSet, command.uid);
@@ -35,6 +34,7 @@ export function storeCommand(services: MailServices) {
         userId,
         mailboxId: controller.mailboxId,
         uids,
+        ...(controller.shared ? { actorId: controller.actorId } : {}),
         operation: args.action === "set" ? "replace" : args.action,
         flags: [...args.flags],
         ...(args.unchangedSince !== undefined ? { unchangedSince: Number(args.unchangedSince) } : {}),

@@ -2,7 +2,7 @@
 // find. The query module finds them and reads their dates, subjects and Message-ID, In-Reply-To
 // and References headers; the threads are built in src/imap-gateway/mail/thread.ts.
 import { bad } from "../errors.ts";
-import { expungedMeanwhile, selectedOf, userIdOf } from "../mail/commandSupport.ts";
+import { expungedMeanwhile, selectedOf } from "../mail/commandSupport.ts";
 import type { MailServices } from "../mail/services.ts";
 import {
   encodeThreads,
@@ -40,7 +40,7 @@ export function threadCommand(services: MailServices) {
           `unknown threading algorithm ${algorithm}; this server offers ORDEREDSUBJECT and REFERENCES`,
         );
       const found = await services.queries.sortFields(
-        userIdOf(session),
+        controller.userId,
         controller.mailboxId,
         toCriteria(command.args.search, controller.state),
         ["sentDate", "internalDate", "subject", "messageId", "inReplyTo", "references"],

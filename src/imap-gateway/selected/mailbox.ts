@@ -1,10 +1,14 @@
 // The selected mailbox of one session, wired to storage: the Redis (or in-process) notice is a
 // doorbell (STYLE.md); on it, the controller reads what changed since the session's MODSEQ and
 // queues it in the session's own tracker, which numbers the updates when they are sent.
+
+import { rightsOn } from "../../commands/acl/handlers.ts";
+import { ALL_RIGHTS } from "../../commands/acl/rights.ts";
 import type { StoreFlagsOutcome } from "../../commands/messages/store.ts";
 import { claimRecent, peekRecent } from "../../commands/recent.ts";
 import type { MailboxStatus } from "../../projections/queries/index.ts";
 import type { SequenceSet } from "../codec/index.ts";
+import { no } from "../errors.ts";
 import type { MailServices } from "../mail/services.ts";
 import type { Selection, SessionControl } from "../module.ts";
 import { newMessageFetches } from "./newMessageFetch.ts";
@@ -14,6 +18,11 @@ export interface OpenMailboxOptions {
   readOnly: boolean;
   /** IMAP4rev2 has no \Recent (RFC 9051 E): the session neither claims nor peeks at it. */
   withoutRecent?: boolean;
+  /**
+   * Another user's mailbox shared with the session's user (RFC 4314): who acts, and the name it
+   * has in the actor's namespace (Shared/<owner>/<name>). `userId` is then the owner's.
+   */
+  shared?: { actorId: string; displayName: string };
 }
 
 /**
@@ -32,6 +41,24 @@ function recentClaim(
     : claimRecent(services.pool, mailboxId, through);
 }
 
+/**
+ * Commands that read or change the selected mailbox: on a shared one each checks first that the
+ * actor still holds "l" and "r" (a revocation takes effect at the actor's next command).
+ */
+const ACCESS_CHECKED_COMMANDS: ReadonlySet<string> = new Set([
+  "FETCH",
+  "STORE",
+  "SEARCH",
+  "SORT",
+  "THREAD",
+  "COPY",
+  "MOVE",
+  "EXPUNGE",
+  "NOOP",
+  "CHECK",
+  "IDLE",
+]);
+
 export interface OpenedController {
   status: MailboxStatus;
   controller: SelectedMailbox;
@@ -45,7 +72,10 @@ export class SelectedMailbox implements Selection {
   /** How this session takes \Recent (recentClaim). */
   readonly recentMode: "claim" | "peek" | "none";
   readonly mailboxId: string;
+  /** The mailbox's owner: every read and write of the mailbox is made in the owner's name. */
   readonly userId: string;
+  /** Who the session is: the owner, or a user the mailbox is shared with. */
+  readonly actorId: string;
   readonly uidValidity: number;
   readonly state: SelectedMailboxState;
   readonly #services: MailServices;
@@ -65,11 +95,13 @@ export class SelectedMailbox implements Selection {
     state: SelectedMailboxState,
     readOnly: boolean,
     recentMode: "claim" | "peek" | "none",
+    shared: OpenMailboxOptions["shared"],
   ) {
     this.#services = services;
     this.#session = session;
     this.userId = userId;
-    this.name = status.name;
+    this.actorId = shared?.actorId ?? userId;
+    this.name = shared?.displayName ?? status.name;
     this.mailboxId = status.mailboxId;
     this.uidValidity = status.uidValidity;
     this.readOnly = readOnly;
@@ -104,7 +136,12 @@ export class SelectedMailbox implements Selection {
       const uidList = Array.from(opened.uids);
       const lastUid = uidList.at(-1) ?? 0;
       // EXAMINE must not take \Recent away from anyone, but sees what nobody took (RFC 3501 2.3.2).
-      const recentMode = options.withoutRecent ? "none" : options.readOnly ? "peek" : "claim";
+      // Nor may another user of a shared mailbox take the owner's.
+      const recentMode = options.withoutRecent
+        ? "none"
+        : options.readOnly || options.shared
+          ? "peek"
+          : "claim";
       const claim = await recentClaim(services, status.mailboxId, lastUid, recentMode);
       const recent = uidList.filter((uid) => uid > claim.after && uid <= claim.through);
       const state = new SelectedMailboxState(uidList, status.highestModSeq, recent);
@@ -116,6 +153,7 @@ export class SelectedMailbox implements Selection {
         state,
         options.readOnly,
         recentMode,
+        options.shared,
       );
       unsubscribe();
       const unsubscribeNotices = services.notices.onMailbox(controller.mailboxId, (notice) =>
@@ -257,7 +295,33 @@ export class SelectedMailbox implements Selection {
     }
   }
 
+  get shared(): boolean {
+    return this.actorId !== this.userId;
+  }
+
+  /**
+   * The actor's rights on the mailbox now, read from the ACL the ACL commands commit (never a
+   * lagging view); all of them for the owner.
+   */
+  async rights(): Promise<string> {
+    if (!this.shared) return ALL_RIGHTS;
+    return (await rightsOn(this.#services.pool, this.actorId, this.mailboxId)) ?? "";
+  }
+
+  /**
+   * Before a command on a shared mailbox (SelectedMailbox.authorize): a mailbox the actor may no
+   * longer look up is gone for it (as a deleted one), one it may no longer read is refused.
+   */
+  readonly authorize = async (command: string): Promise<void> => {
+    if (!this.shared || !ACCESS_CHECKED_COMMANDS.has(command)) return;
+    const held = await this.rights();
+    if (!held.includes("l")) throw no("the mailbox no longer exists", "NONEXISTENT");
+    if (!held.includes("r")) throw no(`${command} needs the right "r" on this mailbox (RFC 4314)`, "NOPERM");
+  };
+
   async #readChanges(): Promise<void> {
+    // A shared mailbox whose "r" was taken away tells the session nothing more.
+    if (this.shared && !(await this.rights()).includes("r")) return;
     const since = this.state.highestModSeq;
     const changes = await this.#services.queries.changesSince(this.userId, this.mailboxId, since);
     const known = this.state.lastKnownUid;

@@ -624,6 +624,7 @@ export class Session implements SessionControl {
     this.#currentCommitted = false;
     let outcome: CommandOutcome | undefined;
     try {
+      if (this.#state === "selected") await this.#selected?.authorize?.(command.name);
       if (module.selectedView === "looks-first") await this.#syncSelected();
       outcome = await module.handle(command, this.#context(command.tag));
     } catch (error) {

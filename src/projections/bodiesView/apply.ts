@@ -237,6 +237,8 @@ class BodiesViewWriter {
       case "MailboxAppendLimitSet":
       case "MailboxAccessKeyReset":
       case "MetadataEntriesSet":
+      case "MailboxAclSet":
+      case "MailboxAclDeleted":
         return;
       case "UserDeleted": {
         const owned = sql.fragment`SELECT mailbox_id FROM ${this.table("mailboxes")} WHERE user_id = ${userId}`;
