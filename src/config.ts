@@ -43,6 +43,12 @@ export interface Config {
   kafkaSessionTimeoutMs: number;
   /** How often an IDLE session looks at its mailbox whatever the doorbell says (IDLE_CHECK_MS). */
   idleCheckMs: number;
+  /**
+   * PostgreSQL cancels a statement of the server's that runs longer (PG_STATEMENT_TIMEOUT_MS): a
+   * command waiting on a lock or a stuck disk is answered NO [UNAVAILABLE] (not done) instead of
+   * hanging. Not applied to the embedded PGlite.
+   */
+  pgStatementTimeoutMs: number;
   nodeId: string;
   metricsPort: number | undefined;
   /** /readyz answers 503 when the relay or a projection of this node is further behind (READY_MAX_LAG). */
@@ -112,6 +118,7 @@ export const CONFIG_VARIABLES = [
   "BLOB_CACHE",
   "DOORBELL_POLL_MS",
   "IDLE_CHECK_MS",
+  "PG_STATEMENT_TIMEOUT_MS",
   "NODE_ID",
   "METRICS_PORT",
   "READY_MAX_LAG",
@@ -266,6 +273,13 @@ export const DEFAULT_IDLE_CHECK_MS = 30_000;
  */
 export const DEFAULT_KAFKA_SESSION_TIMEOUT_MS = 10_000;
 
+/**
+ * PG_STATEMENT_TIMEOUT_MS's default: slonik's own, which the server had before it was a setting;
+ * long enough for the largest legitimate statement (a FETCH 1:* over a million messages streams in
+ * pages), short enough that an IMAP client still waits for the answer.
+ */
+export const DEFAULT_PG_STATEMENT_TIMEOUT_MS = 60_000;
+
 /** DOORBELL_POLL_MS's default. */
 export const DEFAULT_DOORBELL_POLL_MS = 1_000;
 
@@ -414,6 +428,12 @@ export function loadConfig(env: Env = process.env): Config {
 
   const doorbellPollMs = milliseconds(env, "DOORBELL_POLL_MS", DEFAULT_DOORBELL_POLL_MS, 10);
   const idleCheckMs = milliseconds(env, "IDLE_CHECK_MS", DEFAULT_IDLE_CHECK_MS, 100);
+  const pgStatementTimeoutMs = milliseconds(
+    env,
+    "PG_STATEMENT_TIMEOUT_MS",
+    DEFAULT_PG_STATEMENT_TIMEOUT_MS,
+    100,
+  );
   // The broker refuses less than its group.min.session.timeout.ms (6 s by default).
   const kafkaSessionTimeoutMs = milliseconds(
     env,
@@ -447,6 +467,7 @@ export function loadConfig(env: Env = process.env): Config {
     blobCacheBytes,
     doorbellPollMs,
     idleCheckMs,
+    pgStatementTimeoutMs,
     kafkaSessionTimeoutMs,
     nodeId: text(env, "NODE_ID") ?? `node-${process.pid}`,
     metricsPort: port(env, "METRICS_PORT"),

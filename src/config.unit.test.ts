@@ -24,11 +24,15 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toMatchObject({
       doorbellPollMs: 1_000,
       idleCheckMs: 30_000,
+      pgStatementTimeoutMs: 60_000,
       kafkaSessionTimeoutMs: 10_000,
     });
-    expect(loadConfig({ DOORBELL_POLL_MS: "250", IDLE_CHECK_MS: "5000" })).toMatchObject({
+    expect(
+      loadConfig({ DOORBELL_POLL_MS: "250", IDLE_CHECK_MS: "5000", PG_STATEMENT_TIMEOUT_MS: "2000" }),
+    ).toMatchObject({
       doorbellPollMs: 250,
       idleCheckMs: 5_000,
+      pgStatementTimeoutMs: 2_000,
     });
   });
 
@@ -119,6 +123,7 @@ describe("loadConfig", () => {
     [{ IDLE_CHECK_MS: "half a minute" }, "IDLE_CHECK_MS"],
     [{ IDLE_CHECK_MS: "3600001" }, "IDLE_CHECK_MS"],
     [{ KAFKA_SESSION_TIMEOUT_MS: "1000" }, "KAFKA_SESSION_TIMEOUT_MS"],
+    [{ PG_STATEMENT_TIMEOUT_MS: "10" }, "PG_STATEMENT_TIMEOUT_MS"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ TLS_CERT: "/c.pem" }, "TLS_KEY"],
     [{ IMAPS_PORT: "993" }, "IMAPS_PORT"],
