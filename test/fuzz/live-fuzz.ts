@@ -136,7 +136,7 @@ interface Totals {
   responses: number;
   connections: number;
   drops: number;
-  /** Plain bursts (no mutation, no IDLE) left unanswered past the quiet window: hangs. */
+  /** Plain bursts (no mutation, no IDLE) left unanswered, the server silent for HANG_MS: hangs. */
   unanswered: string[];
   /** NOOPs sent after a burst with a mutated command or an IDLE, to find the connection's state. */
   syncs: number;
@@ -161,6 +161,9 @@ const totals: Totals = {
   protocolErrors: [],
   serverBugs: [],
 };
+
+/** Silence after a burst of plain commands that counts as a hang (a loaded machine is slow, not stuck). */
+const HANG_MS = 90_000;
 
 /** Gaps (ms) between a command's send or the previous byte and its tagged answer, recent ones. */
 const gaps: number[] = [];
@@ -239,13 +242,13 @@ async function session(port: number, deadline: number): Promise<void> {
   });
   /**
    * Until `done()`, the socket closes, or the server has been silent for `quiet` ms (each byte
-   * received restarts the window; 10 s at most in all). Woken by the data itself, not by polling.
+   * received restarts the window; 10 s, or `quiet` if longer, at most in all). Woken by the data itself, not by polling.
    */
   const waitFor = (done: () => boolean, quiet: number) =>
     new Promise<boolean>((resolve) => {
       if (done() || socket.destroyed) return resolve(done());
       let timer: NodeJS.Timeout | undefined;
-      const cap = Date.now() + 10_000;
+      const cap = Date.now() + Math.max(10_000, quiet);
       const finish = () => {
         clearTimeout(timer);
         if (buffer.length > 0 && !socket.destroyed) parse();
@@ -327,8 +330,9 @@ async function session(port: number, deadline: number): Promise<void> {
         totals.abandoned++;
         socket.destroy();
       }
-    } else if (!(await waitFor(() => tags.every((tag) => tagged.has(tag)), 5_000))) {
-      // Plain commands unanswered with the server silent for 5 s: a hang, reported.
+    } else if (!(await waitFor(() => tags.every((tag) => tagged.has(tag)), HANG_MS))) {
+      // Plain commands unanswered, the server silent for longer than any statement may run
+      // (PG_STATEMENT_TIMEOUT_MS's default 60 s): a hang, reported.
       totals.unanswered.push(
         tags
           .filter((tag) => !tagged.has(tag))
@@ -402,6 +406,8 @@ async function startDistributed() {
     port: cluster.imapPort("gateway"),
     pid: gateway.pid,
     child: gateway.child,
+    /** The gateway's logged errors (the stack behind a NO [SERVERBUG]), the last ones kept. */
+    errors: () => gateway.errors(),
     stop: () => cluster.close(),
   };
 }
@@ -461,6 +467,7 @@ async function run(mode: string, runMinutes: number): Promise<boolean> {
   );
   const rss = await peakRss(server.pid);
   const seconds = (Date.now() - started) / 1000;
+  const logged = "errors" in server ? (server.errors as () => string[])() : [];
   stopping = true;
   await server.stop();
   console.log(
@@ -472,10 +479,12 @@ async function run(mode: string, runMinutes: number): Promise<boolean> {
   console.log(`${mode}: crashes: ${crashed ? 1 : 0}${crashed ? ` (${crashed})` : ""}`);
   console.log(`${mode}: protocol errors: ${totals.protocolErrors.length}`);
   for (const error of totals.protocolErrors.slice(0, 10)) console.log(`  ${error}`);
-  console.log(`${mode}: plain commands left unanswered (hangs): ${totals.unanswered.length}`);
+  console.log(`${mode}: plain commands left unanswered for 90 s (hangs): ${totals.unanswered.length}`);
   for (const hang of totals.unanswered.slice(0, 10)) console.log(`  ${hang}`);
   console.log(`${mode}: server bugs (NO [SERVERBUG]): ${totals.serverBugs.length}`);
   for (const bug of totals.serverBugs.slice(0, 10)) console.log(`  ${bug}`);
+  if (totals.serverBugs.length > 0)
+    for (const line of logged.slice(-5)) console.log(`  server log: ${line.slice(0, 1500)}`);
   console.log(`${mode}: peak RSS of the server: ${(rss / 2 ** 20).toFixed(0)} MiB; seed ${startedSeed}`);
   grand.commands += totals.commands;
   grand.seconds += seconds;
