@@ -306,7 +306,10 @@ function jsonOf(results: TargetResult[]) {
               perKind: Object.fromEntries(
                 COMMAND_KINDS.map((kind) => [
                   kind,
-                  { perSecond: rate(r.load!, r.load!.counts[kind]), p50Ms: percentile(r.load!.latencies[kind], 50) },
+                  {
+                    perSecond: rate(r.load!, r.load!.counts[kind]),
+                    p50Ms: percentile(r.load!.latencies[kind], 50),
+                  },
                 ]),
               ),
               cpuMsPerCommand: [...r.cpu.values()].reduce((a, b) => a + b, 0) / Math.max(1, commands),
