@@ -261,9 +261,10 @@ for (const [kind, limit] of [
       better: "lower",
       values: mlLoads.map((l) => l.perKind[kind]!.p50Ms),
       dovecot: dcLoads.map((l) => l.perKind[kind]!.p50Ms),
-      target: limit === undefined ? "none set" : `≤ ${limit} ms (issue 11, at 1 client)`,
+      // The issue's latency targets are for 1 client; this load has 4, so no verdict is given.
+      target: limit === undefined ? "none set" : `≤ ${limit} ms at 1 client (issue 11; no verdict at 4)`,
     },
-    (m) => (limit === undefined ? null : m <= limit),
+    () => null,
   );
 }
 
