@@ -8,7 +8,8 @@
 // or written straight into the log and index (--fill generate, bench/imap/generateMailbox.ts); on
 // Dovecot as Maildir files. --no-load skips the load and times the big mailbox alone.
 // Usage: node bench/imap.ts [--clients 8] [--seconds 10] [--target both|mailledger|dovecot]
-//                           [--big 100000] [--runs 5] [--fill append|generate] [--no-load]
+//                           [--big 100000] [--runs 5] [--fill append|generate] [--no-load] [--json]
+// --json: a last line `BENCH_JSON {...}` with the figures (bench/run.ts reads it).
 // Targets (issue 6): at least Dovecot's throughput; SELECT of 100,000 messages under 100 ms.
 // Targets (issue 13), 100,000 messages: SELECT at most Dovecot's, UID FETCH 1:* (FLAGS) at most
 // 1.0x Dovecot's time, FETCH 1:* (ENVELOPE) at most 2x.
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "5" },
     fill: { type: "string", default: "append" },
     "no-load": { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
   },
 });
 const fill = values.fill!;
@@ -280,6 +282,51 @@ function report(results: TargetResult[]): void {
   const loaded = results.filter((r): r is TargetResult & { load: LoadResult } => r.load !== undefined);
   if (loaded.length > 0) reportLoad(loaded);
   reportBig(results);
+  if (values.json) console.log(`BENCH_JSON ${JSON.stringify(jsonOf(results))}`);
+}
+
+/**
+ * The same figures, machine-readable, per server: the load's commands/s (total and per kind) and
+ * CPU ms per command; the big mailbox's times of every run (the first cold), in ms.
+ */
+function jsonOf(results: TargetResult[]) {
+  return {
+    clients,
+    seconds,
+    big,
+    fill,
+    targets: Object.fromEntries(
+      results.map((r) => {
+        const commands = r.load ? Object.values(r.load.counts).reduce((a, b) => a + b, 0) : 0;
+        return [
+          r.name,
+          {
+            load: r.load && {
+              commandsPerSecond: rate(r.load, commands),
+              perKind: Object.fromEntries(
+                COMMAND_KINDS.map((kind) => [
+                  kind,
+                  {
+                    perSecond: rate(r.load!, r.load!.counts[kind]),
+                    p50Ms: percentile(r.load!.latencies[kind], 50),
+                  },
+                ]),
+              ),
+              cpuMsPerCommand: [...r.cpu.values()].reduce((a, b) => a + b, 0) / Math.max(1, commands),
+              failures: r.load.failures.length,
+            },
+            big: r.big && {
+              exists: r.big.exists,
+              runsMs: {
+                "SELECT INBOX": r.big.selectMs,
+                ...Object.fromEntries([...r.big.commands].map(([label, timing]) => [label, timing.ms])),
+              },
+            },
+          },
+        ];
+      }),
+    ),
+  };
 }
 
 try {

@@ -3,7 +3,9 @@
 // process's resident memory (VmRSS, every 100 ms) while it runs.
 //
 //   node bench/import.ts [--messages N] [--target distributed|embedded|both] [--no-dovecot]
-//                        [--cpu-prof DIR]
+//                        [--cpu-prof DIR] [--json]
+//
+// --json: a last line `BENCH_JSON {...}` with the figures, for bench/run.ts.
 //
 // distributed: a scratch PostgreSQL database (BENCH_DATABASE_URL's server), DATABASE_URL set;
 // embedded: PGlite in a temporary DATA_DIR. --cpu-prof DIR runs the mailledger import under
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     target: { type: "string", default: "distributed" },
     "no-dovecot": { type: "boolean", default: false },
     "cpu-prof": { type: "string" },
+    json: { type: "boolean", default: false },
   },
 });
 const count = Number(values.messages);
@@ -284,8 +287,15 @@ async function main() {
     process.stdout.write(
       `mbox: ${count.toLocaleString("en-US")} messages, ${mb(octets)}, generated in ${((performance.now() - generated) / 1000).toFixed(1)} s\n`,
     );
+    const figures: Record<string, { seconds: number; peakRssBytes: number; messagesPerSecond: number }> = {};
+    const figure = (run: Run) => ({
+      seconds: run.seconds,
+      peakRssBytes: run.peakRss,
+      messagesPerSecond: count / run.seconds,
+    });
     for (const target of targets) {
       const run = await benchMailledger(target, mbox);
+      figures[`mailledger ${target}`] = figure(run);
       const verdict =
         run.seconds <= TARGET_SECONDS && run.peakRss < TARGET_RSS_MB * 1024 * 1024 ? "meets" : "misses";
       process.stdout.write(
@@ -299,11 +309,14 @@ async function main() {
         process.stdout.write("doveadm: not installed (apt-get install dovecot-core); skipped\n");
       } else {
         const run = await benchDovecot(mbox, dir);
+        figures.dovecot = figure(run);
         process.stdout.write(
           `doveadm import (Maildir): ${run.seconds.toFixed(1)} s (its CPU ${run.cpuSeconds.toFixed(1)} s), ${formatRate(count, run.seconds * 1000)} messages/s, peak RSS ${mb(run.peakRss)}\n  ${run.stdout}\n`,
         );
       }
     }
+    if (values.json)
+      process.stdout.write(`BENCH_JSON ${JSON.stringify({ messages: count, targets: figures })}\n`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@
 // port). Each client keeps one connection and pipelines MAIL, RCPT and DATA as Postfix does.
 //
 //   node bench/lmtp.ts [--seconds 10] [--clients 4] [--size 10240] [--users 20] [--only mailledger|dovecot]
+//                      [--json]   (a last line `BENCH_JSON {...}` for bench/run.ts)
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     size: { type: "string", default: "10240" },
     users: { type: "string", default: "20" },
     only: { type: "string" },
+    json: { type: "boolean", default: false },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -259,5 +261,19 @@ const users = Array.from({ length: USERS }, (_, i) => `user${i}`);
 console.log(
   `LMTP delivery: ${CLIENTS} clients, ${SIZE}-octet messages, 1 recipient each (${USERS} users), ${SECONDS} s after ${WARMUP_MS / 1000} s warm-up; ${os.cpus().length} CPUs`,
 );
-if (values.only !== "dovecot") console.log(report("mailledger", await benchMailledger(users)));
-if (values.only !== "mailledger") console.log(report("dovecot", await benchDovecot(users)));
+const results: Record<string, { deliveriesPerSecond: number; p50Ms: number; p99Ms: number }> = {};
+for (const [name, bench] of [
+  ["mailledger", benchMailledger],
+  ["dovecot", benchDovecot],
+] as const) {
+  if (values.only !== undefined && values.only !== name) continue;
+  const result = await bench(users);
+  console.log(report(name, result));
+  results[name] = {
+    deliveriesPerSecond: (result.deliveries / result.ms) * 1000,
+    p50Ms: percentile(result.latencies, 50),
+    p99Ms: percentile(result.latencies, 99),
+  };
+}
+if (values.json)
+  console.log(`BENCH_JSON ${JSON.stringify({ clients: CLIENTS, size: SIZE, targets: results })}`);

@@ -6,7 +6,8 @@
 //     with no server running (it opens PGlite itself), and against PostgreSQL (DATABASE_URL);
 //   - resident memory at idle: the embedded server and the gateway role, a few seconds after start.
 //
-//   node bench/startup.ts [--runs N]      (N runs per CLI figure; median and range printed)
+//   node bench/startup.ts [--runs N] [--json]   (N runs per CLI figure; median and range printed;
+//                                                --json: a last line `BENCH_JSON {...}`, for bench/run.ts)
 //
 // Each figure is a new operating-system process, as an operator's shell makes it. Node's compile
 // cache (src/main.ts) is warmed by a first call that is not counted.
@@ -26,7 +27,14 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 const SETTLE_MS = 5_000;
 const START_TIMEOUT_MS = 120_000;
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
+const { values } = parseArgs({
+  options: { runs: { type: "string", default: "5" }, json: { type: "boolean", default: false } },
+});
+/** Every figure printed, by its label: the values measured (ms, or MiB for an RSS). */
+const recorded: Record<string, number[]> = {};
+const record = (label: string, ...list: number[]) => {
+  recorded[label] = list;
+};
 const runs = Number(values.runs);
 
 const baseEnv = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "warn" };
@@ -88,6 +96,7 @@ async function cliFigure(label: string, env: Record<string, string>, args: strin
   for (let i = 0; i < runs; i++) times.push(await cliCall(env, args));
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)]!;
+  record(label, ...times);
   console.log(
     `${label.padEnd(58)} ${(median / 1000).toFixed(2)} s  (${(times[0]! / 1000).toFixed(2)}–${(times.at(-1)! / 1000).toFixed(2)} s, ${runs} runs)`,
   );
@@ -105,11 +114,15 @@ try {
   const embeddedEnv = { DATA_DIR: dataDir, IMAP_PORT: String(await freePort()) };
   const first = await startServer(embeddedEnv);
   console.log(`${"embedded, fresh DATA_DIR: start to listening".padEnd(58)} ${seconds(first.ms)}`);
+  record("embedded, fresh DATA_DIR: start to listening", first.ms);
   await stop(first.child);
   const again = await startServer(embeddedEnv);
   console.log(`${"embedded, same DATA_DIR: start to listening".padEnd(58)} ${seconds(again.ms)}`);
+  record("embedded, same DATA_DIR: start to listening", again.ms);
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  console.log(`${"embedded server: idle RSS".padEnd(58)} ${(await rssMiB(again.child.pid!)).toFixed(0)} MiB`);
+  const embeddedRss = await rssMiB(again.child.pid!);
+  console.log(`${"embedded server: idle RSS".padEnd(58)} ${embeddedRss.toFixed(0)} MiB`);
+  record("embedded server: idle RSS", embeddedRss);
   await cliFigure("CLI `user list`, embedded server running", embeddedEnv, ["user", "list"]);
   await stop(again.child);
   await cliFigure("CLI `user list`, embedded, no server running", embeddedEnv, ["user", "list"]);
@@ -129,10 +142,14 @@ try {
   };
   const gateway = await startServer(gatewayEnv, ["--role", "gateway"]);
   console.log(`${"gateway role (PostgreSQL running): start to listening".padEnd(58)} ${seconds(gateway.ms)}`);
+  record("gateway role (PostgreSQL running): start to listening", gateway.ms);
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  console.log(`${"gateway role: idle RSS".padEnd(58)} ${(await rssMiB(gateway.child.pid!)).toFixed(0)} MiB`);
+  const gatewayRss = await rssMiB(gateway.child.pid!);
+  console.log(`${"gateway role: idle RSS".padEnd(58)} ${gatewayRss.toFixed(0)} MiB`);
+  record("gateway role: idle RSS", gatewayRss);
   await cliFigure("CLI `user list`, DATABASE_URL (PostgreSQL)", gatewayEnv, ["user", "list"]);
   await stop(gateway.child);
 } finally {
   await db.drop();
 }
+if (values.json) console.log(`BENCH_JSON ${JSON.stringify({ runs, figures: recorded })}`);

@@ -48,6 +48,12 @@ export interface Config {
   idleCheckMs: number;
   /** METADATA (RFC 5464) limits: METADATA_MAX_VALUE_SIZE, METADATA_MAX_ENTRIES. */
   metadataLimits: MetadataLimits;
+  /**
+   * PostgreSQL cancels a statement of the server's that runs longer (PG_STATEMENT_TIMEOUT_MS): a
+   * command waiting on a lock or a stuck disk is answered NO [UNAVAILABLE] (not done) instead of
+   * hanging. Not applied to the embedded PGlite.
+   */
+  pgStatementTimeoutMs: number;
   nodeId: string;
   metricsPort: number | undefined;
   /** /readyz answers 503 when the relay or a projection of this node is further behind (READY_MAX_LAG). */
@@ -120,6 +126,7 @@ export const CONFIG_VARIABLES = [
   "IDLE_CHECK_MS",
   "METADATA_MAX_VALUE_SIZE",
   "METADATA_MAX_ENTRIES",
+  "PG_STATEMENT_TIMEOUT_MS",
   "NODE_ID",
   "METRICS_PORT",
   "READY_MAX_LAG",
@@ -294,6 +301,13 @@ export const DEFAULT_IDLE_CHECK_MS = 30_000;
  */
 export const DEFAULT_KAFKA_SESSION_TIMEOUT_MS = 10_000;
 
+/**
+ * PG_STATEMENT_TIMEOUT_MS's default: slonik's own, which the server had before it was a setting;
+ * long enough for the largest legitimate statement (a FETCH 1:* over a million messages streams in
+ * pages), short enough that an IMAP client still waits for the answer.
+ */
+export const DEFAULT_PG_STATEMENT_TIMEOUT_MS = 60_000;
+
 /** DOORBELL_POLL_MS's default. */
 export const DEFAULT_DOORBELL_POLL_MS = 1_000;
 
@@ -442,6 +456,12 @@ export function loadConfig(env: Env = process.env): Config {
 
   const doorbellPollMs = milliseconds(env, "DOORBELL_POLL_MS", DEFAULT_DOORBELL_POLL_MS, 10);
   const idleCheckMs = milliseconds(env, "IDLE_CHECK_MS", DEFAULT_IDLE_CHECK_MS, 100);
+  const pgStatementTimeoutMs = milliseconds(
+    env,
+    "PG_STATEMENT_TIMEOUT_MS",
+    DEFAULT_PG_STATEMENT_TIMEOUT_MS,
+    100,
+  );
   // The broker refuses less than its group.min.session.timeout.ms (6 s by default).
   const kafkaSessionTimeoutMs = milliseconds(
     env,
@@ -477,6 +497,7 @@ export function loadConfig(env: Env = process.env): Config {
     doorbellPollMs,
     idleCheckMs,
     metadataLimits: metadataLimits(env),
+    pgStatementTimeoutMs,
     kafkaSessionTimeoutMs,
     nodeId: text(env, "NODE_ID") ?? `node-${process.pid}`,
     metricsPort: port(env, "METRICS_PORT"),

@@ -26,11 +26,15 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toMatchObject({
       doorbellPollMs: 1_000,
       idleCheckMs: 30_000,
+      pgStatementTimeoutMs: 60_000,
       kafkaSessionTimeoutMs: 10_000,
     });
-    expect(loadConfig({ DOORBELL_POLL_MS: "250", IDLE_CHECK_MS: "5000" })).toMatchObject({
+    expect(
+      loadConfig({ DOORBELL_POLL_MS: "250", IDLE_CHECK_MS: "5000", PG_STATEMENT_TIMEOUT_MS: "2000" }),
+    ).toMatchObject({
       doorbellPollMs: 250,
       idleCheckMs: 5_000,
+      pgStatementTimeoutMs: 2_000,
     });
     expect(loadConfig({}).metadataLimits).toMatchObject({
       maxValueSize: 16 * 1024,
@@ -134,6 +138,7 @@ describe("loadConfig", () => {
     [{ METADATA_MAX_VALUE_SIZE: "512" }, "METADATA_MAX_VALUE_SIZE"],
     [{ METADATA_MAX_ENTRIES: "9" }, "METADATA_MAX_ENTRIES"],
     [{ KAFKA_SESSION_TIMEOUT_MS: "1000" }, "KAFKA_SESSION_TIMEOUT_MS"],
+    [{ PG_STATEMENT_TIMEOUT_MS: "10" }, "PG_STATEMENT_TIMEOUT_MS"],
     [{ DATABASE_URL: "mysql://x" }, "DATABASE_URL"],
     [{ TLS_CERT: "/c.pem" }, "TLS_KEY"],
     [{ IMAPS_PORT: "993" }, "IMAPS_PORT"],

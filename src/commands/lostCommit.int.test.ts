@@ -2,14 +2,17 @@
 // the statement or the COMMIT was sent is looked up in the log once the database answers, and
 // reported done if it is there. The loss is real: a TCP proxy between the pool and PostgreSQL is
 // cut while a deferred trigger holds the commit for a second, so PostgreSQL commits and then
-// finds nobody to tell.
+// finds nobody to tell. A statement PostgreSQL cancels (statement_timeout) is the opposite case:
+// rolled back for sure, so NO at once.
+import pg from "pg";
 import { sql } from "slonik";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database.ts";
 import { startTcpProxy, type TcpProxy } from "../../test/support/tcpProxy.ts";
+import { mayHaveCommitted } from "../events/commitOutcome.ts";
 import { createDatabasePool, type DatabasePool, isDatabaseUnavailable } from "../events/db.ts";
-import { triageHandlerError } from "../imap-gateway/errors.ts";
+import { DATABASE_UNAVAILABLE_TEXT, triageHandlerError } from "../imap-gateway/errors.ts";
 import type { DomainContext } from "./context.ts";
 import { createMailbox } from "./mailbox/handlers.ts";
 import { appendMessage } from "./messages/append.ts";
@@ -108,5 +111,47 @@ describe("a write whose reply is lost", () => {
     });
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await messagesWithSubject("never sent")).toBe(0);
+  });
+});
+
+describe("a statement cut by the statement timeout (PG_STATEMENT_TIMEOUT_MS)", () => {
+  it("answers NO [UNAVAILABLE] within the timeout, writes nothing, and looks nothing up", async () => {
+    await db.pool.query(sql.unsafe`DROP TRIGGER IF EXISTS test_slow_commit ON events`);
+    const timed = await createDatabasePool(db.url, { maximumPoolSize: 2, statementTimeoutMs: 300 });
+    // Another session holds the log's table, as a migration or VACUUM FULL would.
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+      const ctx = testDomainContext(timed);
+      for (const write of [
+        () => appendMessage(ctx, { userId, mailboxName: "INBOX", body: testMessage("cut by the timeout") }),
+        () => createMailbox(ctx, { userId, name: "CutByTheTimeout" }),
+      ]) {
+        const started = Date.now();
+        const error = await write().then(
+          () => undefined,
+          (failure: unknown) => failure,
+        );
+        // Cancelled, so rolled back: NO (not done), not a BYE after a 30 s lookup of its events.
+        expect(mayHaveCommitted(error)).toBe(false);
+        expect(triageHandlerError(error, "APPEND", false)).toEqual({
+          kind: "unavailable",
+          status: "NO",
+          code: "UNAVAILABLE",
+          text: DATABASE_UNAVAILABLE_TEXT,
+        });
+        expect(Date.now() - started).toBeLessThan(5_000);
+      }
+    } finally {
+      await holder.query("ROLLBACK");
+      await holder.end();
+      await timed.end();
+    }
+    expect(await messagesWithSubject("cut by the timeout")).toBe(0);
+    const mailboxes = await db.pool.any(sql.type(z.object({ id: z.string() }))`
+      SELECT id FROM mailboxes WHERE user_id = ${userId} AND name = 'CutByTheTimeout'`);
+    expect(mailboxes).toEqual([]);
   });
 });

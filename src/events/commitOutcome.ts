@@ -53,7 +53,20 @@ function neverConnected(error: unknown): boolean {
  * away while a connection was open (a restart, a reset), not before one could be made.
  */
 export function mayHaveCommitted(error: unknown): boolean {
-  return isDatabaseUnavailable(error) && !neverConnected(error);
+  return isDatabaseUnavailable(error) && !neverConnected(error) && !cancelled(error);
+}
+
+/**
+ * A statement PostgreSQL cancelled (57014: statement_timeout): it answered, and its transaction
+ * was rolled back, so nothing was committed. (COMMIT itself is not cancelled once it has begun.)
+ */
+function cancelled(error: unknown): boolean {
+  for (let depth = 0, current = error as Record<string, unknown> | undefined; current && depth < 8; depth++) {
+    if (typeof current !== "object") return false;
+    if (current.code === "57014" || current.name === "StatementTimeoutError") return true;
+    current = current.cause as Record<string, unknown> | undefined;
+  }
+  return false;
 }
 
 /**

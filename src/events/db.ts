@@ -57,6 +57,8 @@ export interface PoolOptions {
    * would collide: there, the names are dropped and the statements run unnamed.
    */
   preparedStatements?: boolean;
+  /** PostgreSQL's statement_timeout on every connection (PG_STATEMENT_TIMEOUT_MS); slonik's 60 s if unset. */
+  statementTimeoutMs?: number;
 }
 
 /** Distinct statement texts the pool prepares on its own (each connection holds a plan per text). */
@@ -117,6 +119,7 @@ export async function createDatabasePool(
     ],
     typeParsers,
     maximumPoolSize: options.maximumPoolSize ?? 20,
+    ...(options.statementTimeoutMs === undefined ? {} : { statementTimeout: options.statementTimeoutMs }),
     // Slonik's default runs DISCARD ALL on every release: a round trip per query that also drops
     // cached plans. mailledger leaves no session state on pooled connections (no SET, no session
     // advisory locks, no temp tables: those take a dedicated pg client), so nothing needs resetting.
@@ -125,8 +128,11 @@ export async function createDatabasePool(
   });
 }
 
-/** SQLSTATE classes and codes that say the server cannot be used now, not that the query was wrong. */
-const UNAVAILABLE_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "53400"]);
+/**
+ * SQLSTATE classes and codes that say the server cannot be used now, not that the query was wrong;
+ * 57014 is a statement cancelled (statement_timeout: a lock held too long, a stalled disk).
+ */
+const UNAVAILABLE_SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300", "53400", "57014"]);
 /** Node's socket errors, as pg reports them when it cannot reach the server or loses it. */
 const UNAVAILABLE_ERRNOS = new Set([
   "ECONNREFUSED",
@@ -142,6 +148,8 @@ const UNAVAILABLE_NAMES = new Set([
   "ConnectionError",
   "BackendTerminatedError",
   "BackendTerminatedUnexpectedlyError",
+  "StatementTimeoutError",
+  "StatementCancelledError",
 ]);
 const UNAVAILABLE_MESSAGE =
   /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection due to administrator command|the database system is (starting up|shutting down|in recovery mode)/i;

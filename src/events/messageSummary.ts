@@ -47,8 +47,15 @@ export function summarizeHeader(message: Buffer): HeaderSummary {
   };
 }
 
-const clip = (value: string) =>
-  value.length > MAX_SUMMARY_FIELD_LENGTH ? value.slice(0, MAX_SUMMARY_FIELD_LENGTH) : value;
+/**
+ * Cut to MAX_SUMMARY_FIELD_LENGTH, NUL replaced by U+FFFD: the summary goes into jsonb, which
+ * cannot hold U+0000 (a header with a NUL byte, or an encoded word of one, made APPEND fail with
+ * NO [SERVERBUG]; found by npm run fuzz). The message itself is stored as it came.
+ */
+const clip = (value: string) => {
+  const safe = value.includes("\u0000") ? value.replaceAll("\u0000", "\uFFFD") : value;
+  return safe.length > MAX_SUMMARY_FIELD_LENGTH ? safe.slice(0, MAX_SUMMARY_FIELD_LENGTH) : safe;
+};
 const nullIfEmpty = (value: string | null) => (value === null || value === "" ? null : value);
 
 function parseDate(raw: string | undefined): string | null {

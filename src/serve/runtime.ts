@@ -85,6 +85,7 @@ export async function openRuntime(
     const pool = await createDatabasePool(databaseUrl, {
       maximumPoolSize: options.poolSize ?? 20,
       preparedStatements: config.mode !== "embedded",
+      ...(config.mode === "embedded" ? {} : { statementTimeoutMs: config.pgStatementTimeoutMs }),
     });
     closers.push(() => pool.end());
     await assertSchemaCurrent(pool);

@@ -10,9 +10,11 @@
 // to converge. Exit 1 if any scenario loses, duplicates, reuses or does not converge.
 //
 // --quick runs every scenario with its outage cut to a few seconds (CI); without it the outages
-// are the issue's: 10 s for a killed role, 30 s Kafka, 20 s Redis, 10 s PostgreSQL, 60 s pause.
+// are the issue's: 10 s for a killed role, 30 s Kafka, 20 s Redis, 10 s PostgreSQL, 60 s pause,
+// and the event log locked for 10 s against a statement timeout of 2 s.
 import { parseArgs } from "node:util";
 import { ImapFlow } from "imapflow";
+import pg from "pg";
 import { type DedicatedKafka, startDedicatedKafka } from "../support/dedicatedKafka.ts";
 import {
   type DedicatedService,
@@ -40,7 +42,14 @@ interface Scenario {
   design: string;
   inject(cluster: ProcessCluster, services: Services, outageMs: number): Promise<void>;
   outageMs: number;
+  /** Environment of every process of this scenario's cluster. */
+  env?: Record<string, string>;
+  /** The design's answer to a write during the fault: some must get it, none anything else but OK. */
+  refusal?: string;
 }
+
+/** The statement timeout the statement-timeout scenario sets (PG_STATEMENT_TIMEOUT_MS). */
+const STATEMENT_TIMEOUT_MS = 2_000;
 
 const step = (text: string) => {
   if (process.env.FAULTS_DEBUG) console.log(`  [${new Date().toISOString().slice(11, 19)}] ${text}`);
@@ -111,6 +120,28 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: "PostgreSQL statement timeout",
+    design:
+      "a statement held past PG_STATEMENT_TIMEOUT_MS (here the event log locked by another session) is cancelled and its command answered NO [UNAVAILABLE], not done; reads go on",
+    outageMs: 10_000,
+    env: { PG_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS) },
+    refusal: "NO [UNAVAILABLE]",
+    inject: async (cluster, _s, ms) => {
+      // Another session (an operator's migration, a VACUUM FULL) holds the log's table: every
+      // write queues behind the lock until PostgreSQL cancels it.
+      const client = new pg.Client({ connectionString: cluster.db.url });
+      await client.connect();
+      try {
+        await client.query("BEGIN");
+        await client.query("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+        await sleep(ms);
+        await client.query("ROLLBACK");
+      } finally {
+        await client.end();
+      }
+    },
+  },
+  {
     name: "projector paused",
     design: "writes go on; reads derive what the view lacks; the view catches up on SIGCONT",
     outageMs: 60_000,
@@ -135,6 +166,8 @@ interface Row {
   convergeS: number | null;
   verify: string;
   crashed: string;
+  /** Answers other than the design's refusal (or none of it), for a scenario that states one. */
+  wrongAnswers: string[];
   details: string[];
 }
 
@@ -189,7 +222,7 @@ async function runScenario(
   const cluster = await ProcessCluster.create({
     postgresUrl: services.pg.url,
     kafkaBrokers: services.kafka.brokers,
-    env: { REDIS_URL: services.redis.url, DOORBELL_POLL_MS: "1000" },
+    env: { REDIS_URL: services.redis.url, DOORBELL_POLL_MS: "1000", ...scenario.env },
   });
   try {
     await Promise.all([cluster.start("gateway-a", ["gateway"]), cluster.start("gateway-b", ["gateway"])]);
@@ -251,6 +284,15 @@ async function runScenario(
       .reduce((n, [, f]) => n + f.inbox.length + f.archive.length, 0);
     const acknowledged = samples.filter((sample) => sample.answer === "OK").length;
     const expectedDown = scenario.name === "gateway kill -9" ? ["gateway-a"] : [];
+    const wrongAnswers: string[] = [];
+    if (scenario.refusal !== undefined) {
+      const answers = samples.map((sample) => sample.answer);
+      if (!answers.includes(scenario.refusal))
+        wrongAnswers.push(`no command was answered ${scenario.refusal}`);
+      for (const answer of new Set(answers))
+        if (answer !== "OK" && answer !== scenario.refusal)
+          wrongAnswers.push(`a command was answered ${answer}`);
+    }
     const crashed = ["gateway-a", "gateway-b", "relay", "projector", "notifier"].filter(
       (name) => !expectedDown.includes(name) && !cluster.process(name).running,
     );
@@ -267,7 +309,14 @@ async function runScenario(
       convergeS,
       verify,
       crashed: crashed.join(",") || "none",
-      details: [...verdict.lost, ...verdict.duplicated, ...verdict.noButDone, ...verdict.reused].slice(0, 10),
+      wrongAnswers,
+      details: [
+        ...wrongAnswers,
+        ...verdict.lost,
+        ...verdict.duplicated,
+        ...verdict.noButDone,
+        ...verdict.reused,
+      ].slice(0, 10),
     };
   } finally {
     await cluster.close().catch(() => {});
@@ -336,7 +385,11 @@ async function main(): Promise<void> {
     );
   }
   const failed = rows.filter(
-    (r) => r.lost + r.duplicated + r.noButDone + r.reused > 0 || r.convergeS === null || r.crashed !== "none",
+    (r) =>
+      r.lost + r.duplicated + r.noButDone + r.reused > 0 ||
+      r.convergeS === null ||
+      r.crashed !== "none" ||
+      r.wrongAnswers.length > 0,
   );
   if (failed.length > 0) {
     console.error(`\nfault suite: FAILED in ${failed.map((r) => r.scenario).join(", ")}`);

@@ -1,4 +1,5 @@
-// `npm run fuzz -- [--minutes N] [--mode embedded|distributed] [--clients N] [--seed S]`
+// `npm run fuzz -- [--minutes N] [--mode both|embedded|distributed] [--clients N] [--seed S]`
+// (both: half the minutes in each mode, embedded first)
 //
 // Drives a live server, with its real storage, by mutated command streams: real commands of every
 // kind on a mailbox with messages (FETCH, STORE, SEARCH, SORT, THREAD, APPEND with literals, COPY,
@@ -27,7 +28,7 @@ const IMAP_LISTENING = /"message":"IMAP listening on [^"]*:(\d+)/;
 const { values } = parseArgs({
   options: {
     minutes: { type: "string", default: "1" },
-    mode: { type: "string", default: "distributed" },
+    mode: { type: "string", default: "both" },
     clients: { type: "string", default: "8" },
     seed: { type: "string" },
   },
@@ -72,7 +73,10 @@ const COMMANDS: (() => string)[] = [
   () => `SORT (${pick(["DATE", "REVERSE ARRIVAL", "SUBJECT FROM", "SIZE", "DISPLAYFROM"])}) UTF-8 ALL`,
   () => `THREAD ${pick(["REFERENCES", "ORDEREDSUBJECT"])} UTF-8 ALL`,
   () =>
-    `APPEND ${pick(["INBOX", "Fuzz", "Nope"])} (${pick(["", "\\Seen", "$x"])}) {${MESSAGE(1).length}+}\r\n${MESSAGE(int(1000))}`,
+    ((message) =>
+      `APPEND ${pick(["INBOX", "Fuzz", "Nope"])} (${pick(["", "\\Seen", "$x"])}) {${message.length}+}\r\n${message}`)(
+      MESSAGE(int(1000)),
+    ),
   () => `COPY ${set()} ${pick(["Fuzz", "INBOX", "Nope"])}`,
   () => `UID MOVE ${set()} Fuzz`,
   () => "EXPUNGE",
@@ -132,7 +136,13 @@ interface Totals {
   responses: number;
   connections: number;
   drops: number;
-  /** Connections given up after a burst stayed unanswered (a mutated literal or IDLE left open). */
+  /** Plain bursts (no mutation, no IDLE) left unanswered, the server silent for HANG_MS: hangs. */
+  unanswered: string[];
+  /** NOOPs sent after a burst with a mutated command or an IDLE, to find the connection's state. */
+  syncs: number;
+  /** The most messages a selected mailbox had (an EXISTS). */
+  largest: number;
+  /** Connections given up when even that NOOP stayed unanswered (an open literal). */
   abandoned: number;
   protocolErrors: string[];
   serverBugs: string[];
@@ -144,22 +154,45 @@ const totals: Totals = {
   responses: 0,
   connections: 0,
   drops: 0,
+  syncs: 0,
+  unanswered: [],
+  largest: 0,
   abandoned: 0,
   protocolErrors: [],
   serverBugs: [],
 };
 
-/** One connection's life: login, select, bursts of commands, until a drop or a timeout. */
+/** Silence after a burst of plain commands that counts as a hang (a loaded machine is slow, not stuck). */
+const HANG_MS = 90_000;
+
+/** Gaps (ms) between a command's send or the previous byte and its tagged answer, recent ones. */
+const gaps: number[] = [];
+let gapAt = 0;
+/**
+ * How long a silent server means a burst will not be answered (a mutated tag, an open literal, an
+ * IDLE): four times the 99th percentile of recent answer gaps, within 25 ms .. 1.5 s. Adaptive, so
+ * a loaded machine waits longer and an idle one does not wait on a fixed timer.
+ */
+function quietWindow(): number {
+  if (gaps.length < 50) return 500;
+  const sorted = [...gaps].sort((a, b) => a - b);
+  return Math.min(1_500, Math.max(25, 4 * sorted[Math.floor(sorted.length * 0.99)]!));
+}
+
+/** One connection's life: login, select, bursts of commands, until a drop or a stall. */
 async function session(port: number, deadline: number): Promise<void> {
   const socket = net.connect(port, "127.0.0.1");
+  socket.setNoDelay(true);
   totals.connections++;
-  let buffer = Buffer.alloc(0);
-  let tagged = new Set<string>();
-  let waiting: (() => void) | undefined;
+  let buffer: Buffer = Buffer.alloc(0);
+  const tagged = new Set<string>();
+  let check: (() => void) | undefined;
+  let lastActivity = Date.now();
   let failed = false;
   const sent: string[] = [];
-  socket.on("data", (chunk: Buffer) => {
-    buffer = Buffer.concat([buffer, chunk]);
+  let exists = 0;
+  const parse = () => {
+    const now = Date.now();
     try {
       const { responses, consumed } = parseResponses(buffer);
       buffer = buffer.subarray(consumed);
@@ -168,6 +201,11 @@ async function session(port: number, deadline: number): Promise<void> {
         if (response.kind === "tagged" && response.tag !== undefined) {
           tagged.add(response.tag);
           totals.tagged++;
+          gaps[gapAt++ % 500] = now - lastActivity;
+        }
+        if (response.word === "EXISTS") {
+          exists = Number(response.text.split(" ")[1]);
+          totals.largest = Math.max(totals.largest, exists);
         }
         if (response.text.includes("[SERVERBUG]"))
           totals.serverBugs.push(`${response.text.trim()} after ${sent.at(-1)}`);
@@ -184,45 +222,102 @@ async function session(port: number, deadline: number): Promise<void> {
       );
       socket.destroy();
     }
-    waiting?.();
+  };
+  socket.on("data", (chunk: Buffer) => {
+    buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
+    // Every response ends with CRLF: a buffer that does not cannot end at a response's end, so a
+    // large FETCH arriving in many chunks is parsed once, not once per chunk. (A wait that times
+    // out parses what is there, so nothing stays unread.)
+    if (buffer.length >= 2 && buffer[buffer.length - 2] === 0x0d && buffer[buffer.length - 1] === 0x0a)
+      parse();
+    lastActivity = Date.now();
+    check?.();
   });
   const closed = new Promise<void>((resolve) => {
     socket.once("close", () => {
-      waiting?.();
+      check?.();
       resolve();
     });
     socket.once("error", () => {});
   });
-  const until = async (done: () => boolean, ms: number) => {
-    const end = Date.now() + ms;
-    while (!done() && !socket.destroyed && Date.now() < end) {
-      await new Promise<void>((resolve) => {
-        waiting = resolve;
-        setTimeout(resolve, 50);
-      });
-    }
-    return done();
+  /**
+   * Until `done()`, the socket closes, or the server has been silent for `quiet` ms (each byte
+   * received restarts the window; 10 s, or `quiet` if longer, at most in all). Woken by the data itself, not by polling.
+   */
+  const waitFor = (done: () => boolean, quiet: number) =>
+    new Promise<boolean>((resolve) => {
+      if (done() || socket.destroyed) return resolve(done());
+      let timer: NodeJS.Timeout | undefined;
+      const cap = Date.now() + Math.max(10_000, quiet);
+      const finish = () => {
+        clearTimeout(timer);
+        if (buffer.length > 0 && !socket.destroyed) parse();
+        check = undefined;
+        resolve(done());
+      };
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(finish, Math.min(quiet, Math.max(0, cap - Date.now())));
+      };
+      check = () => (done() || socket.destroyed ? finish() : arm());
+      arm();
+    });
+  const write = (text: string | Buffer) => {
+    lastActivity = Date.now();
+    socket.write(text);
   };
-  const send = (tag: string, line: string) => {
+  // Log in and keep both mailboxes under 150 messages (COPY 1:* doubles one), so that the run
+  // measures commands rather than ever larger FETCH 1:* and SORT answers.
+  for (const [tag, line] of [
+    ["L", `LOGIN fuzz "${PASSWORD}"`],
+    ["F", "SELECT Fuzz"],
+    ["S", "SELECT INBOX"],
+  ] as const) {
     sent.push(line);
-    socket.write(`${tag} ${line}\r\n`);
-  };
-  send("L", `LOGIN fuzz "${PASSWORD}"`);
-  send("S", "SELECT INBOX");
-  await until(() => tagged.has("S"), 10_000);
+    write(`${tag} ${line}\r\n`);
+    await waitFor(() => tagged.has(tag), 10_000);
+    if (tag !== "L" && exists > 150) {
+      sent.push("STORE 101:* +FLAGS.SILENT (\\Deleted)", "EXPUNGE");
+      write(`${tag}1 STORE 101:* +FLAGS.SILENT (\\Deleted)\r\n${tag}2 EXPUNGE\r\n`);
+      await waitFor(() => tagged.has(`${tag}2`), 10_000);
+    }
+  }
   let n = 0;
   while (!socket.destroyed && !failed && Date.now() < deadline) {
-    tagged = new Set();
+    tagged.clear();
+    if (exists > 200) {
+      // Housekeeping, not fuzz: trim the selected mailbox back to 100 messages.
+      const tag = `h${++n}`;
+      sent.push("STORE 101:* +FLAGS.SILENT (\\Deleted) / EXPUNGE");
+      write(`DONE\r\n${tag}a STORE 101:* +FLAGS.SILENT (\\Deleted)\r\n${tag} EXPUNGE\r\n`);
+      exists = 0;
+      if (!(await waitFor(() => tagged.has(tag), 5_000))) break;
+    }
     const burst = 1 + int(10);
     const tags: string[] = [];
+    const bytes: Buffer[] = [];
+    let uncertain = false;
     for (let i = 0; i < burst; i++) {
       const tag = `t${++n}`;
       const command = commandBytes(tag);
       sent.push(command.text);
       tags.push(tag);
-      socket.write(command.bytes);
-      totals.commands++;
+      bytes.push(command.bytes);
+      uncertain ||= command.mutated || command.text.endsWith(" IDLE");
     }
+    // A burst with a mutated command or an IDLE may not answer every tag (a mutated tag is
+    // answered under another, a line after IDLE ends it, an IDLE may stay open, a literal may open):
+    // it ends with DONE and a NOOP under a fresh tag, whose answer says the burst is through
+    // (answers come in order), so no timer decides. Only an open literal leaves the NOOP
+    // unanswered; the connection is then given up after a quiet window.
+    const sync = `s${++n}`;
+    if (uncertain) {
+      bytes.push(Buffer.from(`DONE\r\n${sync} NOOP\r\n`));
+      sent.push(`DONE / ${sync} NOOP`);
+      totals.syncs++;
+    }
+    write(Buffer.concat(bytes));
+    totals.commands += burst;
     if (random() < 0.02) {
       // A drop mid-stream: part of a command, then gone.
       socket.write(`x${n} APPEND INBOX {500}\r\npartial`);
@@ -230,14 +325,21 @@ async function session(port: number, deadline: number): Promise<void> {
       socket.destroy();
       break;
     }
-    // Mutated commands may leave a literal or an IDLE open: give up on the burst after a while.
-    const answered = await until(() => tags.every((tag) => tagged.has(tag)), 1_000);
-    if (!answered) {
-      socket.write("DONE\r\n");
-      if (!(await until(() => tags.every((tag) => tagged.has(tag)), 300))) {
+    if (uncertain) {
+      if (!(await waitFor(() => tagged.has(sync), Math.max(300, 3 * quietWindow())))) {
         totals.abandoned++;
         socket.destroy();
       }
+    } else if (!(await waitFor(() => tags.every((tag) => tagged.has(tag)), HANG_MS))) {
+      // Plain commands unanswered, the server silent for longer than any statement may run
+      // (PG_STATEMENT_TIMEOUT_MS's default 60 s): a hang, reported.
+      totals.unanswered.push(
+        tags
+          .filter((tag) => !tagged.has(tag))
+          .map((tag) => sent[sent.length - burst + tags.indexOf(tag)]!)
+          .join(" | "),
+      );
+      socket.destroy();
     }
   }
   socket.destroy();
@@ -304,58 +406,100 @@ async function startDistributed() {
     port: cluster.imapPort("gateway"),
     pid: gateway.pid,
     child: gateway.child,
+    /** The gateway's logged errors (the stack behind a NO [SERVERBUG]), the last ones kept. */
+    errors: () => gateway.errors(),
     stop: () => cluster.close(),
   };
 }
 
-const startedSeed = seed;
-console.log(`live fuzz: ${values.mode} mode, ${clients} clients, ${minutes} min, seed ${startedSeed}`);
-const server = values.mode === "embedded" ? await startEmbedded() : await startDistributed();
-if (process.env.FUZZ_DEBUG) console.log(`server on ${server.port}`);
-let crashed = "";
-let stopping = false;
-server.child.once("exit", (code, signal) => {
-  if (!stopping) crashed = `the server exited (${code ?? signal})`;
-});
-// A mailbox with messages to work on.
-{
-  const socket = net.connect(server.port, "127.0.0.1");
-  socket.resume(); // the answers are not read, but must flow for the close to come
-  socket.write(`a LOGIN fuzz "${PASSWORD}"\r\nb CREATE Fuzz\r\n`);
-  for (let i = 0; i < 30; i++)
-    socket.write(`c${i} APPEND INBOX {${MESSAGE(i).length}+}\r\n${MESSAGE(i)}\r\n`);
-  socket.write("z LOGOUT\r\n");
-  await new Promise((resolve) => socket.once("close", resolve));
-}
-if (process.env.FUZZ_DEBUG) console.log("mailbox filled");
-const started = Date.now();
-const deadline = started + minutes * 60_000;
-let lastReport = started;
-await Promise.all(
-  Array.from({ length: clients }, async () => {
-    while (Date.now() < deadline && !crashed) {
-      await session(server.port, deadline);
-      if (Date.now() - lastReport > 30_000) {
-        lastReport = Date.now();
-        console.log(
-          `  ${((Date.now() - started) / 1000).toFixed(0)} s: ${totals.commands} commands, ${totals.protocolErrors.length} protocol errors, peak RSS ${((await peakRss(server.pid)) / 2 ** 20).toFixed(0)} MiB`,
-        );
+/** One mode's run: a fresh server, a mailbox with messages, `clients` fuzz clients until time is up. */
+async function run(mode: string, runMinutes: number): Promise<boolean> {
+  Object.assign(totals, {
+    commands: 0,
+    tagged: 0,
+    responses: 0,
+    connections: 0,
+    drops: 0,
+    syncs: 0,
+    unanswered: [],
+    largest: 0,
+    abandoned: 0,
+    protocolErrors: [],
+    serverBugs: [],
+  } satisfies Totals);
+  console.log(`live fuzz: ${mode} mode, ${clients} clients, ${runMinutes} min, seed ${startedSeed}`);
+  const server = mode === "embedded" ? await startEmbedded() : await startDistributed();
+  if (process.env.FUZZ_DEBUG) console.log(`server on ${server.port}`);
+  let crashed = "";
+  let stopping = false;
+  server.child.once("exit", (code, signal) => {
+    if (!stopping) crashed = `the server exited (${code ?? signal})`;
+  });
+  // A mailbox with messages to work on.
+  {
+    const socket = net.connect(server.port, "127.0.0.1");
+    socket.resume(); // the answers are not read, but must flow for the close to come
+    socket.write(`a LOGIN fuzz "${PASSWORD}"\r\nb CREATE Fuzz\r\n`);
+    for (let i = 0; i < 30; i++)
+      socket.write(`c${i} APPEND INBOX {${MESSAGE(i).length}+}\r\n${MESSAGE(i)}\r\n`);
+    socket.write("z LOGOUT\r\n");
+    await new Promise((resolve) => socket.once("close", resolve));
+  }
+  const started = Date.now();
+  const deadline = started + runMinutes * 60_000;
+  let lastReport = started;
+  const progress = async () => {
+    lastReport = Date.now();
+    const seconds = (Date.now() - started) / 1000;
+    console.log(
+      `  ${seconds.toFixed(0)} s: ${totals.commands} commands (${(totals.commands / seconds).toFixed(0)}/s), ` +
+        `${totals.protocolErrors.length} protocol errors, ${totals.serverBugs.length} server bugs, ` +
+        `peak RSS ${((await peakRss(server.pid)) / 2 ** 20).toFixed(0)} MiB`,
+    );
+  };
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (Date.now() < deadline && !crashed) {
+        await session(server.port, deadline);
+        if (Date.now() - lastReport > 30_000) await progress();
       }
-    }
-  }),
-);
-const rss = await peakRss(server.pid);
-const seconds = (Date.now() - started) / 1000;
-stopping = true;
-await server.stop();
-console.log(
-  `commands sent ${totals.commands} (${(totals.commands / seconds).toFixed(0)}/s), tagged answers ${totals.tagged}, responses ${totals.responses}, ` +
-    `connections ${totals.connections}, dropped mid-command on purpose ${totals.drops}, given up after an unanswered burst ${totals.abandoned}`,
-);
-console.log(`crashes: ${crashed ? 1 : 0}${crashed ? ` (${crashed})` : ""}`);
-console.log(`protocol errors: ${totals.protocolErrors.length}`);
-for (const error of totals.protocolErrors.slice(0, 10)) console.log(`  ${error}`);
-console.log(`server bugs (NO [SERVERBUG]): ${totals.serverBugs.length}`);
-for (const bug of totals.serverBugs.slice(0, 10)) console.log(`  ${bug}`);
-console.log(`peak RSS of the server: ${(rss / 2 ** 20).toFixed(0)} MiB; seed ${startedSeed}`);
-if (crashed || totals.protocolErrors.length > 0 || totals.serverBugs.length > 0) process.exitCode = 1;
+    }),
+  );
+  const rss = await peakRss(server.pid);
+  const seconds = (Date.now() - started) / 1000;
+  const logged = "errors" in server ? (server.errors as () => string[])() : [];
+  stopping = true;
+  await server.stop();
+  console.log(
+    `${mode}: commands sent ${totals.commands} in ${seconds.toFixed(0)} s (${(totals.commands / seconds).toFixed(0)}/s), ` +
+      `tagged answers ${totals.tagged}, responses ${totals.responses}, connections ${totals.connections}, ` +
+      `dropped mid-command on purpose ${totals.drops}, bursts with a mutation or an IDLE (closed by a NOOP) ${totals.syncs}, ` +
+      `given up with a literal open ${totals.abandoned}, largest mailbox ${totals.largest} messages`,
+  );
+  console.log(`${mode}: crashes: ${crashed ? 1 : 0}${crashed ? ` (${crashed})` : ""}`);
+  console.log(`${mode}: protocol errors: ${totals.protocolErrors.length}`);
+  for (const error of totals.protocolErrors.slice(0, 10)) console.log(`  ${error}`);
+  console.log(`${mode}: plain commands left unanswered for 90 s (hangs): ${totals.unanswered.length}`);
+  for (const hang of totals.unanswered.slice(0, 10)) console.log(`  ${hang}`);
+  console.log(`${mode}: server bugs (NO [SERVERBUG]): ${totals.serverBugs.length}`);
+  for (const bug of totals.serverBugs.slice(0, 10)) console.log(`  ${bug}`);
+  if (totals.serverBugs.length > 0)
+    for (const line of logged.slice(-5)) console.log(`  server log: ${line.slice(0, 1500)}`);
+  console.log(`${mode}: peak RSS of the server: ${(rss / 2 ** 20).toFixed(0)} MiB; seed ${startedSeed}`);
+  grand.commands += totals.commands;
+  grand.seconds += seconds;
+  const failures =
+    (crashed ? 1 : 0) + totals.protocolErrors.length + totals.serverBugs.length + totals.unanswered.length;
+  grand.failures += failures;
+  return failures === 0;
+}
+
+const startedSeed = seed;
+const grand = { commands: 0, seconds: 0, failures: 0 };
+const modes = values.mode === "both" ? ["embedded", "distributed"] : [values.mode];
+for (const mode of modes) if (!(await run(mode, minutes / modes.length))) process.exitCode = 1;
+if (modes.length > 1)
+  console.log(
+    `all modes: commands sent ${grand.commands} (${(grand.commands / grand.seconds).toFixed(0)}/s), ` +
+      `crashes + protocol errors + hangs + server bugs ${grand.failures}`,
+  );
