@@ -1,5 +1,5 @@
 -- PREVIEW (RFC 8970): the bodies view derives each body's preview text beside its ENVELOPE and
--- BODYSTRUCTURE (src/projections/mime/previewText.ts). New versions get the column from
+-- BODYSTRUCTURE (src/mime/previewText.ts). New versions get the column from
 -- proj_bodies_create_tables; the versions that exist get it empty (NULL: not derived yet, which
 -- readers derive on demand, as for a lagging view), and the reader views are made again so
 -- that they show it.

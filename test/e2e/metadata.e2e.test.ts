@@ -2,16 +2,14 @@
 // on mailboxes and on the server, as raw wire lines and through Python's imaplib; the limits'
 // response codes; entries that follow RENAME and go with DELETE; private entries per account;
 // and the events in `mailledger history`.
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runHistoryCommand } from "../../src/cli/history.ts";
-import { runProjectionsCommand } from "../../src/cli/projections.ts";
 import { DEFAULT_METADATA_LIMITS } from "../../src/commands/index.ts";
 import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
-import { createTableBlobSource } from "../../src/projections/bodiesView/tableBlobSource.ts";
 import { captureCli } from "../support/cli.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
 import { imaplib, rawLoggedIn } from "./helpers/clients.ts";
+import { verifyIndex } from "./helpers/verifyIndex.ts";
 
 let server: TestMailServer;
 const mia = { user: "mia", pass: "mia-password" };
@@ -264,15 +262,7 @@ describe("METADATA", () => {
   });
 
   it("leaves an index (entries included) that a replay of the log equals", async () => {
-    const stdout = new PassThrough();
-    let out = "";
-    stdout.on("data", (chunk) => (out += chunk));
-    const code = await runProjectionsCommand(["verify", "index", "--json"], {
-      pool: server.db.pool,
-      stdout,
-      stderr: new PassThrough(),
-      blobs: createTableBlobSource(server.db.pool),
-    });
+    const { code, out } = await verifyIndex(server.db.pool);
     expect(code, out).toBe(0);
     expect(out).toContain('"metadata_entries"');
   });

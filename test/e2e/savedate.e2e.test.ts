@@ -1,14 +1,12 @@
 // SAVEDATE (RFC 8514) over TCP: FETCH SAVEDATE is when the message came into this mailbox (APPEND,
 // COPY, MOVE), not its INTERNALDATE; SEARCH SAVEDBEFORE/SAVEDON/SAVEDSINCE/SAVEDATESUPPORTED; the
 // date survives a replay of the log (`projections verify index`).
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runProjectionsCommand } from "../../src/cli/projections.ts";
 import { dateTimeFromString } from "../../src/imap-gateway/codec/index.ts";
 import { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
-import { createTableBlobSource } from "../../src/projections/bodiesView/tableBlobSource.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
 import { dataLines, imaplib, rawLoggedIn } from "./helpers/clients.ts";
+import { verifyIndex } from "./helpers/verifyIndex.ts";
 
 let server: TestMailServer;
 const sam = { user: "sam", pass: "sam-password" };
@@ -110,15 +108,7 @@ describe("SAVEDATE", () => {
   });
 
   it("keeps save dates a replay of the log gives again", async () => {
-    const stdout = new PassThrough();
-    let out = "";
-    stdout.on("data", (chunk) => (out += chunk));
-    const code = await runProjectionsCommand(["verify", "index", "--json"], {
-      pool: server.db.pool,
-      stdout,
-      stderr: new PassThrough(),
-      blobs: createTableBlobSource(server.db.pool),
-    });
+    const { code, out } = await verifyIndex(server.db.pool);
     expect(code, out).toBe(0);
   });
 });

@@ -3,14 +3,12 @@
 // RESETKEY of the mailbox, or of all of them, makes it fetch NIL; an expired URL fetches NIL. The
 // resets are events in the user's history, which carry no key, and the index they leave is what
 // a rebuild from the log gives.
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runHistoryCommand } from "../../src/cli/history.ts";
-import { runProjectionsCommand } from "../../src/cli/projections.ts";
-import { createTableBlobSource } from "../../src/projections/bodiesView/tableBlobSource.ts";
 import type { RunningNode } from "../../src/serve/serve.ts";
 import { captureCli } from "../support/cli.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
+import { verifyIndex } from "./helpers/verifyIndex.ts";
 import { WireSession } from "./helpers/wireSession.ts";
 
 let server: TestMailServer;
@@ -139,15 +137,7 @@ describe("URLAUTH", () => {
   });
 
   it("leaves an index that a rebuild from the log equals", async () => {
-    const stdout = new PassThrough();
-    let out = "";
-    stdout.on("data", (chunk) => (out += chunk));
-    const code = await runProjectionsCommand(["verify", "index", "--json"], {
-      pool: server.db.pool,
-      stdout,
-      stderr: new PassThrough(),
-      blobs: createTableBlobSource(server.db.pool),
-    });
+    const { code, out } = await verifyIndex(server.db.pool);
     expect(code, out).toBe(0);
   });
 });
