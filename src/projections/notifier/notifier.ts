@@ -50,7 +50,11 @@ export async function startKafkaNotifier(options: KafkaNotifierOptions): Promise
   // A new group starts at the end: doorbells of the past ring for no one.
   await consumer.subscribe({ topic: options.topic, fromBeginning: false });
   await consumer.run({
+    // Committed after every batch: a notifier restarted (or a broker come back) resumes where it
+    // rang last. A group with no committed offset starts at the end, so an uncommitted second
+    // before a restart would lose the doorbells published while it rejoins.
     autoCommit: true,
+    autoCommitThreshold: 1,
     autoCommitInterval: 1_000,
     partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY,
     eachBatch: async (payload: EachBatchPayload) => {
