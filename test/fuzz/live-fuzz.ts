@@ -148,19 +148,24 @@ interface Totals {
   serverBugs: string[];
 }
 
-const totals: Totals = {
-  commands: 0,
-  tagged: 0,
-  responses: 0,
-  connections: 0,
-  drops: 0,
-  syncs: 0,
-  unanswered: [],
-  largest: 0,
-  abandoned: 0,
-  protocolErrors: [],
-  serverBugs: [],
-};
+/** Counts of one mode's run, all zero. */
+function freshTotals(): Totals {
+  return {
+    commands: 0,
+    tagged: 0,
+    responses: 0,
+    connections: 0,
+    drops: 0,
+    syncs: 0,
+    unanswered: [],
+    largest: 0,
+    abandoned: 0,
+    protocolErrors: [],
+    serverBugs: [],
+  };
+}
+
+const totals: Totals = freshTotals();
 
 /** Silence after a burst of plain commands that counts as a hang (a loaded machine is slow, not stuck). */
 const HANG_MS = 90_000;
@@ -414,19 +419,7 @@ async function startDistributed() {
 
 /** One mode's run: a fresh server, a mailbox with messages, `clients` fuzz clients until time is up. */
 async function run(mode: string, runMinutes: number): Promise<boolean> {
-  Object.assign(totals, {
-    commands: 0,
-    tagged: 0,
-    responses: 0,
-    connections: 0,
-    drops: 0,
-    syncs: 0,
-    unanswered: [],
-    largest: 0,
-    abandoned: 0,
-    protocolErrors: [],
-    serverBugs: [],
-  } satisfies Totals);
+  Object.assign(totals, freshTotals());
   console.log(`live fuzz: ${mode} mode, ${clients} clients, ${runMinutes} min, seed ${startedSeed}`);
   const server = mode === "embedded" ? await startEmbedded() : await startDistributed();
   if (process.env.FUZZ_DEBUG) console.log(`server on ${server.port}`);
