@@ -114,7 +114,10 @@ describe("with the Kafka broker stopped", () => {
     // The doorbell rings again: IDLE on node B hears node A's APPEND.
     const idling = await reader.idle();
     const { uid } = await writer.append("Fresh", testMessage(23).raw);
-    await idling.next("* 3 EXISTS", DOORBELL_BACK_MS);
+    await idling.next("* 3 EXISTS", DOORBELL_BACK_MS).catch((error: unknown) => {
+      // What the notifier said of its consumer (a crash, a restart) is the first thing to read.
+      throw new Error(`${String(error)}\nnotifier's log:\n${cluster.process("notifier").tail(40)}`);
+    });
     await idling.done();
     expect(await reader.ok(`UID FETCH ${uid} (FLAGS)`)).toEqual([
       expect.stringMatching(new RegExp(`^\\* 3 FETCH \\(UID ${uid} FLAGS \\((\\\\Recent)?\\)\\)$`)),

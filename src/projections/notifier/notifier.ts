@@ -13,6 +13,7 @@ import { doorbellSeconds, notifierLagSeconds } from "../../events/metrics.ts";
 import { logHead } from "../../events/readAll.ts";
 import { fromWireEnvelope } from "../../events/relay/wireEnvelope.ts";
 import { subscribe } from "../../events/subscribe.ts";
+import { startSupervisedConsumer } from "../../events/supervisedConsumer.ts";
 import type { Upcasters } from "../../events/upcasting.ts";
 import type { NoticeBus } from "../notices/notice.ts";
 import type { RunningTransport } from "../runner/embeddedTransport.ts";
@@ -38,44 +39,49 @@ export interface KafkaNotifierOptions {
 const PARTITIONS_CONCURRENTLY = 8;
 
 export async function startKafkaNotifier(options: KafkaNotifierOptions): Promise<RunningTransport> {
-  const consumer: Consumer = options.kafka.consumer({
-    groupId: options.groupId ?? notifierGroupOf(options.topic),
-    sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_KAFKA_SESSION_TIMEOUT_MS,
-    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
-    // The broker answers a fetch as soon as one event arrives; this only bounds an idle fetch.
-    maxWaitTimeInMs: 100,
-    allowAutoTopicCreation: false,
-  });
-  await consumer.connect();
-  // A new group starts at the end: doorbells of the past ring for no one.
-  await consumer.subscribe({ topic: options.topic, fromBeginning: false });
-  await consumer.run({
-    // Committed after every batch: a notifier restarted (or a broker come back) resumes where it
-    // rang last. A group with no committed offset starts at the end, so an uncommitted second
-    // before a restart would lose the doorbells published while it rejoins.
-    autoCommit: true,
-    autoCommitThreshold: 1,
-    autoCommitInterval: 1_000,
-    partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY,
-    eachBatch: async (payload: EachBatchPayload) => {
-      const events = [];
-      for (const message of payload.batch.messages) {
-        if (!message.value) continue;
-        try {
-          events.push(fromWireEnvelope(message.value, options.upcasters));
-        } catch (error) {
-          // A message this build cannot read rings nothing; the others still ring.
-          options.onError?.(error);
+  const create = (): Consumer =>
+    options.kafka.consumer({
+      groupId: options.groupId ?? notifierGroupOf(options.topic),
+      sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+      // The broker answers a fetch as soon as one event arrives; this only bounds an idle fetch.
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+    });
+  const start = async (consumer: Consumer) => {
+    await consumer.connect();
+    // A new group starts at the end: doorbells of the past ring for no one.
+    await consumer.subscribe({ topic: options.topic, fromBeginning: false });
+    await consumer.run({
+      // Committed after every batch: a notifier restarted (or a broker come back) resumes where it
+      // rang last. A group with no committed offset starts at the end, so an uncommitted second
+      // before a restart would lose the doorbells published while it rejoins.
+      autoCommit: true,
+      autoCommitThreshold: 1,
+      autoCommitInterval: 1_000,
+      partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY,
+      eachBatch: async (payload: EachBatchPayload) => {
+        const events = [];
+        for (const message of payload.batch.messages) {
+          if (!message.value) continue;
+          try {
+            events.push(fromWireEnvelope(message.value, options.upcasters));
+          } catch (error) {
+            // A message this build cannot read rings nothing; the others still ring.
+            options.onError?.(error);
+          }
         }
-      }
-      if (events.length > 0) await ring(options.notices, events, options.onError);
-    },
-  });
-  return {
-    async stop() {
-      await consumer.disconnect();
-    },
+        if (events.length > 0) await ring(options.notices, events, options.onError);
+      },
+    });
   };
+  // A crash kafkajs would leave stopped (a broker restart can end one so) starts a new member.
+  const supervised = await startSupervisedConsumer({
+    create,
+    start,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  return { stop: () => supervised.stop() };
 }
 
 export interface LogNotifierOptions {
