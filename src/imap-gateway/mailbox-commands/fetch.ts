@@ -155,6 +155,27 @@ function indexColumnsFor(items: readonly FetchItem[]): IndexColumn[] {
   return [...columns];
 }
 
+/** A FETCH of this many messages or more reads FLAGS and MODSEQ from the node's copy. */
+const FLAGS_COPY_MIN_MESSAGES = 1_000;
+
+/**
+ * `FETCH 1:* (FLAGS)` of a large mailbox, a client's resync, is answered from the node's copy of
+ * the mailbox's FLAGS and MODSEQ (exact: brought to HIGHESTMODSEQ first; flagsCache.ts) when it
+ * asks nothing else of the index, and by the mailbox's owner: another user's \Seen may be his own.
+ */
+function usesFlagsCopy(
+  context: CommandContext,
+  controller: SelectedMailbox,
+  uids: readonly number[],
+  columns: readonly IndexColumn[],
+): boolean {
+  return (
+    uids.length >= FLAGS_COPY_MIN_MESSAGES &&
+    columns.every((column) => column === "flags" || column === "modseq") &&
+    context.session.user?.userId === controller.userId
+  );
+}
+
 /**
  * FETCH of indexed items (no MIME tree, no body bytes) streamed over any number of messages: a
  * chunk's columns are read, only those asked for, while the chunk before is written, and the
@@ -174,7 +195,19 @@ async function streamIndexed(
   const chunkSize = columns.includes("envelope") ? ENVELOPE_FETCH_CHUNK : METADATA_FETCH_CHUNK;
   const encoding = columns.includes("envelope") ? "utf8" : "latin1";
   const state = controller.state;
+  const copy = usesFlagsCopy(context, controller, uids, columns)
+    ? await services.queries.cachedFlags(userId, controller.mailboxId, state.uids)
+    : null;
   const read = (from: number): Promise<IndexBatch> => {
+    if (copy !== null) {
+      const slice = copy.slice(uids[from]!, uids[Math.min(uids.length, from + chunkSize) - 1]!);
+      return Promise.resolve({
+        uids: slice.uids,
+        flags: slice.flags as string[],
+        modseqs: slice.modseqs,
+        highestModSeq: slice.modseq,
+      });
+    }
     const pending = services.queries.fetchIndex(
       userId,
       controller.mailboxId,

@@ -14,6 +14,7 @@ import type { Envelope, MessageStructure } from "../../mime/index.ts";
 import { DERIVED_ROW_COLUMNS, type DerivedRow, derivedRowOf } from "../bodiesView/apply.ts";
 import { type BlobSource, MessageDeriver, type MessageDeriverOptions } from "../bodiesView/derive.ts";
 import { compileSearchKey, uidMultirange } from "./compileSearch.ts";
+import { CachedMailboxFlags } from "./flagsCache.ts";
 import type { SearchKey, UidSet } from "./searchCriteria.ts";
 
 // Row schemas are built once: building one costs tens of microseconds, more than a parse.
@@ -88,6 +89,7 @@ const changesRow = z.object({
 });
 
 export * from "./compileSearch.ts";
+export { CachedMailboxFlags, type FlagsSnapshot } from "./flagsCache.ts";
 export * from "./searchCriteria.ts";
 
 export interface MailboxStatus {
@@ -428,6 +430,17 @@ export interface MailboxQueries {
     columns: readonly IndexColumn[],
   ): Promise<IndexBatch>;
   changesSince(userId: string, mailboxId: string, modseq: number): Promise<Changes>;
+  /**
+   * The node's copy of the mailbox's FLAGS and MODSEQ, brought to its HIGHESTMODSEQ by this call
+   * (flagsCache.ts): what `FETCH 1:* (FLAGS)` of a large mailbox answers from. `knownUids`, the
+   * UIDs the caller knows ascending, cut the first read into chunks. Null when the mailbox is
+   * gone or the node keeps no copy (MailboxQueriesOptions.flagsCacheBytes 0).
+   */
+  cachedFlags(
+    userId: string,
+    mailboxId: string,
+    knownUids: readonly number[],
+  ): Promise<CachedMailboxFlags | null>;
   /** The octets all the user's messages take (RFC 9208 STORAGE usage), from the index's counters. */
   storageUsed(userId: string): Promise<number>;
   /**
@@ -471,7 +484,19 @@ export interface MailboxQueriesOptions {
   envelopeCacheBytes?: number;
   /** Bodies derived on demand per pass of one query (default ON_DEMAND_BATCH). */
   onDemandBatch?: number;
+  /** Octets of FLAGS and MODSEQ copies of large mailboxes kept (default FLAGS_CACHE_BYTES; 0: none). */
+  flagsCacheBytes?: number;
+  /** Messages per read of a new copy (default FLAGS_LOAD_CHUNK); tests use few. */
+  flagsLoadChunk?: number;
 }
+
+/** Octets a node spends on copies of mailboxes' FLAGS and MODSEQ (about 20 per message). */
+export const FLAGS_CACHE_BYTES = 64 * 1024 * 1024;
+/** Messages per read when a mailbox's copy is first made: bounds that read's memory. */
+const FLAGS_LOAD_CHUNK = 50_000;
+/** Changes past which a copy is read again rather than brought up to date. */
+const FLAGS_RELOAD_CHANGES = 20_000;
+const HIGHEST_UID = 4_294_967_295;
 
 /** Bodies derived on demand per pass of a query: bounds the memory of a search over a lagging view. */
 export const ON_DEMAND_BATCH = 200;
@@ -764,6 +789,118 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     });
   }
 
+  /** The changes above `modseq` (one round trip, one snapshot); null when the mailbox is gone. */
+  async function changesAbove(userId: string, mailboxId: string, modseq: number): Promise<Changes | null> {
+    const row = await connection.maybeOne(sql.type(changesRow)`
+        SELECT mb.highest_modseq,
+          (SELECT coalesce(json_agg(json_build_array(m.uid, m.modseq, m.flags) ORDER BY m.uid), '[]'::json)
+             FROM messages AS m WHERE m.mailbox_id = mb.id AND m.modseq > ${modseq}) AS changed,
+          (SELECT coalesce(json_agg(t.uid ORDER BY t.uid), '[]'::json)
+             FROM tombstones AS t WHERE t.mailbox_id = mb.id AND t.modseq > ${modseq}) AS vanished
+        FROM mailboxes AS mb
+        WHERE mb.id = ${mailboxId} AND mb.user_id = ${userId} AND mb.status <> 'deleted'`);
+    if (row === null) return null;
+    return {
+      changed: row.changed.map(([uid, changedModseq, flags]) => ({ uid, modseq: changedModseq, flags })),
+      vanished: row.vanished,
+      highestModSeq: row.highest_modseq,
+    };
+  }
+
+  const flagsCopies = new Map<string, { userId: string; copy: CachedMailboxFlags }>();
+  const flagsCacheLimit = options.flagsCacheBytes ?? FLAGS_CACHE_BYTES;
+  /** One reader or updater of a mailbox's copy at a time. */
+  const flagsLocks = new Map<string, Promise<unknown>>();
+
+  async function cachedFlags(
+    userId: string,
+    mailboxId: string,
+    knownUids: readonly number[],
+  ): Promise<CachedMailboxFlags | null> {
+    if (flagsCacheLimit <= 0) return null;
+    const before = flagsLocks.get(mailboxId) ?? Promise.resolve();
+    const turn = before.catch(() => {}).then(() => refreshFlags(userId, mailboxId, knownUids));
+    flagsLocks.set(mailboxId, turn);
+    try {
+      return await turn;
+    } finally {
+      if (flagsLocks.get(mailboxId) === turn) flagsLocks.delete(mailboxId);
+    }
+  }
+
+  async function refreshFlags(
+    userId: string,
+    mailboxId: string,
+    knownUids: readonly number[],
+  ): Promise<CachedMailboxFlags | null> {
+    const entry = flagsCopies.get(mailboxId);
+    if (entry !== undefined && entry.userId === userId) {
+      const changes = await changesAbove(userId, mailboxId, entry.copy.modseq);
+      if (changes === null) {
+        flagsCopies.delete(mailboxId);
+        return null;
+      }
+      if (
+        changes.changed.length + changes.vanished.length <=
+        Math.max(FLAGS_RELOAD_CHANGES, entry.copy.count / 4)
+      ) {
+        entry.copy.apply(changes.changed, changes.vanished, changes.highestModSeq);
+        // Most recently used last: the first is the one to forget.
+        flagsCopies.delete(mailboxId);
+        flagsCopies.set(mailboxId, entry);
+        return entry.copy;
+      }
+    }
+    flagsCopies.delete(mailboxId);
+    const copy = await loadFlags(userId, mailboxId, knownUids);
+    if (copy === null) return null;
+    flagsCopies.set(mailboxId, { userId, copy });
+    let total = 0;
+    for (const kept of flagsCopies.values()) total += kept.copy.bytes;
+    for (const [id, kept] of flagsCopies) {
+      if (total <= flagsCacheLimit) break;
+      flagsCopies.delete(id);
+      total -= kept.copy.bytes;
+    }
+    return copy;
+  }
+
+  /**
+   * A new copy, read in chunks of about FLAGS_LOAD_CHUNK messages (cut at the known UIDs), each in
+   * its own snapshot; then the changes above the first chunk's HIGHESTMODSEQ make the whole exact
+   * at one MODSEQ (a change re-applied is harmless, an expunge removes, a new message is added).
+   */
+  async function loadFlags(
+    userId: string,
+    mailboxId: string,
+    knownUids: readonly number[],
+  ): Promise<CachedMailboxFlags | null> {
+    const bounds = [1];
+    const chunk = options.flagsLoadChunk ?? FLAGS_LOAD_CHUNK;
+    for (let i = chunk; i < knownUids.length; i += chunk) bounds.push(knownUids[i]!);
+    bounds.push(HIGHEST_UID + 1);
+    let copy: CachedMailboxFlags | undefined;
+    for (let i = 0; i + 1 < bounds.length; i++) {
+      const start = bounds[i]!;
+      const end = bounds[i + 1]! - 1;
+      if (end < start) continue;
+      const batch = await fetchIndex(userId, mailboxId, [{ start, end }], ["flags", "modseq"]);
+      if (batch.highestModSeq === null) return null;
+      copy ??= new CachedMailboxFlags(batch.highestModSeq, knownUids.length);
+      const changed = Array.from(batch.uids, (uid, row) => ({
+        uid,
+        modseq: batch.modseqs![row]!,
+        flags: batch.flags![row]!,
+      }));
+      copy.apply(changed, [], copy.modseq);
+    }
+    if (copy === undefined) return null;
+    const changes = await changesAbove(userId, mailboxId, copy.modseq);
+    if (changes === null) return null;
+    copy.apply(changes.changed, changes.vanished, changes.highestModSeq);
+    return copy;
+  }
+
   async function fetchIndex(
     userId: string,
     mailboxId: string,
@@ -970,22 +1107,16 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     },
 
     async changesSince(userId, mailboxId, modseq) {
-      // One round trip: the session asks this before every command on its mailbox (contract 9).
-      const row = await connection.maybeOne(sql.type(changesRow)`
-        SELECT mb.highest_modseq,
-          (SELECT coalesce(json_agg(json_build_array(m.uid, m.modseq, m.flags) ORDER BY m.uid), '[]'::json)
-             FROM messages AS m WHERE m.mailbox_id = mb.id AND m.modseq > ${modseq}) AS changed,
-          (SELECT coalesce(json_agg(t.uid ORDER BY t.uid), '[]'::json)
-             FROM tombstones AS t WHERE t.mailbox_id = mb.id AND t.modseq > ${modseq}) AS vanished
-        FROM mailboxes AS mb
-        WHERE mb.id = ${mailboxId} AND mb.user_id = ${userId} AND mb.status <> 'deleted'`);
-      if (row === null) return { changed: [], vanished: [], highestModSeq: modseq };
-      return {
-        changed: row.changed.map(([uid, changedModseq, flags]) => ({ uid, modseq: changedModseq, flags })),
-        vanished: row.vanished,
-        highestModSeq: row.highest_modseq,
-      };
+      return (
+        (await changesAbove(userId, mailboxId, modseq)) ?? {
+          changed: [],
+          vanished: [],
+          highestModSeq: modseq,
+        }
+      );
     },
+
+    cachedFlags,
 
     async search(userId, mailboxId, criteria) {
       const derived = derivedColumnsOf(criteria);
