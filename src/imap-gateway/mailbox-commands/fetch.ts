@@ -179,8 +179,8 @@ function usesFlagsCopy(
 /**
  * FETCH of indexed items (no MIME tree, no body bytes) streamed over any number of messages: a
  * chunk's columns are read, only those asked for, while the chunk before is written, and the
- * next read waits for the socket to take what was written (back-pressure): at most two chunks
- * are in memory whatever the mailbox's size. Returns how many of `uids` were not found.
+ * next read waits for the socket to take the chunk before that (back-pressure): at most a few
+ * chunks are in memory whatever the mailbox's size. Returns how many of `uids` were not found.
  */
 async function streamIndexed(
   services: MailServices,
@@ -219,6 +219,7 @@ async function streamIndexed(
     return pending;
   };
   let missing = 0;
+  let writing: Promise<void> | undefined;
   let next = uids.length > 0 ? read(0) : undefined;
   for (let from = 0; next !== undefined; from += chunkSize) {
     const batch = await next;
@@ -257,9 +258,18 @@ async function streamIndexed(
       };
       lines.push(`${seq} FETCH (${renderIndexedItems(message, items, state.isRecent(uid))})`);
     }
-    // One write per chunk (a few hundred KiB): it resolves once the socket has taken it.
-    if (lines.length > 0) await context.untagged(Buffer.from(lines.join("\r\n* "), encoding));
+    // One write per chunk (a few hundred KiB), resolved once the socket has taken it. The next
+    // chunk is rendered while this one goes out; the one before must be taken first, so at most
+    // two chunks wait in memory.
+    const before = writing;
+    if (lines.length > 0) {
+      writing = context.untagged(Buffer.from(lines.join("\r\n* "), encoding));
+      // A failed write is awaited below; until then it is not an unhandled rejection.
+      writing.catch(() => {});
+    }
+    await before;
   }
+  await writing;
   return missing;
 }
 
