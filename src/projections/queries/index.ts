@@ -7,6 +7,7 @@
 // Every query is scoped to one user: a mailbox of another user is never found (contract 7).
 import { type CommonQueryMethods, type DatabasePool, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
+import { DEFAULT_FLAGS_CACHE_BYTES } from "../../config.ts";
 import { MAILBOX_HIERARCHY_SEPARATOR, mailboxLookupName } from "../../events/domain/common.ts";
 // The ENVELOPE texts this read model caches are IMAP wire text: written by the codec's encoder.
 import { encodeEnvelope } from "../../imap-gateway/codec/mimeEncode.ts";
@@ -484,14 +485,12 @@ export interface MailboxQueriesOptions {
   envelopeCacheBytes?: number;
   /** Bodies derived on demand per pass of one query (default ON_DEMAND_BATCH). */
   onDemandBatch?: number;
-  /** Octets of FLAGS and MODSEQ copies of large mailboxes kept (default FLAGS_CACHE_BYTES; 0: none). */
+  /** Octets of FLAGS and MODSEQ copies of large mailboxes kept (FLAGS_CACHE; 0: none). */
   flagsCacheBytes?: number;
   /** Messages per read of a new copy (default FLAGS_LOAD_CHUNK); tests use few. */
   flagsLoadChunk?: number;
 }
 
-/** Octets a node spends on copies of mailboxes' FLAGS and MODSEQ (about 20 per message). */
-export const FLAGS_CACHE_BYTES = 64 * 1024 * 1024;
 /** Messages per read when a mailbox's copy is first made: bounds that read's memory. */
 const FLAGS_LOAD_CHUNK = 50_000;
 /** Changes past which a copy is read again rather than brought up to date. */
@@ -808,7 +807,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
   }
 
   const flagsCopies = new Map<string, { userId: string; copy: CachedMailboxFlags }>();
-  const flagsCacheLimit = options.flagsCacheBytes ?? FLAGS_CACHE_BYTES;
+  const flagsCacheLimit = options.flagsCacheBytes ?? DEFAULT_FLAGS_CACHE_BYTES;
   /** One reader or updater of a mailbox's copy at a time. */
   const flagsLocks = new Map<string, Promise<unknown>>();
 
