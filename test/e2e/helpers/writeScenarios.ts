@@ -4,6 +4,7 @@
 import { type CommonQueryMethods, sql } from "slonik";
 import { expect } from "vitest";
 import { z } from "zod";
+import type { ProcessCluster } from "../../support/processCluster.ts";
 import { fetchedUids, searched, testEnvelope, testMessage, type WireSession, wire } from "./wireSession.ts";
 
 /**
@@ -281,4 +282,17 @@ export async function appendThenAtOnce(
   expect(events.expunged.sort((a, b) => a - b)).toEqual(mine);
   actor.close();
   observer.close();
+}
+
+/** `projections verify`: the index and the bodies view both equal a rebuild from the log (contract 6). */
+export async function expectViewsVerifyEqual(cluster: ProcessCluster): Promise<void> {
+  const { code, reports } = await cluster.verify();
+  expect(
+    reports.map((r) => ({ name: r.name, equal: r.equal })),
+    JSON.stringify(reports),
+  ).toEqual([
+    { name: "index", equal: true },
+    { name: "bodies", equal: true },
+  ]);
+  expect(code).toBe(0);
 }
