@@ -202,6 +202,9 @@ function describe(event: RecordedEvent, names: NameTracker): string {
       return `${mailbox.type === "MessagesCopiedIn" ? "copied" : "moved"} in from ${names.nameOf(mailbox.data.sourceMailboxId)}: ${mailbox.data.messages
         .map((m) => `UID ${m.sourceUid} -> ${m.uid} ${quoted(m.headerSummary)}`)
         .join(", ")}`;
+    case "PrivateSeenChanged":
+      // The actor's own \Seen on a mailbox shared with him (the actor column says who).
+      return `${mailbox.data.seen ? "+FLAGS" : "-FLAGS"} (\\Seen) for the actor alone on UID ${encodeSequenceNumbers(mailbox.data.uids)}`;
     case "MessagesMovedOut":
       return `moved UID ${encodeSequenceNumbers(mailbox.data.uids)} out to ${names.nameOf(mailbox.data.targetMailboxId)}`;
     default: {
