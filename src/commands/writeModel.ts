@@ -154,6 +154,23 @@ export async function lockMailboxes(
   return new Map(rows.map((row) => [row.id, row]));
 }
 
+/**
+ * Locks live mailbox rows of possibly different owners, in id order (the lock order, whoever
+ * owns them): those whose owner is not the one given are left out, as if absent.
+ */
+export async function lockMailboxesOf(
+  db: CommonQueryMethods,
+  owned: readonly { userId: string; mailboxId: string }[],
+): Promise<Map<string, MailboxRow>> {
+  const ids = [...new Set(owned.map((entry) => entry.mailboxId))];
+  const rows = await db.any(sql.type(mailboxRow)`
+    SELECT ${mailboxColumns} FROM mailboxes
+    WHERE id = ANY(${sql.array(ids, "text")}) AND status <> 'deleted'
+    ORDER BY id FOR UPDATE`);
+  const ownerOf = new Map(owned.map((entry) => [entry.mailboxId, entry.userId]));
+  return new Map(rows.filter((row) => ownerOf.get(row.id) === row.user_id).map((row) => [row.id, row]));
+}
+
 /** The user aggregate's state from its rows; mailbox uidNext as of this read. */
 export async function loadUserState(db: CommonQueryMethods, user: UserRow): Promise<UserState> {
   const [mailboxes, subscriptions, retired] = [
