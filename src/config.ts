@@ -37,6 +37,8 @@ export interface Config {
   appendLimit: number | undefined;
   /** Bytes of recently handled message bodies each node keeps in memory (BLOB_CACHE); 0: none. */
   blobCacheBytes: number;
+  /** Bytes of large mailboxes' FLAGS and MODSEQ each node keeps for resyncs (FLAGS_CACHE); 0: none. */
+  flagsCacheBytes: number;
   /**
    * How often selected mailboxes look for changes themselves while the doorbell (Redis) cannot be
    * heard (DOORBELL_POLL_MS): IDLE clients then converge within this (DESIGN.md contract 9).
@@ -122,6 +124,7 @@ export const CONFIG_VARIABLES = [
   "BLOB_STORE",
   "APPEND_LIMIT",
   "BLOB_CACHE",
+  "FLAGS_CACHE",
   "DOORBELL_POLL_MS",
   "IDLE_CHECK_MS",
   "METADATA_MAX_VALUE_SIZE",
@@ -314,6 +317,9 @@ export const DEFAULT_DOORBELL_POLL_MS = 1_000;
 /** BLOB_CACHE's default: 64 MiB of recent bodies per node. */
 export const DEFAULT_BLOB_CACHE_BYTES = 64 * 1024 * 1024;
 
+/** FLAGS_CACHE's default: 64 MiB, about 3 million messages' FLAGS and MODSEQ per node. */
+export const DEFAULT_FLAGS_CACHE_BYTES = 64 * 1024 * 1024;
+
 export function parseSize(name: string, value: string): number {
   const match = /^(\d+)\s*([kmg]?)i?b?$/i.exec(value.trim());
   if (!match) throw new ConfigError(name, `expected a size such as 52428800 or 50M, got "${value}"`);
@@ -454,6 +460,10 @@ export function loadConfig(env: Env = process.env): Config {
   const blobCacheBytes =
     blobCacheText === undefined ? DEFAULT_BLOB_CACHE_BYTES : parseSize("BLOB_CACHE", blobCacheText);
 
+  const flagsCacheText = text(env, "FLAGS_CACHE");
+  const flagsCacheBytes =
+    flagsCacheText === undefined ? DEFAULT_FLAGS_CACHE_BYTES : parseSize("FLAGS_CACHE", flagsCacheText);
+
   const doorbellPollMs = milliseconds(env, "DOORBELL_POLL_MS", DEFAULT_DOORBELL_POLL_MS, 10);
   const idleCheckMs = milliseconds(env, "IDLE_CHECK_MS", DEFAULT_IDLE_CHECK_MS, 100);
   const pgStatementTimeoutMs = milliseconds(
@@ -494,6 +504,7 @@ export function loadConfig(env: Env = process.env): Config {
     appendLimit: appendLimit === 0 ? undefined : appendLimit,
     gatewayLimits: gatewayLimits(env),
     blobCacheBytes,
+    flagsCacheBytes,
     doorbellPollMs,
     idleCheckMs,
     metadataLimits: metadataLimits(env),

@@ -23,6 +23,9 @@ describe("loadConfig", () => {
     expect(loadConfig({}).imapLiteralPlus).toBe(true);
     expect(loadConfig({ IMAP_LITERAL_PLUS: "false" }).imapLiteralPlus).toBe(false);
     expect(loadConfig({ BLOB_CACHE: "8M" }).blobCacheBytes).toBe(8 * 1024 * 1024);
+    expect(loadConfig({}).flagsCacheBytes).toBe(64 * 1024 * 1024);
+    expect(loadConfig({ FLAGS_CACHE: "0" }).flagsCacheBytes).toBe(0);
+    expect(loadConfig({ FLAGS_CACHE: "256M" }).flagsCacheBytes).toBe(256 * 1024 * 1024);
     expect(loadConfig({})).toMatchObject({
       doorbellPollMs: 1_000,
       idleCheckMs: 30_000,
@@ -126,6 +129,7 @@ describe("loadConfig", () => {
     [{ BLOB_STORE: "s3" }, "BLOB_STORE"],
     [{ APPEND_LIMIT: "lots" }, "APPEND_LIMIT"],
     [{ BLOB_CACHE: "-1" }, "BLOB_CACHE"],
+    [{ FLAGS_CACHE: "lots" }, "FLAGS_CACHE"],
     [{ LOG_LEVEL: "chatty" }, "LOG_LEVEL"],
     [{ KAFKA_TOPIC: "no spaces" }, "KAFKA_TOPIC"],
     [{ REDIS_PREFIX: "two words" }, "REDIS_PREFIX"],

@@ -126,7 +126,10 @@ export async function openRuntime(
       databaseUrl,
       pool,
       blobStore,
-      queries: createMailboxQueries(pool, { blobs: blobSourceFromStore(blobStore) }),
+      queries: createMailboxQueries(pool, {
+        blobs: blobSourceFromStore(blobStore),
+        flagsCacheBytes: config.flagsCacheBytes,
+      }),
       notices,
       logWakeup,
       onCommitted: () => onCommitted(),

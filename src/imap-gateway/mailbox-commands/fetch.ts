@@ -155,11 +155,32 @@ function indexColumnsFor(items: readonly FetchItem[]): IndexColumn[] {
   return [...columns];
 }
 
+/** A FETCH of this many messages or more reads FLAGS and MODSEQ from the node's copy. */
+const FLAGS_COPY_MIN_MESSAGES = 1_000;
+
+/**
+ * `FETCH 1:* (FLAGS)` of a large mailbox, a client's resync, is answered from the node's copy of
+ * the mailbox's FLAGS and MODSEQ (exact: brought to HIGHESTMODSEQ first; flagsCache.ts) when it
+ * asks nothing else of the index, and by the mailbox's owner: another user's \Seen may be his own.
+ */
+function usesFlagsCopy(
+  context: CommandContext,
+  controller: SelectedMailbox,
+  uids: readonly number[],
+  columns: readonly IndexColumn[],
+): boolean {
+  return (
+    uids.length >= FLAGS_COPY_MIN_MESSAGES &&
+    columns.every((column) => column === "flags" || column === "modseq") &&
+    context.session.user?.userId === controller.userId
+  );
+}
+
 /**
  * FETCH of indexed items (no MIME tree, no body bytes) streamed over any number of messages: a
  * chunk's columns are read, only those asked for, while the chunk before is written, and the
- * next read waits for the socket to take what was written (back-pressure): at most two chunks
- * are in memory whatever the mailbox's size. Returns how many of `uids` were not found.
+ * next read waits for the socket to take the chunk before that (back-pressure): at most a few
+ * chunks are in memory whatever the mailbox's size. Returns how many of `uids` were not found.
  */
 async function streamIndexed(
   context: CommandContext,
@@ -173,7 +194,19 @@ async function streamIndexed(
   const chunkSize = columns.includes("envelope") ? ENVELOPE_FETCH_CHUNK : METADATA_FETCH_CHUNK;
   const encoding = columns.includes("envelope") ? "utf8" : "latin1";
   const state = controller.state;
+  const copy = usesFlagsCopy(context, controller, uids, columns)
+    ? await controller.queries.cachedFlags(userId, controller.mailboxId, state.uids)
+    : null;
   const read = (from: number): Promise<IndexBatch> => {
+    if (copy !== null) {
+      const slice = copy.slice(uids[from]!, uids[Math.min(uids.length, from + chunkSize) - 1]!);
+      return Promise.resolve({
+        uids: slice.uids,
+        flags: slice.flags as string[],
+        modseqs: slice.modseqs,
+        highestModSeq: slice.modseq,
+      });
+    }
     const pending = controller.queries.fetchIndex(
       userId,
       controller.mailboxId,
@@ -185,6 +218,7 @@ async function streamIndexed(
     return pending;
   };
   let missing = 0;
+  let writing: Promise<void> | undefined;
   let next = uids.length > 0 ? read(0) : undefined;
   for (let from = 0; next !== undefined; from += chunkSize) {
     const batch = await next;
@@ -223,9 +257,18 @@ async function streamIndexed(
       };
       lines.push(`${seq} FETCH (${renderIndexedItems(message, items, state.isRecent(uid))})`);
     }
-    // One write per chunk (a few hundred KiB): it resolves once the socket has taken it.
-    if (lines.length > 0) await context.untagged(Buffer.from(lines.join("\r\n* "), encoding));
+    // One write per chunk (a few hundred KiB), resolved once the socket has taken it. The next
+    // chunk is rendered while this one goes out; the one before must be taken first, so at most
+    // two chunks wait in memory.
+    const before = writing;
+    if (lines.length > 0) {
+      writing = context.untagged(Buffer.from(lines.join("\r\n* "), encoding));
+      // A failed write is awaited below; until then it is not an unhandled rejection.
+      writing.catch(() => {});
+    }
+    await before;
   }
+  await writing;
   return missing;
 }
 

@@ -43,6 +43,9 @@ export async function startKafkaNotifier(options: KafkaNotifierOptions): Promise
     options.kafka.consumer({
       groupId: options.groupId ?? notifierGroupOf(options.topic),
       sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_KAFKA_SESSION_TIMEOUT_MS,
+      // A rebalance waits this long for members that do not rejoin (a notifier that crashed):
+      // kafkajs's 60 s would keep the doorbell silent that long. Its batches take milliseconds.
+      rebalanceTimeout: 2 * (options.sessionTimeoutMs ?? DEFAULT_KAFKA_SESSION_TIMEOUT_MS),
       heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
       // The broker answers a fetch as soon as one event arrives; this only bounds an idle fetch.
       maxWaitTimeInMs: 100,

@@ -7,6 +7,7 @@
 // Every query is scoped to one user: a mailbox of another user is never found (contract 7).
 import { type CommonQueryMethods, type DatabasePool, type FragmentSqlToken, sql } from "slonik";
 import { z } from "zod";
+import { DEFAULT_FLAGS_CACHE_BYTES } from "../../config.ts";
 import { MAILBOX_HIERARCHY_SEPARATOR, mailboxLookupName } from "../../events/domain/common.ts";
 // The ENVELOPE texts this read model caches are IMAP wire text: written by the codec's encoder.
 import { encodeEnvelope } from "../../imap-gateway/codec/mimeEncode.ts";
@@ -14,6 +15,7 @@ import type { Envelope, MessageStructure } from "../../mime/index.ts";
 import { DERIVED_ROW_COLUMNS, type DerivedRow, derivedRowOf } from "../bodiesView/apply.ts";
 import { type BlobSource, MessageDeriver, type MessageDeriverOptions } from "../bodiesView/derive.ts";
 import { compileSearchKey, uidMultirange } from "./compileSearch.ts";
+import { CachedMailboxFlags } from "./flagsCache.ts";
 import type { SearchKey, UidSet } from "./searchCriteria.ts";
 
 // Row schemas are built once: building one costs tens of microseconds, more than a parse.
@@ -88,6 +90,7 @@ const changesRow = z.object({
 });
 
 export * from "./compileSearch.ts";
+export { CachedMailboxFlags, type FlagsSnapshot } from "./flagsCache.ts";
 export * from "./searchCriteria.ts";
 
 export interface MailboxStatus {
@@ -459,6 +462,17 @@ export interface MailboxQueries {
     columns: readonly IndexColumn[],
   ): Promise<IndexBatch>;
   changesSince(userId: string, mailboxId: string, modseq: number): Promise<Changes>;
+  /**
+   * The node's copy of the mailbox's FLAGS and MODSEQ, brought to its HIGHESTMODSEQ by this call
+   * (flagsCache.ts): what `FETCH 1:* (FLAGS)` of a large mailbox answers from. `knownUids`, the
+   * UIDs the caller knows ascending, cut the first read into chunks. Null when the mailbox is
+   * gone or the node keeps no copy (MailboxQueriesOptions.flagsCacheBytes 0).
+   */
+  cachedFlags(
+    userId: string,
+    mailboxId: string,
+    knownUids: readonly number[],
+  ): Promise<CachedMailboxFlags | null>;
   /** The octets all the user's messages take (RFC 9208 STORAGE usage), from the index's counters. */
   storageUsed(userId: string): Promise<number>;
   /**
@@ -502,7 +516,17 @@ export interface MailboxQueriesOptions {
   envelopeCacheBytes?: number;
   /** Bodies derived on demand per pass of one query (default ON_DEMAND_BATCH). */
   onDemandBatch?: number;
+  /** Octets of FLAGS and MODSEQ copies of large mailboxes kept (FLAGS_CACHE; 0: none). */
+  flagsCacheBytes?: number;
+  /** Messages per read of a new copy (default FLAGS_LOAD_CHUNK); tests use few. */
+  flagsLoadChunk?: number;
 }
+
+/** Messages per read when a mailbox's copy is first made: bounds that read's memory. */
+const FLAGS_LOAD_CHUNK = 50_000;
+/** Changes past which a copy is read again rather than brought up to date. */
+const FLAGS_RELOAD_CHANGES = 20_000;
+const HIGHEST_UID = 4_294_967_295;
 
 /** Bodies derived on demand per pass of a query: bounds the memory of a search over a lagging view. */
 export const ON_DEMAND_BATCH = 200;
@@ -800,6 +824,126 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     });
   }
 
+  /**
+   * The changes above `modseq` (one round trip, one snapshot), their flags as `reader` sees them
+   * (flagsSeenBy); null when the mailbox is gone.
+   */
+  async function changesAbove(
+    userId: string,
+    mailboxId: string,
+    modseq: number,
+    reader: string | null,
+  ): Promise<Changes | null> {
+    const row = await connection.maybeOne(sql.type(changesRow)`
+        SELECT mb.highest_modseq,
+          (SELECT coalesce(json_agg(json_build_array(m.uid, m.modseq, ${flagsSeenBy("m", reader)}) ORDER BY m.uid), '[]'::json)
+             FROM messages AS m WHERE m.mailbox_id = mb.id AND m.modseq > ${modseq}) AS changed,
+          (SELECT coalesce(json_agg(t.uid ORDER BY t.uid), '[]'::json)
+             FROM tombstones AS t WHERE t.mailbox_id = mb.id AND t.modseq > ${modseq}) AS vanished
+        FROM mailboxes AS mb
+        WHERE mb.id = ${mailboxId} AND mb.user_id = ${userId} AND mb.status <> 'deleted'`);
+    if (row === null) return null;
+    return {
+      changed: row.changed.map(([uid, changedModseq, flags]) => ({ uid, modseq: changedModseq, flags })),
+      vanished: row.vanished,
+      highestModSeq: row.highest_modseq,
+    };
+  }
+
+  const flagsCopies = new Map<string, { userId: string; copy: CachedMailboxFlags }>();
+  const flagsCacheLimit = options.flagsCacheBytes ?? DEFAULT_FLAGS_CACHE_BYTES;
+  /** One reader or updater of a mailbox's copy at a time. */
+  const flagsLocks = new Map<string, Promise<unknown>>();
+
+  async function cachedFlags(
+    userId: string,
+    mailboxId: string,
+    knownUids: readonly number[],
+  ): Promise<CachedMailboxFlags | null> {
+    if (flagsCacheLimit <= 0) return null;
+    const before = flagsLocks.get(mailboxId) ?? Promise.resolve();
+    const turn = before.catch(() => {}).then(() => refreshFlags(userId, mailboxId, knownUids));
+    flagsLocks.set(mailboxId, turn);
+    try {
+      return await turn;
+    } finally {
+      if (flagsLocks.get(mailboxId) === turn) flagsLocks.delete(mailboxId);
+    }
+  }
+
+  async function refreshFlags(
+    userId: string,
+    mailboxId: string,
+    knownUids: readonly number[],
+  ): Promise<CachedMailboxFlags | null> {
+    const entry = flagsCopies.get(mailboxId);
+    if (entry !== undefined && entry.userId === userId) {
+      const changes = await changesAbove(userId, mailboxId, entry.copy.modseq, null);
+      if (changes === null) {
+        flagsCopies.delete(mailboxId);
+        return null;
+      }
+      if (
+        changes.changed.length + changes.vanished.length <=
+        Math.max(FLAGS_RELOAD_CHANGES, entry.copy.count / 4)
+      ) {
+        entry.copy.apply(changes.changed, changes.vanished, changes.highestModSeq);
+        // Most recently used last: the first is the one to forget.
+        flagsCopies.delete(mailboxId);
+        flagsCopies.set(mailboxId, entry);
+        return entry.copy;
+      }
+    }
+    flagsCopies.delete(mailboxId);
+    const copy = await loadFlags(userId, mailboxId, knownUids);
+    if (copy === null) return null;
+    flagsCopies.set(mailboxId, { userId, copy });
+    let total = 0;
+    for (const kept of flagsCopies.values()) total += kept.copy.bytes;
+    for (const [id, kept] of flagsCopies) {
+      if (total <= flagsCacheLimit) break;
+      flagsCopies.delete(id);
+      total -= kept.copy.bytes;
+    }
+    return copy;
+  }
+
+  /**
+   * A new copy, read in chunks of about FLAGS_LOAD_CHUNK messages (cut at the known UIDs), each in
+   * its own snapshot; then the changes above the first chunk's HIGHESTMODSEQ make the whole exact
+   * at one MODSEQ (a change re-applied is harmless, an expunge removes, a new message is added).
+   */
+  async function loadFlags(
+    userId: string,
+    mailboxId: string,
+    knownUids: readonly number[],
+  ): Promise<CachedMailboxFlags | null> {
+    const bounds = [1];
+    const chunk = options.flagsLoadChunk ?? FLAGS_LOAD_CHUNK;
+    for (let i = chunk; i < knownUids.length; i += chunk) bounds.push(knownUids[i]!);
+    bounds.push(HIGHEST_UID + 1);
+    let copy: CachedMailboxFlags | undefined;
+    for (let i = 0; i + 1 < bounds.length; i++) {
+      const start = bounds[i]!;
+      const end = bounds[i + 1]! - 1;
+      if (end < start) continue;
+      const batch = await fetchIndex(userId, mailboxId, [{ start, end }], ["flags", "modseq"], null);
+      if (batch.highestModSeq === null) return null;
+      copy ??= new CachedMailboxFlags(batch.highestModSeq, knownUids.length);
+      const changed = Array.from(batch.uids, (uid, row) => ({
+        uid,
+        modseq: batch.modseqs![row]!,
+        flags: batch.flags![row]!,
+      }));
+      copy.apply(changed, [], copy.modseq);
+    }
+    if (copy === undefined) return null;
+    const changes = await changesAbove(userId, mailboxId, copy.modseq, null);
+    if (changes === null) return null;
+    copy.apply(changes.changed, changes.vanished, changes.highestModSeq);
+    return copy;
+  }
+
   async function fetchIndex(
     userId: string,
     mailboxId: string,
@@ -1016,22 +1160,17 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     },
 
     async changesSince(userId, mailboxId, modseq) {
-      // One round trip: the session asks this before every command on its mailbox (contract 9).
-      const row = await connection.maybeOne(sql.type(changesRow)`
-        SELECT mb.highest_modseq,
-          (SELECT coalesce(json_agg(json_build_array(m.uid, m.modseq, ${flagsSeenBy("m", reader)}) ORDER BY m.uid), '[]'::json)
-             FROM messages AS m WHERE m.mailbox_id = mb.id AND m.modseq > ${modseq}) AS changed,
-          (SELECT coalesce(json_agg(t.uid ORDER BY t.uid), '[]'::json)
-             FROM tombstones AS t WHERE t.mailbox_id = mb.id AND t.modseq > ${modseq}) AS vanished
-        FROM mailboxes AS mb
-        WHERE mb.id = ${mailboxId} AND mb.user_id = ${userId} AND mb.status <> 'deleted'`);
-      if (row === null) return { changed: [], vanished: [], highestModSeq: modseq };
-      return {
-        changed: row.changed.map(([uid, changedModseq, flags]) => ({ uid, modseq: changedModseq, flags })),
-        vanished: row.vanished,
-        highestModSeq: row.highest_modseq,
-      };
+      return (
+        (await changesAbove(userId, mailboxId, modseq, reader)) ?? {
+          changed: [],
+          vanished: [],
+          highestModSeq: modseq,
+        }
+      );
     },
+
+    // The copy holds the owner's flags: none is kept of a reader's (his \Seen is his own).
+    cachedFlags: reader === null ? cachedFlags : async () => null,
 
     async search(userId, mailboxId, criteria) {
       const derived = derivedColumnsOf(criteria);
