@@ -194,6 +194,38 @@ describe("\\Seen of a shared mailbox, per user", () => {
     expect((await send(a, "STATUS Team (UNSEEN)"))[0]).toBe("* STATUS Team (UNSEEN 2)");
   });
 
+  it("a resync of a large shared mailbox (the size the owner's FETCH reads a node's copy for) shows bob his own \\Seen", async () => {
+    const MESSAGES = 1_200;
+    const PER_APPEND = 200;
+    expect(await last(a, "CREATE Big")).toMatch(/^OK/);
+    for (let first = 1; first <= MESSAGES; first += PER_APPEND) {
+      const literals = Array.from({ length: PER_APPEND }, (_, i) => {
+        const body = message(first + i);
+        return ` ${(first + i) % 3 === 0 ? "(\\Seen)" : "()"} ${literal(body)}`;
+      }).join("");
+      expect(await last(a, `APPEND Big${literals}`)).toMatch(/^OK/);
+    }
+    expect(await last(a, "SELECT Big")).toMatch(/^OK/);
+    const seenBy = (lines: readonly string[]) =>
+      lines
+        .filter((line) => /^\* \d+ FETCH .*\\Seen/.test(line))
+        .map((line) => Number(/UID (\d+)/.exec(line)![1]));
+    // Alice's resync (from her node's copy): every third message is hers \Seen.
+    const alices = await send(a, "UID FETCH 1:* (FLAGS)");
+    expect(alices.at(-1)).toMatch(/^OK/);
+    expect(seenBy(alices)).toHaveLength(MESSAGES / 3);
+    expect(await last(a, "SETACL Big bob lrs")).toMatch(/^OK/);
+    expect(await last(b, "SELECT Shared/alice/Big")).toMatch(/^OK/);
+    const before = await send(b, "UID FETCH 1:* (FLAGS)");
+    expect(before.filter((line) => /^\* \d+ FETCH /.test(line))).toHaveLength(MESSAGES);
+    expect(seenBy(before)).toEqual([]);
+    expect(await last(b, "UID STORE 5 +FLAGS.SILENT (\\Seen)")).toMatch(/^OK/);
+    expect(seenBy(await send(b, "UID FETCH 1:* (FLAGS)"))).toEqual([5]);
+    const after = await send(a, "UID FETCH 1:* (FLAGS)");
+    expect(seenBy(after)).toHaveLength(MESSAGES / 3);
+    expect(seenBy(after)).not.toContain(5);
+  });
+
   it("is in alice's history, by whom, and the index replays from the log", async () => {
     const human = await captureCli((io) =>
       runHistoryCommand(["alice", "Team"], { pool: server.db.pool, ...io }),
