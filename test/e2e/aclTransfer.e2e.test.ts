@@ -151,6 +151,14 @@ describe("COPY and MOVE between two users' mailboxes", () => {
     ]);
     expect(events.filter((e) => e.type === "MessagesMovedIn")).toHaveLength(1);
     expect(events.filter((e) => e.type === "MessagesMovedOut")).toHaveLength(1);
+    // The other side's mailbox is named with its owner.
+    const human = await captureCli((io) =>
+      runHistoryCommand(["bob", "INBOX"], { pool: server.db.pool, ...io }),
+    );
+    expect(human.stdout).toMatch(
+      /\tbob\t.*copied in from Team \(of alice\): UID 1 -> 1 "note 1", UID 2 -> 2 "note 2"/,
+    );
+    expect(human.stdout).toMatch(/moved UID 2 out to Team \(of alice\)/);
     const alices = await captureCli((io) =>
       runHistoryCommand(["alice", "--json"], { pool: server.db.pool, ...io }),
     );
