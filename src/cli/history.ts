@@ -109,6 +109,26 @@ function mailboxIdsOf(event: UserEvent): string[] {
   }
 }
 
+const otherMailboxRow = z.object({ name: z.string(), username: z.string() });
+
+/**
+ * A COPY or MOVE between two users' mailboxes (a mailbox shared with one of them) names the other
+ * user's mailbox, which this account's events do not: it is named "<name> (of <owner>)", as it
+ * is called now.
+ */
+async function nameOtherUsersMailbox(pool: DatabasePool, names: NameTracker, event: MailboxEvent) {
+  const id =
+    event.type === "MessagesCopiedIn" || event.type === "MessagesMovedIn"
+      ? event.data.sourceMailboxId
+      : event.type === "MessagesMovedOut"
+        ? event.data.targetMailboxId
+        : undefined;
+  if (id === undefined || names.names.has(id)) return;
+  const row = await pool.maybeOne(sql.type(otherMailboxRow)`
+    SELECT mb.name, u.username FROM mailboxes AS mb JOIN users AS u ON u.id = mb.user_id WHERE mb.id = ${id}`);
+  if (row !== null) names.names.set(id, `${row.name} (of ${row.username})`);
+}
+
 /** Mailbox names over time, followed in log order alongside the events being shown. */
 class NameTracker {
   readonly #events: (UserEvent & RecordedEvent)[];
@@ -202,6 +222,9 @@ function describe(event: RecordedEvent, names: NameTracker): string {
       return `${mailbox.type === "MessagesCopiedIn" ? "copied" : "moved"} in from ${names.nameOf(mailbox.data.sourceMailboxId)}: ${mailbox.data.messages
         .map((m) => `UID ${m.sourceUid} -> ${m.uid} ${quoted(m.headerSummary)}`)
         .join(", ")}`;
+    case "PrivateSeenChanged":
+      // The actor's own \Seen on a mailbox shared with him (the actor column says who).
+      return `${mailbox.data.seen ? "+FLAGS" : "-FLAGS"} (\\Seen) for the actor alone on UID ${encodeSequenceNumbers(mailbox.data.uids)}`;
     case "MessagesMovedOut":
       return `moved UID ${encodeSequenceNumbers(mailbox.data.uids)} out to ${names.nameOf(mailbox.data.targetMailboxId)}`;
     default: {
@@ -295,6 +318,7 @@ export async function* history(
                 : names.nameOf(ids[0]);
       } else {
         mailbox = names.nameOf(event.streamId.slice("mailbox-".length));
+        await nameOtherUsersMailbox(pool, names, asMailboxEvent(event));
       }
       const { metadata } = event;
       yield {

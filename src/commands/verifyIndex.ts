@@ -24,6 +24,7 @@ export const INDEX_TABLES: readonly { table: string; ignore: readonly string[] }
   { table: "tombstones", ignore: [] },
   { table: "metadata_entries", ignore: [] },
   { table: "mailbox_acl", ignore: [] },
+  { table: "private_seen", ignore: [] },
 ];
 
 const REPLAY_PAGE = 2_000;

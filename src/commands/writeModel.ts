@@ -154,6 +154,23 @@ export async function lockMailboxes(
   return new Map(rows.map((row) => [row.id, row]));
 }
 
+/**
+ * Locks live mailbox rows of possibly different owners, in id order (the lock order, whoever
+ * owns them): those whose owner is not the one given are left out, as if absent.
+ */
+export async function lockMailboxesOf(
+  db: CommonQueryMethods,
+  owned: readonly { userId: string; mailboxId: string }[],
+): Promise<Map<string, MailboxRow>> {
+  const ids = [...new Set(owned.map((entry) => entry.mailboxId))];
+  const rows = await db.any(sql.type(mailboxRow)`
+    SELECT ${mailboxColumns} FROM mailboxes
+    WHERE id = ANY(${sql.array(ids, "text")}) AND status <> 'deleted'
+    ORDER BY id FOR UPDATE`);
+  const ownerOf = new Map(owned.map((entry) => [entry.mailboxId, entry.userId]));
+  return new Map(rows.filter((row) => ownerOf.get(row.id) === row.user_id).map((row) => [row.id, row]));
+}
+
 /** The user aggregate's state from its rows; mailbox uidNext as of this read. */
 export async function loadUserState(db: CommonQueryMethods, user: UserRow): Promise<UserState> {
   const [mailboxes, subscriptions, retired] = [
@@ -304,6 +321,31 @@ export async function readMailboxForDecision(
     highestModSeq: row.highest_modseq,
     messages: new Map<number, MessageState>(
       row.messages.map(([uid, modseq, flags]) => [uid, { modseq, flags }]),
+    ),
+  };
+}
+
+/**
+ * The state with each message's `privateSeen` for `readerId` (0061_private_seen.sql): what a
+ * grantee's STORE decides from. Read apart from the messages; a change between the two reads
+ * moved HIGHESTMODSEQ, which the commit's precondition (or the lock) catches.
+ */
+export async function withPrivateSeen(
+  db: CommonQueryMethods,
+  state: MailboxState,
+  readerId: string,
+): Promise<MailboxState> {
+  const uids = [...state.messages.keys()];
+  if (uids.length === 0) return state;
+  const seen = new Set(
+    await db.anyFirst(sql.type(z.object({ uid: z.number() }))`
+      SELECT uid FROM private_seen
+      WHERE mailbox_id = ${state.mailboxId} AND user_id = ${readerId} AND uid = ANY(${sql.array(uids, "int8")})`),
+  );
+  return {
+    ...state,
+    messages: new Map(
+      [...state.messages].map(([uid, message]) => [uid, { ...message, privateSeen: seen.has(uid) }]),
     ),
   };
 }
@@ -684,6 +726,13 @@ function eventStatement(mailboxId: string, event: MailboxEvent, guard: FragmentS
             RETURNING uid, ${removed}`,
         },
       ];
+      // The per-user \Seen of the messages that went (0061_private_seen.sql) goes with them.
+      ctes.push({
+        name: "wm_private_seen",
+        body: sql.fragment`
+          DELETE FROM private_seen
+          WHERE mailbox_id = ${mailboxId} AND uid = ANY(${sql.array(event.data.uids, "int8")}) AND ${guard}`,
+      });
       // A mailbox being deleted keeps no tombstones (QRESYNC has nothing to resynchronize there).
       if (!(event.type === "MessagesExpunged" && event.data.cause === "mailbox-deleted")) {
         ctes.push({
@@ -696,6 +745,31 @@ function eventStatement(mailboxId: string, event: MailboxEvent, guard: FragmentS
       }
       ctes.push({ name: "wm_mailbox", body: headerAfter(mailboxId, event.data.modseq, null, guard) });
       return { ctes };
+    }
+    case "PrivateSeenChanged": {
+      // The messages take the event's MODSEQ, so CONDSTORE sessions look at them again (the
+      // owner's and other users' flags read unchanged); their counters do not move: the mailbox's
+      // UNSEEN is the owner's.
+      const { modseq, userId, uids } = event.data;
+      const change = sql.fragment`
+        UPDATE messages AS m SET modseq = ${modseq}
+        WHERE m.mailbox_id = ${mailboxId} AND m.uid = ANY(${sql.array(uids, "int8")}) AND ${guard}
+        RETURNING m.uid, 0 AS messages, 0 AS unseen, 0::int8 AS octets`;
+      const seen = event.data.seen
+        ? sql.fragment`
+          INSERT INTO private_seen (mailbox_id, user_id, uid)
+          SELECT ${mailboxId}, ${userId}, uid FROM wm_change
+          ON CONFLICT DO NOTHING`
+        : sql.fragment`
+          DELETE FROM private_seen
+          WHERE mailbox_id = ${mailboxId} AND user_id = ${userId} AND uid IN (SELECT uid FROM wm_change)`;
+      return {
+        ctes: [
+          { name: "wm_change", body: change },
+          { name: "wm_private_seen", body: seen },
+          { name: "wm_mailbox", body: headerAfter(mailboxId, modseq, null, guard) },
+        ],
+      };
     }
     case "MessagesCopiedIn":
     case "MessagesMovedIn": {

@@ -315,13 +315,17 @@ describe("isolation in the shared namespace", () => {
       );
       seen.push(...(await answer(raw, `t${++n}`, `LIST ${literal(name)} "*"`)));
     }
-    // From Team itself: nothing of Alice's but Team, and no write.
+    // From Team itself: nothing of Alice's but Team, and no write; a copy into his own INBOX is
+    // his (reading is enough, RFC 4314 4).
     expect(tagged(await answer(raw, "s", "SELECT Shared/alice/Team"))).toMatch(/^s OK/);
-    for (const name of [...SHARED_TRICKS, "Secret", "INBOX"]) {
+    for (const name of [...SHARED_TRICKS, "Secret"]) {
       const lines = await answer(raw, `t${++n}`, `UID COPY 1 ${literal(name)}`);
       expect(tagged(lines), `COPY ${name}`).toMatch(/^t\d+ NO/);
       seen.push(...lines);
     }
+    const copied = await answer(raw, "c", "UID COPY 1 INBOX");
+    expect(tagged(copied)).toMatch(/^c OK \[COPYUID \d+ 1 \d+\]/);
+    seen.push(...copied);
     expect(tagged(await answer(raw, "w", "STORE 1 +FLAGS (\\Seen)"))).toMatch(/^w NO \[NOPERM\]/);
     const all = await answer(raw, "l", 'LIST "" "*"');
     raw.close();

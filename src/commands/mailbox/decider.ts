@@ -16,6 +16,7 @@ import {
   messagesExpunged,
   messagesMovedIn,
   messagesMovedOut,
+  privateSeenChanged,
 } from "../../events/domain/mailboxEvents.ts";
 import { DomainError } from "../errors.ts";
 import {
@@ -29,6 +30,11 @@ import {
 export interface MessageState {
   modseq: number;
   flags: readonly string[];
+  /**
+   * The \Seen of the grantee a StoreFlags with `privateSeenOf` is decided for (read with the
+   * messages then, absent otherwise): his own, apart from the owner's in `flags`.
+   */
+  privateSeen?: boolean;
 }
 
 export interface MailboxState {
@@ -77,6 +83,12 @@ export type MailboxCommand =
       flags: readonly string[];
       /** CONDSTORE (RFC 7162 3.1.3): only messages whose MODSEQ is at most this change. */
       unchangedSince?: number;
+      /**
+       * A user other than the owner stores on a shared mailbox: \Seen is his own (RFC 4314 5.3),
+       * a PrivateSeenChanged of his, and the other flags are the messages' (whose \Seen, the
+       * owner's, a replace keeps). The messages' `privateSeen` must have been read for him.
+       */
+      privateSeenOf?: string;
     }
   /** EXPUNGE (uids absent) or UID EXPUNGE (RFC 4315): removes the \Deleted messages among them. */
   | { type: "Expunge"; uids?: readonly number[] }
@@ -91,6 +103,71 @@ export type MailboxCommand =
       messages: readonly IncomingMessage[];
     }
   | { type: "SendMessages"; targetMailboxId: string; uids: readonly number[] };
+
+function flagsChangedEvents(
+  highestModSeq: number,
+  operation: FlagOperation,
+  requested: string[],
+  changes: readonly { uid: number; flags: string[] }[],
+): MailboxEvent[] {
+  return chunks([...changes]).map((messages, index) => ({
+    type: messageFlagsChanged.type,
+    schemaVersion: messageFlagsChanged.schemaVersion,
+    data: { modseq: highestModSeq + 1 + index, operation, requestedFlags: requested, messages },
+  }));
+}
+
+const SEEN = "\\Seen";
+
+/**
+ * STORE by a grantee (StoreFlags.privateSeenOf): the flags other than \Seen change the messages
+ * (MessageFlagsChanged, a replace keeping the owner's \Seen), then \Seen changes his own state
+ * (PrivateSeenChanged, one event per direction), each event with the next MODSEQ.
+ */
+function decidePrivateStore(
+  command: Extract<MailboxCommand, { type: "StoreFlags" }>,
+  reader: string,
+  requested: string[],
+  failed: ReadonlySet<number>,
+  state: MailboxState,
+): MailboxEvent[] {
+  const wantsSeen = requested.includes(SEEN);
+  const shared = requested.filter((flag) => flag !== SEEN);
+  const changes: { uid: number; flags: string[] }[] = [];
+  const seen: number[] = [];
+  const unseen: number[] = [];
+  const uids = [...new Set(command.uids)].sort((a, b) => a - b);
+  for (const uid of uids) {
+    const message = state.messages.get(uid);
+    if (!message || failed.has(uid)) continue;
+    const flags =
+      command.operation === "replace"
+        ? canonicalFlags([...shared, ...message.flags.filter((flag) => flag === SEEN)])
+        : shared.length === 0
+          ? [...message.flags]
+          : applyFlagOperation(message.flags, command.operation, shared);
+    if (!sameFlags(flags, message.flags)) changes.push({ uid, flags });
+    const was = message.privateSeen ?? false;
+    const now = command.operation === "replace" ? wantsSeen : wantsSeen ? command.operation === "add" : was;
+    if (now !== was) (now ? seen : unseen).push(uid);
+  }
+  const events = flagsChangedEvents(state.highestModSeq, command.operation, shared, changes);
+  let modseq = state.highestModSeq + events.length;
+  for (const [value, list] of [
+    [true, seen],
+    [false, unseen],
+  ] as const) {
+    for (const part of chunks(list)) {
+      modseq += 1;
+      events.push({
+        type: privateSeenChanged.type,
+        schemaVersion: privateSeenChanged.schemaVersion,
+        data: { modseq, userId: reader, seen: value, uids: part },
+      });
+    }
+  }
+  return events;
+}
 
 export function initialState(mailboxId = ""): MailboxState {
   return { initialized: false, mailboxId, uidValidity: 0, uidNext: 1, highestModSeq: 0, messages: new Map() };
@@ -126,6 +203,17 @@ export function evolve(state: MailboxState, event: MailboxEvent): MailboxState {
       const next = withMessages(state, (messages) => {
         for (const { uid, flags } of event.data.messages) {
           if (messages.has(uid)) messages.set(uid, { modseq, flags });
+        }
+      });
+      return { ...next, highestModSeq: modseq };
+    }
+    case "PrivateSeenChanged": {
+      const { modseq, seen } = event.data;
+      const next = withMessages(state, (messages) => {
+        for (const uid of event.data.uids) {
+          const message = messages.get(uid);
+          // The state knows one user's \Seen, the deciding grantee's (MessageState.privateSeen).
+          if (message) messages.set(uid, { ...message, modseq, privateSeen: seen });
         }
       });
       return { ...next, highestModSeq: modseq };
@@ -227,6 +315,8 @@ export function decide(command: MailboxCommand, state: MailboxState, now: Date):
       const requested = canonicalFlags(command.flags);
       const changes: { uid: number; flags: string[] }[] = [];
       const failed = new Set(conditionalStoreFailures(command, state));
+      const reader = command.privateSeenOf;
+      if (reader !== undefined) return decidePrivateStore(command, reader, requested, failed, state);
       for (const uid of new Set(command.uids)) {
         const message = state.messages.get(uid);
         if (!message || failed.has(uid)) continue;
@@ -234,16 +324,7 @@ export function decide(command: MailboxCommand, state: MailboxState, now: Date):
         if (!sameFlags(flags, message.flags)) changes.push({ uid, flags });
       }
       changes.sort((a, b) => a.uid - b.uid);
-      return chunks(changes).map((messages, index) => ({
-        type: messageFlagsChanged.type,
-        schemaVersion: messageFlagsChanged.schemaVersion,
-        data: {
-          modseq: state.highestModSeq + 1 + index,
-          operation: command.operation,
-          requestedFlags: requested,
-          messages,
-        },
-      }));
+      return flagsChangedEvents(state.highestModSeq, command.operation, requested, changes);
     }
     case "Expunge":
     case "ExpungeAll": {

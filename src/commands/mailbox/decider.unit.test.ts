@@ -199,6 +199,96 @@ describe("mailbox decider: STORE", () => {
       .thenEvents([]);
   });
 
+  /** The three messages as bob, a grantee, has them: he has seen 2 (alice has seen 1). */
+  const asBob = (): MailboxState => {
+    const state = evolveAll(initialState(), three);
+    return {
+      ...state,
+      messages: new Map([...state.messages].map(([uid, m]) => [uid, { ...m, privateSeen: uid === 2 }])),
+    };
+  };
+
+  it("a grantee's \\Seen is his own: the owner's stays in the flags (RFC 4314 5.3)", () => {
+    given(asBob())
+      .when({
+        type: "StoreFlags",
+        uids: [1, 2, 3],
+        operation: "add",
+        flags: ["\\Seen", "\\Answered"],
+        privateSeenOf: "bob",
+      })
+      .thenEvents([
+        {
+          type: "MessageFlagsChanged",
+          schemaVersion: 1,
+          data: {
+            modseq: 5,
+            operation: "add",
+            requestedFlags: ["\\Answered"],
+            messages: [
+              { uid: 1, flags: ["\\Answered", "\\Seen"] },
+              { uid: 2, flags: ["\\Answered", "\\Deleted"] },
+              { uid: 3, flags: ["\\Answered", "\\Deleted", "\\Flagged"] },
+            ],
+          },
+        },
+        {
+          type: "PrivateSeenChanged",
+          schemaVersion: 1,
+          data: { modseq: 6, userId: "bob", seen: true, uids: [1, 3] },
+        },
+      ]);
+    given(asBob())
+      .when({
+        type: "StoreFlags",
+        uids: [1, 2],
+        operation: "remove",
+        flags: ["\\Seen"],
+        privateSeenOf: "bob",
+      })
+      .thenEvents([
+        {
+          type: "PrivateSeenChanged",
+          schemaVersion: 1,
+          data: { modseq: 5, userId: "bob", seen: false, uids: [2] },
+        },
+      ]);
+    given(asBob())
+      .when({ type: "StoreFlags", uids: [2], operation: "add", flags: ["\\Seen"], privateSeenOf: "bob" })
+      .thenEvents([]);
+  });
+
+  it("a grantee's replace keeps the owner's \\Seen and sets his own", () => {
+    given(asBob())
+      .when({
+        type: "StoreFlags",
+        uids: [1, 2],
+        operation: "replace",
+        flags: ["$Junk"],
+        privateSeenOf: "bob",
+      })
+      .thenEvents([
+        {
+          type: "MessageFlagsChanged",
+          schemaVersion: 1,
+          data: {
+            modseq: 5,
+            operation: "replace",
+            requestedFlags: ["$Junk"],
+            messages: [
+              { uid: 1, flags: ["$Junk", "\\Seen"] },
+              { uid: 2, flags: ["$Junk"] },
+            ],
+          },
+        },
+        {
+          type: "PrivateSeenChanged",
+          schemaVersion: 1,
+          data: { modseq: 6, userId: "bob", seen: false, uids: [2] },
+        },
+      ]);
+  });
+
   it("UNCHANGEDSINCE leaves messages changed after it and reports them (RFC 7162)", () => {
     const command: MailboxCommand = {
       type: "StoreFlags",

@@ -191,7 +191,13 @@ export async function appendMessages(
       messages: input.messages.map((message) => ({
         ...message,
         ...(message.flags
-          ? { flags: message.flags.filter((flag) => held.includes(rightsForStore("add", [flag]))) }
+          ? {
+              // \Seen is each user's own on a shared mailbox (RFC 4314 5.3): the appender's
+              // would not be the owner's, so it is not stored in the message's flags.
+              flags: message.flags.filter(
+                (flag) => flag.toLowerCase() !== "\\seen" && held.includes(rightsForStore("add", [flag])),
+              ),
+            }
           : {}),
       })),
     };

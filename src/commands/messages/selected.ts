@@ -1,5 +1,5 @@
 // The mailbox a command works on by id (the session's selected mailbox): read, decided, committed.
-import type { DatabaseTransactionConnection } from "slonik";
+import type { CommonQueryMethods, DatabaseTransactionConnection } from "slonik";
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
 import { requireRights } from "../acl/handlers.ts";
 import { type Committed, commitChanges, commitOptimistically } from "../commit.ts";
@@ -12,6 +12,7 @@ import {
   type MessageRow,
   mailboxState,
   readMailboxForDecision,
+  withPrivateSeen,
 } from "../writeModel.ts";
 
 /** The selected mailbox, locked, with the messages a command works on (one round trip). */
@@ -49,6 +50,16 @@ export async function requireActorRights(
   await requireRights(ctx.pool, actor.actorId, mailboxId, actor.needed, actor.what);
 }
 
+/** A grantee's STORE decides from his own \Seen too (StoreFlags.privateSeenOf). */
+function withReader(
+  db: CommonQueryMethods,
+  state: MailboxState,
+  command: MailboxCommand,
+): Promise<MailboxState> {
+  if (command.type !== "StoreFlags" || command.privateSeenOf === undefined) return Promise.resolve(state);
+  return withPrivateSeen(db, state, command.privateSeenOf);
+}
+
 export function validUids(uids: readonly number[]): number[] {
   return uids.filter((uid) => Number.isInteger(uid) && uid >= 1 && uid <= 0xffff_ffff);
 }
@@ -74,8 +85,9 @@ export async function decideOnSelected<T>(
 ): Promise<T> {
   const { userId, mailboxId, uids } = target;
   await requireActorRights(ctx, userId, mailboxId, target.actor);
-  const read = known ?? (await readMailboxForDecision(ctx.pool, userId, mailboxId, uids));
-  if (read === null) throw new DomainError("NONEXISTENT", "the mailbox no longer exists");
+  const unread = known ?? (await readMailboxForDecision(ctx.pool, userId, mailboxId, uids));
+  if (unread === null) throw new DomainError("NONEXISTENT", "the mailbox no longer exists");
+  const read = await withReader(ctx.pool, unread, command);
   const decided = decide(command, read, ctx.now());
   const fast = await commitOptimistically(ctx.pool, userId, ctx.metadata, { before: read, events: decided });
   if (fast) {
@@ -84,7 +96,7 @@ export async function decideOnSelected<T>(
   }
   return inTransaction(ctx, async (tx) => {
     const { row, messages } = await lockSelectedWithMessages(tx, userId, mailboxId, uids);
-    const before = mailboxState(row, messages);
+    const before = await withReader(tx, mailboxState(row, messages), command);
     const events = decide(command, before, ctx.now());
     return outcome(before, events, await commitChanges(tx, userId, ctx.metadata, null, [{ before, events }]));
   });

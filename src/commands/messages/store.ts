@@ -20,8 +20,27 @@ export interface StoreFlagsInput {
   operation: FlagOperation;
   flags: readonly string[];
   unchangedSince?: number;
-  /** Another user acting on a shared mailbox: the rights the flags need are checked (RFC 4314 4). */
+  /**
+   * Another user acting on a shared mailbox: the rights the flags need are checked (RFC 4314 4),
+   * and \Seen is his own (StoreFlags.privateSeenOf).
+   */
   actorId?: string;
+}
+
+/** The grantee whose own \Seen a STORE changes, or undefined when the owner stores. */
+function privateSeenOf(input: StoreFlagsInput): string | undefined {
+  return input.actorId !== undefined && input.actorId !== input.userId ? input.actorId : undefined;
+}
+
+/**
+ * The flags a message shows the one who stores: for a grantee, \Seen is his own instead of the
+ * owner's.
+ */
+function visibleFlags(message: MessageState, reader: string | undefined): string[] {
+  if (reader === undefined) return [...message.flags];
+  const flags = message.flags.filter((flag) => flag !== "\\Seen");
+  if (message.privateSeen) flags.push("\\Seen");
+  return flags;
 }
 
 /**
@@ -64,6 +83,7 @@ function commandOf(input: StoreFlagsInput): Extract<MailboxCommand, { type: "Sto
     operation: input.operation,
     flags: input.flags,
     ...(input.unchangedSince !== undefined ? { unchangedSince: input.unchangedSince } : {}),
+    ...(privateSeenOf(input) !== undefined ? { privateSeenOf: privateSeenOf(input) } : {}),
   };
 }
 
@@ -88,6 +108,8 @@ export async function storeFlagsFrom(
   input: StoreFlagsInput,
   known: { highestModSeq: number; uidValidity: number; messages: ReadonlyMap<number, MessageState> },
 ): Promise<StoreFlagsOutcome> {
+  // A grantee read his own \Seen in the rows, not the owner's the decision starts from.
+  if (privateSeenOf(input) !== undefined) return storeFlags(ctx, input);
   const command = commandOf(input);
   const wanted = new Set(command.uids);
   const read: MailboxState = {
@@ -115,13 +137,25 @@ function outcomeOf(
   committed: Committed,
 ): StoreFlagsOutcome {
   const after = committed.mailboxes.get(before.mailboxId) ?? before;
-  const changed = events.flatMap((event) =>
-    event.type === "MessageFlagsChanged" ? event.data.messages.map((m) => m.uid) : [],
-  );
+  const changed = [
+    ...new Set(
+      events.flatMap((event) =>
+        event.type === "MessageFlagsChanged"
+          ? event.data.messages.map((m) => m.uid)
+          : event.type === "PrivateSeenChanged"
+            ? event.data.uids
+            : [],
+      ),
+    ),
+  ].sort((a, b) => a - b);
   return {
     messages: [...after.messages]
       .sort(([a], [b]) => a - b)
-      .map(([uid, message]) => ({ uid, flags: [...message.flags], modseq: message.modseq })),
+      .map(([uid, message]) => ({
+        uid,
+        flags: visibleFlags(message, command.privateSeenOf),
+        modseq: message.modseq,
+      })),
     changed,
     modified: conditionalStoreFailures(command, before),
     previousHighestModSeq: before.highestModSeq,

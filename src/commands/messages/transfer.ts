@@ -1,6 +1,8 @@
-// COPY (RFC 3501 6.4.7) and MOVE (RFC 6851) to another mailbox of the same user, with the
-// UIDs COPYUID needs (RFC 4315). MOVE commits the copy and the expunge together, over both
-// mailbox streams; the two rows are locked in id order so opposite moves cannot deadlock.
+// COPY (RFC 3501 6.4.7) and MOVE (RFC 6851) to another mailbox, with the UIDs COPYUID needs
+// (RFC 4315). MOVE commits the copy and the expunge together, over both mailbox streams; the two
+// rows are locked in id order so opposite moves cannot deadlock. The two mailboxes may belong to
+// two users (a mailbox shared with the actor, RFC 4314): each stream's events are then its
+// owner's, appended in the one transaction, and the copy counts against the target owner's quota.
 import type { MailboxEvent } from "../../events/domain/mailboxEvents.ts";
 import { requireRights } from "../acl/handlers.ts";
 import { commitChanges, type MailboxStreamChange } from "../commit.ts";
@@ -12,11 +14,14 @@ import {
   findMailboxByName,
   incomingFrom,
   loadMessages,
-  lockMailboxes,
+  lockMailboxesOf,
+  type MessageRow,
   mailboxState,
   requireStorageQuota,
+  withPrivateSeen,
 } from "../writeModel.ts";
 import { validUids } from "./selected.ts";
+import { rightsForStore } from "./store.ts";
 
 export interface TransferInput {
   userId: string;
@@ -25,10 +30,54 @@ export interface TransferInput {
   uids: readonly number[];
   targetName: string;
   /**
-   * Another user acting on the owner's mailboxes (RFC 4314 4): the source needs "r" (and "t" and
-   * "e" for MOVE), the target "i".
+   * Who acts (RFC 4314 4), when not `userId`: on a mailbox not his own, the source needs "r" (and
+   * "t" and "e" for MOVE), the target "i".
    */
   actorId?: string;
+  /** The owner of the target mailbox, when not `userId` (the source's owner). */
+  targetOwnerId?: string;
+}
+
+const SEEN = "\\Seen";
+
+/**
+ * The flags the copies carry between two users' mailboxes: as the actor sees the source (his own
+ * \Seen on a mailbox shared with him), then, into a mailbox not his own, without \Seen (it would
+ * be the owner's, as for an APPEND) and without the flags he may not set there.
+ */
+async function flagsAcross(
+  db: Parameters<typeof withPrivateSeen>[0],
+  messages: readonly MessageRow[],
+  seen: { sourceMailboxId: string; readerId: string | null },
+  targetRights: string | null,
+): Promise<MessageRow[]> {
+  let privateSeen: ReadonlyMap<number, boolean> | undefined;
+  if (seen.readerId !== null) {
+    const state = await withPrivateSeen(
+      db,
+      {
+        initialized: true,
+        mailboxId: seen.sourceMailboxId,
+        uidValidity: 0,
+        uidNext: 0,
+        highestModSeq: 0,
+        messages: new Map(messages.map((m) => [m.uid, { modseq: m.modseq, flags: m.flags }])),
+      },
+      seen.readerId,
+    );
+    privateSeen = new Map([...state.messages].map(([uid, m]) => [uid, m.privateSeen ?? false]));
+  }
+  return messages.map((message) => {
+    let flags = message.flags;
+    if (privateSeen !== undefined) {
+      flags = flags.filter((flag) => flag !== SEEN);
+      if (privateSeen.get(message.uid)) flags = [...flags, SEEN].sort();
+    }
+    if (targetRights !== null) {
+      flags = flags.filter((flag) => flag !== SEEN && targetRights.includes(rightsForStore("add", [flag])));
+    }
+    return { ...message, flags };
+  });
 }
 
 export interface TransferOutcome {
@@ -47,12 +96,19 @@ async function transfer(
 ): Promise<TransferOutcome> {
   const targetName = canonicalMailboxName(input.targetName);
   const uids = validUids(input.uids);
+  const sourceOwnerId = input.userId;
+  const targetOwnerId = input.targetOwnerId ?? input.userId;
+  const actorId = input.actorId ?? input.userId;
+  const acrossUsers = sourceOwnerId !== targetOwnerId;
   return inTransaction(ctx, async (tx) => {
-    const target = await findMailboxByName(tx, input.userId, targetName);
+    const target = await findMailboxByName(tx, targetOwnerId, targetName);
     if (target?.status !== "selectable") {
       throw new DomainError("TRYCREATE", `no mailbox named "${targetName}"`);
     }
-    const rows = await lockMailboxes(tx, input.userId, [input.mailboxId, target.id]);
+    const rows = await lockMailboxesOf(tx, [
+      { userId: sourceOwnerId, mailboxId: input.mailboxId },
+      { userId: targetOwnerId, mailboxId: target.id },
+    ]);
     const sourceRow = rows.get(input.mailboxId);
     const targetRow = rows.get(target.id);
     if (sourceRow?.status !== "selectable") {
@@ -61,17 +117,29 @@ async function transfer(
     if (targetRow?.status !== "selectable") {
       throw new DomainError("TRYCREATE", `no mailbox named "${targetName}"`);
     }
-    if (input.actorId !== undefined && input.actorId !== input.userId) {
-      const what = mode === "move" ? "MOVE" : "COPY";
-      await requireRights(tx, input.actorId, sourceRow.id, mode === "move" ? "rte" : "r", what);
-      await requireRights(tx, input.actorId, targetRow.id, "i", `${what} into "${targetName}"`);
+    const what = mode === "move" ? "MOVE" : "COPY";
+    if (actorId !== sourceOwnerId) {
+      await requireRights(tx, actorId, sourceRow.id, mode === "move" ? "rte" : "r", what);
     }
-    const messages = await loadMessages(tx, sourceRow.id, uids);
-    // A COPY adds to what the account stores; a MOVE within it does not (RFC 9208).
-    if (mode === "copy") {
+    const targetRights =
+      actorId !== targetOwnerId
+        ? await requireRights(tx, actorId, targetRow.id, "i", `${what} into "${targetName}"`)
+        : null;
+    const loaded = await loadMessages(tx, sourceRow.id, uids);
+    const messages = acrossUsers
+      ? await flagsAcross(
+          tx,
+          loaded,
+          { sourceMailboxId: sourceRow.id, readerId: actorId !== sourceOwnerId ? actorId : null },
+          targetRights,
+        )
+      : loaded;
+    // A COPY adds to what the account stores; a MOVE within it does not (RFC 9208), but one to
+    // another user's mailbox adds to that user's.
+    if (mode === "copy" || acrossUsers) {
       await requireStorageQuota(
         tx,
-        input.userId,
+        targetOwnerId,
         messages.reduce((sum, message) => sum + message.size, 0),
       );
     }
@@ -96,7 +164,14 @@ async function transfer(
         ? [{ before: source, events: [...received, ...sent] }]
         : [...changes, { before: source, events: sent }];
     }
-    const committed = await commitChanges(tx, input.userId, ctx.metadata, null, changes);
+    // Each stream's events are its owner's (their key, their history): one append per owner,
+    // in this one transaction.
+    const committed = acrossUsers
+      ? await commitAcross(tx, ctx, [
+          { userId: targetOwnerId, changes: changes.slice(0, 1) },
+          { userId: sourceOwnerId, changes: changes.slice(1) },
+        ])
+      : await commitChanges(tx, input.userId, ctx.metadata, null, changes);
     const arrived = received.flatMap((event: MailboxEvent) =>
       event.type === "MessagesCopiedIn" || event.type === "MessagesMovedIn" ? event.data.messages : [],
     );
@@ -108,6 +183,21 @@ async function transfer(
       lastGlobalPosition: committed.lastGlobalPosition,
     };
   });
+}
+
+async function commitAcross(
+  tx: Parameters<typeof commitChanges>[0],
+  ctx: DomainContext,
+  owners: readonly { userId: string; changes: MailboxStreamChange[] }[],
+): Promise<{ lastGlobalPosition: number | null }> {
+  let lastGlobalPosition: number | null = null;
+  for (const owner of owners) {
+    const committed = await commitChanges(tx, owner.userId, ctx.metadata, null, owner.changes);
+    if (committed.lastGlobalPosition !== null) {
+      lastGlobalPosition = Math.max(lastGlobalPosition ?? 0, committed.lastGlobalPosition);
+    }
+  }
+  return { lastGlobalPosition };
 }
 
 export async function copyMessages(ctx: DomainContext, input: TransferInput): Promise<TransferOutcome> {

@@ -86,6 +86,25 @@ export const messagesMovedOut = defineEvent(
   }),
 );
 
+/**
+ * \Seen kept per user (RFC 4314 5.3): a user other than the owner, acting on a mailbox shared
+ * with him, saw (`seen`) or unsaw these messages, for himself alone; the owner's \Seen, in the
+ * messages' flags, is untouched. Like every mailbox event it takes the next MODSEQ, and so does
+ * each of its messages: CONDSTORE clients resynchronize, and the other users find their flags
+ * unchanged (RFC 7162 3.1 lets a MODSEQ move without a visible change).
+ */
+export const privateSeenChanged = defineEvent(
+  "PrivateSeenChanged",
+  1,
+  z.object({
+    modseq: modSeqSchema,
+    /** Whose \Seen: the acting user's id, never the owner's. */
+    userId: z.string().min(1),
+    seen: z.boolean(),
+    uids: z.array(uidSchema).min(1),
+  }),
+);
+
 export const mailboxEventDefinitions = [
   mailboxInitialized,
   messageAppended,
@@ -94,6 +113,7 @@ export const mailboxEventDefinitions = [
   messagesCopiedIn,
   messagesMovedIn,
   messagesMovedOut,
+  privateSeenChanged,
 ] as const;
 
 export type MailboxEvent = EventOf<(typeof mailboxEventDefinitions)[number]>;

@@ -7,6 +7,7 @@
 import { findSharedMailbox, type SharedMailbox } from "../../commands/acl/handlers.ts";
 import { ALL_RIGHTS } from "../../commands/acl/rights.ts";
 import { MAILBOX_HIERARCHY_SEPARATOR } from "../../events/domain/common.ts";
+import type { MailboxQueries } from "../../projections/queries/index.ts";
 import { no } from "../errors.ts";
 import type { SessionControl } from "../module.ts";
 import { userIdOf } from "./commandSupport.ts";
@@ -46,6 +47,15 @@ export function refuseSharedName(name: string, command: string): void {
   if (isSharedName(name)) {
     throw no(`${command}: the names under "${SHARED_PREFIX}" are other users' mailboxes`, "CANNOT");
   }
+}
+
+/**
+ * The queries as the actor sees the owner's mailboxes: on a mailbox shared with him, \Seen is his
+ * own (RFC 4314 5.3, flagsSeenBy in the queries). Every read for a session that shows \Seen goes
+ * through here, so the owner's \Seen is never shown to another user.
+ */
+export function queriesAs(services: MailServices, who: { ownerId: string; actorId: string }): MailboxQueries {
+  return who.actorId === who.ownerId ? services.queries : services.queries.forReader(who.actorId);
 }
 
 /** Where a client's mailbox name points. */

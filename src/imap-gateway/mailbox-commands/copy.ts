@@ -1,6 +1,7 @@
 // COPY and MOVE (RFC 3501 6.4.7, RFC 6851), UID forms included, with UIDPLUS COPYUID
-// (RFC 4315). MOVE's EXPUNGEs reach the client before the tagged OK: the controller is marked
-// dirty and the session flushes its updates (MOVE does not hold EXPUNGE back).
+// (RFC 4315), between any two mailboxes the user may reach: his own and those shared with him.
+// MOVE's EXPUNGEs reach the client before the tagged OK: the controller is marked dirty and the
+// session flushes its updates (MOVE does not hold EXPUNGE back).
 import { copyMessages, moveMessages } from "../../commands/index.ts";
 import { encodeSequenceNumbers } from "../codec/index.ts";
 import { no } from "../errors.ts";
@@ -40,16 +41,18 @@ export function copyCommand(services: MailServices) {
       // RFC 4315 4.3: UID COPY of UIDs that no longer exist is not an error; nothing is copied.
       if (uids.length === 0) return { text: `${name} completed: no messages` };
       const target = await resolveMailboxName(services, session, command.args.mailbox);
+      // A name in the shared namespace the actor may not look up is answered as one that does
+      // not exist.
       if (target === null) throw no(`no mailbox named "${command.args.mailbox}"`, "TRYCREATE");
-      if (target.ownerId !== userId) {
-        throw no(`${command.name} between two users' mailboxes is not supported`, "CANNOT");
-      }
+      // Between the actor's own mailboxes and those shared with him, either way (RFC 4314 4):
+      // the rights are checked, and each side's events written, in the command's transaction.
       const input = {
         userId,
         mailboxId: controller.mailboxId,
         uids,
         targetName: target.name,
-        ...(controller.shared ? { actorId: controller.actorId } : {}),
+        actorId: controller.actorId,
+        targetOwnerId: target.ownerId,
       };
       const ctx = domainContext(services, context);
       const outcome = await (move ? moveMessages(ctx, input) : copyMessages(ctx, input));

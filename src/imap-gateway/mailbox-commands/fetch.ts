@@ -183,7 +183,6 @@ function usesFlagsCopy(
  * chunks are in memory whatever the mailbox's size. Returns how many of `uids` were not found.
  */
 async function streamIndexed(
-  services: MailServices,
   context: CommandContext,
   controller: SelectedMailbox,
   uids: readonly number[],
@@ -196,7 +195,7 @@ async function streamIndexed(
   const encoding = columns.includes("envelope") ? "utf8" : "latin1";
   const state = controller.state;
   const copy = usesFlagsCopy(context, controller, uids, columns)
-    ? await services.queries.cachedFlags(userId, controller.mailboxId, state.uids)
+    ? await controller.queries.cachedFlags(userId, controller.mailboxId, state.uids)
     : null;
   const read = (from: number): Promise<IndexBatch> => {
     if (copy !== null) {
@@ -208,7 +207,7 @@ async function streamIndexed(
         highestModSeq: slice.modseq,
       });
     }
-    const pending = services.queries.fetchIndex(
+    const pending = controller.queries.fetchIndex(
       userId,
       controller.mailboxId,
       toUidSet(uids.slice(from, from + chunkSize)),
@@ -323,7 +322,7 @@ export function fetchCommand(services: MailServices) {
       const seen = await setSeenImplicitly(run);
       let missing: number;
       if (isIndexedOnly(items) && seen.flagsNow.size === 0) {
-        missing = await streamIndexed(services, context, controller, uids, items, changedSince);
+        missing = await streamIndexed(context, controller, uids, items, changedSince);
       } else {
         missing = await streamResponses(run, seen);
       }
@@ -360,8 +359,8 @@ async function impliedItems(
 
 /** QRESYNC's VANISHED (EARLIER): the UIDs in the set's range expunged since `changedSince`. */
 async function reportVanished(run: FetchRun, changedSince: number): Promise<void> {
-  const { services, userId, controller, uids } = run;
-  const changes = await services.queries.changesSince(userId, controller.mailboxId, changedSince);
+  const { userId, controller, uids } = run;
+  const changes = await controller.queries.changesSince(userId, controller.mailboxId, changedSince);
   const requested = new Set(uids);
   const low = uids[0] ?? 0;
   const high = uids.at(-1) ?? 0;
@@ -387,7 +386,7 @@ async function setSeenImplicitly(run: FetchRun): Promise<SeenOutcome> {
   let prefetched: FetchedMessage[] | undefined;
   let prefetchedAt: number | null = null;
   if (uids.length <= chunkSizeFor(queryItems)) {
-    const read = await services.queries.fetchMessages(
+    const read = await controller.queries.fetchMessages(
       userId,
       controller.mailboxId,
       toUidSet(uids),
@@ -403,7 +402,7 @@ async function setSeenImplicitly(run: FetchRun): Promise<SeenOutcome> {
   }
   for (let i = 0; prefetched === undefined && i < uids.length; i += FETCH_CHUNK) {
     const chunk = uids.slice(i, i + FETCH_CHUNK);
-    const read = await services.queries.fetchMessages(userId, controller.mailboxId, toUidSet(chunk), [
+    const read = await controller.queries.fetchMessages(userId, controller.mailboxId, toUidSet(chunk), [
       "flags",
     ]);
     for (const message of read.messages) {
@@ -486,8 +485,8 @@ async function streamResponses(run: FetchRun, seen: SeenOutcome): Promise<number
     if (rows === undefined) {
       const chunk = toUidSet(uids.slice(from, from + chunkSize));
       const read = metadataOnly
-        ? await services.queries.fetchMetadata(userId, controller.mailboxId, chunk)
-        : await services.queries.fetchMessages(userId, controller.mailboxId, chunk, queryItems);
+        ? await controller.queries.fetchMetadata(userId, controller.mailboxId, chunk)
+        : await controller.queries.fetchMessages(userId, controller.mailboxId, chunk, queryItems);
       // Contract 9: the mailbox moved since the session looked → it looks before the tagged OK.
       controller.noteIndexAt(read.highestModSeq);
       rows = read.messages;

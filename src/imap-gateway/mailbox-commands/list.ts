@@ -10,7 +10,7 @@ import { type ListedMailbox, listPatternRegExp } from "../../projections/queries
 import { encodeMailbox, type ListArgs, type StatusItem } from "../codec/index.ts";
 import { enableCondstore, userIdOf } from "../mail/commandSupport.ts";
 import type { MailServices } from "../mail/services.ts";
-import { SHARED_PREFIX, SHARED_ROOT, sharedName } from "../mail/sharedNamespace.ts";
+import { queriesAs, SHARED_PREFIX, SHARED_ROOT, sharedName } from "../mail/sharedNamespace.ts";
 import { utf8Names } from "../modes.ts";
 import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from "../module.ts";
 import { refuseRecentInRev2, sendStatus, statusFacts } from "./status.ts";
@@ -280,7 +280,10 @@ async function answerList(
       const ownerId = shared?.ownerId ?? userId;
       const found =
         shared === undefined || shared.rights.includes("r")
-          ? await services.queries.mailboxStatus(ownerId, shared?.name ?? entry.name)
+          ? await queriesAs(services, { ownerId, actorId: userId }).mailboxStatus(
+              ownerId,
+              shared?.name ?? entry.name,
+            )
           : null;
       if (found?.selectable) {
         const status = { ...found, name: entry.name };

@@ -145,7 +145,6 @@ interface LiveSortCriteria {
  * live SORT also reads the sort keys of the messages that join it, to tell where they go.
  */
 export async function keepLive(
-  services: MailServices,
   context: CommandContext,
   controller: SelectedMailbox,
   criteria: SearchKey,
@@ -181,14 +180,14 @@ export async function keepLive(
     for (const live of state.searchContexts.values()) {
       let line: string | undefined;
       if (live.order === undefined) {
-        const matching = await services.queries.search(userId, controller.mailboxId, {
+        const matching = await controller.queries.search(userId, controller.mailboxId, {
           type: "and",
           keys: [live.criteria as SearchKey, uidKey(looked)],
         });
         line = state.updateSearchContext(live.tag, looked, new Set(matching.uids));
       } else {
         const { search, sort } = live.criteria as LiveSortCriteria;
-        const matching = await services.queries.sortFields(
+        const matching = await controller.queries.sortFields(
           userId,
           controller.mailboxId,
           { type: "and", keys: [search, uidKey(looked)] },
@@ -232,12 +231,12 @@ export function searchCommand(services: MailServices) {
       }
       if (withModSeq) await enableCondstore(context);
 
-      let result: Awaited<ReturnType<typeof services.queries.search>>;
+      let result: Awaited<ReturnType<typeof controller.queries.search>>;
       let searched: SearchKey = { type: "all" };
       try {
         const search = async () => {
           searched = toCriteria(criteria, controller.state);
-          return services.queries.search(userId, controller.mailboxId, searched);
+          return controller.queries.search(userId, controller.mailboxId, searched);
         };
         result = await search();
         // Contract 9: the mailbox moved since the session looked (another node's change), or a
@@ -260,7 +259,7 @@ export function searchCommand(services: MailServices) {
       // Only messages this session knows of, in its numbering.
       const found = result.uids.filter((uid) => controller.state.sequenceNumberOf(uid) !== undefined);
       const numbers = command.uid ? found : found.map((uid) => controller.state.sequenceNumberOf(uid)!);
-      if (update) await keepLive(services, context, controller, searched, found, command.uid);
+      if (update) await keepLive(context, controller, searched, found, command.uid);
       if (returnOptions === undefined) {
         const modseq =
           withModSeq && found.length > 0 && result.highestModSeq !== null

@@ -102,7 +102,11 @@ export function selectCommand(services: MailServices) {
       const qresync = command.args.qresync;
       if (qresync && qresync.uidValidity === status.uidValidity) {
         // RFC 7162 3.2.5.2: what changed since the client's MODSEQ, expunges first as VANISHED (EARLIER).
-        const changes = await services.queries.changesSince(userId, status.mailboxId, Number(qresync.modSeq));
+        const changes = await controller.queries.changesSince(
+          userId,
+          status.mailboxId,
+          Number(qresync.modSeq),
+        );
         if (changes.vanished.length > 0)
           await context.untagged(`VANISHED (EARLIER) ${encodeSequenceNumbers(changes.vanished)}`);
         const flagsLine = state.announceKeywords(changes.changed.map((message) => message.flags));

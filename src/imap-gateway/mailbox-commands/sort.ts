@@ -12,7 +12,7 @@ import { UTF8_ACCEPT } from "../modes.ts";
 import { defineCommand, SELECTED } from "../module.ts";
 import { keepLive, toCriteria } from "./search.ts";
 
-export function sortCommand(services: MailServices) {
+export function sortCommand(_services: MailServices) {
   return defineCommand({
     names: ["SORT"],
     selectedView: "looks-first",
@@ -33,7 +33,7 @@ export function sortCommand(services: MailServices) {
         throw bad(`a live search already has the tag ${context.tag} (RFC 5267 4.2)`);
       }
       const searched = toCriteria(command.args.search, controller.state);
-      const found = await services.queries.sortFields(
+      const found = await controller.queries.sortFields(
         controller.userId,
         controller.mailboxId,
         searched,
@@ -49,7 +49,7 @@ export function sortCommand(services: MailServices) {
         .sort((x, y) => byKeys(keys.get(x)!, keys.get(y)!) || x - y);
       const numbers = command.uid ? uids : uids.map((uid) => controller.state.sequenceNumberOf(uid)!);
       if (update) {
-        await keepLive(services, context, controller, searched, uids, command.uid, {
+        await keepLive(context, controller, searched, uids, command.uid, {
           criteria: command.args.criteria,
           keys,
         });

@@ -8,7 +8,7 @@ import { encodeMailbox, type StatusItem } from "../codec/index.ts";
 import { bad, no } from "../errors.ts";
 import { enableCondstore } from "../mail/commandSupport.ts";
 import type { MailServices } from "../mail/services.ts";
-import { resolveMailboxName } from "../mail/sharedNamespace.ts";
+import { queriesAs, resolveMailboxName } from "../mail/sharedNamespace.ts";
 import { speaksRev2, utf8Names } from "../modes.ts";
 import { AUTHENTICATED_OR_SELECTED, type CommandContext, defineCommand } from "../module.ts";
 import type { GatewayLimits } from "../options.ts";
@@ -137,7 +137,9 @@ export function statusCommand(services: MailServices) {
       refuseRecentInRev2(context, items);
       const target = await resolveMailboxName(services, context.session, mailbox);
       const userId = target?.ownerId;
-      const found = target && userId ? await services.queries.mailboxStatus(userId, target.name) : null;
+      // UNSEEN as the actor sees it: his own \Seen on a shared mailbox.
+      const found =
+        target && userId ? await queriesAs(services, target).mailboxStatus(userId, target.name) : null;
       if (!target || !userId || found === null) throw no(`no mailbox named "${mailbox}"`, "NONEXISTENT");
       // RFC 4314 4: STATUS needs "r".
       if (!target.rights.includes("r")) {

@@ -19,7 +19,7 @@ const ALGORITHMS = {
   REFERENCES: referencesThreads,
 } as const;
 
-export function threadCommand(services: MailServices) {
+export function threadCommand(_services: MailServices) {
   return defineCommand({
     names: ["THREAD"],
     selectedView: "looks-first",
@@ -39,7 +39,7 @@ export function threadCommand(services: MailServices) {
         throw bad(
           `unknown threading algorithm ${algorithm}; this server offers ORDEREDSUBJECT and REFERENCES`,
         );
-      const found = await services.queries.sortFields(
+      const found = await controller.queries.sortFields(
         controller.userId,
         controller.mailboxId,
         toCriteria(command.args.search, controller.state),

@@ -6,10 +6,11 @@ import { rightsOn } from "../../commands/acl/handlers.ts";
 import { ALL_RIGHTS } from "../../commands/acl/rights.ts";
 import type { StoreFlagsOutcome } from "../../commands/messages/store.ts";
 import { claimRecent, peekRecent } from "../../commands/recent.ts";
-import type { MailboxStatus } from "../../projections/queries/index.ts";
+import type { MailboxQueries, MailboxStatus } from "../../projections/queries/index.ts";
 import type { SequenceSet } from "../codec/index.ts";
 import { no } from "../errors.ts";
 import type { MailServices } from "../mail/services.ts";
+import { queriesAs } from "../mail/sharedNamespace.ts";
 import type { Selection, SessionControl } from "../module.ts";
 import { newMessageFetches } from "./newMessageFetch.ts";
 import { type MessageFlagsState, SelectedMailboxState } from "./state.ts";
@@ -76,6 +77,8 @@ export class SelectedMailbox implements Selection {
   readonly userId: string;
   /** Who the session is: the owner, or a user the mailbox is shared with. */
   readonly actorId: string;
+  /** The index as the actor sees it (his own \Seen on a shared mailbox): every read of the session. */
+  readonly queries: MailboxQueries;
   readonly uidValidity: number;
   readonly state: SelectedMailboxState;
   readonly #services: MailServices;
@@ -101,6 +104,7 @@ export class SelectedMailbox implements Selection {
     this.#session = session;
     this.userId = userId;
     this.actorId = shared?.actorId ?? userId;
+    this.queries = queriesAs(services, { ownerId: userId, actorId: this.actorId });
     this.name = shared?.displayName ?? status.name;
     this.mailboxId = status.mailboxId;
     this.uidValidity = status.uidValidity;
@@ -129,7 +133,8 @@ export class SelectedMailbox implements Selection {
       if (notice.mailboxId !== null) noticed.add(notice.mailboxId);
     });
     try {
-      const opened = await services.queries.openMailbox(userId, name);
+      const queries = queriesAs(services, { ownerId: userId, actorId: options.shared?.actorId ?? userId });
+      const opened = await queries.openMailbox(userId, name);
       if (opened === null) return null;
       const { status } = opened;
       if (!status.selectable) return { status };
@@ -323,7 +328,7 @@ export class SelectedMailbox implements Selection {
     // A shared mailbox whose "r" was taken away tells the session nothing more.
     if (this.shared && !(await this.rights()).includes("r")) return;
     const since = this.state.highestModSeq;
-    const changes = await this.#services.queries.changesSince(this.userId, this.mailboxId, since);
+    const changes = await this.queries.changesSince(this.userId, this.mailboxId, since);
     const known = this.state.lastKnownUid;
     const appended = changes.changed.filter((m) => m.uid > known).sort((a, b) => a.uid - b.uid);
     const flagsChanged = changes.changed.filter((m) => m.uid <= known);

@@ -43,16 +43,21 @@ export async function newMessageFetches(
   condstore: boolean,
 ): Promise<string[]> {
   const items = peeking(asked, condstore);
-  const read = await services.queries.fetchMessages(controller.userId, controller.mailboxId, toUidSet(uids), [
-    "flags",
-    "modseq",
-    "internalDate",
-    "size",
-    "blobDigest",
-    "structure",
-    "saveDate",
-    ...(asked.some((item) => item.type === "PREVIEW") ? (["preview"] as const) : []),
-  ]);
+  const read = await controller.queries.fetchMessages(
+    controller.userId,
+    controller.mailboxId,
+    toUidSet(uids),
+    [
+      "flags",
+      "modseq",
+      "internalDate",
+      "size",
+      "blobDigest",
+      "structure",
+      "saveDate",
+      ...(asked.some((item) => item.type === "PREVIEW") ? (["preview"] as const) : []),
+    ],
+  );
   const lines: string[] = [];
   for (const row of read.messages) {
     const seq = controller.state.sequenceNumberOf(row.uid);

@@ -290,6 +290,7 @@ class BodiesViewWriter {
         this.reached(mailboxId, event.data.modseq);
         return;
       case "MessageFlagsChanged":
+      case "PrivateSeenChanged":
         this.reached(mailboxId, event.data.modseq);
         return;
       case "MessagesExpunged":

@@ -281,9 +281,34 @@ function unpackDoubles(packed: Buffer | null | undefined, count: number): Float6
   return values;
 }
 
-const mailboxColumns = sql.fragment`
+const SEEN_FLAG = "\\Seen";
+
+/**
+ * The one place a message's flags are read for a session (alias.flags otherwise): a user other
+ * than the owner of a shared mailbox (`reader`) sees his own \Seen (0061_private_seen.sql), never
+ * the owner's. FETCH FLAGS, STORE's and the doorbell's FETCH, SEARCH SEEN/UNSEEN (through the
+ * messages relation), SELECT's first unseen message all read this.
+ */
+export function flagsSeenBy(alias: string, reader: string | null): FragmentSqlToken {
+  const flags = sql.identifier([alias, "flags"]);
+  if (reader === null) return sql.fragment`${flags}`;
+  return sql.fragment`(array_remove(${flags}, ${SEEN_FLAG}::text) || CASE WHEN EXISTS (
+      SELECT 1 FROM private_seen AS ps
+      WHERE ps.mailbox_id = ${sql.identifier([alias, "mailbox_id"])} AND ps.user_id = ${reader}
+        AND ps.uid = ${sql.identifier([alias, "uid"])}) THEN ARRAY[${SEEN_FLAG}::text] ELSE ARRAY[]::text[] END)`;
+}
+
+/** A mailbox's columns; its UNSEEN is the reader's own on a shared mailbox (flagsSeenBy). */
+function mailboxColumnsFor(reader: string | null): FragmentSqlToken {
+  const unseen =
+    reader === null
+      ? sql.fragment`mb.unseen_count`
+      : sql.fragment`(mb.message_count - (SELECT count(*) FROM private_seen AS ps
+           WHERE ps.mailbox_id = mb.id AND ps.user_id = ${reader}))::int8 AS unseen_count`;
+  return sql.fragment`
   mb.id AS mailbox_id, mb.name, mb.status, mb.uid_validity, mb.uid_next, mb.highest_modseq, mb.message_count,
-  mb.unseen_count, mb.total_size, mb.special_use, mb.append_limit`;
+  ${unseen}, mb.total_size, mb.special_use, mb.append_limit`;
+}
 
 /**
  * The lowest and highest UID of a set: with them the primary key finds a chunk's rows; the
@@ -398,6 +423,12 @@ export interface OpenedMailbox {
 }
 
 export interface MailboxQueries {
+  /**
+   * These queries as `readerId`, a user other than the owner, sees a mailbox shared with him:
+   * \Seen (FLAGS, SEARCH SEEN and UNSEEN, UNSEEN counts, the first unseen message) is his own
+   * (flagsSeenBy). The owner's are these.
+   */
+  forReader(readerId: string): MailboxQueries;
   listMailboxes(userId: string, options: ListOptions): Promise<ListedMailbox[]>;
   /** STATUS / SELECT data of a mailbox by name, or null when the user has no such mailbox. */
   mailboxStatus(userId: string, name: string): Promise<MailboxStatus | null>;
@@ -603,9 +634,13 @@ const SAVE_DATE = sql.fragment`(SELECT e.recorded_at FROM events AS e
  * from its body (null where there is none). The planner drops the join when a query reads none
  * of the derived columns.
  */
-function messagesRelation(mailbox: FragmentSqlToken, source: BodiesSource): FragmentSqlToken {
+function messagesRelation(
+  mailbox: FragmentSqlToken,
+  source: BodiesSource,
+  reader: string | null,
+): FragmentSqlToken {
   return sql.fragment`(
-    SELECT i.mailbox_id, i.uid, i.modseq, i.flags, i.internal_date, i.size, i.blob_digest,
+    SELECT i.mailbox_id, i.uid, i.modseq, ${flagsSeenBy("i", reader)} AS flags, i.internal_date, i.size, i.blob_digest,
       (i.header_summary ->> 'date')::timestamptz AS sent_date,
       ${SAVE_DATE} AS save_date,
       i.header_summary ->> 'messageId' AS message_id,
@@ -691,6 +726,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     columns: FragmentSqlToken,
     condition: FragmentSqlToken,
     derived: ReadonlySet<DerivedColumn>,
+    reader: string | null,
   ): Promise<{ rows: (number | string | null)[][]; mailboxHighestModSeq: number | null }> {
     const needsBodies = derived.size > 0;
     const mailbox = owned(userId, mailboxId);
@@ -701,7 +737,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         SELECT lacking.digests AS lacking,
           (SELECT highest_modseq FROM mailboxes WHERE id = ${mailboxId} AND user_id = ${userId}) AS mailbox_modseq,
           CASE WHEN lacking.digests IS NULL THEN (
-            SELECT json_agg(${columns} ORDER BY m.uid) FROM ${messagesRelation(mailbox, source)}
+            SELECT json_agg(${columns} ORDER BY m.uid) FROM ${messagesRelation(mailbox, source, reader)}
             WHERE (${condition}) AND ${restrict}) END AS rows
         FROM lacking`);
       mailboxHighestModSeq = Math.max(mailboxHighestModSeq ?? 0, result.mailbox_modseq ?? 0) || null;
@@ -788,11 +824,19 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     });
   }
 
-  /** The changes above `modseq` (one round trip, one snapshot); null when the mailbox is gone. */
-  async function changesAbove(userId: string, mailboxId: string, modseq: number): Promise<Changes | null> {
+  /**
+   * The changes above `modseq` (one round trip, one snapshot), their flags as `reader` sees them
+   * (flagsSeenBy); null when the mailbox is gone.
+   */
+  async function changesAbove(
+    userId: string,
+    mailboxId: string,
+    modseq: number,
+    reader: string | null,
+  ): Promise<Changes | null> {
     const row = await connection.maybeOne(sql.type(changesRow)`
         SELECT mb.highest_modseq,
-          (SELECT coalesce(json_agg(json_build_array(m.uid, m.modseq, m.flags) ORDER BY m.uid), '[]'::json)
+          (SELECT coalesce(json_agg(json_build_array(m.uid, m.modseq, ${flagsSeenBy("m", reader)}) ORDER BY m.uid), '[]'::json)
              FROM messages AS m WHERE m.mailbox_id = mb.id AND m.modseq > ${modseq}) AS changed,
           (SELECT coalesce(json_agg(t.uid ORDER BY t.uid), '[]'::json)
              FROM tombstones AS t WHERE t.mailbox_id = mb.id AND t.modseq > ${modseq}) AS vanished
@@ -834,7 +878,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
   ): Promise<CachedMailboxFlags | null> {
     const entry = flagsCopies.get(mailboxId);
     if (entry !== undefined && entry.userId === userId) {
-      const changes = await changesAbove(userId, mailboxId, entry.copy.modseq);
+      const changes = await changesAbove(userId, mailboxId, entry.copy.modseq, null);
       if (changes === null) {
         flagsCopies.delete(mailboxId);
         return null;
@@ -883,7 +927,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
       const start = bounds[i]!;
       const end = bounds[i + 1]! - 1;
       if (end < start) continue;
-      const batch = await fetchIndex(userId, mailboxId, [{ start, end }], ["flags", "modseq"]);
+      const batch = await fetchIndex(userId, mailboxId, [{ start, end }], ["flags", "modseq"], null);
       if (batch.highestModSeq === null) return null;
       copy ??= new CachedMailboxFlags(batch.highestModSeq, knownUids.length);
       const changed = Array.from(batch.uids, (uid, row) => ({
@@ -894,7 +938,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
       copy.apply(changed, [], copy.modseq);
     }
     if (copy === undefined) return null;
-    const changes = await changesAbove(userId, mailboxId, copy.modseq);
+    const changes = await changesAbove(userId, mailboxId, copy.modseq, null);
     if (changes === null) return null;
     copy.apply(changes.changed, changes.vanished, changes.highestModSeq);
     return copy;
@@ -905,6 +949,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     mailboxId: string,
     uids: UidSet,
     columns: readonly IndexColumn[],
+    reader: string | null,
   ): Promise<IndexBatch> {
     if (uids.length === 0) return { uids: new Uint32Array(0), highestModSeq: null };
     const wanted = new Set(columns);
@@ -920,7 +965,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
           string_agg(int4send((o.uid - ${UID_BIAS})::int4), '') AS uids
           ${inner.length > 0 ? sql.fragment`, ${sql.join(inner, sql.fragment`, `)}` : sql.fragment``}
         FROM (
-          SELECT m.uid, m.flags, m.modseq, m.internal_date, m.size, m.blob_digest
+          SELECT m.uid, ${flagsSeenBy("m", reader)} AS flags, m.modseq, m.internal_date, m.size, m.blob_digest
           FROM messages AS m
           WHERE m.mailbox_id = ${owned(userId, mailboxId)}
             AND m.uid BETWEEN ${lowest} AND ${highest}
@@ -943,11 +988,14 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     return batch;
   }
 
-  return {
+  /** The queries as `reader` sees the mailboxes (null: their owner); see flagsSeenBy. */
+  const queriesFor = (reader: string | null): MailboxQueries => ({
+    forReader: (readerId) => queriesFor(readerId),
+
     async listMailboxes(userId, listOptions) {
       const matcher = listPatternRegExp(listOptions.reference ?? "", listOptions.pattern);
       const rows = await connection.any(sql.type(listedMailboxRow)`
-        SELECT ${mailboxColumns},
+        SELECT ${mailboxColumnsFor(reader)},
           EXISTS (SELECT 1 FROM subscriptions AS s WHERE s.user_id = ${userId} AND s.name = mb.name) AS subscribed
         FROM mailboxes AS mb
         WHERE mb.user_id = ${userId} AND mb.status <> 'deleted'
@@ -993,14 +1041,14 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
 
     async mailboxStatus(userId, name) {
       const row = await connection.maybeOne(sql.type(mailboxRow)`
-        SELECT ${mailboxColumns} FROM mailboxes AS mb
+        SELECT ${mailboxColumnsFor(reader)} FROM mailboxes AS mb
         WHERE mb.user_id = ${userId} AND mb.name = ${mailboxLookupName(name)} AND mb.status <> 'deleted'`);
       return row ? toStatus(row) : null;
     },
 
     async mailboxStatusById(userId, mailboxId) {
       const row = await connection.maybeOne(sql.type(mailboxRow)`
-        SELECT ${mailboxColumns} FROM mailboxes AS mb
+        SELECT ${mailboxColumnsFor(reader)} FROM mailboxes AS mb
         WHERE mb.user_id = ${userId} AND mb.id = ${mailboxId} AND mb.status <> 'deleted'`);
       return row ? toStatus(row) : null;
     },
@@ -1019,11 +1067,11 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     async openMailbox(userId, name) {
       // The unseen test is written as the partial index messages_unseen_idx states it.
       const row = await connection.maybeOne(sql.type(openedMailboxRow)`
-        SELECT ${mailboxColumns},
+        SELECT ${mailboxColumnsFor(reader)},
           (SELECT string_agg(int4send((o.uid - ${UID_BIAS})::int4), '')
              FROM (SELECT m.uid FROM messages AS m WHERE m.mailbox_id = mb.id ORDER BY m.uid) AS o) AS uids,
           (SELECT m.uid FROM messages AS m
-             WHERE m.mailbox_id = mb.id AND NOT ('\\Seen' = ANY (m.flags))
+             WHERE m.mailbox_id = mb.id AND NOT ('\\Seen' = ANY (${flagsSeenBy("m", reader)}))
              ORDER BY m.uid LIMIT 1) AS first_unseen_uid
         FROM mailboxes AS mb
         WHERE mb.user_id = ${userId} AND mb.name = ${mailboxLookupName(name)} AND mb.status <> 'deleted'`);
@@ -1032,7 +1080,13 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
     },
 
     async fetchMetadata(userId, mailboxId, uids) {
-      const batch = await fetchIndex(userId, mailboxId, uids, ["flags", "modseq", "internalDate", "size"]);
+      const batch = await fetchIndex(
+        userId,
+        mailboxId,
+        uids,
+        ["flags", "modseq", "internalDate", "size"],
+        reader,
+      );
       const messages: FetchedMessage[] = new Array(batch.uids.length);
       for (let i = 0; i < batch.uids.length; i++) {
         const line = batch.flags![i]!;
@@ -1047,7 +1101,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
       return { messages, highestModSeq: batch.highestModSeq };
     },
 
-    fetchIndex,
+    fetchIndex: (userId, mailboxId, uids, columns) => fetchIndex(userId, mailboxId, uids, columns, reader),
 
     async fetchMessages(userId, mailboxId, uids, items) {
       if (uids.length === 0) return { messages: [], highestModSeq: null };
@@ -1069,7 +1123,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
       ];
       const rows = await connection.any(sql.type(fetchedRow)`
         SELECT ${sql.join(columns, sql.fragment`, `)}
-        FROM ${messagesRelation(owned(userId, mailboxId), VIEW_ONLY)}
+        FROM ${messagesRelation(owned(userId, mailboxId), VIEW_ONLY, reader)}
         WHERE m.uid BETWEEN ${lowest} AND ${highest}
           AND ${uidMultirange(uids)}::int8multirange @> m.uid
         ORDER BY m.uid`);
@@ -1107,7 +1161,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
 
     async changesSince(userId, mailboxId, modseq) {
       return (
-        (await changesAbove(userId, mailboxId, modseq)) ?? {
+        (await changesAbove(userId, mailboxId, modseq, reader)) ?? {
           changed: [],
           vanished: [],
           highestModSeq: modseq,
@@ -1115,7 +1169,8 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
       );
     },
 
-    cachedFlags,
+    // The copy holds the owner's flags: none is kept of a reader's (his \Seen is his own).
+    cachedFlags: reader === null ? cachedFlags : async () => null,
 
     async search(userId, mailboxId, criteria) {
       const derived = derivedColumnsOf(criteria);
@@ -1126,7 +1181,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
           SELECT (SELECT highest_modseq FROM mailboxes WHERE id = ${mailboxId} AND user_id = ${userId}) AS mailbox_modseq,
             string_agg(int4send((o.uid - ${UID_BIAS})::int4), '') AS uids, max(o.modseq)::float8 AS highest_modseq
           FROM (
-            SELECT m.uid, m.modseq FROM ${messagesRelation(owned(userId, mailboxId), VIEW_ONLY)}
+            SELECT m.uid, m.modseq FROM ${messagesRelation(owned(userId, mailboxId), VIEW_ONLY, reader)}
             WHERE ${compileSearchKey(criteria)}
             ORDER BY m.uid
           ) AS o`);
@@ -1142,6 +1197,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         sql.fragment`json_build_array(m.uid, m.modseq)`,
         compileSearchKey(criteria),
         derived,
+        reader,
       );
       let highestModSeq: number | null = null;
       const uids = new Array<number>(rows.length);
@@ -1210,6 +1266,7 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         )})`,
         compileSearchKey(criteria),
         new Set([...derivedColumnsOf(criteria), ...wanted.flatMap((field) => SORT_FIELD_COLUMNS[field])]),
+        reader,
       );
       return rows.map((values) => {
         const message: SortFields = {
@@ -1235,5 +1292,6 @@ export function createMailboxQueries(pool: DatabasePool, options: MailboxQueries
         return message;
       });
     },
-  };
+  });
+  return queriesFor(null);
 }
