@@ -171,3 +171,20 @@ describe("COPY and MOVE between two users' mailboxes", () => {
     expect(code).toBe(0);
   });
 });
+
+describe("REPLACE across users", () => {
+  it("is refused, not half done, on a shared mailbox and into one", async () => {
+    const replacement = literal(message(9));
+    expect(await last(a, "SELECT Team")).toMatch(/^OK/);
+    const before = await flagsByUid(a, "UID FETCH 1:* FLAGS");
+    // RFC 4314 would let bob with "i", "t" and "e"; offered only within one account.
+    expect(await last(a, "SETACL Team bob +ite")).toMatch(/^OK/);
+    expect(await last(b, "SELECT Shared/alice/Team")).toMatch(/^OK/);
+    expect(await last(b, `UID REPLACE 1 Shared/alice/Team ${replacement}`)).toMatch(/^NO \[CANNOT\] /);
+    expect(await last(b, `UID REPLACE 1 INBOX ${replacement}`)).toMatch(/^NO \[CANNOT\] /);
+    expect(await last(b, "SELECT INBOX")).toMatch(/^OK/);
+    expect(await last(b, `UID REPLACE 1 Shared/alice/Team ${replacement}`)).toMatch(/^NO \[CANNOT\] /);
+    expect(await flagsByUid(a, "UID FETCH 1:* FLAGS")).toEqual(before);
+    expect(await last(a, "SETACL Team bob -ite")).toMatch(/^OK/);
+  });
+});

@@ -9,6 +9,7 @@ import type { StreamedLiteralInfo } from "../codec/index.ts";
 import { no } from "../errors.ts";
 import { requireWritable, resolveUids, selectedOf, userIdOf } from "../mail/commandSupport.ts";
 import { domainContext, type MailServices } from "../mail/services.ts";
+import { isSharedName } from "../mail/sharedNamespace.ts";
 import { defineCommand, SELECTED } from "../module.ts";
 import { LiteralSpool, prepareCatenate, prepareLiteral, spoolsOf } from "./append.ts";
 
@@ -30,6 +31,13 @@ export function replaceCommand(services: MailServices) {
         const userId = userIdOf(context.session);
         const controller = selectedOf(context.session);
         requireWritable(controller, name);
+        // Both messages are one user's: the replaced one and its replacement live in one account.
+        if (controller.shared !== undefined || isSharedName(mailbox)) {
+          throw no(
+            `${name}: a message of another user's mailbox is not replaced (COPY and EXPUNGE are)`,
+            "CANNOT",
+          );
+        }
         // A message number beyond EXISTS is BAD (as for every command); a UID no longer there, NO.
         const [uid] = resolveUids(controller, sequenceSet, command.uid);
         if (uid === undefined) throw no(`${name}: no message with that UID`, "NONEXISTENT");
