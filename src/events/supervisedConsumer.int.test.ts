@@ -38,7 +38,8 @@ it("a crash kafkajs would not restart starts a new consumer, which reads on from
     check();
   });
   supervised = await startSupervisedConsumer({
-    create: () => kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 500, maxWaitTimeInMs: 100 }),
+    create: () =>
+      kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 500, maxWaitTimeInMs: 100 }),
     start: async (consumer) => {
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
