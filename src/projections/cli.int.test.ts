@@ -139,7 +139,7 @@ describe("mailledger projections", () => {
       expect(reports[0]!.tables.find((t) => t.table === "tombstones")!.liveRows).toBe(5);
       expect(reports[1]!.tables.find((t) => t.table === "message_bodies")!.liveRows).toBeGreaterThan(10);
       expect((await run(["verify", "index"])).out).toMatch(
-        /^index: equal to a rebuild from the log \(\d+ events up to position \d+; users 2, mailboxes 5, retired_mailbox_names 3, subscriptions 1, messages \d+, tombstones 5, metadata_entries 0, mailbox_acl 0\)$/m,
+        /^index: equal to a rebuild from the log \(\d+ events up to position \d+; users 2, mailboxes 5, retired_mailbox_names 3, subscriptions 1, messages \d+, tombstones 5, metadata_entries 0, mailbox_acl 0, private_seen 0\)$/m,
       );
     } finally {
       await transport.stop();

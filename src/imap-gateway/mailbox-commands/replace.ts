@@ -32,7 +32,7 @@ export function replaceCommand(services: MailServices) {
         const controller = selectedOf(context.session);
         requireWritable(controller, name);
         // Both messages are one user's: the replaced one and its replacement live in one account.
-        if (controller.shared !== undefined || isSharedName(mailbox)) {
+        if (controller.shared || isSharedName(mailbox)) {
           throw no(
             `${name}: a message of another user's mailbox is not replaced (COPY and EXPUNGE are)`,
             "CANNOT",
