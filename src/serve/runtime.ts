@@ -6,6 +6,7 @@
 import type { Config } from "../config.ts";
 import type { BlobStore } from "../events/blobs/blobStore.ts";
 import { createDatabasePool, type DatabasePool } from "../events/db.ts";
+import { startAutovacuum } from "../events/embedded/autovacuum.ts";
 import { type EmbeddedDatabase, openEmbeddedDatabase } from "../events/embedded/embeddedDatabase.ts";
 import {
   combineLogWakeups,
@@ -89,6 +90,11 @@ export async function openRuntime(
     });
     closers.push(() => pool.end());
     await assertSchemaCurrent(pool);
+    if (embedded?.owner) {
+      // PGlite has no autovacuum launcher: the process that owns the database does its work.
+      const autovacuum = startAutovacuum(pool, { onError: (error) => logger.warn("autovacuum", error) });
+      closers.push(() => autovacuum.stop());
+    }
 
     const notices =
       options.notices ??
