@@ -10,6 +10,7 @@ import { eventWrittenIn, mayHaveCommitted, resolveLostCommit } from "../events/c
 import { postgresErrorCode } from "../events/db.ts";
 import type { EventMetadata } from "../events/envelope.ts";
 import { DomainError } from "./errors.ts";
+import { MetadataLimitError } from "./metadata/decider.ts";
 
 /** What a domain command runs with (the gateway's CommandContext, in src/imap-gateway/module.ts, is what an IMAP command module runs with; mail/services.ts makes this from that). */
 export interface DomainContext {
@@ -46,6 +47,39 @@ function isRetryableDatabaseError(error: unknown): boolean {
   return code === "40001" || code === "40P01";
 }
 
+/** Errors our own code throws to refuse a command: the transaction is rolled back, the connection is sound. */
+function isRefusal(error: unknown): boolean {
+  return (
+    error instanceof DomainError || error instanceof MetadataLimitError || error instanceof StreamConflict
+  );
+}
+
+/**
+ * `pool.transaction`, but a refused command keeps its connection. slonik destroys a pooled
+ * connection whenever the work it lent it for throws, whatever the error: every NO of a write
+ * (TRYCREATE, ALREADYEXISTS, NONEXISTENT...) cost a new PostgreSQL backend, a fork and a cold
+ * catalog and statement cache (30 new backends for 30 `COPY 1 Nope`; the live fuzzer's
+ * distributed run had PostgreSQL forking dozens a second, at a load average of 11). The
+ * transaction is rolled back by slonik as before; a refusal then leaves the connection as a value
+ * and is thrown outside, so the connection goes back to the pool. Any other error (a lost
+ * connection, a failed statement) still discards it.
+ */
+async function transactionOnPool<T>(
+  pool: DatabasePool,
+  work: (tx: DatabaseTransactionConnection) => Promise<T>,
+): Promise<T> {
+  const outcome = await pool.connect(async (connection) => {
+    try {
+      return { refused: false as const, value: await connection.transaction(work) };
+    } catch (error) {
+      if (isRefusal(error)) return { refused: true as const, error };
+      throw error;
+    }
+  });
+  if (outcome.refused) throw outcome.error;
+  return outcome.value;
+}
+
 export async function inTransaction<T>(
   ctx: Pick<DomainContext, "pool" | "onCommitted">,
   work: (tx: DatabaseTransactionConnection) => Promise<T>,
@@ -55,7 +89,7 @@ export async function inTransaction<T>(
     let produced = undefined as { value: T; eventId: string | undefined } | undefined;
     let result: T;
     try {
-      result = await ctx.pool.transaction(async (tx) => {
+      result = await transactionOnPool(ctx.pool, async (tx) => {
         const value = await work(tx);
         produced = { value, eventId: eventWrittenIn(tx) };
         return value;
