@@ -59,6 +59,21 @@ describe("SENTBEFORE, SENTON, SENTSINCE", () => {
   });
 });
 
+describe("a Date header in the year 202424 (found by the live fuzzer)", () => {
+  it("is no date: SORT, THREAD and SENTSINCE answer, and order it as undated", async () => {
+    const client = await selectedWith("FarDate", [
+      "Date: Sat, 1 Jan 2000 10:00:00 +0000\r\nSubject: a",
+      "Date: Sat, 1 Jan 202424 10:00:00 +0000\r\nSubject: b",
+    ]);
+    const sorted = await client.command("o", "SORT (DATE) UTF-8 ALL");
+    expect(sorted.at(-1)).toMatch(/^o OK/);
+    const threaded = await client.command("t", "THREAD REFERENCES UTF-8 ALL");
+    expect(threaded.at(-1)).toMatch(/^t OK/);
+    expect(await search(client, "SENTSINCE 1-Jan-1990")).toBe("1");
+    client.close();
+  });
+});
+
 describe('HEADER field ""', () => {
   it("matches the messages that have the field, whichever it is (RFC 3501 6.4.4)", async () => {
     const client = await selectedWith("Presence", [

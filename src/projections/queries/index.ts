@@ -641,7 +641,8 @@ function messagesRelation(
 ): FragmentSqlToken {
   return sql.fragment`(
     SELECT i.mailbox_id, i.uid, i.modseq, ${flagsSeenBy("i", reader)} AS flags, i.internal_date, i.size, i.blob_digest,
-      (i.header_summary ->> 'date')::timestamptz AS sent_date,
+      -- A Date header's year past 9999 (JavaScript writes it +YYYYYY-) is no date PostgreSQL reads.
+      CASE WHEN (i.header_summary ->> 'date') ~ '^[0-9]{4}-' THEN (i.header_summary ->> 'date')::timestamptz END AS sent_date,
       ${SAVE_DATE} AS save_date,
       i.header_summary ->> 'messageId' AS message_id,
       b.envelope, b.structure, b.preview,
