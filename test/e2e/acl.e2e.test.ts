@@ -3,25 +3,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
-import { rawLoggedIn } from "./helpers/clients.ts";
+import { last, literal, rawLoggedIn, send } from "./helpers/clients.ts";
 
 let server: TestMailServer;
 const alice = { user: "alice", pass: "alice-password" };
 const bob = { user: "bob", pass: "bob-password" };
 const carol = { user: "carol", pass: "carol-password" };
 const MESSAGE = "From: a@example.org\r\nSubject: team news\r\n\r\nhello team\r\n";
-const literal = (text: string) => `{${Buffer.byteLength(text)}+}\r\n${text}`;
 
 let a: RawImapClient;
 let b: RawImapClient;
-let n = 0;
-/** Sends one command; resolves with its lines, the tagged one last with its tag taken out. */
-async function send(client: RawImapClient, command: string): Promise<string[]> {
-  const tag = `t${++n}`;
-  const lines = await client.command(tag, command, 15_000);
-  return [...lines.slice(0, -1), lines.at(-1)!.slice(tag.length + 1)];
-}
-const last = async (client: RawImapClient, command: string) => (await send(client, command)).at(-1)!;
 
 beforeAll(async () => {
   server = await startTestMailServer();

@@ -9,7 +9,7 @@ import { runHistoryCommand } from "../../src/cli/history.ts";
 import type { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
 import { captureCli } from "../support/cli.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
-import { rawLoggedIn } from "./helpers/clients.ts";
+import { last, literal, rawLoggedIn, send } from "./helpers/clients.ts";
 import { verifyIndex } from "./helpers/verifyIndex.ts";
 
 let server: TestMailServer;
@@ -17,21 +17,12 @@ const alice = { user: "alice", pass: "alice-password" };
 const bob = { user: "bob", pass: "bob-password" };
 const carol = { user: "carol", pass: "carol-password" };
 const message = (n: number) => `From: a@example.org\r\nSubject: note ${n}\r\n\r\nbody ${n}\r\n`;
-const literal = (text: string) => `{${Buffer.byteLength(text)}+}\r\n${text}`;
 /** The doorbell (Redis) to another session: well under a second when all is well. */
 const DOORBELL_MS = 10_000;
 
 let a: RawImapClient;
 let b: RawImapClient;
 let c: RawImapClient;
-let n = 0;
-/** Sends one command; resolves with its lines, the tagged one last with its tag taken out. */
-async function send(client: RawImapClient, command: string): Promise<string[]> {
-  const tag = `t${++n}`;
-  const lines = await client.command(tag, command, 15_000);
-  return [...lines.slice(0, -1), lines.at(-1)!.slice(tag.length + 1)];
-}
-const last = async (client: RawImapClient, command: string) => (await send(client, command)).at(-1)!;
 /** The FETCH responses of a command's answer, by sequence number, their MODSEQ left out. */
 async function flagsOf(client: RawImapClient, command: string): Promise<Record<number, string>> {
   const lines = await send(client, command);

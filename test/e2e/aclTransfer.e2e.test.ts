@@ -9,7 +9,7 @@ import { setUserQuota } from "../../src/commands/user/handlers.ts";
 import type { RawImapClient } from "../../src/imap-gateway/testing/rawClient.ts";
 import { captureCli } from "../support/cli.ts";
 import { startTestMailServer, type TestMailServer } from "../support/mailServer.ts";
-import { asOperator, rawLoggedIn } from "./helpers/clients.ts";
+import { asOperator, last, literal, rawLoggedIn, send } from "./helpers/clients.ts";
 import { verifyIndex } from "./helpers/verifyIndex.ts";
 
 let server: TestMailServer;
@@ -17,18 +17,9 @@ const alice = { user: "alice", pass: "alice-password" };
 const bob = { user: "bob", pass: "bob-password" };
 const message = (n: number) =>
   `From: a@example.org\r\nSubject: note ${n}\r\n\r\nbody ${n} ${"x".repeat(400)}\r\n`;
-const literal = (text: string) => `{${Buffer.byteLength(text)}+}\r\n${text}`;
 
 let a: RawImapClient;
 let b: RawImapClient;
-let n = 0;
-/** Sends one command; resolves with its lines, the tagged one last with its tag taken out. */
-async function send(client: RawImapClient, command: string): Promise<string[]> {
-  const tag = `t${++n}`;
-  const lines = await client.command(tag, command, 15_000);
-  return [...lines.slice(0, -1), lines.at(-1)!.slice(tag.length + 1)];
-}
-const last = async (client: RawImapClient, command: string) => (await send(client, command)).at(-1)!;
 /** FLAGS of each message a FETCH answered, by UID (its \Recent left out). */
 async function flagsByUid(client: RawImapClient, command: string): Promise<Record<number, string>> {
   const lines = await send(client, command);

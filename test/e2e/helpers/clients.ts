@@ -87,3 +87,17 @@ export async function asOperator<T>(
     onCommitted: server.node.runtime.onCommitted,
   });
 }
+
+let tagged = 0;
+/** Sends one command; resolves with its lines, the tagged one last with its tag taken out. */
+export async function send(client: RawImapClient, command: string): Promise<string[]> {
+  const tag = `t${++tagged}`;
+  const lines = await client.command(tag, command, 15_000);
+  return [...lines.slice(0, -1), lines.at(-1)!.slice(tag.length + 1)];
+}
+
+/** The tagged answer of one command, its tag taken out. */
+export const last = async (client: RawImapClient, command: string) => (await send(client, command)).at(-1)!;
+
+/** A non-synchronizing literal (LITERAL+) of `text`. */
+export const literal = (text: string) => `{${Buffer.byteLength(text)}+}\r\n${text}`;
